@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/** Reusable variable schemas, so every service reads shared settings the same way. */
+
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+export const csv = z
+  .string()
+  .min(1)
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+export const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+export const mode = z.enum(['development', 'production', 'test']).default('production');
+
+/** Kafka, registry and crypto settings that every pipeline service shares. */
+export const pipelineEnv = {
+  EHRFLOW_MODE: mode,
+  LOG_LEVEL: logLevel,
+  KAFKA_BROKERS: csv,
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  KAFKA_SSL: booleanFlag(false),
+  KAFKA_SSL_CA: z.string().optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  SCHEMA_REGISTRY_URL: z.url(),
+  /** Keyring: `kid1:base64key,kid2:base64key`; the last entry is the one new writes use. */
+  PHI_KEYRING: z.string().min(1),
+  /** Secret for keyed pseudonyms (HMAC-SHA256), base64, at least 32 bytes. */
+  PSEUDONYM_KEY: z.string().min(1),
+  HTTP_PORT: port(0),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+};

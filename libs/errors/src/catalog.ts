@@ -1,0 +1,59 @@
+/**
+ * The one error catalog of the product. Every error the pipeline raises on purpose has a stable
+ * code listed here, a class of failure that says what the caller does about it, and a line of
+ * documentation. `catalog.test.ts` proves codes are unique and documented.
+ *
+ * Classes:
+ * - `auth`: credentials rejected; refresh and retry once, then fail the job loudly.
+ * - `rate_limited`: the source asked us to slow down; wait (the error carries how long) and retry.
+ * - `transient`: network trouble, 5xx, broker unavailable; back off with jitter and retry.
+ * - `contract`: a record breaks its data contract; quarantine it and keep going.
+ * - `permanent`: retrying cannot help; fail the job or refuse to start.
+ */
+export type ErrorClass = 'auth' | 'rate_limited' | 'transient' | 'contract' | 'permanent';
+
+export interface CatalogEntry {
+  readonly errorClass: ErrorClass;
+  readonly doc: string;
+}
+
+export const ERROR_CATALOG = {
+  CONFIG_INVALID: { errorClass: 'permanent', doc: 'Configuration failed validation at start-up.' },
+  KEY_MISSING: { errorClass: 'permanent', doc: 'An encryption or pseudonym key is missing or malformed.' },
+  DECRYPT_FAILED: {
+    errorClass: 'permanent',
+    doc: 'An encrypted value could not be decrypted (unknown key id or tampered data).',
+  },
+  AUTH_REJECTED: {
+    errorClass: 'auth',
+    doc: 'The source rejected our credentials (invalid_client, invalid_grant, revoked).',
+  },
+  AUTH_EXPIRED: { errorClass: 'auth', doc: 'The access token expired or was refused (HTTP 401); refresh once.' },
+  RATE_LIMITED: { errorClass: 'rate_limited', doc: 'The source answered 429; wait for Retry-After.' },
+  HTTP_TRANSIENT: { errorClass: 'transient', doc: 'A 5xx, reset, or timeout talking to a source.' },
+  HTTP_PERMANENT: { errorClass: 'permanent', doc: 'A 4xx other than 401/429 from a source.' },
+  RETRIES_EXHAUSTED: { errorClass: 'permanent', doc: 'A retryable operation failed on every attempt.' },
+  KAFKA_UNAVAILABLE: { errorClass: 'transient', doc: 'The Kafka cluster could not be reached.' },
+  REGISTRY_UNAVAILABLE: { errorClass: 'transient', doc: 'The schema registry could not be reached.' },
+  SCHEMA_NOT_REGISTERED: {
+    errorClass: 'permanent',
+    doc: 'A subject the service needs has no registered schema (services never auto-register in production).',
+  },
+  SCHEMA_INCOMPATIBLE: { errorClass: 'permanent', doc: 'A schema change breaks the compatibility rule of its subject.' },
+  SCHEMA_MISMATCH: {
+    errorClass: 'contract',
+    doc: 'A record does not match the registered schema of its subject; it is refused at produce time.',
+  },
+  PARSE_ERROR: { errorClass: 'contract', doc: 'A payload could not be parsed in its declared format.' },
+  MISSING_REQUIRED: { errorClass: 'contract', doc: 'A field the contract requires is absent.' },
+  TYPE_MISMATCH: { errorClass: 'contract', doc: 'A field has a different type than the contract declares.' },
+  UNKNOWN_RESOURCE_TYPE: { errorClass: 'contract', doc: 'No contract exists for this resource type.' },
+  TOO_LARGE: { errorClass: 'contract', doc: 'A record exceeds the configured size limit.' },
+  CONTRACT_VIOLATION: { errorClass: 'contract', doc: 'A record breaks a field rule of its contract.' },
+  POLICY_INVALID: { errorClass: 'permanent', doc: 'A de-identification policy names an unknown field or method.' },
+  JOB_CANCELLED: { errorClass: 'permanent', doc: 'The job was cancelled by an operator.' },
+  JOB_FAILED: { errorClass: 'permanent', doc: 'A job could not complete; its reason says why.' },
+  SHUTDOWN: { errorClass: 'permanent', doc: 'The process is draining and refuses new work.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
