@@ -54,6 +54,34 @@ export const ERROR_CATALOG = {
   JOB_CANCELLED: { errorClass: 'permanent', doc: 'The job was cancelled by an operator.' },
   JOB_FAILED: { errorClass: 'permanent', doc: 'A job could not complete; its reason says why.' },
   SHUTDOWN: { errorClass: 'permanent', doc: 'The process is draining and refuses new work.' },
+  KAFKA_REJECTED: {
+    errorClass: 'permanent',
+    doc: 'Kafka refused a request that retrying cannot fix (authentication, authorisation, fenced transactional producer, invalid request).',
+  },
+  DRAIN_TIMEOUT: {
+    errorClass: 'permanent',
+    doc: 'In-flight work did not finish within the shutdown timeout; its uncommitted input is redelivered after restart.',
+  },
+  METRIC_LABEL_REFUSED: {
+    errorClass: 'permanent',
+    doc: 'A metric label name is on the PHI deny list, or a label value fails the safe pattern (the value is never echoed).',
+  },
+  REDIS_UNAVAILABLE: {
+    errorClass: 'transient',
+    doc: 'Redis (shared rate limiter, token refresh lock) could not be reached; back off and retry.',
+  },
+  SCHEMA_INVALID: {
+    errorClass: 'permanent',
+    doc: 'A schema file, the schema manifest or a registered schema is not valid Avro or breaks a contract attribute rule.',
+  },
+  REGISTRY_REJECTED: {
+    errorClass: 'permanent',
+    doc: 'The schema registry refused a request (4xx other than not-found or incompatible); retrying cannot help.',
+  },
+  FORMAT_UNSUPPORTED: {
+    errorClass: 'contract',
+    doc: 'The raw format has no parser yet (HL7 v2 and X12 are seams); the record is quarantined and can be replayed once one ships.',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

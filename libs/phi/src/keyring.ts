@@ -1,7 +1,9 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
 
 /** Key ids travel in clear inside every envelope, so they are short, printable and PHI-free. */
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,32}$/;
+/** Strict padded base64 (standard alphabet); a typo must fail, not decode to a shorter key. */
 const BASE64_PATTERN = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** AES-256 key length in bytes. */
@@ -13,7 +15,8 @@ export const KEY_BYTES = 32;
  * configuration change instead of a data migration.
  *
  * Key material is held in a closure, not on the object, so logging or serializing a keyring by
- * mistake shows only its key ids.
+ * mistake shows only its key ids. Keys are handed out as `KeyObject`s, which node:crypto accepts
+ * directly and which print as `SecretKeyObject { type: 'secret' }`, never as bytes.
  */
 export interface Keyring {
   /** Key id used for new writes. */
@@ -21,7 +24,7 @@ export interface Keyring {
   /** All key ids, in the order of the spec (oldest first). */
   readonly kids: readonly string[];
   /** The key of a kid, or undefined when this ring does not hold it. */
-  keyOf(kid: string): Buffer | undefined;
+  keyOf(kid: string): KeyObject | undefined;
 }
 
 /**
@@ -34,28 +37,40 @@ export interface Keyring {
  */
 export function parseKeyring(spec: string | undefined): Keyring {
   if (spec === undefined || spec.trim() === '') {
-    throw new PipelineError('KEY_MISSING', 'keyring spec is empty; expected "kid:<base64 key>[,kid:<base64 key>...]"');
+    throw new PipelineError(
+      'KEY_MISSING',
+      'keyring spec is empty; expected "kid:<base64 key>[,kid:<base64 key>...]"',
+    );
   }
   const entries: [string, Buffer][] = [];
-  const parts = spec.split(',');
-  for (const [index, raw] of parts.entries()) {
-    const position = index + 1;
-    const part = raw.trim();
-    const colon = part.indexOf(':');
-    if (part === '') {
-      throw keyError(`keyring entry #${position} is empty`, position);
+  try {
+    for (const [index, raw] of spec.split(',').entries()) {
+      entries.push(parseEntry(raw.trim(), index + 1));
     }
-    if (colon < 0) {
-      // Without a colon the entry may be a bare key: say nothing about its content.
-      throw keyError(`keyring entry #${position} has no "kid:" prefix`, position);
-    }
-    const kid = part.slice(0, colon);
-    if (!KID_PATTERN.test(kid)) {
-      throw keyError(`keyring entry #${position} has an invalid key id (expected [A-Za-z0-9._-]{1,32})`, position);
-    }
-    entries.push([kid, decodeKey(part.slice(colon + 1).trim(), kid, position)]);
+    return createKeyring(entries);
+  } finally {
+    // The decoded bytes were copied into KeyObjects; do not leave spare copies on the heap.
+    for (const [, key] of entries) key.fill(0);
   }
-  return createKeyring(entries);
+}
+
+function parseEntry(part: string, position: number): [string, Buffer] {
+  if (part === '') {
+    throw keyError(`keyring entry #${position} is empty`, position);
+  }
+  const colon = part.indexOf(':');
+  if (colon < 0) {
+    // Without a colon the entry may be a bare key: say nothing about its content.
+    throw keyError(`keyring entry #${position} has no "kid:" prefix`, position);
+  }
+  const kid = part.slice(0, colon);
+  if (!KID_PATTERN.test(kid)) {
+    throw keyError(
+      `keyring entry #${position} has an invalid key id (expected [A-Za-z0-9._-]{1,32})`,
+      position,
+    );
+  }
+  return [kid, decodeKey(part.slice(colon + 1).trim(), kid, position)];
 }
 
 /**
@@ -65,25 +80,24 @@ export function parseKeyring(spec: string | undefined): Keyring {
  * @throws PipelineError KEY_MISSING on an empty list, a duplicate or invalid kid, or a key that is not 32 bytes.
  */
 export function createKeyring(entries: Iterable<readonly [string, Uint8Array]>): Keyring {
-  const keys = new Map<string, Buffer>();
+  const keys = new Map<string, KeyObject>();
   let position = 0;
   for (const [kid, key] of entries) {
     position += 1;
     if (!KID_PATTERN.test(kid)) {
-      throw keyError(`keyring entry #${position} has an invalid key id (expected [A-Za-z0-9._-]{1,32})`, position);
+      throw keyError(
+        `keyring entry #${position} has an invalid key id (expected [A-Za-z0-9._-]{1,32})`,
+        position,
+      );
     }
     if (keys.has(kid)) {
       throw keyError(`keyring entry #${position} repeats key id "${kid}"`, position, kid);
     }
     if (key.length !== KEY_BYTES) {
-      throw keyError(
-        `key "${kid}" must be ${KEY_BYTES} bytes, got ${key.length}`,
-        position,
-        kid,
-      );
+      throw keyError(`key "${kid}" must be ${KEY_BYTES} bytes, got ${key.length}`, position, kid);
     }
-    // Copy so a caller wiping or reusing its buffer cannot change the ring.
-    keys.set(kid, Buffer.from(key));
+    // createSecretKey copies, so a caller wiping or reusing its buffer cannot change the ring.
+    keys.set(kid, createSecretKey(key));
   }
   const kids = Object.freeze([...keys.keys()]);
   const activeKid = kids.at(-1);
@@ -98,6 +112,11 @@ export function createKeyring(entries: Iterable<readonly [string, Uint8Array]>):
   return Object.freeze(ring);
 }
 
+/** Whether a string is acceptable as a key id (also used to vet kids read back from envelopes). */
+export function isValidKid(kid: string): boolean {
+  return KID_PATTERN.test(kid);
+}
+
 function decodeKey(text: string, kid: string, position: number): Buffer {
   if (text === '' || text.length % 4 !== 0 || !BASE64_PATTERN.test(text)) {
     throw keyError(`key "${kid}" is not valid base64`, position, kid);
@@ -110,5 +129,7 @@ function decodeKey(text: string, kid: string, position: number): Buffer {
 }
 
 function keyError(message: string, entry: number, kid?: string): PipelineError {
-  return new PipelineError('KEY_MISSING', message, { context: kid === undefined ? { entry } : { entry, kid } });
+  return new PipelineError('KEY_MISSING', message, {
+    context: kid === undefined ? { entry } : { entry, kid },
+  });
 }

@@ -1,0 +1,13 @@
+export { KEY_BYTES, createKeyring, isValidKid, parseKeyring, type Keyring } from './keyring.ts';
+export { ENVELOPE_VERSION, decryptPayload, encryptPayload, keyIdOf } from './envelope.ts';
+export { ENCRYPTED_FIELD_PREFIX, decryptField, encryptField, isEncryptedField } from './field.ts';
+export {
+  MIN_PSEUDONYM_KEY_BYTES,
+  PSEUDONYM_LENGTH,
+  dateShiftDays,
+  parsePseudonymKey,
+  partitionKey,
+  pseudonym,
+} from './pseudonym.ts';
+export { PLACEHOLDERS, createScrubber, scrub, type Scrubber, type ScrubberOptions } from './scrubber.ts';
+export { CIRCULAR, OMITTED_OBJECT, scrubDeep, type ScrubDeepOptions } from './scrub-deep.ts';

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { createScrubber, scrub } from './scrubber.ts';
+
+describe('scrub: detectors', () => {
+  it.each([
+    ['SSN 123-45-6789 on file', 'SSN [SSN] on file'],
+    ['ssn: 123456789', 'ssn: [SSN]'],
+    ['id 123 45 6789.', 'id [SSN].'],
+    ['call (555) 123-4567 today', 'call [PHONE] today'],
+    ['555.123.4567 / +1 555 123 4567', '[PHONE] / [PHONE]'],
+    ['fax: 555-1234', 'fax: [PHONE]'],
+    ['uk +44 20 7946 0958', 'uk [PHONE]'],
+    ['from jane.canary+x@example.org.', 'from [EMAIL].'],
+    ['GET https://ehr.example.com/fhir/Patient?name=Canary failed.', 'GET [URL] failed.'],
+    ['see www.example.com/p/1', 'see [URL]'],
+    ['peer 10.20.30.40 closed', 'peer [IP] closed'],
+    ['MRN 1234567 not found', 'MRN [ID] not found'],
+    ['MRN:AB123456', 'MRN:[ID]'],
+    ['medical record number 00A123', 'medical record number [ID]'],
+    ['account no. 12-345-6', 'account no. [ID]'],
+    ['member id XJ99', 'member id [ID]'],
+    ['Patient/98765432 missing', 'Patient/[ID] missing'],
+    ['value A12345678', 'value [ID]'],
+    ['born 1961-03-03', 'born [DATE]'],
+    ['at 1961-03-03T10:15:00.000Z', 'at [DATE]'],
+    ['dob 03/03/1961 or 3/3/61', 'dob [DATE] or [DATE]'],
+    ['dob 03.03.1961', 'dob [DATE]'],
+    ['born March 3, 1961', 'born [DATE]'],
+    ['born 3rd of March 1961', 'born [DATE]'],
+    ['born 03-MAR-1961', 'born [DATE]'],
+    ['lives at 12 Main St', 'lives at [ADDRESS]'],
+    ['at 1600 Pennsylvania Avenue NW, DC', 'at [ADDRESS], DC'],
+    ['at 221B Baker Street Apt 4', 'at [ADDRESS]'],
+    ['at 55 W 5th Ave', 'at [ADDRESS]'],
+    ['at 9 Elm Court', 'at [ADDRESS]'],
+    ['PO Box 1234', '[ADDRESS]'],
+  ])('%j → %j', (input, expected) => {
+    expect(scrub(input)).toBe(expected);
+  });
+
+  it('scrubs every identifier in a mixed line', () => {
+    const line =
+      'Jane Canary, SSN 123-45-6789, MRN 7654321, born 1961-03-03, jane@canary.test, (555) 123-4567, 12 Canary Lane';
+    const out = scrub(line);
+    for (const canary of [
+      '123-45-6789',
+      '7654321',
+      '1961-03-03',
+      'jane@canary.test',
+      '123-4567',
+      '12 Canary Lane',
+    ]) {
+      expect(out).not.toContain(canary);
+    }
+    expect(out).toContain('[SSN]');
+    expect(out).toContain('[ADDRESS]');
+  });
+});
+
+describe('scrub: PHI-free diagnostics survive', () => {
+  it.each([
+    'SCHEMA_MISMATCH at Patient.birthDate',
+    'MISSING_REQUIRED field Observation.valueQuantity.value',
+    'topic ehr.valid.Patient partition 3 offset 42',
+    'committed offset 123456789 on ehr.raw',
+    'record 3f2a9c0d1e4b5a6978877665544332aa',
+    'record 0123456789abcdef0123456789abcdef failed',
+    'job 123e4567-e89b-12d3-a456-426614174000 resumed',
+    'sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    'HTTP 503 from source epic-prod, attempt 3 of 5, retryAfterMs=12000',
+    'flushed 2500000 records in 1500000 ms (sizeBytes=104857600)',
+    'schema id 1234567 for subject ehr.clean.Encounter-value',
+    'file 3 line 1200000 of batch 7',
+    'MSH-10 20240115123456 acknowledged with AA',
+    'retried 3 times on the way to ehr.raw',
+    'kafkajs 2.2.4 on node 24.11.12',
+    'AUTH_EXPIRED: token refreshed, 401 retried once',
+    'fill rate of Patient.telecom dropped to 0.42',
+    'no digits here at all',
+  ])('%j is unchanged', (text) => {
+    expect(scrub(text)).toBe(text);
+  });
+
+  it('does not let a protected counter shield part of a longer number', () => {
+    expect(scrub('count 555 123 4567')).toBe('count [PHONE]');
+    expect(scrub('offset 123-45-6789')).toBe('offset [SSN]');
+    expect(scrub('line 7654321-9')).not.toContain('7654321');
+  });
+
+  it('ignores and strips the sentinel characters it uses internally', () => {
+    // Input that forges a sentinel must not pull a protected token into the output.
+    expect(scrub('\uE0000\uE001 MRN 1234567 record 0123456789abcdef')).toBe(
+      '0 MRN [ID] record 0123456789abcdef',
+    );
+  });
+});
+
+describe('createScrubber: caller-supplied sensitive values', () => {
+  it('redacts whole values case-insensitively, longest first, not inside words', () => {
+    const scrubber = createScrubber({ sensitive: ['Jane Doe', 'Jane', 'Ann'] });
+    expect(scrubber.scrub('JANE  doe met jane and Ann at the Annual review')).toBe(
+      '[REDACTED] met [REDACTED] and [REDACTED] at the Annual review',
+    );
+  });
+
+  it('adds values later and escapes regex characters', () => {
+    const scrubber = createScrubber();
+    expect(scrubber.scrub('O(Brien)+ was here')).toBe('O(Brien)+ was here');
+    scrubber.addSensitive(['O(Brien)+', ' ', 'x']);
+    expect(scrubber.scrub('o(brien)+ was here, x marks')).toBe('[REDACTED] was here, x marks');
+  });
+
+  it('runs the detectors as well, and keeps the default scrub free of added values', () => {
+    const scrubber = createScrubber({ sensitive: ['Canary'] });
+    expect(scrubber.scrub('Canary SSN 123-45-6789')).toBe('[REDACTED] SSN [SSN]');
+    expect(scrub('Canary')).toBe('Canary');
+  });
+});
