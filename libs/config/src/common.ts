@@ -4,10 +4,16 @@ import { z } from 'zod';
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+/** A comma-separated list with at least one non-blank entry (`"a, b"` → `["a", "b"]`). */
 export const csv = z
   .string()
-  .min(1)
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
+  .pipe(z.array(z.string()).min(1));
 
 export const booleanFlag = (fallback: boolean) =>
   z
@@ -15,7 +21,9 @@ export const booleanFlag = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
 
 export const mode = z.enum(['development', 'production', 'test']).default('production');
 

@@ -1,3 +1,10 @@
-export { ConfigError, loadConfig, loadConfigOrExit, resolveFileVariables, type ConfigProblem, type Env } from './env.ts';
+export {
+  ConfigError,
+  loadConfig,
+  loadConfigOrExit,
+  resolveFileVariables,
+  type ConfigProblem,
+  type Env,
+} from './env.ts';
 export { booleanFlag, csv, logLevel, mode, pipelineEnv, port } from './common.ts';
 export { z } from 'zod';

@@ -1,0 +1,22 @@
+export { runService, type RunServiceOptions, type RunningService, type ServiceHandle } from './lifecycle.ts';
+export {
+  LABEL_VALUE_PATTERN,
+  METRIC_PREFIX,
+  SERVICE_LABEL,
+  checkLabelNames,
+  createMetrics,
+  type LabelValues,
+  type SafeCounter,
+  type SafeGauge,
+  type SafeHistogram,
+  type ServiceMetrics,
+} from './metrics.ts';
+export {
+  ReadinessChecks,
+  type ReadinessCheck,
+  type ReadinessFailureListener,
+  type ReadinessReport,
+} from './readiness.ts';
+export { redactForeignError } from './redact-error.ts';
+export { createServiceHttp, type ServiceHttp, type ServiceHttpOptions } from './service-http.ts';
+export { errorBody, statusOf, type ErrorBody } from './error-reply.ts';
