@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { PipelineError } from '@ehrflow/errors';
+import { isJsonObject } from './fhir-values.ts';
+
+/**
+ * The deterministic id of one version of one resource from one source: the first 32 hex
+ * characters of SHA-256 over `sourceId \0 resourceType \0 logicalId \0 versionOrLastUpdated`.
+ * Re-extraction and redelivery give the same id, so every stage downstream can deduplicate.
+ *
+ * @param versionOrLastUpdated `meta.versionId`, else `meta.lastUpdated`, else '' (see {@link versionKeyOf}).
+ * @throws PipelineError CONTRACT_VIOLATION when a part is empty (except the version) or contains NUL,
+ *   which would make two different inputs hash alike.
+ * @see https://hl7.org/fhir/R4/resource.html#Meta
+ */
+export function recordIdOf(
+  sourceId: string,
+  resourceType: string,
+  logicalId: string,
+  versionOrLastUpdated: string,
+): string {
+  const parts = { sourceId, resourceType, logicalId, versionOrLastUpdated };
+  for (const [name, part] of Object.entries(parts)) {
+    if (part.includes('\u0000') || (part === '' && name !== 'versionOrLastUpdated')) {
+      throw new PipelineError('CONTRACT_VIOLATION', `record id part ${name} is empty or contains NUL`, {
+        context: { part: name },
+      });
+    }
+  }
+  return createHash('sha256')
+    .update([sourceId, resourceType, logicalId, versionOrLastUpdated].join('\u0000'))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** The version part of a record id for a resource: `meta.versionId`, else `meta.lastUpdated`, else ''. */
+export function versionKeyOf(resource: Readonly<Record<string, unknown>>): string {
+  const meta = resource.meta;
+  if (!isJsonObject(meta)) return '';
+  if (typeof meta.versionId === 'string' && meta.versionId !== '') return meta.versionId;
+  if (typeof meta.lastUpdated === 'string') return meta.lastUpdated;
+  return '';
+}
