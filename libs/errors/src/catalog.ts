@@ -82,6 +82,18 @@ export const ERROR_CATALOG = {
     errorClass: 'contract',
     doc: 'The raw format has no parser yet (HL7 v2 and X12 are seams); the record is quarantined and can be replayed once one ships.',
   },
+  DATABASE_UNAVAILABLE: {
+    errorClass: 'transient',
+    doc: 'The warehouse database could not be reached, dropped the connection or asked for a retry (serialization failure, deadlock); back off and retry the batch.',
+  },
+  DATABASE_REJECTED: {
+    errorClass: 'permanent',
+    doc: 'The warehouse database refused a statement for a reason retrying cannot fix (SQL state in the context, never a value).',
+  },
+  TABLE_INCOMPATIBLE: {
+    errorClass: 'permanent',
+    doc: 'A registered clean schema cannot be applied to its warehouse table (a column type changed, a required field was removed or added); the loader refuses to start.',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

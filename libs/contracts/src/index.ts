@@ -1,0 +1,53 @@
+export {
+  canonicalText,
+  describeType,
+  parseAvro,
+  parseAvroText,
+  sameSchemaJson,
+  type AvroSchemaJson,
+  type AvroType,
+} from './avro.ts';
+export { createCodec, type Codec, type CodecOptions, type DecodedRecord } from './codec.ts';
+export {
+  COMPATIBILITY_LEVELS,
+  DEFAULT_COMPATIBILITY,
+  evaluateCompatibility,
+  isCompatibilityLevel,
+  resolutionProblem,
+  type CompatibilityDirection,
+  type CompatibilityLevel,
+  type CompatibilityVerdict,
+  type VersionedType,
+} from './compatibility.ts';
+export {
+  contractOf,
+  isPhi,
+  toContractPath,
+  type Contract,
+  type ContractPolicy,
+  type FieldContract,
+  type PhiClass,
+  type PhiClassification,
+} from './contract.ts';
+export { breaksLevel, diffSchemas, type ChangeKind, type SchemaChange } from './diff.ts';
+export {
+  MANIFEST_FILE,
+  findSchemasDir,
+  loadSchemaFile,
+  loadSchemaSet,
+  type SchemaFile,
+  type SchemaSet,
+  type SubjectSchema,
+} from './load.ts';
+export {
+  createRegistry,
+  type RegisteredSchema,
+  type RegistryOptions,
+  type SchemaById,
+  type SchemaRegistry,
+  type SubjectVersion,
+} from './registry.ts';
+export { checkSubject, registerSubject, type RegisterOutcome, type SubjectReport } from './schema-check.ts';
+export { describeProblems, findValueProblems, type ValidateOptions, type ValueProblem } from './validate.ts';
+export { frame, unframe, HEADER_BYTES, MAGIC_BYTE } from './wire.ts';
+export type * from './generated/pipeline.ts';
