@@ -18,7 +18,12 @@ export const COMPATIBILITY_LEVELS = [
 export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
 
 /** Direction a change can break: new readers on old data (BACKWARD), old readers on new data (FORWARD). */
-export type CompatibilityDirection = 'BACKWARD' | 'FORWARD';
+/**
+ * Avro's two directions, plus `CONTRACT`: a rule of the data contract on top of Avro that holds at
+ * every level — a field the contract marks `required` may not be removed, because consumers rely on
+ * it being there even where Avro schema resolution would let readers fall back to nothing.
+ */
+export type CompatibilityDirection = 'BACKWARD' | 'FORWARD' | 'CONTRACT';
 
 /** The level the product uses when a subject's manifest entry names none. */
 export const DEFAULT_COMPATIBILITY: CompatibilityLevel = 'BACKWARD_TRANSITIVE';

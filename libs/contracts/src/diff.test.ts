@@ -63,16 +63,22 @@ describe('diffSchemas and local compatibility', () => {
     expect(v.messages.join()).toMatch(/BACKWARD: the new schema cannot read data written with v1: .*extra/);
   });
 
-  it('removing a required field breaks FORWARD readers; Avro BACKWARD allows it', () => {
+  it('removing a required field breaks the contract at every level, though Avro BACKWARD allows it', () => {
     const next = record(replace('count', undefined));
     const c = only(diffSchemas(v1, next));
-    expect(c).toMatchObject({ path: 'count', change: 'removed', oldType: 'int', breaks: ['FORWARD'] });
+    expect(c).toMatchObject({
+      path: 'count',
+      change: 'removed',
+      oldType: 'int',
+      breaks: ['FORWARD', 'CONTRACT'],
+    });
     expect(c.rule).toMatch(
-      /^FORWARD: readers still on the previous version need this field and it has no default/,
+      /^CONTRACT: the field is required by the contract and may not be removed \(FORWARD: /,
     );
     expect(breaksLevel(c, 'FULL_TRANSITIVE')).toBe(true);
     expect(breaksLevel(c, 'FORWARD')).toBe(true);
-    expect(breaksLevel(c, 'BACKWARD_TRANSITIVE')).toBe(false);
+    expect(breaksLevel(c, 'BACKWARD_TRANSITIVE')).toBe(true);
+    expect(breaksLevel(c, 'NONE')).toBe(true);
     const full = verdict(next, 'FULL_TRANSITIVE');
     expect(full.compatible).toBe(false);
     expect(full.messages.join()).toMatch(

@@ -66,14 +66,25 @@ export function diffSchemas(
   };
   compareTypes(oldType, newType, '', push);
   if (isRecordType(oldType) && isRecordType(newType)) {
-    compareAttributes(contractOf(oldJson, label).fields, contractOf(newJson, label).fields, push);
+    const oldFields = contractOf(oldJson, label).fields;
+    compareAttributes(oldFields, contractOf(newJson, label).fields, push);
+    const required = new Set(oldFields.filter((f) => f.required).map((f) => f.path));
+    return changes.map((c) =>
+      c.change === 'removed' && required.has(c.path)
+        ? {
+            ...c,
+            breaks: [...c.breaks, 'CONTRACT'],
+            rule: `CONTRACT: the field is required by the contract and may not be removed (${c.rule})`,
+          }
+        : c,
+    );
   }
   return changes;
 }
 
 /** Whether a change breaks a compatibility level (against the version it was compared with). */
 export function breaksLevel(change: Pick<SchemaChange, 'breaks'>, level: CompatibilityLevel): boolean {
-  return directionsOf(level).some((d) => change.breaks.includes(d));
+  return change.breaks.includes('CONTRACT') || directionsOf(level).some((d) => change.breaks.includes(d));
 }
 
 type Push = (c: Omit<SchemaChange, 'subject'>) => void;

@@ -95,6 +95,11 @@ export async function checkSubject(registry: SchemaRegistry, entry: SubjectSchem
       `registry level is ${registryLevel}, manifest level is ${level}; judged locally under ${level}`,
     );
   }
+  const contractBreaks = changes.filter((c) => c.breaks.includes('CONTRACT'));
+  if (contractBreaks.length > 0) {
+    compatible = false;
+    notes.push(`${contractBreaks.length} change(s) break the data contract whatever the Avro level`);
+  }
   return {
     ...base,
     status: 'changed',
@@ -146,6 +151,15 @@ export async function registerSubject(
       levelChange,
       report,
     };
+  }
+  if (report.changes.some((c) => c.breaks.includes('CONTRACT'))) {
+    throw new PipelineError(
+      'SCHEMA_INCOMPATIBLE',
+      `${subject}: the change removes a field the contract requires`,
+      {
+        context: { subject, fieldPath: report.changes.find((c) => c.breaks.includes('CONTRACT'))?.path },
+      },
+    );
   }
   if (options.dryRun === true) {
     return { subject, action: 'would_register', version: undefined, id: undefined, levelChange, report };

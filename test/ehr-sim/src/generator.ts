@@ -1,0 +1,147 @@
+import { CLINICAL_BUILDERS, type BuildContext, type FhirResource } from './clinical-resources.ts';
+import { SALT, SiteLayout, type DatasetShape, type ResourceMeta } from './dataset.ts';
+import { patientIdentity, type Canary, type CanaryValues, type PatientIdentity } from './identity.ts';
+import { narrative } from './notes.ts';
+import { resourceId, type ResourceType } from './resource-types.ts';
+
+/** FHIR identifier system of a site's medical record numbers. */
+export function mrnSystem(site: string): string {
+  return `urn:ehrflow:mrn:${site}`;
+}
+
+export const SSN_SYSTEM = 'http://hl7.org/fhir/sid/us-ssn';
+
+/**
+ * Builds any resource of any site on demand from (seed, site, type, index). Nothing is cached
+ * except one small layout per site, so the data set can be as large as the index space.
+ */
+export class ResourceGenerator {
+  readonly shape: DatasetShape;
+  private readonly layouts = new Map<string, SiteLayout>();
+  private readonly canaries = new Map<string, CanaryValues>();
+
+  constructor(shape: DatasetShape, sites: readonly string[], canaries: readonly Canary[] = []) {
+    this.shape = shape;
+    for (const site of sites) this.layouts.set(site, new SiteLayout(shape, site));
+    for (const canary of canaries) this.canaries.set(`${canary.site}/${canary.patientIndex}`, canary);
+  }
+
+  /** The layout of a configured site. */
+  layout(site: string): SiteLayout {
+    const layout = this.layouts.get(site);
+    if (layout === undefined) throw new RangeError(`unknown site ${site}`);
+    return layout;
+  }
+
+  hasSite(site: string): boolean {
+    return this.layouts.has(site);
+  }
+
+  /** Demographics of a patient, canary values applied. */
+  identity(site: string, patientIndex: number): PatientIdentity {
+    return patientIdentity(this.layout(site), patientIndex, this.canaries.get(`${site}/${patientIndex}`));
+  }
+
+  /** Cheap metadata (deleted, lastUpdated, version) without building the resource. */
+  meta(site: string, type: ResourceType, index: number): ResourceMeta {
+    return this.layout(site).meta(type, index);
+  }
+
+  /** Resource `index` of a type at a site, as it would be served (deleted ones too). */
+  resource(site: string, type: ResourceType, index: number): FhirResource {
+    const layout = this.layout(site);
+    if (!Number.isInteger(index) || index < 0 || index >= layout.count(type)) {
+      throw new RangeError(`${type} index ${index} is outside 0..${layout.count(type) - 1}`);
+    }
+    const meta = layout.meta(type, index);
+    const patientIndex = layout.patientOf(type, index);
+    const ctx: BuildContext = {
+      rng: layout.rng(type, index, SALT.body),
+      id: resourceId(type, index),
+      meta: {
+        versionId: String(meta.versionId),
+        lastUpdated: new Date(meta.lastUpdatedMs).toISOString(),
+        source: `#${site}`,
+      },
+      lastUpdatedMs: meta.lastUpdatedMs,
+      patient: this.identity(site, patientIndex),
+      patientId: resourceId('Patient', patientIndex),
+      encounterId: encounterIdOf(layout, type, index, patientIndex),
+      organization: site,
+    };
+    return type === 'Patient' ? patient(ctx, site) : CLINICAL_BUILDERS[type](ctx);
+  }
+}
+
+/** An encounter of the same patient (never the resource itself), or undefined when there are none. */
+function encounterIdOf(
+  layout: SiteLayout,
+  type: ResourceType,
+  index: number,
+  patientIndex: number,
+): string | undefined {
+  const perPatient = layout.count('Encounter') / layout.shape.patientsPerSite;
+  if (type === 'Patient' || type === 'Encounter' || perPatient < 1) return undefined;
+  return resourceId('Encounter', patientIndex * perPatient + (index % perPatient));
+}
+
+function patient(ctx: BuildContext, site: string): FhirResource {
+  const p = ctx.patient;
+  const v2 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+  return {
+    resourceType: 'Patient',
+    id: ctx.id,
+    meta: ctx.meta,
+    text: narrative(
+      `${p.given} ${p.middle} ${p.family}, born ${p.birthDate}, MRN ${p.mrn}, ${p.line}, ${p.city}`,
+    ),
+    identifier: [
+      {
+        use: 'usual',
+        type: { coding: [{ system: v2, code: 'MR', display: 'Medical record number' }] },
+        system: mrnSystem(site),
+        value: p.mrn,
+      },
+      {
+        use: 'official',
+        type: { coding: [{ system: v2, code: 'SS', display: 'Social Security number' }] },
+        system: SSN_SYSTEM,
+        value: p.ssn,
+      },
+    ],
+    active: true,
+    name: [{ use: 'official', family: p.family, given: [p.given, p.middle] }],
+    telecom: [
+      { system: 'phone', value: p.phone, use: 'home' },
+      { system: 'email', value: p.email, use: 'home' },
+    ],
+    gender: p.gender,
+    birthDate: p.birthDate,
+    address: [
+      {
+        use: 'home',
+        type: 'physical',
+        line: [p.line],
+        city: p.city,
+        state: p.state,
+        postalCode: p.postalCode,
+        country: 'US',
+      },
+    ],
+    maritalStatus: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus',
+          code: ctx.rng.pick(['M', 'S', 'W', 'D']),
+        },
+      ],
+    },
+    communication: [
+      {
+        language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'en-US' }], text: 'English' },
+        preferred: true,
+      },
+    ],
+    managingOrganization: { display: `${site} Medical Center (synthetic)` },
+  };
+}
