@@ -8,6 +8,18 @@ import { scrub as defaultScrub } from '@ehrflow/phi';
 // prettier-ignore -- a flat list is easier to review than one key per line
 export const SAFE_CONTEXT_KEYS: ReadonlySet<string> = new Set([
   'topic',
+  'route',
+  'errorCode',
+  'resumeOffset',
+  'resumeLineNo',
+  'lineNo',
+  'byteOffset',
+  'oauthError',
+  'lastCode',
+  'invalid',
+  'reason',
+  'position',
+  'schemaVersion',
   'partition',
   'offset',
   'recordId',

@@ -1,0 +1,55 @@
+export {
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpCounters,
+  type HttpMethod,
+  type JsonResponse,
+  type NdjsonOptions,
+  type RawResponse,
+  type RequestOptions,
+  type ResponseHeaders,
+} from './client.ts';
+export { createSemaphore, type Release, type Semaphore, type SemaphoreOptions } from './concurrency.ts';
+export { fromNetworkError, fromStatus, isUsableStatus, networkErrorCode } from './http-errors.ts';
+export { silentLogger, type HttpLogger } from './logger.ts';
+export { splitNdjson, type NdjsonLine, type NdjsonPosition, type SplitOptions } from './ndjson.ts';
+export {
+  createRateLimiter,
+  type AcquireAttempt,
+  type AcquireOptions,
+  type Priority,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type SharedRateLimiter,
+} from './rate-limiter.ts';
+export { parseHttpDate, parseRetryAfter, type RetryAfter } from './retry-after.ts';
+export {
+  DEFAULT_RETRY_POLICY,
+  TEST_RETRY_POLICY,
+  backoffCeilingMs,
+  retry,
+  shouldRetry,
+  type Bail,
+  type RetryEvent,
+  type RetryPolicy,
+} from './retry.ts';
+export { createPoolCache, type PoolCache, type PoolOptions } from './pools.ts';
+export { routeOf } from './route.ts';
+export { sleep, type Sleep } from './sleep.ts';
+export {
+  createTokenRequester,
+  undiciTokenFetch,
+  type IssuedToken,
+  type TokenAuth,
+  type TokenEndpointOptions,
+  type TokenFetch,
+  type TokenRequest,
+  type TokenResponse,
+} from './token-endpoint.ts';
+export {
+  createTokenProvider,
+  type TokenCipher,
+  type TokenProvider,
+  type TokenProviderOptions,
+} from './token-provider.ts';

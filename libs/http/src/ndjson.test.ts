@@ -1,0 +1,96 @@
+import { PipelineError } from '@ehrflow/errors';
+import { describe, expect, it } from 'vitest';
+import { splitNdjson, type NdjsonLine, type SplitOptions } from './ndjson.ts';
+
+async function* chunksOf(...parts: (string | Uint8Array | Error)[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) {
+    await Promise.resolve();
+    if (part instanceof Error) throw part;
+    yield typeof part === 'string' ? Buffer.from(part) : part;
+  }
+}
+
+async function collect(
+  source: AsyncIterable<Uint8Array>,
+  options?: SplitOptions,
+): Promise<{ lines: NdjsonLine[]; error?: unknown }> {
+  const lines: NdjsonLine[] = [];
+  try {
+    for await (const line of splitNdjson(source, options)) lines.push(line);
+    return { lines };
+  } catch (error) {
+    return { lines, error };
+  }
+}
+
+describe('splitNdjson', () => {
+  it('yields lines across chunk boundaries with line numbers and byte offsets', async () => {
+    const { lines, error } = await collect(chunksOf('{"a":1}\n{"b"', ':2}\r\n\n{"c":"é"}\n'));
+    expect(error).toBeUndefined();
+    expect(lines).toEqual([
+      { line: '{"a":1}', lineNo: 1, byteOffset: 0 },
+      { line: '{"b":2}', lineNo: 2, byteOffset: 8 },
+      // line 3 is blank: counted, not yielded
+      { line: '{"c":"é"}', lineNo: 4, byteOffset: 18 },
+    ]);
+  });
+
+  it('keeps a multi-byte character split between chunks intact', async () => {
+    const bytes = Buffer.from('{"n":"Zoë"}\n');
+    const split = bytes.indexOf(0xc3) + 1;
+    const { lines } = await collect(chunksOf(bytes.subarray(0, split), bytes.subarray(split)));
+    expect(lines.map((l) => l.line)).toEqual(['{"n":"Zoë"}']);
+  });
+
+  it('accepts a final line without newline when it is complete JSON', async () => {
+    const { lines, error } = await collect(chunksOf('{"a":1}\n{"b":2}'));
+    expect(error).toBeUndefined();
+    expect(lines.map((l) => l.line)).toEqual(['{"a":1}', '{"b":2}']);
+  });
+
+  it('detects a truncated final line and reports where to resume', async () => {
+    const { lines, error } = await collect(chunksOf('{"a":1}\n{"b":2}\n{"c":', '3, "d"'));
+    expect(lines).toHaveLength(2);
+    expect(error).toBeInstanceOf(PipelineError);
+    expect((error as PipelineError).code).toBe('HTTP_TRANSIENT');
+    expect((error as PipelineError).context).toMatchObject({ resumeOffset: 16, resumeLineNo: 3 });
+    expect((error as PipelineError).message).not.toContain('"c"');
+  });
+
+  it('turns a failure mid-body into HTTP_TRANSIENT with the resume position', async () => {
+    const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+    const { lines, error } = await collect(chunksOf('{"a":1}\n{"b":', reset), { context: { route: '/x' } });
+    expect(lines).toHaveLength(1);
+    expect((error as PipelineError).code).toBe('HTTP_TRANSIENT');
+    expect((error as PipelineError).cause).toBe(reset);
+    expect((error as PipelineError).context).toMatchObject({ route: '/x', resumeOffset: 8, resumeLineNo: 2 });
+  });
+
+  it('continues numbering from a resume position', async () => {
+    const { lines } = await collect(chunksOf('{"c":3}\n'), { start: { byteOffset: 16, lineNo: 3 } });
+    expect(lines).toEqual([{ line: '{"c":3}', lineNo: 3, byteOffset: 16 }]);
+  });
+
+  it('refuses a line above the size limit instead of buffering it', async () => {
+    const { error } = await collect(chunksOf('{"a":1}\n', 'x'.repeat(40), 'y'.repeat(40)), {
+      maxLineBytes: 64,
+    });
+    expect((error as PipelineError).code).toBe('TOO_LARGE');
+    expect((error as PipelineError).context).toMatchObject({ lineNo: 2, byteOffset: 8 });
+  });
+
+  it('rethrows the abort reason when the signal aborted', async () => {
+    const controller = new AbortController();
+    const reason = new Error('cancelled');
+    controller.abort(reason);
+    const { error } = await collect(chunksOf('{"a":1}\n', new Error('aborted socket')), {
+      signal: controller.signal,
+    });
+    expect(error).toBe(reason);
+  });
+
+  it('strips a byte order mark at the start of the file', async () => {
+    const { lines } = await collect(chunksOf('\uFEFF{"a":1}\n'));
+    expect(lines[0]?.line).toBe('{"a":1}');
+  });
+});

@@ -1,0 +1,156 @@
+import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
+import { sleep as defaultSleep, type Sleep } from './sleep.ts';
+
+/** What a retry listener learns about a failed attempt (no error values beyond code and class). */
+export interface RetryEvent {
+  /** 1-based number of the attempt that failed. */
+  readonly attempt: number;
+  /** How long the loop waits before the next attempt. */
+  readonly delayMs: number;
+  readonly error: unknown;
+}
+
+/**
+ * How `retry` waits between attempts: exponential backoff with full jitter, capped.
+ * Attempt n (0-based retry index) sleeps `random() × min(maxMs, initialMs × factor^n)`, and never
+ * less than a `PipelineError.retryAfterMs` the failure carries.
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt; `retries: 3` means at most 4 attempts. */
+  readonly retries: number;
+  readonly initialMs: number;
+  readonly factor: number;
+  readonly maxMs: number;
+  /** Aborts the loop: the pending sleep ends and `signal.reason` is thrown. */
+  readonly signal?: AbortSignal;
+  /** Told before each sleep; an exception it throws is swallowed so it cannot break the loop. */
+  readonly onRetry?: (event: RetryEvent) => void;
+  /** Uniform in [0, 1); injectable for tests. */
+  readonly random?: () => number;
+  /** Injectable for tests; must reject with `signal.reason` when the signal aborts. */
+  readonly sleep?: Sleep;
+  /** Retry an `auth`-class failure once (the caller refreshed credentials); off by default. */
+  readonly retryAuthOnce?: boolean;
+}
+
+/** Production defaults: 5 retries, 200 ms first ceiling, doubling, 30 s cap. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 5, initialMs: 200, factor: 2, maxMs: 30_000 };
+
+/** Fast defaults for tests: the same shape, with millisecond waits. */
+export const TEST_RETRY_POLICY: RetryPolicy = { retries: 3, initialMs: 1, factor: 2, maxMs: 5 };
+
+/** Stops the loop from inside `fn`: `bail(err)` throws, and `retry` rethrows `err` unchanged. */
+export type Bail = (err: unknown) => never;
+
+/** Carries a bailed error through `fn`'s own stack; never escapes `retry`. */
+class BailSignal extends Error {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    super('bail');
+    this.error = error;
+  }
+}
+
+/** The jitter ceiling of the n-th retry (0-based): `min(maxMs, initialMs × factor^n)`. */
+export function backoffCeilingMs(
+  policy: Pick<RetryPolicy, 'initialMs' | 'factor' | 'maxMs'>,
+  retryIndex: number,
+): number {
+  return Math.min(policy.maxMs, policy.initialMs * policy.factor ** retryIndex);
+}
+
+/**
+ * Whether a failure deserves another attempt: `transient` and `rate_limited` pipeline errors do,
+ * `auth` only when the caller allows one auth retry, and programmer errors, plain errors,
+ * `contract` and `permanent` failures never do.
+ */
+export function shouldRetry(err: unknown, authRetryAvailable: boolean): boolean {
+  if (isProgrammerError(err) || !isPipelineError(err)) return false;
+  switch (err.errorClass) {
+    case 'transient':
+    case 'rate_limited':
+      return true;
+    case 'auth':
+      return authRetryAvailable;
+    case 'contract':
+    case 'permanent':
+      return false;
+  }
+}
+
+/**
+ * Runs `fn` until it succeeds, a failure is not retryable, `bail` is called, the signal aborts,
+ * or the retries run out — then throws `RETRIES_EXHAUSTED` with the last failure as `cause`.
+ *
+ * Failures that are not retryable are rethrown unchanged, so their class still tells the caller
+ * what to do (quarantine, fail the job).
+ */
+export async function retry<T>(
+  fn: (attempt: number, bail: Bail) => Promise<T>,
+  policy: RetryPolicy,
+): Promise<T> {
+  validatePolicy(policy);
+  const random = policy.random ?? Math.random;
+  const sleep = policy.sleep ?? defaultSleep;
+  const bail: Bail = (err) => {
+    throw new BailSignal(err);
+  };
+  let authRetryAvailable = policy.retryAuthOnce === true;
+
+  for (let attempt = 1; ; attempt++) {
+    policy.signal?.throwIfAborted();
+    let lastError: unknown;
+    try {
+      return await fn(attempt, bail);
+    } catch (err) {
+      if (err instanceof BailSignal) throw err.error;
+      lastError = err;
+    }
+    if (policy.signal?.aborted) throw policy.signal.reason;
+    if (!shouldRetry(lastError, authRetryAvailable)) throw lastError;
+    if (isPipelineError(lastError) && lastError.errorClass === 'auth') authRetryAvailable = false;
+    if (attempt > policy.retries) {
+      throw new PipelineError('RETRIES_EXHAUSTED', 'operation failed on every attempt', {
+        cause: lastError,
+        context: { attempts: attempt, lastCode: isPipelineError(lastError) ? lastError.code : undefined },
+      });
+    }
+    const delayMs = nextDelayMs(policy, attempt - 1, lastError, random);
+    notify(policy.onRetry, { attempt, delayMs, error: lastError });
+    await sleep(delayMs, policy.signal);
+  }
+}
+
+function nextDelayMs(policy: RetryPolicy, retryIndex: number, err: unknown, random: () => number): number {
+  const jittered = Math.floor(random() * backoffCeilingMs(policy, retryIndex));
+  const floor = isPipelineError(err) ? (err.retryAfterMs ?? 0) : 0;
+  return Math.max(jittered, floor);
+}
+
+function notify(listener: RetryPolicy['onRetry'], event: RetryEvent): void {
+  if (listener === undefined) return;
+  try {
+    listener(event);
+  } catch {
+    // A listener (metrics, logging) must never change the outcome of the operation.
+  }
+}
+
+function validatePolicy(policy: RetryPolicy): void {
+  const ok =
+    Number.isInteger(policy.retries) &&
+    policy.retries >= 0 &&
+    policy.initialMs >= 0 &&
+    policy.factor >= 1 &&
+    policy.maxMs >= policy.initialMs;
+  if (!ok) {
+    throw new PipelineError('CONFIG_INVALID', 'retry policy is invalid', {
+      context: {
+        retries: policy.retries,
+        initialMs: policy.initialMs,
+        factor: policy.factor,
+        maxMs: policy.maxMs,
+      },
+    });
+  }
+}
