@@ -8,3 +8,15 @@ export {
 } from './env.ts';
 export { booleanFlag, csv, logLevel, mode, pipelineEnv, port } from './common.ts';
 export { z } from 'zod';
+export {
+  kafkaTls,
+  pgTls,
+  redisTls,
+  type KafkaSaslOptions,
+  type KafkaTlsOptions,
+  type PgTlsOptions,
+  type RedisTlsOptions,
+  type TlsClient,
+  type TlsVerifyOptions,
+  type TlsWarning,
+} from './tls.ts';
