@@ -1,0 +1,154 @@
+import { isPipelineError, type PipelineError } from '@ehrflow/errors';
+import type { KafkaMessage, Message, TopicMessages, TopicOffsets } from 'kafkajs';
+import { decodeValue, encodeValue, type Codec } from './codec.ts';
+import type { CommitPoint, Delivery } from './delivery.ts';
+import { readHeaders, toKafkaMessage, type InputRecord, type Output } from './records.ts';
+
+/**
+ * Turns a batch of input records into output messages. Throw a retryable `PipelineError`
+ * (transient, rate-limited) to have the same batch offered again after a back-off; throw anything
+ * else to stop the runner. Records the contract rejects are the handler's to quarantine (return a
+ * quarantine output for them), not to throw.
+ */
+export type BatchHandler = (batch: readonly InputRecord[]) => Promise<readonly Output[]>;
+
+/**
+ * Called when an output does not match its topic's registered schema (a contract error from the
+ * codec). Returns the message to produce instead — normally a record for `ehr.quarantine` saying
+ * which field broke which rule. Without this hook such an output stops the runner.
+ */
+export type QuarantineHook = (output: Output, error: PipelineError) => Output | Promise<Output>;
+
+/** Facts about a chunk about to commit. */
+export interface ChunkInfo {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: number;
+  readonly outputs: number;
+}
+
+/**
+ * Runs after a chunk's outputs were handed to Kafka and before its offsets commit (inside the
+ * transaction in transactional mode). Throwing aborts the chunk like a handler error of the same
+ * class: nothing of it becomes visible to read_committed readers and its offsets stay put. For
+ * last-moment checks (a lease still held) and for fault injection in tests.
+ */
+export type BeforeCommitHook = (info: ChunkInfo) => void | Promise<void>;
+
+export interface ChunkDeps {
+  readonly codec: Codec;
+  readonly handler: BatchHandler;
+  readonly delivery: Delivery;
+  readonly onQuarantine?: QuarantineHook;
+  readonly beforeCommit?: BeforeCommitHook;
+}
+
+export interface ChunkIo {
+  /** Commits offsets through the consumer (at-least-once mode). */
+  readonly commitOffsets: (offsets: TopicOffsets[]) => Promise<void>;
+  /** Throws when the group started re-balancing while the handler ran (the chunk is given up). */
+  readonly checkStillMember: () => void;
+}
+
+export interface ChunkResult {
+  readonly records: number;
+  readonly outputs: number;
+  readonly decodeErrors: number;
+  readonly quarantined: number;
+}
+
+/** Decodes a chunk of one partition; undecodable values become `decodeError` records. */
+export async function decodeChunk(
+  codec: Codec,
+  topic: string,
+  partition: number,
+  messages: readonly KafkaMessage[],
+): Promise<InputRecord[]> {
+  return Promise.all(
+    messages.map(async (m): Promise<InputRecord> => {
+      const meta = {
+        topic,
+        partition,
+        offset: m.offset,
+        key: m.key === null ? null : m.key.toString('utf8'),
+        headers: readHeaders(m.headers),
+        timestamp: Number(m.timestamp),
+      };
+      const decoded = await decodeValue(codec, m.value, meta);
+      if (decoded instanceof Error) return { ...meta, decodeError: decoded, raw: m.value };
+      return { ...meta, value: decoded.value, schemaId: decoded.schemaId };
+    }),
+  );
+}
+
+/**
+ * Encodes outputs grouped by topic (order kept within a topic). An output the codec refuses goes
+ * through `onQuarantine`; its replacement must encode, or the error propagates.
+ */
+export async function encodeOutputs(
+  codec: Codec,
+  outputs: readonly Output[],
+  onQuarantine: QuarantineHook | undefined,
+): Promise<{ topicMessages: TopicMessages[]; quarantined: number }> {
+  let quarantined = 0;
+  const encoded = await Promise.all(
+    outputs.map(async (output, index): Promise<{ topic: string; message: Message }> => {
+      try {
+        return {
+          topic: output.topic,
+          message: toKafkaMessage(output, await encodeValue(codec, output.topic, output.value, index)),
+        };
+      } catch (err) {
+        if (!onQuarantine || !isContractError(err)) throw err;
+        const replacement = await onQuarantine(output, err);
+        quarantined += 1;
+        const value = await encodeValue(codec, replacement.topic, replacement.value, index);
+        return { topic: replacement.topic, message: toKafkaMessage(replacement, value) };
+      }
+    }),
+  );
+  const byTopic = new Map<string, Message[]>();
+  for (const { topic, message } of encoded) {
+    const list = byTopic.get(topic);
+    if (list) list.push(message);
+    else byTopic.set(topic, [message]);
+  }
+  return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), quarantined };
+}
+
+function isContractError(err: unknown): err is PipelineError {
+  return isPipelineError(err) && err.errorClass === 'contract';
+}
+
+/**
+ * One chunk, start to finish: decode, handle, encode, deliver (produce, then commit — or both in
+ * one transaction). Any throw means nothing of this chunk was committed.
+ */
+export async function processChunk(
+  deps: ChunkDeps,
+  messages: readonly KafkaMessage[],
+  commit: CommitPoint,
+  io: ChunkIo,
+): Promise<ChunkResult> {
+  const records = await decodeChunk(deps.codec, commit.topic, commit.partition, messages);
+  const outputs = await deps.handler(records);
+  const { topicMessages, quarantined } = await encodeOutputs(deps.codec, outputs, deps.onQuarantine);
+  io.checkStillMember();
+  const info: ChunkInfo = {
+    topic: commit.topic,
+    partition: commit.partition,
+    records: records.length,
+    outputs: outputs.length,
+  };
+  const beforeCommit = deps.beforeCommit;
+  await deps.delivery.deliver(topicMessages, commit, {
+    commitOffsets: io.commitOffsets,
+    ...(beforeCommit ? { beforeCommit: async () => beforeCommit(info) } : {}),
+  });
+  return {
+    records: records.length,
+    outputs: outputs.length,
+    decodeErrors: records.filter((r) => r.decodeError !== undefined).length,
+    quarantined,
+  };
+}

@@ -1,0 +1,407 @@
+import { PipelineError, isPipelineError, isRetryable } from '@ehrflow/errors';
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
+import {
+  processChunk,
+  type BatchHandler,
+  type BeforeCommitHook,
+  type ChunkDeps,
+  type QuarantineHook,
+} from './chunk-processor.ts';
+import type { KafkaClient } from './client.ts';
+import type { Codec } from './codec.ts';
+import {
+  createAtLeastOnceDelivery,
+  createTransactionalDelivery,
+  type CommitPoint,
+  type Delivery,
+  type DeliveryMode,
+} from './delivery.ts';
+import { isRebalanceError, toKafkaError } from './kafka-errors.ts';
+import { startHeartbeat, waitWithHeartbeat } from './heartbeat.ts';
+import type { KafkaLogger } from './logger.ts';
+import { newKafkaJsProducer } from './producer.ts';
+import { RunnerProgress, type ConsumerStats } from './runner-progress.ts';
+
+export type { ConsumerStats } from './runner-progress.ts';
+
+export interface ConsumerRunnerOptions {
+  readonly kafka: KafkaClient;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly codec: Codec;
+  readonly handler: BatchHandler;
+  readonly delivery: DeliveryMode;
+  /** Required for `transactional`; stable per replica, so a restarted replica fences its previous self. */
+  readonly transactionalId?: string;
+  /** Most records handed to the handler at once (a fetched batch is split into chunks of this size). */
+  readonly maxBatch: number;
+  readonly logger?: KafkaLogger;
+  readonly onQuarantine?: QuarantineHook;
+  readonly beforeCommit?: BeforeCommitHook;
+  /** Where a group without committed offsets starts. Defaults to true: a new stage must see everything. */
+  readonly fromBeginning?: boolean;
+  /** Defaults to 30 s (kafkajs default); the broker's `group.min.session.timeout.ms` is the floor. */
+  readonly sessionTimeoutMs?: number;
+  /** Defaults to 3 s. */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * Longest a fetch waits on the broker for new data. Defaults to 1 s (kafkajs: 5 s): `stop()`
+   * has to wait out the fetch in flight, so this bounds drain time when idle, at the cost of one
+   * empty fetch per second per broker.
+   */
+  readonly maxWaitTimeMs?: number;
+  /** Back-off of a chunk whose handler or delivery failed transiently. */
+  readonly retry?: Partial<BackoffPolicy>;
+  /** How long `stop()` may take to finish the in-flight chunk, commit and disconnect. Defaults to 30 s. */
+  readonly stopTimeoutMs?: number;
+}
+
+export interface ConsumerRunner {
+  /**
+   * Connects, joins the group and consumes until `stop()` (then resolves) or until a permanent
+   * failure (then rejects with it: the service should exit non-zero). Connection failure rejects
+   * with `KAFKA_UNAVAILABLE` after kafkajs' retries.
+   */
+  run(): Promise<void>;
+  /**
+   * Stops fetching, lets the in-flight chunk finish and commit, leaves the group and disconnects.
+   * Rejects with `DRAIN_TIMEOUT` when that takes longer than `stopTimeoutMs`. Idempotent.
+   */
+  stop(): Promise<void>;
+  /** Connected, in the group and not stopping: the readiness probe. */
+  ready(): boolean;
+  stats(): ConsumerStats;
+}
+
+type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** For tests: replaces the kafkajs clients the runner makes. */
+export interface RunnerSeams {
+  readonly consumer?: Consumer;
+  readonly producer?: () => Producer;
+  readonly admin?: Admin;
+}
+
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+/**
+ * Creates a consumer runner: consume batches (auto-commit off, read_committed), decode with the
+ * codec, call the handler, produce its outputs, and only then advance offsets — atomically with
+ * the outputs in `transactional` mode, after acks=all in `at-least-once` mode.
+ * @see https://kafka.apache.org/documentation/#semantics
+ */
+export function createConsumerRunner(
+  options: ConsumerRunnerOptions,
+  seams: RunnerSeams = {},
+): ConsumerRunner {
+  const { kafka, groupId, codec, maxBatch } = options;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1)
+    throw new RangeError('maxBatch must be a positive integer');
+  if (options.topics.length === 0) throw new RangeError('topics must not be empty');
+  if (options.delivery === 'transactional' && !options.transactionalId) {
+    throw new RangeError('transactional delivery needs a transactionalId');
+  }
+  const logger = (options.logger ?? kafka.logger).child({ component: 'consumer-runner', groupId });
+  const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.retry };
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+
+  const consumer =
+    seams.consumer ??
+    kafka.kafkajs.consumer({
+      groupId,
+      // read_committed: outputs of aborted upstream transactions are never seen.
+      readUncommitted: false,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: heartbeatIntervalMs,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+      allowAutoTopicCreation: false,
+    });
+  let admin: Admin | undefined = seams.admin;
+  const getAdmin = async (): Promise<Admin> => {
+    if (!admin) {
+      admin = kafka.kafkajs.admin();
+      await admin.connect();
+    }
+    return admin;
+  };
+  const committedOffset = async (topic: string, partition: number): Promise<string | null> => {
+    const [entry] = await (await getAdmin()).fetchOffsets({ groupId, topics: [topic] });
+    const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
+    return offset === undefined || offset === '-1' ? null : offset;
+  };
+  const delivery: Delivery =
+    options.delivery === 'transactional'
+      ? createTransactionalDelivery({
+          kafka,
+          transactionalId: options.transactionalId as string,
+          groupId,
+          logger,
+          committedOffset,
+          ...(seams.producer ? { newProducer: seams.producer } : {}),
+        })
+      : createAtLeastOnceDelivery(seams.producer ? seams.producer() : newKafkaJsProducer(kafka));
+  const deps: ChunkDeps = {
+    codec,
+    handler: options.handler,
+    delivery,
+    ...(options.onQuarantine ? { onQuarantine: options.onQuarantine } : {}),
+    ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+  };
+
+  let state: State = 'idle';
+  let joined = false;
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  let fatal: unknown;
+  /** Aborted the moment a stop is asked for: wakes back-off sleeps and makes every loop wind down. */
+  const wake = new AbortController();
+  const active = () => state === 'running' && !wake.signal.aborted;
+  const progress = new RunnerProgress();
+
+  // Deliveries run one at a time, in the order they were asked for, so an offset can never be
+  // committed out of order (see `advancePastControlRecords`).
+  let commitTail: Promise<unknown> = Promise.resolve();
+  function serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = commitTail.then(fn, fn);
+    commitTail = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * A fetch that held only transaction markers (or aborted records) never reaches the handler, and
+   * with auto-commit off kafkajs would not commit past it: lag would stay above zero forever behind
+   * a transactional producer. Such positions carry no output, so committing them is always safe.
+   */
+  function advancePastControlRecords(topic: string, partition: number, lastOffset: string): void {
+    const point: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
+    if (!active() || !progress.advances(point)) return;
+    serialized(async () => {
+      if (delivery.mode === 'transactional') {
+        await delivery.deliver([], point, { commitOffsets: () => Promise.resolve() });
+      } else {
+        await consumer.commitOffsets([{ topic, partition, offset: point.offset }]);
+      }
+      progress.markCommitted(point);
+      progress.setLag(topic, partition, point.offset, point.offset);
+    }).catch((err: unknown) => {
+      logger.debug(
+        { err: toKafkaError(err, 'commit', { topic, partition }) },
+        'could not commit past control records',
+      );
+    });
+  }
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    joined = true;
+    const partitions = progress.keepOnly(event.payload.memberAssignment);
+    logger.info({ partitions }, 'joined consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    joined = false;
+    const err = toKafkaError(event.payload.error, 'consume');
+    if (event.payload.restart) {
+      logger.warn({ err }, 'consumer crashed; kafkajs restarts it');
+      return;
+    }
+    fail(err);
+  });
+  consumer.on(consumer.events.DISCONNECT, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+    const { topic, partition, batchSize, lastOffset } = event.payload;
+    if (batchSize === 0) advancePastControlRecords(topic, partition, lastOffset);
+  });
+
+  /** Stops the runner because of a permanent failure; `run()` rejects with it. */
+  function fail(err: unknown): void {
+    if (fatal === undefined) fatal = err;
+    logger.error({ err }, 'consumer runner stopping on a permanent failure');
+    void shutdown().catch(() => undefined);
+  }
+
+  /** Classifies a chunk failure: rebalance (re-thrown to kafkajs), retryable, or permanent. */
+  function classify(err: unknown): unknown {
+    return isPipelineError(err) ? err : toKafkaError(err, 'deliver');
+  }
+
+  /**
+   * Processes one chunk until it is committed ('done'), given up because the runner stops or the
+   * batch went stale ('abandoned'), or failed permanently ('failed', after calling `fail`).
+   * Rebalance errors propagate: kafkajs re-joins and the uncommitted chunk is fetched again.
+   */
+  async function runChunk(
+    payload: EachBatchPayload,
+    messages: readonly KafkaMessage[],
+    commit: CommitPoint,
+  ): Promise<'done' | 'abandoned' | 'failed'> {
+    let resume: (() => void) | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (!active() || !payload.isRunning() || payload.isStale()) return 'abandoned';
+        const started = Date.now();
+        const heartbeat = startHeartbeat(payload, heartbeatIntervalMs);
+        try {
+          const result = await serialized(() =>
+            processChunk(deps, messages, commit, {
+              commitOffsets: (offsets) => payload.commitOffsetsIfNecessary({ topics: offsets }),
+              checkStillMember: heartbeat.check,
+            }),
+          );
+          progress.chunkDone(commit, result, Date.now() - started);
+          return 'done';
+        } catch (err) {
+          if (isRebalanceError(err)) throw err;
+          const error = classify(err);
+          if (!isRetryable(error)) {
+            fail(error);
+            return 'failed';
+          }
+          if (attempt >= policy.maxAttempts) {
+            fail(
+              new PipelineError('RETRIES_EXHAUSTED', `Chunk failed on all ${attempt} attempts`, {
+                cause: error,
+                context: {
+                  topic: commit.topic,
+                  partition: commit.partition,
+                  offset: commit.offset,
+                  attempts: attempt,
+                },
+              }),
+            );
+            return 'failed';
+          }
+          progress.retried();
+          const askedWait = isPipelineError(error) ? error.retryAfterMs : undefined;
+          const delay = askedWait ?? backoffDelay(policy, attempt);
+          logger.warn(
+            { err: error, topic: commit.topic, partition: commit.partition, attempt, delayMs: delay },
+            'chunk failed transiently; retrying',
+          );
+          // Nothing more of this partition is wanted until the chunk goes through.
+          resume ??= payload.pause();
+          await waitWithHeartbeat(payload, delay, heartbeatIntervalMs, wake.signal);
+        } finally {
+          heartbeat.stop();
+        }
+      }
+    } finally {
+      resume?.();
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (!active() || batch.messages.length === 0) return;
+    const { topic, partition } = batch;
+    progress.fetched(batch.messages.length);
+    progress.setLag(topic, partition, batch.highWatermark, batch.firstOffset() ?? batch.highWatermark);
+    // Includes a trailing transaction marker, so committing past it leaves no phantom lag.
+    const lastOfBatch = batch.lastOffset();
+    for (let i = 0; i < batch.messages.length; i += maxBatch) {
+      const messages = batch.messages.slice(i, i + maxBatch);
+      const isLast = i + maxBatch >= batch.messages.length;
+      const lastOffset = isLast ? lastOfBatch : (messages[messages.length - 1] as KafkaMessage).offset;
+      const commit: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
+      const outcome = await runChunk(payload, messages, commit);
+      if (outcome !== 'done') return;
+      payload.resolveOffset(lastOffset);
+      progress.setLag(topic, partition, batch.highWatermark, commit.offset);
+      await payload.heartbeat();
+    }
+  }
+
+  async function start(): Promise<void> {
+    try {
+      await delivery.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+      state = 'running';
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        // One chunk at a time: a transactional producer runs one transaction at a time anyway,
+        // and per-partition order must hold.
+        partitionsConsumedConcurrently: 1,
+        eachBatch,
+      });
+      logger.info(
+        { topics: options.topics.length, delivery: delivery.mode, maxBatch },
+        'consumer runner started',
+      );
+    } catch (err) {
+      state = 'stopping';
+      await Promise.allSettled([consumer.disconnect(), delivery.disconnect()]);
+      state = 'stopped';
+      throw toKafkaError(err, 'connect', { groupId });
+    }
+  }
+
+  async function closeAll(): Promise<void> {
+    // kafkajs' stop() waits for the in-flight eachBatch; ours returns after the current chunk.
+    await consumer.stop();
+    await commitTail;
+    await consumer.disconnect();
+    await delivery.disconnect();
+    if (admin) await admin.disconnect();
+  }
+
+  function shutdown(): Promise<void> {
+    if (stopping) return stopping;
+    wake.abort();
+    joined = false;
+    stopping = (async () => {
+      if (state === 'idle') {
+        state = 'stopped';
+        return;
+      }
+      await starting?.catch(() => undefined);
+      // A failed start already rejected run() and closed everything.
+      if (state === 'stopped') return;
+      state = 'stopping';
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
+      });
+      const outcome = await Promise.race([closeAll().then(() => 'closed' as const), timeout]).finally(() =>
+        clearTimeout(timer),
+      );
+      state = 'stopped';
+      if (outcome === 'timeout') {
+        const err = new PipelineError('DRAIN_TIMEOUT', `Consumer did not drain within ${stopTimeoutMs} ms`, {
+          context: { groupId, stopTimeoutMs },
+        });
+        logger.error({ err }, 'drain timed out');
+        settle?.reject(fatal ?? err);
+        throw err;
+      }
+      logger.info({ ...progress.snapshot() }, 'consumer runner stopped');
+      if (fatal !== undefined) settle?.reject(fatal);
+      else settle?.resolve();
+    })();
+    return stopping;
+  }
+
+  return {
+    run() {
+      if (state !== 'idle') return Promise.reject(new RangeError('run() may be called once'));
+      state = 'starting';
+      const done = new Promise<void>((resolve, reject) => {
+        settle = { resolve, reject };
+      });
+      // Observed through the chain returned below; this only keeps an early settle from being
+      // reported as unhandled before that chain attaches.
+      done.catch(() => undefined);
+      starting = start();
+      return starting.then(() => done);
+    },
+    stop: shutdown,
+    ready: () => active() && joined,
+    stats: () => progress.snapshot(),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * `@ehrflow/kafka`: the only place the product talks to Kafka. A client factory (TLS, SASL,
+ * logging, retries), an idempotent producer of codec-encoded records, a consumer runner that
+ * never commits an offset before its outputs are durable, lag helpers and the declarative topic
+ * list. kafkajs stays behind this boundary so it can be swapped.
+ */
+export { consumerLag, connectAdmin, totalLag, type LagAdmin, type PartitionLag } from './admin.ts';
+export { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+export type { BatchHandler, BeforeCommitHook, ChunkInfo, QuarantineHook } from './chunk-processor.ts';
+export {
+  DEFAULT_KAFKA_RETRY,
+  createKafka,
+  toKafkaJsConfig,
+  type KafkaClient,
+  type KafkaClientConfig,
+  type KafkaMode,
+  type KafkaRetryConfig,
+  type KafkaSaslConfig,
+  type KafkaTlsConfig,
+} from './client.ts';
+export { valueSubject, type Codec } from './codec.ts';
+export {
+  createConsumerRunner,
+  type ConsumerRunner,
+  type ConsumerRunnerOptions,
+  type ConsumerStats,
+} from './consumer-runner.ts';
+export type { DeliveryMode } from './delivery.ts';
+export { isRebalanceError, toKafkaError } from './kafka-errors.ts';
+export type { KafkaLogger } from './logger.ts';
+export { createProducer, type ProducerOptions, type RecordProducer } from './producer.ts';
+export type {
+  DecodedRecord,
+  InputRecord,
+  OutgoingMessage,
+  Output,
+  RecordHeaders,
+  RecordPosition,
+  UndecodableRecord,
+} from './records.ts';
+export {
+  ensureTopics,
+  loadTopicList,
+  parseTopicList,
+  resolveTopics,
+  type EnsureTopicsResult,
+  type ResolvedTopic,
+  type TopicList,
+  type TopicSpec,
+} from './topics.ts';

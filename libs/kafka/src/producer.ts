@@ -1,0 +1,124 @@
+import { Partitioners, type Message, type Producer } from 'kafkajs';
+import type { KafkaClient } from './client.ts';
+import { encodeValue, type Codec } from './codec.ts';
+import { toKafkaError } from './kafka-errors.ts';
+import type { KafkaLogger } from './logger.ts';
+import { toKafkaMessage, type OutgoingMessage } from './records.ts';
+
+/**
+ * The one way this package makes a kafkajs producer: idempotent (so kafkajs' own retries never
+ * duplicate or reorder), one request in flight (kafkajs' idempotence bookkeeping assumes it), the
+ * Java-compatible murmur2 partitioner chosen explicitly (which is also what silences kafkajs v2's
+ * partitioner warning), and no topic auto-creation (a misspelt topic must fail, not appear).
+ * @see https://kafka.apache.org/documentation/#producerconfigs_enable.idempotence
+ */
+export function newKafkaJsProducer(client: KafkaClient, transactionalId?: string): Producer {
+  return client.kafkajs.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    ...(transactionalId ? { transactionalId } : {}),
+  });
+}
+
+/**
+ * Encodes every message for `topic` with the codec (subject `<topic>-value`). All messages are
+ * encoded before anything is sent; the lowest failing index is thrown.
+ */
+export async function encodeMessages(
+  codec: Codec,
+  topic: string,
+  messages: readonly OutgoingMessage[],
+): Promise<Message[]> {
+  const settled = await Promise.allSettled(messages.map((m, i) => encodeValue(codec, topic, m.value, i)));
+  const out: Message[] = [];
+  for (const [i, result] of settled.entries()) {
+    if (result.status === 'rejected') throw result.reason;
+    out.push(toKafkaMessage(messages[i] as OutgoingMessage, result.value));
+  }
+  return out;
+}
+
+export interface ProducerOptions {
+  readonly kafka: KafkaClient;
+  readonly codec: Codec;
+  /** When set, every `send` is its own Kafka transaction (all of it visible, or none). */
+  readonly transactionalId?: string;
+  readonly logger?: KafkaLogger;
+}
+
+/** A producer of codec-encoded records. */
+export interface RecordProducer {
+  /** Connects; `KAFKA_UNAVAILABLE` when the cluster cannot be reached after kafkajs' retries. */
+  connect(): Promise<void>;
+  /**
+   * Encodes and produces `messages` to `topic` with acks=all, resolving once every replica in sync
+   * has them. A message that breaks the topic's schema rejects the whole call before anything is
+   * sent, with a contract `PipelineError` (normally `SCHEMA_MISMATCH`) whose context carries the
+   * message's `index`: quarantine that one and send the rest again.
+   */
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** Creates an idempotent (optionally transactional) producer of codec-encoded records. */
+export function createProducer(options: ProducerOptions): RecordProducer {
+  const { kafka, codec, transactionalId } = options;
+  const logger = (options.logger ?? kafka.logger).child({ component: 'producer' });
+  let producer = newKafkaJsProducer(kafka, transactionalId);
+  // Set when a transaction could be neither committed nor aborted: the next send starts from a
+  // fresh producer, whose initialisation fences the old epoch and has the broker abort its leftovers.
+  let broken = false;
+
+  return {
+    async connect() {
+      try {
+        await producer.connect();
+      } catch (err) {
+        throw toKafkaError(err, 'connect');
+      }
+      logger.info({ transactional: transactionalId !== undefined }, 'producer connected');
+    },
+
+    async send(topic, messages) {
+      if (messages.length === 0) return;
+      const encoded = await encodeMessages(codec, topic, messages);
+      const context = { topic, messages: messages.length };
+      if (!transactionalId) {
+        try {
+          await producer.send({ topic, messages: encoded, acks: -1 });
+        } catch (err) {
+          throw toKafkaError(err, 'send', context);
+        }
+        return;
+      }
+      let tx;
+      try {
+        if (broken) {
+          await producer.disconnect().catch(() => undefined);
+          producer = newKafkaJsProducer(kafka, transactionalId);
+          await producer.connect();
+          broken = false;
+        }
+        tx = await producer.transaction();
+        await tx.send({ topic, messages: encoded, acks: -1 });
+        await tx.commit();
+      } catch (err) {
+        if (tx?.isActive()) {
+          await tx.abort().catch((abortErr: unknown) => {
+            broken = true;
+            logger.warn({ err: toKafkaError(abortErr, 'abort', context) }, 'transaction abort failed');
+          });
+        } else {
+          broken = true;
+        }
+        throw toKafkaError(err, 'send', context);
+      }
+    },
+
+    async disconnect() {
+      await producer.disconnect();
+    },
+  };
+}
