@@ -17,7 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/src/**/*.test.ts', '{libs,services,test}/**/src/**/*.int.test.ts'],
+          include: ['{libs,services,test}/**/src/**/*.int.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
