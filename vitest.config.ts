@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['libs/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'test/ehr-sim/src/**/*.test.ts'],
+          include: ['libs/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'test/*/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           testTimeout: 20_000,
         },
