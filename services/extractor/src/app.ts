@@ -1,0 +1,140 @@
+import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
+import { PipelineError } from '@ehrflow/errors';
+import type { RetryPolicy } from '@ehrflow/http';
+import { createKafka, createProducer, valueSubject, type RecordProducer } from '@ehrflow/kafka';
+import type { Logger } from '@ehrflow/logging';
+import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { ExtractorEnv } from './config.ts';
+import { createJobManager, type JobManager } from './job-manager.ts';
+import { createJobStore, type JobStore } from './job-store.ts';
+import type { ExtractorMetrics } from './metrics.ts';
+import { createSourceRuntime, type SourceRuntime } from './source-runtime.ts';
+import { loadSources } from './sources.ts';
+
+/** A built extractor: the job manager plus what it holds open. */
+export interface Extractor {
+  readonly jobs: JobManager;
+  readonly store: JobStore;
+  readonly sources: ReadonlyMap<string, SourceRuntime>;
+  /** Readiness: Redis answers and the database answers. */
+  ready(): Promise<boolean>;
+  /** Stops the jobs (left resumable) and closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the extractor from validated configuration: sources (keys and secrets read now),
+ * PostgreSQL job store (tables created), Redis, schema registry (both subjects must be
+ * registered: services never auto-register), an idempotent producer, and the job manager.
+ * Nothing runs until `jobs.run()` or `jobs.start()`.
+ */
+export async function buildExtractor(env: ExtractorEnv, logger: Logger, metrics?: ExtractorMetrics): Promise<Extractor> {
+  const sourceList = loadSources(env.EXTRACTOR_SOURCES_FILE);
+  const keyring = parseKeyring(env.PHI_KEYRING);
+  const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
+  const opened: (() => Promise<unknown>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 5 });
+    const store = createJobStore(pool, env.EXTRACTOR_DB_SCHEMA);
+    opened.push(() => store.close());
+    await store.migrate();
+
+    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+    opened.push(() => redis.quit());
+    await redis.connect();
+
+    const registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL });
+    opened.push(() => registry.close());
+    await requireSubjects(registry, [env.EXTRACTOR_RAW_TOPIC, env.EXTRACTOR_JOBS_TOPIC]);
+    const codec = createCodec(registry, {
+      onRefreshError: (err, subject) => logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
+    });
+
+    const kafka = createKafka({
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID ?? 'ehrflow-extractor',
+      logger,
+      mode: env.EHRFLOW_MODE,
+      ...(env.KAFKA_SSL ? { ssl: env.KAFKA_SSL_CA === undefined ? {} : { ca: env.KAFKA_SSL_CA } } : {}),
+      ...(env.KAFKA_SASL_MECHANISM !== undefined && env.KAFKA_SASL_USERNAME !== undefined
+        ? {
+            sasl: {
+              mechanism: env.KAFKA_SASL_MECHANISM,
+              username: env.KAFKA_SASL_USERNAME,
+              password: env.KAFKA_SASL_PASSWORD ?? '',
+            },
+          }
+        : {}),
+    });
+    const producer: RecordProducer = createProducer({ kafka, codec, logger });
+    await producer.connect();
+    opened.push(() => producer.disconnect());
+
+    const retryPolicy: RetryPolicy = {
+      retries: env.EXTRACTOR_HTTP_RETRIES,
+      initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
+      factor: 2,
+      maxMs: env.EXTRACTOR_RETRY_MAX_MS,
+    };
+    const sources = new Map(
+      sourceList.map((config) => [
+        config.id,
+        createSourceRuntime(config, { redis, keyring, retryPolicy, logger, ...(metrics ? { metrics } : {}) }),
+      ]),
+    );
+    const jobs = createJobManager({
+      store,
+      sources,
+      sink: { send: (messages) => producer.send(env.EXTRACTOR_RAW_TOPIC, messages) },
+      events: { send: (event) => producer.send(env.EXTRACTOR_JOBS_TOPIC, [{ key: event.jobId, value: event }]) },
+      keyring,
+      pseudonymKey,
+      leaseMs: env.EXTRACTOR_LEASE_MS,
+      batchSize: env.EXTRACTOR_BATCH_SIZE,
+      progressIntervalMs: env.EXTRACTOR_PROGRESS_INTERVAL_MS,
+      maxExportAttempts: env.EXTRACTOR_MAX_EXPORT_ATTEMPTS,
+      retryPolicy,
+      logger,
+      resumeJobs: env.EXTRACTOR_RESUME_JOBS,
+      ...(metrics ? { metrics } : {}),
+    });
+    return {
+      jobs,
+      store,
+      sources,
+      async ready() {
+        const [redisOk, dbOk] = await Promise.all([
+          redis.ping().then(() => true, () => false),
+          pool.query('SELECT 1').then(() => true, () => false),
+        ]);
+        return redisOk && dbOk;
+      },
+      async close() {
+        await jobs.stop();
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function requireSubjects(registry: SchemaRegistry, topics: readonly string[]): Promise<void> {
+  for (const topic of topics) {
+    try {
+      await registry.latest(valueSubject(topic));
+    } catch (err) {
+      if (err instanceof PipelineError && err.code === 'REGISTRY_UNAVAILABLE') throw err;
+      throw new PipelineError('SCHEMA_NOT_REGISTERED', `subject ${valueSubject(topic)} is not registered`, {
+        cause: err,
+        context: { subject: valueSubject(topic) },
+      });
+    }
+  }
+}

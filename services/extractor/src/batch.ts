@@ -1,0 +1,127 @@
+import type { OutgoingMessage } from '@ehrflow/kafka';
+import { addCounts, ZERO_COUNTS, type RecordCounts } from './checkpoint.ts';
+import { deleteMessage, upsertMessage, type EnvelopeContext } from './envelope.ts';
+import { deletedRefs, resourceHead, type FileRole } from './manifest.ts';
+
+/** Per resource type and kind, what a batch produced (for metrics). */
+export interface ProducedTally {
+  readonly resourceType: string;
+  readonly kind: 'UPSERT' | 'DELETE';
+  count: number;
+  bytes: number;
+}
+
+/**
+ * The envelopes read since the last commit of one file or page, with the counts they add to the
+ * checkpoint once Kafka has acknowledged them. Error codes name why a line was not produced.
+ */
+export class Batch {
+  messages: OutgoingMessage[] = [];
+  counts: RecordCounts = ZERO_COUNTS;
+  errorCodes: Record<string, number> = {};
+  tallies = new Map<string, ProducedTally>();
+  /** Lines (or entries) consumed, including those that produced nothing. */
+  lines = 0;
+
+  get size(): number {
+    return this.messages.length;
+  }
+
+  isEmpty(): boolean {
+    return this.lines === 0;
+  }
+
+  /** Hands the content over and leaves the batch empty. */
+  take(): Batch {
+    const out = new Batch();
+    Object.assign(out, this);
+    this.messages = [];
+    this.counts = ZERO_COUNTS;
+    this.errorCodes = {};
+    this.tallies = new Map();
+    this.lines = 0;
+    return out;
+  }
+
+  addMessage(message: OutgoingMessage, resourceType: string, kind: 'UPSERT' | 'DELETE', bytes: number): void {
+    this.messages.push(message);
+    const key = `${resourceType}\u0000${kind}`;
+    const tally = this.tallies.get(key) ?? { resourceType, kind, count: 0, bytes: 0 };
+    tally.count++;
+    tally.bytes += bytes;
+    this.tallies.set(key, tally);
+  }
+
+  count(delta: Partial<RecordCounts>): void {
+    this.counts = addCounts(this.counts, delta);
+  }
+
+  error(code: string, n = 1): void {
+    this.errorCodes[code] = (this.errorCodes[code] ?? 0) + n;
+    this.count({ read: n, errors: n });
+  }
+}
+
+/**
+ * Turns one NDJSON line of a manifest file into envelopes in `batch`:
+ * an `output` line is one resource (UPSERT); a `deleted` line is a Bundle of DELETE entries;
+ * an `error` line is an OperationOutcome the server reported, counted as an error.
+ * A line that is not JSON, or a resource without type or id, is counted as an error (by code).
+ */
+export function addExportLine(
+  ctx: EnvelopeContext,
+  batch: Batch,
+  role: FileRole,
+  line: string,
+  locator: string,
+): void {
+  batch.lines++;
+  if (role === 'error') {
+    batch.error('EXPORT_ERROR_ENTRY');
+    return;
+  }
+  const value = parseObject(line);
+  if (value === undefined) {
+    batch.error('PARSE_ERROR');
+    return;
+  }
+  if (role === 'output') {
+    addResource(ctx, batch, value, line, locator);
+    return;
+  }
+  const { refs, invalid } = deletedRefs(value);
+  if (invalid > 0) batch.error('PARSE_ERROR', invalid);
+  refs.forEach((ref, i) => {
+    const message = deleteMessage(ctx, ref, `${locator} entry ${i + 1}`);
+    batch.addMessage(message, ref.resourceType, 'DELETE', 0);
+  });
+  batch.count({ read: refs.length, deleted: refs.length });
+}
+
+/** Adds one resource (a parsed NDJSON line or a search entry) as an UPSERT envelope. */
+export function addResource(
+  ctx: EnvelopeContext,
+  batch: Batch,
+  resource: Readonly<Record<string, unknown>>,
+  json: string,
+  locator: string,
+): void {
+  const head = resourceHead(resource);
+  if (head === undefined) {
+    batch.error('MISSING_REQUIRED');
+    return;
+  }
+  batch.addMessage(upsertMessage(ctx, head, resource, json, locator), head.resourceType, 'UPSERT', Buffer.byteLength(json));
+  batch.count({ read: 1, produced: 1 });
+}
+
+function parseObject(line: string): Readonly<Record<string, unknown>> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,216 @@
+import { PipelineError, isPipelineError } from '@ehrflow/errors';
+import { parseRetryAfter, retry, sleep, type ResponseHeaders } from '@ehrflow/http';
+import { addExportLine, Batch } from './batch.ts';
+import {
+  commitFile,
+  isComplete,
+  progressFromManifest,
+  type BackfillProgress,
+  type FilePosition,
+} from './checkpoint.ts';
+import type { JobContext } from './job-context.ts';
+import { parseManifest, type ExportManifest } from './manifest.ts';
+
+/** Longest wait between status polls, whatever Retry-After says. */
+const MAX_POLL_WAIT_MS = 60_000;
+const DEFAULT_POLL_WAIT_MS = 1_000;
+
+/** The export's status URL or a file is gone (expired or cancelled server-side): export again. */
+class ExportExpired extends Error {
+  constructor() {
+    super('export expired');
+    this.name = 'ExportExpired';
+  }
+}
+
+/**
+ * Runs a backfill with FHIR Bulk Data `$export`: kick-off, status polling, parallel download of
+ * the manifest's files under the source's concurrency cap, one envelope per resource. Resumes
+ * from the job's checkpoint: a known status URL is polled again instead of a new kick-off, and
+ * each file continues from its last committed line (finished files are not downloaded again).
+ * An expired status URL or file restarts the export, at most `maxExportAttempts` kick-offs.
+ *
+ * @see https://hl7.org/fhir/uv/bulkdata/export.html
+ */
+export async function runBulkExport(ctx: JobContext): Promise<BackfillProgress> {
+  let statusUrl = ctx.job.statusUrl;
+  let attempts = ctx.job.exportAttempts;
+  let progress = ctx.progress()?.kind === 'backfill' ? (ctx.progress() as BackfillProgress) : undefined;
+  for (;;) {
+    try {
+      if (progress === undefined) {
+        if (statusUrl === undefined) {
+          if (attempts >= ctx.maxExportAttempts) {
+            throw new PipelineError('JOB_FAILED', 'the export expired more often than allowed', {
+              context: { jobId: ctx.job.id, attempts },
+            });
+          }
+          statusUrl = await kickOff(ctx);
+          attempts++;
+          await ctx.save({ statusUrl, exportAttempts: attempts });
+        }
+        const manifest = await pollUntilReady(ctx, statusUrl);
+        progress = progressFromManifest(manifest);
+        await ctx.save({ progress });
+        ctx.logger.info(
+          { jobId: ctx.job.id, files: manifest.files.length, requiresAccessToken: manifest.requiresAccessToken },
+          'export manifest received',
+        );
+      }
+      const done = await downloadAll(ctx, progress);
+      await deleteExport(ctx, statusUrl);
+      return done;
+    } catch (err) {
+      if (!(err instanceof ExportExpired)) throw err;
+      ctx.logger.warn({ jobId: ctx.job.id, attempts }, 'export expired; exporting again');
+      statusUrl = undefined;
+      progress = undefined;
+      await ctx.save({ statusUrl: null, progress: null });
+    }
+  }
+}
+
+/** Kick-off request; answers the status URL (Content-Location of the 202). */
+async function kickOff(ctx: JobContext): Promise<string> {
+  const { source, job } = ctx;
+  const params = new URLSearchParams({ _type: job.resourceTypes.join(','), _outputFormat: 'application/fhir+ndjson' });
+  if (job.since !== undefined) params.set('_since', job.since);
+  const path = source.exportLevel === 'group' ? `Group/${source.groupId ?? ''}/$export` : '$export';
+  const response = await ctx.client.raw('GET', `${path}?${params.toString()}`, {
+    headers: { accept: 'application/fhir+json', prefer: 'respond-async' },
+    signal: ctx.signal,
+    route: source.exportLevel === 'group' ? 'Group/:id/$export' : '$export',
+  });
+  const location = header(response.headers, 'content-location');
+  if (response.status !== 202 || location === undefined) {
+    throw new PipelineError('HTTP_PERMANENT', 'export kick-off was not accepted asynchronously', {
+      context: { jobId: job.id, status: response.status, hasLocation: location !== undefined },
+    });
+  }
+  ctx.logger.info({ jobId: job.id }, 'export started');
+  return new URL(location, source.baseUrl).toString();
+}
+
+/** Polls the status URL (each poll counts against the rate budget) until the manifest is ready. */
+async function pollUntilReady(ctx: JobContext, statusUrl: string): Promise<ExportManifest> {
+  for (;;) {
+    let response;
+    try {
+      response = await ctx.client.json('GET', statusUrl, {
+        headers: { accept: 'application/json' },
+        signal: ctx.signal,
+        route: '_bulk/:id',
+      });
+    } catch (err) {
+      if (isGone(err)) throw new ExportExpired();
+      throw err;
+    }
+    if (response.status === 200) return parseManifest(response.body);
+    if (response.status !== 202) {
+      throw new PipelineError('HTTP_PERMANENT', 'unexpected export status answer', {
+        context: { jobId: ctx.job.id, status: response.status },
+      });
+    }
+    const progress = header(response.headers, 'x-progress');
+    const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'), new Date(), MAX_POLL_WAIT_MS);
+    ctx.logger.debug(
+      // X-Progress is free text from the server: logged only when it looks like a progress note.
+      { jobId: ctx.job.id, progress: progress !== undefined && /^[\w %.,:-]{0,40}$/.test(progress) ? progress : undefined },
+      'export in progress',
+    );
+    await sleep(retryAfter?.ms ?? DEFAULT_POLL_WAIT_MS, ctx.signal);
+  }
+}
+
+/** Downloads every unfinished file, at most `maxConcurrency` at once. */
+async function downloadAll(ctx: JobContext, start: BackfillProgress): Promise<BackfillProgress> {
+  const pending = start.files.flatMap((f, i) => (f.done ? [] : [i]));
+  const workers = Math.min(ctx.source.maxConcurrency, pending.length);
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < pending.length && failures.length === 0) {
+      const index = pending[next++] as number;
+      try {
+        await downloadFile(ctx, index);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (failures.length > 0) throw failures.find((e) => e instanceof ExportExpired) ?? failures[0];
+  const done = ctx.progress() as BackfillProgress;
+  if (!isComplete(done)) {
+    throw new PipelineError('JOB_FAILED', 'export files were left unread', { context: { jobId: ctx.job.id } });
+  }
+  return done;
+}
+
+/**
+ * Reads one file from its committed position to the end, producing in batches; each batch is
+ * committed (position after its last line) only after Kafka acknowledged it. A broken or truncated
+ * body commits what was read and resumes from there (Range), under the job's retry policy.
+ */
+async function downloadFile(ctx: JobContext, index: number): Promise<void> {
+  await retry(async () => {
+    const current = ctx.progress() as BackfillProgress;
+    const file = current.files[index];
+    if (file === undefined || file.done) return;
+    const batch = new Batch();
+    const flush = async (position: FilePosition | 'done'): Promise<void> => {
+      await ctx.commit(batch.take(), (p, counts) => commitFile(p as BackfillProgress, index, position, counts));
+    };
+    try {
+      const lines = ctx.client.ndjsonLines(file.url, {
+        signal: ctx.signal,
+        authorize: current.requiresAccessToken,
+        route: '_bulk/:id/:file',
+        ...(file.position.byteOffset > 0 ? { range: file.position } : {}),
+      });
+      for await (const item of lines) {
+        if (batch.size >= ctx.batchSize) await flush({ byteOffset: item.byteOffset, lineNo: item.lineNo });
+        addExportLine(ctx.envelope, batch, file.role, item.line, `file ${index + 1} line ${item.lineNo}`);
+      }
+      await flush('done');
+    } catch (err) {
+      const resume = resumePosition(err);
+      if (resume !== undefined && !batch.isEmpty()) await flush(resume);
+      if (isGone(err)) throw new ExportExpired();
+      throw err;
+    }
+  }, { ...ctx.retryPolicy, signal: ctx.signal });
+}
+
+/** Best-effort DELETE of a finished export so the server can free its files. */
+async function deleteExport(ctx: JobContext, statusUrl: string | undefined): Promise<void> {
+  if (statusUrl === undefined) return;
+  await ctx.client
+    .raw('DELETE', statusUrl, { signal: ctx.signal, route: '_bulk/:id', retry: false })
+    .catch(() => ctx.logger.debug({ jobId: ctx.job.id }, 'could not delete the finished export'));
+}
+
+/** Cancels an export at the server (job cancelled); failures are only logged. */
+export async function cancelExport(ctx: Pick<JobContext, 'client' | 'logger' | 'job'>, statusUrl: string): Promise<void> {
+  await ctx.client
+    .raw('DELETE', statusUrl, { route: '_bulk/:id', retry: false })
+    .catch(() => ctx.logger.warn({ jobId: ctx.job.id }, 'could not cancel the export at the source'));
+}
+
+function resumePosition(err: unknown): FilePosition | undefined {
+  if (!isPipelineError(err) || err.code !== 'HTTP_TRANSIENT') return undefined;
+  const { resumeOffset, resumeLineNo } = err.context;
+  return typeof resumeOffset === 'number' && typeof resumeLineNo === 'number'
+    ? { byteOffset: resumeOffset, lineNo: resumeLineNo }
+    : undefined;
+}
+
+/** 404 / 410: the export or file no longer exists at the source. */
+function isGone(err: unknown): boolean {
+  return isPipelineError(err) && err.code === 'HTTP_PERMANENT' && (err.context.status === 404 || err.context.status === 410);
+}
+
+function header(headers: ResponseHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import {
+  commitFile,
+  commitPage,
+  isComplete,
+  laterInstant,
+  progressForTypes,
+  progressFromManifest,
+  reconciles,
+  totalsOf,
+} from './checkpoint.ts';
+
+const manifest = {
+  transactionTime: '2025-01-01T00:00:00Z',
+  requiresAccessToken: true,
+  files: [
+    { role: 'output' as const, type: 'Patient', url: 'http://x/f1' },
+    { role: 'error' as const, type: 'OperationOutcome', url: 'http://x/f2' },
+  ],
+};
+
+describe('backfill checkpoints', () => {
+  it('advances positions and adds counts per file; complete only when every file is done', () => {
+    let p = progressFromManifest(manifest);
+    expect(isComplete(p)).toBe(false);
+    p = commitFile(p, 0, { byteOffset: 1200, lineNo: 3 }, { read: 2, produced: 2 });
+    p = commitFile(p, 0, { byteOffset: 2400, lineNo: 5 }, { read: 2, produced: 1, errors: 1 });
+    expect(p.files[0]?.position).toEqual({ byteOffset: 2400, lineNo: 5 });
+    p = commitFile(p, 0, 'done', { read: 1, produced: 1 });
+    expect(p.files[0]?.done).toBe(true);
+    expect(p.files[0]?.position).toEqual({ byteOffset: 2400, lineNo: 5 });
+    expect(isComplete(p)).toBe(false);
+    p = commitFile(p, 1, 'done', { read: 2, errors: 2 });
+    expect(isComplete(p)).toBe(true);
+    const totals = totalsOf(p);
+    expect(totals).toEqual({ read: 7, produced: 4, deleted: 0, errors: 3 });
+    expect(reconciles(totals)).toBe(true);
+  });
+
+  it('refuses to move a position backwards or to commit a finished file', () => {
+    const p = commitFile(progressFromManifest(manifest), 0, { byteOffset: 100, lineNo: 4 }, {});
+    expect(() => commitFile(p, 0, { byteOffset: 50, lineNo: 2 }, {})).toThrow(RangeError);
+    const done = commitFile(p, 0, 'done', {});
+    expect(() => commitFile(done, 0, 'done', {})).toThrow(RangeError);
+    expect(() => commitFile(p, 7, 'done', {})).toThrow(RangeError);
+  });
+
+  it('does not reconcile when a record is unaccounted for', () => {
+    expect(reconciles({ read: 5, produced: 3, deleted: 1, errors: 0 })).toBe(false);
+    expect(isComplete(undefined)).toBe(false);
+  });
+});
+
+describe('incremental checkpoints', () => {
+  it('keeps the next link and the newest lastUpdated; a type is done after its last page', () => {
+    let p = progressForTypes(['Patient', 'Observation']);
+    p = commitPage(p, 'Patient', 'http://x/next1', '2024-05-01T00:00:00Z', { read: 2, produced: 2 });
+    p = commitPage(p, 'Patient', undefined, '2024-03-01T00:00:00Z', { read: 1, produced: 1 });
+    const patient = p.types[0];
+    expect(patient).toMatchObject({ next: undefined, pages: 2, maxSeen: '2024-05-01T00:00:00Z', done: true });
+    expect(isComplete(p)).toBe(false);
+    p = commitPage(p, 'Observation', undefined, undefined, {});
+    expect(isComplete(p)).toBe(true);
+    expect(totalsOf(p)).toEqual({ read: 3, produced: 3, deleted: 0, errors: 0 });
+  });
+
+  it('compares instants as times, not strings', () => {
+    expect(laterInstant('2024-05-01T10:00:00+02:00', '2024-05-01T09:00:00Z')).toBe('2024-05-01T09:00:00Z');
+    expect(laterInstant(undefined, '2024-01-01T00:00:00Z')).toBe('2024-01-01T00:00:00Z');
+    expect(laterInstant('2024-01-01T00:00:00Z', 'garbage')).toBe('2024-01-01T00:00:00Z');
+  });
+});

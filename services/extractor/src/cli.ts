@@ -1,0 +1,139 @@
+import { parseArgs } from 'node:util';
+import { loadConfigOrExit } from '@ehrflow/config';
+import { isPipelineError } from '@ehrflow/errors';
+import { createLogger } from '@ehrflow/logging';
+import { buildExtractor } from './app.ts';
+import { extractorEnv } from './config.ts';
+import type { StartJobRequest } from './job-manager.ts';
+import type { JobView } from './job-view.ts';
+
+const MAIN_HELP = `Usage: node services/extractor/src/cli.ts <command> [options]
+
+Commands:
+  run-job    start an extraction job (see run-job --help)
+
+Options:
+  -h, --help  show this help
+`;
+
+const RUN_JOB_HELP = `Usage: node services/extractor/src/cli.ts run-job --source <id> --kind <backfill|incremental> [options]
+
+Starts one job on a configured source. With --wait the job runs in this process and a progress
+line is printed until it ends (exit 0 when completed, 1 otherwise); without it the job is stored
+for a running extractor service to pick up and its id is printed.
+
+Options:
+  --source <id>        source id from EXTRACTOR_SOURCES_FILE (required)
+  --kind <kind>        backfill ($export) or incremental (_lastUpdated search) (required)
+  --types <a,b>        resource types (default: all types of the source)
+  --since <instant>    FHIR instant: _since of the export / lower _lastUpdated bound
+  --wait               run here and wait for the end, printing progress
+  --progress-ms <ms>   progress line interval with --wait (default 1000)
+  -h, --help           show this help
+
+Configuration comes from the same environment as the service (KAFKA_BROKERS, DATABASE_URL, ...).
+`;
+
+function fail(message: string, help: string): never {
+  process.stderr.write(`${message}\n\n${help}`);
+  process.exit(2);
+}
+
+/** One progress line: counts, rate, 429s, retries, token refreshes. Ids and counts only. */
+export function progressLine(view: JobView, elapsedMs: number): string {
+  const c = view.counts;
+  const rate = elapsedMs > 0 ? Math.round((c.produced + c.deleted) / (elapsedMs / 1000)) : 0;
+  return (
+    `job ${view.id} ${view.state}: read ${c.read} produced ${c.produced} deleted ${c.deleted} errors ${c.errors}` +
+    ` (${rate}/s) parts ${view.parts.done}/${view.parts.total} 429s ${c.throttled} retries ${c.retries}` +
+    ` refreshes ${c.tokenRefreshes}`
+  );
+}
+
+async function runJob(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        source: { type: 'string' },
+        kind: { type: 'string' },
+        types: { type: 'string' },
+        since: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+        'progress-ms': { type: 'string', default: '1000' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch {
+    fail('run-job: unknown or malformed option', RUN_JOB_HELP);
+  }
+  if (values.help) {
+    process.stdout.write(RUN_JOB_HELP);
+    return 0;
+  }
+  if (values.source === undefined) fail('run-job: --source is required', RUN_JOB_HELP);
+  const kind: StartJobRequest['kind'] =
+    values.kind === 'backfill' ? 'backfill' : values.kind === 'incremental' ? 'incremental' : fail('run-job: --kind must be backfill or incremental', RUN_JOB_HELP);
+  const progressMs = Number(values['progress-ms']);
+  if (!Number.isInteger(progressMs) || progressMs < 100) fail('run-job: --progress-ms must be an integer >= 100', RUN_JOB_HELP);
+
+  const env = loadConfigOrExit(extractorEnv, 'extractor');
+  const logger = createLogger({ name: 'extractor-cli', level: env.LOG_LEVEL });
+  // The one-shot runner does not take over other processes' jobs.
+  const extractor = await buildExtractor({ ...env, EXTRACTOR_RESUME_JOBS: false }, logger);
+  try {
+    const request: StartJobRequest = {
+      source: values.source,
+      kind,
+      ...(values.types === undefined ? {} : { types: values.types.split(',').map((t) => t.trim()) }),
+      ...(values.since === undefined ? {} : { since: values.since }),
+    };
+    if (!values.wait) {
+      const job = await extractor.jobs.enqueue(request);
+      process.stdout.write(`${job.id}\n`);
+      return 0;
+    }
+    extractor.jobs.run();
+    const started = Date.now();
+    const job = await extractor.jobs.start(request);
+    process.stdout.write(`${job.id}\n`);
+    const timer = setInterval(() => {
+      void extractor.jobs.get(job.id).then((view) => {
+        if (view !== undefined) process.stderr.write(`${progressLine(view, Date.now() - started)}\n`);
+      });
+    }, progressMs);
+    const interrupt = (): void => {
+      process.stderr.write('interrupted: the job stays resumable by a running extractor\n');
+      void extractor.close().then(() => process.exit(130));
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    const final = await extractor.jobs.wait(job.id);
+    clearInterval(timer);
+    process.stderr.write(`${progressLine(final, Date.now() - started)}\n`);
+    if (final.state !== 'completed') {
+      process.stderr.write(`job ${final.id} ended ${final.state} (reason ${final.reason ?? 'none'}, code ${final.errorCode ?? 'none'})\n`);
+    }
+    return final.state === 'completed' ? 0 : 1;
+  } catch (err) {
+    const code = isPipelineError(err) ? err.code : 'INTERNAL';
+    process.stderr.write(`run-job failed: ${code}${isPipelineError(err) && 'field' in err ? ` (${String(err.field)})` : ''}\n`);
+    return 1;
+  } finally {
+    await extractor.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h') {
+    process.stdout.write(MAIN_HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'run-job') return runJob(rest);
+  fail(`unknown command ${command}`, MAIN_HELP);
+}
+
+process.exitCode = await main(process.argv.slice(2));

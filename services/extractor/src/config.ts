@@ -1,0 +1,36 @@
+import { booleanFlag, pipelineEnv, z } from '@ehrflow/config';
+
+/**
+ * Environment of the extractor. Shared pipeline settings plus the sources file, the state
+ * database and the knobs tests turn (topic names, schema, lease, retry speed).
+ */
+export const extractorEnv = z.object({
+  ...pipelineEnv,
+  REDIS_URL: z.string().min(1),
+  DATABASE_URL: z.string().min(1),
+  /** JSON file describing every source site (see `sources.ts`). */
+  EXTRACTOR_SOURCES_FILE: z.string().min(1),
+  EXTRACTOR_RAW_TOPIC: z.string().min(1).default('ehr.raw'),
+  EXTRACTOR_JOBS_TOPIC: z.string().min(1).default('ehr.jobs'),
+  /** PostgreSQL schema of the job table; tests use a unique one. */
+  EXTRACTOR_DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('extractor'),
+  /** A running job whose owner has not renewed its lease for this long is taken over. */
+  EXTRACTOR_LEASE_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Envelopes produced per Kafka send (and per checkpoint). */
+  EXTRACTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Interval of the periodic job events with counts. */
+  EXTRACTOR_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Re-exports after an expired status URL or file, per job. */
+  EXTRACTOR_MAX_EXPORT_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  /** Retries of one HTTP request or one file download on transient failures. */
+  EXTRACTOR_HTTP_RETRIES: z.coerce.number().int().min(0).max(20).default(6),
+  /** Ceiling of one backoff wait (full jitter below it); Retry-After may ask for longer. */
+  EXTRACTOR_RETRY_MAX_MS: z.coerce.number().int().min(1).default(30_000),
+  /** Resume running jobs of a crashed replica (off for the one-shot CLI). */
+  EXTRACTOR_RESUME_JOBS: booleanFlag(true),
+});
+
+export type ExtractorEnv = z.infer<typeof extractorEnv>;

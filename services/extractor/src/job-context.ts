@@ -1,0 +1,40 @@
+import type { HttpClient, HttpLogger, RetryPolicy } from '@ehrflow/http';
+import type { OutgoingMessage } from '@ehrflow/kafka';
+import type { Batch } from './batch.ts';
+import type { JobProgress, RecordCounts } from './checkpoint.ts';
+import type { EnvelopeContext } from './envelope.ts';
+import type { JobCheckpoint, JobRecord } from './job-store.ts';
+import type { SourceConfig } from './sources.ts';
+
+/** Where envelopes go: resolves once Kafka has acknowledged every message (acks=all). */
+export interface RecordSink {
+  send(messages: readonly OutgoingMessage[]): Promise<void>;
+}
+
+/** Everything a job runner (export or incremental) needs; built by the job manager. */
+export interface JobContext {
+  /** The job as claimed (with the checkpoint it resumes from). */
+  readonly job: JobRecord;
+  readonly source: SourceConfig;
+  readonly client: HttpClient;
+  readonly envelope: EnvelopeContext;
+  /** Aborts on cancel, shutdown or a lost lease. */
+  readonly signal: AbortSignal;
+  readonly retryPolicy: RetryPolicy;
+  readonly batchSize: number;
+  readonly maxExportAttempts: number;
+  readonly logger: HttpLogger;
+  /**
+   * Produces a batch and, once Kafka acknowledged it, lets `fold` add it (its counts, the new
+   * position) to the checkpoint, which is then written. Folds and writes are serialised per job,
+   * so checkpoints are written in order and never hold a record Kafka has not acknowledged.
+   */
+  commit(batch: Batch, fold: (progress: JobProgress | undefined, counts: RecordCounts) => JobProgress): Promise<void>;
+  /** Writes checkpoint fields other than progress (status URL, attempts) or a fresh progress. */
+  save(data: JobCheckpoint): Promise<void>;
+  /** Current progress as committed in this process. */
+  progress(): JobProgress | undefined;
+  /** Watermarks of the source per resource type, and their update after a type is fully synced. */
+  watermarks(): Promise<Map<string, string>>;
+  setWatermark(resourceType: string, instant: string): Promise<void>;
+}

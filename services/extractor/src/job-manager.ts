@@ -1,0 +1,437 @@
+import { randomUUID } from 'node:crypto';
+import { PipelineError } from '@ehrflow/errors';
+import type { JobEvent, JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
+import type { HttpClient, RetryPolicy } from '@ehrflow/http';
+import type { Logger } from '@ehrflow/logging';
+import type { Keyring } from '@ehrflow/phi';
+import { cancelExport, runBulkExport } from './bulk-export.ts';
+import {
+  isComplete,
+  progressForTypes,
+  reconciles,
+  totalsOf,
+  type JobProgress,
+} from './checkpoint.ts';
+import { runIncremental } from './incremental.ts';
+import type { JobContext, RecordSink } from './job-context.ts';
+import type { JobCheckpoint, JobRecord, JobStats, JobStore } from './job-store.ts';
+import { failureCode, failureReason, snapshotOf, toJobEvent, toJobView, type JobSnapshot, type JobView } from './job-view.ts';
+import type { ExtractorMetrics } from './metrics.ts';
+import type { SourceRuntime } from './source-runtime.ts';
+
+/** A request to start a job (the body of `POST /jobs`). */
+export interface StartJobRequest {
+  readonly source: string;
+  readonly kind: JobKind;
+  /** Subset of the source's resource types; default all of them. */
+  readonly types?: readonly string[];
+  /** FHIR instant: `_since` of the export, or the `_lastUpdated` lower bound of an incremental sync. */
+  readonly since?: string;
+}
+
+/** Where job events go (`ehr.jobs`). */
+export interface JobEventSink {
+  send(event: JobEvent): Promise<void>;
+}
+
+export interface JobManagerOptions {
+  readonly store: JobStore;
+  readonly sources: ReadonlyMap<string, SourceRuntime>;
+  readonly sink: RecordSink;
+  readonly events: JobEventSink;
+  readonly keyring: Keyring;
+  readonly pseudonymKey: Buffer;
+  readonly leaseMs: number;
+  readonly batchSize: number;
+  readonly progressIntervalMs: number;
+  readonly maxExportAttempts: number;
+  readonly retryPolicy: RetryPolicy;
+  readonly logger: Logger;
+  readonly metrics?: ExtractorMetrics;
+  /** Take over running jobs of crashed replicas. Default true. */
+  readonly resumeJobs?: boolean;
+  /** Most jobs this process runs at once. Default 8. */
+  readonly maxActiveJobs?: number;
+}
+
+export interface JobManager {
+  /** Validates, stores and starts a job in this process. */
+  start(request: StartJobRequest): Promise<JobView>;
+  /** Validates and stores a job for any replica to pick up (its lease starts expired). */
+  enqueue(request: StartJobRequest): Promise<JobView>;
+  /** A job's live view (this process's committed progress if it runs here, else the stored one). */
+  get(id: string): Promise<JobView | undefined>;
+  /** Cancels a job: at once when it runs here, else when its owner next renews its lease. */
+  cancel(id: string): Promise<JobView | undefined>;
+  /** Resolves when the run of a job in this process ends (with its final view). */
+  wait(id: string): Promise<JobView>;
+  /** Starts lease renewal, takeover of stale jobs and periodic job events. */
+  run(): void;
+  /** Stops the timers and interrupts running jobs, leaving them resumable; releases nothing else. */
+  stop(): Promise<void>;
+  /** Jobs running in this process. */
+  active(): number;
+}
+
+type AbortCause = 'cancel' | 'shutdown' | 'lease';
+
+interface ActiveJob {
+  snapshot: JobSnapshot;
+  readonly controller: AbortController;
+  abortCause: AbortCause | undefined;
+  readonly client: HttpClient;
+  readonly runtime: SourceRuntime;
+  readonly baseStats: JobStats;
+  readonly refreshesAtStart: number;
+  errorsByCode: Record<string, number>;
+  writes: Promise<unknown>;
+  readonly done: Promise<JobView>;
+}
+
+/** Invalid request to start a job: answered 400 by the API, naming the field. */
+export class JobRequestError extends PipelineError {
+  readonly statusCode = 400;
+  readonly field: string;
+  constructor(field: string, reason: string) {
+    super('CONFIG_INVALID', `job request field ${field} ${reason}`, { context: { field } });
+    this.name = 'JobRequestError';
+    this.field = field;
+  }
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Owns the jobs of this process: starts them, resumes those a crashed replica left behind
+ * (lease expired), checkpoints their progress, decides their final state and publishes job
+ * events. A job is `completed` only when every file or page is read and acknowledged and its
+ * counts reconcile; an auth failure fails it with reason `auth`; a shutdown leaves it `running`
+ * for the next owner to resume.
+ */
+export function createJobManager(options: JobManagerOptions): JobManager {
+  const { store, logger } = options;
+  const owner = `${process.pid}-${randomUUID()}`;
+  const maxActive = options.maxActiveJobs ?? 8;
+  const active = new Map<string, ActiveJob>();
+  const timers: NodeJS.Timeout[] = [];
+  let stopping = false;
+
+  const validate = (request: StartJobRequest): { runtime: SourceRuntime; types: string[] } => {
+    const runtime = options.sources.get(request.source);
+    if (runtime === undefined) throw new JobRequestError('source', 'names no configured source');
+    if (request.kind !== 'backfill' && request.kind !== 'incremental') {
+      throw new JobRequestError('kind', 'must be backfill or incremental');
+    }
+    const known = runtime.config.resourceTypes as readonly string[];
+    const types = request.types === undefined || request.types.length === 0 ? [...known] : [...new Set(request.types)];
+    if (types.some((t) => !known.includes(t))) {
+      throw new JobRequestError('types', 'must be resource types configured for the source');
+    }
+    if (request.since !== undefined && (!INSTANT.test(request.since) || Number.isNaN(Date.parse(request.since)))) {
+      throw new JobRequestError('since', 'must be a FHIR instant with a time zone');
+    }
+    return { runtime, types };
+  };
+
+  const create = async (request: StartJobRequest, leaseMs: number): Promise<JobRecord> => {
+    const { types } = validate(request);
+    const id = randomUUID();
+    return store.create(
+      { id, sourceId: request.source, kind: request.kind, resourceTypes: types, since: request.since },
+      owner,
+      leaseMs,
+    );
+  };
+
+  const statsOf = (job: ActiveJob): JobStats => {
+    const c = job.client.counters();
+    return {
+      retries: job.baseStats.retries + c.retries,
+      throttled: job.baseStats.throttled + c.rateLimited,
+      tokenRefreshes: job.baseStats.tokenRefreshes + (job.runtime.tokenProvider.refreshes() - job.refreshesAtStart),
+      errorsByCode: job.errorsByCode,
+    };
+  };
+
+  const emit = async (snapshot: JobSnapshot): Promise<void> => {
+    try {
+      await options.events.send(toJobEvent(snapshot, Date.now()));
+    } catch (err) {
+      logger.warn({ jobId: snapshot.record.id, err }, 'could not publish a job event');
+    }
+  };
+
+  const refresh = (job: ActiveJob, patch: Partial<JobSnapshot>): JobSnapshot => {
+    job.snapshot = { ...job.snapshot, ...patch, stats: statsOf(job), updatedAt: Date.now() };
+    options.metrics?.syncHttp(job.client, job.runtime.config.id, job.client.counters());
+    options.metrics?.syncTokens(job.runtime.config.id, job.runtime.tokenProvider.refreshes());
+    return job.snapshot;
+  };
+
+  /** Runs `write` after every earlier write of the job; a lost lease aborts the job. */
+  const serial = (job: ActiveJob, write: () => Promise<void>): Promise<void> => {
+    const next = job.writes.then(write);
+    job.writes = next.catch(() => undefined);
+    return next;
+  };
+
+  const persist = async (job: ActiveJob, data: JobCheckpoint): Promise<void> => {
+    const held = await store.checkpoint(job.snapshot.record.id, owner, { ...data, stats: job.snapshot.stats });
+    if (!held) {
+      abort(job, 'lease');
+      throw new PipelineError('JOB_FAILED', 'the job lease was lost to another replica', {
+        context: { jobId: job.snapshot.record.id },
+      });
+    }
+  };
+
+  const abort = (job: ActiveJob, cause: AbortCause): void => {
+    if (job.abortCause !== undefined) return;
+    job.abortCause = cause;
+    job.controller.abort(new PipelineError(cause === 'cancel' ? 'JOB_CANCELLED' : 'SHUTDOWN', `job interrupted (${cause})`));
+  };
+
+  const contextOf = (job: ActiveJob): JobContext => {
+    const record = job.snapshot.record;
+    return {
+      job: record,
+      source: job.runtime.config,
+      client: job.client,
+      envelope: {
+        sourceId: record.sourceId,
+        jobId: record.id,
+        keyring: options.keyring,
+        pseudonymKey: options.pseudonymKey,
+      },
+      signal: job.controller.signal,
+      retryPolicy: options.retryPolicy,
+      batchSize: options.batchSize,
+      maxExportAttempts: options.maxExportAttempts,
+      logger,
+      progress: () => job.snapshot.progress,
+      save: (data) =>
+        serial(job, async () => {
+          const record =
+            data.statusUrl === undefined
+              ? job.snapshot.record
+              : { ...job.snapshot.record, statusUrl: data.statusUrl ?? undefined };
+          const progress = data.progress === undefined ? job.snapshot.progress : (data.progress ?? undefined);
+          refresh(job, { record, progress });
+          await persist(job, data);
+        }),
+      commit: async (batch, fold) => {
+        // Kafka first: nothing reaches the checkpoint before it is acknowledged.
+        if (batch.messages.length > 0) await options.sink.send(batch.messages);
+        await serial(job, async () => {
+          for (const [code, n] of Object.entries(batch.errorCodes)) {
+            job.errorsByCode[code] = (job.errorsByCode[code] ?? 0) + n;
+            options.metrics?.recordErrors.inc({ source: record.sourceId, code }, n);
+          }
+          for (const t of batch.tallies.values()) {
+            options.metrics?.produced.inc({ source: record.sourceId, resource_type: t.resourceType, kind: t.kind }, t.count);
+            options.metrics?.bytes.inc({ source: record.sourceId, resource_type: t.resourceType }, t.bytes);
+          }
+          const progress = fold(job.snapshot.progress, batch.counts);
+          refresh(job, { progress });
+          await persist(job, { progress });
+        });
+      },
+      watermarks: () => store.watermarks(record.sourceId),
+      setWatermark: (type, instant) => store.setWatermark(record.sourceId, type, instant),
+    };
+  };
+
+  const finish = async (
+    job: ActiveJob,
+    state: JobState,
+    reason: JobFailureReason | null,
+    errorCode?: string,
+  ): Promise<void> => {
+    await job.writes;
+    const snapshot = refresh(job, { state, reason, errorCode });
+    await store.checkpoint(snapshot.record.id, owner, { stats: snapshot.stats }).catch(() => false);
+    const held = await store.setState(snapshot.record.id, owner, state, reason, errorCode);
+    if (!held) {
+      logger.warn({ jobId: snapshot.record.id, state }, 'job finished after its lease was lost; state not written');
+      return;
+    }
+    options.metrics?.jobs.inc({ source: snapshot.record.sourceId, state, reason: reason ?? 'none' });
+    await emit(snapshot);
+  };
+
+  const execute = async (job: ActiveJob): Promise<void> => {
+    const record = job.snapshot.record;
+    const ctx = contextOf(job);
+    const log = { jobId: record.id, sourceId: record.sourceId, kind: record.kind };
+    try {
+      if (record.cancelRequested) abort(job, 'cancel');
+      if (job.snapshot.state === 'pending') {
+        if (!(await store.setState(record.id, owner, 'running', null))) throw new PipelineError('JOB_FAILED', 'lease lost');
+      }
+      await emit(refresh(job, { state: 'running' }));
+      logger.info({ ...log, resumed: record.progress !== undefined || record.statusUrl !== undefined }, 'job running');
+      const final: JobProgress =
+        record.kind === 'backfill' ? await runBulkExport(ctx) : await runIncremental(ctx);
+      await job.writes;
+      const totals = totalsOf(final);
+      if (!isComplete(final) || !reconciles(totals)) {
+        throw new PipelineError('JOB_FAILED', 'job counts do not reconcile', {
+          context: { jobId: record.id, ...totals },
+        });
+      }
+      await finish(job, 'completed', null);
+      logger.info({ ...log, ...totals }, 'job completed');
+    } catch (err) {
+      const cause = job.abortCause;
+      if (cause === 'shutdown' || cause === 'lease') {
+        logger.info({ ...log, cause }, 'job interrupted; left for resumption');
+        if (cause === 'shutdown') await job.writes.then(() => store.renew([record.id], owner, 0)).catch(() => undefined);
+        return;
+      }
+      if (cause === 'cancel') {
+        const statusUrl = job.snapshot.record.statusUrl;
+        if (statusUrl !== undefined) await cancelExport(ctx, statusUrl);
+        await finish(job, 'cancelled', 'cancelled', 'JOB_CANCELLED');
+        logger.info(log, 'job cancelled');
+        return;
+      }
+      const reason = failureReason(err);
+      const code = failureCode(err);
+      logger.error({ ...log, reason, code, err }, 'job failed');
+      await finish(job, 'failed', reason, code).catch((finishErr: unknown) =>
+        logger.error({ ...log, err: finishErr }, 'could not record the job failure'),
+      );
+    }
+  };
+
+  const launch = (record: JobRecord): ActiveJob => {
+    const runtime = options.sources.get(record.sourceId);
+    if (runtime === undefined) {
+      throw new PipelineError('CONFIG_INVALID', 'job names a source that is not configured here', {
+        context: { jobId: record.id, sourceId: record.sourceId },
+      });
+    }
+    let resolveDone: (view: JobView) => void = () => undefined;
+    const done = new Promise<JobView>((resolve) => {
+      resolveDone = resolve;
+    });
+    const progress =
+      record.progress ?? (record.kind === 'incremental' ? progressForTypes(record.resourceTypes) : undefined);
+    const job: ActiveJob = {
+      snapshot: { ...snapshotOf(record), progress },
+      controller: new AbortController(),
+      abortCause: undefined,
+      client: runtime.client(record.kind === 'incremental' ? 'incremental' : 'backfill'),
+      runtime,
+      baseStats: record.stats,
+      refreshesAtStart: runtime.tokenProvider.refreshes(),
+      errorsByCode: { ...record.stats.errorsByCode },
+      writes: Promise.resolve(),
+      done,
+    };
+    active.set(record.id, job);
+    void execute(job).finally(async () => {
+      active.delete(record.id);
+      await job.client.close().catch(() => undefined);
+      resolveDone(toJobView(job.snapshot));
+    });
+    return job;
+  };
+
+  const renewLeases = async (): Promise<void> => {
+    const ids = [...active.keys()];
+    const held = await store.renew(ids, owner, options.leaseMs);
+    for (const id of ids) {
+      const job = active.get(id);
+      if (job === undefined) continue;
+      const lease = held.find((h) => h.id === id);
+      if (lease === undefined) abort(job, 'lease');
+      else if (lease.cancelRequested) abort(job, 'cancel');
+    }
+  };
+
+  const claimStale = async (): Promise<void> => {
+    const room = maxActive - active.size;
+    if (room <= 0 || stopping) return;
+    const claimed = await store.claimStale(owner, options.leaseMs, room);
+    for (const record of claimed) {
+      if (!options.sources.has(record.sourceId)) {
+        // Another replica may serve that source: give the job back at once.
+        await store.renew([record.id], owner, 0);
+        continue;
+      }
+      logger.info({ jobId: record.id, sourceId: record.sourceId }, 'resuming job left by another process');
+      launch(record);
+    }
+  };
+
+  const every = (ms: number, task: () => Promise<void>, what: string): void => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      task()
+        .catch((err: unknown) => logger.warn({ err }, `${what} failed`))
+        .finally(() => {
+          running = false;
+        });
+    }, ms);
+    timers.push(timer);
+  };
+
+  return {
+    async start(request) {
+      if (stopping) throw new PipelineError('SHUTDOWN', 'the extractor is shutting down');
+      const record = await create(request, options.leaseMs);
+      const job = launch(record);
+      return toJobView(job.snapshot);
+    },
+    async enqueue(request) {
+      return toJobView(snapshotOf(await create(request, 0)));
+    },
+    async get(id) {
+      const job = active.get(id);
+      if (job !== undefined) return toJobView(job.snapshot);
+      const record = await store.get(id);
+      return record === undefined ? undefined : toJobView(snapshotOf(record));
+    },
+    async cancel(id) {
+      const record = await store.requestCancel(id);
+      const job = active.get(id);
+      if (job !== undefined) {
+        abort(job, 'cancel');
+        return toJobView(job.snapshot);
+      }
+      return record === undefined ? undefined : toJobView(snapshotOf(record));
+    },
+    async wait(id) {
+      const job = active.get(id);
+      if (job !== undefined) return job.done;
+      const view = await this.get(id);
+      if (view === undefined) throw new JobRequestError('id', 'names no job');
+      return view;
+    },
+    run() {
+      every(Math.max(100, Math.floor(options.leaseMs / 3)), renewLeases, 'lease renewal');
+      if (options.resumeJobs !== false) {
+        void claimStale().catch((err: unknown) => logger.warn({ err }, 'job takeover failed'));
+        every(Math.max(100, Math.floor(options.leaseMs / 2)), claimStale, 'job takeover');
+      }
+      every(
+        options.progressIntervalMs,
+        async () => {
+          await Promise.all([...active.values()].map((job) => emit(refresh(job, {}))));
+        },
+        'progress events',
+      );
+    },
+    async stop() {
+      stopping = true;
+      for (const t of timers) clearInterval(t);
+      const jobs = [...active.values()];
+      for (const job of jobs) abort(job, 'shutdown');
+      await Promise.all(jobs.map((j) => j.done));
+    },
+    active: () => active.size,
+  };
+}

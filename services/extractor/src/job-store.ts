@@ -1,0 +1,314 @@
+import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
+import type { JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
+import type { Pool, QueryResultRow } from 'pg';
+import type { JobProgress } from './checkpoint.ts';
+
+/** Request-level totals of a job (what `JobCounts` carries beside the record counts). */
+export interface JobStats {
+  readonly retries: number;
+  readonly throttled: number;
+  readonly tokenRefreshes: number;
+  /** Failures by error code (PHI-free: codes only). */
+  readonly errorsByCode: Readonly<Record<string, number>>;
+}
+
+export const ZERO_STATS: JobStats = { retries: 0, throttled: 0, tokenRefreshes: 0, errorsByCode: {} };
+
+/** One job as stored. Timestamps are epoch milliseconds. */
+export interface JobRecord {
+  readonly id: string;
+  readonly sourceId: string;
+  readonly kind: JobKind;
+  readonly state: JobState;
+  readonly reason: JobFailureReason | null;
+  readonly resourceTypes: readonly string[];
+  /** `_since` of an export / lower `_lastUpdated` bound of an incremental sync (ISO instant). */
+  readonly since: string | undefined;
+  /** Status URL of the running export (PHI-free: a server job id). */
+  readonly statusUrl: string | undefined;
+  readonly exportAttempts: number;
+  readonly progress: JobProgress | undefined;
+  readonly stats: JobStats;
+  /** Code of the error that failed the job. */
+  readonly errorCode: string | undefined;
+  readonly cancelRequested: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface NewJob {
+  readonly id: string;
+  readonly sourceId: string;
+  readonly kind: JobKind;
+  readonly resourceTypes: readonly string[];
+  readonly since: string | undefined;
+}
+
+/** What a runner checkpoints; written only while the runner still holds the job's lease. */
+export interface JobCheckpoint {
+  readonly statusUrl?: string | null;
+  readonly exportAttempts?: number;
+  readonly progress?: JobProgress | null;
+  readonly stats?: JobStats;
+}
+
+/**
+ * Job state and checkpoints in PostgreSQL (schema configurable, `extractor` by default).
+ * Ownership is a lease: a replica that runs a job renews `lease_until`; when it dies, another
+ * replica claims the job once the lease has run out. Checkpoint writes are fenced by the owner,
+ * so a replica that lost its lease cannot overwrite the new owner's progress.
+ */
+export interface JobStore {
+  /** Creates the schema and tables when missing (idempotent). */
+  migrate(): Promise<void>;
+  /** Inserts a pending job owned by `owner`. */
+  create(job: NewJob, owner: string, leaseMs: number): Promise<JobRecord>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Takes over pending/running jobs whose lease ran out (a crashed replica's), at most `limit`. */
+  claimStale(owner: string, leaseMs: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Extends the lease of the owner's jobs (`leaseMs` 0 hands them back at once); returns the jobs
+   * it still holds and whether a cancel was requested for them.
+   */
+  renew(ids: readonly string[], owner: string, leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]>;
+  /** Writes a checkpoint; false when `owner` no longer holds the job. */
+  checkpoint(id: string, owner: string, data: JobCheckpoint): Promise<boolean>;
+  /** Moves the job to a state (final states release the lease); false when `owner` lost it. */
+  setState(
+    id: string,
+    owner: string,
+    state: JobState,
+    reason: JobFailureReason | null,
+    errorCode?: string,
+  ): Promise<boolean>;
+  /** Marks a job for cancellation; its runner sees it on its next lease renewal. */
+  requestCancel(id: string): Promise<JobRecord | undefined>;
+  /** Last fully synced `_lastUpdated` per resource type of a source. */
+  watermarks(sourceId: string): Promise<Map<string, string>>;
+  setWatermark(sourceId: string, resourceType: string, instant: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface JobRow extends QueryResultRow {
+  id: string;
+  source_id: string;
+  kind: JobKind;
+  state: JobState;
+  reason: JobFailureReason | null;
+  resource_types: string[];
+  since: string | null;
+  status_url: string | null;
+  export_attempts: number;
+  progress: JobProgress | null;
+  stats: JobStats;
+  error_code: string | null;
+  cancel_requested: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, source_id, kind, state, reason, resource_types, since, status_url, export_attempts,
+  progress, stats, error_code, cancel_requested, created_at, updated_at`;
+
+/** Creates the store over a pg pool; `schema` must be a plain identifier (checked by the config). */
+export function createJobStore(pool: Pool, schema: string): JobStore {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new RangeError('invalid schema name');
+  const jobs = `"${schema}".jobs`;
+  const marks = `"${schema}".watermarks`;
+
+  const query = async <R extends QueryResultRow>(operation: string, sql: string, params: unknown[] = []) => {
+    try {
+      return await pool.query<R>(sql, params);
+    } catch (err) {
+      throw toDatabaseError(err, operation);
+    }
+  };
+
+  return {
+    async migrate() {
+      await query('migrate', `CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await query(
+        'migrate',
+        `CREATE TABLE IF NOT EXISTS ${jobs} (
+          id text PRIMARY KEY,
+          source_id text NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('backfill', 'incremental')),
+          state text NOT NULL CHECK (state IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+          reason text,
+          resource_types text[] NOT NULL,
+          since text,
+          status_url text,
+          export_attempts integer NOT NULL DEFAULT 0,
+          progress jsonb,
+          stats jsonb NOT NULL DEFAULT '{}'::jsonb,
+          error_code text,
+          cancel_requested boolean NOT NULL DEFAULT false,
+          owner text,
+          lease_until timestamptz,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          updated_at timestamptz NOT NULL DEFAULT now()
+        )`,
+      );
+      await query(
+        'migrate',
+        `CREATE INDEX IF NOT EXISTS jobs_active_idx ON ${jobs} (lease_until) WHERE state IN ('pending', 'running')`,
+      );
+      await query(
+        'migrate',
+        `CREATE TABLE IF NOT EXISTS ${marks} (
+          source_id text NOT NULL,
+          resource_type text NOT NULL,
+          watermark text NOT NULL,
+          updated_at timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (source_id, resource_type)
+        )`,
+      );
+    },
+
+    async create(job, owner, leaseMs) {
+      const { rows } = await query<JobRow>(
+        'create job',
+        `INSERT INTO ${jobs} (id, source_id, kind, state, resource_types, since, stats, owner, lease_until)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, now() + $8 * interval '1 millisecond')
+         RETURNING ${COLUMNS}`,
+        [job.id, job.sourceId, job.kind, job.resourceTypes, job.since ?? null, ZERO_STATS, owner, leaseMs],
+      );
+      return toRecord(rows[0] as JobRow);
+    },
+
+    async get(id) {
+      const { rows } = await query<JobRow>('read job', `SELECT ${COLUMNS} FROM ${jobs} WHERE id = $1`, [id]);
+      return rows[0] === undefined ? undefined : toRecord(rows[0]);
+    },
+
+    async claimStale(owner, leaseMs, limit) {
+      const { rows } = await query<JobRow>(
+        'claim jobs',
+        `UPDATE ${jobs} SET owner = $1, lease_until = now() + $2 * interval '1 millisecond', updated_at = now()
+         WHERE id IN (
+           SELECT id FROM ${jobs}
+           WHERE state IN ('pending', 'running') AND (lease_until IS NULL OR lease_until < now())
+           ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING ${COLUMNS}`,
+        [owner, leaseMs, limit],
+      );
+      return rows.map(toRecord);
+    },
+
+    async renew(ids, owner, leaseMs) {
+      if (ids.length === 0) return [];
+      const { rows } = await query<{ id: string; cancel_requested: boolean }>(
+        'renew leases',
+        `UPDATE ${jobs} SET lease_until = now() + $3 * interval '1 millisecond'
+         WHERE id = ANY($1) AND owner = $2 AND state IN ('pending', 'running') RETURNING id, cancel_requested`,
+        [ids, owner, leaseMs],
+      );
+      return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested }));
+    },
+
+    async checkpoint(id, owner, data) {
+      const sets: string[] = ['updated_at = now()'];
+      const params: unknown[] = [id, owner];
+      const add = (column: string, value: unknown): void => {
+        params.push(value);
+        sets.push(`${column} = $${params.length}`);
+      };
+      if (data.statusUrl !== undefined) add('status_url', data.statusUrl);
+      if (data.exportAttempts !== undefined) add('export_attempts', data.exportAttempts);
+      if (data.progress !== undefined) add('progress', data.progress === null ? null : JSON.stringify(data.progress));
+      if (data.stats !== undefined) add('stats', JSON.stringify(data.stats));
+      const result = await query(
+        'write checkpoint',
+        `UPDATE ${jobs} SET ${sets.join(', ')} WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,
+        params,
+      );
+      return result.rowCount === 1;
+    },
+
+    async setState(id, owner, state, reason, errorCode) {
+      const final = state === 'completed' || state === 'failed' || state === 'cancelled';
+      const result = await query(
+        'set job state',
+        `UPDATE ${jobs} SET state = $3, reason = $4, error_code = COALESCE($5, error_code), updated_at = now()
+           ${final ? ', owner = NULL, lease_until = NULL' : ''}
+         WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,
+        [id, owner, state, reason, errorCode ?? null],
+      );
+      return result.rowCount === 1;
+    },
+
+    async requestCancel(id) {
+      const { rows } = await query<JobRow>(
+        'cancel job',
+        `UPDATE ${jobs} SET cancel_requested = true, updated_at = now()
+         WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id],
+      );
+      return rows[0] === undefined ? undefined : toRecord(rows[0]);
+    },
+
+    async watermarks(sourceId) {
+      const { rows } = await query<{ resource_type: string; watermark: string }>(
+        'read watermarks',
+        `SELECT resource_type, watermark FROM ${marks} WHERE source_id = $1`,
+        [sourceId],
+      );
+      return new Map(rows.map((r) => [r.resource_type, r.watermark]));
+    },
+
+    async setWatermark(sourceId, resourceType, instant) {
+      await query(
+        'write watermark',
+        `INSERT INTO ${marks} (source_id, resource_type, watermark) VALUES ($1, $2, $3)
+         ON CONFLICT (source_id, resource_type) DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()`,
+        [sourceId, resourceType, instant],
+      );
+    },
+
+    close: () => pool.end(),
+  };
+}
+
+function toRecord(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    sourceId: row.source_id,
+    kind: row.kind,
+    state: row.state,
+    reason: row.reason,
+    resourceTypes: row.resource_types,
+    since: row.since ?? undefined,
+    statusUrl: row.status_url ?? undefined,
+    exportAttempts: row.export_attempts,
+    progress: row.progress ?? undefined,
+    stats: { ...ZERO_STATS, ...row.stats },
+    errorCode: row.error_code ?? undefined,
+    cancelRequested: row.cancel_requested,
+    createdAt: row.created_at.getTime(),
+    updatedAt: row.updated_at.getTime(),
+  };
+}
+
+const TRANSIENT_STATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * A database failure as a `PipelineError`: `DATABASE_UNAVAILABLE` (transient) for lost
+ * connections and retryable SQL states, `DATABASE_REJECTED` otherwise. PostgreSQL messages can
+ * quote values, so only the SQL state is kept.
+ */
+function toDatabaseError(err: unknown, operation: string): unknown {
+  if (isPipelineError(err) || isProgrammerError(err)) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const sqlState = typeof code === 'string' ? code : undefined;
+  const lost = err instanceof Error && /Connection terminated|timeout|connection error/i.test(err.message);
+  const transient =
+    lost ||
+    (sqlState !== undefined &&
+      (NETWORK_CODES.has(sqlState) || TRANSIENT_STATES.has(sqlState) || /^(08|53)/.test(sqlState)));
+  return new PipelineError(
+    transient ? 'DATABASE_UNAVAILABLE' : 'DATABASE_REJECTED',
+    `job store: ${operation} failed (${sqlState ?? 'connection'})`,
+    { context: { operation, sqlState } },
+  );
+}

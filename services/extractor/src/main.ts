@@ -1,0 +1,49 @@
+import { loadConfigOrExit } from '@ehrflow/config';
+import { createLogger } from '@ehrflow/logging';
+import { createServiceHttp, runService } from '@ehrflow/service';
+import { registerJobRoutes } from './admin-routes.ts';
+import { buildExtractor } from './app.ts';
+import { extractorEnv } from './config.ts';
+import { createExtractorMetrics } from './metrics.ts';
+
+const HELP = `Usage: node services/extractor/src/main.ts
+
+Runs the extractor service: resumes jobs left running by a crashed replica, and serves on HTTP_PORT
+  GET /healthz, GET /readyz, GET /metrics
+  POST /jobs {source, kind: backfill|incremental, types?, since?}  → 202 with the job
+  GET /jobs/:id                                                    → state, counts, errors by code
+  DELETE /jobs/:id                                                 → cancel
+
+Configuration comes from the environment (see services/extractor/README.md):
+  EXTRACTOR_SOURCES_FILE, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, DATABASE_URL,
+  PHI_KEYRING, PSEUDONYM_KEY, HTTP_PORT, and the EXTRACTOR_* tuning variables.
+`;
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const env = loadConfigOrExit(extractorEnv, 'extractor');
+const logger = createLogger({ name: 'extractor', level: env.LOG_LEVEL });
+const metrics = createExtractorMetrics();
+
+await runService({
+  name: 'extractor',
+  logger,
+  shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  async start() {
+    const extractor = await buildExtractor(env, logger, metrics);
+    const http = createServiceHttp({
+      name: 'extractor',
+      port: env.HTTP_PORT,
+      logger,
+      readiness: () => extractor.ready(),
+      registry: metrics.service.registry,
+    });
+    registerJobRoutes(http.app, extractor.jobs);
+    await http.listen();
+    extractor.jobs.run();
+    return { stop: () => extractor.close(), http };
+  },
+});

@@ -1,0 +1,71 @@
+import { createMetrics, type SafeCounter, type ServiceMetrics } from '@ehrflow/service';
+import type { HttpCounters } from '@ehrflow/http';
+
+/**
+ * The extractor's Prometheus metrics. Labels are configured source ids, resource types, error
+ * codes, priorities and job states only — never anything read from a record.
+ */
+export interface ExtractorMetrics {
+  readonly service: ServiceMetrics;
+  readonly requests: SafeCounter<'source'>;
+  readonly retries: SafeCounter<'source'>;
+  readonly throttled: SafeCounter<'source'>;
+  readonly tokenRefreshes: SafeCounter<'source'>;
+  readonly produced: SafeCounter<'source' | 'resource_type' | 'kind'>;
+  readonly bytes: SafeCounter<'source' | 'resource_type'>;
+  readonly recordErrors: SafeCounter<'source' | 'code'>;
+  readonly jobs: SafeCounter<'source' | 'state' | 'reason'>;
+  readonly limiterGrants: SafeCounter<'source' | 'priority'>;
+  /** Adds what a client's counters grew by since the last call for the same client key. */
+  syncHttp(clientKey: object, sourceId: string, counters: HttpCounters): void;
+  /** Adds what a source's token provider's refresh count grew by since the last call. */
+  syncTokens(sourceId: string, total: number): void;
+}
+
+export function createExtractorMetrics(): ExtractorMetrics {
+  const service = createMetrics('extractor');
+  const m = {
+    requests: service.counter('extractor_http_requests_total', 'Requests sent to sources', ['source']),
+    retries: service.counter('extractor_http_retries_total', 'Requests retried after a transient failure or 429', [
+      'source',
+    ]),
+    throttled: service.counter('extractor_http_throttled_total', 'Responses 429 from sources', ['source']),
+    tokenRefreshes: service.counter('extractor_token_refreshes_total', 'Access token requests', ['source']),
+  };
+  const seen = new WeakMap<object, HttpCounters>();
+  const tokensSeen = new Map<string, number>();
+  return {
+    service,
+    ...m,
+    produced: service.counter('extractor_resources_produced_total', 'Envelopes acknowledged by Kafka', [
+      'source',
+      'resource_type',
+      'kind',
+    ]),
+    bytes: service.counter('extractor_payload_bytes_total', 'Plaintext payload bytes produced', [
+      'source',
+      'resource_type',
+    ]),
+    recordErrors: service.counter('extractor_record_errors_total', 'Records that could not be extracted', [
+      'source',
+      'code',
+    ]),
+    jobs: service.counter('extractor_jobs_finished_total', 'Jobs reaching a final state', ['source', 'state', 'reason']),
+    limiterGrants: service.counter('extractor_limiter_grants_total', 'Rate limiter grants by priority', [
+      'source',
+      'priority',
+    ]),
+    syncHttp(clientKey, sourceId, counters) {
+      const before = seen.get(clientKey) ?? { requests: 0, retries: 0, rateLimited: 0, unauthorized: 0, tokenRefreshes: 0 };
+      const labels = { source: sourceId };
+      m.requests.inc(labels, counters.requests - before.requests);
+      m.retries.inc(labels, counters.retries - before.retries);
+      m.throttled.inc(labels, counters.rateLimited - before.rateLimited);
+      seen.set(clientKey, counters);
+    },
+    syncTokens(sourceId, total) {
+      m.tokenRefreshes.inc({ source: sourceId }, total - (tokensSeen.get(sourceId) ?? 0));
+      tokensSeen.set(sourceId, total);
+    },
+  };
+}
