@@ -1,0 +1,104 @@
+/**
+ * Validator throughput, printed (not asserted): `node services/validator/src/bench.ts [records]`.
+ * 1) the in-process core (decrypt → parse → map → check → encrypt PHI fields), no Kafka;
+ * 2) the whole service on the local stack in each delivery mode: raw envelopes of ~1.5 KB FHIR
+ *    Patients on a fresh 3-partition topic, from first chunk to every offset committed.
+ * Uses unique topics and subjects and deletes them afterwards.
+ */
+import { canonicalText } from '@ehrflow/contracts';
+import { createKafka, createProducer, type DeliveryMode } from '@ehrflow/kafka';
+import { createLogger } from '@ehrflow/logging';
+import { createKeyring } from '@ehrflow/phi';
+import { loadValidatorConfig } from './config.ts';
+import { createContractCache } from './contract-cache.ts';
+import { startValidator } from './service.ts';
+import { contractJson, memorySchemaSource, patient, rawEnvelope } from './testing/fixtures.ts';
+import { BROKERS, registerTestSubjects, testEnv, testRegistry, testTopics } from './testing/stack.ts';
+import { createRecordValidator } from './validate-record.ts';
+
+const TOTAL = Number(process.argv[2] ?? process.env.VALIDATOR_BENCH_RECORDS ?? '20000');
+const key = Buffer.alloc(32, 9);
+const ring = createKeyring([['bench', key]]);
+const logger = createLogger({ name: 'validator-bench', level: 'warn' });
+
+/** A synthetic Patient of about 1.5 KB of JSON. */
+function benchPatient(n: number): Record<string, unknown> {
+  return patient(n, {
+    text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">Synthetic patient ${n} ${'x'.repeat(420)}</div>` },
+    telecom: [
+      { system: 'phone', value: '555-0100', use: 'home' },
+      { system: 'phone', value: '555-0101', use: 'work' },
+      { system: 'email', value: `synthetic${n}@example.org` },
+    ],
+    maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }] },
+    communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'en-US' }] }, preferred: true }],
+    managingOrganization: { reference: 'Organization/syn-org-1' },
+  });
+}
+
+async function benchCore(): Promise<void> {
+  const contracts = createContractCache({
+    source: memorySchemaSource({ 'ehr.valid.Patient-value': contractJson('Patient') }),
+    validTopicPrefix: 'ehr.valid.',
+    resourceTypes: ['Patient'],
+    fillRateWindow: 500,
+  });
+  const validator = createRecordValidator({ keyring: ring, contracts, maxPayloadBytes: 4 * 1024 * 1024 });
+  const envelopes = Array.from({ length: TOTAL }, (_, n) => rawEnvelope(ring, benchPatient(n)));
+  const size = JSON.stringify(benchPatient(0)).length;
+  const started = performance.now();
+  let valid = 0;
+  for (const [i, envelope] of envelopes.entries()) {
+    const out = await validator.validate({ envelope, position: { topic: 'ehr.raw', partition: 0, offset: String(i) }, key: null, replayCount: 0 });
+    if (out.kind === 'valid') valid++;
+  }
+  const ms = performance.now() - started;
+  console.log(`core: ${TOTAL} records of ${size} B JSON, ${valid} valid, ${Math.round((TOTAL / ms) * 1000)} records/s`);
+}
+
+async function benchService(mode: DeliveryMode): Promise<void> {
+  const topics = testTopics(['Patient']);
+  const env = testEnv(topics, {
+    PHI_KEYRING: `bench:${key.toString('base64')}`,
+    LOG_LEVEL: 'warn',
+    VALIDATOR_RESOURCE_TYPES: 'Patient',
+    VALIDATOR_DELIVERY: mode,
+    VALIDATOR_TRANSACTIONAL_ID: `${topics.id}-tx`,
+    ALERT_LOG_FALLBACK: 'false',
+  });
+  const config = loadValidatorConfig(env);
+  const kafka = createKafka({ brokers: BROKERS, clientId: `${topics.id}-bench`, logger, mode: 'development' });
+  const admin = kafka.kafkajs.admin();
+  await admin.connect();
+  const { registry, codec } = testRegistry();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: topics.all.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
+    await registerTestSubjects(registry, topics, { Patient: contractJson('Patient') });
+    const producer = createProducer({ kafka, codec, logger });
+    await producer.connect();
+    const envelopes = Array.from({ length: TOTAL }, (_, n) => rawEnvelope(ring, benchPatient(n)));
+    for (let i = 0; i < envelopes.length; i += 1000) {
+      await producer.send(topics.raw, envelopes.slice(i, i + 1000).map((e) => ({ key: e.recordId, value: e })));
+    }
+    await producer.disconnect();
+    const started = performance.now();
+    const validator = await startValidator({ config, logger, env });
+    validator.done.catch(() => undefined);
+    while (validator.runner.stats().committed < TOTAL) await new Promise((resolve) => setTimeout(resolve, 20));
+    const ms = performance.now() - started;
+    const stats = validator.runner.stats();
+    await validator.stop();
+    console.log(
+      `service ${mode}: ${TOTAL} records in ${Math.round(ms)} ms (incl. start-up and group join) = ${Math.round((TOTAL / ms) * 1000)} records/s; batches ${stats.batches}, produced ${stats.produced}`,
+    );
+  } finally {
+    await admin.deleteTopics({ topics: [...topics.all] }).catch(() => undefined);
+    await admin.disconnect();
+    for (const subject of topics.subjects) await registry.deleteSubject(subject).catch(() => undefined);
+    await registry.close();
+  }
+  void canonicalText;
+}
+
+await benchCore();
+for (const mode of ['at-least-once', 'transactional'] as const) await benchService(mode);

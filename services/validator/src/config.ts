@@ -1,0 +1,78 @@
+import { booleanFlag, csv, loadConfig, pipelineEnv, z, type Env } from '@ehrflow/config';
+import type { DeliveryMode } from '@ehrflow/kafka';
+
+/** The resource types the validator serves unless `VALIDATOR_RESOURCE_TYPES` narrows them. */
+export const DEFAULT_RESOURCE_TYPES = [
+  'Patient',
+  'Encounter',
+  'Observation',
+  'Condition',
+  'MedicationRequest',
+  'AllergyIntolerance',
+  'Procedure',
+] as const;
+
+/**
+ * Validator settings. Topic names are configurable so tests (and a second deployment on one
+ * cluster) can run on their own topics; the defaults are the product's topic names.
+ */
+export const validatorEnv = z.object({
+  ...pipelineEnv,
+  VALIDATOR_GROUP_ID: z.string().min(1).default('ehrflow-validator'),
+  /** Stable per replica: a restarted replica fences its previous self (transactional mode). */
+  VALIDATOR_TRANSACTIONAL_ID: z.string().min(1).optional(),
+  VALIDATOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
+  VALIDATOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
+  VALIDATOR_RAW_TOPIC: z.string().min(1).default('ehr.raw'),
+  /** `ehr.valid.<Type>` is this prefix plus the resource type; the contract subject adds `-value`. */
+  VALIDATOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
+  VALIDATOR_QUARANTINE_TOPIC: z.string().min(1).default('ehr.quarantine'),
+  VALIDATOR_DRIFT_TOPIC: z.string().min(1).default('ehr.drift'),
+  VALIDATOR_RESOURCE_TYPES: csv.default([...DEFAULT_RESOURCE_TYPES]),
+  /** How long a contract version is used before the registry is asked again (steward workflow). */
+  VALIDATOR_SCHEMA_REFRESH_MS: z.coerce.number().int().positive().default(30_000),
+  VALIDATOR_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  VALIDATOR_FILL_RATE_WINDOW: z.coerce.number().int().positive().default(500),
+  /** Period of drift updates (counts) after the first, immediate, event of a drift. */
+  VALIDATOR_DRIFT_REPORT_MS: z.coerce.number().int().positive().default(60_000),
+  /** Quarantined records per (source, contract, reason, field) within the window that make a spike. */
+  VALIDATOR_QUARANTINE_SPIKE: z.coerce.number().int().positive().default(20),
+  VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  /** Alerts per (source, resource type) and window; more are counted and folded into the next. */
+  ALERT_WINDOW_MS: z.coerce.number().int().positive().default(15 * 60_000),
+  /** How long related signals are gathered into one alert. */
+  ALERT_GATHER_MS: z.coerce.number().int().nonnegative().default(1_000),
+  ALERT_WEBHOOK_URL: z.url().optional(),
+  ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  ALERT_FILE: z.string().min(1).optional(),
+  /** Log alerts instead of dropping them when no sink is configured (development). */
+  ALERT_LOG_FALLBACK: booleanFlag(true),
+});
+
+export type ValidatorConfig = z.infer<typeof validatorEnv>;
+
+/** Reads and validates the environment; throws ConfigError listing every problem. */
+export function loadValidatorConfig(env: Env): ValidatorConfig {
+  return loadConfig(validatorEnv, env);
+}
+
+/** Names of the topics one validator reads and writes. */
+export interface ValidatorTopics {
+  readonly raw: string;
+  readonly validPrefix: string;
+  readonly quarantine: string;
+  readonly drift: string;
+}
+
+export function topicsOf(config: ValidatorConfig): ValidatorTopics {
+  return {
+    raw: config.VALIDATOR_RAW_TOPIC,
+    validPrefix: config.VALIDATOR_VALID_TOPIC_PREFIX,
+    quarantine: config.VALIDATOR_QUARANTINE_TOPIC,
+    drift: config.VALIDATOR_DRIFT_TOPIC,
+  };
+}
+
+export function deliveryOf(config: ValidatorConfig): DeliveryMode {
+  return config.VALIDATOR_DELIVERY;
+}

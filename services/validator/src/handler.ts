@@ -1,0 +1,110 @@
+import type { RawEnvelope } from '@ehrflow/contracts';
+import { PipelineError } from '@ehrflow/errors';
+import type { BatchHandler, InputRecord, Output } from '@ehrflow/kafka';
+import { typeLabel, type ValidatorMetrics } from './metrics.ts';
+import type { Monitor } from './monitor.ts';
+import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
+import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
+
+export interface HandlerDeps {
+  readonly validator: RecordValidator;
+  readonly monitor: Monitor;
+  readonly quarantineTopic: string;
+  readonly metrics?: ValidatorMetrics;
+  readonly now?: () => number;
+}
+
+/** The batch handler and the produce-time quarantine hook of the consumer runner. */
+export interface ValidatorHandler {
+  readonly handle: BatchHandler;
+  /** A valid record the registered schema refuses at produce time is quarantined as `schema_mismatch`. */
+  readonly onQuarantine: (output: Output, error: PipelineError) => Output;
+  /** Validates already-decoded inputs (replay uses this). */
+  outputsOf(inputs: readonly RawInput[]): Promise<Output[]>;
+}
+
+/** Whether a decoded value has the raw envelope's shape (the Avro decode already typed it). */
+export function isRawEnvelope(value: unknown): value is RawEnvelope {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.recordId === 'string' &&
+    typeof v.sourceId === 'string' &&
+    typeof v.jobId === 'string' &&
+    Buffer.isBuffer(v.payload) &&
+    typeof v.keyId === 'string' &&
+    typeof v.format === 'string' &&
+    typeof v.kind === 'string'
+  );
+}
+
+export function toRawInput(record: InputRecord, replayCount = 0): RawInput {
+  const position = { topic: record.topic, partition: record.partition, offset: record.offset };
+  if (record.decodeError !== undefined) {
+    return { undecodable: { error: record.decodeError, raw: record.raw }, position, key: record.key, replayCount };
+  }
+  if (!isRawEnvelope(record.value)) {
+    const error = new PipelineError('SCHEMA_MISMATCH', 'record on the raw topic is not a raw envelope', { context: position });
+    return { undecodable: { error, raw: null }, position, key: record.key, replayCount };
+  }
+  return { envelope: record.value, position, key: record.key, replayCount };
+}
+
+export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
+  const now = deps.now ?? Date.now;
+  // The origin of each valid output, in case the codec refuses it at produce time.
+  const origins = new WeakMap<object, { origin: QuarantineOrigin; subject: string; version: number }>();
+
+  function toOutput(outcome: Outcome, input: RawInput): Output {
+    deps.monitor.observeDrift(outcome.drift);
+    if (outcome.kind === 'quarantined') {
+      deps.metrics?.records.inc({ outcome: 'quarantined', resource_type: typeLabel(outcome.value.resourceType) });
+      deps.monitor.observeQuarantine(outcome.value);
+      return { topic: deps.quarantineTopic, key: outcome.key, value: outcome.value };
+    }
+    deps.metrics?.records.inc({ outcome: 'valid', resource_type: outcome.contract.resourceType });
+    const output: Output = { topic: outcome.topic, key: outcome.key, value: outcome.value };
+    if (input.envelope !== undefined) {
+      origins.set(output, {
+        origin: {
+          position: input.position,
+          recordId: input.envelope.recordId,
+          jobId: input.envelope.jobId,
+          sourceId: input.envelope.sourceId,
+          resourceType: outcome.contract.resourceType,
+          payload: input.envelope.payload,
+          keyId: input.envelope.keyId,
+          replayCount: input.replayCount,
+        },
+        subject: outcome.contract.subject,
+        version: outcome.contract.version,
+      });
+    }
+    return output;
+  }
+
+  async function outputsOf(inputs: readonly RawInput[]): Promise<Output[]> {
+    const out: Output[] = [];
+    // Sequential on purpose: validation is CPU-bound and the fill-rate windows count in order.
+    for (const input of inputs) out.push(toOutput(await deps.validator.validate(input), input));
+    return out;
+  }
+
+  return {
+    outputsOf,
+    handle: (batch) => outputsOf(batch.map((r) => toRawInput(r))),
+    onQuarantine(output: Output, error: PipelineError): Output {
+      const known = origins.get(output);
+      if (known === undefined) throw error;
+      const fieldPath = typeof error.context.fieldPath === 'string' ? error.context.fieldPath : null;
+      const value = quarantineRecord(
+        known.origin,
+        { reason: 'schema_mismatch', fieldPath, detail: error.message, subject: known.subject, version: known.version },
+        now(),
+      );
+      deps.metrics?.records.inc({ outcome: 'schema_mismatch', resource_type: typeLabel(known.origin.resourceType) });
+      deps.monitor.observeQuarantine(value);
+      return { topic: deps.quarantineTopic, key: output.key, value };
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { SafeCounter, SafeGauge, ServiceMetrics } from '@ehrflow/service';
+
+/** The validator's own metrics (the consumer runner's counters are exported as gauges). */
+export interface ValidatorMetrics {
+  readonly records: SafeCounter<'outcome' | 'resource_type'>;
+  readonly quarantined: SafeCounter<'reason' | 'resource_type'>;
+  /** One series per drift kind: missing_field, unexpected_field, type_changed, fill_rate_drop, unknown_resource_type. */
+  readonly drift: SafeCounter<'kind' | 'resource_type'>;
+  readonly driftEvents: SafeCounter<'kind'>;
+  readonly alerts: SafeCounter<'sink' | 'result'>;
+  readonly consumer: SafeGauge<'stat'>;
+}
+
+const TYPE_LABEL = /^[A-Z][A-Za-z]{1,63}$/;
+
+/** A resource type as a metric label: type-shaped names only, anything else is `other`. */
+export function typeLabel(resourceType: string | null): string {
+  return resourceType !== null && TYPE_LABEL.test(resourceType) ? resourceType : 'other';
+}
+
+export function createValidatorMetrics(metrics: ServiceMetrics): ValidatorMetrics {
+  return {
+    records: metrics.counter('validator_records_total', 'Raw records validated, by outcome', ['outcome', 'resource_type']),
+    quarantined: metrics.counter('validator_quarantined_total', 'Records quarantined, by reason', ['reason', 'resource_type']),
+    drift: metrics.counter('validator_drift_observations_total', 'Records showing drift, by kind', ['kind', 'resource_type']),
+    driftEvents: metrics.counter('validator_drift_events_total', 'Drift events produced to ehr.drift', ['kind']),
+    alerts: metrics.counter('validator_alerts_total', 'Alerts handed to sinks', ['sink', 'result']),
+    consumer: metrics.gauge('validator_consumer', 'Consumer runner counters', ['stat']),
+  };
+}

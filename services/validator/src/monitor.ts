@@ -1,0 +1,113 @@
+import type { DriftEvent, QuarantineRecord } from '@ehrflow/contracts';
+import type { Logger } from '@ehrflow/logging';
+import type { AlertManager } from './alerts/alert-manager.ts';
+import type { DriftAggregator } from './drift-aggregator.ts';
+import type { DriftObservation } from './drift-observation.ts';
+import { typeLabel, type ValidatorMetrics } from './metrics.ts';
+import type { QuarantineSpikes } from './quarantine-spikes.ts';
+
+export interface MonitorOptions {
+  readonly aggregator: DriftAggregator;
+  readonly alerts: AlertManager;
+  readonly spikes: QuarantineSpikes;
+  readonly metrics?: ValidatorMetrics;
+  /** Produces drift events durably (to `ehr.drift`); a failure keeps them pending for the next tick. */
+  readonly emit: (events: readonly DriftEvent[]) => Promise<void>;
+  readonly logger: Logger;
+  /** Period of the emit/alert loop; new drift goes out within one period. Default 500 ms. */
+  readonly tickMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Everything the validator reports besides records: drift observations become deduplicated
+ * drift events and metrics, first sightings and quarantine spikes become alerts. A timer emits
+ * promptly and independently of record flow, so a drift is reported even if the stream stops.
+ */
+export interface Monitor {
+  observeDrift(observations: readonly DriftObservation[]): void;
+  observeQuarantine(record: QuarantineRecord): void;
+  /** One emit/alert round (the timer calls it; tests may too). */
+  tick(): Promise<void>;
+  start(): void;
+  /** Stops the timer and flushes pending drift events and alerts. */
+  stop(): Promise<void>;
+}
+
+export function createMonitor(options: MonitorOptions): Monitor {
+  const { aggregator, alerts, spikes, metrics, logger } = options;
+  const now = options.now ?? Date.now;
+  const tickMs = options.tickMs ?? 500;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function emit(events: readonly DriftEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      await options.emit(events);
+      aggregator.markEmitted(events, now());
+      for (const e of events) metrics?.driftEvents.inc({ kind: e.kind });
+    } catch (err) {
+      logger.warn({ err, events: events.length }, 'drift events not produced; retrying next tick');
+    }
+  }
+
+  async function round(): Promise<void> {
+    await emit(aggregator.due(now()));
+    await alerts.tick(now());
+  }
+
+  const tick = (): Promise<void> => {
+    // One round at a time: a slow sink must not stack rounds up.
+    running ??= round().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  return {
+    observeDrift(observations) {
+      for (const o of observations) {
+        metrics?.drift.inc({ kind: o.kind, resource_type: typeLabel(o.resourceType) });
+        if (!aggregator.observe(o)) continue;
+        logger.warn(
+          { kind: o.kind, sourceId: o.sourceId, resourceType: o.resourceType, fieldPath: o.fieldPath, offset: o.offset },
+          'drift detected',
+        );
+        alerts.signal(
+          {
+            kind: o.kind,
+            sourceId: o.sourceId,
+            resourceType: o.resourceType,
+            subject: o.subject,
+            version: o.version,
+            fieldPath: o.fieldPath,
+            reason: null,
+            since: o.at,
+            count: 1,
+            firstOffset: o.offset,
+          },
+          now(),
+        );
+      }
+    },
+    observeQuarantine(record) {
+      metrics?.quarantined.inc({ reason: record.reason, resource_type: typeLabel(record.resourceType) });
+      const spike = spikes.observe(record, now());
+      if (spike !== undefined) alerts.signal(spike, now());
+    },
+    tick,
+    start() {
+      timer ??= setInterval(() => {
+        tick().catch((err: unknown) => logger.error({ err }, 'monitor round failed'));
+      }, tickMs);
+    },
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await running;
+      await emit(aggregator.pending());
+      await alerts.flush(now());
+    },
+  };
+}

@@ -1,0 +1,218 @@
+import { kafkaTls, type Env } from '@ehrflow/config';
+import { createCodec, createRegistry, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import { PipelineError } from '@ehrflow/errors';
+import { createConsumerRunner, createKafka, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
+import type { Logger } from '@ehrflow/logging';
+import { parseKeyring, type Keyring } from '@ehrflow/phi';
+import type { ServiceMetrics } from '@ehrflow/service';
+import type { AlertSink } from './alerts/alert.ts';
+import { createAlertManager, type AlertManager } from './alerts/alert-manager.ts';
+import { createFileAlertSink } from './alerts/file-sink.ts';
+import { createWebhookAlertSink } from './alerts/webhook-sink.ts';
+import { topicsOf, type ValidatorConfig, type ValidatorTopics } from './config.ts';
+import { createContractCache, type ContractCache } from './contract-cache.ts';
+import { createDriftAggregator } from './drift-aggregator.ts';
+import { createValidatorHandler, type ValidatorHandler } from './handler.ts';
+import { createValidatorMetrics, type ValidatorMetrics } from './metrics.ts';
+import { createMonitor, type Monitor } from './monitor.ts';
+import { createQuarantineSpikes } from './quarantine-spikes.ts';
+import { createRecordValidator } from './validate-record.ts';
+
+/** The validator's parts, wired, but not consuming yet (the service and the replay command share it). */
+export interface ValidatorParts {
+  readonly config: ValidatorConfig;
+  readonly topics: ValidatorTopics;
+  readonly kafka: KafkaClient;
+  readonly registry: SchemaRegistry;
+  readonly codec: Codec;
+  readonly keyring: Keyring;
+  readonly contracts: ContractCache;
+  readonly handler: ValidatorHandler;
+  readonly monitor: Monitor;
+  readonly alerts: AlertManager;
+  /** Produces drift events (and, for replay, outputs) with acks=all. */
+  readonly producer: RecordProducer;
+  readonly metrics: ValidatorMetrics | undefined;
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  readonly config: ValidatorConfig;
+  readonly logger: Logger;
+  readonly env?: Env;
+  readonly metrics?: ServiceMetrics;
+  /** Extra sinks (tests); the configured webhook/file sinks are added to these. */
+  readonly sinks?: readonly AlertSink[];
+  readonly clientId?: string;
+}
+
+/** The sinks the configuration asks for; with none, alerts go to the log (when allowed). */
+export function configuredSinks(config: ValidatorConfig, logger: Logger): AlertSink[] {
+  const sinks: AlertSink[] = [];
+  if (config.ALERT_WEBHOOK_URL !== undefined) {
+    sinks.push(createWebhookAlertSink({ url: config.ALERT_WEBHOOK_URL, timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS }));
+  }
+  if (config.ALERT_FILE !== undefined) sinks.push(createFileAlertSink(config.ALERT_FILE));
+  if (sinks.length === 0 && config.ALERT_LOG_FALLBACK) {
+    sinks.push({
+      name: 'log',
+      send: (alert) => {
+        logger.warn({ alertId: alert.alertId, sourceId: alert.sourceId, resourceType: alert.resourceType, records: alert.records }, alert.summary);
+        return Promise.resolve();
+      },
+    });
+  }
+  return sinks;
+}
+
+/**
+ * Builds the validator: registry, codec, keyring, contracts (every served subject must be
+ * registered — a missing one refuses to start), the record validator, drift/alert monitor.
+ * @throws PipelineError SCHEMA_NOT_REGISTERED naming the subject, KEY_MISSING, REGISTRY_UNAVAILABLE.
+ */
+export async function buildValidator(options: BuildOptions): Promise<ValidatorParts> {
+  const { config, logger } = options;
+  const topics = topicsOf(config);
+  const keyring = parseKeyring(config.PHI_KEYRING);
+  const tls = kafkaTls(options.env ?? process.env);
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: options.clientId ?? config.KAFKA_CLIENT_ID ?? 'ehrflow-validator',
+    logger,
+    mode: config.EHRFLOW_MODE,
+    ...(tls.ssl ? { ssl: tls.ssl } : {}),
+    ...(tls.sasl ? { sasl: tls.sasl } : {}),
+  });
+  const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
+  const codec = createCodec(registry, {
+    refreshMs: config.VALIDATOR_SCHEMA_REFRESH_MS,
+    onRefreshError: (err, subject) => logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
+  });
+  const contracts = createContractCache({
+    source: codec,
+    validTopicPrefix: topics.validPrefix,
+    resourceTypes: config.VALIDATOR_RESOURCE_TYPES,
+    fillRateWindow: config.VALIDATOR_FILL_RATE_WINDOW,
+    onCompileError: (err, subject, version) =>
+      logger.error({ err, subject, version }, 'registered contract version does not compile; keeping the previous one'),
+  });
+  // Refuse to start without every contract (services never auto-register).
+  for (const type of config.VALIDATOR_RESOURCE_TYPES) {
+    try {
+      await contracts.forType(type);
+    } catch (err) {
+      await registry.close();
+      throw err instanceof PipelineError
+        ? err
+        : new PipelineError('CONTRACT_VIOLATION', `contract of ${type} could not be loaded`, { context: { resourceType: type } });
+    }
+  }
+  const metrics = options.metrics ? createValidatorMetrics(options.metrics) : undefined;
+  const producer = createProducer({ kafka, codec, logger });
+  const sinks = [...(options.sinks ?? []), ...configuredSinks(config, logger)];
+  const alerts = createAlertManager({
+    sinks,
+    gatherMs: config.ALERT_GATHER_MS,
+    windowMs: config.ALERT_WINDOW_MS,
+    onSent: (alert, sink) => {
+      metrics?.alerts.inc({ sink, result: 'sent' });
+      logger.info({ alertId: alert.alertId, sink, sourceId: alert.sourceId, resourceType: alert.resourceType }, 'alert sent');
+    },
+    onSendError: (err, sink) => {
+      metrics?.alerts.inc({ sink, result: 'failed' });
+      logger.error({ err, sink }, 'alert sink failed');
+    },
+  });
+  const monitor = createMonitor({
+    aggregator: createDriftAggregator({ reportMs: config.VALIDATOR_DRIFT_REPORT_MS }),
+    alerts,
+    spikes: createQuarantineSpikes({
+      threshold: config.VALIDATOR_QUARANTINE_SPIKE,
+      windowMs: config.VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS,
+    }),
+    ...(metrics ? { metrics } : {}),
+    emit: (events) => producer.send(topics.drift, events.map((e) => ({ key: e.eventId, value: e }))),
+    logger,
+  });
+  const validator = createRecordValidator({ keyring, contracts, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
+  const handler = createValidatorHandler({
+    validator,
+    monitor,
+    quarantineTopic: topics.quarantine,
+    ...(metrics ? { metrics } : {}),
+  });
+  await producer.connect();
+  return {
+    config,
+    topics,
+    kafka,
+    registry,
+    codec,
+    keyring,
+    contracts,
+    handler,
+    monitor,
+    alerts,
+    producer,
+    metrics,
+    async close() {
+      await Promise.allSettled(sinks.map((s) => (s.close ? s.close() : Promise.resolve())));
+      await producer.disconnect();
+      await registry.close();
+    },
+  };
+}
+
+/** A running validator. */
+export interface RunningValidator {
+  readonly parts: ValidatorParts;
+  readonly runner: ConsumerRunner;
+  /** Settles when consumption ends: resolves after `stop()`, rejects on a permanent failure. */
+  readonly done: Promise<void>;
+  ready(): boolean;
+  /** Drains: stops consuming (in-flight chunk commits), flushes drift events and alerts, disconnects. */
+  stop(): Promise<void>;
+}
+
+/** Builds the validator and starts consuming `ehr.raw`. */
+export async function startValidator(options: BuildOptions): Promise<RunningValidator> {
+  const parts = await buildValidator(options);
+  const { config, topics } = parts;
+  const runner = createConsumerRunner({
+    kafka: parts.kafka,
+    groupId: config.VALIDATOR_GROUP_ID,
+    topics: [topics.raw],
+    codec: parts.codec,
+    handler: parts.handler.handle,
+    onQuarantine: parts.handler.onQuarantine,
+    delivery: config.VALIDATOR_DELIVERY,
+    transactionalId: config.VALIDATOR_TRANSACTIONAL_ID ?? `${config.VALIDATOR_GROUP_ID}-tx`,
+    maxBatch: config.VALIDATOR_MAX_BATCH,
+    logger: options.logger,
+  });
+  parts.monitor.start();
+  const done = runner.run();
+  const statsTimer = setInterval(() => {
+    const stats = runner.stats();
+    for (const [stat, value] of Object.entries(stats) as [string, number][]) parts.metrics?.consumer.set({ stat }, value);
+  }, 5_000);
+  let stopping: Promise<void> | undefined;
+  return {
+    parts,
+    runner,
+    done,
+    ready: () => runner.ready(),
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(statsTimer);
+        try {
+          await runner.stop();
+        } finally {
+          await parts.monitor.stop();
+          await parts.close();
+        }
+      })();
+      return stopping;
+    },
+  };
+}

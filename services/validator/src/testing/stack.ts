@@ -1,0 +1,88 @@
+/** Integration-test support (not exported): unique topics and subjects on the local stack. */
+import { randomBytes } from 'node:crypto';
+import { canonicalText, createCodec, createRegistry, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import type { KafkaClient } from '@ehrflow/kafka';
+import type { Env } from '@ehrflow/config';
+import { readRange } from '../topic-reader.ts';
+import { pipelineSchemaJson } from './fixtures.ts';
+
+export const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+
+export interface TestTopics {
+  readonly id: string;
+  readonly raw: string;
+  readonly validPrefix: string;
+  readonly quarantine: string;
+  readonly drift: string;
+  readonly all: readonly string[];
+  readonly subjects: string[];
+}
+
+export function testTopics(resourceTypes: readonly string[]): TestTopics {
+  const id = `vt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const raw = `${id}.raw`;
+  const validPrefix = `${id}.valid.`;
+  const quarantine = `${id}.quarantine`;
+  const drift = `${id}.drift`;
+  return { id, raw, validPrefix, quarantine, drift, all: [raw, quarantine, drift, ...resourceTypes.map((t) => `${validPrefix}${t}`)], subjects: [] };
+}
+
+/** Registers the pipeline schemas for the test topics, and a FHIR contract per valid topic. */
+export async function registerTestSubjects(
+  registry: SchemaRegistry,
+  topics: TestTopics,
+  contracts: Readonly<Record<string, Record<string, unknown>>>,
+): Promise<void> {
+  const pairs: [string, Record<string, unknown>][] = [
+    [`${topics.raw}-value`, pipelineSchemaJson('raw-envelope.avsc')],
+    [`${topics.quarantine}-value`, pipelineSchemaJson('quarantine-record.avsc')],
+    [`${topics.drift}-value`, pipelineSchemaJson('drift-event.avsc')],
+    ...Object.entries(contracts).map(([type, json]): [string, Record<string, unknown>] => [`${topics.validPrefix}${type}-value`, json]),
+  ];
+  for (const [subject, json] of pairs) {
+    await registry.register(subject, canonicalText(json));
+    topics.subjects.push(subject);
+  }
+}
+
+export function testEnv(topics: TestTopics, extra: Env = {}): Env {
+  return {
+    EHRFLOW_MODE: 'development',
+    LOG_LEVEL: 'info',
+    KAFKA_BROKERS: BROKERS,
+    SCHEMA_REGISTRY_URL: REGISTRY_URL,
+    PSEUDONYM_KEY: randomBytes(32).toString('base64'),
+    VALIDATOR_GROUP_ID: `${topics.id}.validator`,
+    VALIDATOR_RAW_TOPIC: topics.raw,
+    VALIDATOR_VALID_TOPIC_PREFIX: topics.validPrefix,
+    VALIDATOR_QUARANTINE_TOPIC: topics.quarantine,
+    VALIDATOR_DRIFT_TOPIC: topics.drift,
+    ...extra,
+  };
+}
+
+export function testRegistry(): { registry: SchemaRegistry; codec: Codec } {
+  const registry = createRegistry({ url: REGISTRY_URL });
+  return { registry, codec: createCodec(registry, { refreshMs: 200 }) };
+}
+
+/** Every value of a topic up to its current end, decoded. */
+export async function readValues<T>(kafka: KafkaClient, codec: Codec, topic: string): Promise<T[]> {
+  const out: T[] = [];
+  await readRange(kafka, topic, async (batch) => {
+    for (const m of batch) if (m.message.value) out.push((await codec.decode<T>(m.message.value)).value);
+  });
+  return out;
+}
+
+/** Polls until `condition` returns a value (not undefined); fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(condition: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

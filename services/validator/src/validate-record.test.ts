@@ -1,0 +1,191 @@
+import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
+import { describe, expect, it } from 'vitest';
+import { createContractCache } from './contract-cache.ts';
+import { CANARY, contractJson, memorySchemaSource, patient, rawEnvelope, testKeyring, withOptionalField } from './testing/fixtures.ts';
+import { createRecordValidator, type Outcome, type RawInput } from './validate-record.ts';
+
+const ring = testKeyring();
+
+function setup(options: { fillRateWindow?: number; maxPayloadBytes?: number; policy?: 'strict' } = {}) {
+  const patientSchema = options.policy ? { ...contractJson('Patient'), policy: options.policy } : contractJson('Patient');
+  const source = memorySchemaSource({
+    'ehr.valid.Patient-value': patientSchema,
+    'ehr.valid.Observation-value': contractJson('Observation'),
+  });
+  const contracts = createContractCache({
+    source,
+    validTopicPrefix: 'ehr.valid.',
+    resourceTypes: ['Patient', 'Observation'],
+    fillRateWindow: options.fillRateWindow ?? 500,
+  });
+  const validator = createRecordValidator({ keyring: ring, contracts, maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024 });
+  let offset = 0;
+  const validate = (payload: Record<string, unknown> | Buffer, opts: Parameters<typeof rawEnvelope>[2] = {}) => {
+    const input: RawInput = {
+      envelope: rawEnvelope(ring, payload, opts),
+      position: { topic: 'ehr.raw', partition: 0, offset: String(offset++) },
+      key: 'pseudo-key',
+      replayCount: 0,
+    };
+    return validator.validate(input);
+  };
+  return { source, validator, validate };
+}
+
+function quarantined(outcome: Outcome) {
+  if (outcome.kind !== 'quarantined') throw new Error(`expected a quarantine outcome, got ${outcome.kind}`);
+  return outcome.value;
+}
+
+function valid(outcome: Outcome) {
+  if (outcome.kind !== 'valid') throw new Error(`expected a valid outcome, got ${outcome.kind}`);
+  return outcome;
+}
+
+/** Everything of a quarantine record in clear (the payload is the encrypted original). */
+function clearText(outcome: Outcome): string {
+  const rest: Record<string, unknown> = { ...quarantined(outcome) };
+  delete rest.payload;
+  return JSON.stringify({ rest, drift: outcome.drift });
+}
+
+describe('record validator', () => {
+  it('maps a valid Patient to its contract with every PHI field encrypted', async () => {
+    const { validate } = setup();
+    const out = valid(await validate(patient(1, { name: [{ family: CANARY, given: ['Synthia'] }] })));
+    expect(out.topic).toBe('ehr.valid.Patient');
+    expect(out.key).toBe('pseudo-key');
+    expect(out.value.contractVersion).toBe(1);
+    expect(out.value.gender).toBe('male'); // phi none stays clear
+    expect(out.value.addressState).toBe('MA');
+    expect(isEncryptedField(out.value.birthDate)).toBe(true);
+    expect(decryptField(ring, out.value.birthDate as string)).toBe('1970-01-31');
+    expect(decryptField(ring, out.value.nameFamily as string)).toBe(CANARY);
+    expect((out.value.nameGiven as string[]).every((g) => isEncryptedField(g))).toBe(true);
+    expect(JSON.stringify(out.value)).not.toContain('Zqxcanaryvalue');
+    expect(out.drift).toEqual([]);
+  });
+
+  it('quarantines a renamed required field as missing_required and reports both drifts, never a null', async () => {
+    const { validate } = setup();
+    const rest = patient(2, { name: [{ family: CANARY }] });
+    delete rest.birthDate;
+    const outcome = await validate({ ...rest, dateOfBirth: '1970-01-31' });
+    const q = quarantined(outcome);
+    expect(q.reason).toBe('missing_required');
+    expect(q.fieldPath).toBe('Patient.birthDate');
+    expect(q.schemaSubject).toBe('ehr.valid.Patient-value');
+    expect(q.schemaVersion).toBe(1);
+    expect(q.sourceOffset).toBe('0');
+    expect(q.resourceType).toBe('Patient');
+    expect(outcome.drift.map((d) => [d.kind, d.fieldPath])).toEqual(
+      expect.arrayContaining([
+        ['missing_field', 'Patient.birthDate'],
+        ['unexpected_field', 'Patient.dateOfBirth'],
+      ]),
+    );
+    expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
+    expect(clearText(outcome)).not.toContain('1970-01-31');
+    // The original payload is kept, encrypted, for replay.
+    expect(JSON.parse(decryptPayload(ring, q.payload).toString('utf8'))).toMatchObject({ dateOfBirth: '1970-01-31' });
+  });
+
+  it('quarantines a retyped field as type_mismatch with its path', async () => {
+    const { validate } = setup();
+    const outcome = await validate(patient(3, { birthDate: 19700131 }));
+    const q = quarantined(outcome);
+    expect(q.reason).toBe('type_mismatch');
+    expect(q.fieldPath).toBe('Patient.birthDate');
+    expect(outcome.drift.map((d) => d.kind)).toContain('type_changed');
+    expect(clearText(outcome)).not.toContain('19700131');
+  });
+
+  it.each([
+    ['malformed JSON', Buffer.from(`{"resourceType":"Patient","name":"${CANARY}",}`), 'parse_error'],
+    ['a truncated line', Buffer.from(`{"resourceType":"Patient","id":"x","name":[{"family":"${CANARY}`), 'parse_error'],
+    ['an oversized resource', Buffer.from(JSON.stringify(patient(4, { note: CANARY.repeat(4000) }))), 'too_large'],
+  ])('quarantines %s with the right reason and no value in clear', async (_what, bytes, reason) => {
+    const { validate } = setup({ maxPayloadBytes: 32 * 1024 });
+    const outcome = await validate(bytes);
+    expect(quarantined(outcome).reason).toBe(reason);
+    expect(quarantined(outcome).detail).toMatch(/byte|exceeds/);
+    expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('quarantines an unknown resource type and reports it as drift', async () => {
+    const { validate } = setup();
+    const outcome = await validate({ resourceType: 'Basic', id: 'b1', code: { text: CANARY } });
+    const q = quarantined(outcome);
+    expect(q.reason).toBe('unknown_resource_type');
+    expect(q.fieldPath).toBe('resourceType');
+    expect(q.resourceType).toBe('Basic');
+    expect(outcome.drift.map((d) => d.kind)).toEqual(['unknown_resource_type']);
+    expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('accepts an unexpected field under a lenient contract (drift only) and refuses it under strict', async () => {
+    const lenient = setup();
+    const ok = valid(await lenient.validate(patient(5, { favouriteColour: CANARY })));
+    expect(ok.drift.map((d) => [d.kind, d.fieldPath])).toEqual([['unexpected_field', 'Patient.favouriteColour']]);
+    const strict = setup({ policy: 'strict' });
+    const q = quarantined(await strict.validate(patient(5, { favouriteColour: CANARY })));
+    expect(q.reason).toBe('contract_violation');
+    expect(q.fieldPath).toBe('Patient.favouriteColour');
+  });
+
+  it('uses a newly registered optional field without being rebuilt (steward workflow)', async () => {
+    const { validate, source } = setup();
+    const before = valid(await validate(patient(6)));
+    expect(before.value).not.toHaveProperty('genderText');
+    source.register(
+      'ehr.valid.Patient-value',
+      withOptionalField(contractJson('Patient'), { name: 'maritalStatusText', fhirPath: 'maritalStatus.text' }),
+    );
+    const after = valid(await validate(patient(7, { maritalStatus: { text: 'married' } })));
+    expect(after.value.contractVersion).toBe(2);
+    expect(after.value.maritalStatusText).toBe('married');
+  });
+
+  it('raises fill_rate_drop when a populated optional field goes empty', async () => {
+    const { validate } = setup({ fillRateWindow: 10 });
+    const first = [];
+    for (let n = 0; n < 10; n++) first.push(...(await validate(patient(n))).drift);
+    // A populated field does not drop in the first window (no baseline yet, above its expected rate).
+    expect(first.filter((d) => d.fieldPath === 'telecomPhone')).toEqual([]);
+    const drift = [];
+    for (let n = 10; n < 20; n++) {
+      const rest = patient(n);
+      delete rest.telecom;
+      drift.push(...(await validate(rest)).drift);
+    }
+    const drop = drift.find((d) => d.kind === 'fill_rate_drop' && d.fieldPath === 'telecomPhone');
+    expect(drop?.fillRate).toMatchObject({ observed: 0, baseline: 1, records: 10 });
+  });
+
+  it('quarantines a payload that does not decrypt', async () => {
+    const { validator } = setup();
+    const envelope = rawEnvelope(testKeyring(), patient(8)); // another ring
+    const outcome = await validator.validate({ envelope, position: { topic: 'ehr.raw', partition: 1, offset: '9' }, key: null, replayCount: 2 });
+    const q = quarantined(outcome);
+    expect(q.reason).toBe('decrypt_failed');
+    expect(q.replayCount).toBe(2);
+    expect(outcome.key).toBe(envelope.recordId);
+  });
+
+  it('quarantines an undecodable raw record, keeping its bytes encrypted', async () => {
+    const { validator } = setup();
+    const raw = Buffer.from(`not avro ${CANARY}`);
+    const { PipelineError } = await import('@ehrflow/errors');
+    const outcome = await validator.validate({
+      undecodable: { error: new PipelineError('PARSE_ERROR', 'bad frame'), raw },
+      position: { topic: 'ehr.raw', partition: 0, offset: '42' },
+      key: null,
+      replayCount: 0,
+    });
+    const q = quarantined(outcome);
+    expect(q.reason).toBe('parse_error');
+    expect(q.recordId).toBe('undecodable:ehr.raw/0@42');
+    expect(q.payload.includes(Buffer.from('Zqxcanaryvalue'))).toBe(false);
+    expect(decryptPayload(ring, q.payload).equals(raw)).toBe(true);
+  });
+});

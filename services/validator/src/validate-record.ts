@@ -1,0 +1,251 @@
+import type { QuarantineReason, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
+import { isPipelineError, type PipelineError } from '@ehrflow/errors';
+import { isBlocking, parserFor, type Issue, type MappedRecord, type Parser, type RawFormat } from '@ehrflow/fhir';
+import type { RecordPosition } from '@ehrflow/kafka';
+import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
+import type { ActiveContract, ContractCache } from './contract-cache.ts';
+import type { DriftObservation } from './drift-observation.ts';
+import { encryptPhiFields } from './encrypt-phi.ts';
+import { describeIssues, originOf, quarantineRecord, reasonOfIssues, type QuarantineOrigin } from './quarantine.ts';
+
+/** One record to validate: a decoded raw envelope, or the bytes of one that did not decode. */
+export type RawInput =
+  | {
+      readonly envelope: RawEnvelope;
+      readonly position: RecordPosition;
+      readonly key: string | null;
+      /** 0 on first processing; replay from quarantine passes the record's count + 1. */
+      readonly replayCount: number;
+    }
+  | {
+      readonly envelope?: undefined;
+      readonly undecodable: { readonly error: PipelineError; readonly raw: Buffer | null };
+      readonly position: RecordPosition;
+      readonly key: string | null;
+      readonly replayCount: number;
+    };
+
+export type Outcome =
+  | {
+      readonly kind: 'valid';
+      readonly recordId: string;
+      readonly topic: string;
+      readonly key: string;
+      /** PHI fields already encrypted. */
+      readonly value: MappedRecord;
+      readonly contract: ActiveContract;
+      readonly drift: readonly DriftObservation[];
+    }
+  | {
+      readonly kind: 'quarantined';
+      readonly recordId: string;
+      readonly key: string;
+      readonly value: QuarantineRecord;
+      readonly drift: readonly DriftObservation[];
+    };
+
+export interface ValidateDeps {
+  readonly keyring: Keyring;
+  readonly contracts: ContractCache;
+  readonly maxPayloadBytes: number;
+  readonly now?: () => number;
+}
+
+/** Validates raw envelopes: decrypt → parse → map → check → encrypt PHI fields, or quarantine. */
+export interface RecordValidator {
+  /**
+   * Never throws for anything wrong with the record (that is a quarantine outcome); throws only
+   * transient failures (registry unreachable), so the batch is retried.
+   */
+  validate(input: RawInput): Promise<Outcome>;
+}
+
+const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
+
+export function createRecordValidator(deps: ValidateDeps): RecordValidator {
+  const now = deps.now ?? Date.now;
+  const parsers = new Map<RawFormat, Parser>();
+  const parser = (format: RawFormat): Parser => {
+    let p = parsers.get(format);
+    if (p === undefined) {
+      p = parserFor(format, { maxBytes: deps.maxPayloadBytes });
+      parsers.set(format, p);
+    }
+    return p;
+  };
+
+  function quarantine(
+    origin: QuarantineOrigin,
+    key: string | null,
+    reason: QuarantineReason,
+    fieldPath: string | null,
+    detail: string,
+    contract: { subject: string; version: number } | null,
+    drift: readonly DriftObservation[] = [],
+  ): Outcome {
+    const value = quarantineRecord(
+      origin,
+      { reason, fieldPath, detail, subject: contract?.subject ?? null, version: contract?.version ?? null },
+      now(),
+    );
+    return { kind: 'quarantined', recordId: origin.recordId, key: key ?? origin.recordId, value, drift };
+  }
+
+  return {
+    async validate(input) {
+      if (input.envelope === undefined) return undecodable(input);
+      const { envelope, position, key } = input;
+      const origin = originOf(envelope, position, input.replayCount);
+
+      if (envelope.kind === 'DELETE') {
+        return quarantine(origin, key, 'contract_violation', 'kind', 'DELETE envelopes have no ehr.valid contract yet', null);
+      }
+
+      let plaintext: Buffer;
+      try {
+        plaintext = decryptPayload(deps.keyring, envelope.payload);
+      } catch (err) {
+        return quarantine(origin, key, 'decrypt_failed', null, `payload does not decrypt (${codeOf(err)}, key ${envelope.keyId})`, null);
+      }
+
+      let parsed;
+      try {
+        parsed = parser(envelope.format).parse(plaintext, { recordId: envelope.recordId });
+      } catch (err) {
+        if (!isPipelineError(err)) throw err;
+        const reason: QuarantineReason = err.code === 'TOO_LARGE' ? 'too_large' : 'parse_error';
+        return quarantine(origin, key, reason, null, err.message, null);
+      }
+
+      const { resourceType } = parsed;
+      const withType: QuarantineOrigin = { ...origin, resourceType };
+      if (!deps.contracts.serves(resourceType)) return unknownType(withType, key, resourceType, position);
+      let active: ActiveContract;
+      try {
+        active = await deps.contracts.forType(resourceType);
+      } catch (err) {
+        if (isPipelineError(err) && err.code === 'SCHEMA_NOT_REGISTERED') {
+          return unknownType(withType, key, resourceType, position);
+        }
+        throw err;
+      }
+
+      const contractRef = { subject: active.subject, version: active.version };
+      const result = active.mapping.map(parsed.resource, {
+        recordId: envelope.recordId,
+        jobId: envelope.jobId,
+        sourceId: envelope.sourceId,
+        sourceLocator: envelope.sourceLocator,
+        contractVersion: active.version,
+      });
+      const drift = result.issues.flatMap((issue) => driftOf(issue, envelope.sourceId, active, position.offset, now()));
+
+      if (result.record === null) {
+        const blocking = result.issues.filter((i) => isBlocking(i, active.mapping.policy));
+        const { reason, issue } = reasonOfIssues(blocking);
+        return quarantine(withType, key, reason, issue?.path ?? null, describeIssues(blocking), contractRef, drift);
+      }
+
+      active.fillRate.observe(result.record);
+      const drops = active.fillRate.drops().map(
+        (d): DriftObservation => ({
+          kind: 'fill_rate_drop',
+          sourceId: d.sourceId,
+          resourceType,
+          subject: active.subject,
+          version: active.version,
+          fieldPath: d.fieldPath,
+          expectedType: null,
+          observedType: null,
+          offset: position.offset,
+          at: now(),
+          fillRate: { observed: d.observed, expected: d.expected, baseline: d.baseline, records: d.records },
+        }),
+      );
+
+      return {
+        kind: 'valid',
+        recordId: envelope.recordId,
+        topic: active.topic,
+        key: key ?? envelope.recordId,
+        value: encryptPhiFields(result.record, active.contract, deps.keyring),
+        contract: active,
+        drift: [...drift, ...drops],
+      };
+    },
+  };
+
+  function unknownType(origin: QuarantineOrigin, key: string | null, resourceType: string, position: RecordPosition): Outcome {
+    const shown = TYPE_NAME.test(resourceType) ? resourceType : '(not a type name)';
+    const drift: DriftObservation = {
+      kind: 'unknown_resource_type',
+      sourceId: origin.sourceId,
+      resourceType: shown,
+      subject: null,
+      version: null,
+      fieldPath: 'resourceType',
+      expectedType: null,
+      observedType: shown,
+      offset: position.offset,
+      at: now(),
+    };
+    return quarantine(
+      { ...origin, resourceType: shown },
+      key,
+      'unknown_resource_type',
+      'resourceType',
+      `no contract is registered for resource type ${shown}`,
+      null,
+      [drift],
+    );
+  }
+
+  function undecodable(input: Extract<RawInput, { envelope?: undefined }>): Outcome {
+    const { position, undecodable: u } = input;
+    // Undecodable bytes may be anything, even clear text: kept only encrypted, like every payload.
+    const payload = encryptPayload(deps.keyring, u.raw ?? Buffer.alloc(0));
+    const recordId = `undecodable:${position.topic}/${position.partition}@${position.offset}`;
+    const origin: QuarantineOrigin = {
+      position,
+      recordId,
+      jobId: null,
+      sourceId: '(unknown)',
+      resourceType: null,
+      payload,
+      keyId: deps.keyring.activeKid,
+      replayCount: input.replayCount,
+    };
+    return quarantine(origin, input.key, 'parse_error', null, `raw envelope does not decode (${u.error.code})`, null);
+  }
+}
+
+function codeOf(err: unknown): string {
+  return isPipelineError(err) ? err.code : 'error';
+}
+
+/** The drift kind an issue is evidence of; contract violations are quarantine reasons, not drift. */
+function driftOf(issue: Issue, sourceId: string, active: ActiveContract, offset: string, at: number): DriftObservation[] {
+  const kind =
+    issue.kind === 'missing_required'
+      ? 'missing_field'
+      : issue.kind === 'type_mismatch'
+        ? 'type_changed'
+        : issue.kind === 'unexpected_field'
+          ? 'unexpected_field'
+          : undefined;
+  if (kind === undefined) return [];
+  return [
+    {
+      kind,
+      sourceId,
+      resourceType: active.resourceType,
+      subject: active.subject,
+      version: active.version,
+      fieldPath: issue.path,
+      expectedType: issue.expected ?? null,
+      observedType: issue.observed ?? null,
+      offset,
+      at,
+    },
+  ];
+}
