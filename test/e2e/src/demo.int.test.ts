@@ -1,0 +1,41 @@
+/**
+ * A smaller run of the demo's own path (`runDemo`, the same code `npm run demo` runs): a few
+ * hundred patients at two sites with production faults on, on the real topics. Needs the local
+ * stack with the pipeline and clean schemas registered (scripts/demo.sh does both; so does
+ * `npm run schemas -- register && node services/redactor/src/cli.ts register-schemas`).
+ */
+import { describe, expect, it } from 'vitest';
+import { runDemo } from './demo/run.ts';
+
+describe('the demo, small', () => {
+  it('reconciles every job, loads what the simulator served minus quarantined, and leaks nothing', async () => {
+    const lines: string[] = [];
+    const report = await runDemo(
+      {
+        patients: 150,
+        sites: 2,
+        faults: true,
+        keepStack: true,
+        report: undefined,
+        timeoutSeconds: 200,
+        seed: 'ehrflow-e2e-test',
+        help: false,
+      },
+      { progress: () => undefined, say: (line) => lines.push(line) },
+    );
+    expect(report.problems).toEqual([]);
+    expect(report.jobs.map((j) => j.state)).toEqual(['completed', 'completed']);
+    expect(report.loaded).toBeGreaterThan(0);
+    expect(report.served).toBe(2 * 150 * 13);
+    expect(report.loaded).toBe(report.served - report.quarantined);
+    // Faults on: the drift quarantines Patient records, and 5-second tokens are refreshed.
+    expect(report.quarantined).toBeGreaterThan(0);
+    expect(report.events?.quarantinedByReason.missing_required).toBeGreaterThan(0);
+    expect(report.extractor.tokenRefreshes).toBeGreaterThan(2);
+    expect(report.reconciled).toBe(true);
+    expect(report.leakScan?.incomplete).toEqual([]);
+    expect(report.leakScan?.protectedMatches).toBeGreaterThan(0);
+    expect(report.leakScan?.hits).toEqual([]);
+    expect(report.leakScanHits).toBe(0);
+  }, 240_000);
+});

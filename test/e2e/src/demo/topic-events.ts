@@ -1,0 +1,69 @@
+import type { Kafka } from 'kafkajs';
+import type { Codec, DriftEvent, QuarantineRecord } from '@ehrflow/contracts';
+import { readTopics } from '../scan-kafka.ts';
+
+/** Drift events and quarantined records of a run, counted by kind and by reason. */
+export interface RunEvents {
+  readonly driftByKind: Record<string, number>;
+  /** Drift events with their field, PHI-free (`Patient.birthDate missing_field x1200`). */
+  readonly driftEvents: readonly string[];
+  readonly quarantinedByReason: Record<string, number>;
+  /** Distinct quarantined record ids. */
+  readonly quarantinedRecords: number;
+}
+
+/**
+ * Reads `drift` and `quarantine` topics from `sinceMs` and keeps the records of the given sources.
+ * A drift event is re-emitted with growing counts: the latest count per (source, type, field, kind) wins.
+ */
+export async function readRunEvents(
+  kafka: Kafka,
+  codec: Codec,
+  topics: { readonly drift: string; readonly quarantine: string },
+  sourceIds: ReadonlySet<string>,
+  sinceMs: number,
+): Promise<RunEvents> {
+  const drift = new Map<string, { label: string; kind: string; count: number }>();
+  const quarantined = new Map<string, string>();
+  await readTopics(
+    kafka,
+    { topics: [topics.drift, topics.quarantine], sinceMs, timeoutMs: 60_000 },
+    async (record) => {
+      if (record.value === null) return;
+      let decoded;
+      try {
+        decoded = await codec.decode(record.value);
+      } catch {
+        return;
+      }
+      if (record.topic === topics.drift) {
+        const e = decoded.value as DriftEvent;
+        if (!sourceIds.has(e.sourceId)) return;
+        const key = `${e.sourceId}\0${e.resourceType}\0${e.fieldPath ?? ''}\0${e.kind}`;
+        const prev = drift.get(key);
+        const count = Number(e.count);
+        if (prev === undefined || count > prev.count) {
+          drift.set(key, {
+            label: `${e.sourceId} ${e.fieldPath ?? e.resourceType} ${e.kind}`,
+            kind: e.kind,
+            count,
+          });
+        }
+      } else {
+        const q = decoded.value as QuarantineRecord;
+        if (sourceIds.has(q.sourceId)) quarantined.set(q.recordId, q.reason);
+      }
+    },
+  );
+  const driftByKind: Record<string, number> = {};
+  for (const d of drift.values()) driftByKind[d.kind] = (driftByKind[d.kind] ?? 0) + 1;
+  const quarantinedByReason: Record<string, number> = {};
+  for (const reason of quarantined.values())
+    quarantinedByReason[reason] = (quarantinedByReason[reason] ?? 0) + 1;
+  return {
+    driftByKind,
+    driftEvents: [...drift.values()].map((d) => `${d.label} x${d.count}`).sort(),
+    quarantinedByReason,
+    quarantinedRecords: quarantined.size,
+  };
+}
