@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { parseAvro } from '@ehrflow/contracts';
+import { encryptField, createKeyring } from '@ehrflow/phi';
+import { deriveCleanSchema } from './clean-schema.ts';
+import { compilePolicy } from './compile.ts';
+import { createDeidentifier } from './deidentify.ts';
+import { createPatientDirectory } from './patient-directory.ts';
+import { loadPolicy, parsePolicy } from './policy.ts';
+import {
+  JANE,
+  RESOURCE_TYPES,
+  fhirContracts,
+  genericRecord,
+  identifyingNote,
+  observationRecord,
+  patientRecord,
+  type Person,
+} from './test-fixtures.ts';
+
+const KEY = Buffer.alloc(32, 3);
+const NOW = () => new Date('2025-06-01T00:00:00Z');
+const { contracts, schemas } = fhirContracts();
+const safeHarbor = compilePolicy(loadPolicy('safe-harbor'), contracts);
+const sh = createDeidentifier({ policy: safeHarbor, pseudonymKey: KEY, now: NOW });
+/** Contract defaults only: dateShift stays dateShift. */
+const defaults = compilePolicy(
+  parsePolicy({ name: 'contract-defaults', version: '1', contracts: {} }, 'test'),
+  contracts,
+);
+const byDefaults = createDeidentifier({ policy: defaults, pseudonymKey: KEY, now: NOW });
+
+const DAY = 86_400_000;
+
+describe('deidentify under Safe Harbor', () => {
+  it('drops, hashes and generalises the Patient fields and stamps the policy', () => {
+    const clean = sh.deidentify('Patient', patientRecord(JANE));
+    for (const dropped of [
+      'identifierSsn',
+      'nameFamily',
+      'nameGiven',
+      'telecomPhone',
+      'telecomEmail',
+      'addressLine',
+      'addressCity',
+    ]) {
+      expect(clean).not.toHaveProperty(dropped);
+    }
+    expect(clean).toMatchObject({
+      birthDate: '1961',
+      addressPostalCode: '021',
+      lastUpdated: '2024',
+      addressState: 'MA',
+      gender: 'female',
+      deidPolicy: 'safe-harbor',
+      deidPolicyVersion: '1.0.0',
+    });
+    expect(clean.logicalId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(clean.patientRef).toBe(clean.logicalId);
+    expect(clean.identifierMrn).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
+
+  it('produces records that match the derived clean schema, for every contract', () => {
+    for (const type of RESOURCE_TYPES) {
+      const contract = contracts[type];
+      if (contract === undefined) throw new Error(type);
+      const schema = parseAvro(deriveCleanSchema(schemas[type], safeHarbor.contract(type), safeHarbor), type);
+      const clean = sh.deidentify(type, genericRecord(contract, JANE));
+      expect(schema.isValid(clean), type).toBe(true);
+    }
+  });
+
+  it('links the same patient from two sites through the pseudonyms', () => {
+    const siteB: Person = { ...JANE, sourceId: 'site-b', mrn: 'mrn 4471902' };
+    const a = sh.deidentify('Patient', patientRecord(JANE));
+    const b = sh.deidentify('Patient', { ...patientRecord(siteB), recordId: 'b'.repeat(32) });
+    expect(b.sourceId).toBe('site-b');
+    expect(b.logicalId).toBe(a.logicalId);
+    expect(b.identifierMrn).toBe(a.identifierMrn);
+    const obs = sh.deidentify('Observation', observationRecord(siteB, 1, 'ok'));
+    expect(obs.patientRef).toBe(a.patientRef);
+  });
+
+  it('scrubs the patient identifiers from the same record inside notes', () => {
+    const clean = sh.deidentify('Patient', patientRecord(JANE));
+    expect(clean).not.toHaveProperty('noteText');
+    const obs = sh.deidentify('Observation', observationRecord(JANE, 1, identifyingNote(JANE)));
+    const text = JSON.stringify(obs);
+    // The Observation itself carries no name: names reach the note scrubber only as patterns,
+    // except the identifiers the Observation does carry (its patient reference).
+    expect(text).not.toContain(JANE.id);
+    expect(text).not.toContain(JANE.mrn);
+    expect(text).not.toContain('(555) 010-4477');
+    expect(obs.noteText).toEqual([expect.stringContaining('[DATE]')]);
+  });
+
+  it('refuses a PHI field that is still encrypted', () => {
+    const ring = createKeyring([['k1', Buffer.alloc(32, 1)]]);
+    const record = patientRecord(JANE, { nameFamily: encryptField(ring, JANE.family) });
+    expect(() => sh.deidentify('Patient', record)).toThrow(/field nameFamily: PHI field is still encrypted/);
+  });
+
+  it('leaves out fields the contract does not know and fills absent ones with null or []', () => {
+    const record: Record<string, unknown> = { ...patientRecord(JANE), secretNewField: JANE.ssn };
+    delete record.addressPostalCode;
+    delete record.nameGiven;
+    const clean = sh.deidentify('Patient', record);
+    expect(clean).not.toHaveProperty('secretNewField');
+    expect(clean.addressPostalCode).toBeNull();
+  });
+});
+
+describe('deidentify with a patient directory', () => {
+  it('scrubs the patient names from notes of other records once the Patient was seen', () => {
+    const note = `${JANE.given[0] ?? ''} ${JANE.family} tolerated the draw; ${JANE.city} clinic.`;
+    const alone = sh.deidentify('Observation', observationRecord(JANE, 1, note));
+    // Without the directory the Observation knows no name: the limit of "same record" scrubbing.
+    expect(JSON.stringify(alone)).toContain(JANE.family);
+
+    const directory = createPatientDirectory(10);
+    const withDirectory = createDeidentifier({ policy: safeHarbor, pseudonymKey: KEY, now: NOW, directory });
+    withDirectory.deidentify('Patient', patientRecord(JANE));
+    expect(directory.size).toBe(1);
+    const obs = withDirectory.deidentify('Observation', observationRecord(JANE, 1, note));
+    expect(obs.noteText).toEqual(['[NAME] [NAME] tolerated the draw; [ADDRESS] clinic.']);
+    // another patient's record does not get Jane's identifiers
+    const other = withDirectory.deidentify(
+      'Observation',
+      observationRecord({ ...JANE, id: 'pat-other' }, 2, note),
+    );
+    expect(JSON.stringify(other)).toContain(JANE.family);
+  });
+
+  it('forgets the oldest patients beyond its bound', () => {
+    const directory = createPatientDirectory(2);
+    directory.remember('Patient/a', [['NAME', 'Aa']]);
+    directory.remember('Patient/b', [['NAME', 'Bb']]);
+    directory.remember('Patient/c', [['NAME', 'Cc']]);
+    expect(directory.size).toBe(2);
+    expect(directory.recall('Patient/a')).toEqual([]);
+    expect(directory.recall('Patient/c')).toEqual([['NAME', 'Cc']]);
+  });
+});
+
+describe('deidentify with contract defaults (date shift)', () => {
+  it('shifts every date of one patient by the same days, across records and sources', () => {
+    const patient = byDefaults.deidentify('Patient', patientRecord(JANE));
+    const obs = byDefaults.deidentify(
+      'Observation',
+      observationRecord({ ...JANE, sourceId: 'site-b' }, 2, 'ok'),
+    );
+    const shiftOf = (before: string, after: unknown) =>
+      (Date.parse(String(after)) - Date.parse(before)) / DAY;
+    const days = shiftOf('2024-05-01T10:00:00Z', patient.lastUpdated);
+    expect(days).not.toBe(0);
+    expect(Math.abs(days)).toBeLessThanOrEqual(365);
+    expect(shiftOf('2024-04-29T09:00:00.000Z', obs.issued)).toBe(days);
+    expect(shiftOf('2024-05-02T12:05:00Z', obs.lastUpdated)).toBe(days);
+    // birthDate is generalised by the contract default, not shifted
+    expect(patient.birthDate).toBe('1961');
+  });
+
+  it('gives different patients (generally) different shifts', () => {
+    const shifts = new Set<string>();
+    for (let i = 0; i < 20; i += 1) {
+      const person = { ...JANE, id: `pat-${i}` };
+      shifts.add(String(byDefaults.deidentify('Patient', patientRecord(person)).lastUpdated));
+    }
+    expect(shifts.size).toBeGreaterThan(10);
+  });
+});

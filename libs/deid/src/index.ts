@@ -1,0 +1,70 @@
+/**
+ * `@ehrflow/deid`: de-identification for clean topics. Policies are data (`schemas/policies/`),
+ * processors are code (one module per method under `processors/`), and a policy is compiled and
+ * checked against the contracts at start. Also: the clean schema derived from contract and policy,
+ * an independent Safe Harbor checker and a canary leak scan for tests.
+ *
+ * @see https://www.hhs.gov/hipaa/for-professionals/privacy/special-topics/de-identification/index.html
+ */
+export { CLEAN_NAMESPACE, deriveCleanSchema } from './clean-schema.ts';
+export {
+  compilePolicy,
+  type CompiledContract,
+  type CompiledField,
+  type CompiledPolicy,
+  type RuleOrigin,
+} from './compile.ts';
+export {
+  POLICY_FIELD,
+  POLICY_VERSION_FIELD,
+  createDeidentifier,
+  shiftSubject,
+  type Deidentifier,
+  type DeidentifierOptions,
+  type PlainRecord,
+} from './deidentify.ts';
+export { parseFhirDate, shiftFhirDate, type FhirDate } from './fhir-date.ts';
+export { clinicalDetectors, scrubFreeText } from './free-text.ts';
+export { normalizeIdentifier, resourceIdentity, type ResourceIdentity } from './identity.ts';
+export {
+  KIND_PLACEHOLDERS,
+  compileKnownIdentifiers,
+  identifierKindOf,
+  type IdentifierKind,
+  type KnownIdentifiers,
+} from './known-identifiers.ts';
+export { createPatientDirectory, type PatientDirectory } from './patient-directory.ts';
+export { leakScan, type Canary, type Haystack, type LeakHit, type LeakScanOptions } from './leak-scan.ts';
+export {
+  BUILT_IN_POLICIES,
+  DEFAULT_POLICY,
+  GENERALIZE_TARGETS,
+  HASH_NORMALIZATIONS,
+  METHODS,
+  isMethod,
+  loadPolicy,
+  parsePolicy,
+  parseRule,
+  type GeneralizeTarget,
+  type HashNormalization,
+  type Method,
+  type Policy,
+  type Rule,
+} from './policy.ts';
+export { AGE_CAP, OLDEST_SHOWN_AGE, generalizeZip, inferTarget } from './processors/generalize.ts';
+export { hashSettings } from './processors/hash.ts';
+export { METHOD_MODULES } from './processors/index.ts';
+export type {
+  MethodContext,
+  MethodModule,
+  MethodOutput,
+  RecordScope,
+  ValueProcessor,
+} from './processors/types.ts';
+export { RESTRICTED_ZIP3 } from './restricted-zip.ts';
+export {
+  checkSafeHarbor,
+  type SafeHarborInput,
+  type SafeHarborRule,
+  type SafeHarborViolation,
+} from './safe-harbor-check.ts';

@@ -1,0 +1,45 @@
+/** Test support: a processor context and record scope without a real record. */
+import type { FieldContract } from '@ehrflow/contracts';
+import { compileKnownIdentifiers, type IdentifierKind } from '../known-identifiers.ts';
+import { parsePolicy, type Rule } from '../policy.ts';
+import type { MethodContext, RecordScope } from './types.ts';
+
+export const TEST_KEY = Buffer.alloc(32, 7);
+
+export function testField(overrides: Partial<FieldContract> & { name: string }): FieldContract {
+  return {
+    path: overrides.name,
+    avroType: 'string',
+    nullable: true,
+    hasDefault: true,
+    phi: 'direct',
+    phiClass: 'direct',
+    deid: undefined,
+    required: false,
+    fillRate: undefined,
+    fhirPath: undefined,
+    doc: undefined,
+    attrs: {},
+    ...overrides,
+  };
+}
+
+export function testContext<R extends Rule>(
+  rule: R,
+  field: FieldContract,
+  contractType = 'Patient',
+): MethodContext<R> {
+  const policy = parsePolicy({ name: 'test', version: '1', contracts: {} }, 'test');
+  return { contractType, field, rule, policy };
+}
+
+export function testScope(
+  options: { key?: Buffer; now?: Date; shift?: number; known?: [IdentifierKind, string][] } = {},
+): RecordScope {
+  return {
+    pseudonymKey: options.key ?? TEST_KEY,
+    now: options.now ?? new Date('2025-06-01T00:00:00Z'),
+    shiftDays: () => options.shift ?? 10,
+    knownIdentifiers: () => compileKnownIdentifiers(options.known ?? []),
+  };
+}

@@ -1,0 +1,64 @@
+import { csv, loadConfig, pipelineEnv, z, type Env } from '@ehrflow/config';
+import { DEFAULT_POLICY } from '@ehrflow/deid';
+
+/** The resource types the redactor serves unless `REDACTOR_RESOURCE_TYPES` narrows them. */
+export const DEFAULT_RESOURCE_TYPES = [
+  'Patient',
+  'Encounter',
+  'Observation',
+  'Condition',
+  'MedicationRequest',
+  'AllergyIntolerance',
+  'Procedure',
+] as const;
+
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
+
+/**
+ * Redactor settings. Topic names are configurable so tests (and a second deployment on one
+ * cluster) run on their own topics; the defaults are the product's topic names.
+ */
+export const redactorEnv = z.object({
+  ...pipelineEnv,
+  REDACTOR_GROUP_ID: z.string().min(1).default('ehrflow-redactor'),
+  /** Stable per replica: a restarted replica fences its previous self (transactional mode). */
+  REDACTOR_TRANSACTIONAL_ID: z.string().min(1).optional(),
+  REDACTOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
+  REDACTOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
+  /** `ehr.valid.<Type>` is this prefix plus the resource type; the subject adds `-value`. */
+  REDACTOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
+  REDACTOR_CLEAN_TOPIC_PREFIX: z.string().min(1).default('ehr.clean.'),
+  REDACTOR_QUARANTINE_TOPIC: z.string().min(1).default('ehr.quarantine'),
+  REDACTOR_RESOURCE_TYPES: csv
+    .pipe(z.array(z.string().regex(RESOURCE_TYPE, 'must be FHIR resource type names')))
+    .default([...DEFAULT_RESOURCE_TYPES]),
+  /**
+   * Patients whose identifiers are remembered to scrub the notes of their other records (names in
+   * an Observation note); 0 turns it off. In memory only, best effort (see createPatientDirectory).
+   */
+  REDACTOR_PATIENT_DIRECTORY_SIZE: z.coerce.number().int().nonnegative().default(100_000),
+  /** A built-in policy name (`safe-harbor`, `limited-data-set`) or a path to a policy JSON file. */
+  REDACTOR_POLICY: z.string().min(1).default(DEFAULT_POLICY),
+});
+
+export type RedactorConfig = z.infer<typeof redactorEnv>;
+
+/** Reads and validates the environment; throws ConfigError listing every problem. */
+export function loadRedactorConfig(env: Env): RedactorConfig {
+  return loadConfig(redactorEnv, env);
+}
+
+/** Topic names of one redactor deployment. */
+export interface RedactorTopics {
+  readonly validPrefix: string;
+  readonly cleanPrefix: string;
+  readonly quarantine: string;
+}
+
+export function topicsOf(config: RedactorConfig): RedactorTopics {
+  return {
+    validPrefix: config.REDACTOR_VALID_TOPIC_PREFIX,
+    cleanPrefix: config.REDACTOR_CLEAN_TOPIC_PREFIX,
+    quarantine: config.REDACTOR_QUARANTINE_TOPIC,
+  };
+}

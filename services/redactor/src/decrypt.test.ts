@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { createKeyring, encryptField } from '@ehrflow/phi';
+import { createDecryptor } from './decrypt.ts';
+import { contractOfType, patientResource, people, validRecord } from './testing/fixtures.ts';
+
+const k1 = Buffer.alloc(32, 1);
+const k2 = Buffer.alloc(32, 2);
+const oldRing = createKeyring([['k1', k1]]);
+const rotated = createKeyring([
+  ['k1', k1],
+  ['k2', k2],
+]);
+const [jane] = people(1, 'site-a');
+if (jane === undefined) throw new Error('fixture');
+
+describe('createDecryptor', () => {
+  it('decrypts records written before and after a key rotation with one ring', () => {
+    const decrypt = createDecryptor(contractOfType('Patient'), rotated);
+    const before = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
+    const after = validRecord('Patient', patientResource(jane), jane.sourceId, rotated);
+    expect(String(before.encrypted.nameFamily)).not.toBe(String(after.encrypted.nameFamily));
+    expect(decrypt(before.encrypted)).toEqual(before.plain);
+    expect(decrypt(after.encrypted)).toEqual(after.plain);
+  });
+
+  it('fails on a key the ring does not hold, naming the field and not the value', () => {
+    const stranger = createKeyring([['k9', Buffer.alloc(32, 9)]]);
+    const { encrypted } = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
+    const record = { ...encrypted, nameFamily: encryptField(stranger, jane.family) };
+    const decrypt = createDecryptor(contractOfType('Patient'), rotated);
+    expect(() => decrypt(record)).toThrow(/field nameFamily: cannot decrypt/);
+    try {
+      decrypt(record);
+    } catch (err) {
+      expect(JSON.stringify({ message: (err as Error).message, ...(err as object) })).not.toContain(
+        jane.family,
+      );
+    }
+  });
+
+  it('refuses a PHI field that arrives in clear', () => {
+    const { encrypted } = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
+    const decrypt = createDecryptor(contractOfType('Patient'), rotated);
+    expect(() => decrypt({ ...encrypted, telecomPhone: jane.phone })).toThrow(
+      /field telecomPhone: PHI field is not encrypted in the valid record/,
+    );
+  });
+
+  it('leaves non-PHI fields and nulls alone', () => {
+    const { encrypted, plain } = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
+    const out = createDecryptor(contractOfType('Patient'), oldRing)({ ...encrypted, deceasedDateTime: null });
+    expect(out.gender).toBe(plain.gender);
+    expect(out.deceasedDateTime).toBeNull();
+  });
+});

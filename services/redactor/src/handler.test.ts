@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import {
+  checkSafeHarbor,
+  createDeidentifier,
+  createPatientDirectory,
+  leakScan,
+  loadPolicy,
+} from '@ehrflow/deid';
+import { PipelineError } from '@ehrflow/errors';
+import type { DecodedRecord, InputRecord, Output } from '@ehrflow/kafka';
+import { createLogger } from '@ehrflow/logging';
+import { createKeyring, decryptPayload, encryptField } from '@ehrflow/phi';
+import { planCleanSchemas } from './clean-schemas.ts';
+import { createDecryptor } from './decrypt.ts';
+import { createRedactHandler } from './handler.ts';
+import {
+  TEST_TYPES,
+  canariesOf,
+  contractJson,
+  contractOfType,
+  fakeRegistry,
+  keyOf,
+  people,
+  resourceOf,
+  validRecord,
+  type TestType,
+} from './testing/fixtures.ts';
+
+const PSEUDONYM_KEY = Buffer.alloc(32, 4);
+const ring = createKeyring([
+  ['k1', Buffer.alloc(32, 1)],
+  ['k2', Buffer.alloc(32, 2)],
+]);
+const topics = { validPrefix: 'ehr.valid.', cleanPrefix: 'ehr.clean.', quarantine: 'ehr.quarantine' };
+const NOW = new Date('2025-06-01T00:00:00Z');
+
+async function setup() {
+  const { registry, add } = fakeRegistry();
+  for (const type of TEST_TYPES) add(`ehr.valid.${type}-value`, contractJson(type));
+  const plan = await planCleanSchemas(registry, {
+    types: [...TEST_TYPES],
+    topics,
+    policy: loadPolicy('safe-harbor'),
+  });
+  const lines: string[] = [];
+  const logger = createLogger({
+    name: 'redactor-test',
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  });
+  const decryptors = new Map(
+    [...plan.types].map(([type, t]) => [type, createDecryptor(t.valid.contract, ring)]),
+  );
+  const deidentifier = createDeidentifier({
+    policy: plan.policy,
+    pseudonymKey: PSEUDONYM_KEY,
+    now: () => NOW,
+    directory: createPatientDirectory(100),
+  });
+  const h = createRedactHandler({
+    plan,
+    topics,
+    deidentifier,
+    decryptors,
+    ring,
+    logger,
+    now: () => NOW.getTime(),
+  });
+  return { ...h, lines };
+}
+
+let offset = 0;
+function input(type: string, value: Record<string, unknown>, key: string | null): DecodedRecord {
+  offset += 1;
+  return {
+    topic: `ehr.valid.${type}`,
+    partition: 0,
+    offset: String(offset),
+    key,
+    headers: {},
+    timestamp: 0,
+    value,
+    schemaId: 1,
+  };
+}
+
+const siteA = people(3, 'site-a');
+
+describe('redact handler', () => {
+  it('produces Safe Harbor records to the clean topics, keeping the Kafka key (Patients first, so notes lose names)', async () => {
+    const { handler } = await setup();
+    const batch: InputRecord[] = [];
+    const sources = new Map<string, { type: TestType; plain: Record<string, unknown> }>();
+    for (const p of siteA) {
+      for (const type of TEST_TYPES) {
+        const { plain, encrypted } = validRecord(type, resourceOf(type, p, 1), p.sourceId, ring);
+        sources.set(String(plain.recordId), { type, plain: { ...plain } });
+        batch.push(input(type, encrypted, keyOf(PSEUDONYM_KEY, p)));
+      }
+    }
+    const outputs = await handler(batch);
+    expect(outputs).toHaveLength(batch.length);
+    for (const [i, out] of outputs.entries()) {
+      const source = sources.get(String((out.value as Record<string, unknown>).recordId));
+      if (source === undefined) throw new Error('unmatched output');
+      expect(out.topic).toBe(`ehr.clean.${source.type}`);
+      expect(out.key).toBe(batch[i]?.key);
+      expect(
+        checkSafeHarbor({
+          contract: contractOfType(source.type),
+          source: source.plain,
+          clean: out.value as Record<string, unknown>,
+          now: NOW,
+        }),
+      ).toEqual([]);
+    }
+    expect(
+      leakScan(
+        outputs.map((o) => ({ where: o.topic, text: JSON.stringify(o.value) })),
+        siteA.flatMap(canariesOf),
+      ),
+    ).toEqual([]);
+  });
+
+  it('quarantines a record whose key is not in the ring, sealed, with a PHI-free reason and log', async () => {
+    const { handler, lines } = await setup();
+    const [p] = siteA;
+    if (p === undefined) throw new Error('fixture');
+    const { encrypted } = validRecord('Patient', resourceOf('Patient', p, 1), p.sourceId, ring);
+    const stranger = createKeyring([['k9', Buffer.alloc(32, 9)]]);
+    const bad = { ...encrypted, nameFamily: encryptField(stranger, p.family) };
+    const [out] = await handler([input('Patient', bad, 'key-1')]);
+    expect(out?.topic).toBe('ehr.quarantine');
+    const q = out?.value as Record<string, unknown>;
+    expect(q).toMatchObject({
+      reason: 'decrypt_failed',
+      fieldPath: 'Patient.nameFamily',
+      resourceType: 'Patient',
+      schemaSubject: 'ehr.valid.Patient-value',
+      schemaVersion: 1,
+      sourceTopic: 'ehr.valid.Patient',
+      keyId: 'k2',
+    });
+    const clearFields = JSON.stringify({ ...q, payload: undefined });
+    expect(leakScan([clearFields, lines.join('')], canariesOf(p))).toEqual([]);
+    expect(lines.join('')).toContain('record quarantined by the redactor');
+    // the payload is the valid record, still field-encrypted, sealed with the active key
+    const sealed = JSON.parse(decryptPayload(ring, q.payload as Buffer).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(sealed.recordId).toBe(encrypted.recordId);
+    expect(String(sealed.identifierSsn)).toMatch(/^enc:v1:/);
+  });
+
+  it('quarantines undecodable records and unknown topics, and never drops', async () => {
+    const { handler } = await setup();
+    const undecodable: InputRecord = {
+      topic: 'ehr.valid.Observation',
+      partition: 1,
+      offset: '7',
+      key: null,
+      headers: {},
+      timestamp: 0,
+      decodeError: new PipelineError('PARSE_ERROR', 'bad frame'),
+      raw: Buffer.from([1, 2, 3]),
+    };
+    const outputs = await handler([undecodable, input('Claim', { recordId: 'x' }, 'k')]);
+    expect(outputs.map((o) => [o.topic, (o.value as Record<string, unknown>).reason])).toEqual([
+      ['ehr.quarantine', 'parse_error'],
+      ['ehr.quarantine', 'unknown_resource_type'],
+    ]);
+  });
+
+  it('quarantines a value its method cannot process', async () => {
+    const { handler } = await setup();
+    const [p] = siteA;
+    if (p === undefined) throw new Error('fixture');
+    const { encrypted } = validRecord('Patient', resourceOf('Patient', p, 1), p.sourceId, ring);
+    const [out] = await handler([
+      input('Patient', { ...encrypted, birthDate: encryptField(ring, 'sometime in spring') }, 'k'),
+    ]);
+    expect(out?.value).toMatchObject({ reason: 'contract_violation', fieldPath: 'Patient.birthDate' });
+    expect(JSON.stringify(out?.value)).not.toContain('spring');
+  });
+
+  it('turns a clean record its schema refuses into a quarantine record', async () => {
+    const { handler, onQuarantine } = await setup();
+    const [p] = siteA;
+    if (p === undefined) throw new Error('fixture');
+    const { encrypted } = validRecord('Patient', resourceOf('Patient', p, 1), p.sourceId, ring);
+    const [out] = await handler([input('Patient', encrypted, 'k')]);
+    const err = new PipelineError('SCHEMA_MISMATCH', 'value does not match', {
+      context: { version: 3, fieldPath: 'birthDate' },
+    });
+    const q = await onQuarantine(out as Output, err);
+    expect(q.topic).toBe('ehr.quarantine');
+    expect(q.value).toMatchObject({
+      reason: 'schema_mismatch',
+      schemaSubject: 'ehr.clean.Patient-value',
+      schemaVersion: 3,
+    });
+  });
+
+  it('quarantines a decoded value that is not a record', async () => {
+    const { handler } = await setup();
+    const [out] = await handler([{ ...input('Patient', {}, 'k'), value: null as unknown as object }]);
+    expect(out?.value).toMatchObject({ reason: 'parse_error' });
+  });
+
+  it('throws what is not the record fault, so the chunk is retried or the runner stops', async () => {
+    const { registry, add } = fakeRegistry();
+    add('ehr.valid.Patient-value', contractJson('Patient'));
+    const plan = await planCleanSchemas(registry, {
+      types: ['Patient'],
+      topics,
+      policy: loadPolicy('safe-harbor'),
+    });
+    const failing = (err: Error) =>
+      createRedactHandler({
+        plan,
+        topics,
+        deidentifier: {
+          policy: plan.policy,
+          deidentify: () => {
+            throw err;
+          },
+        },
+        decryptors: new Map([['Patient', (r: Readonly<Record<string, unknown>>) => ({ ...r })]]),
+        ring,
+        logger: createLogger({ name: 't', level: 'silent' }),
+      }).handler;
+    const transient = new PipelineError('REGISTRY_UNAVAILABLE', 'down');
+    await expect(failing(transient)([input('Patient', { recordId: 'r' }, 'k')])).rejects.toBe(transient);
+    const bug = new TypeError('bug');
+    await expect(failing(bug)([input('Patient', { recordId: 'r' }, 'k')])).rejects.toBe(bug);
+  });
+});

@@ -1,0 +1,38 @@
+import type { SafeCounter, SafeGauge, SafeHistogram, ServiceMetrics } from '@ehrflow/service';
+
+/** The redactor's own metrics (the consumer runner's counters are exported as gauges). */
+export interface RedactorMetrics {
+  readonly records: SafeCounter<'outcome' | 'resource_type'>;
+  readonly quarantined: SafeCounter<'reason' | 'resource_type'>;
+  readonly deidSeconds: SafeHistogram<never>;
+  readonly consumer: SafeGauge<'stat'>;
+}
+
+const TYPE_LABEL = /^[A-Z][A-Za-z]{1,63}$/;
+
+/** A resource type as a metric label: type-shaped names only, anything else is `other`. */
+export function typeLabel(resourceType: string | null): string {
+  return resourceType !== null && TYPE_LABEL.test(resourceType) ? resourceType : 'other';
+}
+
+export function createRedactorMetrics(metrics: ServiceMetrics): RedactorMetrics {
+  return {
+    records: metrics.counter(
+      'redactor_records_total',
+      'Valid records processed, by outcome (clean, quarantined)',
+      ['outcome', 'resource_type'],
+    ),
+    quarantined: metrics.counter(
+      'redactor_quarantined_total',
+      'Records quarantined by the redactor, by reason',
+      ['reason', 'resource_type'],
+    ),
+    deidSeconds: metrics.histogram(
+      'redactor_batch_deid_seconds',
+      'Time to decrypt and de-identify one chunk',
+      [],
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    ),
+    consumer: metrics.gauge('redactor_consumer', 'Consumer runner counters', ['stat']),
+  };
+}
