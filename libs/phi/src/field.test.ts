@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createKeyring } from './keyring.ts';
-import { decryptField, encryptField, isEncryptedField } from './field.ts';
+import { decryptField, encryptField, fieldKeyId, isEncryptedField } from './field.ts';
+import { createRecordCipher } from './record-cipher.ts';
 
 const ring = createKeyring([['k1', randomBytes(32)]]);
 
@@ -29,9 +30,19 @@ describe('field encryption', () => {
     );
   });
 
+  it('decrypts v1 and v2 fields of one record side by side', () => {
+    const cipher = createRecordCipher(ring);
+    const mixed = [encryptField(ring, 'Jane'), cipher.encrypt('Canary'), encryptField(ring, ''), cipher.encrypt('1961-03-03')];
+    expect(mixed.map((s) => s.slice(0, 7))).toEqual(['enc:v1:', 'enc:v2:', 'enc:v1:', 'enc:v2:']);
+    expect(mixed.map((s) => decryptField(ring, s))).toEqual(['Jane', 'Canary', '', '1961-03-03']);
+    expect(mixed.map((s) => fieldKeyId(s))).toEqual(['k1', 'k1', 'k1', 'k1']);
+  });
+
   it('recognises only the encrypted form', () => {
     expect(isEncryptedField('enc:v1:')).toBe(false);
-    expect(isEncryptedField('enc:v2:AAAA')).toBe(false);
+    expect(isEncryptedField('enc:v2:')).toBe(false);
+    expect(isEncryptedField('enc:v2:AAAA')).toBe(true);
+    expect(isEncryptedField('enc:v3:AAAA')).toBe(false);
     expect(isEncryptedField('enc:v1:ab+/')).toBe(false);
     expect(isEncryptedField(42)).toBe(false);
     expect(isEncryptedField('Jane')).toBe(false);

@@ -1,15 +1,19 @@
 import { PipelineError } from '@ehrflow/errors';
-import { decryptPayload, encryptPayload } from './envelope.ts';
+import { decryptPayload, encryptPayload, keyIdOf } from './envelope.ts';
 import type { Keyring } from './keyring.ts';
+import { ENCRYPTED_FIELD_PREFIX_V2, decryptFieldV2, keyIdOfFieldV2 } from './record-cipher.ts';
 
-/** Prefix of every encrypted field value; the version lets the format change without guessing. */
+/** Prefix of a version-1 encrypted field (`encryptField`); v2 fields (`createRecordCipher`) start `enc:v2:`. */
 export const ENCRYPTED_FIELD_PREFIX = 'enc:v1:';
 
-const FIELD_PATTERN = /^enc:v1:[A-Za-z0-9_-]+$/;
+// Both prefixes have the same length, which callers slicing the body off rely on.
+const PREFIX_LENGTH = ENCRYPTED_FIELD_PREFIX.length;
+const FIELD_PATTERN = /^enc:v[12]:[A-Za-z0-9_-]+$/;
 
 /**
- * Encrypts one string value of an Avro record (a PHI-tagged field in `ehr.valid.*`). The result
- * is `"enc:v1:" + base64url(envelope)`, so the field keeps its Avro `string` type.
+ * Encrypts one string value as a self-contained version-1 field: `"enc:v1:" + base64url(envelope)`
+ * with its own data key, so the field keeps its Avro `string` type. To encrypt several fields of
+ * one record, `createRecordCipher` is an order of magnitude faster.
  *
  * @param aad Optional context bound to the value, e.g. `"<recordId>/<field path>"`, so a value
  *   cannot be moved to another record or field without failing decryption.
@@ -20,7 +24,9 @@ export function encryptField(ring: Keyring, value: string, aad?: string): string
 }
 
 /**
- * Decrypts a value made by `encryptField` (with the same `aad`).
+ * Decrypts a field made by `encryptField` (`enc:v1:`) or by a record cipher (`enc:v2:`), with the
+ * same `aad` and any key of the ring. Unwrapped v2 data keys are kept in a small bounded cache,
+ * so the fields of one record cost one unwrap.
  *
  * @throws PipelineError DECRYPT_FAILED when the value is not an encrypted field, its key is not in
  *   the ring, or it fails authentication.
@@ -30,16 +36,31 @@ export function decryptField(ring: Keyring, encrypted: string, aad?: string): st
     // Deliberately no excerpt: a plaintext value here is exactly the PHI we must not echo.
     throw new PipelineError(
       'DECRYPT_FAILED',
-      'value is not an encrypted field (expected "enc:v1:<base64url>")',
+      'value is not an encrypted field (expected "enc:v1:<base64url>" or "enc:v2:<base64url>")',
     );
   }
-  const envelope = Buffer.from(encrypted.slice(ENCRYPTED_FIELD_PREFIX.length), 'base64url');
-  return decryptPayload(ring, envelope, aadBytes(aad)).toString('utf8');
+  const body = encrypted.slice(PREFIX_LENGTH);
+  if (encrypted.startsWith(ENCRYPTED_FIELD_PREFIX_V2)) return decryptFieldV2(ring, body, aad);
+  return decryptPayload(ring, Buffer.from(body, 'base64url'), aadBytes(aad)).toString('utf8');
 }
 
-/** Whether a value has the shape of an encrypted field (it may still fail to decrypt). */
+/** Whether a value has the shape of an encrypted field, v1 or v2 (it may still fail to decrypt). */
 export function isEncryptedField(value: unknown): value is string {
   return typeof value === 'string' && FIELD_PATTERN.test(value);
+}
+
+/**
+ * The kid of the KEK that protects an encrypted field (v1 or v2), without decrypting it — for
+ * rotation metrics and leak scans.
+ *
+ * @throws PipelineError DECRYPT_FAILED when the value is not a well-formed encrypted field.
+ */
+export function fieldKeyId(encrypted: string): string {
+  if (!isEncryptedField(encrypted)) {
+    throw new PipelineError('DECRYPT_FAILED', 'value is not an encrypted field');
+  }
+  const body = encrypted.slice(PREFIX_LENGTH);
+  return encrypted.startsWith(ENCRYPTED_FIELD_PREFIX_V2) ? keyIdOfFieldV2(body) : keyIdOf(Buffer.from(body, 'base64url'));
 }
 
 function aadBytes(aad: string | undefined): Buffer | undefined {

@@ -1,6 +1,14 @@
 export { KEY_BYTES, createKeyring, isValidKid, parseKeyring, type Keyring } from './keyring.ts';
 export { ENVELOPE_VERSION, decryptPayload, encryptPayload, keyIdOf } from './envelope.ts';
-export { ENCRYPTED_FIELD_PREFIX, decryptField, encryptField, isEncryptedField } from './field.ts';
+export { ENCRYPTED_FIELD_PREFIX, decryptField, encryptField, fieldKeyId, isEncryptedField } from './field.ts';
+export {
+  ENCRYPTED_FIELD_PREFIX_V2,
+  FIELD_V2_VERSION,
+  createRecordCipher,
+  fieldKeyCacheStats,
+  type RecordCipher,
+} from './record-cipher.ts';
+export { DEK_CACHE_CAPACITY, type DekCacheStats } from './dek-cache.ts';
 export {
   MIN_PSEUDONYM_KEY_BYTES,
   PSEUDONYM_LENGTH,
