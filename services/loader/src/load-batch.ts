@@ -1,0 +1,129 @@
+import type { ErrorCode } from '@ehrflow/errors';
+import type { Pool } from 'pg';
+import { INFRA_TABLES } from './ddl.ts';
+import type { WriteResult } from './merge-sql.ts';
+import { qualified } from './names.ts';
+import { toDatabaseError } from './pg-errors.ts';
+import { lockPosition, storePosition } from './positions.ts';
+import { toRows, type CleanRecord } from './rows.ts';
+import type { TableModel } from './table-model.ts';
+import type { Writer } from './writers.ts';
+
+/** A decoded clean record at its offset. */
+export interface BatchRecord extends CleanRecord {
+  readonly offset: string;
+}
+
+/** A record that could not be decoded: recorded in `loader_rejects`, never dropped silently. */
+export interface RejectedRecord {
+  readonly offset: string;
+  readonly code: ErrorCode;
+  readonly schemaId: number | null;
+  readonly raw: Buffer | null;
+}
+
+/** Consecutive records of one partition, in offset order. */
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly BatchRecord[];
+  readonly rejected: readonly RejectedRecord[];
+  /**
+   * The offset after which the next batch starts, minus one: the last record's offset, or later
+   * when transaction markers follow it (they occupy offsets too).
+   */
+  readonly lastOffset: string;
+}
+
+/** Told after the rows and the position are written, before COMMIT (a test seam for failure injection). */
+export type BeforeCommit = (info: {
+  readonly topic: string;
+  readonly partition: number;
+  readonly rows: number;
+}) => void | Promise<void>;
+
+export interface BatchContext {
+  readonly pool: Pool;
+  readonly schema: string;
+  readonly groupId: string;
+  readonly model: TableModel;
+  readonly writer: Writer;
+  readonly beforeCommit?: BeforeCommit;
+}
+
+export interface BatchOutcome extends WriteResult {
+  /** Records at or after the stored position (the ones written). */
+  readonly fresh: number;
+  /** Records below the stored position: loaded before (a redelivery after a crash or rebalance). */
+  readonly skipped: number;
+  readonly rejected: number;
+  /** The stored position before this batch. */
+  readonly storedBefore: bigint;
+  /** The stored position after it. */
+  readonly next: bigint;
+}
+
+/**
+ * Loads one partition batch in ONE transaction: lock the partition's position, drop records
+ * below it, write the rest (rows and ledger), record undecodable ones, advance the position,
+ * commit. Rows and position commit together or not at all, which is the exactly-once argument:
+ * after any crash the stored position names exactly the first record whose rows are not in the
+ * table.
+ *
+ * @throws PipelineError DATABASE_UNAVAILABLE (retry the batch) or DATABASE_REJECTED.
+ */
+export async function loadBatch(ctx: BatchContext, batch: PartitionBatch): Promise<BatchOutcome> {
+  let client;
+  try {
+    client = await ctx.pool.connect();
+  } catch (err) {
+    throw toDatabaseError(err, 'connect');
+  }
+  let failed = false;
+  try {
+    await client.query('BEGIN');
+    const stored = await lockPosition(client, ctx.schema, ctx.groupId, batch.topic, batch.partition);
+    const fresh = batch.records.filter((r) => BigInt(r.offset) >= stored);
+    const rejected = batch.rejected.filter((r) => BigInt(r.offset) >= stored);
+    let written: WriteResult = { upserted: 0, deleted: 0, ignored: 0 };
+    if (fresh.length > 0) {
+      written = await ctx.writer.write(client, { schema: ctx.schema, model: ctx.model }, toRows(fresh));
+    }
+    if (rejected.length > 0) {
+      await client.query(
+        `INSERT INTO ${qualified(ctx.schema, INFRA_TABLES.rejects)} (topic, partition, "offset", error_code, schema_id, value)
+         SELECT $1, $2, o, c, s, v FROM unnest($3::bigint[], $4::text[], $5::int[], $6::bytea[]) AS r(o, c, s, v)
+         ON CONFLICT DO NOTHING`,
+        [
+          batch.topic,
+          batch.partition,
+          rejected.map((r) => r.offset),
+          rejected.map((r) => r.code),
+          rejected.map((r) => r.schemaId),
+          rejected.map((r) => r.raw),
+        ],
+      );
+    }
+    const after = BigInt(batch.lastOffset) + 1n;
+    const next = after > stored ? after : stored;
+    if (next !== stored)
+      await storePosition(client, ctx.schema, ctx.groupId, batch.topic, batch.partition, next);
+    await ctx.beforeCommit?.({ topic: batch.topic, partition: batch.partition, rows: fresh.length });
+    await client.query('COMMIT');
+    return {
+      ...written,
+      fresh: fresh.length,
+      skipped: batch.records.length - fresh.length,
+      rejected: rejected.length,
+      storedBefore: stored,
+      next,
+    };
+  } catch (err) {
+    failed = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw toDatabaseError(err, 'batch load');
+  } finally {
+    // A connection that failed mid-transaction is not trusted again: the pool opens a new one.
+    client.release(failed);
+  }
+}

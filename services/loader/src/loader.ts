@@ -1,0 +1,379 @@
+import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
+import { createCodec } from '@ehrflow/contracts';
+import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
+import { retry, type RetryPolicy } from '@ehrflow/http';
+import { toKafkaError, type KafkaClient } from '@ehrflow/kafka';
+import type { Logger } from '@ehrflow/logging';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Pool } from 'pg';
+import { createBatchDecoder, type TopicState } from './batch-decoder.ts';
+import { loadBatch, type BatchOutcome, type BeforeCommit, type PartitionBatch } from './load-batch.ts';
+import { createMarkerPositions } from './marker-positions.ts';
+import { migrate, type MigrationReport } from './migrate.ts';
+import { checkIdentifier } from './names.ts';
+import { toDatabaseError } from './pg-errors.ts';
+import { positionKey, readPositions } from './positions.ts';
+import { RESOURCE_TYPES } from './resource-types.ts';
+import { tableModelOf } from './table-model.ts';
+import { createWriter, type WriteMode } from './writers.ts';
+
+export interface LoaderOptions {
+  readonly kafka: KafkaClient;
+  readonly registry: SchemaRegistry;
+  /** Decoder of clean records; defaults to a codec over `registry`. */
+  readonly codec?: Codec;
+  /** The warehouse. The caller owns it (and ends it after `stop()`). */
+  readonly pool: Pool;
+  readonly logger: Logger;
+  /** Database schema of the tables and the loader's bookkeeping. Default `clean`. */
+  readonly schema?: string;
+  /** Consumer group; also the key of the stored positions. Default `ehrflow-loader`. */
+  readonly groupId?: string;
+  /** Resource types to load. Default {@link RESOURCE_TYPES}. */
+  readonly resourceTypes?: readonly string[];
+  /** Topic of a type is `<topicPrefix><Type>`, its value subject `<topic>-value`. Default `ehr.clean.`. */
+  readonly topicPrefix?: string;
+  /** Default `staging` (COPY + merge), the faster one in `bench.ts`. */
+  readonly writeMode?: WriteMode;
+  /** Most records per database transaction. Default 2000. */
+  readonly maxBatch?: number;
+  /** Partitions loaded at the same time (each in its own transaction). Default 2. */
+  readonly concurrency?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** Longest a fetch waits for data; bounds how long `stop()` waits when idle. Default 1000. */
+  readonly maxWaitTimeMs?: number;
+  /**
+   * Bytes fetched per partition at once, which bounds a transaction from above. Default 4 MiB
+   * (~2 000 clean records of 1.5–2 KB: `bench.ts` measured larger transactions a little faster).
+   */
+  readonly maxBytesPerPartition?: number;
+  /** Retry of a batch whose transaction failed transiently (database or registry unavailable). */
+  readonly retry?: Partial<Pick<RetryPolicy, 'retries' | 'initialMs' | 'factor' | 'maxMs'>>;
+  /** Test seam: runs inside each batch transaction after rows and position are written, before COMMIT. */
+  readonly beforeCommit?: BeforeCommit;
+  /** Told after each committed batch (metrics). An exception it throws is ignored. */
+  readonly onBatch?: (event: BatchEvent) => void;
+}
+
+/** One committed batch, as `onBatch` sees it. */
+export interface BatchEvent extends BatchOutcome {
+  readonly topic: string;
+  readonly resourceType: string;
+  readonly partition: number;
+  readonly durationMs: number;
+}
+
+/** Monotonic counters since start (except `lastBatchMs`). */
+export interface LoaderCounters {
+  /** Records taken from Kafka into a batch transaction (a redelivered record counts again). */
+  readonly consumed: number;
+  /** Rows inserted or replaced by a newer version. */
+  readonly upserted: number;
+  /** Tombstones applied. */
+  readonly deleted: number;
+  /** Records older than or equal to the row (not applied). */
+  readonly ignored: number;
+  /** Records below the stored position (loaded before a crash or rebalance). */
+  readonly skipped: number;
+  /** Records that could not be decoded (kept in `loader_rejects`). */
+  readonly rejected: number;
+  /** Committed batch transactions. */
+  readonly batches: number;
+  /** Batch attempts that failed transiently and were retried. */
+  readonly retries: number;
+  /** Columns added at run time for a newly registered schema version. */
+  readonly migrations: number;
+  readonly lastBatchMs: number;
+}
+
+export interface Loader {
+  /** Stops fetching, lets the batch in flight commit, leaves the group. Idempotent. */
+  stop(): Promise<void>;
+  /** In the consumer group, running and not stopping. */
+  ready(): boolean;
+  counters(): LoaderCounters;
+  /** Settles when the loader ends: resolves after `stop()`, rejects with the error that stopped it. */
+  readonly done: Promise<void>;
+  /** What the start-up migration did. */
+  readonly migration: MigrationReport;
+  /** The topics consumed, one per resource type. */
+  readonly topics: readonly string[];
+}
+
+type MutableCounters = { -readonly [K in keyof LoaderCounters]: LoaderCounters[K] };
+
+const DEFAULT_RETRY = { retries: 30, initialMs: 200, factor: 2, maxMs: 10_000 };
+
+/**
+ * Starts the loader: reads the registered clean schema of every resource type, migrates the
+ * tables (refusing to start on an incompatible change), reads the stored positions and joins the
+ * consumer group. Each fetched partition batch is loaded in one database transaction together
+ * with the partition's next offset; nothing is committed to Kafka. On (re)assignment the consumer
+ * seeks to the stored positions, so a restart resumes exactly after the last committed batch.
+ *
+ * @throws PipelineError SCHEMA_NOT_REGISTERED (a clean subject is missing), TABLE_INCOMPATIBLE,
+ *   DATABASE_UNAVAILABLE, KAFKA_UNAVAILABLE.
+ */
+export async function startLoader(options: LoaderOptions): Promise<Loader> {
+  const schema = checkIdentifier(
+    options.schema ?? 'clean',
+    'database schema (LOADER_DB_SCHEMA)',
+    'CONFIG_INVALID',
+  );
+  const groupId = options.groupId ?? 'ehrflow-loader';
+  const prefix = options.topicPrefix ?? 'ehr.clean.';
+  const maxBatch = options.maxBatch ?? 2000;
+  const { pool, registry, logger } = options;
+  const codec = options.codec ?? createCodec(registry);
+  const writer = createWriter(options.writeMode ?? 'staging');
+  const log = logger.child({ component: 'loader', groupId });
+
+  const states = new Map<string, TopicState>();
+  for (const resourceType of options.resourceTypes ?? RESOURCE_TYPES) {
+    const topic = `${prefix}${resourceType}`;
+    const subject = `${topic}-value`;
+    const latest = await registry.latest(subject);
+    const model = tableModelOf(resourceType, latest.text, `${subject} v${latest.version}`);
+    states.set(topic, {
+      resourceType,
+      topic,
+      subject,
+      schemaId: latest.id,
+      model,
+      checked: new Set([latest.id]),
+    });
+    log.info(
+      { subject, version: latest.version, schemaId: latest.id, table: model.table },
+      'clean schema read',
+    );
+  }
+  const topics = [...states.keys()];
+  const migration = await migrate(
+    pool,
+    schema,
+    [...states.values()].map((s) => ({ model: s.model, source: { subject: s.subject, id: s.schemaId } })),
+  );
+  for (const table of migration.created) log.info({ schema, table }, 'table created');
+  for (const a of migration.added) log.info({ schema, ...a }, 'column added for a new optional field');
+  for (const r of migration.retired)
+    log.warn({ schema, ...r }, 'field no longer in the schema; column kept, new rows leave it null');
+  const positions = await readPositions(pool, schema, groupId, topics);
+
+  const counters: MutableCounters = {
+    consumed: 0,
+    upserted: 0,
+    deleted: 0,
+    ignored: 0,
+    skipped: 0,
+    rejected: 0,
+    batches: 0,
+    retries: 0,
+    migrations: 0,
+    lastBatchMs: 0,
+  };
+  const stopSignal = new AbortController();
+  let joined = false;
+  let stopping: Promise<void> | undefined;
+  let fatal: unknown;
+  let settle!: { resolve: () => void; reject: (err: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  // A caller that only calls stop() may never look at `done`; its rejection must not go unhandled.
+  done.catch(() => undefined);
+
+  const consumer: Consumer = options.kafka.kafkajs.consumer({
+    groupId,
+    // Only committed upstream transactions are loaded.
+    readUncommitted: false,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+    allowAutoTopicCreation: false,
+  });
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    joined = true;
+    // Synchronous on purpose: kafkajs emits this before its first fetch of the new generation,
+    // so the seeks below decide where that fetch starts.
+    for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+      for (const partition of partitions) {
+        const next = positions.get(positionKey(topic, partition));
+        if (next !== undefined) consumer.seek({ topic, partition, offset: next.toString() });
+      }
+    }
+    log.info(
+      { assignment: event.payload.memberAssignment },
+      'joined the consumer group; positions from the database',
+    );
+  });
+  consumer.on(consumer.events.REBALANCING, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    joined = false;
+    if (!event.payload.restart) fail(toKafkaError(event.payload.error, 'consume', { groupId }));
+  });
+  // A batch of only transaction markers never reaches eachBatch; its end still becomes the stored
+  // position, so a caught-up loader shows no lag.
+  const markers = createMarkerPositions({ pool, schema, groupId, positions, log });
+  consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
+    if (event.payload.batchSize === 0)
+      markers.note(event.payload.topic, event.payload.partition, event.payload.lastOffset);
+  });
+  const markerTimer = setInterval(() => void markers.flush(), 1_000);
+  markerTimer.unref();
+
+  function fail(err: unknown): void {
+    if (fatal !== undefined) return;
+    fatal = err;
+    log.error({ err }, 'loader stopping on an error it cannot retry');
+    void shutdown();
+  }
+
+  function shutdown(): Promise<void> {
+    stopping ??= (async () => {
+      stopSignal.abort(new PipelineError('SHUTDOWN', 'loader stopping'));
+      clearInterval(markerTimer);
+      try {
+        await consumer.disconnect();
+        await markers.flush();
+      } finally {
+        joined = false;
+        if (fatal === undefined) settle.resolve();
+        else settle.reject(fatal);
+      }
+    })();
+    return stopping;
+  }
+
+  const policy: RetryPolicy = {
+    ...DEFAULT_RETRY,
+    ...options.retry,
+    signal: stopSignal.signal,
+    onRetry: ({ attempt, delayMs, error }) => {
+      counters.retries++;
+      log.warn({ attempt, delayMs, err: error }, 'batch failed transiently; retrying');
+    },
+  };
+
+  const decode = createBatchDecoder({
+    codec,
+    registry,
+    pool,
+    schema,
+    log,
+    onMigrated: (n) => {
+      counters.migrations += n;
+    },
+  });
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const state = states.get(batch.topic);
+    if (state === undefined) throw new TypeError(`batch for an unexpected topic ${batch.topic}`);
+    for (let start = 0; start < batch.messages.length; start += maxBatch) {
+      if (!payload.isRunning() || payload.isStale() || stopSignal.signal.aborted) return;
+      const end = Math.min(batch.messages.length, start + maxBatch);
+      const lastMessage = batch.messages[end - 1];
+      if (lastMessage === undefined) return;
+      // The last chunk ends where the fetched batch ends, transaction markers after the last record included.
+      const chunkEnd = end === batch.messages.length ? batch.lastOffset() : lastMessage.offset;
+      const started = Date.now();
+      let outcome: BatchOutcome;
+      try {
+        outcome = await retry(async () => {
+          await payload.heartbeat();
+          const { records, rejected } = await decode(
+            state,
+            batch.partition,
+            batch.messages.slice(start, end),
+          );
+          const chunk: PartitionBatch = {
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            rejected,
+            lastOffset: chunkEnd,
+          };
+          return loadBatch(
+            {
+              pool,
+              schema,
+              groupId,
+              model: state.model,
+              writer,
+              ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+            },
+            chunk,
+          );
+        }, policy);
+      } catch (err) {
+        if (stopSignal.signal.aborted) return;
+        // kafkajs errors (a rebalance seen by heartbeat) go back to kafkajs, which re-joins.
+        if (err instanceof Error && err.name.startsWith('KafkaJS')) throw err;
+        fail(isPipelineError(err) || isProgrammerError(err) ? err : toDatabaseError(err, 'batch'));
+        return;
+      }
+      const key = positionKey(batch.topic, batch.partition);
+      positions.set(key, outcome.next);
+      payload.resolveOffset(lastMessage.offset);
+      counters.consumed += end - start;
+      counters.upserted += outcome.upserted;
+      counters.deleted += outcome.deleted;
+      counters.ignored += outcome.ignored;
+      counters.skipped += outcome.skipped;
+      counters.rejected += outcome.rejected;
+      counters.batches++;
+      counters.lastBatchMs = Date.now() - started;
+      notify({
+        ...outcome,
+        topic: batch.topic,
+        resourceType: state.resourceType,
+        partition: batch.partition,
+        durationMs: counters.lastBatchMs,
+      });
+      if (outcome.next > BigInt(chunkEnd) + 1n) {
+        // Another replica loaded further than this fetch: continue from the stored position.
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.next.toString() });
+        return;
+      }
+    }
+  }
+
+  function notify(event: BatchEvent): void {
+    try {
+      options.onBatch?.(event);
+    } catch {
+      // Metrics must not change what the loader does.
+    }
+  }
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.concurrency ?? 2,
+      eachBatch,
+    });
+  } catch (err) {
+    clearInterval(markerTimer);
+    await consumer.disconnect().catch(() => undefined);
+    throw toKafkaError(err, 'connect', { groupId });
+  }
+  log.info({ topics, schema, writeMode: writer.mode, maxBatch }, 'loader started');
+
+  return {
+    stop: shutdown,
+    ready: () => joined && stopping === undefined && fatal === undefined,
+    counters: () => ({ ...counters }),
+    done,
+    migration,
+    topics,
+  };
+}

@@ -1,0 +1,68 @@
+import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
+
+/** SQLSTATEs (or classes, by their first two characters) worth retrying: the database, not the data. */
+const TRANSIENT_STATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '57014']);
+const TRANSIENT_CLASSES = new Set(['08', '53']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+interface PgErrorShape {
+  readonly code?: unknown;
+  readonly table?: unknown;
+  readonly column?: unknown;
+  readonly constraint?: unknown;
+}
+
+/**
+ * Turns a failure of a database call into a `PipelineError`: `DATABASE_UNAVAILABLE` (transient)
+ * for connection loss, timeouts, serialization failures and deadlocks; `DATABASE_REJECTED`
+ * otherwise. PostgreSQL's message and detail can quote a value (`Key (x)=(…)`, `invalid input
+ * syntax for type …: "…"`), so neither is kept and the cause is left off: only the SQLSTATE and
+ * the names of the table, column and constraint go into the context.
+ */
+export function toDatabaseError(err: unknown, operation: string): unknown {
+  if (isPipelineError(err) || isProgrammerError(err)) return err;
+  const shape = (err ?? {}) as PgErrorShape;
+  const code = typeof shape.code === 'string' ? shape.code : undefined;
+  const context = {
+    operation,
+    sqlState: code,
+    table: typeof shape.table === 'string' ? shape.table : undefined,
+    column: typeof shape.column === 'string' ? shape.column : undefined,
+    constraint: typeof shape.constraint === 'string' ? shape.constraint : undefined,
+  };
+  if (isTransient(err, code)) {
+    return new PipelineError(
+      'DATABASE_UNAVAILABLE',
+      `database unavailable during ${operation} (${code ?? 'connection lost'})`,
+      {
+        context,
+      },
+    );
+  }
+  return new PipelineError(
+    'DATABASE_REJECTED',
+    `database refused ${operation} (SQLSTATE ${code ?? 'unknown'})`,
+    { context },
+  );
+}
+
+function isTransient(err: unknown, code: string | undefined): boolean {
+  if (code !== undefined) {
+    if (NETWORK_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code))
+      return TRANSIENT_STATES.has(code) || TRANSIENT_CLASSES.has(code.slice(0, 2));
+  }
+  // pg reports a dropped socket and a pool checkout timeout as plain Errors without a code.
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}

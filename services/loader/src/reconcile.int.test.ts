@@ -1,0 +1,198 @@
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.ts';
+import { startLoader } from './loader.ts';
+import { pipelineTopics, reconcile, type ReconcileDeps, type ReconcileResult } from './reconcile.ts';
+import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
+import {
+  createTopics,
+  deleteTopics,
+  produceValues,
+  register,
+  testCodec,
+  testKafka,
+  testLogger,
+  testRegistry,
+  waitFor,
+  TEST_BROKERS,
+  TEST_REGISTRY_URL,
+} from './testing/kafka.ts';
+import {
+  jobEvent,
+  quarantineRecord,
+  rawEnvelope,
+  schemaFile,
+  validPatient,
+} from './testing/pipeline-fixtures.ts';
+import { TEST_DATABASE_URL, testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
+
+const suffix = uniqueSuffix();
+const prefix = `t.${suffix}.`;
+const topics = pipelineTopics(prefix, ['Patient']);
+const allTopics = [
+  topics.raw,
+  topics.jobs,
+  topics.quarantine,
+  topics.valid.Patient as string,
+  topics.clean.Patient as string,
+];
+const JOB_OK = `job-ok-${suffix}`;
+const JOB_GAP = `job-gap-${suffix}`;
+
+describe('reconciliation per job', () => {
+  const kafka = testKafka(`loader-rec-${suffix}`);
+  const registry = testRegistry();
+  let admin: Admin;
+  let db: TestDatabase;
+  let deps: ReconcileDeps;
+
+  beforeAll(async () => {
+    admin = kafka.kafkajs.admin();
+    await admin.connect();
+    await createTopics(admin, allTopics, 2);
+    await register(registry, `${topics.raw}-value`, schemaFile('pipeline/raw-envelope.avsc'));
+    await register(registry, `${topics.jobs}-value`, schemaFile('pipeline/job-event.avsc'));
+    await register(registry, `${topics.quarantine}-value`, schemaFile('pipeline/quarantine-record.avsc'));
+    await register(registry, `${topics.valid.Patient}-value`, schemaFile('fhir/Patient.avsc'));
+    await register(registry, `${topics.clean.Patient}-value`, cleanPatientSchema());
+    db = testDatabase();
+    const codec = testCodec(registry);
+    const put = (topic: string | undefined, values: Record<string, unknown>[]) =>
+      produceValues(kafka, codec, topic as string, values);
+
+    // JOB_OK: 6 read, 1 reported error; 5 raw; r4 quarantined then replayed (valid), r5 quarantined;
+    // r1 delivered twice to valid and clean (an at-least-once redelivery). Another job's records are noise.
+    await put(topics.jobs, [
+      jobEvent(JOB_OK, { read: 6, produced: 5, deleted: 0, errors: 1 }, 'running'),
+      jobEvent(JOB_OK, { read: 6, produced: 5, deleted: 0, errors: 1 }),
+    ]);
+    await put(
+      topics.raw,
+      [1, 2, 3, 4, 5]
+        .map((i) => rawEnvelope(JOB_OK, `ok-r${i}`, 'Patient'))
+        .concat([rawEnvelope('other-job', 'x-r1', 'Patient')]),
+    );
+    await put(topics.quarantine, [quarantineRecord(JOB_OK, 'ok-r4'), quarantineRecord(JOB_OK, 'ok-r5')]);
+    await put(
+      topics.valid.Patient,
+      [1, 1, 2, 3, 4]
+        .map((i) => validPatient(JOB_OK, `ok-r${i}`, `p${i}`))
+        .concat([validPatient('other-job', 'x-r1', 'x1')]),
+    );
+    const clean = (job: string, i: number, tag: string) => ({
+      ...cleanPatient({ logicalId: `${tag}${i}`, versionId: '1', jobId: job }),
+      recordId: `${tag}-r${i}`,
+    });
+    await put(
+      topics.clean.Patient,
+      [1, 1, 2, 3, 4].map((i) => clean(JOB_OK, i, 'ok')),
+    );
+
+    // JOB_GAP: 3 read, 3 raw, 3 valid, but only 2 clean (one record lost between stages).
+    await put(topics.jobs, [jobEvent(JOB_GAP, { read: 3, produced: 3, deleted: 0, errors: 0 })]);
+    await put(
+      topics.raw,
+      [1, 2, 3].map((i) => rawEnvelope(JOB_GAP, `gap-r${i}`, 'Patient')),
+    );
+    await put(
+      topics.valid.Patient,
+      [1, 2, 3].map((i) => validPatient(JOB_GAP, `gap-r${i}`, `g${i}`)),
+    );
+    await put(
+      topics.clean.Patient,
+      [1, 2].map((i) => clean(JOB_GAP, i, 'gap')),
+    );
+
+    const loader = await startLoader({
+      kafka,
+      registry,
+      pool: db.pool,
+      logger: testLogger(),
+      schema: db.schema,
+      groupId: `g-rec-${suffix}`,
+      resourceTypes: ['Patient'],
+      topicPrefix: `${prefix}clean.`,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1_000,
+      maxWaitTimeMs: 200,
+    });
+    await waitFor(async () => (await db.count('loader_ledger')) === 6, {
+      timeoutMs: 60_000,
+      what: 'the loader to load both jobs',
+    });
+    await loader.stop();
+    deps = { kafka, codec, pool: db.pool, schema: db.schema, topics };
+  });
+  afterAll(async () => {
+    await deleteTopics(admin, allTopics);
+    await admin.deleteGroups([`g-rec-${suffix}`]).catch(() => undefined);
+    await admin.disconnect();
+    for (const t of allTopics) await registry.deleteSubject(`${t}-value`).catch(() => undefined);
+    await registry.close();
+    await db.close();
+  });
+
+  const byStage = (r: ReconcileResult) =>
+    Object.fromEntries(r.rows.map((row) => [row.stage, { count: row.count, gap: row.gap }]));
+
+  it('reconciles a job whose every record is accounted for, counting distinct records per stage', async () => {
+    const result = await reconcile(JOB_OK, deps);
+    expect(byStage(result)).toEqual({
+      source_read: { count: 6, gap: null },
+      source_errors: { count: 1, gap: null },
+      raw: { count: 5, gap: 0 },
+      valid: { count: 4, gap: null },
+      quarantined: { count: 1, gap: null },
+      valid_plus_quarantined: { count: 5, gap: 0 },
+      clean: { count: 4, gap: 0 },
+      loaded: { count: 4, gap: 0 },
+    });
+    expect(result.job?.state).toBe('completed');
+    expect(result.byType.Patient).toEqual({ raw: 5, valid: 4, quarantined: 1, clean: 4, loaded: 4 });
+    expect(result.reconciled).toBe(true);
+  });
+
+  it('flags the stage where one record went missing', async () => {
+    const result = await reconcile(JOB_GAP, deps);
+    expect(result.reconciled).toBe(false);
+    expect(byStage(result).clean).toEqual({ count: 2, gap: -1 });
+    // The loader loaded what reached it: its own row has no gap.
+    expect(byStage(result).loaded).toEqual({ count: 2, gap: 0 });
+  });
+
+  it('prints the table and exits 1 on a gap, 0 when reconciled (CLI)', async () => {
+    const env = {
+      KAFKA_BROKERS: TEST_BROKERS,
+      SCHEMA_REGISTRY_URL: TEST_REGISTRY_URL,
+      DATABASE_URL: TEST_DATABASE_URL,
+      LOADER_DB_SCHEMA: db.schema,
+      EHRFLOW_MODE: 'development',
+    };
+    const run = async (...args: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(['reconcile', '--topic-prefix', prefix, '--types', 'Patient', ...args], {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+        env,
+      });
+      return { code, out, err };
+    };
+    const gap = await run('--job', JOB_GAP);
+    expect(gap.code).toBe(1);
+    expect(gap.out).toMatch(/clean\s+t\.\S+\.clean\.\*\s+2\s+2\s+0\s+3\s+GAP: 1 missing/);
+    expect(gap.out).toContain('NOT RECONCILED');
+    const ok = await run('--job', JOB_OK, '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ jobId: JOB_OK, reconciled: true });
+    const both = await run('--job', JOB_OK, '--job', JOB_GAP, '--json');
+    expect(both.code).toBe(1);
+    expect(JSON.parse(both.out)).toMatchObject({
+      reconciled: false,
+      jobs: [
+        { jobId: JOB_OK, reconciled: true },
+        { jobId: JOB_GAP, reconciled: false },
+      ],
+    });
+  });
+});

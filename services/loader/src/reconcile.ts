@@ -1,0 +1,353 @@
+import type { Codec, JobCounts, JobEvent, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
+import { isPipelineError } from '@ehrflow/errors';
+import type { KafkaClient } from '@ehrflow/kafka';
+import type { Pool } from 'pg';
+import { INFRA_TABLES } from './ddl.ts';
+import { RESOURCE_TYPES } from './resource-types.ts';
+import { qualified } from './names.ts';
+import { toDatabaseError } from './pg-errors.ts';
+import { isDeleteRecord } from './rows.ts';
+import { scanTopics, type ScannedRecord } from './topic-scan.ts';
+
+/** The topics a job's records pass through. */
+export interface ReconcileTopics {
+  readonly raw: string;
+  readonly jobs: string;
+  readonly quarantine: string;
+  /** Resource type → its valid topic. */
+  readonly valid: Readonly<Record<string, string>>;
+  /** Resource type → its clean topic. */
+  readonly clean: Readonly<Record<string, string>>;
+}
+
+/** `<prefix>raw`, `<prefix>jobs`, `<prefix>quarantine`, `<prefix>valid.<Type>`, `<prefix>clean.<Type>`. */
+export function pipelineTopics(
+  prefix = 'ehr.',
+  resourceTypes: readonly string[] = RESOURCE_TYPES,
+): ReconcileTopics {
+  const per = (stage: string) => Object.fromEntries(resourceTypes.map((t) => [t, `${prefix}${stage}.${t}`]));
+  return {
+    raw: `${prefix}raw`,
+    jobs: `${prefix}jobs`,
+    quarantine: `${prefix}quarantine`,
+    valid: per('valid'),
+    clean: per('clean'),
+  };
+}
+
+export interface ReconcileDeps {
+  readonly kafka: KafkaClient;
+  /** Registry-backed decoder of every topic's values. */
+  readonly codec: Codec;
+  /** The warehouse, for what the loader committed. */
+  readonly pool: Pool;
+  /** The loader's database schema. */
+  readonly schema: string;
+  readonly topics: ReconcileTopics;
+  /** Bound on the topic scan. Default 120 s. */
+  readonly timeoutMs?: number;
+}
+
+export type ReconcileStage =
+  | 'source_read'
+  | 'source_errors'
+  | 'raw'
+  | 'valid'
+  | 'quarantined'
+  | 'valid_plus_quarantined'
+  | 'clean'
+  | 'loaded';
+
+/** One line of the reconciliation table. Every count is counted where it says, never copied. */
+export interface ReconcileRow {
+  readonly stage: ReconcileStage;
+  readonly label: string;
+  /** Where the count comes from. */
+  readonly from: string;
+  /** Distinct records of the job at this stage; null when unknown (no job event). */
+  readonly count: number | null;
+  readonly upserts?: number;
+  readonly deletes?: number;
+  /** What the count must equal (the previous stage), or null when the row is not compared. */
+  readonly expected: number | null;
+  /** `count - expected`: negative is missing records, positive is extra; null when not compared. */
+  readonly gap: number | null;
+  readonly ok: boolean;
+}
+
+/** Counts of one resource type across the stages. */
+export interface TypeCounts {
+  raw: number;
+  valid: number;
+  quarantined: number;
+  clean: number;
+  loaded: number;
+}
+
+export interface ReconcileResult {
+  readonly jobId: string;
+  /** Job found, completed, and every compared row without gap. */
+  readonly reconciled: boolean;
+  readonly job: {
+    readonly sourceId: string;
+    readonly kind: string;
+    readonly state: string;
+    readonly counts: JobCounts;
+  } | null;
+  readonly rows: readonly ReconcileRow[];
+  readonly byType: Readonly<Record<string, TypeCounts>>;
+  /** Facts that stop the job from reconciling, or that the reader should know (PHI-free). */
+  readonly notes: readonly string[];
+}
+
+interface Seen {
+  readonly type: string;
+  readonly deleted: boolean;
+}
+
+/** What one scan collects for one job. */
+interface JobScan {
+  job: JobEvent | undefined;
+  readonly raw: Map<string, Seen>;
+  readonly valid: Map<string, Seen>;
+  readonly quarantined: Map<string, Seen>;
+  readonly clean: Map<string, Seen>;
+}
+
+/**
+ * Reconciles one job: the source's count (latest `ehr.jobs` event), then distinct record ids of
+ * the job in `ehr.raw`, `ehr.valid.*`, `ehr.quarantine` and `ehr.clean.*` (one scan of all of
+ * them, filtered on jobId), then what the loader committed for the job (`loader_ledger`).
+ * Expected: raw = read − errors, valid + quarantined = raw, clean = valid, loaded = clean. A record
+ * quarantined and later replayed into its valid topic counts as valid only. Distinct record ids
+ * make redelivery (at-least-once stages) harmless to the counts.
+ */
+export async function reconcile(jobId: string, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const [result] = await reconcileJobs([jobId], deps);
+  if (result === undefined) throw new TypeError('reconcileJobs returned no result');
+  return result;
+}
+
+/** {@link reconcile} for several jobs with ONE scan of the topics; results in the order given. */
+export async function reconcileJobs(
+  jobIds: readonly string[],
+  deps: ReconcileDeps,
+): Promise<ReconcileResult[]> {
+  const { topics } = deps;
+  const typeOfTopic = new Map<string, { stage: 'valid' | 'clean'; type: string }>();
+  for (const [type, topic] of Object.entries(topics.valid)) typeOfTopic.set(topic, { stage: 'valid', type });
+  for (const [type, topic] of Object.entries(topics.clean)) typeOfTopic.set(topic, { stage: 'clean', type });
+  const scans = new Map<string, JobScan>(
+    jobIds.map((id) => [
+      id,
+      { job: undefined, raw: new Map(), valid: new Map(), quarantined: new Map(), clean: new Map() },
+    ]),
+  );
+  const undecodable = new Map<string, number>();
+
+  await scanTopics(
+    deps.kafka,
+    [topics.raw, topics.jobs, topics.quarantine, ...typeOfTopic.keys()],
+    async (r: ScannedRecord) => {
+      if (r.value === null) return;
+      let value: Record<string, unknown>;
+      try {
+        value = (await deps.codec.decode<Record<string, unknown>>(r.value)).value;
+      } catch (err) {
+        if (isPipelineError(err) && err.retryable) throw err;
+        undecodable.set(r.topic, (undecodable.get(r.topic) ?? 0) + 1);
+        return;
+      }
+      const scan = scans.get(String(value.jobId));
+      if (scan === undefined) return;
+      if (r.topic === topics.jobs) {
+        const e = value as unknown as JobEvent;
+        if (scan.job === undefined || e.updatedAt >= scan.job.updatedAt) scan.job = e;
+      } else if (r.topic === topics.raw) {
+        const e = value as unknown as RawEnvelope;
+        scan.raw.set(e.recordId, { type: e.resourceType, deleted: e.kind === 'DELETE' });
+      } else if (r.topic === topics.quarantine) {
+        const q = value as unknown as QuarantineRecord;
+        scan.quarantined.set(q.recordId, { type: q.resourceType ?? 'unknown', deleted: false });
+      } else {
+        const where = typeOfTopic.get(r.topic);
+        if (where !== undefined) {
+          scan[where.stage].set(String(value.recordId), {
+            type: where.type,
+            deleted: isDeleteRecord(value, r.headers),
+          });
+        }
+      }
+    },
+    deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs },
+  );
+  const results: ReconcileResult[] = [];
+  for (const [jobId, scan] of scans) results.push(await summarize(jobId, scan, undecodable, deps));
+  return results;
+}
+
+async function summarize(
+  jobId: string,
+  scan: JobScan,
+  undecodable: ReadonlyMap<string, number>,
+  deps: ReconcileDeps,
+): Promise<ReconcileResult> {
+  const { topics } = deps;
+  const { job } = scan;
+  const seen = { raw: scan.raw, valid: scan.valid, quarantined: scan.quarantined, clean: scan.clean };
+  // Replayed from quarantine into a valid topic: the record is valid now.
+  for (const id of seen.valid.keys()) seen.quarantined.delete(id);
+
+  const notes: string[] = [];
+  for (const [topic, n] of undecodable)
+    notes.push(`${n} record(s) in ${topic} could not be decoded and are not attributed to any job`);
+  const loaded = await loadedCounts(deps, jobId, notes);
+
+  const tally = (m: Map<string, Seen>) => {
+    let deletes = 0;
+    for (const s of m.values()) if (s.deleted) deletes++;
+    return { count: m.size, upserts: m.size - deletes, deletes };
+  };
+  const raw = tally(seen.raw);
+  const valid = tally(seen.valid);
+  const quarantined = tally(seen.quarantined);
+  const clean = tally(seen.clean);
+  const loadedTotal = {
+    count: loaded.upserts + loaded.deletes,
+    upserts: loaded.upserts,
+    deletes: loaded.deletes,
+  };
+
+  const compare = (count: number | null, expected: number | null) =>
+    count === null || expected === null
+      ? { expected, gap: null, ok: expected === null }
+      : { expected, gap: count - expected, ok: count === expected };
+  const read = job === undefined ? null : job.counts.read;
+  const errors = job === undefined ? null : job.counts.errors;
+  const rows: ReconcileRow[] = [
+    {
+      stage: 'source_read',
+      label: 'source read',
+      from: `${topics.jobs} (latest event)`,
+      count: read,
+      expected: null,
+      gap: null,
+      ok: read !== null,
+    },
+    {
+      stage: 'source_errors',
+      label: 'source errors (reported)',
+      from: `${topics.jobs} (latest event)`,
+      count: errors,
+      expected: null,
+      gap: null,
+      ok: errors !== null,
+    },
+    {
+      stage: 'raw',
+      label: 'raw produced',
+      from: topics.raw,
+      ...raw,
+      ...compare(raw.count, read === null || errors === null ? null : read - errors),
+    },
+    {
+      stage: 'valid',
+      label: 'valid',
+      from: `${prefixOf(topics.valid)}*`,
+      ...valid,
+      expected: null,
+      gap: null,
+      ok: true,
+    },
+    {
+      stage: 'quarantined',
+      label: 'quarantined',
+      from: topics.quarantine,
+      ...quarantined,
+      expected: null,
+      gap: null,
+      ok: true,
+    },
+    {
+      stage: 'valid_plus_quarantined',
+      label: 'valid + quarantined',
+      from: '',
+      count: valid.count + quarantined.count,
+      ...compare(valid.count + quarantined.count, raw.count),
+    },
+    {
+      stage: 'clean',
+      label: 'clean',
+      from: `${prefixOf(topics.clean)}*`,
+      ...clean,
+      ...compare(clean.count, valid.count),
+    },
+    {
+      stage: 'loaded',
+      label: 'loaded',
+      from: `${deps.schema}.${INFRA_TABLES.ledger}`,
+      ...loadedTotal,
+      ...compare(loadedTotal.count, clean.count),
+    },
+  ];
+
+  if (job === undefined) notes.push(`no event for job ${jobId} in ${topics.jobs}`);
+  else if (job.state !== 'completed')
+    notes.push(`job state is ${job.state}, not completed: its counts may still move`);
+
+  const byType: Record<string, TypeCounts> = {};
+  const bump = (type: string, key: keyof TypeCounts, n = 1) => {
+    byType[type] ??= { raw: 0, valid: 0, quarantined: 0, clean: 0, loaded: 0 };
+    byType[type][key] += n;
+  };
+  for (const [key, m] of Object.entries(seen) as [keyof typeof seen, Map<string, Seen>][])
+    for (const s of m.values()) bump(s.type, key);
+  for (const [type, n] of loaded.byType) bump(type, 'loaded', n);
+
+  return {
+    jobId,
+    reconciled: job?.state === 'completed' && rows.every((r) => r.ok),
+    job:
+      job === undefined
+        ? null
+        : { sourceId: job.sourceId, kind: job.kind, state: job.state, counts: job.counts },
+    rows,
+    byType,
+    notes,
+  };
+}
+
+function prefixOf(byType: Readonly<Record<string, string>>): string {
+  const [first] = Object.entries(byType);
+  return first === undefined ? '' : first[1].slice(0, first[1].length - first[0].length);
+}
+
+async function loadedCounts(
+  deps: ReconcileDeps,
+  jobId: string,
+  notes: string[],
+): Promise<{ upserts: number; deletes: number; byType: Map<string, number> }> {
+  try {
+    const res = await deps.pool.query<{ resource_type: string; kind: string; n: string }>(
+      `SELECT resource_type, kind, count(*) AS n FROM ${qualified(deps.schema, INFRA_TABLES.ledger)}
+        WHERE job_id = $1 AND resource_type = ANY($2) GROUP BY 1, 2`,
+      [jobId, Object.keys(deps.topics.clean)],
+    );
+    let upserts = 0;
+    let deletes = 0;
+    const byType = new Map<string, number>();
+    for (const r of res.rows) {
+      const n = Number(r.n);
+      if (r.kind === 'delete') deletes += n;
+      else upserts += n;
+      byType.set(r.resource_type, (byType.get(r.resource_type) ?? 0) + n);
+    }
+    return { upserts, deletes, byType };
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '42P01') {
+      notes.push(`the loader has not created ${deps.schema}.${INFRA_TABLES.ledger} yet`);
+      return { upserts: 0, deletes: 0, byType: new Map() };
+    }
+    throw toDatabaseError(err, 'reconcile');
+  }
+}
