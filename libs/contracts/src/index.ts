@@ -51,3 +51,4 @@ export { checkSubject, registerSubject, type RegisterOutcome, type SubjectReport
 export { describeProblems, findValueProblems, type ValidateOptions, type ValueProblem } from './validate.ts';
 export { frame, unframe, HEADER_BYTES, MAGIC_BYTE } from './wire.ts';
 export type * from './generated/pipeline.ts';
+export { createRegistryProbe, type RegistryProbe, type RegistryProbeOptions } from './probe.ts';

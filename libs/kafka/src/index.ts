@@ -48,3 +48,4 @@ export {
   type TopicList,
   type TopicSpec,
 } from './topics.ts';
+export { createKafkaProbe, probeKafkaJsConfig, type KafkaProbe, type KafkaProbeOptions } from './probe.ts';

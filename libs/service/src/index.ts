@@ -20,3 +20,14 @@ export {
 export { redactForeignError } from './redact-error.ts';
 export { createServiceHttp, type ServiceHttp, type ServiceHttpOptions } from './service-http.ts';
 export { errorBody, statusOf, type ErrorBody } from './error-reply.ts';
+export {
+  DEFAULT_DEPENDENCY_INTERVAL_MS,
+  DEFAULT_DEPENDENCY_TIMEOUT_MS,
+  createDependencyCheck,
+  createDependencyChecks,
+  type DependencyCheck,
+  type DependencyCheckOptions,
+  type DependencyChecks,
+  type DependencyProbe,
+  type DependencyState,
+} from './dependency-checks.ts';

@@ -2,6 +2,7 @@ import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contr
 import { PipelineError } from '@ehrflow/errors';
 import type { RetryPolicy } from '@ehrflow/http';
 import { createKafka, createProducer, valueSubject, type RecordProducer } from '@ehrflow/kafka';
+import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
 import { Redis } from 'ioredis';
@@ -12,6 +13,7 @@ import { createJobStore, type JobStore } from './job-store.ts';
 import type { ExtractorMetrics } from './metrics.ts';
 import { createSourceRuntime, type SourceRuntime } from './source-runtime.ts';
 import { loadSources } from './sources.ts';
+import { extractorTransport } from './transport.ts';
 
 /** A built extractor: the job manager plus what it holds open. */
 export interface Extractor {
@@ -28,9 +30,16 @@ export interface Extractor {
  * Builds the extractor from validated configuration: sources (keys and secrets read now),
  * PostgreSQL job store (tables created), Redis, schema registry (both subjects must be
  * registered: services never auto-register), an idempotent producer, and the job manager.
+ * Kafka, Redis and PostgreSQL use TLS when `rawEnv` configures it (see `transport.ts`).
  * Nothing runs until `jobs.run()` or `jobs.start()`.
  */
-export async function buildExtractor(env: ExtractorEnv, logger: Logger, metrics?: ExtractorMetrics): Promise<Extractor> {
+export async function buildExtractor(
+  env: ExtractorEnv,
+  logger: Logger,
+  metrics?: ExtractorMetrics,
+  rawEnv: Env = process.env,
+): Promise<Extractor> {
+  const transport = extractorTransport(rawEnv, logger);
   const sourceList = loadSources(env.EXTRACTOR_SOURCES_FILE);
   const keyring = parseKeyring(env.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
@@ -39,12 +48,15 @@ export async function buildExtractor(env: ExtractorEnv, logger: Logger, metrics?
     for (const close of opened.reverse()) await close().catch(() => undefined);
   };
   try {
-    const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 5 });
+    // application_name lets the server side tell this pool apart (pg_stat_activity, pg_stat_ssl).
+    const pool = new pg.Pool({ ...transport.pg, max: 5, application_name: 'extractor' });
+    // An idle client losing its connection must not crash the process; the next checkout reconnects.
+    pool.on('error', (err) => logger.warn({ err: { name: err.name } }, 'idle database connection lost'));
     const store = createJobStore(pool, env.EXTRACTOR_DB_SCHEMA);
     opened.push(() => store.close());
     await store.migrate();
 
-    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+    const redis = new Redis(env.REDIS_URL, { ...transport.redis, maxRetriesPerRequest: 3, lazyConnect: true });
     opened.push(() => redis.quit());
     await redis.connect();
 
@@ -60,16 +72,7 @@ export async function buildExtractor(env: ExtractorEnv, logger: Logger, metrics?
       clientId: env.KAFKA_CLIENT_ID ?? 'ehrflow-extractor',
       logger,
       mode: env.EHRFLOW_MODE,
-      ...(env.KAFKA_SSL ? { ssl: env.KAFKA_SSL_CA === undefined ? {} : { ca: env.KAFKA_SSL_CA } } : {}),
-      ...(env.KAFKA_SASL_MECHANISM !== undefined && env.KAFKA_SASL_USERNAME !== undefined
-        ? {
-            sasl: {
-              mechanism: env.KAFKA_SASL_MECHANISM,
-              username: env.KAFKA_SASL_USERNAME,
-              password: env.KAFKA_SASL_PASSWORD ?? '',
-            },
-          }
-        : {}),
+      ...transport.kafka,
     });
     const producer: RecordProducer = createProducer({ kafka, codec, logger });
     await producer.connect();

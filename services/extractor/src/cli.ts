@@ -31,7 +31,8 @@ Options:
   --progress-ms <ms>   progress line interval with --wait (default 1000)
   -h, --help           show this help
 
-Configuration comes from the same environment as the service (KAFKA_BROKERS, DATABASE_URL, ...).
+Configuration comes from the same environment as the service (KAFKA_BROKERS, DATABASE_URL, ...),
+TLS variables included (KAFKA_SSL*, KAFKA_SASL*, REDIS_TLS_CA, PG_SSL_CA; see main.ts --help).
 `;
 
 function fail(message: string, help: string): never {

@@ -130,7 +130,7 @@ function envFor(sourcesPath: string, extra: Record<string, string> = {}): Record
 }
 
 async function inProcess(env: Record<string, string>): Promise<Extractor> {
-  const extractor = await buildExtractor(loadConfig(extractorEnv, env), logger);
+  const extractor = await buildExtractor(loadConfig(extractorEnv, env), logger, undefined, env);
   extractor.jobs.run();
   return extractor;
 }

@@ -1,6 +1,8 @@
-import { loadConfigOrExit } from '@ehrflow/config';
+import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
+import { createRegistryProbe } from '@ehrflow/contracts';
+import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createServiceHttp, runService } from '@ehrflow/service';
+import { createDependencyChecks, createServiceHttp, runService } from '@ehrflow/service';
 import { registerJobRoutes } from './admin-routes.ts';
 import { buildExtractor } from './app.ts';
 import { extractorEnv } from './config.ts';
@@ -16,7 +18,10 @@ Runs the extractor service: resumes jobs left running by a crashed replica, and 
 
 Configuration comes from the environment (see services/extractor/README.md):
   EXTRACTOR_SOURCES_FILE, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, DATABASE_URL,
-  PHI_KEYRING, PSEUDONYM_KEY, HTTP_PORT, and the EXTRACTOR_* tuning variables.
+  PHI_KEYRING, PSEUDONYM_KEY, HTTP_PORT, LOG_LEVEL, EHRFLOW_MODE, and the EXTRACTOR_* tuning variables.
+TLS in transit (plaintext outside EHRFLOW_MODE=development is logged as a warning):
+  KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD(_FILE)
+  REDIS_URL=rediss://... with REDIS_TLS_CA; DATABASE_URL with sslmode=verify-full and PG_SSL_CA
 `;
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -41,9 +46,26 @@ await runService({
       readiness: () => extractor.ready(),
       registry: metrics.service.registry,
     });
+    // `/readyz` also means "Kafka and the registry answer" (checked at most every 5 s).
+    const kafkaTransport = kafkaTls(process.env);
+    const dependencies = createDependencyChecks(
+      {
+        kafka: createKafkaProbe({
+          brokers: env.KAFKA_BROKERS,
+          clientId: `${env.KAFKA_CLIENT_ID ?? 'ehrflow-extractor'}-probe`,
+          logger,
+          mode: env.EHRFLOW_MODE,
+          ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
+          ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
+        }),
+        registry: createRegistryProbe({ url: env.SCHEMA_REGISTRY_URL }),
+      },
+      { logger },
+    );
+    dependencies.addTo(http);
     registerJobRoutes(http.app, extractor.jobs);
     await http.listen();
     extractor.jobs.run();
-    return { stop: () => extractor.close(), http };
+    return { stop: () => extractor.close().finally(() => dependencies.close()), http };
   },
 });

@@ -3,9 +3,11 @@
  * environment, see `--help`). Health, readiness and Prometheus metrics on HTTP_PORT; drains on
  * SIGTERM (the batch in flight commits, then the process leaves the consumer group).
  */
-import { loadConfigOrExit } from '@ehrflow/config';
+import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
+import { createRegistryProbe } from '@ehrflow/contracts';
+import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createMetrics, createServiceHttp, runService } from '@ehrflow/service';
+import { createDependencyChecks, createMetrics, createServiceHttp, runService } from '@ehrflow/service';
 import { createClients, loaderEnv } from './config.ts';
 import { startLoader } from './loader.ts';
 
@@ -90,6 +92,23 @@ const running = await runService({
         readiness: () => loader.ready(),
         registry: metrics.registry,
       });
+      // `/readyz` also means "Kafka and the registry answer" (checked at most every 5 s).
+      const kafkaTransport = kafkaTls(process.env);
+      const dependencies = createDependencyChecks(
+        {
+          kafka: createKafkaProbe({
+            brokers: config.KAFKA_BROKERS,
+            clientId: `${config.KAFKA_CLIENT_ID ?? NAME}-probe`,
+            logger,
+            mode: config.EHRFLOW_MODE,
+            ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
+            ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
+          }),
+          registry: createRegistryProbe({ url: config.SCHEMA_REGISTRY_URL }),
+        },
+        { logger },
+      );
+      dependencies.addTo(http);
       const retryTimer = setInterval(() => retries.set({}, loader.counters().retries), 5_000);
       retryTimer.unref();
       await http.listen();
@@ -102,7 +121,7 @@ const running = await runService({
           try {
             await loader.stop();
           } finally {
-            await clients.close();
+            await Promise.all([clients.close(), dependencies.close()]);
           }
         },
       };

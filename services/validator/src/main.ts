@@ -2,9 +2,11 @@
  * The validator service: consumes `ehr.raw`, produces `ehr.valid.<Type>`, `ehr.quarantine` and
  * `ehr.drift`, with /healthz, /readyz and /metrics. Run `node services/validator/src/main.ts --help`.
  */
-import { loadConfigOrExit } from '@ehrflow/config';
+import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
+import { createRegistryProbe } from '@ehrflow/contracts';
+import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createMetrics, createServiceHttp, runService } from '@ehrflow/service';
+import { createDependencyChecks, createMetrics, createServiceHttp, runService } from '@ehrflow/service';
 import { validatorEnv } from './config.ts';
 import { startValidator } from './service.ts';
 
@@ -50,12 +52,29 @@ const service = await runService({
       registry: metrics.registry,
       readiness: () => validator.ready(),
     });
+    // `/readyz` also means "Kafka and the registry answer" (checked at most every 5 s).
+    const kafkaTransport = kafkaTls(process.env);
+    const dependencies = createDependencyChecks(
+      {
+        kafka: createKafkaProbe({
+          brokers: config.KAFKA_BROKERS,
+          clientId: `${config.KAFKA_CLIENT_ID ?? 'ehrflow-validator'}-probe`,
+          logger,
+          mode: config.EHRFLOW_MODE,
+          ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
+          ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
+        }),
+        registry: createRegistryProbe({ url: config.SCHEMA_REGISTRY_URL }),
+      },
+      { logger },
+    );
+    dependencies.addTo(http);
     const address = await http.listen();
     logger.info({ port: address.port, delivery: config.VALIDATOR_DELIVERY }, 'validator started');
     validator.done.catch((err: unknown) => {
       logger.fatal({ err }, 'consumer failed permanently');
       void service.shutdown('consumer-failed', 1);
     });
-    return { stop: () => validator.stop(), http };
+    return { stop: () => validator.stop().finally(() => dependencies.close()), http };
   },
 });
