@@ -80,17 +80,39 @@ describe('deidentify under Safe Harbor', () => {
     expect(obs.patientRef).toBe(a.patientRef);
   });
 
-  it('scrubs the patient identifiers from the same record inside notes', () => {
+  it('withholds the free text of a record whose patient is not known (default-deny)', () => {
     const clean = sh.deidentify('Patient', patientRecord(JANE));
     expect(clean).not.toHaveProperty('noteText');
-    const obs = sh.deidentify('Observation', observationRecord(JANE, 1, identifyingNote(JANE)));
+    const withheld: string[] = [];
+    const noDirectory = createDeidentifier({
+      policy: safeHarbor,
+      pseudonymKey: KEY,
+      now: NOW,
+      onFreeTextWithheld: (type, field) => withheld.push(`${type}.${field}`),
+    });
+    const obs = noDirectory.deidentify('Observation', observationRecord(JANE, 1, identifyingNote(JANE)));
+    expect(obs.noteText).toEqual(['[WITHHELD]']);
+    expect(obs.valueString).toBe('[WITHHELD]');
+    expect(withheld.sort()).toEqual(['Observation.noteText', 'Observation.valueString']);
+    // Blank text has nothing to withhold; the rest of the record is de-identified as usual.
+    const blank = noDirectory.deidentify('Observation', observationRecord(JANE, 2, ' '));
+    expect(blank.noteText).toEqual([' ']);
+    expect(blank.patientRef).toBe(clean.patientRef);
+  });
+
+  it('scrubs notes of a patient the directory knows, with the record own identifiers too', () => {
+    const directory = createPatientDirectory(10);
+    const deid = createDeidentifier({ policy: safeHarbor, pseudonymKey: KEY, now: NOW, directory });
+    deid.deidentify('Patient', patientRecord(JANE));
+    const obs = deid.deidentify('Observation', observationRecord(JANE, 1, identifyingNote(JANE)));
     const text = JSON.stringify(obs);
-    // The Observation itself carries no name: names reach the note scrubber only as patterns,
-    // except the identifiers the Observation does carry (its patient reference).
-    expect(text).not.toContain(JANE.id);
-    expect(text).not.toContain(JANE.mrn);
+    for (const value of [JANE.id, JANE.mrn, JANE.family, ...JANE.given, JANE.line, JANE.city, JANE.email]) {
+      expect(text).not.toContain(value);
+    }
     expect(text).not.toContain('(555) 010-4477');
-    expect(obs.noteText).toEqual([expect.stringContaining('[DATE]')]);
+    expect(obs.noteText).toEqual([
+      expect.stringMatching(/^Pt \[NAME\] \[NAME\] \(MRN \[ID\]\) seen on \[DATE\]/),
+    ]);
   });
 
   it('refuses a PHI field that is still encrypted', () => {
@@ -110,34 +132,72 @@ describe('deidentify under Safe Harbor', () => {
 });
 
 describe('deidentify with a patient directory', () => {
-  it('scrubs the patient names from notes of other records once the Patient was seen', () => {
-    const note = `${JANE.given[0] ?? ''} ${JANE.family} tolerated the draw; ${JANE.city} clinic.`;
-    const alone = sh.deidentify('Observation', observationRecord(JANE, 1, note));
-    // Without the directory the Observation knows no name: the limit of "same record" scrubbing.
-    expect(JSON.stringify(alone)).toContain(JANE.family);
+  const note = `${JANE.given[0] ?? ''} ${JANE.family} tolerated the draw; ${JANE.city} clinic.`;
 
+  it('publishes notes of other records once the Patient was seen, without the patient names', () => {
+    const withheld: string[] = [];
     const directory = createPatientDirectory(10);
-    const withDirectory = createDeidentifier({ policy: safeHarbor, pseudonymKey: KEY, now: NOW, directory });
+    const withDirectory = createDeidentifier({
+      policy: safeHarbor,
+      pseudonymKey: KEY,
+      now: NOW,
+      directory,
+      onFreeTextWithheld: (_type, field) => withheld.push(field),
+    });
+    expect(withDirectory.deidentify('Observation', observationRecord(JANE, 1, note)).noteText).toEqual([
+      '[WITHHELD]',
+    ]);
     withDirectory.deidentify('Patient', patientRecord(JANE));
     expect(directory.size).toBe(1);
     const obs = withDirectory.deidentify('Observation', observationRecord(JANE, 1, note));
     expect(obs.noteText).toEqual(['[NAME] [NAME] tolerated the draw; [ADDRESS] clinic.']);
-    // another patient's record does not get Jane's identifiers
+    // Another patient, or the same logical id at another source, is not known: withheld.
     const other = withDirectory.deidentify(
       'Observation',
       observationRecord({ ...JANE, id: 'pat-other' }, 2, note),
     );
-    expect(JSON.stringify(other)).toContain(JANE.family);
+    const elsewhere = withDirectory.deidentify(
+      'Observation',
+      observationRecord({ ...JANE, sourceId: 'site-b' }, 3, note),
+    );
+    expect(other.noteText).toEqual(['[WITHHELD]']);
+    expect(elsewhere.noteText).toEqual(['[WITHHELD]']);
+    expect(withheld.filter((f) => f === 'noteText')).toHaveLength(3);
+  });
+
+  it('names the directory subject by source and patient', () => {
+    expect(sh.directorySubject('Patient', patientRecord(JANE))).toBe(`site-a/Patient/${JANE.id}`);
+    expect(sh.directorySubject('Observation', observationRecord(JANE, 1, 'x'))).toBe(
+      `site-a/Patient/${JANE.id}`,
+    );
+    expect(
+      sh.directorySubject('Observation', observationRecord(JANE, 1, 'x', { patientRef: null })),
+    ).toBeUndefined();
+    expect(
+      sh.directorySubject('Observation', observationRecord(JANE, 1, 'x', { patientRef: 'Group/g1' })),
+    ).toBeUndefined();
+  });
+
+  it('keeps earlier identifiers of a patient when a newer Patient version arrives', () => {
+    const directory = createPatientDirectory(10);
+    const deid = createDeidentifier({ policy: safeHarbor, pseudonymKey: KEY, now: NOW, directory });
+    deid.deidentify('Patient', patientRecord(JANE));
+    deid.deidentify('Patient', patientRecord(JANE, { nameFamily: 'Newname', addressCity: 'Elsewhere' }));
+    const obs = deid.deidentify(
+      'Observation',
+      observationRecord(JANE, 1, `${JANE.family} now Newname of Elsewhere`),
+    );
+    expect(obs.noteText).toEqual(['[NAME] now [NAME] of [ADDRESS]']);
   });
 
   it('forgets the oldest patients beyond its bound', () => {
     const directory = createPatientDirectory(2);
-    directory.remember('Patient/a', [['NAME', 'Aa']]);
-    directory.remember('Patient/b', [['NAME', 'Bb']]);
-    directory.remember('Patient/c', [['NAME', 'Cc']]);
+    directory.remember('s/Patient/a', [['NAME', 'Aa']]);
+    directory.remember('s/Patient/b', [['NAME', 'Bb']]);
+    directory.remember('s/Patient/c', [['NAME', 'Cc']]);
     expect(directory.size).toBe(2);
-    expect(directory.recall('Patient/a')).toEqual([]);
-    expect(directory.recall('Patient/c')).toEqual([['NAME', 'Cc']]);
+    expect(directory.recall('s/Patient/a')).toBeUndefined();
+    expect(directory.recall('s/Patient/c')?.replace('Cc and Aa')).toBe('[NAME] and Aa');
   });
 });
 

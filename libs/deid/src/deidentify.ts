@@ -2,7 +2,12 @@ import { PipelineError } from '@ehrflow/errors';
 import { dateShiftDays, isEncryptedField } from '@ehrflow/phi';
 import type { CompiledContract, CompiledField, CompiledPolicy } from './compile.ts';
 import { resourceIdentity } from './identity.ts';
-import { compileKnownIdentifiers, type IdentifierKind, type KnownIdentifiers } from './known-identifiers.ts';
+import {
+  chainKnownIdentifiers,
+  compileKnownIdentifiers,
+  type IdentifierKind,
+  type KnownIdentifiers,
+} from './known-identifiers.ts';
 import type { PatientDirectory } from './patient-directory.ts';
 import type { RecordScope } from './processors/types.ts';
 
@@ -23,9 +28,15 @@ export interface DeidentifierOptions {
   readonly now?: () => Date;
   /**
    * Remembers identifiers from Patient records and adds them to the known identifiers of the same
-   * patient's other records (best effort, see `createPatientDirectory`). Off when absent.
+   * patient's other records (`createPatientDirectory`, `createSharedPatientDirectory`). Without
+   * one, no patient is known and the free text of every non-Patient record is withheld.
    */
   readonly directory?: PatientDirectory;
+  /**
+   * Called once per free-text value withheld because its patient is unknown (for a metric).
+   * Gets the resource type and field name, never the value.
+   */
+  readonly onFreeTextWithheld?: (resourceType: string, field: string) => void;
 }
 
 export interface Deidentifier {
@@ -40,6 +51,11 @@ export interface Deidentifier {
    *   UNKNOWN_RESOURCE_TYPE for a type the policy was not compiled for.
    */
   deidentify(type: string, record: PlainRecord): Record<string, unknown>;
+  /**
+   * The patient-directory subject of a record (`<sourceId>/Patient/<id>`), for prefetching a
+   * shared directory; undefined when the record names no patient.
+   */
+  directorySubject(type: string, record: PlainRecord): string | undefined;
 }
 
 /** Creates the de-identification step for a compiled policy and key. */
@@ -60,7 +76,7 @@ export function createDeidentifier(options: DeidentifierOptions): Deidentifier {
           );
         }
       }
-      const scope = recordScope(compiled, record, pseudonymKey, now(), options.directory);
+      const scope = recordScope(compiled, record, pseudonymKey, now(), options);
       const out: Record<string, unknown> = {};
       for (const field of compiled.fields) {
         if (field.output !== 'removed') out[field.name] = applyField(field, record[field.name], scope);
@@ -69,6 +85,7 @@ export function createDeidentifier(options: DeidentifierOptions): Deidentifier {
       out[POLICY_VERSION_FIELD] = policy.version;
       return out;
     },
+    directorySubject: (type, record) => directorySubject(policy.contract(type), record),
   };
 }
 
@@ -105,21 +122,29 @@ function containsEncrypted(value: unknown): boolean {
 /**
  * Per-record state, computed on first use: the patient's date shift (subject: the patient
  * reference, normalised without the source id, so one patient shifts alike everywhere; falling
- * back to the record's own identity when it has no patient) and the known identifiers.
+ * back to the record's own identity when it has no patient) and the identifiers to scrub from
+ * free text.
+ *
+ * Free text is default-deny: it is published (scrubbed) only when the patient's own identifiers
+ * are at hand — the record is the Patient itself, or the directory knows the patient. Otherwise
+ * `freeTextIdentifiers` is undefined and the scrub method withholds the value, because pattern
+ * detectors cannot recognise a bare name ("Pt Quillon seen today").
  */
 function recordScope(
   compiled: CompiledContract,
   record: PlainRecord,
   pseudonymKey: Buffer,
   now: Date,
-  directory: PatientDirectory | undefined,
+  options: DeidentifierOptions,
 ): RecordScope {
+  const { directory, onFreeTextWithheld } = options;
   const shifts = new Map<number, number>();
-  let known: KnownIdentifiers | undefined;
+  let freeText: { known: KnownIdentifiers | undefined } | undefined;
   let subject: string | undefined;
   const subjectOf = (): string => (subject ??= shiftSubject(compiled, record));
-  if (directory !== undefined && compiled.type === PATIENT && compiled.patientField !== undefined) {
-    directory.remember(subjectOf(), [...identifierValues(compiled, record)]);
+  if (directory !== undefined && compiled.type === PATIENT) {
+    const patient = directorySubject(compiled, record);
+    if (patient !== undefined) directory.remember(patient, [...identifierValues(compiled, record)]);
   }
   return {
     pseudonymKey,
@@ -132,16 +157,44 @@ function recordScope(
       }
       return days;
     },
-    knownIdentifiers() {
-      if (known === undefined) {
-        const own = [...identifierValues(compiled, record)];
-        const remembered =
-          directory === undefined || compiled.type === PATIENT ? [] : directory.recall(subjectOf());
-        known = compileKnownIdentifiers([...own, ...remembered]);
-      }
-      return known;
+    freeTextIdentifiers() {
+      freeText ??= { known: freeTextIdentifiers(compiled, record, directory) };
+      return freeText.known;
+    },
+    withheld(field) {
+      onFreeTextWithheld?.(compiled.type, field);
     },
   };
+}
+
+function freeTextIdentifiers(
+  compiled: CompiledContract,
+  record: PlainRecord,
+  directory: PatientDirectory | undefined,
+): KnownIdentifiers | undefined {
+  const own = compileKnownIdentifiers(identifierValues(compiled, record));
+  if (compiled.type === PATIENT) return own;
+  const patient = directorySubject(compiled, record);
+  const theirs = patient === undefined ? undefined : directory?.recall(patient);
+  return theirs === undefined ? undefined : chainKnownIdentifiers(own, theirs);
+}
+
+/**
+ * The patient-directory subject of a record: `<sourceId>/Patient/<id>` from its patient reference
+ * (a Patient record: its own reference or logical id). The source id is part of it because
+ * logical ids are unique within a source only: a patient must never count as known because
+ * another site has a patient with the same id. Undefined when the record names no patient.
+ */
+export function directorySubject(compiled: CompiledContract, record: PlainRecord): string | undefined {
+  const source = record.sourceId;
+  if (typeof source !== 'string' || source === '') return undefined;
+  const ref = compiled.patientField === undefined ? undefined : record[compiled.patientField];
+  let identity = typeof ref === 'string' ? resourceIdentity(ref, PATIENT) : undefined;
+  if (identity === undefined && compiled.type === PATIENT && compiled.logicalIdField !== undefined) {
+    const own = record[compiled.logicalIdField];
+    if (typeof own === 'string') identity = resourceIdentity(own, PATIENT);
+  }
+  return identity?.type === PATIENT ? `${source}/${PATIENT}/${identity.id}` : undefined;
 }
 
 /** The date-shift subject of a record: `Patient/<id>`, or the record's own identity without one. */

@@ -18,22 +18,41 @@ export {
   POLICY_FIELD,
   POLICY_VERSION_FIELD,
   createDeidentifier,
+  directorySubject,
   shiftSubject,
   type Deidentifier,
   type DeidentifierOptions,
   type PlainRecord,
 } from './deidentify.ts';
 export { parseFhirDate, shiftFhirDate, type FhirDate } from './fhir-date.ts';
-export { clinicalDetectors, scrubFreeText } from './free-text.ts';
+export { STREET_TYPES, WITHHELD_PLACEHOLDER, clinicalDetectors, scrubFreeText } from './free-text.ts';
+export {
+  MAX_MATCH_CHARS,
+  MAX_MATCH_TOKENS,
+  compileHashedIdentifiers,
+  createIdentifierHasher,
+  hashIdentifiers,
+  isHashedEntry,
+  type IdentifierHasher,
+} from './hashed-identifiers.ts';
 export { normalizeIdentifier, resourceIdentity, type ResourceIdentity } from './identity.ts';
 export {
   KIND_PLACEHOLDERS,
+  NO_IDENTIFIERS,
+  chainKnownIdentifiers,
   compileKnownIdentifiers,
+  identifierKeys,
   identifierKindOf,
   type IdentifierKind,
   type KnownIdentifiers,
 } from './known-identifiers.ts';
-export { createPatientDirectory, type PatientDirectory } from './patient-directory.ts';
+export { createPatientDirectory, type IdentifierPair, type PatientDirectory } from './patient-directory.ts';
+export {
+  createSharedPatientDirectory,
+  type DirectoryStore,
+  type SharedPatientDirectory,
+  type SharedPatientDirectoryOptions,
+} from './shared-directory.ts';
 export { leakScan, type Canary, type Haystack, type LeakHit, type LeakScanOptions } from './leak-scan.ts';
 export {
   BUILT_IN_POLICIES,

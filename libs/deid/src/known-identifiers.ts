@@ -52,7 +52,20 @@ export interface KnownIdentifiers {
   replace(text: string): string;
 }
 
-const NONE: KnownIdentifiers = { size: 0, replace: (text) => text };
+/** A matcher that finds nothing (`size` 0). */
+export const NO_IDENTIFIERS: KnownIdentifiers = { size: 0, replace: (text) => text };
+const NONE = NO_IDENTIFIERS;
+
+/**
+ * Applies `first`, then `second` (the record's own identifiers, then its patient's from a
+ * directory). A value both know is replaced by the first; overlapping values of the two are each
+ * matched on what the other left.
+ */
+export function chainKnownIdentifiers(first: KnownIdentifiers, second: KnownIdentifiers): KnownIdentifiers {
+  if (second.size === 0) return first;
+  if (first.size === 0) return second;
+  return { size: first.size + second.size, replace: (text) => second.replace(first.replace(text)) };
+}
 
 interface Needle {
   /** Lower-case letters and digits of the value, in order. */
@@ -61,7 +74,7 @@ interface Needle {
 }
 
 /** Most non-alphanumeric characters allowed between two characters of a match ("(555) 010"). */
-const MAX_GAP = 3;
+export const MAX_GAP = 3;
 
 /**
  * Compiles the identifiers of one record for matching in its free text.
@@ -83,7 +96,7 @@ export function compileKnownIdentifiers(
   const seen = new Set<string>();
   const needles: Needle[] = [];
   for (const [kind, value] of values) {
-    for (const key of keysOf(kind, value)) {
+    for (const key of identifierKeys(kind, value)) {
       if (seen.has(key)) continue;
       seen.add(key);
       needles.push({ key, kind });
@@ -152,16 +165,22 @@ function isWholeRun(text: string, at: readonly number[], p: number, q: number): 
 
 const ALNUM = /[\p{L}\p{N}]/u;
 
-function isAlnum(ch: string): boolean {
+/** Whether a character counts as a letter or digit for matching (Unicode letters and numbers). */
+export function isAlnum(ch: string): boolean {
   return ALNUM.test(ch);
 }
 
 /** Letters and digits of a value, lower-cased (the form matched against the skeleton). */
-function keyOf(value: string): string {
+export function keyOf(value: string): string {
   return skeletonOf(value).skeleton;
 }
 
-function keysOf(kind: IdentifierKind, raw: string): string[] {
+/**
+ * The forms of one identifier value that are looked for in text, each as its lower-cased letters
+ * and digits: a name and each of its parts, the digits of a phone or SSN, the ISO part of a date,
+ * an id and the bare id of a reference. Forms too short to match safely are left out.
+ */
+export function identifierKeys(kind: IdentifierKind, raw: string): string[] {
   const value = raw.trim();
   if (value === '') return [];
   const keep = (keys: Iterable<string>, min: number) => [...keys].filter((k) => k.length >= min);

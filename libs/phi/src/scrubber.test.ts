@@ -33,6 +33,8 @@ describe('scrub: detectors', () => {
     ['at 221B Baker Street Apt 4', 'at [ADDRESS]'],
     ['at 55 W 5th Ave', 'at [ADDRESS]'],
     ['at 9 Elm Court', 'at [ADDRESS]'],
+    ['at 12 Quarantine Row, Driftonshire', 'at [ADDRESS], Driftonshire'],
+    ['at 3 Lilac Crescent and 8 Abbey Mews', 'at [ADDRESS] and [ADDRESS]'],
     ['PO Box 1234', '[ADDRESS]'],
   ])('%j → %j', (input, expected) => {
     expect(scrub(input)).toBe(expected);

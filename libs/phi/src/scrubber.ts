@@ -18,7 +18,7 @@
  * | `[PHONE]`    | NANP `(555) 123-4567`, `555.123.4567`, `+1 555 123 4567`, `+44 20 7946 0958`, labelled `tel/phone/fax/mobile/cell <digits>` | unlabelled 7-digit local numbers, vanity numbers |
  * | `[DATE]`     | ISO `1961-03-03` (with time), `1961/03/03`, `03/03/1961`, `3-3-61`, `03.03.1961`, `March 3, 1961`, `3 March 1961`, `03-MAR-1961` | month-year only, bare years, ages, compact `19610303` (→ `[ID]`) |
  * | `[IP]`       | IPv4 dotted quads                                                          | IPv6                                                             |
- * | `[ADDRESS]`  | `<number> <Capitalised name…> <Street/St/Ave/Road/Rd/Blvd/Lane/Ln/Dr/Drive/Court/Ct/Way/Place/…>` with unit, `PO Box 12` | lower-case or unnumbered streets, city/state/ZIP lines, non-US formats |
+ * | `[ADDRESS]`  | `<number> <Capitalised name…> <Street/St/Ave/Road/Rd/Blvd/Lane/Ln/Dr/Drive/Court/Ct/Way/Place/Row/Crescent/…>` with unit, `PO Box 12` | lower-case or unnumbered streets, city/state/ZIP lines, non-US formats |
  * | `[ID]`       | labelled ids (`MRN 1234567`, `MRN:AB123456`, `account no. 12-345`, `member id X9`, `NPI`, `MBI` …), runs of 7+ digits optionally after a 1–4 letter prefix | unlabelled short or alphanumeric ids, names (only caller-supplied values catch names) |
  *
  * Kept on purpose: UUIDs, lower-case hex ids of 16–64 characters with at least one letter
@@ -62,7 +62,7 @@ interface Detector {
 const MONTH =
   '(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)';
 const STREET_SUFFIX =
-  '(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Aly)';
+  '(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Alley|Aly|Row|Crescent|Cres|Mews|Grove|Gardens|Plaza|Plz|Freeway|Fwy|Expressway|Expy|Turnpike|Tpke)';
 const ID_LABEL =
   '(?:MRN|MR#|medical\\s+record(?:\\s+(?:number|no\\.?|#))?|patient\\s+(?:id|number|no\\.?)|acct|account(?:\\s+(?:number|no\\.?|#))?|member\\s+(?:id|number)|subscriber\\s+(?:id|number)|policy\\s+(?:number|no\\.?|#)|claim\\s+(?:number|no\\.?|#)|insurance\\s+(?:id|number)|license\\s+(?:number|no\\.?|#)|medicaid\\s+(?:id|number)|medicare\\s+(?:id|number)|NPI|DEA|MBI|HICN)';
 const COUNTER_LABEL =

@@ -4,11 +4,19 @@
  * 1. de-identified (policy applied to decrypted records: the de-identification step),
  * 2. decrypted and de-identified,
  * 3. decrypted, de-identified and Avro-encoded with the clean schema (all per-record CPU work of
- *    the service).
+ *    the service);
+ * 4. de-identified on a "replica" that knows the patients only through the shared directory's
+ *    digests (notes matched by keyed hash; no Redis here, an in-memory store).
  * Prints records per second for each; asserts nothing. Run: node services/redactor/src/bench.ts [seconds]
  */
 import { parseAvro } from '@ehrflow/contracts';
-import { createDeidentifier, createPatientDirectory, loadPolicy } from '@ehrflow/deid';
+import {
+  createDeidentifier,
+  createPatientDirectory,
+  createSharedPatientDirectory,
+  loadPolicy,
+  type DirectoryStore,
+} from '@ehrflow/deid';
 import { createKeyring } from '@ehrflow/phi';
 import { planCleanSchemas } from './clean-schemas.ts';
 import { createDecryptor } from './decrypt.ts';
@@ -35,11 +43,32 @@ const plan = await planCleanSchemas(registry, {
   topics: { validPrefix: 'ehr.valid.', cleanPrefix: 'ehr.clean.' },
   policy: loadPolicy(process.env.REDACTOR_POLICY ?? 'safe-harbor'),
 });
+const pseudonymKey = Buffer.alloc(32, 7);
 const deidentifier = createDeidentifier({
   policy: plan.policy,
-  pseudonymKey: Buffer.alloc(32, 7),
+  pseudonymKey,
   directory: createPatientDirectory(100_000),
 });
+/** A store in memory: what Redis would hold for the shared directory. */
+const stored = new Map<string, string[]>();
+const store: DirectoryStore = {
+  fetch: (keys) => Promise.resolve(keys.map((k) => stored.get(k) ?? [])),
+  add: (entries) => {
+    for (const [k, v] of entries) stored.set(k, [...new Set([...(stored.get(k) ?? []), ...v])]);
+    return Promise.resolve();
+  },
+};
+const sharing = (): {
+  directory: ReturnType<typeof createSharedPatientDirectory>;
+  deid: typeof deidentifier;
+} => {
+  const directory = createSharedPatientDirectory({
+    local: createPatientDirectory(100_000),
+    store,
+    pseudonymKey,
+  });
+  return { directory, deid: createDeidentifier({ policy: plan.policy, pseudonymKey, directory }) };
+};
 const decryptors = new Map(
   [...plan.types].map(([type, t]) => [type, createDecryptor(t.valid.contract, ring)]),
 );
@@ -73,13 +102,13 @@ for (const p of people(300, 'site-a', 'b')) {
   }
 }
 
-function measure(label: string, work: (s: Sample) => void): void {
-  for (const s of samples.slice(0, 500)) work(s); // warm-up
+function measure(label: string, work: (s: Sample) => void, set: readonly Sample[] = samples): void {
+  for (const s of set.slice(0, 500)) work(s); // warm-up
   const deadline = performance.now() + seconds * 1000;
   let n = 0;
   const start = performance.now();
   while (performance.now() < deadline) {
-    for (let i = 0; i < 100; i += 1) work(samples[(n + i) % samples.length] as Sample);
+    for (let i = 0; i < 100; i += 1) work(set[(n + i) % set.length] as Sample);
     n += 100;
   }
   const elapsed = (performance.now() - start) / 1000;
@@ -103,6 +132,36 @@ measure('decrypt + de-identify', (s) => {
     (decryptors.get(s.type) as (r: Record<string, unknown>) => Record<string, unknown>)(s.encrypted),
   );
 });
+const replicaA = sharing();
+for (const s of samples) if (s.type === 'Patient') replicaA.deid.deidentify(s.type, s.plain);
+await replicaA.directory.flush();
+const replicaB = sharing();
+const subjects = samples.flatMap((s) => replicaB.deid.directorySubject(s.type, s.plain) ?? []);
+await replicaB.directory.prefetch(subjects);
+const clinical = samples.filter((s) => s.type !== 'Patient');
+let withheld = 0;
+const probe = createDeidentifier({
+  policy: plan.policy,
+  pseudonymKey,
+  directory: replicaB.directory,
+  onFreeTextWithheld: () => (withheld += 1),
+});
+for (const s of clinical) probe.deidentify(s.type, s.plain);
+if (withheld > 0) throw new Error('bench set-up: the shared directory did not know every patient');
+measure(
+  'de-identify clinical, patients in memory',
+  (s) => {
+    deidentifier.deidentify(s.type, s.plain);
+  },
+  clinical,
+);
+measure(
+  'de-identify clinical, patients only as digests',
+  (s) => {
+    replicaB.deid.deidentify(s.type, s.plain);
+  },
+  clinical,
+);
 measure('decrypt + de-identify + Avro encode', (s) => {
   const clean = deidentifier.deidentify(
     s.type,

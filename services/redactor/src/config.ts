@@ -33,10 +33,24 @@ export const redactorEnv = z.object({
     .pipe(z.array(z.string().regex(RESOURCE_TYPE, 'must be FHIR resource type names')))
     .default([...DEFAULT_RESOURCE_TYPES]),
   /**
-   * Patients whose identifiers are remembered to scrub the notes of their other records (names in
-   * an Observation note); 0 turns it off. In memory only, best effort (see createPatientDirectory).
+   * Patients whose identifiers this process remembers (in memory) to scrub the notes of their
+   * other records. 0 turns the directory off: then no patient is known and the free text of every
+   * non-Patient record is withheld.
    */
   REDACTOR_PATIENT_DIRECTORY_SIZE: z.coerce.number().int().nonnegative().default(100_000),
+  /**
+   * Redis for the shared patient directory (keyed digests of identifiers, no PHI): replicas and
+   * restarts then know the patients any of them saw. Unset: this process's memory only.
+   */
+  REDIS_URL: z.string().min(1).optional(),
+  /** Prefix of the shared directory's Redis keys (one set per patient pseudonym). */
+  REDACTOR_DIRECTORY_KEY_PREFIX: z.string().min(1).default('ehrflow:redactor:directory:'),
+  /** Expiry of a patient's digests after their last Patient record (default 90 days). */
+  REDACTOR_DIRECTORY_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(90 * 24 * 3600),
   /** A built-in policy name (`safe-harbor`, `limited-data-set`) or a path to a policy JSON file. */
   REDACTOR_POLICY: z.string().min(1).default(DEFAULT_POLICY),
 });

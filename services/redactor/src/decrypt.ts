@@ -7,7 +7,7 @@ export type Decryptor = (record: Readonly<Record<string, unknown>>) => Record<st
 
 /**
  * A decryptor for a contract: every top-level field the contract treats as PHI (any class but
- * `none`, unclassified included) holds `enc:v1:` ciphertext in `ehr.valid.*` (the validator binds
+ * `none`, unclassified included) holds `enc:v1:`/`enc:v2:` ciphertext in `ehr.valid.*` (the validator binds
  * no AAD), and is decrypted with the ring, whichever of its keys wrote it — which is what makes
  * key rotation work mid-stream. A PHI field in clear is refused rather than passed on: it means
  * the valid topic already leaked, and the record goes to quarantine.

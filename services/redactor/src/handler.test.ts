@@ -4,16 +4,21 @@ import {
   checkSafeHarbor,
   createDeidentifier,
   createPatientDirectory,
+  createSharedPatientDirectory,
   leakScan,
   loadPolicy,
+  type DirectoryStore,
+  type PatientDirectory,
 } from '@ehrflow/deid';
 import { PipelineError } from '@ehrflow/errors';
 import type { DecodedRecord, InputRecord, Output } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
+import { createMetrics } from '@ehrflow/service';
 import { createKeyring, decryptPayload, encryptField } from '@ehrflow/phi';
 import { planCleanSchemas } from './clean-schemas.ts';
 import { createDecryptor } from './decrypt.ts';
-import { createRedactHandler } from './handler.ts';
+import { createRedactHandler, type BatchDirectory } from './handler.ts';
+import { createRedactorMetrics } from './metrics.ts';
 import {
   TEST_TYPES,
   canariesOf,
@@ -35,7 +40,14 @@ const ring = createKeyring([
 const topics = { validPrefix: 'ehr.valid.', cleanPrefix: 'ehr.clean.', quarantine: 'ehr.quarantine' };
 const NOW = new Date('2025-06-01T00:00:00Z');
 
-async function setup() {
+interface SetupOptions {
+  /** The deidentifier's directory; a fresh in-memory one by default, `null` for none. */
+  readonly directory?: PatientDirectory | null;
+  /** Batch hooks of a shared directory. */
+  readonly batchDirectory?: BatchDirectory;
+}
+
+async function setup(options: SetupOptions = {}) {
   const { registry, add } = fakeRegistry();
   for (const type of TEST_TYPES) add(`ehr.valid.${type}-value`, contractJson(type));
   const plan = await planCleanSchemas(registry, {
@@ -57,11 +69,15 @@ async function setup() {
   const decryptors = new Map(
     [...plan.types].map(([type, t]) => [type, createDecryptor(t.valid.contract, ring)]),
   );
+  const serviceMetrics = createMetrics('redactor-test');
+  const metrics = createRedactorMetrics(serviceMetrics);
+  const directory = options.directory === undefined ? createPatientDirectory(100) : options.directory;
   const deidentifier = createDeidentifier({
     policy: plan.policy,
     pseudonymKey: PSEUDONYM_KEY,
     now: () => NOW,
-    directory: createPatientDirectory(100),
+    ...(directory === null ? {} : { directory }),
+    onFreeTextWithheld: (type) => metrics.freeTextWithheld.inc({ type }),
   });
   const h = createRedactHandler({
     plan,
@@ -70,9 +86,36 @@ async function setup() {
     decryptors,
     ring,
     logger,
+    metrics,
     now: () => NOW.getTime(),
+    ...(options.batchDirectory === undefined ? {} : { directory: options.batchDirectory }),
   });
-  return { ...h, lines };
+  const withheld = async (): Promise<Record<string, number>> => {
+    const metric = await serviceMetrics.registry
+      .getSingleMetric('ehrflow_redactor_free_text_withheld_total')
+      ?.get();
+    return Object.fromEntries((metric?.values ?? []).map((v) => [String(v.labels.type), v.value]));
+  };
+  return { ...h, lines, withheld };
+}
+
+/** A shared-directory store in a Map, as Redis holds it. */
+function memoryStore(): DirectoryStore & { data: Map<string, Set<string>>; down: boolean } {
+  const data = new Map<string, Set<string>>();
+  const store = {
+    data,
+    down: false,
+    fetch: (keys: readonly string[]) =>
+      store.down
+        ? Promise.reject(new PipelineError('REDIS_UNAVAILABLE', 'down'))
+        : Promise.resolve(keys.map((k) => [...(data.get(k) ?? [])])),
+    add: (entries: ReadonlyMap<string, readonly string[]>) => {
+      if (store.down) return Promise.reject(new PipelineError('REDIS_UNAVAILABLE', 'down'));
+      for (const [k, list] of entries) data.set(k, new Set([...(data.get(k) ?? []), ...list]));
+      return Promise.resolve();
+    },
+  };
+  return store;
 }
 
 let offset = 0;
@@ -231,6 +274,7 @@ describe('redact handler', () => {
           deidentify: () => {
             throw err;
           },
+          directorySubject: () => undefined,
         },
         decryptors: new Map([['Patient', (r: Readonly<Record<string, unknown>>) => ({ ...r })]]),
         ring,
@@ -240,5 +284,84 @@ describe('redact handler', () => {
     await expect(failing(transient)([input('Patient', { recordId: 'r' }, 'k')])).rejects.toBe(transient);
     const bug = new TypeError('bug');
     await expect(failing(bug)([input('Patient', { recordId: 'r' }, 'k')])).rejects.toBe(bug);
+  });
+
+  it('withholds the notes of a patient it has not seen, counts them, and leaks nothing', async () => {
+    const { handler, withheld } = await setup();
+    const [p] = siteA;
+    if (p === undefined) throw new Error('fixture');
+    const obs = validRecord('Observation', resourceOf('Observation', p, 1), p.sourceId, ring).encrypted;
+    const [out] = await handler([input('Observation', obs, keyOf(PSEUDONYM_KEY, p))]);
+    expect(out?.topic).toBe('ehr.clean.Observation');
+    const clean = out?.value as Record<string, unknown>;
+    expect(clean.noteText).toEqual(['[WITHHELD]']);
+    expect(clean.valueString).toBe('[WITHHELD]');
+    expect(await withheld()).toEqual({ Observation: 2 });
+    expect(leakScan([JSON.stringify(clean)], canariesOf(p))).toEqual([]);
+
+    // Once the Patient went through, the same patient's notes are published, scrubbed.
+    const patient = validRecord('Patient', resourceOf('Patient', p, 1), p.sourceId, ring).encrypted;
+    await handler([input('Patient', patient, keyOf(PSEUDONYM_KEY, p))]);
+    const [again] = await handler([input('Observation', obs, keyOf(PSEUDONYM_KEY, p))]);
+    const scrubbed = again?.value as Record<string, unknown>;
+    expect(String((scrubbed.noteText as string[])[0])).toMatch(/^\[NAME\] \[NAME\] \(MRN \[ID\]/);
+    expect(leakScan([JSON.stringify(scrubbed)], canariesOf(p))).toEqual([]);
+    expect(await withheld()).toEqual({ Observation: 2 });
+  });
+
+  it('withholds every note when the directory is off', async () => {
+    const { handler, withheld } = await setup({ directory: null });
+    const [p] = siteA;
+    if (p === undefined) throw new Error('fixture');
+    const patient = validRecord('Patient', resourceOf('Patient', p, 1), p.sourceId, ring).encrypted;
+    const cond = validRecord('Condition', resourceOf('Condition', p, 1), p.sourceId, ring).encrypted;
+    const outputs = await handler([input('Patient', patient, 'k'), input('Condition', cond, 'k')]);
+    expect((outputs[1]?.value as Record<string, unknown>).noteText).toEqual(['[WITHHELD]']);
+    expect((await withheld()).Condition).toBeGreaterThan(0);
+  });
+
+  it('shares what one replica learnt with another through the store, and retries when the store is down', async () => {
+    const store = memoryStore();
+    const replica = () => {
+      const directory = createSharedPatientDirectory({
+        local: createPatientDirectory(100),
+        store,
+        pseudonymKey: PSEUDONYM_KEY,
+      });
+      return setup({ directory, batchDirectory: directory });
+    };
+    const a = await replica();
+    const b = await replica();
+    const patients = siteA.map((p) =>
+      input('Patient', validRecord('Patient', resourceOf('Patient', p, 1), p.sourceId, ring).encrypted, 'k'),
+    );
+    const observations = siteA.map((p) =>
+      input(
+        'Observation',
+        validRecord('Observation', resourceOf('Observation', p, 1), p.sourceId, ring).encrypted,
+        'k',
+      ),
+    );
+    store.down = true;
+    await expect(a.handler(patients)).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE', retryable: true });
+    store.down = false;
+    await a.handler(patients);
+    expect(store.data.size).toBe(siteA.length);
+    expect(
+      leakScan([JSON.stringify([...store.data].map(([k, v]) => [k, [...v]]))], siteA.flatMap(canariesOf)),
+    ).toEqual([]);
+
+    const outputs = await b.handler(observations);
+    for (const out of outputs) {
+      const notes = (out.value as Record<string, unknown>).noteText as string[];
+      expect(notes[0]).toMatch(/^\[NAME\] \[NAME\] \(MRN \[ID\]/);
+    }
+    expect(
+      leakScan(
+        outputs.map((o) => JSON.stringify(o.value)),
+        siteA.flatMap(canariesOf),
+      ),
+    ).toEqual([]);
+    expect(await b.withheld()).toEqual({});
   });
 });

@@ -1,5 +1,5 @@
 import type { QuarantineReason } from '@ehrflow/contracts';
-import type { Deidentifier } from '@ehrflow/deid';
+import type { Deidentifier, PlainRecord } from '@ehrflow/deid';
 import { PipelineError, isProgrammerError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output, QuarantineHook } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
@@ -21,6 +21,26 @@ export interface RedactHandlerDeps {
   readonly logger: Logger;
   readonly metrics?: RedactorMetrics;
   readonly now?: () => number;
+  /**
+   * The shared patient directory the deidentifier uses, when there is one: the batch's patients
+   * are prefetched before de-identification and the Patients it saw are stored after it.
+   */
+  readonly directory?: BatchDirectory;
+}
+
+/** The batch hooks of a shared patient directory (`SharedPatientDirectory`). */
+export interface BatchDirectory {
+  prefetch(subjects: Iterable<string>): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/** A record that decoded and decrypted, waiting for de-identification. */
+interface Ready {
+  readonly type: string;
+  readonly plain: PlainRecord;
+  readonly origin: RedactorOrigin;
+  readonly key: string;
+  readonly cleanTopic: string;
 }
 
 export interface RedactHandler {
@@ -36,8 +56,12 @@ export interface RedactHandler {
  *
  * A record that is the problem (undecodable, a key the ring lacks, a value its method cannot
  * process, a clean record its schema refuses) is quarantined with a PHI-free reason and the run
- * goes on; anything else (registry or broker trouble, a bug) is thrown, so the chunk is retried
- * or the runner stops, and no offset moves past an unprocessed record.
+ * goes on; anything else (registry, broker or Redis trouble, a bug) is thrown, so the chunk is
+ * retried or the runner stops, and no offset moves past an unprocessed record.
+ *
+ * A chunk goes in three steps: decrypt every record; prefetch the shared directory for their
+ * patients and de-identify; store the digests of the Patients just seen. Free text of a record
+ * whose patient is still unknown is withheld by the deidentifier.
  */
 export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
   const now = deps.now ?? Date.now;
@@ -78,7 +102,15 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     return { topic: deps.topics.quarantine, key, value };
   };
 
-  const handleOne = (record: InputRecord): Output => {
+  const quarantineError = (origin: RedactorOrigin, err: unknown, key: string): Output => {
+    if (isProgrammerError(err)) throw err;
+    const reason = reasonOf(err);
+    if (reason === undefined || !(err instanceof PipelineError)) throw err;
+    return quarantine(origin, err, reason, key);
+  };
+
+  /** Checks and decrypts one record: a quarantine output, or a record ready to de-identify. */
+  const prepare = (record: InputRecord): Output | Ready => {
     const position = { topic: record.topic, partition: record.partition, offset: record.offset };
     const type = typeOfTopic(record.topic, deps.topics.validPrefix);
     const key = record.key ?? `${record.topic}/${record.partition}/${record.offset}`;
@@ -115,26 +147,46 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
       return quarantine(origin, err, 'unknown_resource_type', key);
     }
     try {
-      const clean = deps.deidentifier.deidentify(type, decrypt(value));
-      const output: Output = { topic: plan.cleanTopic, key, value: clean };
-      origins.set(output, origin);
-      deps.metrics?.records.inc({ outcome: 'clean', resource_type: type });
-      return output;
+      return { type, plain: decrypt(value), origin, key, cleanTopic: plan.cleanTopic };
     } catch (err) {
-      if (isProgrammerError(err)) throw err;
-      const reason = reasonOf(err);
-      if (reason === undefined || !(err instanceof PipelineError)) throw err;
-      return quarantine(origin, err, reason, key);
+      return quarantineError(origin, err, key);
     }
   };
 
+  const deidentify = (ready: Ready): Output => {
+    try {
+      const clean = deps.deidentifier.deidentify(ready.type, ready.plain);
+      const output: Output = { topic: ready.cleanTopic, key: ready.key, value: clean };
+      origins.set(output, ready.origin);
+      deps.metrics?.records.inc({ outcome: 'clean', resource_type: ready.type });
+      return output;
+    } catch (err) {
+      return quarantineError(ready.origin, err, ready.key);
+    }
+  };
+
+  const handleBatch = async (batch: readonly InputRecord[]): Promise<Output[]> => {
+    const prepared = batch.map(prepare);
+    const directory = deps.directory;
+    if (directory !== undefined) {
+      const subjects: string[] = [];
+      for (const p of prepared) {
+        if (!isReady(p)) continue;
+        const subject = directorySubjectOf(deps.deidentifier, p);
+        if (subject !== undefined) subjects.push(subject);
+      }
+      await directory.prefetch(subjects);
+    }
+    const outputs = prepared.map((p) => (isReady(p) ? deidentify(p) : p));
+    await directory?.flush();
+    return outputs;
+  };
+
   return {
-    handler: (batch) => {
+    handler: async (batch) => {
       const stop = deps.metrics?.deidSeconds.startTimer();
       try {
-        return Promise.resolve(batch.map(handleOne));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error('handler failed'));
+        return await handleBatch(batch);
       } finally {
         stop?.();
       }
@@ -156,6 +208,21 @@ export function typeOfTopic(topic: string, validPrefix: string): string | null {
   return topic.startsWith(validPrefix) && topic.length > validPrefix.length
     ? topic.slice(validPrefix.length)
     : null;
+}
+
+function isReady(p: Output | Ready): p is Ready {
+  return 'plain' in p;
+}
+
+/** The directory subject of a ready record; a record the contract cannot place has none. */
+function directorySubjectOf(deidentifier: Deidentifier, ready: Ready): string | undefined {
+  try {
+    return deidentifier.directorySubject(ready.type, ready.plain);
+  } catch (err) {
+    if (isProgrammerError(err)) throw err;
+    // De-identification meets the same problem and quarantines the record.
+    return undefined;
+  }
 }
 
 function asRecord(value: unknown): Readonly<Record<string, unknown>> | undefined {

@@ -3,9 +3,11 @@
  * (and `ehr.quarantine` for refused records), with /healthz, /readyz and /metrics.
  * Run `node services/redactor/src/main.ts --help`.
  */
-import { loadConfigOrExit } from '@ehrflow/config';
+import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
+import { createRegistryProbe } from '@ehrflow/contracts';
+import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createMetrics, createServiceHttp, runService } from '@ehrflow/service';
+import { createDependencyChecks, createMetrics, createServiceHttp, runService } from '@ehrflow/service';
 import { redactorEnv } from './config.ts';
 import { startRedactor } from './service.ts';
 
@@ -24,7 +26,13 @@ that cannot be processed. Configuration comes from the environment only:
   REDACTOR_VALID_TOPIC_PREFIX (ehr.valid.), REDACTOR_CLEAN_TOPIC_PREFIX (ehr.clean.)
   REDACTOR_QUARANTINE_TOPIC (ehr.quarantine), REDACTOR_RESOURCE_TYPES (comma list)
   REDACTOR_PATIENT_DIRECTORY_SIZE  patients remembered to scrub their names from other records'
-                                   notes (default 100000, 0 = off; memory only, best effort)
+                                   notes (default 100000; 0 = off: every non-Patient note withheld)
+  REDIS_URL                        shares the directory across replicas and restarts as keyed
+                                   digests (no PHI in Redis); unset = this process's memory only
+  REDACTOR_DIRECTORY_KEY_PREFIX (ehrflow:redactor:directory:), REDACTOR_DIRECTORY_TTL_SECONDS (90 days)
+
+Free text (notes) is published, scrubbed, only for records whose patient the directory knows;
+otherwise it becomes [WITHHELD] (ehrflow_redactor_free_text_withheld_total{type}).
 
 The service refuses to start when a key is missing, the policy does not compile against the
 registered valid contracts, or a clean schema is not registered. Register the clean schemas first:
@@ -53,6 +61,23 @@ const service = await runService({
       registry: metrics.registry,
       readiness: () => redactor.ready(),
     });
+    // `/readyz` also means "Kafka and the registry answer" (checked at most every 5 s).
+    const kafkaTransport = kafkaTls(process.env);
+    const dependencies = createDependencyChecks(
+      {
+        kafka: createKafkaProbe({
+          brokers: config.KAFKA_BROKERS,
+          clientId: `${config.KAFKA_CLIENT_ID ?? 'ehrflow-redactor'}-probe`,
+          logger,
+          mode: config.EHRFLOW_MODE,
+          ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
+          ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
+        }),
+        registry: createRegistryProbe({ url: config.SCHEMA_REGISTRY_URL }),
+      },
+      { logger },
+    );
+    dependencies.addTo(http);
     const address = await http.listen();
     logger.info(
       { port: address.port, delivery: config.REDACTOR_DELIVERY, policy: redactor.plan.policy.name },
@@ -62,6 +87,6 @@ const service = await runService({
       logger.fatal({ err }, 'consumer failed permanently');
       void service.shutdown('consumer-failed', 1);
     });
-    return { stop: () => redactor.stop(), http };
+    return { stop: () => redactor.stop().finally(() => dependencies.close()), http };
   },
 });

@@ -4,6 +4,8 @@ import type { SafeCounter, SafeGauge, SafeHistogram, ServiceMetrics } from '@ehr
 export interface RedactorMetrics {
   readonly records: SafeCounter<'outcome' | 'resource_type'>;
   readonly quarantined: SafeCounter<'reason' | 'resource_type'>;
+  /** Free-text values withheld because their patient was unknown; `type` is the resource type. */
+  readonly freeTextWithheld: SafeCounter<'type'>;
   readonly deidSeconds: SafeHistogram<never>;
   readonly consumer: SafeGauge<'stat'>;
 }
@@ -27,9 +29,14 @@ export function createRedactorMetrics(metrics: ServiceMetrics): RedactorMetrics 
       'Records quarantined by the redactor, by reason',
       ['reason', 'resource_type'],
     ),
+    freeTextWithheld: metrics.counter(
+      'redactor_free_text_withheld_total',
+      'Free-text values withheld ([WITHHELD]) because the patient identifiers were not available, by resource type',
+      ['type'],
+    ),
     deidSeconds: metrics.histogram(
       'redactor_batch_deid_seconds',
-      'Time to decrypt and de-identify one chunk',
+      'Time to decrypt and de-identify one chunk (shared patient directory look-ups included)',
       [],
       [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
     ),

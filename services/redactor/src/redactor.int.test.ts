@@ -2,13 +2,16 @@
  * The redactor against the real local stack (Kafka, schema registry): valid records in (PHI fields
  * encrypted as the validator does, some with the old key and some after a key rotation), clean
  * records out, checked by the independent Safe Harbor checker and a canary leak scan; the same
- * patient from two sites links; refused records are quarantined; the service process drains on
- * SIGTERM. Every topic and subject is unique to the run and deleted afterwards.
+ * patient from two sites links; refused records are quarantined; notes of a patient nobody saw
+ * are withheld; a second process learns the patients of the first through the Redis-shared
+ * directory (digests only); the service process drains on SIGTERM. Every topic, subject and Redis
+ * key is unique to the run and deleted afterwards.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   canonicalText,
@@ -40,6 +43,7 @@ import {
 const run = promisify(execFile);
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
 
@@ -53,6 +57,7 @@ const types = [...TEST_TYPES];
 const validTopics = types.map((t) => `${validPrefix}${t}`);
 const cleanTopics = types.map((t) => `${cleanPrefix}${t}`);
 const subjects = [...validTopics, ...cleanTopics, quarantineTopic].map((t) => `${t}-value`);
+const directoryPrefix = `ehrflow:it-redactor-${id}:directory:`;
 
 const k1 = randomBytes(32).toString('base64');
 const k2 = randomBytes(32).toString('base64');
@@ -75,11 +80,15 @@ const env: Record<string, string> = {
   REDACTOR_QUARANTINE_TOPIC: quarantineTopic,
   REDACTOR_RESOURCE_TYPES: types.join(','),
   REDACTOR_MAX_BATCH: '50',
+  REDIS_URL,
+  REDACTOR_DIRECTORY_KEY_PREFIX: directoryPrefix,
 };
 
 const siteA = people(6, 'site-a');
 const siteB = people(6, 'site-b');
-const canaries = siteA.flatMap(canariesOf);
+/** Patients whose Patient record never comes: their notes must be withheld. */
+const siteC = people(2, 'site-c', 'u');
+const canaries = [...siteA, ...siteC].flatMap(canariesOf);
 
 let kafka: KafkaClient;
 let registry: SchemaRegistry;
@@ -199,6 +208,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await producer.disconnect().catch(() => undefined);
+  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  await redis.connect().catch(() => undefined);
+  for await (const keys of redis.scanStream({ match: `${directoryPrefix}*`, count: 500 }) as AsyncIterable<
+    string[]
+  >)
+    if (keys.length > 0) await redis.del(...keys);
+  await redis.quit().catch(() => undefined);
   const admin = kafka.kafkajs.admin();
   await admin.connect();
   await admin
@@ -268,6 +284,7 @@ describe('redactor (integration)', () => {
     );
     await produceValid('Observation', siteB, rotatedRing);
     await produceValid('Condition', siteB, rotatedRing);
+    await produceValid('Observation', siteC, rotatedRing);
 
     // Two records the redactor must refuse: a key it does not hold, PHI in clear.
     const [p0] = siteA;
@@ -330,6 +347,25 @@ describe('redactor (integration)', () => {
       expect(of(a).addressPostalCode).toBe(a.zip.startsWith('036') ? '000' : a.zip.slice(0, 3));
     }
 
+    // Notes: published (scrubbed) for the patients whose Patient came first, withheld for the others.
+    const notesOf = (persons: readonly Person[]) =>
+      clean
+        .filter((r) => persons.includes(sources.get(String(r.value.recordId))?.person as Person))
+        .filter((r) => r.topic !== `${cleanPrefix}Patient`)
+        .map((r) => (r.value.noteText as string[])[0]);
+    expect(notesOf(siteA).length).toBe(siteA.length * 2);
+    for (const n of notesOf([...siteA, ...siteB])) expect(n).toMatch(/^\[NAME\] \[NAME\] \(MRN \[ID\]/);
+    expect(notesOf(siteC)).toEqual(siteC.map(() => '[WITHHELD]'));
+
+    // The shared directory holds digests under pseudonyms: no canary in Redis.
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${directoryPrefix}*`);
+    expect(keys).toHaveLength(siteA.length + siteB.length);
+    const members = (await Promise.all(keys.map((k) => redis.smembers(k)))).flat();
+    await redis.quit();
+    expect(members.length).toBeGreaterThan(keys.length * 10);
+    expect(leakScan([keys.join(' '), members.join(' ')], canaries)).toEqual([]);
+
     // Zero canary hits in clean records, in the clear fields of quarantine records, in the logs.
     const haystacks = [
       ...clean.map((r) => ({ where: r.topic, text: JSON.stringify(r.value) })),
@@ -391,6 +427,17 @@ describe('redactor (integration)', () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain('ehrflow_redactor_records_total');
       expect(leakScan([metrics], canaries)).toEqual([]);
+      // A new process never saw the Patient: it knows it from the shared directory, so the note is
+      // published scrubbed, not withheld.
+      expect(metrics).not.toMatch(/ehrflow_redactor_free_text_withheld_total\{[^}]*\} [1-9]/);
+      const lateId = String(late.plain.recordId);
+      const [lateClean] = (
+        await readTopics([`${cleanPrefix}Observation`], (seen) =>
+          seen.some((r) => r.value.recordId === lateId),
+        )
+      ).filter((r) => r.value.recordId === lateId);
+      expect((lateClean?.value.noteText as string[])[0]).toMatch(/^\[NAME\] \[NAME\] \(MRN \[ID\]/);
+      expect(leakScan([JSON.stringify(lateClean?.value)], canaries)).toEqual([]);
 
       child.kill('SIGTERM');
       const code = await Promise.race([

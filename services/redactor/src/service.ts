@@ -1,7 +1,17 @@
 import { hostname } from 'node:os';
-import { kafkaTls, type Env } from '@ehrflow/config';
+import { Redis } from 'ioredis';
+import { kafkaTls, redisTls, type Env } from '@ehrflow/config';
 import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
-import { createDeidentifier, createPatientDirectory, loadPolicy, type Policy } from '@ehrflow/deid';
+import {
+  createDeidentifier,
+  createPatientDirectory,
+  createSharedPatientDirectory,
+  loadPolicy,
+  type PatientDirectory,
+  type Policy,
+  type SharedPatientDirectory,
+} from '@ehrflow/deid';
+import { PipelineError } from '@ehrflow/errors';
 import { createConsumerRunner, createKafka, type ConsumerRunner, type ConsumerStats } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
@@ -9,6 +19,7 @@ import type { ServiceMetrics } from '@ehrflow/service';
 import { planCleanSchemas, verifyCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { topicsOf, type RedactorConfig } from './config.ts';
 import { createDecryptor, type Decryptor } from './decrypt.ts';
+import { createRedisDirectoryStore } from './directory-store.ts';
 import { createRedactHandler } from './handler.ts';
 import { createRedactorMetrics } from './metrics.ts';
 
@@ -41,7 +52,8 @@ export interface RunningRedactor {
  * a missing key, a bad policy or an unregistered clean schema refuses the start — then it
  * consumes every `ehr.valid.<Type>` it serves.
  *
- * @throws PipelineError KEY_MISSING, POLICY_INVALID, SCHEMA_NOT_REGISTERED, REGISTRY_UNAVAILABLE.
+ * @throws PipelineError KEY_MISSING, POLICY_INVALID, SCHEMA_NOT_REGISTERED, REGISTRY_UNAVAILABLE,
+ *   REDIS_UNAVAILABLE (shared directory configured but Redis unreachable).
  */
 export async function startRedactor(options: RedactorOptions): Promise<RunningRedactor> {
   const { config, logger } = options;
@@ -66,13 +78,29 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
   const decryptors = new Map<string, Decryptor>();
   for (const [type, t] of plan.types) decryptors.set(type, createDecryptor(t.valid.contract, ring));
   const metrics = options.metrics === undefined ? undefined : createRedactorMetrics(options.metrics);
+  let directories: Directories;
+  try {
+    directories = await openDirectories(config, pseudonymKey, options.env ?? process.env, logger);
+  } catch (err) {
+    await registry.close();
+    throw err;
+  }
+  const { directory, shared, redis } = directories;
+  logger.info(
+    {
+      patientDirectory: directory === undefined ? 'off' : shared === undefined ? 'memory' : 'memory+redis',
+      maxPatients: config.REDACTOR_PATIENT_DIRECTORY_SIZE,
+    },
+    directory === undefined
+      ? 'patient directory off: free text of every non-Patient record is withheld'
+      : 'patient directory on: free text of records whose patient is unknown is withheld',
+  );
   const deidentifier = createDeidentifier({
     policy: plan.policy,
     pseudonymKey,
     ...(options.now === undefined ? {} : { now: options.now }),
-    ...(config.REDACTOR_PATIENT_DIRECTORY_SIZE > 0
-      ? { directory: createPatientDirectory(config.REDACTOR_PATIENT_DIRECTORY_SIZE) }
-      : {}),
+    ...(directory === undefined ? {} : { directory }),
+    onFreeTextWithheld: (resourceType) => metrics?.freeTextWithheld.inc({ type: resourceType }),
   });
   const { handler, onQuarantine } = createRedactHandler({
     plan,
@@ -82,6 +110,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     ring,
     logger,
     ...(metrics === undefined ? {} : { metrics }),
+    ...(shared === undefined ? {} : { directory: shared }),
   });
 
   const tls = kafkaTls(options.env ?? process.env);
@@ -125,9 +154,59 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
           await runner.stop();
         } finally {
           await registry.close();
+          await redis?.quit().catch(() => undefined);
         }
       })();
       return stopping;
     },
   };
+}
+
+interface Directories {
+  /** What the deidentifier consults; undefined when the directory is off. */
+  readonly directory: PatientDirectory | undefined;
+  /** The same directory when it is shared through Redis (batch prefetch and flush). */
+  readonly shared: SharedPatientDirectory | undefined;
+  readonly redis: Redis | undefined;
+}
+
+/**
+ * The patient directory of the configuration: off (size 0), this process's memory, or memory
+ * plus the Redis-shared digests when `REDIS_URL` is set. Redis is connected here, so an
+ * unreachable Redis refuses the start instead of withholding every note.
+ */
+async function openDirectories(
+  config: RedactorConfig,
+  pseudonymKey: Buffer,
+  env: Env,
+  logger: Logger,
+): Promise<Directories> {
+  if (config.REDACTOR_PATIENT_DIRECTORY_SIZE === 0) {
+    return { directory: undefined, shared: undefined, redis: undefined };
+  }
+  const local = createPatientDirectory(config.REDACTOR_PATIENT_DIRECTORY_SIZE);
+  if (config.REDIS_URL === undefined) return { directory: local, shared: undefined, redis: undefined };
+  const { tls, warning } = redisTls(env);
+  if (warning !== undefined) logger.warn({ reason: warning.reason }, warning.message);
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    ...(tls === undefined ? {} : { tls }),
+  });
+  // Connection errors surface through commands (REDIS_UNAVAILABLE); the event would only repeat them.
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+  } catch (cause) {
+    redis.disconnect();
+    throw new PipelineError('REDIS_UNAVAILABLE', 'cannot connect to Redis for the shared patient directory', {
+      cause,
+    });
+  }
+  const store = createRedisDirectoryStore(redis, {
+    prefix: config.REDACTOR_DIRECTORY_KEY_PREFIX,
+    ttlSeconds: config.REDACTOR_DIRECTORY_TTL_SECONDS,
+  });
+  const shared = createSharedPatientDirectory({ local, store, pseudonymKey });
+  return { directory: shared, shared, redis };
 }

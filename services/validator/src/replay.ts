@@ -18,7 +18,10 @@ export interface ReplayResult {
   readonly read: number;
   readonly valid: number;
   readonly quarantined: number;
-  /** Quarantine records not replayed: another reason, or bytes that never were a raw envelope. */
+  /**
+   * Quarantine records not replayed: another reason, bytes that never were a raw envelope, or a
+   * record another stage quarantined (its source topic is not the raw topic).
+   */
   readonly skipped: number;
 }
 
@@ -104,15 +107,38 @@ async function fromRaw(parts: ValidatorParts, m: RangeMessage): Promise<RawInput
   }
 }
 
+async function fromQuarantine(parts: ValidatorParts, m: RangeMessage, reason: QuarantineReason | undefined): Promise<RawInput | undefined> {
+  if (m.message.value === null) return undefined;
+  const { value } = await parts.codec.decode<QuarantineRecord>(m.message.value);
+  const key = m.message.key === null ? null : m.message.key.toString('utf8');
+  return quarantineReplayInput(value, { rawTopic: parts.topics.raw, reason, keyring: parts.keyring, key });
+}
+
+/** What `quarantineReplayInput` needs besides the quarantine record. */
+export interface QuarantineReplayOptions {
+  /** The raw topic: only records the validator quarantined from it can be validated again. */
+  readonly rawTopic: string;
+  /** Only records quarantined for this reason; all when undefined. */
+  readonly reason: QuarantineReason | undefined;
+  /** Opens the payload to tell its format. */
+  readonly keyring: Keyring;
+  /** The quarantine message's Kafka key. */
+  readonly key: string | null;
+}
+
 /**
  * A raw input rebuilt from a quarantine record: same record id, source and payload. The
  * quarantine record does not carry the payload format, so it is read from the payload's first
  * bytes (JSON, HL7 v2 `MSH`, X12 `ISA`).
+ *
+ * Undefined (skipped) for another reason, for bytes that never were a raw envelope, and for a
+ * record quarantined from another topic than the raw one: the redactor quarantines refused
+ * `ehr.valid.*` records to the same topic, and their payload is a field-encrypted valid record,
+ * not a raw FHIR payload — re-validating it would only quarantine it again, as something else.
  */
-async function fromQuarantine(parts: ValidatorParts, m: RangeMessage, reason: QuarantineReason | undefined): Promise<RawInput | undefined> {
-  if (m.message.value === null) return undefined;
-  const { value } = await parts.codec.decode<QuarantineRecord>(m.message.value);
-  if (reason !== undefined && value.reason !== reason) return undefined;
+export function quarantineReplayInput(value: QuarantineRecord, options: QuarantineReplayOptions): RawInput | undefined {
+  if (value.sourceTopic !== options.rawTopic) return undefined;
+  if (options.reason !== undefined && value.reason !== options.reason) return undefined;
   if (value.recordId.startsWith('undecodable:')) return undefined;
   const envelope: RawEnvelope = {
     recordId: value.recordId,
@@ -120,7 +146,7 @@ async function fromQuarantine(parts: ValidatorParts, m: RangeMessage, reason: Qu
     sourceId: value.sourceId,
     resourceType: value.resourceType ?? 'unknown',
     kind: 'UPSERT',
-    format: formatOf(parts.keyring, value.payload),
+    format: formatOf(options.keyring, value.payload),
     payload: value.payload,
     keyId: value.keyId,
     sourceLocator: `quarantine ${value.sourceTopic}/${value.sourcePartition}@${value.sourceOffset}`,
@@ -132,7 +158,7 @@ async function fromQuarantine(parts: ValidatorParts, m: RangeMessage, reason: Qu
     envelope,
     // The original position, so drift and new quarantine records point at the raw record.
     position: { topic: value.sourceTopic, partition: value.sourcePartition, offset: value.sourceOffset },
-    key: m.message.key === null ? null : m.message.key.toString('utf8'),
+    key: options.key,
     replayCount: value.replayCount + 1,
   };
 }

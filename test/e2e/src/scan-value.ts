@@ -3,12 +3,14 @@ import {
   ENCRYPTED_FIELD_PREFIX,
   KEY_BYTES,
   createKeyring,
+  decryptField,
   decryptPayload,
+  fieldKeyId,
   isEncryptedField,
   keyIdOf,
   type Keyring,
 } from '@ehrflow/phi';
-import type { CanaryMatch, CanaryMatcher } from './canary.ts';
+import { mergeMatches, type CanaryMatch, type CanaryMatcher } from './canary.ts';
 import type { LeakKind } from './leak-report.ts';
 
 /** A canary found at a field path of a structured value. */
@@ -30,9 +32,9 @@ export interface ValueScanResult {
 
 export interface ValueScanner {
   /**
-   * Scans a decoded value: clear strings, numbers and dates for canaries; encrypted strings
-   * (`enc:v1:`) and envelope bytes for canaries in their ciphertext, and checks that a key with
-   * the same kid but other bytes cannot open them.
+   * Scans a decoded value: clear strings, numbers and dates for canaries; encrypted fields
+   * (`enc:v1:` and `enc:v2:`, both as text and as decoded bytes) and envelope bytes for canaries
+   * in their ciphertext, and checks that a key with the same kid but other bytes cannot open them.
    *
    * @param aadCandidates additional authenticated data the pipeline may have bound values to
    *   (e.g. the record id); only used for the positive control with the pipeline key.
@@ -85,14 +87,36 @@ export function createValueScanner(matcher: CanaryMatcher, pipelineKeyring?: Key
         }
       };
 
+      /**
+       * An encrypted field, v1 (a whole envelope) or v2 (a record data key wrapped in the field):
+       * its text and bytes must hold no canary, a wrong key under its kid must not open it, and
+       * the pipeline key (when given) opens it for the positive control.
+       */
+      const scanField = (path: string, field: string): void => {
+        encryptedChecked += 1;
+        const body = Buffer.from(field.slice(ENCRYPTED_FIELD_PREFIX.length), 'base64url');
+        add(path, mergeMatches([matcher.find(field), matcher.findInBytes(body)]), 'ciphertext');
+        let kid: string;
+        try {
+          kid = fieldKeyId(field);
+        } catch {
+          // Shaped like a field but not one: nothing to open; its text was scanned above.
+          return;
+        }
+        const opened = tryOpenField(wrongRingFor(kid), field, aadCandidates);
+        if (opened !== undefined) add(path, matcher.find(opened), 'decrypts-without-key');
+        if (pipelineKeyring !== undefined) {
+          const plain = tryOpenField(pipelineKeyring, field, aadCandidates);
+          if (plain !== undefined)
+            protectedMatches += matcher.find(plain).reduce((sum, m) => sum + m.count, 0);
+        }
+      };
+
       const walk = (node: unknown, path: string): void => {
         if (node === null || node === undefined || typeof node === 'boolean') return;
         if (typeof node === 'string') {
-          if (isEncryptedField(node)) {
-            scanEnvelope(path, Buffer.from(node.slice(ENCRYPTED_FIELD_PREFIX.length), 'base64url'));
-          } else {
-            add(path, matcher.find(node), 'clear');
-          }
+          if (isEncryptedField(node)) scanField(path, node);
+          else add(path, matcher.find(node), 'clear');
           return;
         }
         if (typeof node === 'number' || typeof node === 'bigint') {
@@ -148,6 +172,18 @@ function tryOpen(ring: Keyring, envelope: Buffer, aads: readonly (string | undef
   for (const aad of aads) {
     try {
       return decryptPayload(ring, envelope, aad === undefined ? undefined : Buffer.from(aad, 'utf8'));
+    } catch {
+      // Wrong key or wrong AAD: expected for the wrong ring, try the next AAD for the real one.
+    }
+  }
+  return undefined;
+}
+
+/** Opens an encrypted field (v1 or v2) without and with each AAD; undefined when none works. */
+function tryOpenField(ring: Keyring, field: string, aads: readonly string[]): string | undefined {
+  for (const aad of [undefined, ...aads]) {
+    try {
+      return decryptField(ring, field, aad);
     } catch {
       // Wrong key or wrong AAD: expected for the wrong ring, try the next AAD for the real one.
     }

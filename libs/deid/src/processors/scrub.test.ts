@@ -18,15 +18,27 @@ const janeKnown: [IdentifierKind, string][] = [
   ['ADDRESS', JANE.zip],
 ];
 
-function scrubNote(text: string, known: [IdentifierKind, string][] = janeKnown): string {
+function scrubNote(
+  text: string,
+  known: [IdentifierKind, string][] | 'unknown' = janeKnown,
+  withheld?: string[],
+): string {
   const process = scrubMethod.create(
     testContext({ method: 'scrub' }, testField({ name: 'noteText', phiClass: 'free_text' })),
   );
   if (process === undefined) throw new Error('no processor');
-  return process(text, testScope({ known }));
+  return process(text, testScope({ known, ...(withheld === undefined ? {} : { withheld }) }));
 }
 
 describe('scrub', () => {
+  it('withholds the whole text when the patient identifiers are not available, and reports it', () => {
+    const withheld: string[] = [];
+    expect(scrubNote(identifyingNote(JANE), 'unknown', withheld)).toBe('[WITHHELD]');
+    expect(scrubNote('no name here', 'unknown', withheld)).toBe('[WITHHELD]');
+    expect(scrubNote('   ', 'unknown', withheld)).toBe('   ');
+    expect(withheld).toEqual(['noteText', 'noteText']);
+  });
+
   it('removes the patient own names, MRN and phone from a note, with typed placeholders', () => {
     const out = scrubNote(identifyingNote(JANE));
     for (const value of [
@@ -103,6 +115,20 @@ describe('scrub', () => {
     expect(scrubNote('an 89-year-old and a 90 year old; aged 95; age: 102; 91 y/o', [])).toBe(
       'an 89-year-old and a 90+ year old; aged 90+; age: 90+; 90+ y/o',
     );
+  });
+
+  it('redacts street addresses with the wider set of street types', () => {
+    expect(
+      scrubNote(
+        'address 12 Quarantine Row, Driftonshire; was at 4 Elm close, 9 Abbey Mews and 3 Lilac Crescent',
+        [],
+      ),
+    ).toBe('address [ADDRESS], Driftonshire; was at [ADDRESS], [ADDRESS] and [ADDRESS]');
+    expect(scrubNote('1500 N. Harbor Pkwy Apt 4; 22 Old Mill Trail; 7 King Sq', [])).toBe(
+      '[ADDRESS]; [ADDRESS]; [ADDRESS]',
+    );
+    const clinical = 'walks 2 blocks down the road; took 2 Tylenol; 3 Times Daily';
+    expect(scrubNote(clinical, [])).toBe(clinical);
   });
 
   it('redacts state-and-ZIP lines and labelled ZIPs', () => {

@@ -33,13 +33,25 @@ export function testContext<R extends Rule>(
   return { contractType, field, rule, policy };
 }
 
+/**
+ * A record scope. `known`: the patient's identifiers; `'unknown'` for a record whose patient is
+ * not known (free text withheld). `withheld` collects the fields reported withheld.
+ */
 export function testScope(
-  options: { key?: Buffer; now?: Date; shift?: number; known?: [IdentifierKind, string][] } = {},
+  options: {
+    key?: Buffer;
+    now?: Date;
+    shift?: number;
+    known?: [IdentifierKind, string][] | 'unknown';
+    withheld?: string[];
+  } = {},
 ): RecordScope {
+  const known = options.known;
   return {
     pseudonymKey: options.key ?? TEST_KEY,
     now: options.now ?? new Date('2025-06-01T00:00:00Z'),
     shiftDays: () => options.shift ?? 10,
-    knownIdentifiers: () => compileKnownIdentifiers(options.known ?? []),
+    freeTextIdentifiers: () => (known === 'unknown' ? undefined : compileKnownIdentifiers(known ?? [])),
+    withheld: (field) => options.withheld?.push(field),
   };
 }

@@ -18,8 +18,14 @@ export interface RecordScope {
   readonly now: Date;
   /** The patient's date shift in days for a bound, stable for the record's patient. */
   shiftDays(maxDays: number): number;
-  /** The record's own identifiers, for free-text scrubbing. */
-  knownIdentifiers(): KnownIdentifiers;
+  /**
+   * The identifiers to scrub from the record's free text: its own and its patient's. Undefined
+   * when the patient's identifiers are not available (patient unknown to the directory, or the
+   * record names no patient): free text must then be withheld, not pattern-scrubbed.
+   */
+  freeTextIdentifiers(): KnownIdentifiers | undefined;
+  /** Reports one withheld free-text value of a field (counts only). */
+  withheld(field: string): void;
 }
 
 /**
