@@ -12,6 +12,6 @@ if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
 fi
 
 bash deploy/local/stack up
-eval "$(bash deploy/local/stack env | sed 's/^/export /')"
+eval "$(STACK_TLS= bash deploy/local/stack env | sed 's/^/export /')"
 node libs/contracts/src/cli.ts register
 exec vitest run "$@"
