@@ -83,6 +83,7 @@ export function createSourceRuntime(config: SourceConfig, options: SourceRuntime
         connectTimeoutMs: config.connectTimeoutMs,
         headersTimeoutMs: config.headersTimeoutMs,
         bodyTimeoutMs: config.bodyIdleTimeoutMs,
+        retryAfterCapMs: config.retryAfterCapMs,
       });
     },
   };

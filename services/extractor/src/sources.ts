@@ -48,6 +48,8 @@ const sourceSchema = z.strictObject({
   connectTimeoutMs: z.number().int().positive().default(10_000),
   headersTimeoutMs: z.number().int().positive().default(30_000),
   bodyIdleTimeoutMs: z.number().int().positive().default(60_000),
+  /** Longest `Retry-After` honoured on a 429/503; an absurd value is cut to this and logged. */
+  retryAfterCapMs: z.number().int().min(1_000).default(300_000),
 });
 
 const fileSchema = z.strictObject({ sources: z.array(sourceSchema).min(1) });

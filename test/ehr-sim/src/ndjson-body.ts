@@ -11,20 +11,37 @@ const CHUNK_BYTES = 64 * 1024;
 const RESET_PAUSE_MS = 25;
 
 /**
- * The lines of one export file, regenerated from the seed one at a time. `serve` sees every
- * output resource on its way out (counting, drift).
+ * Output lines that a full download of a file served changed (drift), by resource index. A real
+ * file does not change between downloads, and a client resumes with Range at a byte offset of the
+ * download it broke off; ranged reads replay these lines so the offsets still fall on line starts.
+ * Only the changed lines of the latest full download are kept.
+ */
+const changedLines = new WeakMap<ExportFile, Map<number, string>>();
+
+/**
+ * The lines of one export file, regenerated from the seed one at a time. With `serve` (a full
+ * download), every output resource passes through it on its way out (counting, drift) and the
+ * lines it changed are remembered; without it (ranged download, size), the lines are those of the
+ * latest full download, drift included.
  */
 export function* fileLines(
   generator: ResourceGenerator,
   job: ExportJob,
   file: ExportFile,
-  serve: (resource: FhirResource) => FhirResource = (r) => r,
+  serve?: (resource: FhirResource) => FhirResource,
 ): Generator<string> {
   const { site, sinceMs, types } = job.request;
   if (file.kind === 'error') {
     for (const type of types.slice(file.startIndex, file.endIndex))
       yield `${JSON.stringify(exportError(type))}\n`;
     return;
+  }
+  let changed = changedLines.get(file);
+  if (serve !== undefined) {
+    changed = new Map();
+    changedLines.set(file, changed);
+    // The byte size cached for Range answers was that of the previous full download.
+    delete file.size;
   }
   let emitted = 0;
   for (let index = file.startIndex; index < file.endIndex && emitted < file.count; index++) {
@@ -33,8 +50,15 @@ export function* fileLines(
     if (file.kind === 'deleted') {
       const url = `${file.resourceType}/${resourceId(file.resourceType, index)}`;
       yield `${JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url } }] })}\n`;
+    } else if (serve === undefined) {
+      yield changed?.get(index) ?? `${JSON.stringify(generator.resource(site, file.resourceType, index))}\n`;
     } else {
-      yield `${JSON.stringify(serve(generator.resource(site, file.resourceType, index)))}\n`;
+      const resource = generator.resource(site, file.resourceType, index);
+      const served = serve(resource);
+      const line = `${JSON.stringify(served)}\n`;
+      // Drift hands back a new object; an unchanged resource comes back as is.
+      if (served !== resource) changed?.set(index, line);
+      yield line;
     }
   }
 }
