@@ -12,6 +12,9 @@ if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
 fi
 
 bash deploy/local/stack up
+# TLS applies to the shared stack only; tests that start their own broker must not inherit it.
+unset STACK_TLS
 eval "$(STACK_TLS= bash deploy/local/stack env | sed 's/^/export /')"
 node libs/contracts/src/cli.ts register
+node services/redactor/src/cli.ts register-schemas
 exec vitest run "$@"

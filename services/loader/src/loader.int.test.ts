@@ -220,14 +220,16 @@ describe('loader against Kafka, the registry and PostgreSQL', () => {
       // marker, which kafkajs never hands to eachBatch.
       await transaction(3, false);
       await atEnd();
-      const lag = await loaderLag({
-        admin,
-        pool: db.pool,
-        schema: db.schema,
-        groupId: G_MAIN,
-        topics: [topic],
+      // Bounded wait: the position passes the abort markers on the loader's next fetch.
+      const lagOf = async () =>
+        (await loaderLag({ admin, pool: db.pool, schema: db.schema, groupId: G_MAIN, topics: [topic] })).map(
+          (p) => p.lag,
+        );
+      await waitFor(async () => (await lagOf()).every((l) => l === 0), {
+        timeoutMs: 60_000,
+        what: 'loader lag to reach 0 past the abort markers',
       });
-      expect(lag.map((p) => p.lag)).toEqual([0, 0, 0]);
+      expect(await lagOf()).toEqual([0, 0, 0]);
     } finally {
       await loader.stop();
       await producer.disconnect();
