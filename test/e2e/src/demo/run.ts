@@ -234,6 +234,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       }
       if (Date.now() > deadline) {
         problems.push(`timed out after ${args.timeoutSeconds} s waiting for the pipeline to drain`);
+        problems.push(`where it stopped: ${stallSnapshot(jobs, counts)}`);
         break;
       }
       await sleep(POLL_MS);
@@ -334,6 +335,23 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     canaryLabels: canaryLabels(canaries),
     problems,
   };
+}
+
+/** Where each stage stood when the demo gave up (counts and states only, no record data). */
+export function stallSnapshot(jobs: readonly JobView[], counts: StageCounts | null): string {
+  const jobText = jobs
+    .map(
+      (j) =>
+        `${j.sourceId} ${j.state} read ${j.counts.read} produced ${j.counts.produced} parts ${j.parts.done}/${j.parts.total} ` +
+        `retries ${j.counts.retries} throttled ${j.counts.throttled} token refreshes ${j.counts.tokenRefreshes}`,
+    )
+    .join('; ');
+  const stageText =
+    counts === null
+      ? 'no stage counts'
+      : `raw ${counts.raw}, valid ${counts.valid}, quarantined ${counts.quarantined}, clean ${counts.clean}, ` +
+        `loaded ${counts.loaded}; lag validator ${counts.lag.validator}, redactor ${counts.lag.redactor}`;
+  return `jobs: ${jobText}; stages: ${stageText}`;
 }
 
 /** Faults of a bad production day; the drift starts after 70% of all Patient records were served. */
