@@ -200,6 +200,26 @@ describe('createHttpClient: requests', () => {
     expect(h.client.counters()).toMatchObject({ rateLimited: 1, retries: 1, requests: 2 });
   });
 
+  it('counts a 429 of the token endpoint as a 429, waits its Retry-After, and retries', async () => {
+    let calls = 0;
+    const tokenProvider = {
+      getToken: () => {
+        calls++;
+        return calls === 1
+          ? Promise.reject(new PipelineError('RATE_LIMITED', 'token endpoint answered 429', { retryAfterMs: 3_000 }))
+          : Promise.resolve('tok-after-wait');
+      },
+      invalidate: () => undefined,
+      refreshes: () => calls,
+    };
+    const h = await harness((_req, res) => json(res, 200, {}), { tokenProvider });
+    await h.client.json('GET', 'Observation');
+    expect(h.sleeps).toEqual([3_000]);
+    expect(h.server.requests).toHaveLength(1);
+    expect(h.server.requests[0]!.headers.authorization).toBe('Bearer tok-after-wait');
+    expect(h.client.counters()).toMatchObject({ rateLimited: 1, retries: 1 });
+  });
+
   it('on 429 with an HTTP-date waits until that date', async () => {
     const h = await harness((_req, res, _body, i) =>
       i === 0

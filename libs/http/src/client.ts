@@ -68,6 +68,7 @@ export interface NdjsonOptions extends Omit<RequestOptions, 'body' | 'retry'> {
 export interface HttpCounters {
   readonly requests: number;
   readonly retries: number;
+  /** 429 answers, from the API and from the token endpoint. */
   readonly rateLimited: number;
   readonly unauthorized: number;
   readonly tokenRefreshes: number;
@@ -192,6 +193,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     throw fromStatus(status, ctx, retryAfterMs);
   };
 
+  /** A token; a 429 from the token endpoint counts as a 429 like one from the API. */
+  const tokenOf = async (provider: TokenProvider): Promise<string> => {
+    try {
+      return await provider.getToken();
+    } catch (err) {
+      if (errorCode(err) === 'RATE_LIMITED') counts.rateLimited++;
+      throw err;
+    }
+  };
+
   const attemptOnce = async <R>(
     method: HttpMethod,
     url: URL,
@@ -207,13 +218,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     let kept = false;
     try {
       const authorize = tokenProvider !== undefined && (request.authorize ?? url.origin === base.origin);
-      let token = authorize ? await tokenProvider.getToken() : undefined;
+      let token = authorize ? await tokenOf(tokenProvider) : undefined;
       let response = await send(url, method, request, token, ctx, attempt);
       if (response.statusCode === 401 && token !== undefined && tokenProvider !== undefined) {
         counts.unauthorized++;
         await response.body.dump().catch(() => undefined);
         tokenProvider.invalidate(token);
-        token = await tokenProvider.getToken();
+        token = await tokenOf(tokenProvider);
         await limiter?.acquire(acquireOptions);
         response = await send(url, method, request, token, ctx, attempt);
       }

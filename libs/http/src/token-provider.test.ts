@@ -24,15 +24,24 @@ describe('createTokenProvider', () => {
     expect(provider.refreshes()).toBe(2);
   });
 
-  it('shrinks the skew to half the lifetime of short tokens instead of refreshing on every call', async () => {
+  it('shrinks the skew to a quarter of the lifetime of short tokens instead of refreshing on every call', async () => {
     let now = 0;
     const { fetch } = fakeFetch((_req, n) => ok(`tok-${n}`, 20));
     const provider = createTokenProvider(providerOptions(fetch, { now: () => now, skewMs: 30_000 }));
     await provider.getToken();
-    now += 9_000;
+    now += 14_000; // 6 s left of 20: outside the 5 s skew
     expect(await provider.getToken()).toBe('tok-1');
     now += 2_000;
     expect(await provider.getToken()).toBe('tok-2');
+  });
+
+  it('uses a 5-second token for three quarters of its life (at most 16 token requests a minute)', async () => {
+    let now = 0;
+    const { fetch, requests } = fakeFetch((_req, n) => ok(`tok-${n}`, 5));
+    const provider = createTokenProvider(providerOptions(fetch, { now: () => now, skewMs: 30_000 }));
+    for (; now < 60_000; now += 50) await provider.getToken();
+    expect(requests.length).toBeLessThanOrEqual(16);
+    expect(requests.length).toBeGreaterThanOrEqual(15);
   });
 
   it('shares one in-flight refresh between 20 concurrent callers', async () => {

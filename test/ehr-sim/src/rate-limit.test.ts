@@ -49,6 +49,20 @@ describe('rate limit and counters', () => {
     expect(counters.clients[SECRET_CLIENT.clientId]).toMatchObject({ requests: 8, rateLimited: 2 });
   });
 
+  it('keeps one budget per site: callers of one site do not use up another site\'s', async () => {
+    const clock = fakeClock();
+    sim = createSimulator({
+      patientsPerSite: 3,
+      sites: ['site-a', 'site-b'],
+      now: clock.now,
+      rateLimit: { limit: 2, windowMs: 60_000 },
+    });
+    const status = async (site: string): Promise<number> =>
+      (await sim.app.inject({ url: `/${site}/fhir/metadata` })).statusCode;
+    expect([await status('site-a'), await status('site-a'), await status('site-a')]).toEqual([200, 200, 429]);
+    expect([await status('site-b'), await status('site-b'), await status('site-b')]).toEqual([200, 200, 429]);
+  });
+
   it('answers Retry-After as an HTTP date or an absurd number when asked to', async () => {
     const clock = fakeClock(Date.UTC(2025, 5, 1, 12, 0, 0));
     sim = createSimulator({

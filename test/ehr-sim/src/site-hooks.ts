@@ -6,7 +6,9 @@ import { sendOutcome, type SiteParams } from './http-util.ts';
 /**
  * The hostile front door of every site route, in the order a production gateway applies it:
  * unknown site, arrival accounting, latency, rate limit (429), injected 5xx bursts.
- * Callers are keyed by the client of their bearer token, or `ip:<address>` without one.
+ * Callers are keyed by the client of their bearer token, or `ip:<address>` without one (token
+ * requests). Each site is its own hospital with its own gateway: its limit applies to its callers
+ * only, so token requests for two sites from one address do not share a budget.
  */
 export function installSiteHooks(app: FastifyInstance, ctx: SimContext): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -20,7 +22,7 @@ export function installSiteHooks(app: FastifyInstance, ctx: SimContext): void {
 
     const now = ctx.now();
     const { limit } = ctx.limiter.options;
-    const decision = ctx.limiter.check(key, now);
+    const decision = ctx.limiter.check(`${site} ${key}`, now);
     if (limit > 0) reply.header('X-RateLimit-Limit', String(limit));
     if (!decision.allowed) {
       ctx.counters.rateLimited(key);

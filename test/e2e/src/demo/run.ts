@@ -81,6 +81,12 @@ export interface DemoIo {
 }
 
 const POLL_MS = 1_000;
+/**
+ * Requests per minute the simulated gateway admits per client with faults on, against 60
+ * published: a site's backfill sends at least 10 requests within its first minute (kick-off, a
+ * status poll, one download per resource type, the final DELETE), so each site meets 429s.
+ */
+const ENFORCED_PER_MINUTE = 8;
 
 /**
  * Runs the demo: simulator with faults, the four services, one backfill per site, progress until
@@ -149,7 +155,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       patientsPerSite: args.patients,
       canaries,
       faults: args.faults ? productionFaults(args.patients * args.sites) : {},
-      enforcedPerMinute: args.faults ? 20 : 0,
+      enforcedPerMinute: args.faults ? ENFORCED_PER_MINUTE : 0,
       publishedPerMinute: args.faults ? 60 : 6000,
       tokenLifetimeSeconds: args.faults ? 5 : 300,
       sourcePrefix: `demo-${runId}-`,
@@ -158,7 +164,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     const expectedServed = [...ehr.expectedPerSource.values()].reduce((a, b) => a + b, 0);
     io.say(
       `simulated EHR at ${ehr.url}: ${sites.length} sites x ${args.patients} patients = ${expectedServed} resources; ` +
-        `faults ${args.faults ? 'on (enforced 20 req/min per client vs 60 published, 5 s tokens, resets, Patient drift)' : 'off'}`,
+        `faults ${args.faults ? `on (enforced ${ENFORCED_PER_MINUTE} req/min per client vs 60 published, 5 s tokens, resets, Patient drift)` : 'off'}`,
     );
 
     const baseline = await topicEnds(admin, topics);
