@@ -29,6 +29,7 @@ export {
   type PhiClass,
   type PhiClassification,
 } from './contract.ts';
+export { DELETIONS_TOPIC_SUFFIX, DELETION_SCHEMA_FILE, KIND_HEADER, deletionsTopicOf } from './deletions.ts';
 export { breaksLevel, diffSchemas, type ChangeKind, type SchemaChange } from './diff.ts';
 export {
   MANIFEST_FILE,

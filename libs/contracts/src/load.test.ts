@@ -6,7 +6,14 @@ import { PipelineError } from '@ehrflow/errors';
 import { isPhi } from './contract.ts';
 import { findSchemasDir, loadSchemaSet } from './load.ts';
 
-const PIPELINE_SUBJECTS = ['ehr.raw-value', 'ehr.quarantine-value', 'ehr.drift-value', 'ehr.jobs-value'];
+const PIPELINE_SUBJECTS = [
+  'ehr.raw-value',
+  'ehr.quarantine-value',
+  'ehr.drift-value',
+  'ehr.jobs-value',
+  'ehr.valid.deletions-value',
+  'ehr.clean.deletions-value',
+];
 
 describe('the repository schemas', () => {
   const set = loadSchemaSet();
@@ -25,14 +32,24 @@ describe('the repository schemas', () => {
     }
   });
 
-  it('document every pipeline field and carry PHI only in the encrypted payload', () => {
+  it('document every pipeline field and carry PHI only encrypted or as a keyed hash', () => {
     for (const file of set.files.filter((f) => f.group === 'pipeline')) {
       for (const field of file.contract.fields) {
         expect(field.doc, `${file.file} ${field.path} doc`).toBeTruthy();
-        expect(isPhi(field), `${file.file} ${field.path}`).toBe(field.name === 'payload');
+        // The encrypted payload, or the deletion's logical id: field-encrypted on ehr.valid.deletions,
+        // pseudonymised on ehr.clean.deletions.
+        const allowed =
+          field.name === 'payload' || (file.file === 'pipeline/deletion.avsc' && field.name === 'logicalId');
+        expect(isPhi(field), `${file.file} ${field.path}`).toBe(allowed);
         if (field.name === 'payload') expect(field.attrs.encrypted).toBe(true);
+        if (field.name === 'logicalId') expect([field.avroType, field.deid]).toEqual(['string', 'hash']);
       }
     }
+  });
+
+  it('give both deletion subjects the one deletion schema', () => {
+    expect(set.subject('ehr.valid.deletions-value').schema.file).toBe('pipeline/deletion.avsc');
+    expect(set.subject('ehr.clean.deletions-value').schema.file).toBe('pipeline/deletion.avsc');
   });
 
   it('keep the raw envelope exactly as the shared conventions define it', () => {

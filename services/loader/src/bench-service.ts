@@ -93,6 +93,8 @@ try {
     schema: schemaName,
     groupId,
     resourceTypes: ['Observation'],
+    // Upserts only: this run has no deletions topic.
+    deletions: false,
     topicPrefix: prefix,
     writeMode: args.mode as WriteMode,
     concurrency: Number(args.concurrency),

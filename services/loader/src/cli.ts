@@ -40,7 +40,8 @@ const HELP: Record<string, string> = {
 Counts the job's records at every stage and compares them:
   source read (latest ehr.jobs event) − reported errors = raw produced (ehr.raw)
   = valid (ehr.valid.*) + quarantined (ehr.quarantine) ; clean (ehr.clean.*) = valid ;
-  loaded (loader_ledger, upserts + deletes) = clean.
+  loaded (loader_ledger, upserts + deletes) = clean. The deletion topics count in valid and clean,
+  and deletes must also match on their own (raw DELETEs = reported deletions = ... = tombstones).
 Counts are distinct record ids filtered on jobId, read from each topic and from the database.
 --json prints the result as JSON ({ reconciled, rows, byType, notes, ... }); with several --job,
 { reconciled, jobs: [...] } (one scan of the topics for all of them).

@@ -46,7 +46,8 @@ export interface BatchContext {
   readonly pool: Pool;
   readonly schema: string;
   readonly groupId: string;
-  readonly model: TableModel;
+  /** The table of every record, or the function that picks each record's table (a deletions batch spans tables). */
+  readonly model: TableModel | ((record: BatchRecord) => TableModel);
   readonly writer: Writer;
   readonly beforeCommit?: BeforeCommit;
 }
@@ -86,8 +87,13 @@ export async function loadBatch(ctx: BatchContext, batch: PartitionBatch): Promi
     const fresh = batch.records.filter((r) => BigInt(r.offset) >= stored);
     const rejected = batch.rejected.filter((r) => BigInt(r.offset) >= stored);
     let written: WriteResult = { upserted: 0, deleted: 0, ignored: 0 };
-    if (fresh.length > 0) {
-      written = await ctx.writer.write(client, { schema: ctx.schema, model: ctx.model }, toRows(fresh));
+    for (const [model, records] of byTable(fresh, ctx.model)) {
+      const r = await ctx.writer.write(client, { schema: ctx.schema, model }, toRows(records));
+      written = {
+        upserted: written.upserted + r.upserted,
+        deleted: written.deleted + r.deleted,
+        ignored: written.ignored + r.ignored,
+      };
     }
     if (rejected.length > 0) {
       await client.query(
@@ -126,4 +132,21 @@ export async function loadBatch(ctx: BatchContext, batch: PartitionBatch): Promi
     // A connection that failed mid-transaction is not trusted again: the pool opens a new one.
     client.release(failed);
   }
+}
+
+/** Records grouped by table, in first-seen order, each group in offset order. */
+function byTable(
+  records: readonly BatchRecord[],
+  model: BatchContext['model'],
+): Map<TableModel, BatchRecord[]> {
+  const out = new Map<TableModel, BatchRecord[]>();
+  if (records.length === 0) return out;
+  if (typeof model !== 'function') return out.set(model, [...records]);
+  for (const r of records) {
+    const m = model(r);
+    const list = out.get(m);
+    if (list === undefined) out.set(m, [r]);
+    else list.push(r);
+  }
+  return out;
 }

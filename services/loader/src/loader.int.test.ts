@@ -5,6 +5,7 @@ import { loaderLag } from './lag.ts';
 import { startLoader, type Loader, type LoaderOptions } from './loader.ts';
 import { KIND_HEADER } from './rows.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
+import { schemaFile } from './testing/pipeline-fixtures.ts';
 import {
   createTopics,
   deleteTopics,
@@ -22,6 +23,7 @@ const suffix = uniqueSuffix();
 const prefix = `t.${suffix}.clean.`;
 const topic = `${prefix}Patient`;
 const subject = `${topic}-value`;
+const deletionsTopic = `${prefix}deletions`;
 const G_MAIN = `g-main-${suffix}`;
 const G_FAIL = `g-fail-${suffix}`;
 
@@ -35,15 +37,17 @@ describe('loader against Kafka, the registry and PostgreSQL', () => {
   beforeAll(async () => {
     admin = kafka.kafkajs.admin();
     await admin.connect();
-    await createTopics(admin, [topic], 3);
+    await createTopics(admin, [topic, deletionsTopic], 3);
     await register(registry, subject, cleanPatientSchema());
+    await register(registry, `${deletionsTopic}-value`, schemaFile('pipeline/deletion.avsc'));
     db = testDatabase();
   });
   afterAll(async () => {
-    await deleteTopics(admin, [topic]);
+    await deleteTopics(admin, [topic, deletionsTopic]);
     await admin.deleteGroups([G_MAIN, G_FAIL]).catch(() => undefined);
     await admin.disconnect();
     await registry.deleteSubject(subject).catch(() => undefined);
+    await registry.deleteSubject(`${deletionsTopic}-value`).catch(() => undefined);
     await registry.close();
     await db.close();
   });
@@ -258,9 +262,9 @@ describe('loader against Kafka, the registry and PostgreSQL', () => {
     const atEnd = (what: string) =>
       waitFor(async () => (await storedTotal(group)) === (await end2()), { timeoutMs: 60_000, what });
     try {
-      const a = await start(group, { topicPrefix: prefix2 });
+      const a = await start(group, { topicPrefix: prefix2, deletions: false });
       await produce(0, 1500);
-      const b = await start(group, { topicPrefix: prefix2 });
+      const b = await start(group, { topicPrefix: prefix2, deletions: false });
       await waitFor(() => a.ready() && b.ready(), { timeoutMs: 60_000, what: 'both replicas in the group' });
       await produce(1500, 1500);
       await atEnd('positions at the end with two replicas');

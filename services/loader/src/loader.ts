@@ -1,20 +1,28 @@
 import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
-import { createCodec } from '@ehrflow/contracts';
+import { createCodec, deletionsTopicOf } from '@ehrflow/contracts';
 import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
 import { retry, type RetryPolicy } from '@ehrflow/http';
 import { toKafkaError, type KafkaClient } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
-import { createBatchDecoder, type TopicState } from './batch-decoder.ts';
-import { loadBatch, type BatchOutcome, type BeforeCommit, type PartitionBatch } from './load-batch.ts';
+import { createBatchDecoder, type DecodedSlice, type TopicState } from './batch-decoder.ts';
+import { checkDeletionSchema, createDeletionDecoder } from './deletions.ts';
+import {
+  loadBatch,
+  type BatchContext,
+  type BatchOutcome,
+  type BeforeCommit,
+  type BatchRecord,
+  type PartitionBatch,
+} from './load-batch.ts';
 import { createMarkerPositions } from './marker-positions.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { checkIdentifier } from './names.ts';
 import { toDatabaseError } from './pg-errors.ts';
 import { positionKey, readPositions } from './positions.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
-import { tableModelOf } from './table-model.ts';
+import { tableModelOf, type TableModel } from './table-model.ts';
 import { createWriter, type WriteMode } from './writers.ts';
 
 export interface LoaderOptions {
@@ -33,6 +41,12 @@ export interface LoaderOptions {
   readonly resourceTypes?: readonly string[];
   /** Topic of a type is `<topicPrefix><Type>`, its value subject `<topic>-value`. Default `ehr.clean.`. */
   readonly topicPrefix?: string;
+  /**
+   * Whether to consume `<topicPrefix>deletions` (subject `<topic>-value`, `schemas/pipeline/deletion.avsc`)
+   * and apply each deletion as a tombstone to the table of its resource type. Default true; tests
+   * of the upsert path turn it off.
+   */
+  readonly deletions?: boolean;
   /** Default `staging` (COPY + merge), the faster one in `bench.ts`. */
   readonly writeMode?: WriteMode;
   /** Most records per database transaction. Default 2000. */
@@ -59,6 +73,7 @@ export interface LoaderOptions {
 /** One committed batch, as `onBatch` sees it. */
 export interface BatchEvent extends BatchOutcome {
   readonly topic: string;
+  /** The resource type of the topic, or `deletions` for the deletions topic (its batches span tables). */
   readonly resourceType: string;
   readonly partition: number;
   readonly durationMs: number;
@@ -97,7 +112,7 @@ export interface Loader {
   readonly done: Promise<void>;
   /** What the start-up migration did. */
   readonly migration: MigrationReport;
-  /** The topics consumed, one per resource type. */
+  /** The topics consumed: one per resource type, then the deletions topic (when on). */
   readonly topics: readonly string[];
 }
 
@@ -111,8 +126,10 @@ const DEFAULT_RETRY = { retries: 30, initialMs: 200, factor: 2, maxMs: 10_000 };
  * consumer group. Each fetched partition batch is loaded in one database transaction together
  * with the partition's next offset; nothing is committed to Kafka. On (re)assignment the consumer
  * seeks to the stored positions, so a restart resumes exactly after the last committed batch.
+ * The deletions topic is consumed the same way: each batch's deletions become tombstones in the
+ * tables of their resource types, in the one transaction that also stores its position.
  *
- * @throws PipelineError SCHEMA_NOT_REGISTERED (a clean subject is missing), TABLE_INCOMPATIBLE,
+ * @throws PipelineError SCHEMA_NOT_REGISTERED (a clean subject, or the deletions', is missing), TABLE_INCOMPATIBLE,
  *   DATABASE_UNAVAILABLE, KAFKA_UNAVAILABLE.
  */
 export async function startLoader(options: LoaderOptions): Promise<Loader> {
@@ -148,7 +165,14 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
       'clean schema read',
     );
   }
-  const topics = [...states.keys()];
+  const deletionsTopic = options.deletions === false ? undefined : deletionsTopicOf(prefix);
+  if (deletionsTopic !== undefined) {
+    const subject = `${deletionsTopic}-value`;
+    const latest = await registry.latest(subject);
+    checkDeletionSchema(latest.text, `${subject} v${latest.version}`);
+    log.info({ subject, version: latest.version, schemaId: latest.id }, 'deletion schema read');
+  }
+  const topics = [...states.keys(), ...(deletionsTopic === undefined ? [] : [deletionsTopic])];
   const migration = await migrate(
     pool,
     schema,
@@ -271,10 +295,42 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
     },
   });
 
+  const byType = new Map([...states.values()].map((s) => [s.resourceType, s]));
+  const decodeDeletions = createDeletionDecoder({ codec, served: new Set(byType.keys()), log });
+  /** The table of a deletion (the decoder let only served types through). */
+  const tableOfDeletion = (record: BatchRecord): TableModel => {
+    const state = byType.get(String(record.value.resourceType));
+    if (state === undefined) throw new TypeError('a deletion of a type without a table passed the decoder');
+    return state.model;
+  };
+
+  /** How the records of one topic are decoded, which table each goes to, and its metric label. */
+  interface TopicRoute {
+    readonly label: string;
+    decode(partition: number, messages: readonly KafkaMessage[]): Promise<DecodedSlice>;
+    model(): BatchContext['model'];
+  }
+  function routeOf(topic: string): TopicRoute {
+    if (topic === deletionsTopic) {
+      return {
+        label: 'deletions',
+        decode: (partition, messages) => decodeDeletions(topic, partition, messages),
+        model: () => tableOfDeletion,
+      };
+    }
+    const state = states.get(topic);
+    if (state === undefined) throw new TypeError(`batch for an unexpected topic ${topic}`);
+    return {
+      label: state.resourceType,
+      decode: (partition, messages) => decode(state, partition, messages),
+      // Read per attempt: a run-time migration replaces the model.
+      model: () => state.model,
+    };
+  }
+
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const state = states.get(batch.topic);
-    if (state === undefined) throw new TypeError(`batch for an unexpected topic ${batch.topic}`);
+    const route = routeOf(batch.topic);
     for (let start = 0; start < batch.messages.length; start += maxBatch) {
       if (!payload.isRunning() || payload.isStale() || stopSignal.signal.aborted) return;
       const end = Math.min(batch.messages.length, start + maxBatch);
@@ -287,11 +343,7 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
       try {
         outcome = await retry(async () => {
           await payload.heartbeat();
-          const { records, rejected } = await decode(
-            state,
-            batch.partition,
-            batch.messages.slice(start, end),
-          );
+          const { records, rejected } = await route.decode(batch.partition, batch.messages.slice(start, end));
           const chunk: PartitionBatch = {
             topic: batch.topic,
             partition: batch.partition,
@@ -304,7 +356,7 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
               pool,
               schema,
               groupId,
-              model: state.model,
+              model: route.model(),
               writer,
               ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
             },
@@ -332,7 +384,7 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
       notify({
         ...outcome,
         topic: batch.topic,
-        resourceType: state.resourceType,
+        resourceType: route.label,
         partition: batch.partition,
         durationMs: counters.lastBatchMs,
       });

@@ -14,14 +14,15 @@ import { startLoader } from './loader.ts';
 const HELP = `usage: node services/loader/src/main.ts
 
 Loads ehr.clean.<Type> into PostgreSQL: one table per resource type, newest version wins,
-rows and consumer positions in one transaction. Exits non-zero when a registered clean schema
+ehr.clean.deletions as tombstones in the table of each deletion's type, rows and consumer
+positions in one transaction. Exits non-zero when a registered clean schema
 cannot be applied to its table (the message names table, column and change).
 
 Environment:
   KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL   (required)
   LOADER_DB_SCHEMA        database schema of the tables (default clean)
   LOADER_GROUP_ID         consumer group and key of the stored positions (default ehrflow-loader)
-  LOADER_TOPIC_PREFIX     topics are <prefix><Type> (default ehr.clean.)
+  LOADER_TOPIC_PREFIX     topics are <prefix><Type> and <prefix>deletions (default ehr.clean.)
   LOADER_RESOURCE_TYPES   comma-separated types (default: all seven)
   LOADER_WRITE_MODE       staging (COPY + merge, default) | multirow
   LOADER_MAX_BATCH        records per transaction (default 2000)

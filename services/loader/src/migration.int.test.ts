@@ -56,6 +56,8 @@ describe('schema evolution of the clean tables', () => {
       schema: db.schema,
       groupId: GROUP,
       resourceTypes: ['Patient'],
+      // Upserts only: this run has no deletions topic.
+      deletions: false,
       topicPrefix: prefix,
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,

@@ -69,4 +69,41 @@ describe('formatReconcile', () => {
     expect(text).toMatch(/Patient\s+3\s+3\s+0\s+2\s+3/);
     expect(text.trimEnd().endsWith('NOT RECONCILED: see the gaps and notes above')).toBe(true);
   });
+
+  it('flags a delete that became an upsert even when the totals agree', () => {
+    const swapped: ReconcileResult = {
+      ...result,
+      rows: [
+        {
+          stage: 'clean',
+          label: 'clean',
+          from: 'ehr.clean.*',
+          count: 5,
+          upserts: 5,
+          deletes: 0,
+          expected: 5,
+          gap: 0,
+          expectedDeletes: 2,
+          deletesGap: -2,
+          ok: false,
+        },
+        {
+          stage: 'loaded',
+          label: 'loaded',
+          from: 'clean.loader_ledger',
+          count: 5,
+          upserts: 3,
+          deletes: 2,
+          expected: 5,
+          gap: 0,
+          expectedDeletes: 2,
+          deletesGap: 0,
+          ok: true,
+        },
+      ],
+    };
+    const text = formatReconcile(swapped);
+    expect(text).toMatch(/clean\s+ehr\.clean\.\*\s+5\s+5\s+0\s+5\s+GAP: 2 deletes missing/);
+    expect(text).toMatch(/loaded\s+clean\.loader_ledger\s+5\s+3\s+2\s+5\s+ok/);
+  });
 });

@@ -19,8 +19,11 @@ const n = (v: number | null | undefined): string => (v === null || v === undefin
 
 function status(r: ReconcileRow): string {
   if (r.gap === null) return r.ok ? '' : 'UNKNOWN';
-  if (r.gap === 0) return 'ok';
-  return r.gap < 0 ? `GAP: ${-r.gap} missing` : `GAP: ${r.gap} extra`;
+  if (r.gap !== 0) return r.gap < 0 ? `GAP: ${-r.gap} missing` : `GAP: ${r.gap} extra`;
+  // Totals agree, but a delete may have become an upsert (or the reverse) on the way.
+  const d = r.deletesGap ?? 0;
+  if (d !== 0) return d < 0 ? `GAP: ${-d} deletes missing` : `GAP: ${d} deletes extra`;
+  return 'ok';
 }
 
 /** The reconciliation of a job as text: the stage table, the per-type table, notes and the verdict. */

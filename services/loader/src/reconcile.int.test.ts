@@ -18,6 +18,7 @@ import {
   TEST_REGISTRY_URL,
 } from './testing/kafka.ts';
 import {
+  deletion,
   jobEvent,
   quarantineRecord,
   rawEnvelope,
@@ -29,15 +30,19 @@ import { TEST_DATABASE_URL, testDatabase, uniqueSuffix, type TestDatabase } from
 const suffix = uniqueSuffix();
 const prefix = `t.${suffix}.`;
 const topics = pipelineTopics(prefix, ['Patient']);
+const deletionTopics = topics.deletions ?? { valid: '', clean: '' };
 const allTopics = [
   topics.raw,
   topics.jobs,
   topics.quarantine,
   topics.valid.Patient as string,
   topics.clean.Patient as string,
+  deletionTopics.valid,
+  deletionTopics.clean,
 ];
 const JOB_OK = `job-ok-${suffix}`;
 const JOB_GAP = `job-gap-${suffix}`;
+const JOB_DEL = `job-del-${suffix}`;
 
 describe('reconciliation per job', () => {
   const kafka = testKafka(`loader-rec-${suffix}`);
@@ -55,6 +60,8 @@ describe('reconciliation per job', () => {
     await register(registry, `${topics.quarantine}-value`, schemaFile('pipeline/quarantine-record.avsc'));
     await register(registry, `${topics.valid.Patient}-value`, schemaFile('fhir/Patient.avsc'));
     await register(registry, `${topics.clean.Patient}-value`, cleanPatientSchema());
+    for (const t of [deletionTopics.valid, deletionTopics.clean])
+      await register(registry, `${t}-value`, schemaFile('pipeline/deletion.avsc'));
     db = testDatabase();
     const codec = testCodec(registry);
     const put = (topic: string | undefined, values: Record<string, unknown>[]) =>
@@ -103,6 +110,30 @@ describe('reconciliation per job', () => {
       [1, 2].map((i) => clean(JOB_GAP, i, 'gap')),
     );
 
+    // JOB_DEL (a _since export): 5 read = 2 upserts + 3 deletions; one DELETE quarantined by the
+    // validator (malformed payload); the other two travel both deletion topics (one redelivered)
+    // and become tombstones of rows JOB_OK created. A deletion of a type not reconciled is noise.
+    await put(topics.jobs, [jobEvent(JOB_DEL, { read: 5, produced: 2, deleted: 3, errors: 0 })]);
+    await put(topics.raw, [
+      rawEnvelope(JOB_DEL, 'del-u1', 'Patient'),
+      rawEnvelope(JOB_DEL, 'del-u2', 'Patient'),
+      ...[1, 2, 3].map((i) => rawEnvelope(JOB_DEL, `del-d${i}`, 'Patient', 'DELETE')),
+    ]);
+    await put(topics.quarantine, [quarantineRecord(JOB_DEL, 'del-d3')]);
+    await put(
+      topics.valid.Patient,
+      [1, 2].map((i) => validPatient(JOB_DEL, `del-u${i}`, `du${i}`)),
+    );
+    await put(
+      topics.clean.Patient,
+      [1, 2].map((i) => ({ ...clean(JOB_DEL, i, 'du'), recordId: `del-u${i}` })),
+    );
+    const deleted = [
+      deletion(JOB_DEL, 'del-d1', 'Patient', 'ok1'),
+      deletion(JOB_DEL, 'del-d2', 'Patient', 'ok2'),
+    ];
+    await put(deletionTopics.valid, [...deleted, deletion(JOB_DEL, 'del-x1', 'Observation', 'o1')]);
+
     const loader = await startLoader({
       kafka,
       registry,
@@ -116,9 +147,16 @@ describe('reconciliation per job', () => {
       heartbeatIntervalMs: 1_000,
       maxWaitTimeMs: 200,
     });
-    await waitFor(async () => (await db.count('loader_ledger')) === 6, {
+    await waitFor(async () => (await db.count('loader_ledger')) === 8, {
       timeoutMs: 60_000,
-      what: 'the loader to load both jobs',
+      what: 'the loader to load the upserts of the three jobs',
+    });
+    // The clean deletions only now: a tombstone that overtook the upsert of its row would be
+    // undone by it (a deletion carries no version; see docs/architecture.md).
+    await put(deletionTopics.clean, [...deleted, deleted[0] as Record<string, unknown>]);
+    await waitFor(async () => (await db.count('loader_ledger')) === 10, {
+      timeoutMs: 60_000,
+      what: 'the loader to load the deletions',
     });
     await loader.stop();
     deps = { kafka, codec, pool: db.pool, schema: db.schema, topics };
@@ -152,6 +190,29 @@ describe('reconciliation per job', () => {
     expect(result.reconciled).toBe(true);
   });
 
+  it('reconciles a job with deletions: raw DELETEs = reported = valid + quarantined = clean = tombstones', async () => {
+    const result = await reconcile(JOB_DEL, deps);
+    const deletes = Object.fromEntries(
+      result.rows.map((row) => [
+        row.stage,
+        { count: row.count, deletes: row.deletes, deletesGap: row.deletesGap },
+      ]),
+    );
+    expect(deletes).toMatchObject({
+      raw: { count: 5, deletes: 3, deletesGap: 0 },
+      valid: { count: 4, deletes: 2 },
+      quarantined: { count: 1, deletes: 1 },
+      valid_plus_quarantined: { count: 5, deletes: 3, deletesGap: 0 },
+      clean: { count: 4, deletes: 2, deletesGap: 0 },
+      loaded: { count: 4, deletes: 2, deletesGap: 0 },
+    });
+    expect(result.byType.Patient).toEqual({ raw: 5, valid: 4, quarantined: 1, clean: 4, loaded: 4 });
+    expect(result.notes).toEqual([]);
+    expect(result.reconciled).toBe(true);
+    // The tombstones hit the rows JOB_OK created.
+    expect(await db.count('patient', "logical_id IN ('ok1', 'ok2') AND _deleted_at IS NOT NULL")).toBe(2);
+  });
+
   it('flags the stage where one record went missing', async () => {
     const result = await reconcile(JOB_GAP, deps);
     expect(result.reconciled).toBe(false);
@@ -178,6 +239,10 @@ describe('reconciliation per job', () => {
       });
       return { code, out, err };
     };
+    const del = await run('--job', JOB_DEL);
+    expect(del.code).toBe(0);
+    expect(del.out).toMatch(/raw produced\s+t\.\S+\.raw\s+5\s+2\s+3\s+5\s+ok/);
+    expect(del.out).toMatch(/loaded\s+\S+\.loader_ledger\s+4\s+2\s+2\s+4\s+ok/);
     const gap = await run('--job', JOB_GAP);
     expect(gap.code).toBe(1);
     expect(gap.out).toMatch(/clean\s+t\.\S+\.clean\.\*\s+2\s+2\s+0\s+3\s+GAP: 1 missing/);

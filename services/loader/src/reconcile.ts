@@ -1,4 +1,12 @@
-import type { Codec, JobCounts, JobEvent, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
+import {
+  deletionsTopicOf,
+  type Codec,
+  type Deletion,
+  type JobCounts,
+  type JobEvent,
+  type QuarantineRecord,
+  type RawEnvelope,
+} from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import type { KafkaClient } from '@ehrflow/kafka';
 import type { Pool } from 'pg';
@@ -18,9 +26,17 @@ export interface ReconcileTopics {
   readonly valid: Readonly<Record<string, string>>;
   /** Resource type → its clean topic. */
   readonly clean: Readonly<Record<string, string>>;
+  /**
+   * The deletion topics (their records count as deletes of their `resourceType`, when it is one of
+   * the types above); absent for a deployment without them.
+   */
+  readonly deletions?: { readonly valid: string; readonly clean: string };
 }
 
-/** `<prefix>raw`, `<prefix>jobs`, `<prefix>quarantine`, `<prefix>valid.<Type>`, `<prefix>clean.<Type>`. */
+/**
+ * `<prefix>raw`, `<prefix>jobs`, `<prefix>quarantine`, `<prefix>valid.<Type>`, `<prefix>clean.<Type>`,
+ * `<prefix>valid.deletions`, `<prefix>clean.deletions`.
+ */
 export function pipelineTopics(
   prefix = 'ehr.',
   resourceTypes: readonly string[] = RESOURCE_TYPES,
@@ -32,6 +48,7 @@ export function pipelineTopics(
     quarantine: `${prefix}quarantine`,
     valid: per('valid'),
     clean: per('clean'),
+    deletions: { valid: deletionsTopicOf(`${prefix}valid.`), clean: deletionsTopicOf(`${prefix}clean.`) },
   };
 }
 
@@ -72,6 +89,10 @@ export interface ReconcileRow {
   readonly expected: number | null;
   /** `count - expected`: negative is missing records, positive is extra; null when not compared. */
   readonly gap: number | null;
+  /** What `deletes` must equal, when the row compares them (a delete must stay a delete). */
+  readonly expectedDeletes?: number | null;
+  /** `deletes - expectedDeletes`; null when not compared. */
+  readonly deletesGap?: number | null;
   readonly ok: boolean;
 }
 
@@ -117,10 +138,13 @@ interface JobScan {
 /**
  * Reconciles one job: the source's count (latest `ehr.jobs` event), then distinct record ids of
  * the job in `ehr.raw`, `ehr.valid.*`, `ehr.quarantine` and `ehr.clean.*` (one scan of all of
- * them, filtered on jobId), then what the loader committed for the job (`loader_ledger`).
- * Expected: raw = read − errors, valid + quarantined = raw, clean = valid, loaded = clean. A record
- * quarantined and later replayed into its valid topic counts as valid only. Distinct record ids
- * make redelivery (at-least-once stages) harmless to the counts.
+ * them, filtered on jobId; `ehr.valid.deletions` and `ehr.clean.deletions` included), then what
+ * the loader committed for the job (`loader_ledger`). Expected: raw = read − errors, valid +
+ * quarantined = raw, clean = valid, loaded = clean — and the same for deletes alone: raw DELETEs =
+ * the job's reported deletions = valid deletions + quarantined DELETEs, clean deletions = valid
+ * deletions, tombstones loaded = clean deletions. A record quarantined and later replayed into its
+ * valid topic counts as valid only. Distinct record ids make redelivery (at-least-once stages)
+ * harmless to the counts.
  */
 export async function reconcile(jobId: string, deps: ReconcileDeps): Promise<ReconcileResult> {
   const [result] = await reconcileJobs([jobId], deps);
@@ -137,6 +161,14 @@ export async function reconcileJobs(
   const typeOfTopic = new Map<string, { stage: 'valid' | 'clean'; type: string }>();
   for (const [type, topic] of Object.entries(topics.valid)) typeOfTopic.set(topic, { stage: 'valid', type });
   for (const [type, topic] of Object.entries(topics.clean)) typeOfTopic.set(topic, { stage: 'clean', type });
+  const deletionStage = new Map<string, 'valid' | 'clean'>(
+    topics.deletions === undefined
+      ? []
+      : [
+          [topics.deletions.valid, 'valid'],
+          [topics.deletions.clean, 'clean'],
+        ],
+  );
   const scans = new Map<string, JobScan>(
     jobIds.map((id) => [
       id,
@@ -147,7 +179,7 @@ export async function reconcileJobs(
 
   await scanTopics(
     deps.kafka,
-    [topics.raw, topics.jobs, topics.quarantine, ...typeOfTopic.keys()],
+    [topics.raw, topics.jobs, topics.quarantine, ...typeOfTopic.keys(), ...deletionStage.keys()],
     async (r: ScannedRecord) => {
       if (r.value === null) return;
       let value: Record<string, unknown>;
@@ -169,6 +201,12 @@ export async function reconcileJobs(
       } else if (r.topic === topics.quarantine) {
         const q = value as unknown as QuarantineRecord;
         scan.quarantined.set(q.recordId, { type: q.resourceType ?? 'unknown', deleted: false });
+      } else if (deletionStage.has(r.topic)) {
+        // Deletions of the reconciled types only, like the per-type topics.
+        const d = value as unknown as Deletion;
+        const stage = deletionStage.get(r.topic);
+        if (stage !== undefined && Object.hasOwn(topics.clean, d.resourceType))
+          scan[stage].set(d.recordId, { type: d.resourceType, deleted: true });
       } else {
         const where = typeOfTopic.get(r.topic);
         if (where !== undefined) {
@@ -197,6 +235,9 @@ async function summarize(
   const seen = { raw: scan.raw, valid: scan.valid, quarantined: scan.quarantined, clean: scan.clean };
   // Replayed from quarantine into a valid topic: the record is valid now.
   for (const id of seen.valid.keys()) seen.quarantined.delete(id);
+  // A quarantine record does not say whether it was a DELETE; its raw envelope does.
+  for (const [id, q] of seen.quarantined)
+    if (seen.raw.get(id)?.deleted === true) seen.quarantined.set(id, { ...q, deleted: true });
 
   const notes: string[] = [];
   for (const [topic, n] of undecodable)
@@ -222,6 +263,16 @@ async function summarize(
     count === null || expected === null
       ? { expected, gap: null, ok: expected === null }
       : { expected, gap: count - expected, ok: count === expected };
+  /** {@link compare} on the totals and on the deletes alone: both must hold. */
+  const compareBoth = (
+    totals: { count: number; deletes: number },
+    expected: number | null,
+    expectedDeletes: number | null,
+  ) => {
+    const total = compare(totals.count, expected);
+    const deletes = compare(totals.deletes, expectedDeletes);
+    return { ...total, expectedDeletes, deletesGap: deletes.gap, ok: total.ok && deletes.ok };
+  };
   const read = job === undefined ? null : job.counts.read;
   const errors = job === undefined ? null : job.counts.errors;
   const rows: ReconcileRow[] = [
@@ -248,7 +299,11 @@ async function summarize(
       label: 'raw produced',
       from: topics.raw,
       ...raw,
-      ...compare(raw.count, read === null || errors === null ? null : read - errors),
+      ...compareBoth(
+        raw,
+        read === null || errors === null ? null : read - errors,
+        job === undefined ? null : job.counts.deleted,
+      ),
     },
     {
       stage: 'valid',
@@ -273,21 +328,27 @@ async function summarize(
       label: 'valid + quarantined',
       from: '',
       count: valid.count + quarantined.count,
-      ...compare(valid.count + quarantined.count, raw.count),
+      upserts: valid.upserts + quarantined.upserts,
+      deletes: valid.deletes + quarantined.deletes,
+      ...compareBoth(
+        { count: valid.count + quarantined.count, deletes: valid.deletes + quarantined.deletes },
+        raw.count,
+        raw.deletes,
+      ),
     },
     {
       stage: 'clean',
       label: 'clean',
       from: `${prefixOf(topics.clean)}*`,
       ...clean,
-      ...compare(clean.count, valid.count),
+      ...compareBoth(clean, valid.count, valid.deletes),
     },
     {
       stage: 'loaded',
       label: 'loaded',
       from: `${deps.schema}.${INFRA_TABLES.ledger}`,
       ...loadedTotal,
-      ...compare(loadedTotal.count, clean.count),
+      ...compareBoth(loadedTotal, clean.count, clean.deletes),
     },
   ];
 

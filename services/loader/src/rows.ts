@@ -1,11 +1,12 @@
+import { KIND_HEADER } from '@ehrflow/contracts';
 import type { ColumnModel, TableModel } from './table-model.ts';
 
 /**
- * Kafka header that marks a clean record as a deletion (`DELETE`), for stages that carry the raw
- * envelope's `kind` as a header. A clean schema may instead carry a boolean `deleted` or a string
- * `kind` field; see {@link isDeleteRecord}.
+ * Kafka header that marks a clean record as a deletion (`DELETE`): the validator and redactor set
+ * it on every record of the deletion topics. A clean schema may instead carry a boolean `deleted`
+ * or a string `kind` field; see {@link isDeleteRecord}.
  */
-export const KIND_HEADER = 'ehrflow-kind';
+export { KIND_HEADER };
 
 /** One clean record, ready to write: key, the full record, and its version order. */
 export interface LoadRow {

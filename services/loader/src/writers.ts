@@ -69,6 +69,9 @@ async function writeStaging(
   await client.query(
     `CREATE TEMP TABLE IF NOT EXISTS ${stageName} (${staging.map(([c, t]) => `${ident(c)} ${t}`).join(', ')}) ON COMMIT DELETE ROWS`,
   );
+  // Empty at the first write of a transaction; a deletions batch writes one table after another
+  // in one transaction, and the previous table's rows must not be merged again.
+  await client.query(`DELETE FROM ${stage}`);
   const now = new Date().toISOString();
   await copyFrom(
     client,

@@ -37,6 +37,12 @@ describe('redactor cli', () => {
     const second = io(registry);
     expect(await runCli(['register-schemas', ...TYPES], second.io)).toBe(EXIT.ok);
     expect(second.out()).toContain('unchanged  ehr.clean.Patient-value v1');
+    expect(first.out()).toContain('registered ehr.valid.deletions-value v1');
+    expect(first.out()).toContain('registered ehr.clean.deletions-value v1');
+    expect(second.out()).toContain('unchanged  ehr.clean.deletions-value v1');
+    expect((await registry.latest('ehr.clean.deletions-value')).text).toBe(
+      (await registry.latest('ehr.valid.deletions-value')).text,
+    );
     expect((await registry.latest('ehr.clean.Observation-value')).text).toContain(
       '"deidPolicy":"safe-harbor"',
     );
@@ -57,7 +63,17 @@ describe('redactor cli', () => {
       '--dry-run',
     ];
     expect(await runCli(args, c.io)).toBe(EXIT.ok);
-    expect(c.out()).toBe('would register t1.clean.Patient-value (from t1.valid.Patient-value v1)\n');
+    expect(c.out()).toBe(
+      [
+        'would register t1.clean.Patient-value (from t1.valid.Patient-value v1)',
+        'would register t1.valid.deletions-value (from schemas/pipeline/deletion.avsc)',
+        'would register t1.clean.deletions-value (from schemas/pipeline/deletion.avsc)',
+        '',
+      ].join('\n'),
+    );
+    await expect(fake.registry.latest('t1.valid.deletions-value')).rejects.toMatchObject({
+      code: 'SCHEMA_NOT_REGISTERED',
+    });
     await expect(fake.registry.latest('t1.clean.Patient-value')).rejects.toMatchObject({
       code: 'SCHEMA_NOT_REGISTERED',
     });

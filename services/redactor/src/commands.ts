@@ -1,9 +1,18 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
+import {
+  DELETION_SCHEMA_FILE,
+  createRegistry,
+  deletionsTopicOf,
+  findSchemasDir,
+  loadSchemaFile,
+  type SchemaRegistry,
+} from '@ehrflow/contracts';
 import { DEFAULT_POLICY, loadPolicy } from '@ehrflow/deid';
 import { isPipelineError } from '@ehrflow/errors';
 import { planCleanSchemas, registerCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { DEFAULT_RESOURCE_TYPES } from './config.ts';
+import { registerDeletionSchemas } from './deletions.ts';
 
 /** Registry of the local stack, used when SCHEMA_REGISTRY_URL is not set. */
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
@@ -23,7 +32,9 @@ const USAGE = `usage: node services/redactor/src/cli.ts <command> [options]
 
 Commands:
   register-schemas  derive the clean schemas from the registered valid contracts and the policy,
-                    and register them under ehr.clean.<Type>-value
+                    and register them under ehr.clean.<Type>-value; register the deletion schema
+                    (schemas/pipeline/deletion.avsc) under ehr.valid.deletions-value and
+                    ehr.clean.deletions-value
   explain           print the rule the policy resolves for every field (method, origin)
 
 Options (both commands):
@@ -101,6 +112,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         subject: t.cleanSubject,
         from: `${t.valid.subject} v${t.valid.version}`,
       }));
+      for (const prefix of [topics.validPrefix, topics.cleanPrefix])
+        rows.push({ subject: `${deletionsTopicOf(prefix)}-value`, from: `schemas/${DELETION_SCHEMA_FILE}` });
       io.out(
         values.json === true
           ? `${JSON.stringify(rows, null, 2)}\n`
@@ -108,7 +121,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       );
       return EXIT.ok;
     }
-    const done = await registerCleanSchemas(registry, plan);
+    const schemasDir = findSchemasDir();
+    const deletionSchema = loadSchemaFile(schemasDir, join(schemasDir, DELETION_SCHEMA_FILE)).json;
+    const done = [
+      ...(await registerCleanSchemas(registry, plan)),
+      ...(await registerDeletionSchemas(registry, topics, deletionSchema)),
+    ];
     if (values.json === true)
       io.out(
         `${JSON.stringify({ policy: plan.policy.name, version: plan.policy.version, subjects: done }, null, 2)}\n`,

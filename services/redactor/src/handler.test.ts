@@ -14,9 +14,10 @@ import { PipelineError } from '@ehrflow/errors';
 import type { DecodedRecord, InputRecord, Output } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createMetrics } from '@ehrflow/service';
-import { createKeyring, decryptPayload, encryptField } from '@ehrflow/phi';
-import { planCleanSchemas } from './clean-schemas.ts';
+import { createKeyring, decryptPayload, encryptField, isEncryptedField } from '@ehrflow/phi';
+import { planCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { createDecryptor } from './decrypt.ts';
+import { createDeletionRedactor, planDeletions } from './deletions.ts';
 import { createRedactHandler, type BatchDirectory } from './handler.ts';
 import { createRedactorMetrics } from './metrics.ts';
 import {
@@ -27,6 +28,7 @@ import {
   fakeRegistry,
   keyOf,
   people,
+  pipelineSchemaJson,
   resourceOf,
   validRecord,
   type TestType,
@@ -47,9 +49,23 @@ interface SetupOptions {
   readonly batchDirectory?: BatchDirectory;
 }
 
+/** The deletions part of the handler's dependencies, for a plan over a registry holding the deletion schema. */
+async function deletionsOf(registry: ReturnType<typeof fakeRegistry>['registry'], plan: CleanPlan) {
+  const deletionPlan = await planDeletions(registry, topics);
+  const redactor = createDeletionRedactor({
+    plan: deletionPlan,
+    policy: plan.policy,
+    types: [...plan.types.keys()],
+    ring,
+    pseudonymKey: PSEUDONYM_KEY,
+  });
+  return { plan: deletionPlan, redactor };
+}
+
 async function setup(options: SetupOptions = {}) {
   const { registry, add } = fakeRegistry();
   for (const type of TEST_TYPES) add(`ehr.valid.${type}-value`, contractJson(type));
+  add('ehr.valid.deletions-value', pipelineSchemaJson('deletion.avsc'));
   const plan = await planCleanSchemas(registry, {
     types: [...TEST_TYPES],
     topics,
@@ -84,6 +100,7 @@ async function setup(options: SetupOptions = {}) {
     topics,
     deidentifier,
     decryptors,
+    deletions: await deletionsOf(registry, plan),
     ring,
     logger,
     metrics,
@@ -260,11 +277,13 @@ describe('redact handler', () => {
   it('throws what is not the record fault, so the chunk is retried or the runner stops', async () => {
     const { registry, add } = fakeRegistry();
     add('ehr.valid.Patient-value', contractJson('Patient'));
+    add('ehr.valid.deletions-value', pipelineSchemaJson('deletion.avsc'));
     const plan = await planCleanSchemas(registry, {
       types: ['Patient'],
       topics,
       policy: loadPolicy('safe-harbor'),
     });
+    const deletions = await deletionsOf(registry, plan);
     const failing = (err: Error) =>
       createRedactHandler({
         plan,
@@ -277,6 +296,7 @@ describe('redact handler', () => {
           directorySubject: () => undefined,
         },
         decryptors: new Map([['Patient', (r: Readonly<Record<string, unknown>>) => ({ ...r })]]),
+        deletions,
         ring,
         logger: createLogger({ name: 't', level: 'silent' }),
       }).handler;
@@ -363,5 +383,103 @@ describe('redact handler', () => {
       ),
     ).toEqual([]);
     expect(await b.withheld()).toEqual({});
+  });
+
+  describe('deletions', () => {
+    /** A valid Deletion as the validator produces it: the logical id field-encrypted. */
+    function validDeletion(type: string, id: string, overrides: Record<string, unknown> = {}) {
+      return {
+        recordId: `del-${type}-${id}`,
+        jobId: 'job-since',
+        sourceId: 'site-a',
+        resourceType: type,
+        logicalId: encryptField(ring, id),
+        sourceLocator: 'file 1 line 1',
+        deleted: true,
+        deidPolicy: null,
+        deidPolicyVersion: null,
+        ...overrides,
+      };
+    }
+    const deletionInput = (value: Record<string, unknown>, key = 'k-del'): DecodedRecord => ({
+      ...input('deletions', value, key),
+    });
+
+    it('pseudonymises the logical id exactly as the upsert of the same resource, to ehr.clean.deletions', async () => {
+      const { handler } = await setup();
+      const [p] = siteA;
+      if (p === undefined) throw new Error('fixture');
+      const resource = resourceOf('Observation', p, 1);
+      const upsert = validRecord('Observation', resource, p.sourceId, ring).encrypted;
+      const [cleanUpsert, cleanDeletion] = await handler([
+        input('Observation', upsert, keyOf(PSEUDONYM_KEY, p)),
+        deletionInput(validDeletion('Observation', String(resource.id))),
+      ]);
+      expect(cleanUpsert?.topic).toBe('ehr.clean.Observation');
+      expect(cleanDeletion).toMatchObject({
+        topic: 'ehr.clean.deletions',
+        key: 'k-del',
+        headers: { 'ehrflow-kind': 'DELETE' },
+        value: {
+          recordId: 'del-Observation-' + String(resource.id),
+          jobId: 'job-since',
+          sourceId: 'site-a',
+          resourceType: 'Observation',
+          sourceLocator: 'file 1 line 1',
+          deleted: true,
+          deidPolicy: 'safe-harbor',
+          deidPolicyVersion: '1.0.0',
+        },
+      });
+      const pseudonym = (cleanDeletion?.value as Record<string, unknown>).logicalId;
+      expect(pseudonym).toBe((cleanUpsert?.value as Record<string, unknown>).logicalId);
+      expect(pseudonym).not.toBe(resource.id);
+      expect(isEncryptedField(pseudonym)).toBe(false);
+      // The same id under another type is another resource: another pseudonym.
+      const [other] = await handler([deletionInput(validDeletion('Condition', String(resource.id)))]);
+      expect((other?.value as Record<string, unknown>).logicalId).not.toBe(pseudonym);
+    });
+
+    it('quarantines a deletion of a type not served, with its logical id in clear, or under a key the ring lacks', async () => {
+      const { handler, lines } = await setup();
+      const stranger = createKeyring([['k9', Buffer.alloc(32, 9)]]);
+      const outputs = await handler([
+        deletionInput(validDeletion('Claim', 'c-1')),
+        deletionInput(validDeletion('Observation', 'obs-1', { logicalId: 'obs-in-clear-77' })),
+        deletionInput(validDeletion('Observation', 'obs-2', { logicalId: encryptField(stranger, 'obs-2') })),
+      ]);
+      expect(outputs.map((o) => [o.topic, (o.value as Record<string, unknown>).reason])).toEqual([
+        ['ehr.quarantine', 'unknown_resource_type'],
+        ['ehr.quarantine', 'decrypt_failed'],
+        ['ehr.quarantine', 'decrypt_failed'],
+      ]);
+      expect(outputs[1]?.value).toMatchObject({
+        fieldPath: 'Observation.logicalId',
+        schemaSubject: 'ehr.valid.deletions-value',
+        schemaVersion: 1,
+        sourceTopic: 'ehr.valid.deletions',
+        resourceType: 'Observation',
+      });
+      const clear = JSON.stringify(
+        outputs.map((o) => ({ ...(o.value as Record<string, unknown>), payload: undefined })),
+      );
+      expect(clear).not.toContain('obs-in-clear-77');
+      expect(lines.join('')).not.toContain('obs-in-clear-77');
+    });
+
+    it('turns a clean deletion its schema refuses into a quarantine record naming the clean deletions subject', async () => {
+      const { handler, onQuarantine } = await setup();
+      const [out] = await handler([deletionInput(validDeletion('Patient', 'pt-1'))]);
+      const q = await onQuarantine(
+        out as Output,
+        new PipelineError('SCHEMA_MISMATCH', 'value does not match', { context: { version: 2 } }),
+      );
+      expect(q.value).toMatchObject({
+        reason: 'schema_mismatch',
+        schemaSubject: 'ehr.clean.deletions-value',
+        schemaVersion: 2,
+        recordId: 'del-Patient-pt-1',
+      });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { QuarantineReason } from '@ehrflow/contracts';
+import { KIND_HEADER, type QuarantineReason } from '@ehrflow/contracts';
 import type { Deidentifier, PlainRecord } from '@ehrflow/deid';
 import { PipelineError, isProgrammerError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output, QuarantineHook } from '@ehrflow/kafka';
@@ -7,6 +7,7 @@ import type { Keyring } from '@ehrflow/phi';
 import type { CleanPlan } from './clean-schemas.ts';
 import type { RedactorTopics } from './config.ts';
 import type { Decryptor } from './decrypt.ts';
+import type { DeletionPlan, DeletionRedactor } from './deletions.ts';
 import { typeLabel, type RedactorMetrics } from './metrics.ts';
 import { quarantineRecord, reasonOf, type RedactorOrigin } from './quarantine.ts';
 
@@ -16,6 +17,8 @@ export interface RedactHandlerDeps {
   readonly deidentifier: Deidentifier;
   /** One per resource type of the plan. */
   readonly decryptors: ReadonlyMap<string, Decryptor>;
+  /** Where deletions come from and go to, and how their logical ids are pseudonymised. */
+  readonly deletions: { readonly plan: DeletionPlan; readonly redactor: DeletionRedactor };
   /** Seals quarantined payloads. */
   readonly ring: Keyring;
   readonly logger: Logger;
@@ -52,7 +55,9 @@ export interface RedactHandler {
 
 /**
  * The redactor's batch handler: decode check, decrypt the PHI fields, de-identify under the
- * compiled policy, produce to `ehr.clean.<Type>` with the same Kafka key (a pseudonym).
+ * compiled policy, produce to `ehr.clean.<Type>` with the same Kafka key (a pseudonym). Records of
+ * `ehr.valid.deletions` go to `ehr.clean.deletions`, their logical id pseudonymised exactly as the
+ * upserts' (see `createDeletionRedactor`).
  *
  * A record that is the problem (undecodable, a key the ring lacks, a value its method cannot
  * process, a clean record its schema refuses) is quarantined with a PHI-free reason and the run
@@ -75,7 +80,16 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     key: string,
   ): Output => {
     const type = origin.resourceType;
-    const plan = type === null ? undefined : deps.plan.types.get(type);
+    const deletions = deps.deletions.plan;
+    const plan =
+      origin.position.topic === deletions.validTopic
+        ? {
+            cleanSubject: deletions.cleanSubject,
+            valid: { subject: deletions.validSubject, version: deletions.validVersion },
+          }
+        : type === null
+          ? undefined
+          : deps.plan.types.get(type);
     // A clean record its schema refused names the clean subject; anything else the valid contract.
     const cleanVersion = typeof err.context.version === 'number' ? err.context.version : null;
     const subject =
@@ -153,6 +167,53 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     }
   };
 
+  /**
+   * A record of the deletions topic: its logical id decrypted and pseudonymised with the type's
+   * logicalId rule, to the clean deletions topic with the same key; or a quarantine record.
+   */
+  const redactDeletion = (record: InputRecord): Output => {
+    const position = { topic: record.topic, partition: record.partition, offset: record.offset };
+    const key = record.key ?? `${record.topic}/${record.partition}/${record.offset}`;
+    if (record.decodeError !== undefined) {
+      return quarantine(
+        { position, resourceType: null, value: undefined, raw: record.raw },
+        record.decodeError,
+        'parse_error',
+        key,
+      );
+    }
+    const value = asRecord(record.value);
+    const type =
+      typeof value?.resourceType === 'string' && RESOURCE_TYPE.test(value.resourceType)
+        ? value.resourceType
+        : null;
+    const origin: RedactorOrigin = { position, resourceType: type, value, raw: null };
+    if (value === undefined) {
+      const err = new PipelineError(
+        'PARSE_ERROR',
+        `record at ${record.topic}/${record.partition}@${record.offset} is not a record`,
+        {
+          context: { ...position },
+        },
+      );
+      return quarantine(origin, err, 'parse_error', key);
+    }
+    try {
+      const clean = deps.deletions.redactor.redact(value);
+      const output: Output = {
+        topic: deps.deletions.plan.cleanTopic,
+        key,
+        value: clean,
+        headers: { [KIND_HEADER]: 'DELETE' },
+      };
+      origins.set(output, origin);
+      deps.metrics?.records.inc({ outcome: 'deletion', resource_type: clean.resourceType });
+      return output;
+    } catch (err) {
+      return quarantineError(origin, err, key);
+    }
+  };
+
   const deidentify = (ready: Ready): Output => {
     try {
       const clean = deps.deidentifier.deidentify(ready.type, ready.plain);
@@ -166,7 +227,9 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
   };
 
   const handleBatch = async (batch: readonly InputRecord[]): Promise<Output[]> => {
-    const prepared = batch.map(prepare);
+    const prepared = batch.map((r) =>
+      r.topic === deps.deletions.plan.validTopic ? redactDeletion(r) : prepare(r),
+    );
     const directory = deps.directory;
     if (directory !== undefined) {
       const subjects: string[] = [];
@@ -202,6 +265,8 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     },
   };
 }
+
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 
 /** `ehr.valid.Patient` → `Patient`; null when the topic does not carry the prefix. */
 export function typeOfTopic(topic: string, validPrefix: string): string | null {

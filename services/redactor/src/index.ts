@@ -1,4 +1,4 @@
-/** `@ehrflow/redactor`: the de-identification stage, ehr.valid.<Type> → ehr.clean.<Type>. */
+/** `@ehrflow/redactor`: the de-identification stage, ehr.valid.<Type> → ehr.clean.<Type> (and ehr.valid.deletions → ehr.clean.deletions). */
 export {
   planCleanSchemas,
   registerCleanSchemas,
@@ -19,5 +19,13 @@ export {
   type RedactorTopics,
 } from './config.ts';
 export { createDecryptor, type Decryptor } from './decrypt.ts';
+export {
+  createDeletionRedactor,
+  planDeletions,
+  registerDeletionSchemas,
+  verifyDeletionSchemas,
+  type DeletionPlan,
+  type DeletionRedactor,
+} from './deletions.ts';
 export { createRedactHandler, typeOfTopic, type RedactHandler, type RedactHandlerDeps } from './handler.ts';
 export { startRedactor, type RedactorOptions, type RunningRedactor } from './service.ts';

@@ -15,7 +15,8 @@ const HELP = `Usage: node services/redactor/src/main.ts
 
 Runs the redactor: ehr.valid.<Type> → decrypt PHI fields → de-identify under the policy →
 ehr.clean.<Type> (schema derived from the contract and the policy), or ehr.quarantine for a record
-that cannot be processed. Configuration comes from the environment only:
+that cannot be processed; ehr.valid.deletions → logical id pseudonymised as the type's logicalId →
+ehr.clean.deletions (topics: <prefix>deletions). Configuration comes from the environment only:
 
   KAFKA_BROKERS, SCHEMA_REGISTRY_URL, PHI_KEYRING, PSEUDONYM_KEY   required
   HTTP_PORT (0 = any), LOG_LEVEL, EHRFLOW_MODE, SHUTDOWN_TIMEOUT_MS
@@ -35,7 +36,8 @@ Free text (notes) is published, scrubbed, only for records whose patient the dir
 otherwise it becomes [WITHHELD] (ehrflow_redactor_free_text_withheld_total{type}).
 
 The service refuses to start when a key is missing, the policy does not compile against the
-registered valid contracts, or a clean schema is not registered. Register the clean schemas first:
+registered valid contracts, or a clean schema (deletions included) is not registered. Register the
+clean schemas first:
   node services/redactor/src/cli.ts register-schemas [--policy P]
 `;
 

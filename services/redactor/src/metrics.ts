@@ -21,7 +21,7 @@ export function createRedactorMetrics(metrics: ServiceMetrics): RedactorMetrics 
   return {
     records: metrics.counter(
       'redactor_records_total',
-      'Valid records processed, by outcome (clean, quarantined)',
+      'Valid records processed, by outcome (clean, deletion, quarantined)',
       ['outcome', 'resource_type'],
     ),
     quarantined: metrics.counter(

@@ -56,7 +56,10 @@ const groupId = `${prefix}redactor`;
 const types = [...TEST_TYPES];
 const validTopics = types.map((t) => `${validPrefix}${t}`);
 const cleanTopics = types.map((t) => `${cleanPrefix}${t}`);
-const subjects = [...validTopics, ...cleanTopics, quarantineTopic].map((t) => `${t}-value`);
+const validDeletions = `${validPrefix}deletions`;
+const cleanDeletions = `${cleanPrefix}deletions`;
+const allTopics = [...validTopics, ...cleanTopics, validDeletions, cleanDeletions, quarantineTopic];
+const subjects = allTopics.map((t) => `${t}-value`);
 const directoryPrefix = `ehrflow:it-redactor-${id}:directory:`;
 
 const k1 = randomBytes(32).toString('base64');
@@ -186,7 +189,7 @@ beforeAll(async () => {
   const admin = kafka.kafkajs.admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [...validTopics, ...cleanTopics, quarantineTopic].map((topic) => ({
+    topics: allTopics.map((topic) => ({
       topic,
       numPartitions: 2,
       replicationFactor: 1,
@@ -217,9 +220,7 @@ afterAll(async () => {
   await redis.quit().catch(() => undefined);
   const admin = kafka.kafkajs.admin();
   await admin.connect();
-  await admin
-    .deleteTopics({ topics: [...validTopics, ...cleanTopics, quarantineTopic] })
-    .catch(() => undefined);
+  await admin.deleteTopics({ topics: allTopics }).catch(() => undefined);
   await admin.deleteGroups([groupId]).catch(() => undefined);
   await admin.disconnect();
   for (const subject of subjects) await registry.deleteSubject(subject).catch(() => undefined);
@@ -258,6 +259,9 @@ describe('redactor (integration)', () => {
       env: { ...process.env, SCHEMA_REGISTRY_URL: REGISTRY_URL },
     });
     expect(again.stdout).toContain(`unchanged  ${cleanPrefix}Patient-value v1`);
+    expect(first.stdout).toContain(`registered ${validDeletions}-value v1`);
+    expect(first.stdout).toContain(`registered ${cleanDeletions}-value v1`);
+    expect(again.stdout).toContain(`unchanged  ${cleanDeletions}-value v1`);
   });
 
   it('turns valid records into Safe Harbor clean records across a key rotation, and quarantines refusals', async () => {
@@ -380,6 +384,66 @@ describe('redactor (integration)', () => {
 
     await redactor.stop();
     await expect(redactor.done).resolves.toBeUndefined();
+  });
+
+  it('pseudonymises deletions exactly as the upserts of the same resources, to the clean deletions topic', async () => {
+    redactor = await startRedactor({
+      config: loadRedactorConfig(env),
+      logger,
+      env,
+      clientId: `${prefix}redactor-del`,
+    });
+    redactor.done.catch(() => undefined);
+    await waitFor(() => redactor?.ready() === true, 30_000, 'redactor ready');
+    const observations = [...sources.entries()].filter(
+      ([, s]) => s.type === 'Observation' && s.person.sourceId === 'site-a',
+    );
+    expect(observations.length).toBeGreaterThan(2);
+    const deletion = (recordId: string, resourceType: string, logicalId: string) => ({
+      recordId,
+      jobId: 'job-since',
+      sourceId: 'site-a',
+      resourceType,
+      logicalId: encryptField(rotatedRing, logicalId),
+      sourceLocator: 'file 1 line 1',
+      deleted: true,
+      deidPolicy: null,
+      deidPolicyVersion: null,
+    });
+    await producer.send(validDeletions, [
+      ...observations.map(([recordId, s]) => ({
+        key: `del-${recordId}`,
+        value: deletion(`del-${recordId}`, 'Observation', String(s.plain.logicalId)),
+      })),
+      { key: 'del-claim', value: deletion('del-claim', 'Claim', 'claim-1') },
+    ]);
+    const cleanDeleted = await readTopics([cleanDeletions], (seen) => seen.length >= observations.length);
+    const upserts = await readTopics([`${cleanPrefix}Observation`], (seen) =>
+      observations.every(([id]) => seen.some((r) => r.value.recordId === id)),
+    );
+    expect(cleanDeleted).toHaveLength(observations.length);
+    const deletionSchemaId = (await registry.latest(`${cleanDeletions}-value`)).id;
+    for (const [recordId] of observations) {
+      const d = cleanDeleted.find((r) => r.value.recordId === `del-${recordId}`);
+      const u = upserts.find((r) => r.value.recordId === recordId);
+      expect(d?.schemaId).toBe(deletionSchemaId);
+      expect(d?.value).toMatchObject({
+        resourceType: 'Observation',
+        deleted: true,
+        deidPolicy: 'safe-harbor',
+      });
+      expect(d?.value.logicalId).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{32}$/));
+      expect(d?.value.logicalId).toBe(u?.value.logicalId);
+    }
+    const quarantined = await readTopics([quarantineTopic], (seen) =>
+      seen.some((q) => q.value.recordId === 'del-claim'),
+    );
+    expect(quarantined.find((q) => q.value.recordId === 'del-claim')?.value).toMatchObject({
+      reason: 'unknown_resource_type',
+      sourceTopic: validDeletions,
+      schemaSubject: `${validDeletions}-value`,
+    });
+    await redactor.stop();
   });
 
   it('runs as a process with health, readiness and metrics, and drains on SIGTERM', async () => {

@@ -19,6 +19,13 @@ import type { ServiceMetrics } from '@ehrflow/service';
 import { planCleanSchemas, verifyCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { topicsOf, type RedactorConfig } from './config.ts';
 import { createDecryptor, type Decryptor } from './decrypt.ts';
+import {
+  createDeletionRedactor,
+  planDeletions,
+  verifyDeletionSchemas,
+  type DeletionPlan,
+  type DeletionRedactor,
+} from './deletions.ts';
 import { createRedisDirectoryStore } from './directory-store.ts';
 import { createRedactHandler } from './handler.ts';
 import { createRedactorMetrics } from './metrics.ts';
@@ -39,6 +46,7 @@ export interface RedactorOptions {
 /** A running redactor. */
 export interface RunningRedactor {
   readonly plan: CleanPlan;
+  readonly deletions: DeletionPlan;
   /** Settles when consumption ends: resolves after `stop()`, rejects on a permanent failure. */
   readonly done: Promise<void>;
   ready(): boolean;
@@ -50,7 +58,7 @@ export interface RunningRedactor {
 /**
  * Starts the redactor: keys, policy and clean schemas are checked before anything is consumed —
  * a missing key, a bad policy or an unregistered clean schema refuses the start — then it
- * consumes every `ehr.valid.<Type>` it serves.
+ * consumes every `ehr.valid.<Type>` it serves and `ehr.valid.deletions`.
  *
  * @throws PipelineError KEY_MISSING, POLICY_INVALID, SCHEMA_NOT_REGISTERED, REGISTRY_UNAVAILABLE,
  *   REDIS_UNAVAILABLE (shared directory configured but Redis unreachable).
@@ -63,9 +71,20 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
   const policy = options.policy ?? loadPolicy(config.REDACTOR_POLICY);
   const registry: SchemaRegistry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
   let plan: CleanPlan;
+  let deletionPlan: DeletionPlan;
+  let deletionRedactor: DeletionRedactor;
   try {
     plan = await planCleanSchemas(registry, { types: config.REDACTOR_RESOURCE_TYPES, topics, policy });
     await verifyCleanSchemas(registry, plan);
+    deletionPlan = await planDeletions(registry, topics);
+    await verifyDeletionSchemas(registry, deletionPlan);
+    deletionRedactor = createDeletionRedactor({
+      plan: deletionPlan,
+      policy: plan.policy,
+      types: [...plan.types.keys()],
+      ring,
+      pseudonymKey,
+    });
   } catch (err) {
     await registry.close();
     throw err;
@@ -107,6 +126,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     topics,
     deidentifier,
     decryptors,
+    deletions: { plan: deletionPlan, redactor: deletionRedactor },
     ring,
     logger,
     ...(metrics === undefined ? {} : { metrics }),
@@ -126,7 +146,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
   const runner: ConsumerRunner = createConsumerRunner({
     kafka,
     groupId: config.REDACTOR_GROUP_ID,
-    topics: [...plan.types.values()].map((t) => t.valid.topic),
+    topics: [...[...plan.types.values()].map((t) => t.valid.topic), deletionPlan.validTopic],
     codec: createCodec(registry),
     handler,
     onQuarantine,
@@ -144,6 +164,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
   let stopping: Promise<void> | undefined;
   return {
     plan,
+    deletions: deletionPlan,
     done,
     ready: () => runner.ready(),
     stats: () => runner.stats(),

@@ -12,7 +12,7 @@ import { createKeyring } from '@ehrflow/phi';
 import { loadValidatorConfig } from './config.ts';
 import { createContractCache } from './contract-cache.ts';
 import { startValidator } from './service.ts';
-import { contractJson, memorySchemaSource, patient, rawEnvelope } from './testing/fixtures.ts';
+import { contractJson, deletionContract, memorySchemaSource, patient, rawEnvelope } from './testing/fixtures.ts';
 import { BROKERS, registerTestSubjects, testEnv, testRegistry, testTopics } from './testing/stack.ts';
 import { createRecordValidator } from './validate-record.ts';
 
@@ -43,7 +43,7 @@ async function benchCore(): Promise<void> {
     resourceTypes: ['Patient'],
     fillRateWindow: 500,
   });
-  const validator = createRecordValidator({ keyring: ring, contracts, maxPayloadBytes: 4 * 1024 * 1024 });
+  const validator = createRecordValidator({ keyring: ring, contracts, deletions: deletionContract(), maxPayloadBytes: 4 * 1024 * 1024 });
   const envelopes = Array.from({ length: TOTAL }, (_, n) => rawEnvelope(ring, benchPatient(n)));
   const size = JSON.stringify(benchPatient(0)).length;
   const started = performance.now();

@@ -1,4 +1,5 @@
 import { booleanFlag, csv, loadConfig, pipelineEnv, z, type Env } from '@ehrflow/config';
+import { deletionsTopicOf } from '@ehrflow/contracts';
 import type { DeliveryMode } from '@ehrflow/kafka';
 
 /** The resource types the validator serves unless `VALIDATOR_RESOURCE_TYPES` narrows them. */
@@ -24,7 +25,10 @@ export const validatorEnv = z.object({
   VALIDATOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
   VALIDATOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
   VALIDATOR_RAW_TOPIC: z.string().min(1).default('ehr.raw'),
-  /** `ehr.valid.<Type>` is this prefix plus the resource type; the contract subject adds `-value`. */
+  /**
+   * `ehr.valid.<Type>` is this prefix plus the resource type; the contract subject adds `-value`.
+   * DELETE envelopes go to this prefix plus `deletions`.
+   */
   VALIDATOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
   VALIDATOR_QUARANTINE_TOPIC: z.string().min(1).default('ehr.quarantine'),
   VALIDATOR_DRIFT_TOPIC: z.string().min(1).default('ehr.drift'),
@@ -60,6 +64,8 @@ export function loadValidatorConfig(env: Env): ValidatorConfig {
 export interface ValidatorTopics {
   readonly raw: string;
   readonly validPrefix: string;
+  /** `<validPrefix>deletions` (`ehr.valid.deletions`): the deletions sources reported (subject `<topic>-value`). */
+  readonly deletions: string;
   readonly quarantine: string;
   readonly drift: string;
 }
@@ -68,6 +74,7 @@ export function topicsOf(config: ValidatorConfig): ValidatorTopics {
   return {
     raw: config.VALIDATOR_RAW_TOPIC,
     validPrefix: config.VALIDATOR_VALID_TOPIC_PREFIX,
+    deletions: deletionsTopicOf(config.VALIDATOR_VALID_TOPIC_PREFIX),
     quarantine: config.VALIDATOR_QUARANTINE_TOPIC,
     drift: config.VALIDATOR_DRIFT_TOPIC,
   };

@@ -1,4 +1,4 @@
-import type { RawEnvelope } from '@ehrflow/contracts';
+import { KIND_HEADER, type RawEnvelope } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output } from '@ehrflow/kafka';
 import { typeLabel, type ValidatorMetrics } from './metrics.ts';
@@ -62,8 +62,15 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
       deps.monitor.observeQuarantine(outcome.value);
       return { topic: deps.quarantineTopic, key: outcome.key, value: outcome.value };
     }
-    deps.metrics?.records.inc({ outcome: 'valid', resource_type: outcome.contract.resourceType });
-    const output: Output = { topic: outcome.topic, key: outcome.key, value: outcome.value };
+    const served =
+      outcome.kind === 'deletion'
+        ? { resourceType: outcome.resourceType, subject: outcome.subject, version: outcome.version }
+        : outcome.contract;
+    deps.metrics?.records.inc({ outcome: outcome.kind, resource_type: served.resourceType });
+    const output: Output =
+      outcome.kind === 'deletion'
+        ? { topic: outcome.topic, key: outcome.key, value: outcome.value, headers: { [KIND_HEADER]: 'DELETE' } }
+        : { topic: outcome.topic, key: outcome.key, value: outcome.value };
     if (input.envelope !== undefined) {
       origins.set(output, {
         origin: {
@@ -71,13 +78,13 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
           recordId: input.envelope.recordId,
           jobId: input.envelope.jobId,
           sourceId: input.envelope.sourceId,
-          resourceType: outcome.contract.resourceType,
+          resourceType: served.resourceType,
           payload: input.envelope.payload,
           keyId: input.envelope.keyId,
           replayCount: input.replayCount,
         },
-        subject: outcome.contract.subject,
-        version: outcome.contract.version,
+        subject: served.subject,
+        version: served.version,
       });
     }
     return output;

@@ -2,6 +2,7 @@ import type { SafeCounter, SafeGauge, ServiceMetrics } from '@ehrflow/service';
 
 /** The validator's own metrics (the consumer runner's counters are exported as gauges). */
 export interface ValidatorMetrics {
+  /** Outcomes: valid, deletion (a DELETE envelope to ehr.valid.deletions), quarantined, schema_mismatch. */
   readonly records: SafeCounter<'outcome' | 'resource_type'>;
   readonly quarantined: SafeCounter<'reason' | 'resource_type'>;
   /** One series per drift kind: missing_field, unexpected_field, type_changed, fill_rate_drop, unknown_resource_type. */

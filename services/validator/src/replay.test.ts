@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QuarantineRecord } from '@ehrflow/contracts';
+import { recordIdOf } from '@ehrflow/fhir';
 import { createKeyring, encryptPayload } from '@ehrflow/phi';
 import { quarantineReplayInput } from './replay.ts';
 
@@ -72,5 +73,24 @@ describe('quarantineReplayInput', () => {
     expect(
       quarantineReplayInput(quarantined({ recordId: 'undecodable:ehr.raw/0/7' }), options),
     ).toBeUndefined();
+  });
+
+  it('replays a quarantined DELETE as a DELETE (its record id is the deletion id of its payload)', () => {
+    const deletionId = recordIdOf('site-a', 'Observation', 'obs-4', 'deleted');
+    const payload = encryptPayload(ring, Buffer.from('{"resourceType":"Observation","id":"obs-4"}'));
+    const deleted = quarantined({
+      recordId: deletionId,
+      resourceType: 'Observation',
+      reason: 'contract_violation',
+      payload,
+    });
+    expect(quarantineReplayInput(deleted, options)?.envelope).toMatchObject({
+      kind: 'DELETE',
+      format: 'FHIR_JSON',
+    });
+    // The same payload under another record id is an (incomplete) resource, replayed as an UPSERT.
+    expect(quarantineReplayInput(quarantined({ payload }), options)?.envelope).toMatchObject({
+      kind: 'UPSERT',
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type { QuarantineReason, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
 import { isPipelineError, PipelineError } from '@ehrflow/errors';
-import type { RawFormat } from '@ehrflow/fhir';
+import { recordIdOf, type RawFormat } from '@ehrflow/fhir';
 import type { Output } from '@ehrflow/kafka';
 import { decryptPayload, type Keyring } from '@ehrflow/phi';
 import { isRawEnvelope, toRawInput } from './handler.ts';
@@ -128,8 +128,11 @@ export interface QuarantineReplayOptions {
 
 /**
  * A raw input rebuilt from a quarantine record: same record id, source and payload. The
- * quarantine record does not carry the payload format, so it is read from the payload's first
- * bytes (JSON, HL7 v2 `MSH`, X12 `ISA`).
+ * quarantine record carries neither the payload format nor the envelope's kind: the format is read
+ * from the payload's first bytes (JSON, HL7 v2 `MSH`, X12 `ISA`), and a record is a DELETE when
+ * its payload is `{resourceType, id}` and its record id is the one the extractor derives for the
+ * deletion of that resource (so DELETEs quarantined before deletions had a contract replay as
+ * deletions).
  *
  * Undefined (skipped) for another reason, for bytes that never were a raw envelope, and for a
  * record quarantined from another topic than the raw one: the redactor quarantines refused
@@ -140,13 +143,14 @@ export function quarantineReplayInput(value: QuarantineRecord, options: Quaranti
   if (value.sourceTopic !== options.rawTopic) return undefined;
   if (options.reason !== undefined && value.reason !== options.reason) return undefined;
   if (value.recordId.startsWith('undecodable:')) return undefined;
+  const { format, kind } = sniff(options.keyring, value);
   const envelope: RawEnvelope = {
     recordId: value.recordId,
     jobId: value.jobId ?? 'replay',
     sourceId: value.sourceId,
     resourceType: value.resourceType ?? 'unknown',
-    kind: 'UPSERT',
-    format: formatOf(options.keyring, value.payload),
+    kind,
+    format,
     payload: value.payload,
     keyId: value.keyId,
     sourceLocator: `quarantine ${value.sourceTopic}/${value.sourcePartition}@${value.sourceOffset}`,
@@ -163,15 +167,44 @@ export function quarantineReplayInput(value: QuarantineRecord, options: Quaranti
   };
 }
 
-function formatOf(ring: Keyring, payload: Buffer): RawFormat {
+/**
+ * The version part of the record id of a deletion, as the extractor derives it (its
+ * `DELETED_VERSION`; services do not import services, the raw envelope's doc states the rule).
+ */
+const DELETED_VERSION = 'deleted';
+
+/** Largest payload looked at for a DELETE: `{resourceType, id}` is tiny. */
+const MAX_DELETE_PAYLOAD = 512;
+
+function sniff(ring: Keyring, value: QuarantineRecord): { format: RawFormat; kind: RawEnvelope['kind'] } {
+  let plain: Buffer;
   try {
-    const head = decryptPayload(ring, payload).subarray(0, 16).toString('latin1').trimStart();
-    if (head.startsWith('MSH')) return 'HL7V2';
-    if (head.startsWith('ISA')) return 'X12';
+    plain = decryptPayload(ring, value.payload);
   } catch {
     // Not decryptable: validation quarantines it again as decrypt_failed.
+    return { format: 'FHIR_JSON', kind: 'UPSERT' };
   }
-  return 'FHIR_JSON';
+  const head = plain.subarray(0, 16).toString('latin1').trimStart();
+  if (head.startsWith('MSH')) return { format: 'HL7V2', kind: 'UPSERT' };
+  if (head.startsWith('ISA')) return { format: 'X12', kind: 'UPSERT' };
+  return { format: 'FHIR_JSON', kind: isDeletionOf(plain, value) ? 'DELETE' : 'UPSERT' };
+}
+
+function isDeletionOf(plain: Buffer, value: QuarantineRecord): boolean {
+  if (plain.byteLength > MAX_DELETE_PAYLOAD) return false;
+  let json: unknown;
+  try {
+    json = JSON.parse(plain.toString('utf8'));
+  } catch {
+    return false;
+  }
+  if (json === null || typeof json !== 'object') return false;
+  const { resourceType, id } = json as Record<string, unknown>;
+  return (
+    typeof resourceType === 'string' &&
+    typeof id === 'string' &&
+    recordIdOf(value.sourceId, resourceType, id, DELETED_VERSION) === value.recordId
+  );
 }
 
 async function rawStarts(parts: ValidatorParts, source: Exclude<ReplaySource, { kind: 'quarantine' }>): Promise<Map<number, string>> {

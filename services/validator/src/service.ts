@@ -11,6 +11,7 @@ import { createFileAlertSink } from './alerts/file-sink.ts';
 import { createWebhookAlertSink } from './alerts/webhook-sink.ts';
 import { topicsOf, type ValidatorConfig, type ValidatorTopics } from './config.ts';
 import { createContractCache, type ContractCache } from './contract-cache.ts';
+import { loadDeletionContract, type DeletionContract } from './deletion.ts';
 import { createDriftAggregator } from './drift-aggregator.ts';
 import { createValidatorHandler, type ValidatorHandler } from './handler.ts';
 import { createValidatorMetrics, type ValidatorMetrics } from './metrics.ts';
@@ -27,6 +28,7 @@ export interface ValidatorParts {
   readonly codec: Codec;
   readonly keyring: Keyring;
   readonly contracts: ContractCache;
+  readonly deletions: DeletionContract;
   readonly handler: ValidatorHandler;
   readonly monitor: Monitor;
   readonly alerts: AlertManager;
@@ -96,7 +98,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     onCompileError: (err, subject, version) =>
       logger.error({ err, subject, version }, 'registered contract version does not compile; keeping the previous one'),
   });
-  // Refuse to start without every contract (services never auto-register).
+  // Refuse to start without every contract, the deletions' included (services never auto-register).
   for (const type of config.VALIDATOR_RESOURCE_TYPES) {
     try {
       await contracts.forType(type);
@@ -106,6 +108,13 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
         ? err
         : new PipelineError('CONTRACT_VIOLATION', `contract of ${type} could not be loaded`, { context: { resourceType: type } });
     }
+  }
+  let deletions: DeletionContract;
+  try {
+    deletions = await loadDeletionContract(codec, topics.deletions);
+  } catch (err) {
+    await registry.close();
+    throw err;
   }
   const metrics = options.metrics ? createValidatorMetrics(options.metrics) : undefined;
   const producer = createProducer({ kafka, codec, logger });
@@ -134,7 +143,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     emit: (events) => producer.send(topics.drift, events.map((e) => ({ key: e.eventId, value: e }))),
     logger,
   });
-  const validator = createRecordValidator({ keyring, contracts, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
+  const validator = createRecordValidator({ keyring, contracts, deletions, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
   const handler = createValidatorHandler({
     validator,
     monitor,
@@ -150,6 +159,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     codec,
     keyring,
     contracts,
+    deletions,
     handler,
     monitor,
     alerts,

@@ -1,7 +1,17 @@
 import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
 import { describe, expect, it } from 'vitest';
 import { createContractCache } from './contract-cache.ts';
-import { CANARY, contractJson, memorySchemaSource, patient, rawEnvelope, testKeyring, withOptionalField } from './testing/fixtures.ts';
+import {
+  CANARY,
+  contractJson,
+  deleteEnvelope,
+  deletionContract,
+  memorySchemaSource,
+  patient,
+  rawEnvelope,
+  testKeyring,
+  withOptionalField,
+} from './testing/fixtures.ts';
 import { createRecordValidator, type Outcome, type RawInput } from './validate-record.ts';
 
 const ring = testKeyring();
@@ -18,7 +28,12 @@ function setup(options: { fillRateWindow?: number; maxPayloadBytes?: number; pol
     resourceTypes: ['Patient', 'Observation'],
     fillRateWindow: options.fillRateWindow ?? 500,
   });
-  const validator = createRecordValidator({ keyring: ring, contracts, maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024 });
+  const validator = createRecordValidator({
+    keyring: ring,
+    contracts,
+    deletions: deletionContract(),
+    maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
+  });
   let offset = 0;
   const validate = (payload: Record<string, unknown> | Buffer, opts: Parameters<typeof rawEnvelope>[2] = {}) => {
     const input: RawInput = {
@@ -29,12 +44,24 @@ function setup(options: { fillRateWindow?: number; maxPayloadBytes?: number; pol
     };
     return validator.validate(input);
   };
-  return { source, validator, validate };
+  const validateDelete = (type: string, id: string, opts: Parameters<typeof deleteEnvelope>[3] = {}) =>
+    validator.validate({
+      envelope: deleteEnvelope(ring, type, id, opts),
+      position: { topic: 'ehr.raw', partition: 0, offset: String(offset++) },
+      key: 'pseudo-key-delete',
+      replayCount: 0,
+    });
+  return { source, validator, validate, validateDelete };
 }
 
 function quarantined(outcome: Outcome) {
   if (outcome.kind !== 'quarantined') throw new Error(`expected a quarantine outcome, got ${outcome.kind}`);
   return outcome.value;
+}
+
+function deletion(outcome: Outcome) {
+  if (outcome.kind !== 'deletion') throw new Error(`expected a deletion outcome, got ${outcome.kind}`);
+  return outcome;
 }
 
 function valid(outcome: Outcome) {
@@ -170,6 +197,67 @@ describe('record validator', () => {
     expect(q.reason).toBe('decrypt_failed');
     expect(q.replayCount).toBe(2);
     expect(outcome.key).toBe(envelope.recordId);
+  });
+
+  it('maps a DELETE envelope to a Deletion for ehr.valid.deletions, its logical id encrypted', async () => {
+    const { validateDelete } = setup();
+    const envelope = deleteEnvelope(ring, 'Observation', 'obs-9', { jobId: 'job-since' });
+    const out = deletion(await validateDelete('Observation', 'obs-9', { jobId: 'job-since' }));
+    expect(out).toMatchObject({
+      topic: 'ehr.valid.deletions',
+      key: 'pseudo-key-delete',
+      resourceType: 'Observation',
+      subject: 'ehr.valid.deletions-value',
+      version: 1,
+      drift: [],
+    });
+    expect(out.value).toMatchObject({
+      recordId: envelope.recordId,
+      jobId: 'job-since',
+      sourceId: 'site-a',
+      resourceType: 'Observation',
+      sourceLocator: 'file 1 line 1',
+      deleted: true,
+      deidPolicy: null,
+      deidPolicyVersion: null,
+    });
+    expect(isEncryptedField(out.value.logicalId)).toBe(true);
+    expect(decryptField(ring, out.value.logicalId)).toBe('obs-9');
+    expect(JSON.stringify(out.value)).not.toContain('obs-9');
+  });
+
+  it.each([
+    ['an id that is missing', { resourceType: 'Observation' }, 'missing_required', 'Observation.id'],
+    ['an id that is a number', { resourceType: 'Observation', id: 4711 }, 'type_mismatch', 'Observation.id'],
+    ['an id that is no FHIR id', { resourceType: 'Observation', id: `${CANARY}/x` }, 'contract_violation', 'Observation.id'],
+    ['another type than the envelope', { resourceType: 'Condition', id: 'obs-1' }, 'contract_violation', 'resourceType'],
+    ['extra fields', { resourceType: 'Observation', id: 'obs-1', note: CANARY }, 'contract_violation', 'Observation'],
+  ])('quarantines a DELETE payload with %s, naming the field and no value', async (_what, payload, reason, fieldPath) => {
+    const { validateDelete } = setup();
+    const outcome = await validateDelete('Observation', 'obs-1', { payload });
+    const q = quarantined(outcome);
+    expect([q.reason, q.fieldPath]).toEqual([reason, fieldPath]);
+    expect(q.schemaSubject).toBe('ehr.valid.deletions-value');
+    expect(q.recordId).toBe(deleteEnvelope(ring, 'Observation', 'obs-1').recordId);
+    expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
+    expect(clearText(outcome)).not.toContain('4711');
+    // The original payload is kept, encrypted, for replay.
+    expect(JSON.parse(decryptPayload(ring, q.payload).toString('utf8'))).toEqual(payload);
+  });
+
+  it('quarantines a DELETE payload that is not JSON, does not decrypt, or names a type not served', async () => {
+    const { validateDelete, validator } = setup();
+    const garbled = quarantined(await validateDelete('Observation', 'obs-2', { payload: Buffer.from(`{"id":"${CANARY}"`) }));
+    expect(garbled.reason).toBe('parse_error');
+    expect(JSON.stringify({ ...garbled, payload: undefined })).not.toContain('Zqxcanaryvalue');
+
+    const foreign = deleteEnvelope(testKeyring(), 'Observation', 'obs-3');
+    const undecryptable = await validator.validate({ envelope: foreign, position: { topic: 'ehr.raw', partition: 0, offset: '1' }, key: null, replayCount: 0 });
+    expect(quarantined(undecryptable).reason).toBe('decrypt_failed');
+
+    const basic = await validateDelete('Basic', 'b-1');
+    expect(quarantined(basic)).toMatchObject({ reason: 'unknown_resource_type', fieldPath: 'resourceType', resourceType: 'Basic' });
+    expect(basic.drift.map((d) => d.kind)).toEqual(['unknown_resource_type']);
   });
 
   it('quarantines an undecodable raw record, keeping its bytes encrypted', async () => {

@@ -1,9 +1,10 @@
-import type { QuarantineReason, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
+import type { Deletion, QuarantineReason, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
 import { isPipelineError, type PipelineError } from '@ehrflow/errors';
-import { isBlocking, parserFor, type Issue, type MappedRecord, type Parser, type RawFormat } from '@ehrflow/fhir';
+import { isBlocking, parserFor, type Issue, type MappedRecord, type ParsedResource, type Parser, type RawFormat } from '@ehrflow/fhir';
 import type { RecordPosition } from '@ehrflow/kafka';
 import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { ActiveContract, ContractCache } from './contract-cache.ts';
+import { checkDeletePayload, deletionRecord, type DeletionContract } from './deletion.ts';
 import type { DriftObservation } from './drift-observation.ts';
 import { encryptPhiFields } from './encrypt-phi.ts';
 import { describeIssues, originOf, quarantineRecord, reasonOfIssues, type QuarantineOrigin } from './quarantine.ts';
@@ -37,6 +38,19 @@ export type Outcome =
       readonly drift: readonly DriftObservation[];
     }
   | {
+      /** A DELETE envelope, bound for `ehr.valid.deletions`. */
+      readonly kind: 'deletion';
+      readonly recordId: string;
+      readonly topic: string;
+      readonly key: string;
+      /** The logical id already encrypted. */
+      readonly value: Deletion;
+      readonly resourceType: string;
+      readonly subject: string;
+      readonly version: number;
+      readonly drift: readonly DriftObservation[];
+    }
+  | {
       readonly kind: 'quarantined';
       readonly recordId: string;
       readonly key: string;
@@ -47,11 +61,17 @@ export type Outcome =
 export interface ValidateDeps {
   readonly keyring: Keyring;
   readonly contracts: ContractCache;
+  /** The contract of `ehr.valid.deletions`, where DELETE envelopes go. */
+  readonly deletions: DeletionContract;
   readonly maxPayloadBytes: number;
   readonly now?: () => number;
 }
 
-/** Validates raw envelopes: decrypt → parse → map → check → encrypt PHI fields, or quarantine. */
+/**
+ * Validates raw envelopes: decrypt → parse → map → check → encrypt PHI fields, or quarantine. A
+ * DELETE envelope becomes a Deletion (`{resourceType, id}` checked, the id encrypted) or is
+ * quarantined.
+ */
 export interface RecordValidator {
   /**
    * Never throws for anything wrong with the record (that is a quarantine outcome); throws only
@@ -97,25 +117,9 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
       const { envelope, position, key } = input;
       const origin = originOf(envelope, position, input.replayCount);
 
-      if (envelope.kind === 'DELETE') {
-        return quarantine(origin, key, 'contract_violation', 'kind', 'DELETE envelopes have no ehr.valid contract yet', null);
-      }
-
-      let plaintext: Buffer;
-      try {
-        plaintext = decryptPayload(deps.keyring, envelope.payload);
-      } catch (err) {
-        return quarantine(origin, key, 'decrypt_failed', null, `payload does not decrypt (${codeOf(err)}, key ${envelope.keyId})`, null);
-      }
-
-      let parsed;
-      try {
-        parsed = parser(envelope.format).parse(plaintext, { recordId: envelope.recordId });
-      } catch (err) {
-        if (!isPipelineError(err)) throw err;
-        const reason: QuarantineReason = err.code === 'TOO_LARGE' ? 'too_large' : 'parse_error';
-        return quarantine(origin, key, reason, null, err.message, null);
-      }
+      const parsed = open(envelope, origin, key);
+      if ('kind' in parsed) return parsed;
+      if (envelope.kind === 'DELETE') return deletion(envelope, parsed, origin, key, position);
 
       const { resourceType } = parsed;
       const withType: QuarantineOrigin = { ...origin, resourceType };
@@ -174,6 +178,44 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
       };
     },
   };
+
+  /** Decrypts and parses the payload, or quarantines the record. */
+  function open(envelope: RawEnvelope, origin: QuarantineOrigin, key: string | null): ParsedResource | Outcome {
+    let plaintext: Buffer;
+    try {
+      plaintext = decryptPayload(deps.keyring, envelope.payload);
+    } catch (err) {
+      return quarantine(origin, key, 'decrypt_failed', null, `payload does not decrypt (${codeOf(err)}, key ${envelope.keyId})`, null);
+    }
+    try {
+      return parser(envelope.format).parse(plaintext, { recordId: envelope.recordId });
+    } catch (err) {
+      if (!isPipelineError(err)) throw err;
+      const reason: QuarantineReason = err.code === 'TOO_LARGE' ? 'too_large' : 'parse_error';
+      return quarantine(origin, key, reason, null, err.message, null);
+    }
+  }
+
+  /** A DELETE envelope whose payload parsed: a Deletion for a served type, or a quarantine. */
+  function deletion(envelope: RawEnvelope, parsed: ParsedResource, origin: QuarantineOrigin, key: string | null, position: RecordPosition): Outcome {
+    const { resourceType } = parsed;
+    const withType: QuarantineOrigin = { ...origin, resourceType };
+    const contractRef = { subject: deps.deletions.subject, version: deps.deletions.version };
+    const check = checkDeletePayload(parsed.resource, envelope.resourceType);
+    if (!check.ok) return quarantine(withType, key, check.reason, check.fieldPath, check.detail, contractRef);
+    if (!deps.contracts.serves(resourceType)) return unknownType(withType, key, resourceType, position);
+    return {
+      kind: 'deletion',
+      recordId: envelope.recordId,
+      topic: deps.deletions.topic,
+      key: key ?? envelope.recordId,
+      value: deletionRecord(envelope, check.logicalId, deps.deletions, deps.keyring),
+      resourceType,
+      subject: deps.deletions.subject,
+      version: deps.deletions.version,
+      drift: [],
+    };
+  }
 
   function unknownType(origin: QuarantineOrigin, key: string | null, resourceType: string, position: RecordPosition): Outcome {
     const shown = TYPE_NAME.test(resourceType) ? resourceType : '(not a type name)';

@@ -11,7 +11,8 @@ import type { Alert } from './alerts/alert.ts';
 import { loadValidatorConfig } from './config.ts';
 import { replay } from './replay.ts';
 import { buildValidator, startValidator, type RunningValidator } from './service.ts';
-import { CANARY, contractJson, patient, rawEnvelope, withOptionalField } from './testing/fixtures.ts';
+import { CANARY, contractJson, deleteEnvelope, patient, rawEnvelope, withOptionalField } from './testing/fixtures.ts';
+import { readRange } from './topic-reader.ts';
 import { BROKERS, readValues, registerTestSubjects, testEnv, testRegistry, testTopics, waitFor } from './testing/stack.ts';
 
 const topics = testTopics(['Patient']);
@@ -164,6 +165,47 @@ describe('validator on the real stack', () => {
       return all.some((e) => e.kind === 'type_changed') && all.some((e) => e.kind === 'unknown_resource_type') ? all : undefined;
     }, 'type_changed and unknown_resource_type drift', 20_000);
     expect(clearHaystack(records, events)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('turns DELETE envelopes into Deletions on the deletions topic and quarantines a malformed one', async () => {
+    const sourceId = 'site-delete';
+    const deletes = ['pat-del-1', 'pat-del-2', 'pat-del-3'].map((id) => deleteEnvelope(ring, 'Patient', id, { sourceId }));
+    const malformed = deleteEnvelope(ring, 'Patient', 'pat-del-4', { sourceId, payload: { resourceType: 'Patient', id: 'pat-del-4', note: CANARY } });
+    await produceRaw([...deletes, malformed]);
+    const ids = deletes.map((e) => e.recordId);
+    const found = await waitFor(async () => {
+      const out: { value: Record<string, unknown>; kind: string | undefined; key: string | undefined }[] = [];
+      await readRange(kafka, topics.deletions, async (batch) => {
+        for (const m of batch) {
+          if (m.message.value === null) continue;
+          const { value } = await codec.decode<Record<string, unknown>>(m.message.value);
+          out.push({ value, kind: m.message.headers?.['ehrflow-kind']?.toString(), key: m.message.key?.toString() });
+        }
+      });
+      const mine = out.filter((o) => ids.includes(o.value.recordId as string));
+      return new Set(mine.map((o) => o.value.recordId)).size === ids.length ? mine : undefined;
+    }, `${ids.length} deletions`);
+    for (const d of found) {
+      expect(d.kind).toBe('DELETE');
+      expect(d.key).toBe(d.value.recordId); // produceRaw keys by record id; the key is passed through
+      expect(d.value).toMatchObject({ sourceId, resourceType: 'Patient', deleted: true, deidPolicy: null });
+      expect(isEncryptedField(d.value.logicalId)).toBe(true);
+    }
+    expect(found.map((d) => decryptField(ring, d.value.logicalId as string)).sort()).toEqual(['pat-del-1', 'pat-del-2', 'pat-del-3']);
+    const [q] = await quarantinedAll([malformed.recordId]);
+    expect(q).toMatchObject({ reason: 'contract_violation', schemaSubject: `${topics.deletions}-value`, sourceTopic: topics.raw });
+    expect(clearHaystack(q === undefined ? [] : [q], [])).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('refuses to start when the deletions subject is not registered', async () => {
+    // Another valid prefix whose Patient contract is registered, but not its deletions subject.
+    const prefix = `${topics.id}.other.`;
+    await registry.register(`${prefix}Patient-value`, canonicalText(contractJson('Patient')));
+    topics.subjects.push(`${prefix}Patient-value`);
+    const missing = loadValidatorConfig({ ...env, VALIDATOR_VALID_TOPIC_PREFIX: prefix });
+    const err = await buildValidator({ config: missing, logger, env, clientId: `${topics.id}-missing` }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SCHEMA_NOT_REGISTERED' });
+    expect((err as Error).message).toContain(`${prefix}deletions-value`);
   });
 
   it('uses a newly registered optional field without a restart (steward workflow)', async () => {

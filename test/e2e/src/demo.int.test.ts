@@ -17,7 +17,7 @@ describe('the demo, small', () => {
         faults: true,
         keepStack: true,
         report: undefined,
-        timeoutSeconds: 200,
+        timeoutSeconds: 300,
         seed: 'ehrflow-e2e-test',
         help: false,
       },
@@ -42,5 +42,5 @@ describe('the demo, small', () => {
     expect(report.leakScan?.protectedMatches).toBeGreaterThan(0);
     expect(report.leakScan?.hits).toEqual([]);
     expect(report.leakScanHits).toBe(0);
-  }, 240_000);
+  }, 360_000);
 });

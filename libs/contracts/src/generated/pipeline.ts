@@ -2,6 +2,49 @@
 // change the schema, then run the command again. A unit test fails when this file is stale.
 
 /**
+ * Value of ehr.valid.deletions and ehr.clean.deletions: a resource the source reported as deleted (a DELETE
+ * raw envelope), on its way to the loader, which applies it as a tombstone to the table of its resource type.
+ * Keyed like the raw DELETE envelope (pseudonym of the source and <Type>/<id>).
+ */
+export interface Deletion {
+  /**
+   * Record id of the raw DELETE envelope: first 32 hex chars of SHA-256(sourceId \0 resourceType \0 logicalId
+   * \0 "deleted"), one id per deleted resource however often it is re-extracted.
+   */
+  readonly recordId: string;
+  /** Extraction job that reported the deletion. */
+  readonly jobId: string;
+  /** Configured id of the source system; with logicalId, the key of the warehouse row. */
+  readonly sourceId: string;
+  /**
+   * FHIR resource type of the deleted resource, one the validator serves; the loader routes the tombstone to
+   * its table.
+   */
+  readonly resourceType: string;
+  /**
+   * Logical id of the deleted resource. On ehr.valid.deletions an enc:v2: field ciphertext (the validator
+   * encrypts it like every PHI field of a valid record); on ehr.clean.deletions the keyed-hash pseudonym the
+   * redactor's policy gives the logicalId field of the resource type, so the tombstone keys the row the
+   * upserts created.
+   */
+  readonly logicalId: string;
+  /** PHI-free position of the deletion in the source, e.g. "file 3 line 1". */
+  readonly sourceLocator: string;
+  /**
+   * Always true: marks the record as a tombstone for any reader (the loader also gets the header
+   * ehrflow-kind: DELETE).
+   */
+  readonly deleted: boolean;
+  /**
+   * On ehr.clean.deletions, the de-identification policy whose pseudonym logicalId carries; null on
+   * ehr.valid.deletions.
+   */
+  readonly deidPolicy: string | null;
+  /** Version of that policy; null on ehr.valid.deletions. */
+  readonly deidPolicyVersion: string | null;
+}
+
+/**
  * Value of ehr.drift: a PHI-free observation that a source's data no longer matches its contract. Carries
  * type names and rates, never values.
  */
@@ -205,4 +248,6 @@ export interface PipelineSubjectValues {
   'ehr.quarantine-value': QuarantineRecord;
   'ehr.drift-value': DriftEvent;
   'ehr.jobs-value': JobEvent;
+  'ehr.valid.deletions-value': Deletion;
+  'ehr.clean.deletions-value': Deletion;
 }

@@ -25,6 +25,8 @@ const loader = await startLoader({
   groupId: env('LOADER_GROUP_ID'),
   topicPrefix: env('LOADER_TOPIC_PREFIX'),
   resourceTypes: env('LOADER_RESOURCE_TYPES').split(','),
+  // Upserts only: this run has no deletions topic.
+  deletions: false,
   maxBatch: Number(env('LOADER_MAX_BATCH')),
   sessionTimeoutMs: 6_000,
   heartbeatIntervalMs: 500,

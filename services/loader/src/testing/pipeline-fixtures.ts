@@ -116,3 +116,25 @@ export function validPatient(jobId: string, recordId: string, logicalId: string)
     versionId: '1',
   });
 }
+
+/**
+ * A Deletion (`schemas/pipeline/deletion.avsc`) as it travels `ehr.valid.deletions` /
+ * `ehr.clean.deletions` (the test does not care whether the logical id is ciphertext or pseudonym).
+ */
+export function deletion(
+  jobId: string,
+  recordId: string,
+  resourceType: string,
+  logicalId: string,
+  sourceId = 'site-a',
+): Record<string, unknown> {
+  return sampleRecord(schemaFile('pipeline/deletion.avsc'), {
+    recordId,
+    jobId,
+    sourceId,
+    resourceType,
+    logicalId,
+    sourceLocator: 'file 1 line 1',
+    deleted: true,
+  });
+}

@@ -1,11 +1,12 @@
 /** Test support (not exported from the package): synthetic resources, keys and contracts. */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { canonicalText, parseAvroText, type RawEnvelope, type RegisteredSchema } from '@ehrflow/contracts';
+import { canonicalText, contractOf, parseAvroText, type RawEnvelope, type RegisteredSchema } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import { recordIdOf } from '@ehrflow/fhir';
 import { createKeyring, encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { LatestVersionSource } from '../contract-cache.ts';
+import type { DeletionContract } from '../deletion.ts';
 
 const SCHEMAS = new URL('../../../../schemas/', import.meta.url);
 
@@ -114,6 +115,39 @@ export function rawEnvelope(
     payload: encryptPayload(ring, bytes),
     keyId: ring.activeKid,
     sourceLocator: 'test entry',
+    extractedAt: Date.now(),
+    sizeBytes: bytes.byteLength,
+  };
+}
+
+/** The `ehr.valid.deletions` contract from `schemas/pipeline/deletion.avsc`, as version 1. */
+export function deletionContract(topic = 'ehr.valid.deletions'): DeletionContract {
+  return { topic, subject: `${topic}-value`, version: 1, contract: contractOf(pipelineSchemaJson('deletion.avsc'), 'deletion.avsc') };
+}
+
+/**
+ * A DELETE envelope as the extractor writes one for a `deleted` entry of a `_since` export:
+ * payload `{resourceType, id}` (or the given bytes/object), record id over the version `deleted`.
+ */
+export function deleteEnvelope(
+  ring: Keyring,
+  resourceType: string,
+  id: string,
+  opts: { sourceId?: string; jobId?: string; payload?: Record<string, unknown> | Buffer } = {},
+): RawEnvelope {
+  const payload = opts.payload ?? { resourceType, id };
+  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload), 'utf8');
+  const sourceId = opts.sourceId ?? 'site-a';
+  return {
+    recordId: recordIdOf(sourceId, resourceType, id, 'deleted'),
+    jobId: opts.jobId ?? 'job-test',
+    sourceId,
+    resourceType,
+    kind: 'DELETE',
+    format: 'FHIR_JSON',
+    payload: encryptPayload(ring, bytes),
+    keyId: ring.activeKid,
+    sourceLocator: 'file 1 line 1',
     extractedAt: Date.now(),
     sizeBytes: bytes.byteLength,
   };

@@ -13,6 +13,8 @@ export interface TestTopics {
   readonly id: string;
   readonly raw: string;
   readonly validPrefix: string;
+  /** `<validPrefix>deletions`, the validator's default deletions topic for this prefix. */
+  readonly deletions: string;
   readonly quarantine: string;
   readonly drift: string;
   readonly all: readonly string[];
@@ -25,10 +27,20 @@ export function testTopics(resourceTypes: readonly string[]): TestTopics {
   const validPrefix = `${id}.valid.`;
   const quarantine = `${id}.quarantine`;
   const drift = `${id}.drift`;
-  return { id, raw, validPrefix, quarantine, drift, all: [raw, quarantine, drift, ...resourceTypes.map((t) => `${validPrefix}${t}`)], subjects: [] };
+  const deletions = `${validPrefix}deletions`;
+  return {
+    id,
+    raw,
+    validPrefix,
+    deletions,
+    quarantine,
+    drift,
+    all: [raw, quarantine, drift, deletions, ...resourceTypes.map((t) => `${validPrefix}${t}`)],
+    subjects: [],
+  };
 }
 
-/** Registers the pipeline schemas for the test topics, and a FHIR contract per valid topic. */
+/** Registers the pipeline schemas for the test topics (deletions included), and a FHIR contract per valid topic. */
 export async function registerTestSubjects(
   registry: SchemaRegistry,
   topics: TestTopics,
@@ -38,6 +50,7 @@ export async function registerTestSubjects(
     [`${topics.raw}-value`, pipelineSchemaJson('raw-envelope.avsc')],
     [`${topics.quarantine}-value`, pipelineSchemaJson('quarantine-record.avsc')],
     [`${topics.drift}-value`, pipelineSchemaJson('drift-event.avsc')],
+    [`${topics.deletions}-value`, pipelineSchemaJson('deletion.avsc')],
     ...Object.entries(contracts).map(([type, json]): [string, Record<string, unknown>] => [`${topics.validPrefix}${type}-value`, json]),
   ];
   for (const [subject, json] of pairs) {

@@ -210,7 +210,7 @@ async function registerPipelineSchemas(
     ],
     { env, timeout: 60_000 },
   );
-  scratch.subjects.push(...topics.clean.map((t) => `${t}-value`));
+  scratch.subjects.push(...topics.clean.map((t) => `${t}-value`), `${topics.validDeletions}-value`);
 }
 
 interface Timings {

@@ -20,6 +20,11 @@ export interface EhrSetupOptions {
   readonly dir: string;
   readonly maxConcurrency?: number;
   readonly maxResourcesPerFile?: number;
+  /**
+   * Share of clinical resources the EHR reports as deleted (in `_since` exports only; a plain
+   * export leaves them out). Default 0, so a backfill's expected count is the dataset's count.
+   */
+  readonly deletedFraction?: number;
 }
 
 export interface EhrSetup {
@@ -28,15 +33,22 @@ export interface EhrSetup {
   readonly sourcesFile: string;
   /** Extractor source id per simulator site. */
   readonly sourceIds: ReadonlyMap<string, string>;
-  /** Resources an export of every type serves, per source id (deleted resources are off). */
+  /** Resources of every type per source id, deleted ones included (none are, by default). */
   readonly expectedPerSource: ReadonlyMap<string, number>;
   stop(): Promise<void>;
+  /**
+   * Stops this EHR and starts it again on the same address with the same data, clients and
+   * secrets (so the sources file stays valid), changed as given: e.g. a `deletedFraction` that
+   * makes resources the first one served deleted — what a `_since` export after a backfill reports.
+   */
+  restart(changes: Pick<EhrSetupOptions, 'deletedFraction'>): Promise<EhrSetup>;
 }
 
 /**
  * Starts the simulated EHR in this process and writes the extractor's sources file for it: one
  * source per site, each with its own client (client secret in a file next to the sources file).
- * Deleted resources are turned off so that a backfill's expected count is the dataset's count.
+ * Deleted resources are off unless `deletedFraction` says otherwise, so that a backfill's
+ * expected count is the dataset's count.
  */
 export async function startEhr(options: EhrSetupOptions): Promise<EhrSetup> {
   await mkdir(options.dir, { recursive: true });
@@ -45,11 +57,25 @@ export async function startEhr(options: EhrSetupOptions): Promise<EhrSetup> {
     clientId: `ehrflow-${site}`,
     secret: randomBytes(24).toString('base64url'),
   }));
+  return serve(options, clients, 0);
+}
+
+interface EhrClient {
+  readonly site: string;
+  readonly clientId: string;
+  readonly secret: string;
+}
+
+async function serve(
+  options: EhrSetupOptions,
+  clients: readonly EhrClient[],
+  port: number,
+): Promise<EhrSetup> {
   const sim = createSimulator({
     seed: options.seed,
     sites: options.sites,
     patientsPerSite: options.patientsPerSite,
-    deletedFraction: 0,
+    deletedFraction: options.deletedFraction ?? 0,
     canaries: options.canaries ?? [],
     clients: clients.map((c) => ({ clientId: c.clientId, secret: c.secret })),
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,
@@ -61,7 +87,7 @@ export async function startEhr(options: EhrSetupOptions): Promise<EhrSetup> {
     },
     faults: options.faults ?? {},
   });
-  const url = await sim.start(0);
+  const url = await sim.start(port);
   const sourceIds = new Map<string, string>();
   const sources = [];
   for (const c of clients) {
@@ -102,5 +128,16 @@ export async function startEhr(options: EhrSetupOptions): Promise<EhrSetup> {
         Object.values(counts).reduce((a, b) => a + b, 0),
       );
   }
-  return { sim, url, sourcesFile, sourceIds, expectedPerSource, stop: () => sim.stop() };
+  return {
+    sim,
+    url,
+    sourcesFile,
+    sourceIds,
+    expectedPerSource,
+    stop: () => sim.stop(),
+    async restart(changes) {
+      await sim.stop();
+      return serve({ ...options, ...changes }, clients, Number(new URL(url).port));
+    },
+  };
 }

@@ -19,10 +19,13 @@ export interface JobView {
 
 export const FINAL_STATES: ReadonlySet<JobView['state']> = new Set(['completed', 'failed', 'cancelled']);
 
-/** Starts a job through the extractor's API (`POST /jobs`). */
+/**
+ * Starts a job through the extractor's API (`POST /jobs`). A backfill with `since` (a FHIR
+ * instant) is a `_since` bulk export, the one that reports deleted resources.
+ */
 export async function startJob(
   extractorUrl: string,
-  body: { source: string; kind: 'backfill' | 'incremental' },
+  body: { source: string; kind: 'backfill' | 'incremental'; since?: string },
 ): Promise<JobView> {
   const res = await fetch(`${extractorUrl}/jobs`, {
     method: 'POST',

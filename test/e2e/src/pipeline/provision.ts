@@ -8,9 +8,9 @@ import { RESOURCE_TYPES, type PipelineTopics } from './topic-names.ts';
 const run = promisify(execFile);
 
 /**
- * Creates the topics of a temporary pipeline deployment and registers their value schemas (the
- * clean ones through `redactor register-schemas`, as deployments do), all recorded in `scratch`
- * for its `cleanUp`. `env` is the environment of the redactor CLI (SCHEMA_REGISTRY_URL).
+ * Creates the topics of a temporary pipeline deployment (the deletion topics included) and
+ * registers their value schemas (the clean ones and both deletion subjects through
+ * `redactor register-schemas`, as deployments do), all recorded in `scratch` for its `cleanUp`. `env` is the environment of the redactor CLI (SCHEMA_REGISTRY_URL).
  */
 export async function provisionPipeline(
   scratch: Scratch,
@@ -25,8 +25,9 @@ export async function provisionPipeline(
   await scratch.registerValueSchema([topics.jobs], 'pipeline/job-event.avsc');
   for (const type of RESOURCE_TYPES)
     await scratch.registerValueSchema([`${topics.validPrefix}${type}`], `fhir/${type}.avsc`);
-  // Recorded before the CLI runs, so a half-done registration is still cleaned up.
-  scratch.subjects.push(...topics.clean.map((t) => `${t}-value`));
+  // Recorded before the CLI runs, so a half-done registration is still cleaned up. The CLI also
+  // registers the deletion schema under both deletion subjects.
+  scratch.subjects.push(`${topics.validDeletions}-value`, ...topics.clean.map((t) => `${t}-value`));
   await run(
     process.execPath,
     [

@@ -18,7 +18,12 @@ export interface PipelineTopics {
   readonly jobs: string;
   readonly validPrefix: string;
   readonly cleanPrefix: string;
+  /** `<prefix>valid.deletions`, `<prefix>clean.deletions`: the deletions sources report. */
+  readonly validDeletions: string;
+  readonly cleanDeletions: string;
+  /** Every valid-stage topic: one per resource type, then the deletions topic. */
   readonly valid: readonly string[];
+  /** Every clean-stage topic: one per resource type, then the deletions topic. */
   readonly clean: readonly string[];
 }
 
@@ -31,7 +36,9 @@ export function pipelineTopics(prefix = 'ehr.'): PipelineTopics {
     jobs: `${prefix}jobs`,
     validPrefix: `${prefix}valid.`,
     cleanPrefix: `${prefix}clean.`,
-    valid: RESOURCE_TYPES.map((t) => `${prefix}valid.${t}`),
-    clean: RESOURCE_TYPES.map((t) => `${prefix}clean.${t}`),
+    validDeletions: `${prefix}valid.deletions`,
+    cleanDeletions: `${prefix}clean.deletions`,
+    valid: [...RESOURCE_TYPES.map((t) => `${prefix}valid.${t}`), `${prefix}valid.deletions`],
+    clean: [...RESOURCE_TYPES.map((t) => `${prefix}clean.${t}`), `${prefix}clean.deletions`],
   };
 }
