@@ -238,6 +238,16 @@ describe('createRateLimiter (Redis)', () => {
     expect(consumer.grants.length).toBeLessThanOrEqual(31);
   });
 
+  it('scales the backfill reserve with the reduced rate after a 429', async () => {
+    const now = 2_000_000;
+    const limiter = replica(newSource(), { now: () => now, burst: 4, backfillReserve: 0.5 });
+    await limiter.onThrottled(); // 60/min → 30/min (one token per 2 s), bucket emptied
+    // Incremental needs one token; backfill one plus the reserve at half rate (1 token), not the
+    // full-budget reserve (2 tokens): 4 s rather than 6 s.
+    expect(await limiter.tryAcquire('incremental')).toEqual({ granted: false, waitMs: 2_000 });
+    expect(await limiter.tryAcquire('backfill')).toEqual({ granted: false, waitMs: 4_000 });
+  });
+
   it('pauses every replica for the Retry-After of a 429', async () => {
     let now = 1_000_000;
     const source = newSource();

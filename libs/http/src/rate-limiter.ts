@@ -108,7 +108,9 @@ local waiter, grace, ttl = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local s = load(KEYS[1], now, budget, cap)
 local perToken = 60000 / s.rate
 local need = 1
-if priority == 'backfill' then need = math.min(cap, 1 + reserve * cap) end
+-- The reserve shrinks with the rate: after a 429 the bucket refills slowly, and a reserve sized
+-- from the full budget would hold backfills back far longer than the slow-down itself.
+if priority == 'backfill' then need = math.min(cap, 1 + reserve * cap * s.rate / budget) end
 local granted = 0
 local wait = 0
 if now < s.pausedUntil then
@@ -177,7 +179,8 @@ return tostring(s.rate)
  * only when (a) no incremental caller is waiting — waiting incremental callers register in a
  * sorted set that expires entries a grace period after their next poll, so a crashed replica
  * cannot block backfills for long — and (b) the bucket still holds `backfillReserve × burst`
- * tokens after it takes one, so an incremental job that arrives gets a token at once.
+ * tokens after it takes one (scaled by the current rate over the budget after a 429), so an
+ * incremental job that arrives gets a token at once.
  *
  * Adaptive (AIMD). `onThrottled()` halves the shared effective rate (never below the floor),
  * empties the bucket and starts a cool-down; 429s within `decreaseGuardMs` of the last cut count

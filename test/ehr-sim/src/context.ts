@@ -17,6 +17,8 @@ export interface SimContext {
   readonly limiter: RateLimiter;
   readonly jobs: ExportJobs;
   now(): number;
+  /** Awaited before NDJSON lines go out: the `servedLinesPerSecond` fault (a slow link). */
+  pace(lines: number): Promise<void>;
   /** Passes a resource on its way to a client: counts it and applies active drift rules. */
   serve(resource: FhirResource): FhirResource;
 }

@@ -98,6 +98,7 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
         fault,
         ...(range === undefined ? {} : { range }),
         onFault: (kind) => ctx.counters.add(kind === 'reset' ? 'resetsInjected' : 'truncationsInjected'),
+        pace: (n) => ctx.pace(n),
       });
       reply.type(FHIR_NDJSON).header('Accept-Ranges', 'bytes');
       if (range !== undefined && file.size !== undefined) {

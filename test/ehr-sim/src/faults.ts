@@ -33,6 +33,11 @@ export interface Faults {
   readonly serverErrors: { readonly every: number; readonly burst: number; readonly status: number };
   /** Extra delay before each bulk status poll answers. */
   readonly statusPollDelayMs: number;
+  /**
+   * A slow hospital link: NDJSON lines served per second across all downloads together (0 = as
+   * fast as possible). Paces the pipeline's input, e.g. for a latency measurement at a set rate.
+   */
+  readonly servedLinesPerSecond: number;
   /** Retry-After form on 429 and 503. */
   readonly retryAfter: RetryAfterMode;
   /** Completed exports list an OperationOutcome NDJSON file under `error`. */
@@ -55,6 +60,7 @@ export const NO_FAULTS: Faults = {
   truncateProbability: 0,
   serverErrors: { every: 0, burst: 1, status: 503 },
   statusPollDelayMs: 0,
+  servedLinesPerSecond: 0,
   retryAfter: 'seconds',
   exportErrorFile: false,
   drift: [],
@@ -181,6 +187,7 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     'truncateProbability',
     'serverErrors',
     'statusPollDelayMs',
+    'servedLinesPerSecond',
     'retryAfter',
     'exportErrorFile',
     'drift',
@@ -213,6 +220,9 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     },
     statusPollDelayMs:
       optNumber(obj.statusPollDelayMs, 'faults.statusPollDelayMs', 0, 600_000) ?? current.statusPollDelayMs,
+    servedLinesPerSecond:
+      optNumber(obj.servedLinesPerSecond, 'faults.servedLinesPerSecond', 0, 10_000_000) ??
+      current.servedLinesPerSecond,
     retryAfter:
       optEnum(obj.retryAfter, 'faults.retryAfter', ['seconds', 'http-date', 'absurd'] as const) ??
       current.retryAfter,

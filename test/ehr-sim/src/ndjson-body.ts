@@ -92,6 +92,28 @@ export interface BodyOptions {
   readonly fault: FileFault;
   /** Called when the fault fires (before the reset or early end). */
   readonly onFault?: (kind: 'reset' | 'truncate') => void;
+  /** Awaited before a chunk of `lines` lines goes out (bandwidth pacing). */
+  readonly pace?: (lines: number) => Promise<void>;
+}
+
+/**
+ * Paces lines across every download of a simulator: each chunk is released when the lines before
+ * it, at `perSecond()` lines per second, have had their time. A rate of 0 releases at once.
+ */
+export function createLinePacer(
+  perSecond: () => number,
+  now: () => number = Date.now,
+  wait: (ms: number) => Promise<unknown> = sleep,
+): (lines: number) => Promise<void> {
+  let nextFreeAt = 0;
+  return async (lines: number): Promise<void> => {
+    const rate = perSecond();
+    if (rate <= 0 || lines <= 0) return;
+    const t = now();
+    const releaseAt = Math.max(t, nextFreeAt);
+    nextFreeAt = releaseAt + (lines * 1000) / rate;
+    if (releaseAt > t) await wait(releaseAt - t);
+  };
 }
 
 /**
@@ -112,12 +134,15 @@ export async function* ndjsonBody(lines: Iterable<string>, options: BodyOptions)
       : -1;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  let pendingLines = 0;
   let offset = 0;
   let lineNo = 0;
-  const take = (): Buffer => {
+  const take = async (): Promise<Buffer> => {
+    await options.pace?.(pendingLines);
     const chunk = Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
+    pendingLines = 0;
     return chunk;
   };
   for (const line of lines) {
@@ -136,18 +161,19 @@ export async function* ndjsonBody(lines: Iterable<string>, options: BodyOptions)
     if (to > from) {
       pending.push(bytes.subarray(from, to));
       pendingBytes += to - from;
+      pendingLines++;
     }
     offset += bytes.length;
     lineNo++;
     if (broken && fault !== undefined) {
       options.onFault?.(fault.kind);
-      if (pendingBytes > 0) yield take();
+      if (pendingBytes > 0) yield await take();
       if (fault.kind === 'truncate') return;
       await sleep(RESET_PAUSE_MS);
       throw new Error('simulated connection reset');
     }
-    if (pendingBytes >= CHUNK_BYTES) yield take();
+    if (pendingBytes >= CHUNK_BYTES) yield await take();
     if (offset > end) break;
   }
-  if (pendingBytes > 0) yield take();
+  if (pendingBytes > 0) yield await take();
 }

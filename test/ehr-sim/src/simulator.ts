@@ -12,6 +12,7 @@ import { ResourceGenerator } from './generator.ts';
 import { outcome } from './http-util.ts';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { createLinePacer } from './ndjson-body.ts';
 import { installSiteHooks } from './site-hooks.ts';
 
 /** A running (or ready to run) EHR simulator. */
@@ -61,6 +62,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     limiter: new RateLimiter(resolved.rateLimit),
     jobs,
     now: resolved.now,
+    pace: createLinePacer(() => faults.faults.servedLinesPerSecond),
     serve(resource: FhirResource): FhirResource {
       counters.add('resourcesServed');
       const result = faults.drift(resource);
