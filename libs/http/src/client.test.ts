@@ -456,7 +456,9 @@ describe('createHttpClient: ndjsonLines', () => {
     const { lines } = await collect(
       h.client.ndjsonLines('files/Patient.ndjson', { range: { byteOffset: 72, lineNo: 3 } }),
     );
-    expect(lines).toEqual([{ line: '{"resourceType":"Patient","id":"3"}', lineNo: 3, byteOffset: 72 }]);
+    expect(lines).toEqual([
+      { line: '{"resourceType":"Patient","id":"3"}', lineNo: 3, byteOffset: 72, next: { byteOffset: 108, lineNo: 4 } },
+    ]);
   });
 
   it('does not send the access token to another origin unless asked', async () => {

@@ -28,10 +28,11 @@ describe('splitNdjson', () => {
     const { lines, error } = await collect(chunksOf('{"a":1}\n{"b"', ':2}\r\n\n{"c":"é"}\n'));
     expect(error).toBeUndefined();
     expect(lines).toEqual([
-      { line: '{"a":1}', lineNo: 1, byteOffset: 0 },
-      { line: '{"b":2}', lineNo: 2, byteOffset: 8 },
-      // line 3 is blank: counted, not yielded
-      { line: '{"c":"é"}', lineNo: 4, byteOffset: 18 },
+      { line: '{"a":1}', lineNo: 1, byteOffset: 0, next: { byteOffset: 8, lineNo: 2 } },
+      // CRLF: the CR is not part of the line, but it is part of the bytes before the next one
+      { line: '{"b":2}', lineNo: 2, byteOffset: 8, next: { byteOffset: 17, lineNo: 3 } },
+      // line 3 is blank: counted, not yielded; "é" is two bytes
+      { line: '{"c":"é"}', lineNo: 4, byteOffset: 18, next: { byteOffset: 29, lineNo: 5 } },
     ]);
   });
 
@@ -68,7 +69,7 @@ describe('splitNdjson', () => {
 
   it('continues numbering from a resume position', async () => {
     const { lines } = await collect(chunksOf('{"c":3}\n'), { start: { byteOffset: 16, lineNo: 3 } });
-    expect(lines).toEqual([{ line: '{"c":3}', lineNo: 3, byteOffset: 16 }]);
+    expect(lines).toEqual([{ line: '{"c":3}', lineNo: 3, byteOffset: 16, next: { byteOffset: 24, lineNo: 4 } }]);
   });
 
   it('refuses a line above the size limit instead of buffering it', async () => {

@@ -7,6 +7,8 @@ export interface NdjsonLine {
   readonly lineNo: number;
   /** Byte offset of the first byte of the line in the file. */
   readonly byteOffset: number;
+  /** Where the line after this one starts: the position to resume from once this line is kept. */
+  readonly next: NdjsonPosition;
 }
 
 /** Where reading starts (or resumes): the byte offset and number of the next line. */
@@ -63,7 +65,7 @@ export async function* splitNdjson(
     const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
     let line = bytes.toString('utf8', 0, end);
     if (offset === 0 && line.startsWith(BOM)) line = line.slice(1);
-    const item = { line, lineNo, byteOffset: offset };
+    const item = { line, lineNo, byteOffset: offset, next: { byteOffset: offset + bytes.length + 1, lineNo: lineNo + 1 } };
     offset += bytes.length + 1;
     lineNo++;
     return line.trim() === '' ? undefined : item;

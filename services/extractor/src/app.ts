@@ -99,6 +99,7 @@ export async function buildExtractor(
       pseudonymKey,
       leaseMs: env.EXTRACTOR_LEASE_MS,
       batchSize: env.EXTRACTOR_BATCH_SIZE,
+      batchLingerMs: env.EXTRACTOR_BATCH_LINGER_MS,
       progressIntervalMs: env.EXTRACTOR_PROGRESS_INTERVAL_MS,
       maxExportAttempts: env.EXTRACTOR_MAX_EXPORT_ATTEMPTS,
       retryPolicy,

@@ -1,5 +1,5 @@
 import { PipelineError, isPipelineError } from '@ehrflow/errors';
-import { parseRetryAfter, retry, sleep, type ResponseHeaders } from '@ehrflow/http';
+import { parseRetryAfter, retry, sleep, type NdjsonLine, type ResponseHeaders } from '@ehrflow/http';
 import { addExportLine, Batch } from './batch.ts';
 import {
   commitFile,
@@ -147,6 +147,22 @@ async function downloadAll(ctx: JobContext, start: BackfillProgress): Promise<Ba
   return done;
 }
 
+const LINGER_ELAPSED = Symbol('linger elapsed');
+
+/** The next step of a line iterator, or LINGER_ELAPSED if `ms` pass first. */
+async function raceLinger<T>(next: Promise<T>, ms: number): Promise<T | typeof LINGER_ELAPSED> {
+  if (ms <= 0) return LINGER_ELAPSED;
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<typeof LINGER_ELAPSED>((resolve) => {
+    timer = setTimeout(() => resolve(LINGER_ELAPSED), ms);
+  });
+  try {
+    return await Promise.race([next, elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Reads one file from its committed position to the end, producing in batches; each batch is
  * committed (position after its last line) only after Kafka acknowledged it. A broken or truncated
@@ -158,9 +174,11 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
     const file = current.files[index];
     if (file === undefined || file.done) return;
     const batch = new Batch();
+    let batchStartedAt = 0;
     const flush = async (position: FilePosition | 'done'): Promise<void> => {
       await ctx.commit(batch.take(), (p, counts) => commitFile(p as BackfillProgress, index, position, counts));
     };
+    let after: FilePosition | undefined;
     try {
       const lines = ctx.client.ndjsonLines(file.url, {
         signal: ctx.signal,
@@ -168,9 +186,33 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
         route: '_bulk/:id/:file',
         ...(file.position.byteOffset > 0 ? { range: file.position } : {}),
       });
-      for await (const item of lines) {
+      // A batch goes out when full, or when it is `batchLingerMs` old even if the next line has not
+      // come yet: on a slow link, records must not wait seconds for siblings.
+      const iterator = lines[Symbol.asyncIterator]();
+      // Handled here so a failure while a flush runs is not an unhandled rejection; awaiting
+      // `next` below still throws it.
+      const pull = (): Promise<IteratorResult<NdjsonLine>> => {
+        const p = iterator.next();
+        p.catch(() => undefined);
+        return p;
+      };
+      let next = pull();
+      for (;;) {
+        const step =
+          batch.isEmpty() || after === undefined
+            ? await next
+            : await raceLinger(next, batchStartedAt + ctx.batchLingerMs - Date.now());
+        if (step === LINGER_ELAPSED) {
+          await flush(after as FilePosition);
+          continue;
+        }
+        if (step.done === true) break;
+        next = pull();
+        const item = step.value;
         if (batch.size >= ctx.batchSize) await flush({ byteOffset: item.byteOffset, lineNo: item.lineNo });
+        if (batch.isEmpty()) batchStartedAt = Date.now();
         addExportLine(ctx.envelope, batch, file.role, item.line, `file ${index + 1} line ${item.lineNo}`);
+        after = item.next;
       }
       await flush('done');
     } catch (err) {

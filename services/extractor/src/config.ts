@@ -21,6 +21,11 @@ export const extractorEnv = z.object({
   EXTRACTOR_LEASE_MS: z.coerce.number().int().min(500).default(30_000),
   /** Envelopes produced per Kafka send (and per checkpoint). */
   EXTRACTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  /**
+   * A batch older than this is produced without waiting to fill: on a slow link, records would
+   * otherwise wait for 500 siblings (seconds of latency, and a checkpoint further behind).
+   */
+  EXTRACTOR_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   /** Interval of the periodic job events with counts. */
   EXTRACTOR_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Re-exports after an expired status URL or file, per job. */

@@ -22,6 +22,8 @@ export interface JobContext {
   readonly signal: AbortSignal;
   readonly retryPolicy: RetryPolicy;
   readonly batchSize: number;
+  /** Age at which a batch is produced even if not full. */
+  readonly batchLingerMs: number;
   readonly maxExportAttempts: number;
   readonly logger: HttpLogger;
   /**

@@ -43,6 +43,8 @@ export interface JobManagerOptions {
   readonly pseudonymKey: Buffer;
   readonly leaseMs: number;
   readonly batchSize: number;
+  /** Age at which a batch is produced even if not full. Default 200 ms. */
+  readonly batchLingerMs?: number;
   readonly progressIntervalMs: number;
   readonly maxExportAttempts: number;
   readonly retryPolicy: RetryPolicy;
@@ -98,6 +100,9 @@ export class JobRequestError extends PipelineError {
     this.field = field;
   }
 }
+
+/** Age at which a partly filled batch is produced (EXTRACTOR_BATCH_LINGER_MS). */
+export const DEFAULT_BATCH_LINGER_MS = 200;
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -206,6 +211,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       signal: job.controller.signal,
       retryPolicy: options.retryPolicy,
       batchSize: options.batchSize,
+      batchLingerMs: options.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS,
       maxExportAttempts: options.maxExportAttempts,
       logger,
       progress: () => job.snapshot.progress,

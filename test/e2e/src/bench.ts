@@ -195,9 +195,6 @@ async function main(argv: readonly string[]): Promise<number> {
         onProgress: say,
       }),
     );
-    if (endToEnd !== null && endToEnd.latencyRun === null && only.has('latency')) {
-      notMeasured.latency = endToEnd.latencyRunSkipped ?? 'not run';
-    }
   } finally {
     await scratch.cleanUp().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
