@@ -49,3 +49,4 @@ export {
   type TopicSpec,
 } from './topics.ts';
 export { createKafkaProbe, probeKafkaJsConfig, type KafkaProbe, type KafkaProbeOptions } from './probe.ts';
+export { patchKafkaJsRequestQueue, type PatchResult } from './request-queue-patch.ts';

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
+import { patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import type { FaultsInput } from '@ehrflow/ehr-sim';
 import { parseKeyring } from '@ehrflow/phi';
 import { leakScanPassed, type LeakReport } from '../leak-report.ts';
@@ -31,6 +32,8 @@ import { progressLine } from './progress.ts';
 import { readRunEvents, type RunEvents } from './topic-events.ts';
 
 const run = promisify(execFile);
+// The demo's own kafkajs clients (admin, topic reads) get the services' fix for kafkajs #1751.
+patchKafkaJsRequestQueue();
 
 /** One job's reconciliation as the loader's `reconcile --json` prints it. */
 export interface JobReconciliation {

@@ -23,7 +23,7 @@ export async function readRunEvents(
   sourceIds: ReadonlySet<string>,
   sinceMs: number,
 ): Promise<RunEvents> {
-  const drift = new Map<string, { label: string; kind: string; count: number }>();
+  const drift = new Map<string, DriftSummary>();
   const quarantined = new Map<string, string>();
   await readTopics(
     kafka,
@@ -43,11 +43,13 @@ export async function readRunEvents(
         const prev = drift.get(key);
         const count = Number(e.count);
         if (prev === undefined || count > prev.count) {
-          drift.set(key, {
-            label: `${e.sourceId} ${e.fieldPath ?? e.resourceType} ${e.kind}`,
-            kind: e.kind,
-            count,
-          });
+          const field =
+            e.fieldPath === null || e.fieldPath === undefined
+              ? e.resourceType
+              : e.fieldPath.startsWith(`${e.resourceType}.`)
+                ? e.fieldPath
+                : `${e.resourceType}.${e.fieldPath}`;
+          drift.set(key, { sourceId: e.sourceId, field, kind: e.kind, count });
         }
       } else {
         const q = decoded.value as QuarantineRecord;
@@ -62,8 +64,37 @@ export async function readRunEvents(
     quarantinedByReason[reason] = (quarantinedByReason[reason] ?? 0) + 1;
   return {
     driftByKind,
-    driftEvents: [...drift.values()].map((d) => `${d.label} x${d.count}`).sort(),
+    driftEvents: driftLines([...drift.values()]),
     quarantinedByReason,
     quarantinedRecords: quarantined.size,
   };
+}
+
+export interface DriftSummary {
+  readonly sourceId: string;
+  readonly field: string;
+  readonly kind: string;
+  readonly count: number;
+}
+
+/**
+ * One line per drifted field, except fill-rate drops, which come one line per source: a source
+ * that fills many optional fields less often than the contract expects would otherwise bury the
+ * renamed field under dozens of lines.
+ */
+export function driftLines(events: readonly DriftSummary[]): string[] {
+  const lines = events
+    .filter((d) => d.kind !== 'fill_rate_drop')
+    .map((d) => `${d.sourceId} ${d.field} ${d.kind} x${d.count}`);
+  const fillDrops = new Map<string, string[]>();
+  for (const d of events.filter((e) => e.kind === 'fill_rate_drop'))
+    fillDrops.set(d.sourceId, [...(fillDrops.get(d.sourceId) ?? []), d.field]);
+  for (const [sourceId, fields] of fillDrops) {
+    const sorted = [...new Set(fields)].sort();
+    const shown = sorted.slice(0, 6).join(', ');
+    lines.push(
+      `${sourceId} fill_rate_drop on ${sorted.length} field(s) filled less often than expected: ${shown}${sorted.length > 6 ? ', …' : ''}`,
+    );
+  }
+  return lines.sort();
 }
