@@ -265,6 +265,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
 
   const sourceIds = new Set(ehr?.sourceIds.values() ?? []);
   const reconciliation: JobReconciliation[] = [];
+  if (jobs.length > 0) io.say(`reconciling ${jobs.length} job(s) stage by stage…`);
   for (const job of jobs) {
     reconciliation.push(await reconcileJob(job, env, loaderSchema, problems));
   }
@@ -275,6 +276,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     problems.push('could not read drift and quarantine topics');
   }
   let leakScan: LeakReport | null = null;
+  io.say('leak scan: every log, alert, metric, topic record, Redis key and clean row of this run…');
   try {
     leakScan = await runLeakScan({
       canaries: canaryValues(canaries),
