@@ -8,12 +8,10 @@
  * tombstone exactly the rows the backfill created — no new rows, every other row untouched — and
  * both jobs must reconcile.
  */
-import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import pg from 'pg';
@@ -35,10 +33,10 @@ import {
 } from './pipeline/services.ts';
 import { stageCounts, snakeCase, topicEnds } from './pipeline/stage-counts.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
+import { reconcileCli } from './pipeline/reconcile-cli.ts';
+import { stackEnv } from './stack-env.ts';
 import { waitFor } from './wait.ts';
 
-const execFileAsync = promisify(execFile);
 
 const PATIENTS = 20;
 /** Share of clinical resources the restarted EHR reports deleted. */
@@ -185,29 +183,12 @@ describe('source deletions through the whole pipeline', () => {
     await stopPipelineServices(services);
     services = new Map();
 
-    const { stdout } = await execFileAsync(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'services', 'loader', 'src', 'cli.ts'),
-        'reconcile',
-        '--job',
-        backfill.id,
-        '--job',
-        since.id,
-        '--json',
-        '--topic-prefix',
-        prefix,
-      ],
-      {
-        env: { ...env, LOADER_DB_SCHEMA: schemas.loader, LOG_LEVEL: 'warn' },
-        maxBuffer: 16 * 1024 * 1024,
-        timeout: 120_000,
-      },
-    ).catch((err: unknown) => {
-      // Exit 1 means "a gap": the JSON is still on stdout, and the assertions show it.
-      const out = (err as { stdout?: unknown }).stdout;
-      if (typeof out === 'string' && out.trim().startsWith('{')) return { stdout: out };
-      throw err;
+    const stdout = await reconcileCli({
+      jobIds: [backfill.id, since.id],
+      env,
+      dbSchema: schemas.loader,
+      topicPrefix: prefix,
+      timeoutMs: 120_000,
     });
     reconcile = JSON.parse(stdout) as ReconcileJson;
   }, 600_000);

@@ -15,13 +15,11 @@
  * `stack up --tls`, removed by `stack down`); skipped with the reason in its title otherwise.
  * Schemas need no registration beforehand: this run registers its own subjects.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import pg from 'pg';
@@ -43,10 +41,10 @@ import {
 } from './pipeline/services.ts';
 import { stageCounts, topicEnds, type StageCounts } from './pipeline/stage-counts.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
+import { reconcileCli } from './pipeline/reconcile-cli.ts';
 import { REPO_ROOT } from './stack-env.ts';
 import { waitFor } from './wait.ts';
 
-const execFileAsync = promisify(execFile);
 
 const stackHome = process.env.EHRFLOW_STACK_HOME ?? join(REPO_ROOT, '.run', 'stack');
 const tlsEnvFile = join(stackHome, 'run', 'tls.env');
@@ -237,27 +235,12 @@ describe.skipIf(!tlsStackUp)(title, () => {
     await stopPipelineServices(services);
     services = new Map();
 
-    const { stdout } = await execFileAsync(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'services', 'loader', 'src', 'cli.ts'),
-        'reconcile',
-        '--job',
-        job.id,
-        '--json',
-        '--topic-prefix',
-        prefix,
-      ],
-      {
-        env: { ...serviceEnvBase, LOADER_DB_SCHEMA: schemas.loader, LOG_LEVEL: 'warn' },
-        maxBuffer: 16 * 1024 * 1024,
-        timeout: 120_000,
-      },
-    ).catch((err: unknown) => {
-      // Exit 1 means "a gap": the JSON is still on stdout, and the assertion below shows it.
-      const out = (err as { stdout?: unknown }).stdout;
-      if (typeof out === 'string' && out.trim().startsWith('{')) return { stdout: out };
-      throw err;
+    const stdout = await reconcileCli({
+      jobIds: [job.id],
+      env: serviceEnvBase,
+      dbSchema: schemas.loader,
+      topicPrefix: prefix,
+      timeoutMs: 120_000,
     });
     const logs: Record<string, string> = {};
     for (const file of await readdir(logDir)) logs[file] = await readFile(join(logDir, file), 'utf8');

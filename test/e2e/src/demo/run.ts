@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
@@ -23,6 +21,7 @@ import {
   type ServiceName,
 } from '../pipeline/services.ts';
 import { stageCounts, topicEnds, type StageCounts } from '../pipeline/stage-counts.ts';
+import { reconcileCli } from '../pipeline/reconcile-cli.ts';
 import { pipelineTopics } from '../pipeline/topic-names.ts';
 import { REPO_ROOT, stackEnv } from '../stack-env.ts';
 import { sleep } from '../wait.ts';
@@ -31,7 +30,6 @@ import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
 import { progressLine } from './progress.ts';
 import { readRunEvents, type RunEvents } from './topic-events.ts';
 
-const run = promisify(execFile);
 // The demo's own kafkajs clients (admin, topic reads) get the services' fix for kafkajs #1751.
 patchKafkaJsRequestQueue();
 
@@ -385,18 +383,9 @@ async function reconcileJob(
   schema: string,
   problems: string[],
 ): Promise<JobReconciliation> {
-  const cli = join(REPO_ROOT, 'services', 'loader', 'src', 'cli.ts');
   try {
-    const { stdout } = await run(process.execPath, [cli, 'reconcile', '--job', job.id, '--json'], {
-      env: { ...env, LOADER_DB_SCHEMA: schema, LOG_LEVEL: 'warn' },
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 180_000,
-    });
-    return parseReconcile(job, stdout);
-  } catch (err) {
-    // Exit 1 means "a gap": the JSON is still on stdout.
-    const stdout = (err as { stdout?: unknown }).stdout;
-    if (typeof stdout === 'string' && stdout.trim().startsWith('{')) return parseReconcile(job, stdout);
+    return parseReconcile(job, await reconcileCli({ jobIds: [job.id], env, dbSchema: schema }));
+  } catch {
     problems.push(`reconcile of job ${job.id} failed to run`);
     return { jobId: job.id, sourceId: job.sourceId, reconciled: false, result: null };
   }
