@@ -95,6 +95,31 @@ describe('createCodec', () => {
     expect({ ...(decoded.value as object), counts: { read: 12 } }).toMatchObject(value);
   });
 
+  it('frames values of every size exactly like the Avro body after the header, a large one first or last', async () => {
+    const fake = fakeRegistry();
+    const v1 = fake.add('job-value', V1);
+    const codec = createCodec(fake.registry);
+    // Over avsc's 1 KiB shared buffer, over the codec's first 4 KiB scratch, then small again:
+    // no bytes of a larger value may leak into a smaller one encoded after it.
+    const lengths = [3, 2_000, 50_000, 10, 9_000, 0];
+    const sized = lengths.map((n) => ({
+      ...value,
+      jobId: 'j'.repeat(n),
+      note: n % 2 === 0 ? 'n'.repeat(n) : null,
+    }));
+    const encoded: Buffer[] = [];
+    for (const v of sized) encoded.push(await codec.encode('job-value', v));
+    // Checked after all of them were encoded: no result shares memory with a later one.
+    for (const [i, buf] of encoded.entries()) {
+      const body = v1.schema.toBuffer(sized[i]);
+      expect(buf.length).toBe(5 + body.length);
+      expect(buf[0]).toBe(0);
+      expect(buf.readUInt32BE(1)).toBe(v1.id);
+      expect(buf.subarray(5).equals(body)).toBe(true);
+      expect((await codec.decode<{ jobId: string }>(buf)).value.jobId).toHaveLength(lengths[i] ?? -1);
+    }
+  });
+
   it('refuses a mismatching value with SCHEMA_MISMATCH naming subject, version, paths and types, never the value', async () => {
     const fake = fakeRegistry();
     fake.add('job-value', V1);

@@ -2,7 +2,7 @@ import { PipelineError } from '@ehrflow/errors';
 import type { AvroType } from './avro.ts';
 import type { RegisteredSchema, SchemaRegistry } from './registry.ts';
 import { describeProblems, findValueProblems } from './validate.ts';
-import { frame, unframe } from './wire.ts';
+import { HEADER_BYTES, MAGIC_BYTE, unframe } from './wire.ts';
 
 export interface CodecOptions {
   /**
@@ -67,6 +67,7 @@ interface WriterEntry {
 /** Creates a codec over a registry client. */
 export function createCodec(registry: SchemaRegistry, options: CodecOptions = {}): Codec {
   const refreshMs = options.refreshMs ?? 30_000;
+  const allowUndeclaredFields = options.allowUndeclaredFields === true;
   const now = options.now ?? Date.now;
   const subjects = new Map<string, SubjectEntry>();
   const firstLookups = new Map<string, Promise<SubjectEntry>>();
@@ -110,6 +111,25 @@ export function createCodec(registry: SchemaRegistry, options: CodecOptions = {}
       });
   }
 
+  // avsc's toBuffer encodes into a shared 1 KiB buffer that never grows, so it writes every larger
+  // value twice (a record with a dozen encrypted fields is ~2 KB), and frame() copies it once more.
+  // Encoding straight after the header into a scratch buffer that grows writes it once; like avsc's
+  // own buffer, it holds the last encoded bytes until the next encode.
+  let scratch = Buffer.allocUnsafe(4096);
+  function encodeFramed(type: AvroType, schemaId: number, value: unknown): Buffer {
+    let end = type.encode(value, scratch, HEADER_BYTES);
+    if (end < 0) {
+      // A negative result is the number of bytes missing.
+      scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+      end = type.encode(value, scratch, HEADER_BYTES);
+    }
+    const framed = Buffer.allocUnsafe(end);
+    scratch.copy(framed, 0, 0, end);
+    framed[0] = MAGIC_BYTE;
+    framed.writeUInt32BE(schemaId, 1);
+    return framed;
+  }
+
   function writer(id: number): Promise<WriterEntry> {
     let pending = writers.get(id);
     if (pending === undefined) {
@@ -131,11 +151,13 @@ export function createCodec(registry: SchemaRegistry, options: CodecOptions = {}
 
     async encode(subject, value) {
       const latest = await latestVersion(subject);
-      const problems = findValueProblems(latest.schema, value, {
-        allowUndeclaredFields: options.allowUndeclaredFields === true,
-      });
-      const where = `${subject} v${latest.version} (schema id ${latest.id})`;
+      // One pass of avsc's compiled check decides; the slower walk that names every problem runs
+      // only for a value that fails it (same verdict: types, then undeclared keys unless allowed).
+      const problems = latest.schema.isValid(value, { noUndeclaredFields: !allowUndeclaredFields })
+        ? []
+        : findValueProblems(latest.schema, value, { allowUndeclaredFields });
       if (problems.length > 0) {
+        const where = `${subject} v${latest.version} (schema id ${latest.id})`;
         throw new PipelineError(
           'SCHEMA_MISMATCH',
           `value does not match ${where}: ${describeProblems(problems)}`,
@@ -150,16 +172,18 @@ export function createCodec(registry: SchemaRegistry, options: CodecOptions = {}
           },
         );
       }
-      let payload: Buffer;
+      if (!Number.isInteger(latest.id) || latest.id < 0 || latest.id > 0xffffffff) {
+        throw new RangeError(`schema id out of range: ${latest.id}`);
+      }
       try {
-        payload = latest.schema.toBuffer(value);
+        return encodeFramed(latest.schema, latest.id, value);
       } catch {
+        const where = `${subject} v${latest.version} (schema id ${latest.id})`;
         // avsc's own message quotes the value; ours does not, and the cause is left off on purpose.
         throw new PipelineError('SCHEMA_MISMATCH', `value could not be encoded with ${where}`, {
           context: { subject, version: latest.version, schemaId: latest.id },
         });
       }
-      return frame(latest.id, payload);
     },
 
     async decode<T>(buf: Buffer): Promise<DecodedRecord<T>> {

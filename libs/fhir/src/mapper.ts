@@ -75,10 +75,18 @@ const PIPELINE_FIELDS: Readonly<Record<string, { key: keyof MapMeta; base: AvroB
 
 type Source =
   | { readonly kind: 'pipeline'; readonly key: keyof MapMeta }
-  | { readonly kind: 'choice'; readonly base: string; readonly suffixes: ReadonlySet<string> }
+  | {
+      readonly kind: 'choice';
+      /** Each typed JSON name (`deceasedBoolean`) with its suffix (`Boolean`). */
+      readonly typed: readonly (readonly [name: string, suffix: string])[];
+      /** `Patient.deceased[x]`, for issues. */
+      readonly at: string;
+    }
   | {
       readonly kind: 'path';
       readonly path: CompiledPath;
+      /** `Patient.name.first().family`, for issues (built once, not per record). */
+      readonly at: string;
       readonly fhirType: string;
       /** `Reference.reference` leaf: normalised to `Type/id`. */
       readonly isReference: boolean;
@@ -157,7 +165,11 @@ function planField(resourceType: FhirResourceType, field: FieldContract): FieldP
       name: field.name,
       required,
       array,
-      source: { kind: 'choice', base: fhirChoice, suffixes: new Set(types.map(choiceSuffix)) },
+      source: {
+        kind: 'choice',
+        typed: [...new Set(types.map(choiceSuffix))].map((suffix) => [fhirChoice + suffix, suffix] as const),
+        at: `${resourceType}.${fhirChoice}[x]`,
+      },
     };
   }
 
@@ -180,7 +192,14 @@ function planField(resourceType: FhirResourceType, field: FieldContract): FieldP
     name: field.name,
     required,
     array,
-    source: { kind: 'path', path, fhirType: leafType, isReference, referenceTo },
+    source: {
+      kind: 'path',
+      path,
+      at: `${resourceType}.${path.expression}`,
+      fhirType: leafType,
+      isReference,
+      referenceTo,
+    },
   };
 }
 
@@ -229,18 +248,17 @@ function mapResource(
     });
     return { record: null, issues };
   }
-  issues.push(...findUnexpectedFields(resource, resourceType));
+  for (const issue of findUnexpectedFields(resource, resourceType)) issues.push(issue);
   const record: Record<string, MappedValue> = {};
   for (const plan of plans) {
-    record[plan.name] = mapField(resourceType, plan, resource, meta, issues);
+    record[plan.name] = mapField(plan, resource, meta, issues);
   }
-  const unique = dedupeIssues(issues);
+  const unique = issues.length < 2 ? issues : dedupeIssues(issues);
   const blocked = unique.some((issue) => isBlocking(issue, policy));
   return { record: blocked ? null : record, issues: unique };
 }
 
 function mapField(
-  resourceType: string,
   plan: FieldPlan,
   resource: Readonly<Record<string, unknown>>,
   meta: MapMeta,
@@ -251,23 +269,21 @@ function mapField(
     case 'pipeline':
       return meta[source.key];
     case 'choice':
-      return mapChoice(resourceType, plan, source, resource, issues);
+      return mapChoice(plan, source, resource, issues);
     case 'path':
-      return mapPath(resourceType, plan, source, resource, issues);
+      return mapPath(plan, source, resource, issues);
   }
 }
 
 function mapChoice(
-  resourceType: string,
   plan: FieldPlan,
   source: Extract<Source, { kind: 'choice' }>,
   resource: Readonly<Record<string, unknown>>,
   issues: Issue[],
 ): MappedValue {
-  const path = `${resourceType}.${source.base}[x]`;
-  const present = Object.keys(resource)
-    .filter((key) => key.startsWith(source.base) && source.suffixes.has(key.slice(source.base.length)))
-    .map((key) => key.slice(source.base.length));
+  const path = source.at;
+  const present: string[] = [];
+  for (const [name, suffix] of source.typed) if (Object.hasOwn(resource, name)) present.push(suffix);
   if (present.length > 1) {
     issues.push({
       kind: 'contract_violation',
@@ -284,13 +300,12 @@ function mapChoice(
 }
 
 function mapPath(
-  resourceType: string,
   plan: FieldPlan,
   source: Extract<Source, { kind: 'path' }>,
   resource: Readonly<Record<string, unknown>>,
   issues: Issue[],
 ): MappedValue {
-  const path = `${resourceType}.${source.path.expression}`;
+  const path = source.at;
   const { values, problems } = evaluatePath(source.path, resource);
   for (const problem of problems) issues.push({ kind: 'type_mismatch', field: plan.name, ...problem });
   const converted: (string | number | boolean)[] = [];

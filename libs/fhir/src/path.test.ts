@@ -72,6 +72,19 @@ describe('FHIRPath subset: evaluation', () => {
       { path: 'Patient.birthDate', expected: 'string', observed: 'array' },
     ]);
   });
+
+  it('reports every non-object item of an array and keeps the objects around them', () => {
+    const mixed = { ...patient, name: ['Testpatient', { family: 'Kept' }, 7] };
+    const result = evaluatePath(compilePath('name.family', 'Patient'), mixed);
+    expect(result.values).toEqual(['Kept']);
+    expect(result.problems).toEqual([
+      { path: 'Patient.name', expected: 'object', observed: 'string' },
+      { path: 'Patient.name', expected: 'object', observed: 'number' },
+    ]);
+    const clean = evaluatePath(compilePath('name.family', 'Patient'), patient);
+    expect(clean.problems).toEqual([]);
+    expect(clean.values.length).toBeGreaterThan(0);
+  });
 });
 
 describe('FHIRPath subset: compilation', () => {

@@ -115,7 +115,8 @@ export function compilePath(expression: string, rootType: string): CompiledPath 
 /** Evaluates a compiled path on a parsed resource. Never throws on data; shape problems are returned. */
 export function evaluatePath(path: CompiledPath, root: unknown): PathResult {
   let collection: unknown[] = [root];
-  const problems: PathProblem[] = [];
+  // Allocated on the first problem only: almost every record has none.
+  let problems: PathProblem[] | undefined;
   let previousText = '';
   for (const step of path.steps) {
     switch (step.kind) {
@@ -123,14 +124,14 @@ export function evaluatePath(path: CompiledPath, root: unknown): PathResult {
         const next: unknown[] = [];
         for (const node of collection) {
           if (!isJsonObject(node)) {
-            problems.push({
+            (problems ??= []).push({
               path: joinPath(path.rootType, previousText),
               expected: 'object',
               observed: jsonTypeName(node),
             });
             continue;
           }
-          collectChild(node, step, path.rootType, next, problems);
+          problems = collectChild(node, step, path.rootType, next, problems);
         }
         collection = next;
         break;
@@ -139,7 +140,7 @@ export function evaluatePath(path: CompiledPath, root: unknown): PathResult {
         collection = step.index < collection.length ? [collection[step.index]] : [];
         break;
       case 'first':
-        collection = collection.slice(0, 1);
+        if (collection.length > 1) collection = collection.slice(0, 1);
         break;
       case 'where':
         collection = collection.filter((node) => isJsonObject(node) && anyEquals(node, step.on, step.equals));
@@ -147,39 +148,63 @@ export function evaluatePath(path: CompiledPath, root: unknown): PathResult {
     }
     previousText = step.text;
   }
-  return { values: collection, problems };
+  return { values: collection, problems: problems ?? NO_PROBLEMS };
 }
 
+const NO_PROBLEMS: readonly PathProblem[] = Object.freeze([]);
+
+/** Adds the items of `node[step.name]` to `into`; shape problems go to `problems` (built lazily). */
 function collectChild(
   node: Readonly<Record<string, unknown>>,
   step: Extract<PathStep, { kind: 'child' }>,
   rootType: string,
   into: unknown[],
-  problems: PathProblem[],
-): void {
-  if (!Object.hasOwn(node, step.name)) return;
+  problems: PathProblem[] | undefined,
+): PathProblem[] | undefined {
+  if (!Object.hasOwn(node, step.name)) return problems;
   const value = node[step.name];
-  if (value === null || value === undefined) return;
+  if (value === null || value === undefined) return problems;
   const element = step.element;
-  const at = joinPath(rootType, step.text);
-  if (element !== undefined && element.array !== Array.isArray(value)) {
+  const isArray = Array.isArray(value);
+  if (element !== undefined && element.array !== isArray) {
     const expected = element.array
       ? 'array'
       : isPrimitiveType(element.type)
         ? jsonTypeOfFhir(element.type)
         : 'object';
-    problems.push({ path: at, expected, observed: jsonTypeName(value) });
-    return;
+    return add(problems, { path: joinPath(rootType, step.text), expected, observed: jsonTypeName(value) });
   }
-  const items: readonly unknown[] = Array.isArray(value) ? value : [value];
-  for (const item of items) {
+  const complex = element !== undefined && !isPrimitiveType(element.type);
+  if (!isArray) {
+    if (complex && !isJsonObject(value)) {
+      return add(problems, {
+        path: joinPath(rootType, step.text),
+        expected: 'object',
+        observed: jsonTypeName(value),
+      });
+    }
+    into.push(value);
+    return problems;
+  }
+  for (const item of value as readonly unknown[]) {
     if (item === null) continue;
-    if (element !== undefined && !isPrimitiveType(element.type) && !isJsonObject(item)) {
-      problems.push({ path: at, expected: 'object', observed: jsonTypeName(item) });
+    if (complex && !isJsonObject(item)) {
+      problems = add(problems, {
+        path: joinPath(rootType, step.text),
+        expected: 'object',
+        observed: jsonTypeName(item),
+      });
       continue;
     }
     into.push(item);
   }
+  return problems;
+}
+
+function add(problems: PathProblem[] | undefined, problem: PathProblem): PathProblem[] {
+  if (problems === undefined) return [problem];
+  problems.push(problem);
+  return problems;
 }
 
 function anyEquals(node: Readonly<Record<string, unknown>>, on: readonly string[], literal: string): boolean {

@@ -254,6 +254,11 @@ export function childOf(type: string, name: string): ElementInfo | undefined {
   return INDEX.get(type)?.get(name);
 }
 
+/** Every element of `type` by JSON property name, or undefined when the model does not describe `type`. */
+export function elementsOf(type: string): ReadonlyMap<string, ElementInfo> | undefined {
+  return INDEX.get(type);
+}
+
 /** The allowed types of choice element `base[x]` of `type`, or undefined when there is none. */
 export function choiceTypesOf(type: string, base: string): readonly string[] | undefined {
   return TABLES.get(type)?.[`${base}[x]`]?.split('|');

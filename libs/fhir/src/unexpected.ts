@@ -1,6 +1,6 @@
 import { isJsonObject, jsonTypeName } from './fhir-values.ts';
 import type { Issue } from './issues.ts';
-import { childOf, isDescribedType, isPrimitiveType } from './r4-model.ts';
+import { elementsOf, isPrimitiveType, type ElementInfo } from './r4-model.ts';
 
 /**
  * Finds properties of a resource that FHIR R4 does not define for its type: at the top level, and
@@ -18,9 +18,12 @@ export function findUnexpectedFields(
   resourceType: string,
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const [key, value] of Object.entries(resource)) {
+  // The element maps are looked up once per type, not once per property.
+  const elements = elementsOf(resourceType);
+  for (const key of Object.keys(resource)) {
     if (key === 'resourceType') continue;
-    if (!isKnown(resourceType, key)) {
+    const value = resource[key];
+    if (!isKnown(elements, key)) {
       issues.push({
         kind: 'unexpected_field',
         path: `${resourceType}.${shownName(key)}`,
@@ -28,30 +31,46 @@ export function findUnexpectedFields(
       });
       continue;
     }
-    const element = childOf(resourceType, key);
-    if (element === undefined || isPrimitiveType(element.type) || !isDescribedType(element.type)) continue;
-    const items: readonly unknown[] = Array.isArray(value) ? value : [value];
-    for (const item of items) {
-      if (!isJsonObject(item)) continue; // a shape problem, reported by the mapping of the field
-      for (const [childKey, childValue] of Object.entries(item)) {
-        if (isKnown(element.type, childKey)) continue;
-        issues.push({
-          kind: 'unexpected_field',
-          path: `${resourceType}.${key}.${shownName(childKey)}`,
-          observed: jsonTypeName(childValue),
-        });
-      }
+    const element = elements?.get(key);
+    if (element === undefined || isPrimitiveType(element.type)) continue;
+    const children = elementsOf(element.type);
+    if (children === undefined) continue;
+    if (Array.isArray(value)) {
+      for (const item of value as readonly unknown[])
+        checkChildren(item, children, resourceType, key, issues);
+    } else {
+      checkChildren(value, children, resourceType, key, issues);
     }
   }
   return issues;
 }
 
-function isKnown(type: string, key: string): boolean {
-  if (key.startsWith('_')) {
-    const element = childOf(type, key.slice(1));
+function checkChildren(
+  item: unknown,
+  children: ReadonlyMap<string, ElementInfo>,
+  resourceType: string,
+  key: string,
+  issues: Issue[],
+): void {
+  if (!isJsonObject(item)) return; // a shape problem, reported by the mapping of the field
+  for (const childKey of Object.keys(item)) {
+    if (isKnown(children, childKey)) continue;
+    issues.push({
+      kind: 'unexpected_field',
+      path: `${resourceType}.${key}.${shownName(childKey)}`,
+      observed: jsonTypeName(item[childKey]),
+    });
+  }
+}
+
+function isKnown(elements: ReadonlyMap<string, ElementInfo> | undefined, key: string): boolean {
+  if (elements === undefined) return false;
+  if (key.charCodeAt(0) === 0x5f) {
+    // `_name`: the id and extensions of primitive element `name`.
+    const element = elements.get(key.slice(1));
     return element !== undefined && isPrimitiveType(element.type);
   }
-  return childOf(type, key) !== undefined;
+  return elements.has(key);
 }
 
 /** FHIR element names are camelCase ASCII; anything else may be data and is not echoed. */

@@ -80,12 +80,12 @@ export function decryptPayload(ring: Keyring, envelope: Buffer, aad?: Buffer): B
     const unwrapper = createDecipheriv(CIPHER, kek, parts.wrapIv, { authTagLength: TAG_BYTES });
     unwrapper.setAAD(parts.header);
     unwrapper.setAuthTag(parts.wrapTag);
-    dek = Buffer.concat([unwrapper.update(parts.wrappedDek), unwrapper.final()]);
+    dek = joined(unwrapper.update(parts.wrappedDek), unwrapper.final());
 
     const decipher = createDecipheriv(CIPHER, createSecretKey(dek), parts.dataIv, { authTagLength: TAG_BYTES });
     decipher.setAAD(dataAad(parts.prefix, aad));
     decipher.setAuthTag(parts.dataTag);
-    return Buffer.concat([decipher.update(parts.ciphertext), decipher.final()]);
+    return joined(decipher.update(parts.ciphertext), decipher.final());
   } catch {
     // node:crypto says "unable to authenticate data"; which layer failed is not worth a hint.
     throw decryptError('envelope failed authentication (tampered data, wrong key or wrong AAD)', parts.kid);
@@ -162,6 +162,11 @@ function parseEnvelope(envelope: Buffer): EnvelopeParts {
     dataTag,
     ciphertext: envelope.subarray(offset),
   };
+}
+
+/** `head` then `tail`; GCM's final() yields nothing, and then `head` is returned without a copy. */
+function joined(head: Buffer, tail: Buffer): Buffer {
+  return tail.length === 0 ? head : Buffer.concat([head, tail]);
 }
 
 function dataAad(prefix: Buffer, aad: Buffer | undefined): Buffer {

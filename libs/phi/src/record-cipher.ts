@@ -81,43 +81,56 @@ export function createRecordCipher(ring: Keyring, aad?: string): RecordCipher {
     throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', { context: { kid } });
   }
   const header = encodeHeader(kid);
-  const secret = Buffer.alloc(KEY_BYTES + IV_BYTES);
-  takeRandom(secret);
+  // The key block (header, wrap IV, wrapped DEK, wrap tag) is assembled in place, in one buffer.
+  const keyBlock = Buffer.allocUnsafe(header.length + WRAP_BYTES);
+  keyBlock.set(header, 0);
+  const wrapIvAt = header.length;
+  takeRandom(keyBlock, wrapIvAt, IV_BYTES);
+  const dekBytes = Buffer.alloc(KEY_BYTES);
   let dek: KeyObject;
-  let keyBlock: Buffer;
   try {
-    const dekBytes = secret.subarray(0, KEY_BYTES);
-    const wrapIv = secret.subarray(KEY_BYTES);
-    const wrapper = createCipheriv(CIPHER, kek, wrapIv, GCM_OPTIONS);
+    takeRandom(dekBytes, 0, KEY_BYTES);
+    const wrapper = createCipheriv(CIPHER, kek, keyBlock.subarray(wrapIvAt, wrapIvAt + IV_BYTES), GCM_OPTIONS);
     wrapper.setAAD(header);
     const wrapped = Buffer.concat([wrapper.update(dekBytes), wrapper.final()]);
-    keyBlock = Buffer.concat([header, wrapIv, wrapped, wrapper.getAuthTag()]);
+    keyBlock.set(wrapped, wrapIvAt + IV_BYTES);
+    keyBlock.set(wrapper.getAuthTag(), wrapIvAt + IV_BYTES + KEY_BYTES);
     // A KeyObject makes each per-field createCipheriv several times cheaper than raw key bytes.
     dek = createSecretKey(dekBytes);
   } finally {
-    secret.fill(0);
+    dekBytes.fill(0);
   }
   const fieldAad = aad === undefined || aad === '' ? keyBlock : Buffer.concat([keyBlock, Buffer.from(aad, 'utf8')]);
   // base64 of a byte string whose length is a multiple of 3 is a prefix of the base64 of any
   // extension of it, so the shared key block is encoded once per record, not once per field.
   const headLength = keyBlock.length - (keyBlock.length % 3);
   const textHead = ENCRYPTED_FIELD_PREFIX_V2 + keyBlock.toString('base64url', 0, headLength);
-  const tailLength = keyBlock.length - headLength;
+  const keyTail = keyBlock.subarray(headLength);
+  const ivAt = keyTail.length;
+  const tagAt = ivAt + IV_BYTES;
+  const ciphertextAt = tagAt + TAG_BYTES;
+  const iv = Buffer.alloc(IV_BYTES);
+  // Holds one field's encoded tail (key-block tail, IV, tag, ciphertext) until it is base64url'd;
+  // reused across the record's fields, so no per-field allocation. It never holds plaintext.
+  let scratch = Buffer.allocUnsafe(ciphertextAt + 64);
 
   return Object.freeze({
     encrypt(value: string): string {
-      const plaintext = Buffer.from(value, 'utf8');
-      const out = Buffer.allocUnsafe(tailLength + IV_BYTES + TAG_BYTES + plaintext.length);
-      keyBlock.copy(out, 0, headLength);
-      const iv = out.subarray(tailLength, tailLength + IV_BYTES);
-      takeRandom(iv);
+      const size = ciphertextAt + Buffer.byteLength(value, 'utf8');
+      if (size > scratch.length) scratch = Buffer.allocUnsafe(size);
+      const out = scratch;
+      out.set(keyTail, 0);
+      takeRandom(iv, 0, IV_BYTES);
+      out.set(iv, ivAt);
       const cipher = createCipheriv(CIPHER, dek, iv, GCM_OPTIONS);
       cipher.setAAD(fieldAad);
-      const ciphertextAt = tailLength + IV_BYTES + TAG_BYTES;
-      const written = cipher.update(plaintext).copy(out, ciphertextAt);
-      cipher.final().copy(out, ciphertextAt + written);
-      cipher.getAuthTag().copy(out, tailLength + IV_BYTES);
-      return textHead + out.toString('base64url');
+      // TypedArray#set, not Buffer#copy: several times cheaper for a few dozen bytes.
+      const body = cipher.update(value, 'utf8');
+      out.set(body, ciphertextAt);
+      const rest = cipher.final(); // empty for GCM; it computes the tag
+      if (rest.length > 0) out.set(rest, ciphertextAt + body.length);
+      out.set(cipher.getAuthTag(), tagAt);
+      return textHead + out.toString('base64url', 0, size);
     },
   });
 }
@@ -211,15 +224,17 @@ function parseHeader(blob: Buffer): { kid: string; keyBlockLength: number } {
 const RANDOM_POOL = Buffer.alloc(4096);
 let randomOffset = RANDOM_POOL.length;
 
-function takeRandom(into: Buffer): void {
-  if (into.length > RANDOM_POOL.length - randomOffset) {
+function takeRandom(into: Uint8Array, at: number, length: number): void {
+  if (length > RANDOM_POOL.length - randomOffset) {
     randomFillSync(RANDOM_POOL);
     randomOffset = 0;
   }
-  const end = randomOffset + into.length;
-  RANDOM_POOL.copy(into, 0, randomOffset, end);
-  RANDOM_POOL.fill(0, randomOffset, end);
-  randomOffset = end;
+  // A byte loop: for the 12 to 32 bytes taken here, cheaper than Buffer#copy and Buffer#fill.
+  for (let k = 0; k < length; k++) {
+    into[at + k] = RANDOM_POOL[randomOffset + k] as number;
+    RANDOM_POOL[randomOffset + k] = 0;
+  }
+  randomOffset += length;
 }
 
 function decryptError(message: string, kid?: string): PipelineError {

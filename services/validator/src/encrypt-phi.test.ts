@@ -56,4 +56,20 @@ describe('encryptPhiFields', () => {
     const ivs = fieldsOf(one).map((s) => Buffer.from(s.slice(7), 'base64url').toString('hex', 64, 76));
     expect(new Set(ivs).size).toBe(ivs.length);
   });
+
+  it('follows the classification of the contract version it is given, each version worked out once', () => {
+    const strict = { fields: [field('gender', 'direct'), field('nameFamily', 'direct')] };
+    const relaxed = { fields: [field('gender', 'none'), field('nameFamily', 'direct')] };
+    const value = { gender: 'female', nameFamily: CANARY };
+    // Alternating versions: a cache keyed wrongly would apply one version's PHI list to the other.
+    for (let i = 0; i < 3; i++) {
+      const a = encryptPhiFields(value, strict, ring);
+      expect(decryptField(ring, a.gender as string)).toBe('female');
+      expect(decryptField(ring, a.nameFamily as string)).toBe(CANARY);
+      const b = encryptPhiFields(value, relaxed, ring);
+      expect(b.gender).toBe('female');
+      expect(isEncryptedField(b.nameFamily)).toBe(true);
+    }
+    expect(value).toEqual({ gender: 'female', nameFamily: CANARY });
+  });
 });
