@@ -124,32 +124,47 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
   };
 
   /** Checks and decrypts one record: a quarantine output, or a record ready to de-identify. */
-  const prepare = (record: InputRecord): Output | Ready => {
+  /**
+   * What every input record goes through first: its position and key, and a quarantine output
+   * when it did not decode or is not a record; otherwise its value and origin.
+   */
+  const open = (
+    record: InputRecord,
+    typeOf: (value: Readonly<Record<string, unknown>> | undefined) => string | null,
+  ):
+    | { readonly rejected: Output }
+    | {
+        readonly rejected?: undefined;
+        readonly value: Readonly<Record<string, unknown>>;
+        readonly origin: RedactorOrigin;
+        readonly key: string;
+      } => {
     const position = { topic: record.topic, partition: record.partition, offset: record.offset };
-    const type = typeOfTopic(record.topic, deps.topics.validPrefix);
     const key = record.key ?? `${record.topic}/${record.partition}/${record.offset}`;
     if (record.decodeError !== undefined) {
-      return quarantine(
-        { position, resourceType: type, value: undefined, raw: record.raw },
-        record.decodeError,
-        'parse_error',
-        key,
-      );
+      const origin = { position, resourceType: typeOf(undefined), value: undefined, raw: record.raw };
+      return { rejected: quarantine(origin, record.decodeError, 'parse_error', key) };
     }
     const value = asRecord(record.value);
-    const origin: RedactorOrigin = { position, resourceType: type, value, raw: null };
-    const plan = type === null ? undefined : deps.plan.types.get(type);
-    const decrypt = type === null ? undefined : deps.decryptors.get(type);
+    const origin: RedactorOrigin = { position, resourceType: typeOf(value), value, raw: null };
     if (value === undefined) {
       const err = new PipelineError(
         'PARSE_ERROR',
         `record at ${record.topic}/${record.partition}@${record.offset} is not a record`,
-        {
-          context: { ...position },
-        },
+        { context: { ...position } },
       );
-      return quarantine(origin, err, 'parse_error', key);
+      return { rejected: quarantine(origin, err, 'parse_error', key) };
     }
+    return { value, origin, key };
+  };
+
+  const prepare = (record: InputRecord): Output | Ready => {
+    const type = typeOfTopic(record.topic, deps.topics.validPrefix);
+    const opened = open(record, () => type);
+    if (opened.rejected !== undefined) return opened.rejected;
+    const { value, origin, key } = opened;
+    const plan = type === null ? undefined : deps.plan.types.get(type);
+    const decrypt = type === null ? undefined : deps.decryptors.get(type);
     if (type === null || plan === undefined || decrypt === undefined) {
       const err = new PipelineError(
         'UNKNOWN_RESOURCE_TYPE',
@@ -172,32 +187,13 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
    * logicalId rule, to the clean deletions topic with the same key; or a quarantine record.
    */
   const redactDeletion = (record: InputRecord): Output => {
-    const position = { topic: record.topic, partition: record.partition, offset: record.offset };
-    const key = record.key ?? `${record.topic}/${record.partition}/${record.offset}`;
-    if (record.decodeError !== undefined) {
-      return quarantine(
-        { position, resourceType: null, value: undefined, raw: record.raw },
-        record.decodeError,
-        'parse_error',
-        key,
-      );
-    }
-    const value = asRecord(record.value);
-    const type =
+    const opened = open(record, (value) =>
       typeof value?.resourceType === 'string' && RESOURCE_TYPE.test(value.resourceType)
         ? value.resourceType
-        : null;
-    const origin: RedactorOrigin = { position, resourceType: type, value, raw: null };
-    if (value === undefined) {
-      const err = new PipelineError(
-        'PARSE_ERROR',
-        `record at ${record.topic}/${record.partition}@${record.offset} is not a record`,
-        {
-          context: { ...position },
-        },
-      );
-      return quarantine(origin, err, 'parse_error', key);
-    }
+        : null,
+    );
+    if (opened.rejected !== undefined) return opened.rejected;
+    const { value, origin, key } = opened;
     try {
       const clean = deps.deletions.redactor.redact(value);
       const output: Output = {
