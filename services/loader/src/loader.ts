@@ -20,7 +20,7 @@ import { createMarkerPositions } from './marker-positions.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { checkIdentifier } from './names.ts';
 import { toDatabaseError } from './pg-errors.ts';
-import { positionKey, readPositions } from './positions.ts';
+import { forgetPositionsPastEnd, positionKey, readPositions } from './positions.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
 import { tableModelOf, type TableModel } from './table-model.ts';
 import { createWriter, type WriteMode } from './writers.ts';
@@ -183,6 +183,15 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
   for (const r of migration.retired)
     log.warn({ schema, ...r }, 'field no longer in the schema; column kept, new rows leave it null');
   const positions = await readPositions(pool, schema, groupId, topics);
+  const forgotten = await forgetPositionsPastEnd(
+    pool,
+    schema,
+    groupId,
+    positions,
+    await partitionEnds(options.kafka, topics),
+  );
+  for (const f of forgotten)
+    log.warn(f, 'stored position past the end of its partition (topic recreated); loading it from the start');
 
   const counters: MutableCounters = {
     consumed: 0,
@@ -428,4 +437,19 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
     migration,
     topics,
   };
+}
+
+/** The end offset (high watermark) of every partition of the topics, keyed like positions. */
+async function partitionEnds(kafka: KafkaClient, topics: readonly string[]): Promise<Map<string, bigint>> {
+  const admin = kafka.kafkajs.admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, bigint>();
+    for (const topic of topics)
+      for (const p of await admin.fetchTopicOffsets(topic))
+        ends.set(positionKey(topic, p.partition), BigInt(p.high));
+    return ends;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

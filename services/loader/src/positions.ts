@@ -67,3 +67,31 @@ export async function readPositions(
     throw toDatabaseError(err, 'read positions');
   }
 }
+
+/**
+ * Forgets stored positions past the end of their partition. Such a position can only mean the
+ * topic was deleted and created again (a reset cluster, a recreated topic): its offsets start over,
+ * and keeping the old position would skip every new record up to it. Loading from the start again
+ * is safe (a newer-or-equal version never loses to a replay). Returns the forgotten positions.
+ */
+export async function forgetPositionsPastEnd(
+  pool: Pool,
+  schema: string,
+  groupId: string,
+  positions: Map<string, bigint>,
+  ends: ReadonlyMap<string, bigint>,
+): Promise<{ topic: string; partition: number; stored: string; end: string }[]> {
+  const forgotten: { topic: string; partition: number; stored: string; end: string }[] = [];
+  for (const [key, stored] of positions) {
+    const end = ends.get(key);
+    if (end === undefined || stored <= end) continue;
+    const [topic = '', partition = '0'] = key.split('|');
+    await pool.query(
+      `DELETE FROM ${qualified(schema, INFRA_TABLES.offsets)} WHERE group_id = $1 AND topic = $2 AND partition = $3`,
+      [groupId, topic, Number(partition)],
+    );
+    positions.delete(key);
+    forgotten.push({ topic, partition: Number(partition), stored: stored.toString(), end: end.toString() });
+  }
+  return forgotten;
+}
