@@ -46,3 +46,4 @@ export {
 } from './path.ts';
 export { FHIR_RESOURCE_TYPES, isFhirResourceType, type FhirResourceType } from './r4-model.ts';
 export { recordIdOf, versionKeyOf } from './record-id.ts';
+export { isR4ResourceType, r4ResourceTypes } from './r4-resource-types.ts';

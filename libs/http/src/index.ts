@@ -53,3 +53,22 @@ export {
   type TokenProvider,
   type TokenProviderOptions,
 } from './token-provider.ts';
+export {
+  CLIENT_KEY_ALGS,
+  generateClientKey,
+  readClientKey,
+  type ClientKey,
+  type ClientKeyAlg,
+  type ClientKeyResult,
+  type GeneratedClientKey,
+} from './client-keys.ts';
+export {
+  discoverSmartConfiguration,
+  smartConfigurationUrl,
+  SmartDiscoveryError,
+  undiciDiscoveryFetch,
+  type DiscoveryFetch,
+  type DiscoveryProblem,
+  type DiscoveryResponse,
+  type SmartConfiguration,
+} from './smart-discovery.ts';

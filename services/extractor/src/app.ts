@@ -11,6 +11,7 @@ import type { ExtractorEnv } from './config.ts';
 import { createJobManager, type JobManager } from './job-manager.ts';
 import { createJobStore, type JobStore } from './job-store.ts';
 import type { ExtractorMetrics } from './metrics.ts';
+import { resolveTokenUrls } from './source-discovery.ts';
 import { createSourceRuntime, type SourceRuntime } from './source-runtime.ts';
 import { loadSources } from './sources.ts';
 import { extractorTransport } from './transport.ts';
@@ -27,7 +28,8 @@ export interface Extractor {
 }
 
 /**
- * Builds the extractor from validated configuration: sources (keys and secrets read now),
+ * Builds the extractor from validated configuration: sources (keys and secrets read now, token
+ * URLs the file omits found by SMART discovery),
  * PostgreSQL job store (tables created), Redis, schema registry (both subjects must be
  * registered: services never auto-register), an idempotent producer, and the job manager.
  * Kafka, Redis and PostgreSQL use TLS when `rawEnv` configures it (see `transport.ts`).
@@ -40,7 +42,14 @@ export async function buildExtractor(
   rawEnv: Env = process.env,
 ): Promise<Extractor> {
   const transport = extractorTransport(rawEnv, logger);
-  const sourceList = loadSources(env.EXTRACTOR_SOURCES_FILE);
+  const retryPolicy: RetryPolicy = {
+    retries: env.EXTRACTOR_HTTP_RETRIES,
+    initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
+    factor: 2,
+    maxMs: env.EXTRACTOR_RETRY_MAX_MS,
+  };
+  // Token URLs the file omits come from SMART discovery, before anything is opened.
+  const sourceList = await resolveTokenUrls(loadSources(env.EXTRACTOR_SOURCES_FILE), { retryPolicy, logger });
   const keyring = parseKeyring(env.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
   const opened: (() => Promise<unknown>)[] = [];
@@ -78,12 +87,6 @@ export async function buildExtractor(
     await producer.connect();
     opened.push(() => producer.disconnect());
 
-    const retryPolicy: RetryPolicy = {
-      retries: env.EXTRACTOR_HTTP_RETRIES,
-      initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
-      factor: 2,
-      maxMs: env.EXTRACTOR_RETRY_MAX_MS,
-    };
     const sources = new Map(
       sourceList.map((config) => [
         config.id,

@@ -1,16 +1,19 @@
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '@ehrflow/config';
+import { ConfigError, loadConfigOrExit } from '@ehrflow/config';
 import { isPipelineError } from '@ehrflow/errors';
 import { createLogger } from '@ehrflow/logging';
 import { buildExtractor } from './app.ts';
 import { extractorEnv } from './config.ts';
 import type { StartJobRequest } from './job-manager.ts';
 import type { JobView } from './job-view.ts';
+import { generateKeys, KEYS_HELP, parseKeysArgs } from './keys-command.ts';
+import { startFailure } from './start-failure.ts';
 
 const MAIN_HELP = `Usage: node services/extractor/src/cli.ts <command> [options]
 
 Commands:
-  run-job    start an extraction job (see run-job --help)
+  run-job          start an extraction job (see run-job --help)
+  keys generate    write a client assertion key pair and the JWKS to register (see keys --help)
 
 Options:
   -h, --help  show this help
@@ -33,6 +36,9 @@ Options:
 
 Configuration comes from the same environment as the service (KAFKA_BROKERS, DATABASE_URL, ...),
 TLS variables included (KAFKA_SSL*, KAFKA_SASL*, REDIS_TLS_CA, PG_SSL_CA; see main.ts --help).
+A configuration problem (environment or sources file, SMART discovery included) is printed as a
+list, one line per variable or source field and what was expected (never a value), and the
+command exits 78.
 `;
 
 function fail(message: string, help: string): never {
@@ -76,14 +82,25 @@ async function runJob(args: string[]): Promise<number> {
   }
   if (values.source === undefined) fail('run-job: --source is required', RUN_JOB_HELP);
   const kind: StartJobRequest['kind'] =
-    values.kind === 'backfill' ? 'backfill' : values.kind === 'incremental' ? 'incremental' : fail('run-job: --kind must be backfill or incremental', RUN_JOB_HELP);
+    values.kind === 'backfill'
+      ? 'backfill'
+      : values.kind === 'incremental'
+        ? 'incremental'
+        : fail('run-job: --kind must be backfill or incremental', RUN_JOB_HELP);
   const progressMs = Number(values['progress-ms']);
-  if (!Number.isInteger(progressMs) || progressMs < 100) fail('run-job: --progress-ms must be an integer >= 100', RUN_JOB_HELP);
+  if (!Number.isInteger(progressMs) || progressMs < 100)
+    fail('run-job: --progress-ms must be an integer >= 100', RUN_JOB_HELP);
 
   const env = loadConfigOrExit(extractorEnv, 'extractor');
   const logger = createLogger({ name: 'extractor-cli', level: env.LOG_LEVEL });
-  // The one-shot runner does not take over other processes' jobs.
-  const extractor = await buildExtractor({ ...env, EXTRACTOR_RESUME_JOBS: false }, logger);
+  let extractor;
+  try {
+    // The one-shot runner does not take over other processes' jobs.
+    extractor = await buildExtractor({ ...env, EXTRACTOR_RESUME_JOBS: false }, logger);
+  } catch (err) {
+    process.stderr.write(startFailure(err));
+    return err instanceof ConfigError ? 78 : 1;
+  }
   try {
     const request: StartJobRequest = {
       source: values.source,
@@ -115,15 +132,40 @@ async function runJob(args: string[]): Promise<number> {
     clearInterval(timer);
     process.stderr.write(`${progressLine(final, Date.now() - started)}\n`);
     if (final.state !== 'completed') {
-      process.stderr.write(`job ${final.id} ended ${final.state} (reason ${final.reason ?? 'none'}, code ${final.errorCode ?? 'none'})\n`);
+      process.stderr.write(
+        `job ${final.id} ended ${final.state} (reason ${final.reason ?? 'none'}, code ${final.errorCode ?? 'none'})\n`,
+      );
     }
     return final.state === 'completed' ? 0 : 1;
   } catch (err) {
-    const code = isPipelineError(err) ? err.code : 'INTERNAL';
-    process.stderr.write(`run-job failed: ${code}${isPipelineError(err) && 'field' in err ? ` (${String(err.field)})` : ''}\n`);
+    // Pipeline error messages are written from codes, names and counts (never values).
+    process.stderr.write(
+      `run-job failed: ${isPipelineError(err) ? `${err.code}: ${err.message}` : 'INTERNAL'}\n`,
+    );
     return 1;
   } finally {
     await extractor.close();
+  }
+}
+
+async function keys(args: string[]): Promise<number> {
+  const parsed = parseKeysArgs(args);
+  if (parsed === 'help') {
+    process.stdout.write(KEYS_HELP);
+    return 0;
+  }
+  if ('error' in parsed) fail(parsed.error, KEYS_HELP);
+  try {
+    process.stdout.write((await generateKeys(parsed)).summary);
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const why =
+      code === 'EEXIST'
+        ? 'a file of that name exists (use --force to replace it)'
+        : `could not write the files (${String(code)})`;
+    process.stderr.write(`keys generate: ${why}\n`);
+    return 1;
   }
 }
 
@@ -134,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'run-job') return runJob(rest);
+  if (command === 'keys') return keys(rest);
   fail(`unknown command ${command}`, MAIN_HELP);
 }
 

@@ -1,4 +1,4 @@
-import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
+import { ConfigError, kafkaTls, loadConfigOrExit } from '@ehrflow/config';
 import { createRegistryProbe } from '@ehrflow/contracts';
 import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
@@ -7,6 +7,7 @@ import { registerJobRoutes } from './admin-routes.ts';
 import { buildExtractor } from './app.ts';
 import { extractorEnv } from './config.ts';
 import { createExtractorMetrics } from './metrics.ts';
+import { startFailure } from './start-failure.ts';
 
 const HELP = `Usage: node services/extractor/src/main.ts
 
@@ -16,7 +17,8 @@ Runs the extractor service: resumes jobs left running by a crashed replica, and 
   GET /jobs/:id                                                    → state, counts, errors by code
   DELETE /jobs/:id                                                 → cancel
 
-Configuration comes from the environment (see services/extractor/README.md):
+Configuration comes from the environment (see services/extractor/README.md and
+docs/onboarding-a-source.md; a source without tokenUrl has it found by SMART discovery):
   EXTRACTOR_SOURCES_FILE, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, DATABASE_URL,
   PHI_KEYRING, PSEUDONYM_KEY, HTTP_PORT, LOG_LEVEL, EHRFLOW_MODE, and the EXTRACTOR_* tuning variables.
 TLS in transit (plaintext outside EHRFLOW_MODE=development is logged as a warning):
@@ -38,7 +40,13 @@ await runService({
   logger,
   shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   async start() {
-    const extractor = await buildExtractor(env, logger, metrics);
+    const extractor = await buildExtractor(env, logger, metrics).catch((err: unknown) => {
+      // A bad sources file (or a token URL discovery could not find) is listed like a bad
+      // environment, and exits 78 (EX_CONFIG) instead of 1.
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(startFailure(err));
+      process.exit(78);
+    });
     const http = createServiceHttp({
       name: 'extractor',
       port: env.HTTP_PORT,

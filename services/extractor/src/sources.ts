@@ -1,26 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, z, type ConfigProblem } from '@ehrflow/config';
-import type { TokenAuth } from '@ehrflow/http';
-
-/** FHIR resource types the extractor knows how to ask for (the simulator and the contracts share them). */
-export const RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+import { isR4ResourceType, r4ResourceTypes } from '@ehrflow/fhir';
+import { CLIENT_KEY_ALGS, readClientKey, type TokenAuth } from '@ehrflow/http';
 
 const jwtAuth = z.strictObject({
   method: z.literal('jwt'),
-  /** PEM PKCS#8 private key whose public half is in the JWKS registered at the EHR. */
+  /**
+   * Private key whose public half is in the JWKS registered at the EHR: PEM (PKCS#8, PKCS#1 or
+   * SEC1) or a private JWK (`extractor keys generate` writes both forms).
+   */
   privateKeyFile: z.string().min(1),
-  alg: z.enum(['RS384', 'ES384']),
+  alg: z.enum(CLIENT_KEY_ALGS),
+  /** Defaults to the `kid` of a JWK key file. */
   kid: z.string().min(1).optional(),
 });
+
+/**
+ * Any concrete FHIR R4 resource type may be requested, contracted or not: a type without a
+ * contract is quarantined downstream as `no_contract`, so stewards see what they are missing.
+ */
+const resourceType = z.string().refine(isR4ResourceType, { error: 'is not a FHIR R4 resource type' });
 const secretAuth = z.strictObject({
   method: z.literal('secret'),
   /** File holding the client secret (a mounted secret, never inline). */
@@ -30,17 +30,21 @@ const secretAuth = z.strictObject({
 const sourceSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   baseUrl: z.url(),
-  tokenUrl: z.url(),
+  /** Token endpoint; when omitted, SMART discovery (`<baseUrl>/.well-known/smart-configuration`) finds it. */
+  tokenUrl: z.url().optional(),
   clientId: z.string().min(1),
   auth: z.discriminatedUnion('method', [jwtAuth, secretAuth]),
   scopes: z.array(z.string().min(1)).min(1).default(['system/*.read']),
   rateLimitPerMinute: z.number().positive(),
   headroom: z.number().gt(0).max(1).default(0.6),
   maxConcurrency: z.number().int().min(1).max(64).default(4),
-  resourceTypes: z.array(z.enum(RESOURCE_TYPES)).min(1),
+  resourceTypes: z.array(resourceType).min(1),
   /** `system` exports `$export`; `group` exports `Group/<groupId>/$export`. */
   exportLevel: z.enum(['system', 'group']).default('system'),
-  groupId: z.string().regex(/^[A-Za-z0-9.-]{1,64}$/).optional(),
+  groupId: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,64}$/)
+    .optional(),
   /** `_count` of incremental search pages. */
   pageSize: z.number().int().min(1).max(1000).default(200),
   /** Token refresh this long before expiry (capped at half the lifetime). */
@@ -56,9 +60,15 @@ const fileSchema = z.strictObject({ sources: z.array(sourceSchema).min(1) });
 
 type SourceEntry = z.infer<typeof sourceSchema>;
 
-/** One configured EHR endpoint with its credentials loaded. */
-export interface SourceConfig extends Omit<SourceEntry, 'auth'> {
+/** One configured EHR endpoint with its credentials loaded and its token URL known. */
+export interface SourceConfig extends Omit<SourceEntry, 'auth' | 'tokenUrl'> {
   readonly auth: TokenAuth;
+  readonly tokenUrl: string;
+}
+
+/** A source as the file declares it: the token URL may still have to be discovered (`source-discovery.ts`). */
+export interface DeclaredSource extends Omit<SourceConfig, 'tokenUrl'> {
+  readonly tokenUrl?: string | undefined;
 }
 
 /**
@@ -69,7 +79,7 @@ export interface SourceConfig extends Omit<SourceEntry, 'auth'> {
  *
  * @throws ConfigError (CONFIG_INVALID) listing every problem.
  */
-export function loadSources(path: string): SourceConfig[] {
+export function loadSources(path: string): DeclaredSource[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -80,7 +90,7 @@ export function loadSources(path: string): SourceConfig[] {
 }
 
 /** Validates sources file text; `readFile` loads a key or secret file (injectable for tests). */
-export function parseSources(text: string, readFile: (file: string) => string): SourceConfig[] {
+export function parseSources(text: string, readFile: (file: string) => string): DeclaredSource[] {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -93,10 +103,11 @@ export function parseSources(text: string, readFile: (file: string) => string): 
   }
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
-  const sources: SourceConfig[] = [];
+  const sources: DeclaredSource[] = [];
   for (const entry of parsed.data.sources) {
     const where = `source ${entry.id}`;
-    if (seen.has(entry.id)) problems.push({ variable: `${where}: id`, reason: 'is used by more than one source' });
+    if (seen.has(entry.id))
+      problems.push({ variable: `${where}: id`, reason: 'is used by more than one source' });
     seen.add(entry.id);
     if (entry.exportLevel === 'group' && entry.groupId === undefined) {
       problems.push({ variable: `${where}: groupId`, reason: 'is required when exportLevel is group' });
@@ -129,11 +140,25 @@ function readAuth(
     return undefined;
   }
   if (auth.method === 'secret') return { kind: 'secret', secret: content };
-  if (!content.includes('-----BEGIN PRIVATE KEY-----')) {
-    problem(field, 'must hold a PEM PKCS#8 private key');
+  const read = readClientKey(content, auth.alg);
+  if (!read.ok) {
+    problem(field, read.reason);
     return undefined;
   }
-  return { kind: 'jwt', privateKeyPem: content, alg: auth.alg, ...(auth.kid === undefined ? {} : { kid: auth.kid }) };
+  if (auth.kid !== undefined && read.key.kid !== undefined && auth.kid !== read.key.kid) {
+    problem(
+      'auth.kid',
+      'differs from the kid of the JWK in auth.privateKeyFile (the EHR looks the key up by kid)',
+    );
+    return undefined;
+  }
+  const kid = auth.kid ?? read.key.kid;
+  return {
+    kind: 'jwt',
+    privateKeyPem: read.key.privateKeyPem,
+    alg: auth.alg,
+    ...(kid === undefined ? {} : { kid }),
+  };
 }
 
 /** Names the source of a zod issue by its id when that is a usable string, else by position. */
@@ -141,26 +166,37 @@ function toProblem(raw: unknown, issue: z.core.$ZodIssue): ConfigProblem {
   const [top, index, ...rest] = issue.path;
   if (top !== 'sources' || typeof index !== 'number') {
     const variable = `sources file: ${issue.path.map(String).join('.') || '(root)'}`;
-    return { variable, reason: describe(issue, present(raw, issue.path)) };
+    return { variable, reason: describe(issue, valueAt(raw, issue.path)) };
   }
   const entry = (raw as { sources?: unknown[] }).sources?.[index];
   const id = (entry as { id?: unknown } | undefined)?.id;
   const name = typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id) ? id : `#${index + 1}`;
   const field = rest.map(String).join('.') || '(entry)';
-  return { variable: `source ${name}: ${field}`, reason: describe(issue, present(raw, issue.path)) };
+  return { variable: `source ${name}: ${field}`, reason: describe(issue, valueAt(raw, issue.path)) };
 }
 
-function present(raw: unknown, path: readonly PropertyKey[]): boolean {
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   let value: unknown = raw;
   for (const key of path) {
-    if (typeof value !== 'object' || value === null) return false;
+    if (typeof value !== 'object' || value === null) return undefined;
     value = (value as Record<PropertyKey, unknown>)[key];
   }
-  return value !== undefined;
+  return value;
 }
 
-// Built from the issue's shape, never from the input (a secret may sit in the wrong field).
-function describe(issue: z.core.$ZodIssue, isPresent: boolean): string {
+/** The reason for a requested type that R4 does not have, with the official spelling when only case differs. */
+function typeHint(value: unknown): string {
+  const lower = typeof value === 'string' ? value.toLowerCase() : undefined;
+  const official = [...r4ResourceTypes()].find((t) => t.toLowerCase() === lower);
+  return official === undefined
+    ? 'is not a FHIR R4 resource type (see https://hl7.org/fhir/R4/resourcelist.html)'
+    : `is not a FHIR R4 resource type (names are case-sensitive: ${official})`;
+}
+
+// Built from the issue's shape, never from the input (a secret may sit in the wrong field); the
+// input only decides between "required" and "wrong type", and picks an official type name.
+function describe(issue: z.core.$ZodIssue, value: unknown): string {
+  const isPresent = value !== undefined;
   switch (issue.code) {
     case 'invalid_type':
       return isPresent ? `must be a ${issue.expected}` : 'is required';
@@ -177,6 +213,8 @@ function describe(issue: z.core.$ZodIssue, isPresent: boolean): string {
     case 'invalid_union':
       return 'matches none of the allowed shapes (check auth.method)';
     case 'custom':
+      // Our own refinements carry fixed text; a misspelt type gets the official spelling.
+      return issue.path.at(-2) === 'resourceTypes' ? typeHint(value) : `is invalid (${issue.code})`;
     case 'not_multiple_of':
     case 'invalid_key':
     case 'invalid_element':
