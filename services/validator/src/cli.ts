@@ -25,7 +25,8 @@ const REPLAY_HELP = `Usage: node services/validator/src/cli.ts replay <source>
 Sources (exactly one):
   --from-quarantine [--reason R]   every record in the quarantine topic (optionally one reason:
                                    parse_error, missing_required, type_mismatch, unknown_resource_type,
-                                   too_large, contract_violation, decrypt_failed, schema_mismatch)
+                                   no_contract, too_large, contract_violation, decrypt_failed,
+                                   schema_mismatch)
   --raw-from-offset P:O            the raw topic, partition P from offset O to its end
   --raw-from-time ISO              the raw topic, every partition from the first record at or after ISO
 
@@ -39,6 +40,7 @@ const REASONS: readonly QuarantineReason[] = [
   'missing_required',
   'type_mismatch',
   'unknown_resource_type',
+  'no_contract',
   'too_large',
   'contract_violation',
   'decrypt_failed',
@@ -69,9 +71,13 @@ export function parseReplayArgs(args: readonly string[]): ReplaySource | 'help' 
     return { error: err instanceof Error ? err.message : 'invalid options' };
   }
   if (values.help) return 'help';
-  const chosen = [values['from-quarantine'], values['raw-from-offset'], values['raw-from-time']].filter((v) => v !== undefined);
-  if (chosen.length !== 1) return { error: 'choose exactly one of --from-quarantine, --raw-from-offset, --raw-from-time' };
-  if (values.reason !== undefined && !values['from-quarantine']) return { error: '--reason applies to --from-quarantine' };
+  const chosen = [values['from-quarantine'], values['raw-from-offset'], values['raw-from-time']].filter(
+    (v) => v !== undefined,
+  );
+  if (chosen.length !== 1)
+    return { error: 'choose exactly one of --from-quarantine, --raw-from-offset, --raw-from-time' };
+  if (values.reason !== undefined && !values['from-quarantine'])
+    return { error: '--reason applies to --from-quarantine' };
   if (values['from-quarantine']) {
     const reason = values.reason;
     if (reason === undefined) return { kind: 'quarantine' };

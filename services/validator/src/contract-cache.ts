@@ -35,7 +35,7 @@ export interface ContractCacheOptions {
  * validator maps it within one refresh period, without a restart or code change.
  */
 export interface ContractCache {
-  /** Whether the type is served at all (a type outside the list is `unknown_resource_type`). */
+  /** Whether the type is served at all (a type outside the list is `no_contract`, or `unknown_resource_type` when it is no R4 type). */
   serves(resourceType: string): boolean;
   /**
    * The active contract of a served type.

@@ -17,7 +17,9 @@ import { createRecordValidator, type Outcome, type RawInput } from './validate-r
 const ring = testKeyring();
 
 function setup(options: { fillRateWindow?: number; maxPayloadBytes?: number; policy?: 'strict' } = {}) {
-  const patientSchema = options.policy ? { ...contractJson('Patient'), policy: options.policy } : contractJson('Patient');
+  const patientSchema = options.policy
+    ? { ...contractJson('Patient'), policy: options.policy }
+    : contractJson('Patient');
   const source = memorySchemaSource({
     'ehr.valid.Patient-value': patientSchema,
     'ehr.valid.Observation-value': contractJson('Observation'),
@@ -35,7 +37,10 @@ function setup(options: { fillRateWindow?: number; maxPayloadBytes?: number; pol
     maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
   });
   let offset = 0;
-  const validate = (payload: Record<string, unknown> | Buffer, opts: Parameters<typeof rawEnvelope>[2] = {}) => {
+  const validate = (
+    payload: Record<string, unknown> | Buffer,
+    opts: Parameters<typeof rawEnvelope>[2] = {},
+  ) => {
     const input: RawInput = {
       envelope: rawEnvelope(ring, payload, opts),
       position: { topic: 'ehr.raw', partition: 0, offset: String(offset++) },
@@ -114,7 +119,9 @@ describe('record validator', () => {
     expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
     expect(clearText(outcome)).not.toContain('1970-01-31');
     // The original payload is kept, encrypted, for replay.
-    expect(JSON.parse(decryptPayload(ring, q.payload).toString('utf8'))).toMatchObject({ dateOfBirth: '1970-01-31' });
+    expect(JSON.parse(decryptPayload(ring, q.payload).toString('utf8'))).toMatchObject({
+      dateOfBirth: '1970-01-31',
+    });
   });
 
   it('quarantines a retyped field as type_mismatch with its path', async () => {
@@ -129,8 +136,16 @@ describe('record validator', () => {
 
   it.each([
     ['malformed JSON', Buffer.from(`{"resourceType":"Patient","name":"${CANARY}",}`), 'parse_error'],
-    ['a truncated line', Buffer.from(`{"resourceType":"Patient","id":"x","name":[{"family":"${CANARY}`), 'parse_error'],
-    ['an oversized resource', Buffer.from(JSON.stringify(patient(4, { note: CANARY.repeat(4000) }))), 'too_large'],
+    [
+      'a truncated line',
+      Buffer.from(`{"resourceType":"Patient","id":"x","name":[{"family":"${CANARY}`),
+      'parse_error',
+    ],
+    [
+      'an oversized resource',
+      Buffer.from(JSON.stringify(patient(4, { note: CANARY.repeat(4000) }))),
+      'too_large',
+    ],
   ])('quarantines %s with the right reason and no value in clear', async (_what, bytes, reason) => {
     const { validate } = setup({ maxPayloadBytes: 32 * 1024 });
     const outcome = await validate(bytes);
@@ -139,21 +154,41 @@ describe('record validator', () => {
     expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
   });
 
-  it('quarantines an unknown resource type and reports it as drift', async () => {
+  it('quarantines an R4 type without a contract as no_contract and reports it as unknown_resource_type drift', async () => {
     const { validate } = setup();
-    const outcome = await validate({ resourceType: 'Basic', id: 'b1', code: { text: CANARY } });
+    const outcome = await validate({
+      resourceType: 'Flag',
+      id: 'f1',
+      status: 'active',
+      code: { text: CANARY },
+    });
     const q = quarantined(outcome);
-    expect(q.reason).toBe('unknown_resource_type');
+    expect(q.reason).toBe('no_contract');
     expect(q.fieldPath).toBe('resourceType');
-    expect(q.resourceType).toBe('Basic');
-    expect(outcome.drift.map((d) => d.kind)).toEqual(['unknown_resource_type']);
+    expect(q.resourceType).toBe('Flag');
+    expect(q.detail).toContain('schemas/fhir/Flag.avsc');
+    expect(outcome.drift.map((d) => [d.kind, d.resourceType])).toEqual([['unknown_resource_type', 'Flag']]);
     expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('quarantines a name that is no R4 type as unknown_resource_type', async () => {
+    const { validate } = setup();
+    // SubscriptionStatus exists from R4B on; R4 type names are case-sensitive.
+    for (const name of ['Spaceship', 'Medicationstatement', 'SubscriptionStatus']) {
+      const outcome = await validate({ resourceType: name, id: 's1', note: CANARY });
+      expect(quarantined(outcome)).toMatchObject({ reason: 'unknown_resource_type', resourceType: name });
+      expect(quarantined(outcome).detail).toBe(`${name} is not a FHIR R4 resource type`);
+      expect(outcome.drift.map((d) => d.kind)).toEqual(['unknown_resource_type']);
+      expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
+    }
   });
 
   it('accepts an unexpected field under a lenient contract (drift only) and refuses it under strict', async () => {
     const lenient = setup();
     const ok = valid(await lenient.validate(patient(5, { favouriteColour: CANARY })));
-    expect(ok.drift.map((d) => [d.kind, d.fieldPath])).toEqual([['unexpected_field', 'Patient.favouriteColour']]);
+    expect(ok.drift.map((d) => [d.kind, d.fieldPath])).toEqual([
+      ['unexpected_field', 'Patient.favouriteColour'],
+    ]);
     const strict = setup({ policy: 'strict' });
     const q = quarantined(await strict.validate(patient(5, { favouriteColour: CANARY })));
     expect(q.reason).toBe('contract_violation');
@@ -166,7 +201,10 @@ describe('record validator', () => {
     expect(before.value).not.toHaveProperty('genderText');
     source.register(
       'ehr.valid.Patient-value',
-      withOptionalField(contractJson('Patient'), { name: 'maritalStatusText', fhirPath: 'maritalStatus.text' }),
+      withOptionalField(contractJson('Patient'), {
+        name: 'maritalStatusText',
+        fhirPath: 'maritalStatus.text',
+      }),
     );
     const after = valid(await validate(patient(7, { maritalStatus: { text: 'married' } })));
     expect(after.value.contractVersion).toBe(2);
@@ -192,7 +230,12 @@ describe('record validator', () => {
   it('quarantines a payload that does not decrypt', async () => {
     const { validator } = setup();
     const envelope = rawEnvelope(testKeyring(), patient(8)); // another ring
-    const outcome = await validator.validate({ envelope, position: { topic: 'ehr.raw', partition: 1, offset: '9' }, key: null, replayCount: 2 });
+    const outcome = await validator.validate({
+      envelope,
+      position: { topic: 'ehr.raw', partition: 1, offset: '9' },
+      key: null,
+      replayCount: 2,
+    });
     const q = quarantined(outcome);
     expect(q.reason).toBe('decrypt_failed');
     expect(q.replayCount).toBe(2);
@@ -229,34 +272,63 @@ describe('record validator', () => {
   it.each([
     ['an id that is missing', { resourceType: 'Observation' }, 'missing_required', 'Observation.id'],
     ['an id that is a number', { resourceType: 'Observation', id: 4711 }, 'type_mismatch', 'Observation.id'],
-    ['an id that is no FHIR id', { resourceType: 'Observation', id: `${CANARY}/x` }, 'contract_violation', 'Observation.id'],
-    ['another type than the envelope', { resourceType: 'Condition', id: 'obs-1' }, 'contract_violation', 'resourceType'],
-    ['extra fields', { resourceType: 'Observation', id: 'obs-1', note: CANARY }, 'contract_violation', 'Observation'],
-  ])('quarantines a DELETE payload with %s, naming the field and no value', async (_what, payload, reason, fieldPath) => {
-    const { validateDelete } = setup();
-    const outcome = await validateDelete('Observation', 'obs-1', { payload });
-    const q = quarantined(outcome);
-    expect([q.reason, q.fieldPath]).toEqual([reason, fieldPath]);
-    expect(q.schemaSubject).toBe('ehr.valid.deletions-value');
-    expect(q.recordId).toBe(deleteEnvelope(ring, 'Observation', 'obs-1').recordId);
-    expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
-    expect(clearText(outcome)).not.toContain('4711');
-    // The original payload is kept, encrypted, for replay.
-    expect(JSON.parse(decryptPayload(ring, q.payload).toString('utf8'))).toEqual(payload);
-  });
+    [
+      'an id that is no FHIR id',
+      { resourceType: 'Observation', id: `${CANARY}/x` },
+      'contract_violation',
+      'Observation.id',
+    ],
+    [
+      'another type than the envelope',
+      { resourceType: 'Condition', id: 'obs-1' },
+      'contract_violation',
+      'resourceType',
+    ],
+    [
+      'extra fields',
+      { resourceType: 'Observation', id: 'obs-1', note: CANARY },
+      'contract_violation',
+      'Observation',
+    ],
+  ])(
+    'quarantines a DELETE payload with %s, naming the field and no value',
+    async (_what, payload, reason, fieldPath) => {
+      const { validateDelete } = setup();
+      const outcome = await validateDelete('Observation', 'obs-1', { payload });
+      const q = quarantined(outcome);
+      expect([q.reason, q.fieldPath]).toEqual([reason, fieldPath]);
+      expect(q.schemaSubject).toBe('ehr.valid.deletions-value');
+      expect(q.recordId).toBe(deleteEnvelope(ring, 'Observation', 'obs-1').recordId);
+      expect(clearText(outcome)).not.toContain('Zqxcanaryvalue');
+      expect(clearText(outcome)).not.toContain('4711');
+      // The original payload is kept, encrypted, for replay.
+      expect(JSON.parse(decryptPayload(ring, q.payload).toString('utf8'))).toEqual(payload);
+    },
+  );
 
   it('quarantines a DELETE payload that is not JSON, does not decrypt, or names a type not served', async () => {
     const { validateDelete, validator } = setup();
-    const garbled = quarantined(await validateDelete('Observation', 'obs-2', { payload: Buffer.from(`{"id":"${CANARY}"`) }));
+    const garbled = quarantined(
+      await validateDelete('Observation', 'obs-2', { payload: Buffer.from(`{"id":"${CANARY}"`) }),
+    );
     expect(garbled.reason).toBe('parse_error');
     expect(JSON.stringify({ ...garbled, payload: undefined })).not.toContain('Zqxcanaryvalue');
 
     const foreign = deleteEnvelope(testKeyring(), 'Observation', 'obs-3');
-    const undecryptable = await validator.validate({ envelope: foreign, position: { topic: 'ehr.raw', partition: 0, offset: '1' }, key: null, replayCount: 0 });
+    const undecryptable = await validator.validate({
+      envelope: foreign,
+      position: { topic: 'ehr.raw', partition: 0, offset: '1' },
+      key: null,
+      replayCount: 0,
+    });
     expect(quarantined(undecryptable).reason).toBe('decrypt_failed');
 
     const basic = await validateDelete('Basic', 'b-1');
-    expect(quarantined(basic)).toMatchObject({ reason: 'unknown_resource_type', fieldPath: 'resourceType', resourceType: 'Basic' });
+    expect(quarantined(basic)).toMatchObject({
+      reason: 'no_contract',
+      fieldPath: 'resourceType',
+      resourceType: 'Basic',
+    });
     expect(basic.drift.map((d) => d.kind)).toEqual(['unknown_resource_type']);
   });
 

@@ -1,13 +1,28 @@
 import type { Deletion, QuarantineReason, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
 import { isPipelineError, type PipelineError } from '@ehrflow/errors';
-import { isBlocking, parserFor, type Issue, type MappedRecord, type ParsedResource, type Parser, type RawFormat } from '@ehrflow/fhir';
+import {
+  isBlocking,
+  isR4ResourceType,
+  parserFor,
+  type Issue,
+  type MappedRecord,
+  type ParsedResource,
+  type Parser,
+  type RawFormat,
+} from '@ehrflow/fhir';
 import type { RecordPosition } from '@ehrflow/kafka';
 import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { ActiveContract, ContractCache } from './contract-cache.ts';
 import { checkDeletePayload, deletionRecord, type DeletionContract } from './deletion.ts';
 import type { DriftObservation } from './drift-observation.ts';
 import { encryptPhiFields } from './encrypt-phi.ts';
-import { describeIssues, originOf, quarantineRecord, reasonOfIssues, type QuarantineOrigin } from './quarantine.ts';
+import {
+  describeIssues,
+  originOf,
+  quarantineRecord,
+  reasonOfIssues,
+  type QuarantineOrigin,
+} from './quarantine.ts';
 
 /** One record to validate: a decoded raw envelope, or the bytes of one that did not decode. */
 export type RawInput =
@@ -142,30 +157,38 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
         sourceLocator: envelope.sourceLocator,
         contractVersion: active.version,
       });
-      const drift = result.issues.flatMap((issue) => driftOf(issue, envelope.sourceId, active, position.offset, now()));
+      const drift = result.issues.flatMap((issue) =>
+        driftOf(issue, envelope.sourceId, active, position.offset, now()),
+      );
 
       if (result.record === null) {
         const blocking = result.issues.filter((i) => isBlocking(i, active.mapping.policy));
         const { reason, issue } = reasonOfIssues(blocking);
-        return quarantine(withType, key, reason, issue?.path ?? null, describeIssues(blocking), contractRef, drift);
+        return quarantine(
+          withType,
+          key,
+          reason,
+          issue?.path ?? null,
+          describeIssues(blocking),
+          contractRef,
+          drift,
+        );
       }
 
       active.fillRate.observe(result.record);
-      const drops = active.fillRate.drops().map(
-        (d): DriftObservation => ({
-          kind: 'fill_rate_drop',
-          sourceId: d.sourceId,
-          resourceType,
-          subject: active.subject,
-          version: active.version,
-          fieldPath: d.fieldPath,
-          expectedType: null,
-          observedType: null,
-          offset: position.offset,
-          at: now(),
-          fillRate: { observed: d.observed, expected: d.expected, baseline: d.baseline, records: d.records },
-        }),
-      );
+      const drops = active.fillRate.drops().map((d): DriftObservation => ({
+        kind: 'fill_rate_drop',
+        sourceId: d.sourceId,
+        resourceType,
+        subject: active.subject,
+        version: active.version,
+        fieldPath: d.fieldPath,
+        expectedType: null,
+        observedType: null,
+        offset: position.offset,
+        at: now(),
+        fillRate: { observed: d.observed, expected: d.expected, baseline: d.baseline, records: d.records },
+      }));
 
       return {
         kind: 'valid',
@@ -180,12 +203,23 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
   };
 
   /** Decrypts and parses the payload, or quarantines the record. */
-  function open(envelope: RawEnvelope, origin: QuarantineOrigin, key: string | null): ParsedResource | Outcome {
+  function open(
+    envelope: RawEnvelope,
+    origin: QuarantineOrigin,
+    key: string | null,
+  ): ParsedResource | Outcome {
     let plaintext: Buffer;
     try {
       plaintext = decryptPayload(deps.keyring, envelope.payload);
     } catch (err) {
-      return quarantine(origin, key, 'decrypt_failed', null, `payload does not decrypt (${codeOf(err)}, key ${envelope.keyId})`, null);
+      return quarantine(
+        origin,
+        key,
+        'decrypt_failed',
+        null,
+        `payload does not decrypt (${codeOf(err)}, key ${envelope.keyId})`,
+        null,
+      );
     }
     try {
       return parser(envelope.format).parse(plaintext, { recordId: envelope.recordId });
@@ -197,7 +231,13 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
   }
 
   /** A DELETE envelope whose payload parsed: a Deletion for a served type, or a quarantine. */
-  function deletion(envelope: RawEnvelope, parsed: ParsedResource, origin: QuarantineOrigin, key: string | null, position: RecordPosition): Outcome {
+  function deletion(
+    envelope: RawEnvelope,
+    parsed: ParsedResource,
+    origin: QuarantineOrigin,
+    key: string | null,
+    position: RecordPosition,
+  ): Outcome {
     const { resourceType } = parsed;
     const withType: QuarantineOrigin = { ...origin, resourceType };
     const contractRef = { subject: deps.deletions.subject, version: deps.deletions.version };
@@ -217,7 +257,20 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
     };
   }
 
-  function unknownType(origin: QuarantineOrigin, key: string | null, resourceType: string, position: RecordPosition): Outcome {
+  /**
+   * A type the validator has no contract for. A real FHIR R4 type (`Flag`, `Goal`, …) is
+   * `no_contract`: a source was asked for it and it is waiting for a steward to write its
+   * contract. Anything else (`Spaceship`, `patient`) is `unknown_resource_type`. Both raise the
+   * `unknown_resource_type` drift event, deduplicated per source and type, so stewards see what
+   * arrives without a contract.
+   */
+  function unknownType(
+    origin: QuarantineOrigin,
+    key: string | null,
+    resourceType: string,
+    position: RecordPosition,
+  ): Outcome {
+    const isType = TYPE_NAME.test(resourceType) && isR4ResourceType(resourceType);
     const shown = TYPE_NAME.test(resourceType) ? resourceType : '(not a type name)';
     const drift: DriftObservation = {
       kind: 'unknown_resource_type',
@@ -234,9 +287,11 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
     return quarantine(
       { ...origin, resourceType: shown },
       key,
-      'unknown_resource_type',
+      isType ? 'no_contract' : 'unknown_resource_type',
       'resourceType',
-      `no contract is registered for resource type ${shown}`,
+      isType
+        ? `FHIR R4 resource type ${shown} has no contract this validator serves (add schemas/fhir/${shown}.avsc and register it, then replay)`
+        : `${shown} is not a FHIR R4 resource type`,
       null,
       [drift],
     );
@@ -257,7 +312,14 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
       keyId: deps.keyring.activeKid,
       replayCount: input.replayCount,
     };
-    return quarantine(origin, input.key, 'parse_error', null, `raw envelope does not decode (${u.error.code})`, null);
+    return quarantine(
+      origin,
+      input.key,
+      'parse_error',
+      null,
+      `raw envelope does not decode (${u.error.code})`,
+      null,
+    );
   }
 }
 
@@ -266,7 +328,13 @@ function codeOf(err: unknown): string {
 }
 
 /** The drift kind an issue is evidence of; contract violations are quarantine reasons, not drift. */
-function driftOf(issue: Issue, sourceId: string, active: ActiveContract, offset: string, at: number): DriftObservation[] {
+function driftOf(
+  issue: Issue,
+  sourceId: string,
+  active: ActiveContract,
+  offset: string,
+  at: number,
+): DriftObservation[] {
   const kind =
     issue.kind === 'missing_required'
       ? 'missing_field'

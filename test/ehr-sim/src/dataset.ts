@@ -1,5 +1,11 @@
 import { hash32, hashString, Rng } from './prng.ts';
-import { CLINICAL_TYPES, typeOrdinal, type ClinicalType, type ResourceType } from './resource-types.ts';
+import {
+  CLINICAL_TYPES,
+  isOnRequestType,
+  typeOrdinal,
+  type ClinicalType,
+  type ResourceType,
+} from './resource-types.ts';
 
 /** The shape of the synthetic data set: the same shape and seed always give the same bytes. */
 export interface DatasetShape {
@@ -77,8 +83,9 @@ export class SiteLayout {
     return new Rng(hash32(this.salt, typeOrdinal(type), index, salt));
   }
 
-  private perPatient(type: ClinicalType): number {
-    return this.shape.perPatient[type];
+  private perPatient(type: Exclude<ResourceType, 'Patient'>): number {
+    // On-request types (resource-types.ts): one per patient, whatever the shape says.
+    return isOnRequestType(type) ? 1 : this.shape.perPatient[type];
   }
 }
 

@@ -15,7 +15,7 @@ import {
   type SiteParams,
 } from './http-util.ts';
 import { byteSize, fileLines, ndjsonBody } from './ndjson-body.ts';
-import { isResourceType, RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
+import { isResourceType, RESOURCE_TYPES, SERVED_TYPES, type ResourceType } from './resource-types.ts';
 
 const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
 
@@ -155,7 +155,7 @@ async function kickOff(
   if (!typeList.every(isResourceType))
     return sendOutcome(reply, 400, 'not-supported', '_type names a resource type that is not served');
   const types: ResourceType[] =
-    typeList.length === 0 ? [...RESOURCE_TYPES] : RESOURCE_TYPES.filter((t) => typeList.includes(t));
+    typeList.length === 0 ? [...RESOURCE_TYPES] : SERVED_TYPES.filter((t) => typeList.includes(t));
 
   const sinceText = single(query, '_since');
   const sinceMs = sinceText === undefined ? undefined : parseInstant(sinceText);

@@ -12,13 +12,7 @@ import {
   type Query,
   type SiteParams,
 } from './http-util.ts';
-import {
-  indexOfId,
-  isResourceType,
-  RESOURCE_TYPES,
-  resourceId,
-  type ResourceType,
-} from './resource-types.ts';
+import { indexOfId, isResourceType, resourceId, SERVED_TYPES, type ResourceType } from './resource-types.ts';
 
 /** Extension URL under which metadata publishes the rate limit. */
 export const RATE_LIMIT_EXTENSION = 'urn:ehrflow:ehr-sim:rate-limit';
@@ -226,7 +220,7 @@ function capabilityStatement(ctx: SimContext, origin: string, site: string): Rec
             },
           ],
         },
-        resource: RESOURCE_TYPES.map((type) => ({
+        resource: SERVED_TYPES.map((type) => ({
           type,
           interaction: [{ code: 'read' }, { code: 'search-type' }],
           searchParam: [{ name: '_lastUpdated', type: 'date' }],

@@ -3,6 +3,7 @@ import { SALT, SiteLayout, type DatasetShape, type ResourceMeta } from './datase
 import { patientIdentity, type Canary, type CanaryValues, type PatientIdentity } from './identity.ts';
 import { narrative } from './notes.ts';
 import { resourceId, type ResourceType } from './resource-types.ts';
+import { flag } from './uncontracted-resources.ts';
 
 /** FHIR identifier system of a site's medical record numbers. */
 export function mrnSystem(site: string): string {
@@ -69,7 +70,8 @@ export class ResourceGenerator {
       encounterId: encounterIdOf(layout, type, index, patientIndex),
       organization: site,
     };
-    return type === 'Patient' ? patient(ctx, site) : CLINICAL_BUILDERS[type](ctx);
+    if (type === 'Patient') return patient(ctx, site);
+    return type === 'Flag' ? flag(ctx) : CLINICAL_BUILDERS[type](ctx);
   }
 }
 

@@ -1,4 +1,7 @@
-/** The FHIR R4 resource types the simulator serves, all in the Patient compartment. */
+/**
+ * The FHIR R4 resource types the simulator serves by default (an export without `_type` lists
+ * them), all in the Patient compartment.
+ */
 export const RESOURCE_TYPES = [
   'Patient',
   'Encounter',
@@ -9,10 +12,23 @@ export const RESOURCE_TYPES = [
   'Procedure',
 ] as const;
 
-export type ResourceType = (typeof RESOURCE_TYPES)[number];
+/**
+ * Types served only when a request names them (`_type`, a search or a read): a real EHR has far
+ * more types than the pipeline has contracts for, and a source may ask for one. Kept out of the
+ * default export so every test that exports "everything" still gets the contracted types only.
+ * Each patient has one resource of each of these types.
+ */
+export const ON_REQUEST_TYPES = ['Flag'] as const;
 
-/** Resource types that belong to one patient (everything except Patient itself). */
-export type ClinicalType = Exclude<ResourceType, 'Patient'>;
+export type OnRequestType = (typeof ON_REQUEST_TYPES)[number];
+
+/** Every type the simulator serves: the default ones, then the on-request ones. */
+export const SERVED_TYPES = [...RESOURCE_TYPES, ...ON_REQUEST_TYPES] as const;
+
+export type ResourceType = (typeof SERVED_TYPES)[number];
+
+/** Default-served resource types that belong to one patient (everything except Patient itself). */
+export type ClinicalType = Exclude<(typeof RESOURCE_TYPES)[number], 'Patient'>;
 
 export const CLINICAL_TYPES: readonly ClinicalType[] = RESOURCE_TYPES.filter(
   (type): type is ClinicalType => type !== 'Patient',
@@ -27,15 +43,21 @@ const ID_PREFIX: Record<ResourceType, string> = {
   MedicationRequest: 'med',
   AllergyIntolerance: 'alg',
   Procedure: 'prc',
+  Flag: 'flg',
 };
 
+/** Whether the simulator serves a type (by default or on request). */
 export function isResourceType(value: string): value is ResourceType {
-  return (RESOURCE_TYPES as readonly string[]).includes(value);
+  return (SERVED_TYPES as readonly string[]).includes(value);
 }
 
-/** Position of a type in RESOURCE_TYPES; used as a hash salt. */
+export function isOnRequestType(type: ResourceType): type is OnRequestType {
+  return (ON_REQUEST_TYPES as readonly string[]).includes(type);
+}
+
+/** Position of a type in SERVED_TYPES; used as a hash salt. */
 export function typeOrdinal(type: ResourceType): number {
-  return RESOURCE_TYPES.indexOf(type);
+  return SERVED_TYPES.indexOf(type);
 }
 
 /** Logical id of resource `index` of a type. */

@@ -190,7 +190,10 @@ export interface QuarantineRecord {
   readonly replayCount: number;
 }
 
-/** Why a record was quarantined. */
+/**
+ * Why a record was quarantined. no_contract: a FHIR R4 resource type without a contract the validator serves
+ * (write and register one, then replay); unknown_resource_type: a name that is no FHIR R4 resource type.
+ */
 export type QuarantineReason =
   | 'parse_error'
   | 'missing_required'
@@ -199,7 +202,8 @@ export type QuarantineReason =
   | 'too_large'
   | 'contract_violation'
   | 'decrypt_failed'
-  | 'schema_mismatch';
+  | 'schema_mismatch'
+  | 'no_contract';
 
 /**
  * Value of ehr.raw: one record as extracted from a source, its content encrypted. The raw topic is the replay

@@ -1,0 +1,271 @@
+/**
+ * Any resource type, end to end on the real stack: a source asks for `Patient` and `Flag`, a FHIR
+ * R4 type no contract covers, and names no token URL (SMART discovery finds it). The four services
+ * run as child processes on topics, groups, subjects, schemas and Redis keys of this run only.
+ * Every Flag must reach `ehr.quarantine` as `no_contract`, the validator must report one
+ * `unknown_resource_type` drift (one event id, counting every Flag) and one alert, the Patients
+ * must load, and the job must complete and reconcile (quarantined Flags count, no gap).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Admin } from 'kafkajs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createCodec,
+  createRegistry,
+  type DriftEvent,
+  type QuarantineRecord,
+  type SchemaRegistry,
+} from '@ehrflow/contracts';
+import { createKafka, type KafkaClient } from '@ehrflow/kafka';
+import { createLogger } from '@ehrflow/logging';
+import { createScratch, type Scratch } from './bench/scratch.ts';
+import { startEhr, type EhrSetup } from './pipeline/ehr-setup.ts';
+import { FINAL_STATES, getJob, startJob, type JobView } from './pipeline/jobs.ts';
+import { provisionPipeline } from './pipeline/provision.ts';
+import { reconcileCli } from './pipeline/reconcile-cli.ts';
+import { loadOrCreateSecrets } from './pipeline/secrets.ts';
+import {
+  startPipelineServices,
+  stopPipelineServices,
+  type ServiceHandle,
+  type ServiceName,
+} from './pipeline/services.ts';
+import { stageCounts, topicEnds } from './pipeline/stage-counts.ts';
+import { pipelineTopics } from './pipeline/topic-names.ts';
+import { readTopics } from './scan-kafka.ts';
+import { stackEnv } from './stack-env.ts';
+import { waitFor } from './wait.ts';
+
+const PATIENTS = 15;
+const runId = randomUUID().slice(0, 8);
+const prefix = `e2e.any.${runId}.`;
+const topics = pipelineTopics(prefix);
+const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
+const schemas = { extractor: `e2e_any_${runId}_x`, loader: `e2e_any_${runId}_l` };
+const directoryPrefix = `ehrflow:e2e-any-${runId}:directory:`;
+const sourceId = `e2e-any-${runId}-site-a`;
+
+/** `loader reconcile --json` for one job. */
+interface ReconcileJson {
+  readonly jobId: string;
+  readonly reconciled: boolean;
+  readonly notes: readonly string[];
+  readonly rows: readonly { stage: string; count: number | null; gap: number | null; ok: boolean }[];
+  readonly byType: Readonly<
+    Record<string, { raw: number; valid: number; quarantined: number; loaded: number }>
+  >;
+}
+
+describe('a source asking for a resource type without a contract', () => {
+  let env: NodeJS.ProcessEnv;
+  let workDir: string;
+  let kafka: KafkaClient | undefined;
+  let admin: Admin | undefined;
+  let registry: SchemaRegistry | undefined;
+  let scratch: Scratch | undefined;
+  let pool: pg.Pool | undefined;
+  let ehr: EhrSetup | undefined;
+  let services = new Map<ServiceName, ServiceHandle>();
+  let job: JobView;
+  const quarantined: QuarantineRecord[] = [];
+  const drift: DriftEvent[] = [];
+  let alerts: { resourceType: string; signals: { kind: string }[] }[] = [];
+  let reconcile: ReconcileJson;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), `ehrflow-e2e-any-${runId}-`));
+    const secrets = await loadOrCreateSecrets(join(workDir, 'secrets.env'));
+    env = { ...stackEnv(), ...secrets, EHRFLOW_MODE: 'development', LOG_LEVEL: 'info' };
+    const logger = createLogger({ name: 'e2e-any-type', level: 'silent' });
+    kafka = createKafka({
+      brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+      clientId: `e2e-any-${runId}`,
+      logger,
+      mode: 'development',
+    });
+    admin = kafka.kafkajs.admin();
+    await admin.connect();
+    registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL ?? '' });
+    scratch = createScratch(admin, registry);
+    pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
+    await provisionPipeline(scratch, topics, env);
+
+    ehr = await startEhr({
+      seed: `e2e-any-${runId}`,
+      sites: ['site-a'],
+      patientsPerSite: PATIENTS,
+      enforcedPerMinute: 0,
+      publishedPerMinute: 6000,
+      tokenLifetimeSeconds: 300,
+      sourcePrefix: `e2e-any-${runId}-`,
+      dir: join(workDir, 'ehr'),
+    });
+    // What a steward's sources file says: two types, one uncontracted, and no token URL.
+    const file = JSON.parse(await readFile(ehr.sourcesFile, 'utf8')) as {
+      sources: Record<string, unknown>[];
+    };
+    for (const source of file.sources) {
+      source.resourceTypes = ['Patient', 'Flag'];
+      delete source.tokenUrl;
+    }
+    await writeFile(ehr.sourcesFile, JSON.stringify(file));
+
+    const logDir = join(workDir, 'logs');
+    const alertFile = join(workDir, 'alerts.jsonl');
+    const baseline = await topicEnds(admin, topics);
+    services = await startPipelineServices({
+      env,
+      topics,
+      sourcesFile: ehr.sourcesFile,
+      logDir,
+      extractorDbSchema: schemas.extractor,
+      loaderDbSchema: schemas.loader,
+      groups,
+      alertFile,
+      extraEnv: { redactor: { REDACTOR_DIRECTORY_KEY_PREFIX: directoryPrefix } },
+    });
+    const extractor = services.get('extractor') as ServiceHandle;
+    job = await startJob(extractor.url, { source: sourceId, kind: 'backfill' });
+    await waitFor(
+      async () => {
+        const dead = [...services.values()].find((s) => !s.child.running());
+        if (dead !== undefined)
+          throw new Error(`${dead.name} exited; see ${join(logDir, `${dead.name}.log`)}`);
+        job = await getJob(extractor.url, job.id);
+        if (FINAL_STATES.has(job.state) && job.state !== 'completed')
+          throw new Error(`the job ended ${job.state} (${job.errorCode ?? 'no code'})`);
+        if (job.state !== 'completed') return false;
+        const counts = await stageCounts({
+          admin: admin as Admin,
+          pool: pool as pg.Pool,
+          topics,
+          baseline,
+          loaderSchema: schemas.loader,
+          jobIds: [job.id],
+          groups,
+        });
+        return counts.lag.validator === 0 && counts.lag.redactor === 0 && (await ledger(job.id)) >= PATIENTS;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: `${PATIENTS} Patients loaded and every Flag validated` },
+    );
+    // SIGTERM drains: the validator flushes its pending drift counts and alerts.
+    await stopPipelineServices(services);
+    services = new Map();
+
+    const codec = createCodec(registry);
+    await readTopics(
+      kafka.kafkajs,
+      { topics: [topics.quarantine, topics.drift], timeoutMs: 60_000 },
+      async (r) => {
+        if (r.value === null) return;
+        const { value } = await codec.decode(r.value);
+        if (r.topic === topics.quarantine && (value as QuarantineRecord).jobId === job.id)
+          quarantined.push(value as QuarantineRecord);
+        if (r.topic === topics.drift && (value as DriftEvent).sourceId === sourceId)
+          drift.push(value as DriftEvent);
+      },
+    );
+    alerts = (await readFile(alertFile, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as (typeof alerts)[number]);
+    reconcile = JSON.parse(
+      await reconcileCli({
+        jobIds: [job.id],
+        env,
+        dbSchema: schemas.loader,
+        topicPrefix: prefix,
+        timeoutMs: 90_000,
+      }),
+    ) as ReconcileJson;
+  }, 300_000);
+
+  /** Records of a job the loader committed. */
+  async function ledger(jobId: string): Promise<number> {
+    try {
+      const { rows } = await (pool as pg.Pool).query<{ n: string }>(
+        `select count(*) as n from "${schemas.loader}".loader_ledger where job_id = $1`,
+        [jobId],
+      );
+      return Number(rows[0]?.n ?? 0);
+    } catch {
+      return 0; // the loader has not created its tables yet
+    }
+  }
+
+  afterAll(async () => {
+    await stopPipelineServices(services);
+    await ehr?.stop();
+    await scratch?.cleanUp();
+    await admin?.deleteGroups([groups.validator, groups.redactor, groups.loader]).catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
+    await registry?.close().catch(() => undefined);
+    if (pool !== undefined) {
+      for (const schema of Object.values(schemas))
+        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
+      await pool.end();
+    }
+    const redis = new Redis(env?.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+    const keys = [
+      ...(await redis.keys(`${directoryPrefix}*`)),
+      ...(await redis.keys(`ehrflow:*:${sourceId}*`)),
+    ];
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('extracts both types, the uncontracted one included, through a discovered token endpoint', () => {
+    expect(job.state).toBe('completed');
+    expect(job.counts).toMatchObject({ read: 2 * PATIENTS, produced: 2 * PATIENTS, errors: 0 });
+  });
+
+  it('quarantines every Flag as no_contract, and nothing else', () => {
+    expect(quarantined).toHaveLength(PATIENTS);
+    expect(new Set(quarantined.map((q) => q.recordId)).size).toBe(PATIENTS);
+    for (const q of quarantined)
+      expect(q).toMatchObject({
+        reason: 'no_contract',
+        resourceType: 'Flag',
+        fieldPath: 'resourceType',
+        sourceId,
+      });
+  });
+
+  it('reports one unknown_resource_type drift for Flag that counts every record, and one alert', () => {
+    const ids = new Set(drift.filter((e) => e.kind === 'unknown_resource_type').map((e) => e.eventId));
+    expect(ids.size).toBe(1);
+    const latest = drift
+      .filter((e) => e.kind === 'unknown_resource_type')
+      .sort((a, b) => Number(b.count - a.count))[0];
+    expect(latest).toMatchObject({ resourceType: 'Flag', schemaSubject: null });
+    expect(Number(latest?.count)).toBe(PATIENTS);
+    const flagAlerts = alerts.filter((a) => a.resourceType === 'Flag');
+    expect(flagAlerts).toHaveLength(1);
+    expect(flagAlerts[0]?.signals.map((s) => s.kind)).toContain('unknown_resource_type');
+  });
+
+  it('reconciles: raw = valid + quarantined, the Patients loaded, no gap', () => {
+    expect(reconcile.jobId).toBe(job.id);
+    expect(reconcile.notes).toEqual([]);
+    expect(reconcile.rows.filter((r) => !r.ok)).toEqual([]);
+    expect(reconcile.byType.Flag).toMatchObject({
+      raw: PATIENTS,
+      valid: 0,
+      quarantined: PATIENTS,
+      loaded: 0,
+    });
+    expect(reconcile.byType.Patient).toMatchObject({
+      raw: PATIENTS,
+      valid: PATIENTS,
+      quarantined: 0,
+      loaded: PATIENTS,
+    });
+    expect(reconcile.reconciled).toBe(true);
+  });
+});
