@@ -41,7 +41,6 @@ export async function buildExtractor(
   metrics?: ExtractorMetrics,
   rawEnv: Env = process.env,
 ): Promise<Extractor> {
-  const transport = extractorTransport(rawEnv, logger);
   const retryPolicy: RetryPolicy = {
     retries: env.EXTRACTOR_HTTP_RETRIES,
     initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
@@ -50,6 +49,7 @@ export async function buildExtractor(
   };
   // Token URLs the file omits come from SMART discovery, before anything is opened.
   const sourceList = await resolveTokenUrls(loadSources(env.EXTRACTOR_SOURCES_FILE), { retryPolicy, logger });
+  const transport = extractorTransport(rawEnv, logger);
   const keyring = parseKeyring(env.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
   const opened: (() => Promise<unknown>)[] = [];

@@ -149,6 +149,23 @@ describe('parseSources', () => {
     expect(problems.join('\n')).not.toContain(String(JSON.parse(JWK).d));
   });
 
+  it('reports a credential problem together with a shape problem of the same file', () => {
+    const sources = [
+      { ...siteA, headroom: 2, auth: { ...siteA.auth, alg: 'RS384' } },
+      {
+        ...siteB,
+        id: 'site-b',
+        resourceTypes: ['Goal'],
+        auth: { method: 'secret', secretFile: 'missing.secret' },
+      },
+    ];
+    expect(problemsOf(() => parseSources(JSON.stringify({ sources }), readFile))).toEqual([
+      'source site-a: headroom: must be at most 1',
+      'source site-a: auth.privateKeyFile: is an EC key; RS384 needs an RSA key',
+      'source site-b: auth.secretFile: file cannot be read',
+    ]);
+  });
+
   it('leaves the token URL to discovery when it is omitted', () => {
     const noToken: Partial<typeof siteA> = { ...siteA };
     delete noToken.tokenUrl;

@@ -27,13 +27,15 @@ const secretAuth = z.strictObject({
   secretFile: z.string().min(1),
 });
 
+const authSchema = z.discriminatedUnion('method', [jwtAuth, secretAuth]);
+
 const sourceSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   baseUrl: z.url(),
   /** Token endpoint; when omitted, SMART discovery (`<baseUrl>/.well-known/smart-configuration`) finds it. */
   tokenUrl: z.url().optional(),
   clientId: z.string().min(1),
-  auth: z.discriminatedUnion('method', [jwtAuth, secretAuth]),
+  auth: authSchema,
   scopes: z.array(z.string().min(1)).min(1).default(['system/*.read']),
   rateLimitPerMinute: z.number().positive(),
   headroom: z.number().gt(0).max(1).default(0.6),
@@ -97,36 +99,42 @@ export function parseSources(text: string, readFile: (file: string) => string): 
   } catch {
     throw new ConfigError([{ variable: 'sources file', reason: 'is not valid JSON' }]);
   }
+  // Every problem at once: the shape of the whole file, then, entry by entry, the credentials of
+  // every entry whose auth block is well-formed (even when another field of it is not).
   const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => toProblem(raw, issue)));
-  }
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => toProblem(raw, issue));
+  const entries: unknown[] = Array.isArray((raw as { sources?: unknown } | null)?.sources)
+    ? (raw as { sources: unknown[] }).sources
+    : [];
   const seen = new Set<string>();
   const sources: DeclaredSource[] = [];
-  for (const entry of parsed.data.sources) {
-    const where = `source ${entry.id}`;
-    if (seen.has(entry.id))
-      problems.push({ variable: `${where}: id`, reason: 'is used by more than one source' });
-    seen.add(entry.id);
-    if (entry.exportLevel === 'group' && entry.groupId === undefined) {
-      problems.push({ variable: `${where}: groupId`, reason: 'is required when exportLevel is group' });
+  entries.forEach((value, index) => {
+    const where = `source ${nameOf(value, index)}`;
+    const report = (field: string, reason: string): void => {
+      problems.push({ variable: `${where}: ${field}`, reason });
+    };
+    const authBlock = authSchema.safeParse((value as { auth?: unknown } | null)?.auth);
+    const auth = authBlock.success ? readAuth(authBlock.data, readFile, report) : undefined;
+    const entry = sourceSchema.safeParse(value);
+    if (!entry.success) return;
+    if (seen.has(entry.data.id)) report('id', 'is used by more than one source');
+    seen.add(entry.data.id);
+    if (entry.data.exportLevel === 'group' && entry.data.groupId === undefined) {
+      report('groupId', 'is required when exportLevel is group');
     }
-    const auth = readAuth(entry, readFile, (field, reason) =>
-      problems.push({ variable: `${where}: ${field}`, reason }),
-    );
-    if (auth !== undefined) sources.push({ ...entry, auth });
-  }
+    if (auth !== undefined) sources.push({ ...entry.data, auth });
+  });
   if (problems.length > 0) throw new ConfigError(problems);
   return sources;
 }
 
 function readAuth(
-  entry: SourceEntry,
+  auth: SourceEntry['auth'],
   readFile: (file: string) => string,
   problem: (field: string, reason: string) => void,
 ): TokenAuth | undefined {
-  const auth = entry.auth;
   const field = auth.method === 'jwt' ? 'auth.privateKeyFile' : 'auth.secretFile';
   let content: string;
   try {
@@ -168,11 +176,15 @@ function toProblem(raw: unknown, issue: z.core.$ZodIssue): ConfigProblem {
     const variable = `sources file: ${issue.path.map(String).join('.') || '(root)'}`;
     return { variable, reason: describe(issue, valueAt(raw, issue.path)) };
   }
-  const entry = (raw as { sources?: unknown[] }).sources?.[index];
-  const id = (entry as { id?: unknown } | undefined)?.id;
-  const name = typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id) ? id : `#${index + 1}`;
+  const name = nameOf((raw as { sources?: unknown[] }).sources?.[index], index);
   const field = rest.map(String).join('.') || '(entry)';
   return { variable: `source ${name}: ${field}`, reason: describe(issue, valueAt(raw, issue.path)) };
+}
+
+/** A source by its id when that is a usable string, else by its position (1-based). */
+function nameOf(entry: unknown, index: number): string {
+  const id = (entry as { id?: unknown } | null | undefined)?.id;
+  return typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id) ? id : `#${index + 1}`;
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
