@@ -1,3 +1,4 @@
+import { isR4ResourceType } from '@ehrflow/fhir';
 import type { SafeCounter, SafeGauge, ServiceMetrics } from '@ehrflow/service';
 
 /** The validator's own metrics (the consumer runner's counters are exported as gauges). */
@@ -12,19 +13,31 @@ export interface ValidatorMetrics {
   readonly consumer: SafeGauge<'stat'>;
 }
 
-const TYPE_LABEL = /^[A-Z][A-Za-z]{1,63}$/;
-
-/** A resource type as a metric label: type-shaped names only, anything else is `other`. */
+/**
+ * A resource type as a metric label: FHIR R4 type names only (at most 146 series), anything else
+ * is `other` — a `resourceType` that is no type is a value from the record.
+ */
 export function typeLabel(resourceType: string | null): string {
-  return resourceType !== null && TYPE_LABEL.test(resourceType) ? resourceType : 'other';
+  return resourceType !== null && isR4ResourceType(resourceType) ? resourceType : 'other';
 }
 
 export function createValidatorMetrics(metrics: ServiceMetrics): ValidatorMetrics {
   return {
-    records: metrics.counter('validator_records_total', 'Raw records validated, by outcome', ['outcome', 'resource_type']),
-    quarantined: metrics.counter('validator_quarantined_total', 'Records quarantined, by reason', ['reason', 'resource_type']),
-    drift: metrics.counter('validator_drift_observations_total', 'Records showing drift, by kind', ['kind', 'resource_type']),
-    driftEvents: metrics.counter('validator_drift_events_total', 'Drift events produced to ehr.drift', ['kind']),
+    records: metrics.counter('validator_records_total', 'Raw records validated, by outcome', [
+      'outcome',
+      'resource_type',
+    ]),
+    quarantined: metrics.counter('validator_quarantined_total', 'Records quarantined, by reason', [
+      'reason',
+      'resource_type',
+    ]),
+    drift: metrics.counter('validator_drift_observations_total', 'Records showing drift, by kind', [
+      'kind',
+      'resource_type',
+    ]),
+    driftEvents: metrics.counter('validator_drift_events_total', 'Drift events produced to ehr.drift', [
+      'kind',
+    ]),
     alerts: metrics.counter('validator_alerts_total', 'Alerts handed to sinks', ['sink', 'result']),
     consumer: metrics.gauge('validator_consumer', 'Consumer runner counters', ['stat']),
   };

@@ -95,7 +95,8 @@ export interface RecordValidator {
   validate(input: RawInput): Promise<Outcome>;
 }
 
-const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
+/** What stands for a `resourceType` that is no R4 type: the value itself may be record data. */
+export const NOT_A_TYPE = '(not a FHIR R4 type)';
 
 export function createRecordValidator(deps: ValidateDeps): RecordValidator {
   const now = deps.now ?? Date.now;
@@ -270,8 +271,10 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
     resourceType: string,
     position: RecordPosition,
   ): Outcome {
-    const isType = TYPE_NAME.test(resourceType) && isR4ResourceType(resourceType);
-    const shown = TYPE_NAME.test(resourceType) ? resourceType : '(not a type name)';
+    // Only a real type name is repeated in the quarantine record, the drift event and the alert:
+    // anything else in `resourceType` is a value from the record, and may be PHI.
+    const isType = isR4ResourceType(resourceType);
+    const shown = isType ? resourceType : NOT_A_TYPE;
     const drift: DriftObservation = {
       kind: 'unknown_resource_type',
       sourceId: origin.sourceId,
@@ -291,7 +294,7 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
       'resourceType',
       isType
         ? `FHIR R4 resource type ${shown} has no contract this validator serves (add schemas/fhir/${shown}.avsc and register it, then replay)`
-        : `${shown} is not a FHIR R4 resource type`,
+        : 'resourceType is not a FHIR R4 resource type (its value is not repeated: it may be record data)',
       null,
       [drift],
     );
