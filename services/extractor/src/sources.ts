@@ -16,11 +16,6 @@ const jwtAuth = z.strictObject({
   kid: z.string().min(1).optional(),
 });
 
-/**
- * Any concrete FHIR R4 resource type may be requested, contracted or not: a type without a
- * contract is quarantined downstream as `no_contract`, so stewards see what they are missing.
- */
-const resourceType = z.string().refine(isR4ResourceType, { error: 'is not a FHIR R4 resource type' });
 const secretAuth = z.strictObject({
   method: z.literal('secret'),
   /** File holding the client secret (a mounted secret, never inline). */
@@ -28,6 +23,12 @@ const secretAuth = z.strictObject({
 });
 
 const authSchema = z.discriminatedUnion('method', [jwtAuth, secretAuth]);
+
+/**
+ * Any concrete FHIR R4 resource type may be requested, contracted or not: a type without a
+ * contract is quarantined downstream as `no_contract`, so stewards see what they are missing.
+ */
+const resourceType = z.string().refine(isR4ResourceType, { error: 'is not a FHIR R4 resource type' });
 
 const sourceSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
