@@ -6,7 +6,9 @@ import { buildExtractor } from './app.ts';
 import { extractorEnv } from './config.ts';
 import type { StartJobRequest } from './job-manager.ts';
 import type { JobView } from './job-view.ts';
+import { CHECK_SOURCES_HELP, checkSources } from './check-sources.ts';
 import { generateKeys, KEYS_HELP, parseKeysArgs } from './keys-command.ts';
+import { loadSources } from './sources.ts';
 import { startFailure } from './start-failure.ts';
 
 const MAIN_HELP = `Usage: node services/extractor/src/cli.ts <command> [options]
@@ -14,6 +16,7 @@ const MAIN_HELP = `Usage: node services/extractor/src/cli.ts <command> [options]
 Commands:
   run-job          start an extraction job (see run-job --help)
   keys generate    write a client assertion key pair and the JWKS to register (see keys --help)
+  check-sources    check the sources file, discovery, a token and /metadata per source (see check-sources --help)
 
 Options:
   -h, --help  show this help
@@ -169,6 +172,52 @@ async function keys(args: string[]): Promise<number> {
   }
 }
 
+/** Only what checking sources needs: no Kafka, Redis or database variables. */
+const checkEnv = extractorEnv.pick({
+  EXTRACTOR_SOURCES_FILE: true,
+  EXTRACTOR_HTTP_RETRIES: true,
+  EXTRACTOR_RETRY_MAX_MS: true,
+  LOG_LEVEL: true,
+});
+
+async function checkSourcesCommand(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { source: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+    }));
+  } catch {
+    fail('check-sources: unknown or malformed option', CHECK_SOURCES_HELP);
+  }
+  if (values.help) {
+    process.stdout.write(CHECK_SOURCES_HELP);
+    return 0;
+  }
+  const env = loadConfigOrExit(checkEnv, 'extractor');
+  try {
+    const declared = loadSources(env.EXTRACTOR_SOURCES_FILE).filter(
+      (s) => values.source === undefined || s.id === values.source,
+    );
+    if (declared.length === 0)
+      fail(`check-sources: no source ${String(values.source)} in the sources file`, CHECK_SOURCES_HELP);
+    const checks = await checkSources(declared, {
+      retryPolicy: {
+        retries: env.EXTRACTOR_HTTP_RETRIES,
+        initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
+        factor: 2,
+        maxMs: env.EXTRACTOR_RETRY_MAX_MS,
+      },
+    });
+    for (const check of checks) process.stdout.write(`${check.lines.join('\n')}\n`);
+    return checks.every((c) => c.ok) ? 0 : 1;
+  } catch (err) {
+    process.stderr.write(startFailure(err));
+    return err instanceof ConfigError ? 78 : 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
@@ -177,6 +226,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'run-job') return runJob(rest);
   if (command === 'keys') return keys(rest);
+  if (command === 'check-sources') return checkSourcesCommand(rest);
   fail(`unknown command ${command}`, MAIN_HELP);
 }
 

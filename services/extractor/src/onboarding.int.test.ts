@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createSimulator, type Simulator } from '@ehrflow/ehr-sim';
 import { createTokenRequester, silentLogger, TEST_RETRY_POLICY } from '@ehrflow/http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkSources } from './check-sources.ts';
 import { generateKeys, type KeysRequest } from './keys-command.ts';
 import { resolveTokenUrls } from './source-discovery.ts';
 import { loadSources } from './sources.ts';
@@ -73,6 +74,21 @@ describe('onboarding a source against the simulator', () => {
       expect(issued.token.length).toBeGreaterThan(10);
     }
     expect(sim.counters().tokensIssued).toBe(2);
+  });
+
+  it('check-sources passes both sources: discovery, token, R4 metadata with $export', async () => {
+    const checks = await checkSources(loadSources(join(dir, 'sources.json')), {
+      retryPolicy: TEST_RETRY_POLICY,
+    });
+    expect(checks.map((c) => [c.sourceId, c.ok])).toEqual([
+      ['rs-pem', true],
+      ['es-jwk', true],
+    ]);
+    expect(checks[1]?.lines).toEqual([
+      `source es-jwk: token endpoint ${sim.tokenUrl('site-a')} (found by SMART discovery)`,
+      'source es-jwk: token issued for client ehrflow-es-jwk (ES384 assertion)',
+      'source es-jwk: FHIR 4.0.1; $export listed',
+    ]);
   });
 
   it('is refused (AUTH_REJECTED) when signing with a key the EHR does not have', async () => {
