@@ -1,6 +1,7 @@
 import { kafkaTls, type Env } from '@ehrflow/config';
 import { createCodec, createRegistry, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
+import { r4ResourceTypes } from '@ehrflow/fhir';
 import { createConsumerRunner, createKafka, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
@@ -109,6 +110,9 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
         : new PipelineError('CONTRACT_VIOLATION', `contract of ${type} could not be loaded`, { context: { resourceType: type } });
     }
   }
+  // Read the R4 type names now (tens of ms), not in the middle of the first batch with a type
+  // the validator has no contract for.
+  r4ResourceTypes();
   let deletions: DeletionContract;
   try {
     deletions = await loadDeletionContract(codec, topics.deletions);
