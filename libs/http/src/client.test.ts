@@ -75,6 +75,7 @@ async function harness(handler: Handler, overrides: Partial<HttpClientOptions> =
   };
   const retryPolicy: RetryPolicy = {
     retries: 3,
+    rateLimitRetries: 6,
     initialMs: 100,
     factor: 2,
     maxMs: 1_000,
@@ -139,6 +140,7 @@ describe('createHttpClient: requests', () => {
       rateLimited: 0,
       unauthorized: 0,
       tokenRefreshes: 1,
+      throttledInARow: 0,
     });
   });
 
@@ -230,6 +232,21 @@ describe('createHttpClient: requests', () => {
     expect(h.sleeps).toEqual([3_000]);
   });
 
+  it('reads an epoch-number Retry-After as the time it names, logs its form, and keeps retrying 429s past `retries`', async () => {
+    const h = await harness(
+      (_req, res, _body, i) =>
+        i < 6 ? json(res, 429, {}, { 'retry-after': String((NOW + 2_000) / 1000) }) : json(res, 200, {}),
+    );
+    await h.client.json('GET', 'Observation');
+    // Six 429s with retries: 3 — rate limits are counted apart (the harness allows 3 of each).
+    expect(h.sleeps.length).toBe(6);
+    expect(h.sleeps[0]).toBe(2_000); // not 1.7e9 s capped to the 60 s cap
+    expect(h.logs.find((l) => l.msg === 'Retry-After as an absolute time')).toMatchObject({
+      obj: { form: 'epoch', retryAfterMs: 2_000, status: 429 },
+    });
+    expect(h.client.counters()).toMatchObject({ rateLimited: 6, throttledInARow: 0 });
+  });
+
   it('caps an absurd Retry-After and logs a warning', async () => {
     const h = await harness((_req, res, _body, i) =>
       i === 0 ? json(res, 429, {}, { 'retry-after': '31536000' }) : json(res, 200, {}),
@@ -246,7 +263,8 @@ describe('createHttpClient: requests', () => {
       i === 0 ? json(res, 429, {}, { 'retry-after': 'later' }) : json(res, 200, {}),
     );
     await h.client.json('GET', 'Observation');
-    expect(h.sleeps).toEqual([50]);
+    // The rate-limit back-off: equal jitter over the first ceiling (initialMs 100).
+    expect(h.sleeps).toEqual([75]);
     expect(h.events).toContain('throttled:none');
   });
 
