@@ -118,7 +118,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const capMs = options.retryAfterCapMs ?? 300_000;
   const policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const pools = createPoolCache(options);
-  const counts: MutableCounters = { requests: 0, retries: 0, rateLimited: 0, unauthorized: 0, throttledInARow: 0 };
+  const counts: MutableCounters = {
+    requests: 0,
+    retries: 0,
+    rateLimited: 0,
+    unauthorized: 0,
+    throttledInARow: 0,
+  };
 
   const resolve = (target: string): URL => {
     // A leading slash would drop the base path: '/Patient' is taken relative to baseUrl.
@@ -184,10 +190,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const header = response.headers['retry-after'];
       const parsed = parseRetryAfter(Array.isArray(header) ? header[0] : header, new Date(now()), capMs);
       if (parsed?.capped === true) {
-        logger.warn({ ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form }, 'Retry-After above the cap; capped');
-      } else if (parsed !== undefined && parsed.form !== 'delta') {
-        // Absolute forms depend on our clock agreeing with the server's: worth a line.
-        logger.info({ ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form }, 'Retry-After as an absolute time');
+        logger.warn(
+          { ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form },
+          'Retry-After above the cap; capped',
+        );
+      } else if (parsed?.form === 'epoch') {
+        // Not HTTP (RFC 9110 allows delta-seconds or a date), and only right if our clocks agree.
+        logger.warn(
+          { ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form },
+          'Retry-After as an absolute time',
+        );
+      } else if (parsed?.form === 'date') {
+        logger.debug(
+          { ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form },
+          'Retry-After as an absolute time',
+        );
       }
       retryAfterMs = parsed?.ms;
     }

@@ -202,7 +202,13 @@ describe('createRateLimiter (Redis)', () => {
   it('halves the shared rate on 429 (once per burst), floors it, and adds back after the cool-down', async () => {
     let now = 1_000_000;
     // random 0: a second 429 in a row pauses for exactly 1 s (see the strike test below).
-    const opts = { now: () => now, coolDownMs: 10_000, decreaseGuardMs: 1_000, minRatePerMinute: 10, random: () => 0 };
+    const opts = {
+      now: () => now,
+      coolDownMs: 10_000,
+      decreaseGuardMs: 1_000,
+      minRatePerMinute: 10,
+      random: () => 0,
+    };
     const source = newSource();
     const a = replica(source, opts);
     const b = replica(source, opts);
@@ -221,23 +227,23 @@ describe('createRateLimiter (Redis)', () => {
     now += 10_000;
     await a.onSuccess();
     // The refused rate is the one of the first 429 of the streak (60/min): later strikes only say
-    // the window was still full. A step is 5% of it, but of at most twice the current rate: +1.
-    expect(await a.currentRatePerMinute()).toBeCloseTo(11);
+    // the window was still full. A step is 5% of it, but of at most the current rate: +0.5.
+    expect(await a.currentRatePerMinute()).toBeCloseTo(10.5);
     for (let i = 0; i < 1_000; i++) await b.onSuccess();
     expect(await a.currentRatePerMinute()).toBe(60); // back to the budget, never above
   });
 
-  it('recovers quickly to 85% of the refused rate, then probes past it slowly', async () => {
+  it('recovers quickly to 70% of the refused rate, then probes past it slowly', async () => {
     const now = 1_000_000;
     const limiter = replica(newSource(), { now: () => now, coolDownMs: 0 });
     await limiter.onThrottled(); // refused at 60/min, cut to 30
     const rates: number[] = [];
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 10; i++) {
       await limiter.onSuccess();
       rates.push(Math.round((await limiter.currentRatePerMinute()) * 100) / 100);
     }
-    // +3 (5% of 60) per success up to 51 (85% of 60), then +0.3 (0.5%).
-    expect(rates).toEqual([33, 36, 39, 42, 45, 48, 51, 51.3, 51.6]);
+    // +5% a success (of the current rate, below the refused 60) up to 42 (70% of 60), then +0.5%.
+    expect(rates).toEqual([31.5, 33.08, 34.73, 36.47, 38.29, 40.2, 42.21, 42.42, 42.64, 42.85]);
   });
 
   it('treats a Retry-After refused again as a floor: the shared pause doubles per strike until a success', async () => {
@@ -282,7 +288,12 @@ describe('createRateLimiter (Redis)', () => {
       return ok;
     };
     const stopAt = start + 30 * 60_000;
-    const consumers: Consumer[] = limiters.map((limiter) => ({ limiter, priority: 'backfill', stopAt, grants: [] }));
+    const consumers: Consumer[] = limiters.map((limiter) => ({
+      limiter,
+      priority: 'backfill',
+      stopAt,
+      grants: [],
+    }));
     // Four workers, as four concurrent downloads: each sends when granted and reports the answer.
     await drive(time, consumers, async (c) => {
       if (send()) await c.limiter.onSuccess();

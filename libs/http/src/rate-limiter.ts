@@ -20,7 +20,7 @@ export interface RateLimiter {
   /** The source answered 429: slow every replica down (and pause them for `retryAfterMs`). */
   onThrottled(retryAfterMs?: number): Promise<ThrottleOutcome | void>;
   /** A request succeeded: creep back toward the budget once the cool-down is over. */
-  onSuccess(): Promise<void>;
+  onSuccess(): Promise<number | void>;
 }
 
 /** What a 429 did to the shared limiter, for logs. */
@@ -41,6 +41,8 @@ export interface AcquireAttempt {
 
 export interface SharedRateLimiter extends RateLimiter {
   onThrottled(retryAfterMs?: number): Promise<ThrottleOutcome>;
+  /** As `RateLimiter.onSuccess`; resolves with the granted rate per minute after it. */
+  onSuccess(): Promise<number>;
   /** `publishedLimitPerMinute × headroom`: the most the limiter ever grants. */
   readonly budgetPerMinute: number;
   /** One atomic try, without waiting; `waiterId` registers an incremental caller as waiting. */
@@ -65,14 +67,15 @@ export interface RateLimiterOptions {
   readonly minRatePerMinute?: number;
   /**
    * After a 429 cut, how long the rate stays cut before it may grow again. Default: the time the
-   * cut rate takes to grant `coolDownRequests` requests (scale-free: 7 s at 36/min, 0.7 s at 360/min).
+   * cut rate takes to grant `coolDownRequests` requests (scale-free: 7 s at 36/min, 0.7 s at
+   * 360/min), and after a streak of 429s at least the streak's length past the pause.
    */
   readonly coolDownMs?: number;
   /** Requests granted at the cut rate before it may grow again, when `coolDownMs` is not set. Default 4. */
   readonly coolDownRequests?: number;
-  /** Per success, below 85% of the rate of the last 429: add this share of that rate. Default 0.05. */
+  /** Per success, below 70% of the rate of the last 429: grow by this share of the current rate. Default 0.05. */
   readonly recoveryStep?: number;
-  /** Per success, above 85% of the rate of the last 429: add this share of it (a slow probe). Default 0.005. */
+  /** Per success, above 70% of the rate of the last 429: grow by this share (a slow probe). Default 0.005. */
   readonly probeStep?: number;
   /** 429s closer together than this cut the rate once (a burst of replicas seeing one overload). Default 1 s. */
   readonly decreaseGuardMs?: number;
@@ -103,7 +106,8 @@ local function clock(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function load(key, now, budget, cap)
-  local h = redis.call('HMGET', key, 'tokens', 'ts', 'rate', 'coolUntil', 'lastCut', 'pausedUntil', 'ceil', 'strikes')
+  local h = redis.call('HMGET', key, 'tokens', 'ts', 'rate', 'coolUntil', 'lastCut', 'pausedUntil', 'ceil', 'strikes',
+    'streakAt')
   local s = {}
   s.rate = math.min(tonumber(h[3]) or budget, budget)
   s.cap = math.max(1, cap * s.rate / budget)
@@ -118,11 +122,12 @@ local function load(key, now, budget, cap)
   s.pausedUntil = tonumber(h[6]) or 0
   s.ceil = tonumber(h[7]) or budget
   s.strikes = tonumber(h[8]) or 0
+  s.streakAt = tonumber(h[9]) or now
   return s
 end
 local function save(key, s, ttl)
   redis.call('HSET', key, 'tokens', s.tokens, 'ts', s.ts, 'rate', s.rate, 'coolUntil', s.coolUntil,
-    'pausedUntil', s.pausedUntil, 'ceil', s.ceil, 'strikes', s.strikes)
+    'pausedUntil', s.pausedUntil, 'ceil', s.ceil, 'strikes', s.strikes, 'streakAt', s.streakAt)
   if s.lastCut then redis.call('HSET', key, 'lastCut', s.lastCut) end
   redis.call('PEXPIRE', key, ttl)
 end
@@ -185,11 +190,18 @@ if fresh then
   s.strikes = s.strikes + 1
   -- The rate the server refused is the one of the first 429 after a success; later strikes of
   -- the same streak say the window is still full, not that a lower rate was refused.
-  if s.strikes == 1 then s.ceil = s.rate end
+  if s.strikes == 1 then
+    s.ceil = s.rate
+    s.streakAt = now
+  end
   s.rate = math.max(math.min(floor, budget), s.rate * 0.5)
   s.lastCut = now
   local cool = coolDown
-  if cool < 0 then cool = math.min(maxPause, coolRequests * 60000 / s.rate) end
+  if cool < 0 then
+    -- A window that kept refusing for a while is at least that long: do not grow again before
+    -- the streak's length has passed once more.
+    cool = math.min(maxPause, math.max(coolRequests * 60000 / s.rate, now - s.streakAt))
+  end
   s.coolUntil = math.max(s.coolUntil, now + cool)
   s.cap = math.max(1, cap * s.rate / budget)
 end
@@ -204,6 +216,7 @@ if fresh and s.strikes >= 2 then
   pause = math.max(hint, math.floor(ceiling * (0.5 + 0.5 * rand)))
 end
 if pause > 0 then s.pausedUntil = math.max(s.pausedUntil, now + pause) end
+if fresh and coolDown < 0 then s.coolUntil = math.max(s.coolUntil, s.pausedUntil + now - s.streakAt) end
 save(KEYS[1], s, ttl)
 return {tostring(s.rate), s.strikes, s.pausedUntil - now}
 `);
@@ -218,12 +231,12 @@ local now = clock(ARGV[1])
 local s = load(KEYS[1], now, budget, tonumber(ARGV[3]))
 s.strikes = 0
 if now >= s.coolUntil and s.rate < budget then
-  -- Back quickly to just under where the server said no, then probe slowly past it. Steps are
-  -- shares of the refused rate, at most doubled current rates: a rate refused long ago at the
-  -- full budget does not bring the budget straight back.
-  local base = math.min(s.ceil, 2 * s.rate)
+  -- Back quickly (+5% a success) to 70% of where the server said no, then probe slowly (+0.5%)
+  -- past it. Steps are shares of the current rate (at most of the refused one): a rate refused
+  -- long ago at the full budget does not bring the budget straight back.
+  local base = math.min(s.ceil, s.rate)
   local step = tonumber(ARGV[5])
-  if s.rate < 0.85 * s.ceil then step = tonumber(ARGV[4]) end
+  if s.rate < 0.7 * s.ceil then step = tonumber(ARGV[4]) end
   s.rate = math.min(budget, s.rate + step * base)
 end
 save(KEYS[1], s, tonumber(ARGV[6]))
@@ -246,7 +259,7 @@ return tostring(s.rate)
  * empties and shrinks the bucket, remembers the rate that was refused, and starts a cool-down;
  * 429s within `decreaseGuardMs` of the last cut, or arriving while every replica is paused, count
  * once, so ten replicas hit by one overload do not divide the rate by 1024. After the cool-down,
- * each `onSuccess()` adds back a step: large up to 85% of the refused rate, small beyond it, so
+ * each `onSuccess()` adds back a step: large up to 70% of the refused rate, small beyond it, so
  * the rate settles just under what the server grants and only slowly probes past it.
  *
  * Retry-After. A Retry-After passed to `onThrottled` pauses every replica until it has passed. A
@@ -306,7 +319,7 @@ export function createRateLimiter(options: RateLimiterOptions): SharedRateLimite
     },
     async onSuccess() {
       const args = [clockArg(), cfg.budget, cfg.burst, cfg.recoveryStep, cfg.probeStep, cfg.ttlMs];
-      await SUCCEEDED(redis, [bucketKey], args);
+      return Number(await SUCCEEDED(redis, [bucketKey], args));
     },
     async currentRatePerMinute() {
       let stored: string | null;

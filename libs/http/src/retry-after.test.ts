@@ -24,18 +24,30 @@ describe('parseRetryAfter', () => {
       capped: false,
       form: 'date',
     });
-    expect(parseRetryAfter('Tue Mar  4 10:00:05 2025', NOW, CAP)).toEqual({ ms: 5_000, capped: false, form: 'date' });
+    expect(parseRetryAfter('Tue Mar  4 10:00:05 2025', NOW, CAP)).toEqual({
+      ms: 5_000,
+      capped: false,
+      form: 'date',
+    });
   });
 
   it('treats a date in the past as "retry now"', () => {
-    expect(parseRetryAfter('Mon, 03 Mar 2025 10:00:00 GMT', NOW, CAP)).toEqual({ ms: 0, capped: false, form: 'date' });
+    expect(parseRetryAfter('Mon, 03 Mar 2025 10:00:00 GMT', NOW, CAP)).toEqual({
+      ms: 0,
+      capped: false,
+      form: 'date',
+    });
   });
 
   it('caps absurd values and says so', () => {
     expect(parseRetryAfter('86400', NOW, CAP)).toEqual({ ms: CAP, capped: true, form: 'delta' });
     expect(parseRetryAfter('999999999', NOW, CAP)).toEqual({ ms: CAP, capped: true, form: 'delta' });
     expect(parseRetryAfter('9'.repeat(400), NOW, CAP)).toEqual({ ms: CAP, capped: true, form: 'epoch' });
-    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', NOW, CAP)).toEqual({ ms: CAP, capped: true, form: 'date' });
+    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', NOW, CAP)).toEqual({
+      ms: CAP,
+      capped: true,
+      form: 'date',
+    });
   });
 
   it('reads an epoch-like number as the Unix time it names, in seconds or milliseconds', () => {
@@ -43,7 +55,11 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(String(at / 1000), NOW, CAP)).toEqual({ ms: 7_000, capped: false, form: 'epoch' });
     expect(parseRetryAfter(String(at), NOW, CAP)).toEqual({ ms: 7_000, capped: false, form: 'epoch' });
     // In the past: retry now. Far ahead: capped like any absurd wait.
-    expect(parseRetryAfter(String(NOW.getTime() / 1000 - 60), NOW, CAP)).toEqual({ ms: 0, capped: false, form: 'epoch' });
+    expect(parseRetryAfter(String(NOW.getTime() / 1000 - 60), NOW, CAP)).toEqual({
+      ms: 0,
+      capped: false,
+      form: 'epoch',
+    });
     expect(parseRetryAfter(String(NOW.getTime() / 1000 + 86_400), NOW, CAP)).toEqual({
       ms: CAP,
       capped: true,

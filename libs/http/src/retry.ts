@@ -182,7 +182,8 @@ function validatePolicy(policy: RetryPolicy): void {
     policy.maxMs >= policy.initialMs &&
     (policy.rateLimitRetries === undefined ||
       (policy.rateLimitRetries >= 0 &&
-        (Number.isInteger(policy.rateLimitRetries) || policy.rateLimitRetries === Number.POSITIVE_INFINITY))) &&
+        (Number.isInteger(policy.rateLimitRetries) ||
+          policy.rateLimitRetries === Number.POSITIVE_INFINITY))) &&
     (policy.rateLimitMaxMs === undefined || policy.rateLimitMaxMs >= 0);
   if (!ok) {
     throw new PipelineError('CONFIG_INVALID', 'retry policy is invalid', {

@@ -83,6 +83,8 @@ export async function buildExtractor(
       initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
       factor: 2,
       maxMs: env.EXTRACTOR_RETRY_MAX_MS,
+      // A 429 is backpressure: retried until the job's stall timeout aborts it, never counted out.
+      rateLimitRetries: Number.POSITIVE_INFINITY,
     };
     const sources = new Map(
       sourceList.map((config) => [
@@ -103,6 +105,7 @@ export async function buildExtractor(
       progressIntervalMs: env.EXTRACTOR_PROGRESS_INTERVAL_MS,
       maxExportAttempts: env.EXTRACTOR_MAX_EXPORT_ATTEMPTS,
       retryPolicy,
+      stallTimeoutMs: env.EXTRACTOR_STALL_TIMEOUT_MS,
       logger,
       resumeJobs: env.EXTRACTOR_RESUME_JOBS,
       ...(metrics ? { metrics } : {}),

@@ -21,7 +21,7 @@ import {
 
 const stack = createIntStack('rc');
 const FULL_SIZE = process.env.EXTRACTOR_FULL_SIZE_RATE_TEST === '1';
-const WINDOW_MS = FULL_SIZE ? 60_000 : 10_000;
+const WINDOW_MS = FULL_SIZE ? 60_000 : 5_000;
 const ENFORCED = 12;
 const ENFORCED_PER_MINUTE = (ENFORCED * 60_000) / WINDOW_MS;
 const CONFIGURED_PER_MINUTE = 50 * ENFORCED_PER_MINUTE;
@@ -51,13 +51,20 @@ describe('a published rate limit 50x above the enforced one', () => {
           publishedLimit: CONFIGURED_PER_MINUTE,
           retryAfterHintSeconds: HINT_SECONDS,
         },
-        // 20 Patients and 40 of each other type, at most 8 per file: 33 files.
-        export: { maxResourcesPerFile: 8, pollsBeforeReady: 1, retryAfterSeconds: 1 },
+        // 20 Patients and 40 of each other type, at most 4 per file: 65 files.
+        export: { maxResourcesPerFile: 4, pollsBeforeReady: 1, retryAfterSeconds: 1 },
       });
       const exchanges = recordExchanges(sim);
       await sim.start(0);
-      const site: SiteSetup = { site: 'site-a', sourceId: `rc-${stack.rid}`, clientId: stack.secretClient.clientId };
-      const sources = stack.sourcesFile(sim, [site], { rateLimitPerMinute: CONFIGURED_PER_MINUTE, headroom: 1 });
+      const site: SiteSetup = {
+        site: 'site-a',
+        sourceId: `rc-${stack.rid}`,
+        clientId: stack.secretClient.clientId,
+      };
+      const sources = stack.sourcesFile(sim, [site], {
+        rateLimitPerMinute: CONFIGURED_PER_MINUTE,
+        headroom: 1,
+      });
       const extractor = await stack.inProcess(stack.envFor(sources));
       const limiter = extractor.sources.get(site.sourceId)?.limiter;
       if (limiter === undefined) throw new Error('source not configured');
@@ -89,7 +96,8 @@ describe('a published rate limit 50x above the enforced one', () => {
         const firstRefusal = stream.find((e) => e.status === 429);
         expect(firstRefusal).toBeDefined();
         const settled = stream.filter((e) => e.arrivedAt >= (firstRefusal?.arrivedAt ?? 0) + 2 * WINDOW_MS);
-        const share = (list: readonly Exchange[]): number => list.filter((e) => e.status === 429).length / list.length;
+        const share = (list: readonly Exchange[]): number =>
+          list.filter((e) => e.status === 429).length / list.length;
         // The share is only meaningful over a real stretch of traffic.
         expect(settled.length).toBeGreaterThanOrEqual(20);
         expect(share(settled)).toBeLessThan(0.1);
@@ -108,4 +116,57 @@ describe('a published rate limit 50x above the enforced one', () => {
     },
     FULL_SIZE ? 660_000 : 170_000,
   );
+});
+
+describe('a source that stops granting anything', () => {
+  it('fails the job as rate_limited after the stall timeout without a record, not after an attempt count', async () => {
+    const sim = createSimulator({
+      seed: `rs-${stack.rid}`,
+      sites: ['site-a'],
+      patientsPerSite: 20,
+      resourcesPerPatient: 1,
+      clients: [stack.secretClient],
+      // One request an hour: the first page comes through, then only 429s with a 1 s hint.
+      rateLimit: { limit: 1, windowMs: 3_600_000, window: 'sliding', retryAfterHintSeconds: 1 },
+    });
+    const exchanges = recordExchanges(sim);
+    await sim.start(0);
+    const site: SiteSetup = {
+      site: 'site-a',
+      sourceId: `rs-${stack.rid}`,
+      clientId: stack.secretClient.clientId,
+    };
+    const sources = stack.sourcesFile(sim, [site], {
+      rateLimitPerMinute: 600,
+      resourceTypes: ['Patient'],
+      pageSize: 5,
+      maxConcurrency: 1,
+    });
+    const stallMs = 4_000;
+    const extractor = await stack.inProcess(
+      stack.envFor(sources, { EXTRACTOR_HTTP_RETRIES: '1', EXTRACTOR_STALL_TIMEOUT_MS: String(stallMs) }),
+    );
+    try {
+      const job = await extractor.jobs.start({ source: site.sourceId, kind: 'incremental' });
+      const final = await waitForEnd(extractor, job.id, 30_000);
+      expect(final).toMatchObject({
+        state: 'failed',
+        reason: 'rate_limited',
+        errorCode: 'RATE_LIMIT_STALLED',
+      });
+      expect(final.counts.produced).toBe(5); // the one page that was granted
+      const stream = apiStream(exchanges);
+      const refused = stream.filter((e) => e.status === 429);
+      // More 429s than EXTRACTOR_HTTP_RETRIES allows attempts: a 429 is not counted as a failure.
+      expect(refused.length).toBeGreaterThan(2);
+      // It gave up by time: no earlier than the stall timeout after the last record.
+      const lastOk = stream.filter((e) => e.status === 200).at(-1);
+      expect(Date.parse(final.updatedAt) - (lastOk?.answeredAt ?? Infinity)).toBeGreaterThanOrEqual(
+        stallMs - 100,
+      );
+    } finally {
+      await extractor.close();
+      await sim.stop();
+    }
+  });
 });

@@ -32,7 +32,11 @@ export const CLI_FLAGS: readonly Flag[] = [
   { name: 'rate-limit', value: 'n', help: 'requests per window per client, 0 = unlimited (default 600)' },
   { name: 'rate-window-ms', value: 'ms', help: 'rate-limit window length (default 60000)' },
   { name: 'rate-window', value: 'fixed|sliding', help: 'rate-limit window kind (default sliding)' },
-  { name: 'rate-published', value: 'n', help: 'limit shown in metadata and headers (default: the enforced one)' },
+  {
+    name: 'rate-published',
+    value: 'n',
+    help: 'limit shown in metadata and headers (default: the enforced one)',
+  },
   {
     name: 'rate-retry-after-hint',
     value: 's',
