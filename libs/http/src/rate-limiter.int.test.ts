@@ -270,45 +270,53 @@ describe('createRateLimiter (Redis)', () => {
     expect(await b.onThrottled()).toMatchObject({ strikes: 2, pauseMs: 1_500 });
   });
 
-  it('converges under a server enforcing 12/min of a published 600/min, with a constant Retry-After of 3 s', async () => {
-    const time = new VirtualTime();
-    const source = newSource();
-    const start = time.now;
-    const limiters = [0, 1, 2, 3].map(() =>
-      replica(source, { now: () => time.now, sleep: time.sleep, publishedLimitPerMinute: 600, headroom: 1 }),
-    );
-    // The server: a sliding 60 s log of admitted requests, 12 at most.
-    const admitted: number[] = [];
-    const log: { at: number; ok: boolean }[] = [];
-    const send = (): boolean => {
-      const inWindow = admitted.filter((t) => t > time.now - 60_000).length;
-      const ok = inWindow < 12;
-      if (ok) admitted.push(time.now);
-      log.push({ at: time.now, ok });
-      return ok;
-    };
-    const stopAt = start + 30 * 60_000;
-    const consumers: Consumer[] = limiters.map((limiter) => ({
-      limiter,
-      priority: 'backfill',
-      stopAt,
-      grants: [],
-    }));
-    // Four workers, as four concurrent downloads: each sends when granted and reports the answer.
-    await drive(time, consumers, async (c) => {
-      if (send()) await c.limiter.onSuccess();
-      else await c.limiter.onThrottled(3_000);
-    });
-    const settled = log.filter((e) => e.at >= start + 5 * 60_000);
-    const refused = settled.filter((e) => !e.ok).length;
-    expect(settled.length).toBeGreaterThan(100);
-    expect(refused / settled.length).toBeLessThan(0.1);
-    // Converging, not collapsing: most of what the server grants is used (25 min × 12 = 300).
-    expect(settled.length - refused).toBeGreaterThanOrEqual(0.6 * 25 * 12);
-    const rate = await limiters[0]?.currentRatePerMinute();
-    expect(rate).toBeGreaterThan(3);
-    expect(rate).toBeLessThan(24);
-  });
+  it.each(['sliding', 'fixed'] as const)(
+    'converges under a server enforcing 12/min (%s window) of a published 600/min, with a constant Retry-After of 3 s',
+    async (window) => {
+      const time = new VirtualTime();
+      const source = newSource();
+      const start = time.now;
+      const limiters = [0, 1, 2, 3].map(() =>
+        replica(source, {
+          now: () => time.now,
+          sleep: time.sleep,
+          publishedLimitPerMinute: 600,
+          headroom: 1,
+        }),
+      );
+      // The server: 12 admitted requests per 60 s, over a trailing window or per clock minute.
+      const admitted: number[] = [];
+      const log: { at: number; ok: boolean }[] = [];
+      const send = (): boolean => {
+        const from = window === 'sliding' ? time.now - 60_000 : Math.floor(time.now / 60_000) * 60_000 - 1;
+        const ok = admitted.filter((t) => t > from).length < 12;
+        if (ok) admitted.push(time.now);
+        log.push({ at: time.now, ok });
+        return ok;
+      };
+      const stopAt = start + 30 * 60_000;
+      const consumers: Consumer[] = limiters.map((limiter) => ({
+        limiter,
+        priority: 'backfill',
+        stopAt,
+        grants: [],
+      }));
+      // Four workers, as four concurrent downloads: each sends when granted and reports the answer.
+      await drive(time, consumers, async (c) => {
+        if (send()) await c.limiter.onSuccess();
+        else await c.limiter.onThrottled(3_000);
+      });
+      const settled = log.filter((e) => e.at >= start + 5 * 60_000);
+      const refused = settled.filter((e) => !e.ok).length;
+      expect(settled.length).toBeGreaterThan(100);
+      expect(refused / settled.length).toBeLessThan(0.1);
+      // Converging, not collapsing: most of what the server grants is used (25 min × 12 = 300).
+      expect(settled.length - refused).toBeGreaterThanOrEqual(0.6 * 25 * 12);
+      const rate = await limiters[0]?.currentRatePerMinute();
+      expect(rate).toBeGreaterThan(3);
+      expect(rate).toBeLessThan(24);
+    },
+  );
 
   it('grants at the reduced rate after a 429, for every replica', async () => {
     const time = new VirtualTime();

@@ -14,10 +14,13 @@ import {
 // is not what its window needs. The extractor must converge on what the EHR grants and finish.
 //
 // Scaled for CI, honestly: the field case was 12 requests per 60 s enforced, 600/min configured
-// (50x too high), `Retry-After: 3`. Here the window is 10 s (12 per 10 s = 72/min enforced), the
-// configured limit is 3 600/min (the same 50x), and the hint is 1 s (the smallest whole second;
-// 3 s scaled by 1/6 would be 0.5 s). The full-size case runs with EXTRACTOR_FULL_SIZE_RATE_TEST=1
-// (about 4 minutes).
+// (50x too high), `Retry-After: 3`. Here the window is 5 s (12 per 5 s = 144/min enforced), the
+// configured limit is 7 200/min (the same 50x), the hint is 1 s (the smallest whole second; it is
+// a larger share of the window than 3 s of 60 s), and the export has 65 files so that enough
+// requests follow convergence to measure the 429 share (about 45 s). The full-size case (60 s
+// window, 600/min, `Retry-After: 3`, 33 files) runs with EXTRACTOR_FULL_SIZE_RATE_TEST=1 and takes
+// about 8 minutes; the limiter's own full-size case runs on virtual time in
+// libs/http/src/rate-limiter.int.test.ts.
 
 const stack = createIntStack('rc');
 const FULL_SIZE = process.env.EXTRACTOR_FULL_SIZE_RATE_TEST === '1';
@@ -51,8 +54,8 @@ describe('a published rate limit 50x above the enforced one', () => {
           publishedLimit: CONFIGURED_PER_MINUTE,
           retryAfterHintSeconds: HINT_SECONDS,
         },
-        // 20 Patients and 40 of each other type, at most 4 per file: 65 files.
-        export: { maxResourcesPerFile: 4, pollsBeforeReady: 1, retryAfterSeconds: 1 },
+        // 20 Patients and 40 of each other type, at most 4 per file: 65 files (full size: 8, 33 files).
+        export: { maxResourcesPerFile: FULL_SIZE ? 8 : 4, pollsBeforeReady: 1, retryAfterSeconds: 1 },
       });
       const exchanges = recordExchanges(sim);
       await sim.start(0);
@@ -79,7 +82,7 @@ describe('a published rate limit 50x above the enforced one', () => {
       }, 100);
       try {
         const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-        const final = await waitForEnd(extractor, job.id, FULL_SIZE ? 600_000 : 150_000);
+        const final = await waitForEnd(extractor, job.id, FULL_SIZE ? 900_000 : 150_000);
 
         const expected = expectedRecords(sim, site.site, site.sourceId).upserts;
         expect(final).toMatchObject({ state: 'completed', reason: null });
@@ -114,7 +117,7 @@ describe('a published rate limit 50x above the enforced one', () => {
         await sim.stop();
       }
     },
-    FULL_SIZE ? 660_000 : 170_000,
+    FULL_SIZE ? 960_000 : 170_000,
   );
 });
 
