@@ -227,7 +227,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return await provider.getToken();
     } catch (err) {
       if (errorCode(err) === 'RATE_LIMITED') {
-        counts.rateLimited++;
+        // A throttled token endpoint answers waiting callers itself (`notSent`): still throttled,
+        // but not one more 429 from the source.
+        if (!(err instanceof PipelineError && err.context?.notSent === true)) counts.rateLimited++;
         counts.throttledInARow++;
       }
       throw err;

@@ -150,7 +150,11 @@ describe('createTokenRequester', () => {
     // Ten callers (ten requests waiting for a token) during the wait: not one more token request.
     nowMs += 1_000;
     for (let i = 0; i < 10; i++) {
-      await expect(requestToken()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 2_000 });
+      await expect(requestToken()).rejects.toMatchObject({
+        code: 'RATE_LIMITED',
+        retryAfterMs: 2_000,
+        context: { notSent: true },
+      });
     }
     expect(requests).toHaveLength(1);
     nowMs += 2_000;

@@ -129,7 +129,8 @@ export function createTokenRequester(options: TokenEndpointOptions): () => Promi
     const waitMs = closedUntil - now();
     if (waitMs > 0) {
       throw new PipelineError('RATE_LIMITED', 'the token endpoint is throttling; not asking again yet', {
-        context: { ...logContext, route: 'token' },
+        // Not a 429 the server sent: counters of 429s leave it out.
+        context: { ...logContext, route: 'token', notSent: true },
         retryAfterMs: waitMs,
       });
     }
