@@ -222,6 +222,25 @@ describe('createHttpClient: requests', () => {
     expect(h.client.counters()).toMatchObject({ rateLimited: 1, retries: 1 });
   });
 
+  it("does not count a throttled token endpoint's own answer (notSent) as a 429 from the source", async () => {
+    let calls = 0;
+    const tokenProvider = {
+      getToken: () => {
+        calls++;
+        if (calls > 2) return Promise.resolve('tok');
+        const context = calls === 2 ? { notSent: true } : {};
+        return Promise.reject(new PipelineError('RATE_LIMITED', 'x', { retryAfterMs: 1_000, context }));
+      },
+      invalidate: () => undefined,
+      refreshes: () => 1,
+    };
+    const h = await harness((_req, res) => json(res, 200, {}), { tokenProvider });
+    await h.client.json('GET', 'Observation');
+    // The second refusal never reached the server: one 429 counted, two waits.
+    expect(h.sleeps).toHaveLength(2);
+    expect(h.client.counters()).toMatchObject({ rateLimited: 1, retries: 2, throttledInARow: 0 });
+  });
+
   it('on 429 with an HTTP-date waits until that date', async () => {
     const h = await harness((_req, res, _body, i) =>
       i === 0
