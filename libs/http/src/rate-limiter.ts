@@ -94,8 +94,8 @@ export interface RateLimiterOptions {
 
 // Shared by the three scripts: the clock and the token bucket stored in one hash.
 // Fields: tokens, ts (last refill), rate (granted per minute), coolUntil, lastCut, pausedUntil,
-// ceil (the rate at the last cut: where the server said no), strikes (429s in a row, each after
-// the previous pause was over). The bucket holds one burst at the full budget and shrinks with the
+// ceil (the rate of the first 429 after a success: where the server said no), strikes (429s in a
+// row, each after the previous pause was over), streakAt (when the streak began). The bucket holds one burst at the full budget and shrinks with the
 // rate (at least one token): a cut rate refilled into a full-budget bucket would send a burst the
 // server just refused.
 const BUCKET_LUA = `
