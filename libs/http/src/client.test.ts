@@ -249,6 +249,10 @@ describe('createHttpClient: requests', () => {
     );
     await h.client.json('GET', 'Observation');
     expect(h.sleeps).toEqual([3_000]);
+    expect(h.logs.find((l) => l.msg === 'Retry-After as an absolute time')).toMatchObject({
+      level: 'info',
+      obj: { form: 'date', retryAfterMs: 3_000, status: 429 },
+    });
   });
 
   it('reads an epoch-number Retry-After as the time it names, logs its form, and keeps retrying 429s past `retries`', async () => {

@@ -201,7 +201,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           'Retry-After as an absolute time',
         );
       } else if (parsed?.form === 'date') {
-        logger.debug(
+        logger.info(
           { ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form },
           'Retry-After as an absolute time',
         );
