@@ -30,9 +30,11 @@ export function createExtractorMetrics(): ExtractorMetrics {
   const service = createMetrics('extractor');
   const m = {
     requests: service.counter('extractor_http_requests_total', 'Requests sent to sources', ['source']),
-    retries: service.counter('extractor_http_retries_total', 'Requests retried after a transient failure or 429', [
-      'source',
-    ]),
+    retries: service.counter(
+      'extractor_http_retries_total',
+      'Requests retried after a transient failure or 429',
+      ['source'],
+    ),
     throttled: service.counter('extractor_http_throttled_total', 'Responses 429 from sources', ['source']),
     tokenRefreshes: service.counter('extractor_token_refreshes_total', 'Access token requests', ['source']),
   };
@@ -54,7 +56,11 @@ export function createExtractorMetrics(): ExtractorMetrics {
       'source',
       'code',
     ]),
-    jobs: service.counter('extractor_jobs_finished_total', 'Jobs reaching a final state', ['source', 'state', 'reason']),
+    jobs: service.counter('extractor_jobs_finished_total', 'Jobs reaching a final state', [
+      'source',
+      'state',
+      'reason',
+    ]),
     limiterGrants: service.counter('extractor_limiter_grants_total', 'Rate limiter grants by priority', [
       'source',
       'priority',

@@ -49,7 +49,7 @@ describe('rate limit and counters', () => {
     expect(counters.clients[SECRET_CLIENT.clientId]).toMatchObject({ requests: 8, rateLimited: 2 });
   });
 
-  it('keeps one budget per site: callers of one site do not use up another site\'s', async () => {
+  it("keeps one budget per site: callers of one site do not use up another site's", async () => {
     const clock = fakeClock();
     sim = createSimulator({
       patientsPerSite: 3,
@@ -109,7 +109,9 @@ describe('rate limit and counters', () => {
       const statuses: string[] = [];
       for (let i = 0; i < 6; i++) {
         const res = await sim.app.inject({ url: '/site-a/fhir/Patient', headers });
-        statuses.push(res.statusCode === 429 ? `429:${String(res.headers['retry-after'])}` : String(res.statusCode));
+        statuses.push(
+          res.statusCode === 429 ? `429:${String(res.headers['retry-after'])}` : String(res.statusCode),
+        );
         clock.advance(3_000); // exactly what the hint asked for: still inside the 60 s window
       }
       expect(statuses).toEqual(['200', '200', '429:3', '429:3', '429:3', '429:3']);
