@@ -30,6 +30,10 @@ export const ERROR_CATALOG = {
   },
   AUTH_EXPIRED: { errorClass: 'auth', doc: 'The access token expired or was refused (HTTP 401); refresh once.' },
   RATE_LIMITED: { errorClass: 'rate_limited', doc: 'The source answered 429; wait for Retry-After.' },
+  RATE_LIMIT_STALLED: {
+    errorClass: 'rate_limited',
+    doc: 'A job produced no record for the stall timeout while the source kept answering 429; it fails as rate_limited.',
+  },
   HTTP_TRANSIENT: { errorClass: 'transient', doc: 'A 5xx, reset, or timeout talking to a source.' },
   HTTP_PERMANENT: { errorClass: 'permanent', doc: 'A 4xx other than 401/429 from a source.' },
   RETRIES_EXHAUSTED: { errorClass: 'permanent', doc: 'A retryable operation failed on every attempt.' },

@@ -75,6 +75,7 @@ async function harness(handler: Handler, overrides: Partial<HttpClientOptions> =
   };
   const retryPolicy: RetryPolicy = {
     retries: 3,
+    rateLimitRetries: 6,
     initialMs: 100,
     factor: 2,
     maxMs: 1_000,
@@ -139,6 +140,7 @@ describe('createHttpClient: requests', () => {
       rateLimited: 0,
       unauthorized: 0,
       tokenRefreshes: 1,
+      throttledInARow: 0,
     });
   });
 
@@ -220,6 +222,25 @@ describe('createHttpClient: requests', () => {
     expect(h.client.counters()).toMatchObject({ rateLimited: 1, retries: 1 });
   });
 
+  it("does not count a throttled token endpoint's own answer (notSent) as a 429 from the source", async () => {
+    let calls = 0;
+    const tokenProvider = {
+      getToken: () => {
+        calls++;
+        if (calls > 2) return Promise.resolve('tok');
+        const context = calls === 2 ? { notSent: true } : {};
+        return Promise.reject(new PipelineError('RATE_LIMITED', 'x', { retryAfterMs: 1_000, context }));
+      },
+      invalidate: () => undefined,
+      refreshes: () => 1,
+    };
+    const h = await harness((_req, res) => json(res, 200, {}), { tokenProvider });
+    await h.client.json('GET', 'Observation');
+    // The second refusal never reached the server: one 429 counted, two waits.
+    expect(h.sleeps).toHaveLength(2);
+    expect(h.client.counters()).toMatchObject({ rateLimited: 1, retries: 2, throttledInARow: 0 });
+  });
+
   it('on 429 with an HTTP-date waits until that date', async () => {
     const h = await harness((_req, res, _body, i) =>
       i === 0
@@ -228,6 +249,25 @@ describe('createHttpClient: requests', () => {
     );
     await h.client.json('GET', 'Observation');
     expect(h.sleeps).toEqual([3_000]);
+    expect(h.logs.find((l) => l.msg === 'Retry-After as an absolute time')).toMatchObject({
+      level: 'info',
+      obj: { form: 'date', retryAfterMs: 3_000, status: 429 },
+    });
+  });
+
+  it('reads an epoch-number Retry-After as the time it names, logs its form, and keeps retrying 429s past `retries`', async () => {
+    const h = await harness(
+      (_req, res, _body, i) =>
+        i < 6 ? json(res, 429, {}, { 'retry-after': String((NOW + 2_000) / 1000) }) : json(res, 200, {}),
+    );
+    await h.client.json('GET', 'Observation');
+    // Six 429s with retries: 3 — rate limits are counted apart (the harness allows 3 of each).
+    expect(h.sleeps.length).toBe(6);
+    expect(h.sleeps[0]).toBe(2_000); // not 1.7e9 s capped to the 60 s cap
+    expect(h.logs.find((l) => l.msg === 'Retry-After as an absolute time')).toMatchObject({
+      obj: { form: 'epoch', retryAfterMs: 2_000, status: 429 },
+    });
+    expect(h.client.counters()).toMatchObject({ rateLimited: 6, throttledInARow: 0 });
   });
 
   it('caps an absurd Retry-After and logs a warning', async () => {
@@ -246,7 +286,8 @@ describe('createHttpClient: requests', () => {
       i === 0 ? json(res, 429, {}, { 'retry-after': 'later' }) : json(res, 200, {}),
     );
     await h.client.json('GET', 'Observation');
-    expect(h.sleeps).toEqual([50]);
+    // The rate-limit back-off: equal jitter over the first ceiling (initialMs 100).
+    expect(h.sleeps).toEqual([75]);
     expect(h.events).toContain('throttled:none');
   });
 

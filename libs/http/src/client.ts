@@ -72,6 +72,8 @@ export interface HttpCounters {
   readonly rateLimited: number;
   readonly unauthorized: number;
   readonly tokenRefreshes: number;
+  /** 429s since the last usable answer (0 once one succeeds): non-zero while the source throttles. */
+  readonly throttledInARow: number;
 }
 
 export interface HttpClient {
@@ -98,6 +100,7 @@ interface MutableCounters {
   retries: number;
   rateLimited: number;
   unauthorized: number;
+  throttledInARow: number;
 }
 
 /**
@@ -115,7 +118,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const capMs = options.retryAfterCapMs ?? 300_000;
   const policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const pools = createPoolCache(options);
-  const counts: MutableCounters = { requests: 0, retries: 0, rateLimited: 0, unauthorized: 0 };
+  const counts: MutableCounters = {
+    requests: 0,
+    retries: 0,
+    rateLimited: 0,
+    unauthorized: 0,
+    throttledInARow: 0,
+  };
 
   const resolve = (target: string): URL => {
     // A leading slash would drop the base path: '/Patient' is taken relative to baseUrl.
@@ -180,15 +189,34 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (status === 429 || status === 503) {
       const header = response.headers['retry-after'];
       const parsed = parseRetryAfter(Array.isArray(header) ? header[0] : header, new Date(now()), capMs);
-      if (parsed?.capped === true)
-        logger.warn({ ...ctx, status, retryAfterMs: parsed.ms }, 'Retry-After above the cap; capped');
+      if (parsed?.capped === true) {
+        logger.warn(
+          { ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form },
+          'Retry-After above the cap; capped',
+        );
+      } else if (parsed?.form === 'epoch') {
+        // Not HTTP (RFC 9110 allows delta-seconds or a date), and only right if our clocks agree.
+        logger.warn(
+          { ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form },
+          'Retry-After as an absolute time',
+        );
+      } else if (parsed?.form === 'date') {
+        logger.info(
+          { ...ctx, status, retryAfterMs: parsed.ms, form: parsed.form },
+          'Retry-After as an absolute time',
+        );
+      }
       retryAfterMs = parsed?.ms;
     }
     if (status === 429) {
       counts.rateLimited++;
-      await options.limiter
-        ?.onThrottled(retryAfterMs)
-        .catch(() => logger.warn(ctx, 'could not record a 429 at the shared limiter'));
+      counts.throttledInARow++;
+      try {
+        const outcome = await options.limiter?.onThrottled(retryAfterMs);
+        if (outcome) logger.debug({ ...ctx, ...outcome }, 'rate limit lowered');
+      } catch {
+        logger.warn(ctx, 'could not record a 429 at the shared limiter');
+      }
     }
     throw fromStatus(status, ctx, retryAfterMs);
   };
@@ -198,7 +226,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     try {
       return await provider.getToken();
     } catch (err) {
-      if (errorCode(err) === 'RATE_LIMITED') counts.rateLimited++;
+      if (errorCode(err) === 'RATE_LIMITED') {
+        // A throttled token endpoint answers waiting callers itself (`notSent`): still throttled,
+        // but not one more 429 from the source.
+        if (!(err instanceof PipelineError && err.context?.notSent === true)) counts.rateLimited++;
+        counts.throttledInARow++;
+      }
       throw err;
     }
   };
@@ -232,6 +265,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         if (response.statusCode === 401) counts.unauthorized++;
         return await rejectStatus(response, ctx);
       }
+      counts.throttledInARow = 0;
       await limiter
         ?.onSuccess()
         .catch(() => logger.debug(ctx, 'could not record a success at the shared limiter'));

@@ -22,12 +22,20 @@ export {
   type RateLimiter,
   type RateLimiterOptions,
   type SharedRateLimiter,
+  type ThrottleOutcome,
 } from './rate-limiter.ts';
-export { parseHttpDate, parseRetryAfter, type RetryAfter } from './retry-after.ts';
+export {
+  EPOCH_SECONDS_FROM,
+  parseHttpDate,
+  parseRetryAfter,
+  type RetryAfter,
+  type RetryAfterForm,
+} from './retry-after.ts';
 export {
   DEFAULT_RETRY_POLICY,
   TEST_RETRY_POLICY,
   backoffCeilingMs,
+  rateLimitDelayMs,
   retry,
   shouldRetry,
   type Bail,

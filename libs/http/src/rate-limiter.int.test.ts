@@ -53,14 +53,24 @@ interface Consumer {
   readonly grants: number[];
 }
 
-/** Runs consumers that acquire in a loop until each reaches its stop time, advancing virtual time only when all are asleep. */
-async function drive(time: VirtualTime, consumers: Consumer[]): Promise<void> {
+/**
+ * Runs consumers that acquire in a loop until each reaches its stop time (calling `onGrant` after
+ * each grant), advancing virtual time only when all are asleep.
+ */
+async function drive(
+  time: VirtualTime,
+  consumers: Consumer[],
+  onGrant?: (consumer: Consumer) => Promise<void>,
+): Promise<void> {
   let live = consumers.length;
   const loops = consumers.map(async (c) => {
     try {
       while (time.now < c.stopAt) {
         await c.limiter.acquire({ priority: c.priority });
-        if (time.now < c.stopAt) c.grants.push(time.now);
+        if (time.now < c.stopAt) {
+          c.grants.push(time.now);
+          await onGrant?.(c);
+        }
       }
     } finally {
       live--;
@@ -191,12 +201,13 @@ describe('createRateLimiter (Redis)', () => {
 
   it('halves the shared rate on 429 (once per burst), floors it, and adds back after the cool-down', async () => {
     let now = 1_000_000;
+    // random 0: a second 429 in a row pauses for exactly 1 s (see the strike test below).
     const opts = {
       now: () => now,
       coolDownMs: 10_000,
       decreaseGuardMs: 1_000,
       minRatePerMinute: 10,
-      increasePerSuccess: 6,
+      random: () => 0,
     };
     const source = newSource();
     const a = replica(source, opts);
@@ -209,17 +220,103 @@ describe('createRateLimiter (Redis)', () => {
     await b.onThrottled();
     expect(await a.currentRatePerMinute()).toBe(15);
     now += 1_000;
-    await a.onThrottled();
+    await a.onThrottled(); // refused at 15/min
     expect(await a.currentRatePerMinute()).toBe(10); // floor, not 7.5
     await a.onSuccess(); // still cooling down
     expect(await a.currentRatePerMinute()).toBe(10);
     now += 10_000;
     await a.onSuccess();
-    await b.onSuccess();
-    expect(await a.currentRatePerMinute()).toBe(22);
-    for (let i = 0; i < 20; i++) await b.onSuccess();
+    // The refused rate is the one of the first 429 of the streak (60/min): later strikes only say
+    // the window was still full. A step is 5% of it, but of at most the current rate: +0.5.
+    expect(await a.currentRatePerMinute()).toBeCloseTo(10.5);
+    for (let i = 0; i < 1_000; i++) await b.onSuccess();
     expect(await a.currentRatePerMinute()).toBe(60); // back to the budget, never above
   });
+
+  it('recovers quickly to 70% of the refused rate, then probes past it slowly', async () => {
+    const now = 1_000_000;
+    const limiter = replica(newSource(), { now: () => now, coolDownMs: 0 });
+    await limiter.onThrottled(); // refused at 60/min, cut to 30
+    const rates: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await limiter.onSuccess();
+      rates.push(Math.round((await limiter.currentRatePerMinute()) * 100) / 100);
+    }
+    // +5% a success (of the current rate, below the refused 60) up to 42 (70% of 60), then +0.5%.
+    expect(rates).toEqual([31.5, 33.08, 34.73, 36.47, 38.29, 40.2, 42.21, 42.42, 42.64, 42.85]);
+  });
+
+  it('treats a Retry-After refused again as a floor: the shared pause doubles per strike until a success', async () => {
+    let now = 1_000_000;
+    const source = newSource();
+    const opts = { now: () => now, random: () => 0.5, decreaseGuardMs: 0 };
+    const a = replica(source, opts);
+    const b = replica(source, opts);
+    expect(await a.onThrottled(3_000)).toMatchObject({ strikes: 1, pauseMs: 3_000 });
+    now += 1_000;
+    // Sent before the pause: the same overload, neither a strike nor a second cut; its own
+    // Retry-After still counts from now.
+    expect(await b.onThrottled(3_000)).toMatchObject({ strikes: 1, pauseMs: 3_000, ratePerMinute: 30 });
+    now += 3_000; // the pause is over, the next request is refused again: the hint was too short
+    expect(await b.onThrottled(3_000)).toMatchObject({ strikes: 2, pauseMs: 4_500 }); // ceiling 6 s, equal jitter
+    expect(await a.tryAcquire('incremental')).toEqual({ granted: false, waitMs: 4_500 });
+    now += 4_500;
+    expect(await a.onThrottled(3_000)).toMatchObject({ strikes: 3, pauseMs: 9_000 }); // ceiling 12 s
+    now += 9_000;
+    await a.onSuccess();
+    expect(await b.onThrottled(3_000)).toMatchObject({ strikes: 1, pauseMs: 3_000 });
+    // Without any Retry-After a second strike still pauses (from 1 s), so a hintless server is not hammered.
+    now += 3_000;
+    expect(await b.onThrottled()).toMatchObject({ strikes: 2, pauseMs: 1_500 });
+  });
+
+  it.each(['sliding', 'fixed'] as const)(
+    'converges under a server enforcing 12/min (%s window) of a published 600/min, with a constant Retry-After of 3 s',
+    async (window) => {
+      const time = new VirtualTime();
+      const source = newSource();
+      const start = time.now;
+      const limiters = [0, 1, 2, 3].map(() =>
+        replica(source, {
+          now: () => time.now,
+          sleep: time.sleep,
+          publishedLimitPerMinute: 600,
+          headroom: 1,
+        }),
+      );
+      // The server: 12 admitted requests per 60 s, over a trailing window or per clock minute.
+      const admitted: number[] = [];
+      const log: { at: number; ok: boolean }[] = [];
+      const send = (): boolean => {
+        const from = window === 'sliding' ? time.now - 60_000 : Math.floor(time.now / 60_000) * 60_000 - 1;
+        const ok = admitted.filter((t) => t > from).length < 12;
+        if (ok) admitted.push(time.now);
+        log.push({ at: time.now, ok });
+        return ok;
+      };
+      const stopAt = start + 30 * 60_000;
+      const consumers: Consumer[] = limiters.map((limiter) => ({
+        limiter,
+        priority: 'backfill',
+        stopAt,
+        grants: [],
+      }));
+      // Four workers, as four concurrent downloads: each sends when granted and reports the answer.
+      await drive(time, consumers, async (c) => {
+        if (send()) await c.limiter.onSuccess();
+        else await c.limiter.onThrottled(3_000);
+      });
+      const settled = log.filter((e) => e.at >= start + 5 * 60_000);
+      const refused = settled.filter((e) => !e.ok).length;
+      expect(settled.length).toBeGreaterThan(100);
+      expect(refused / settled.length).toBeLessThan(0.1);
+      // Converging, not collapsing: most of what the server grants is used (25 min × 12 = 300).
+      expect(settled.length - refused).toBeGreaterThanOrEqual(0.6 * 25 * 12);
+      const rate = await limiters[0]?.currentRatePerMinute();
+      expect(rate).toBeGreaterThan(3);
+      expect(rate).toBeLessThan(24);
+    },
+  );
 
   it('grants at the reduced rate after a 429, for every replica', async () => {
     const time = new VirtualTime();

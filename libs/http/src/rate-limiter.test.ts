@@ -7,8 +7,16 @@ describe('rate limiter options', () => {
     expect(r.budget).toBe(360);
     expect(r.burst).toBe(6); // one second of budget
     expect(r.reserve).toBe(0.5);
-    expect(r.floor).toBe(18); // 5% of the budget
-    expect(r.increase).toBeCloseTo(7.2);
+    // The floor is low enough for a server that grants far less than it publishes.
+    expect(r.floor).toBe(1);
+    expect(r.coolDownMs).toBeUndefined(); // derived from coolDownRequests at the cut rate
+    expect(r.coolDownRequests).toBe(4);
+    expect([r.recoveryStep, r.probeStep]).toEqual([0.05, 0.005]);
+    expect(r.maxPauseMs).toBe(300_000);
+  });
+
+  it('keeps the floor at the budget when the budget is below one request a minute', () => {
+    expect(resolveOptions({ sourceId: 'x', publishedLimitPerMinute: 1, headroom: 0.5 }).floor).toBe(0.5);
   });
 
   it('keeps at least two tokens of burst so a backfill reserve can exist', () => {
@@ -23,6 +31,7 @@ describe('rate limiter options', () => {
         publishedLimitPerMinute: 0,
         headroom: 1.5,
         backfillReserve: 1,
+        probeStep: 0,
         idleTtlMs: 5,
       });
     } catch (err) {
@@ -30,7 +39,7 @@ describe('rate limiter options', () => {
     }
     expect(caught).toMatchObject({
       code: 'CONFIG_INVALID',
-      context: { invalid: 'publishedLimitPerMinute,headroom,backfillReserve,idleTtlMs' },
+      context: { invalid: 'publishedLimitPerMinute,headroom,backfillReserve,probeStep,idleTtlMs' },
     });
   });
 

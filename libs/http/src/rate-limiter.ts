@@ -18,9 +18,19 @@ export interface RateLimiter {
   /** Resolves when a request may be sent. */
   acquire(options?: AcquireOptions): Promise<void>;
   /** The source answered 429: slow every replica down (and pause them for `retryAfterMs`). */
-  onThrottled(retryAfterMs?: number): Promise<void>;
+  onThrottled(retryAfterMs?: number): Promise<ThrottleOutcome | void>;
   /** A request succeeded: creep back toward the budget once the cool-down is over. */
-  onSuccess(): Promise<void>;
+  onSuccess(): Promise<number | void>;
+}
+
+/** What a 429 did to the shared limiter, for logs. */
+export interface ThrottleOutcome {
+  /** The granted rate after the 429. */
+  readonly ratePerMinute: number;
+  /** 429s in a row, each for a request sent after the previous pause was over. */
+  readonly strikes: number;
+  /** How long every replica now pauses. */
+  readonly pauseMs: number;
 }
 
 /** One non-blocking try: granted, or how long to wait before the next try. */
@@ -30,6 +40,9 @@ export interface AcquireAttempt {
 }
 
 export interface SharedRateLimiter extends RateLimiter {
+  onThrottled(retryAfterMs?: number): Promise<ThrottleOutcome>;
+  /** As `RateLimiter.onSuccess`; resolves with the granted rate per minute after it. */
+  onSuccess(): Promise<number>;
   /** `publishedLimitPerMinute × headroom`: the most the limiter ever grants. */
   readonly budgetPerMinute: number;
   /** One atomic try, without waiting; `waiterId` registers an incremental caller as waiting. */
@@ -50,14 +63,24 @@ export interface RateLimiterOptions {
   readonly burst?: number;
   /** Fraction of the bucket a backfill must leave for incremental callers. Default 0.5. */
   readonly backfillReserve?: number;
-  /** AIMD floor per minute. Default 5% of the budget, at least 1. */
+  /** AIMD floor per minute. Default 1 (or the budget when it is lower). */
   readonly minRatePerMinute?: number;
-  /** After a 429, how long the rate stays cut before it may grow again. Default 30 s. */
+  /**
+   * After a 429 cut, how long the rate stays cut before it may grow again. Default: the time the
+   * cut rate takes to grant `coolDownRequests` requests (scale-free: 7 s at 36/min, 0.7 s at
+   * 360/min), and after a streak of 429s at least the streak's length past the pause.
+   */
   readonly coolDownMs?: number;
-  /** Rate (per minute) added back per success after the cool-down. Default 2% of the budget. */
-  readonly increasePerSuccess?: number;
+  /** Requests granted at the cut rate before it may grow again, when `coolDownMs` is not set. Default 4. */
+  readonly coolDownRequests?: number;
+  /** Per success, below 70% of the rate of the last 429: grow by this share of the current rate. Default 0.05. */
+  readonly recoveryStep?: number;
+  /** Per success, above 70% of the rate of the last 429: grow by this share (a slow probe). Default 0.005. */
+  readonly probeStep?: number;
   /** 429s closer together than this cut the rate once (a burst of replicas seeing one overload). Default 1 s. */
   readonly decreaseGuardMs?: number;
+  /** Longest shared pause after repeated 429s (never below a Retry-After). Default 5 min. */
+  readonly maxPauseMs?: number;
   /** How long an incremental waiter stays registered beyond its next poll. Default 2 s. */
   readonly waiterGraceMs?: number;
   /** Limiter state is forgotten after this long without use. Default 10 min. */
@@ -65,10 +88,16 @@ export interface RateLimiterOptions {
   /** Injected clock (epoch ms) for tests; by default the Redis server clock, one clock for all replicas. */
   readonly now?: () => number;
   readonly sleep?: Sleep;
+  /** Uniform in [0, 1) for the pause jitter; injectable for tests. */
+  readonly random?: () => number;
 }
 
 // Shared by the three scripts: the clock and the token bucket stored in one hash.
-// Fields: tokens, ts (last refill), rate (effective per minute), coolUntil, lastCut, pausedUntil.
+// Fields: tokens, ts (last refill), rate (granted per minute), coolUntil, lastCut, pausedUntil,
+// ceil (the rate of the first 429 after a success: where the server said no), strikes (429s in a
+// row, each after the previous pause was over), streakAt (when the streak began). The bucket holds one burst at the full budget and shrinks with the
+// rate (at least one token): a cut rate refilled into a full-budget bucket would send a burst the
+// server just refused.
 const BUCKET_LUA = `
 local function clock(arg)
   local now = tonumber(arg)
@@ -77,22 +106,28 @@ local function clock(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function load(key, now, budget, cap)
-  local h = redis.call('HMGET', key, 'tokens', 'ts', 'rate', 'coolUntil', 'lastCut', 'pausedUntil')
+  local h = redis.call('HMGET', key, 'tokens', 'ts', 'rate', 'coolUntil', 'lastCut', 'pausedUntil', 'ceil', 'strikes',
+    'streakAt')
   local s = {}
   s.rate = math.min(tonumber(h[3]) or budget, budget)
-  s.tokens = tonumber(h[1]) or cap
+  s.cap = math.max(1, cap * s.rate / budget)
+  s.tokens = math.min(s.cap, tonumber(h[1]) or s.cap)
   s.ts = tonumber(h[2]) or now
   if now > s.ts then
-    s.tokens = math.min(cap, s.tokens + (now - s.ts) * s.rate / 60000)
+    s.tokens = math.min(s.cap, s.tokens + (now - s.ts) * s.rate / 60000)
     s.ts = now
   end
   s.coolUntil = tonumber(h[4]) or 0
   s.lastCut = tonumber(h[5])
   s.pausedUntil = tonumber(h[6]) or 0
+  s.ceil = tonumber(h[7]) or budget
+  s.strikes = tonumber(h[8]) or 0
+  s.streakAt = tonumber(h[9]) or now
   return s
 end
 local function save(key, s, ttl)
-  redis.call('HSET', key, 'tokens', s.tokens, 'ts', s.ts, 'rate', s.rate, 'coolUntil', s.coolUntil, 'pausedUntil', s.pausedUntil)
+  redis.call('HSET', key, 'tokens', s.tokens, 'ts', s.ts, 'rate', s.rate, 'coolUntil', s.coolUntil,
+    'pausedUntil', s.pausedUntil, 'ceil', s.ceil, 'strikes', s.strikes, 'streakAt', s.streakAt)
   if s.lastCut then redis.call('HSET', key, 'lastCut', s.lastCut) end
   redis.call('PEXPIRE', key, ttl)
 end
@@ -108,9 +143,9 @@ local waiter, grace, ttl = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local s = load(KEYS[1], now, budget, cap)
 local perToken = 60000 / s.rate
 local need = 1
--- The reserve shrinks with the rate: after a 429 the bucket refills slowly, and a reserve sized
+-- The reserve shrinks with the bucket: after a 429 the bucket refills slowly, and a reserve sized
 -- from the full budget would hold backfills back far longer than the slow-down itself.
-if priority == 'backfill' then need = math.min(cap, 1 + reserve * cap * s.rate / budget) end
+if priority == 'backfill' then need = math.min(s.cap, 1 + reserve * s.cap) end
 local granted = 0
 local wait = 0
 if now < s.pausedUntil then
@@ -139,35 +174,72 @@ save(KEYS[1], s, ttl)
 return {granted, wait}
 `);
 
-// KEYS: bucket. ARGV: now, budget, capacity, floor, coolDownMs, guardMs, retryAfterMs, ttlMs.
+// KEYS: bucket. ARGV: now, budget, capacity, floor, coolDownMs (-1: coolDownRequests at the cut
+// rate), coolDownRequests, guardMs, retryAfterMs, ttlMs, random in [0, 1), maxPauseMs.
 const THROTTLED = defineScript(`${BUCKET_LUA}
 local now = clock(ARGV[1])
 local budget, cap = tonumber(ARGV[2]), tonumber(ARGV[3])
-local floor, coolDown, guard = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local retryAfter, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+local floor, coolDown, coolRequests = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local guard, retryAfter, ttl = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local rand, maxPause = tonumber(ARGV[10]), tonumber(ARGV[11])
 local s = load(KEYS[1], now, budget, cap)
-if s.lastCut == nil or now - s.lastCut >= guard then
+-- A 429 during a pause answers a request sent before it: the same overload, already counted.
+-- So does one within the guard time of the last cut (replicas answered at once).
+local fresh = now >= s.pausedUntil and (s.lastCut == nil or now - s.lastCut >= guard)
+if fresh then
+  s.strikes = s.strikes + 1
+  -- The rate the server refused is the one of the first 429 after a success; later strikes of
+  -- the same streak say the window is still full, not that a lower rate was refused.
+  if s.strikes == 1 then
+    s.ceil = s.rate
+    s.streakAt = now
+  end
   s.rate = math.max(math.min(floor, budget), s.rate * 0.5)
   s.lastCut = now
+  local cool = coolDown
+  if cool < 0 then
+    -- A window that kept refusing for a while is at least that long: do not grow again before
+    -- the streak's length has passed once more.
+    cool = math.min(maxPause, math.max(coolRequests * 60000 / s.rate, now - s.streakAt))
+  end
+  s.coolUntil = math.max(s.coolUntil, now + cool)
+  s.cap = math.max(1, cap * s.rate / budget)
 end
 s.tokens = math.min(s.tokens, 0)
-s.coolUntil = math.max(s.coolUntil, now + coolDown)
-if retryAfter > 0 then s.pausedUntil = math.max(s.pausedUntil, now + retryAfter) end
+-- A Retry-After that was honoured and refused again is a floor: the pause doubles per strike,
+-- with equal jitter, up to maxPause (never below the Retry-After itself). A server that sends no
+-- Retry-After gets the same from 1 s once it refuses twice in a row.
+local pause = retryAfter
+if fresh and s.strikes >= 2 then
+  local hint = math.max(retryAfter, 1000)
+  local ceiling = math.min(math.max(maxPause, hint), hint * 2 ^ (s.strikes - 1))
+  pause = math.max(hint, math.floor(ceiling * (0.5 + 0.5 * rand)))
+end
+if pause > 0 then s.pausedUntil = math.max(s.pausedUntil, now + pause) end
+if fresh and coolDown < 0 then s.coolUntil = math.max(s.coolUntil, s.pausedUntil + now - s.streakAt) end
 save(KEYS[1], s, ttl)
-return tostring(s.rate)
+return {tostring(s.rate), s.strikes, s.pausedUntil - now}
 `);
 
-// KEYS: bucket. ARGV: now, budget, capacity, increase, ttlMs.
+// KEYS: bucket. ARGV: now, budget, capacity, recoveryStep, probeStep, ttlMs.
 const SUCCEEDED = defineScript(`${BUCKET_LUA}
 local budget = tonumber(ARGV[2])
-local stored = tonumber(redis.call('HGET', KEYS[1], 'rate'))
-if stored == nil or stored >= budget then return tostring(budget) end
+local h = redis.call('HMGET', KEYS[1], 'rate', 'strikes')
+local stored, strikes = tonumber(h[1]), tonumber(h[2]) or 0
+if (stored == nil or stored >= budget) and strikes == 0 then return tostring(budget) end
 local now = clock(ARGV[1])
 local s = load(KEYS[1], now, budget, tonumber(ARGV[3]))
-if now >= s.coolUntil then
-  s.rate = math.min(budget, s.rate + tonumber(ARGV[4]))
-  save(KEYS[1], s, tonumber(ARGV[5]))
+s.strikes = 0
+if now >= s.coolUntil and s.rate < budget then
+  -- Back quickly (+5% a success) to 70% of where the server said no, then probe slowly (+0.5%)
+  -- past it. Steps are shares of the current rate (at most of the refused one): a rate refused
+  -- long ago at the full budget does not bring the budget straight back.
+  local base = math.min(s.ceil, s.rate)
+  local step = tonumber(ARGV[5])
+  if s.rate < 0.7 * s.ceil then step = tonumber(ARGV[4]) end
+  s.rate = math.min(budget, s.rate + step * base)
 end
+save(KEYS[1], s, tonumber(ARGV[6]))
 return tostring(s.rate)
 `);
 
@@ -182,11 +254,18 @@ return tostring(s.rate)
  * tokens after it takes one (scaled by the current rate over the budget after a 429), so an
  * incremental job that arrives gets a token at once.
  *
- * Adaptive (AIMD). `onThrottled()` halves the shared effective rate (never below the floor),
- * empties the bucket and starts a cool-down; 429s within `decreaseGuardMs` of the last cut count
+ * Adaptive (AIMD): the configured budget is a ceiling, not a truth; servers often enforce less
+ * than they publish. `onThrottled()` halves the shared granted rate (never below the floor),
+ * empties and shrinks the bucket, remembers the rate that was refused, and starts a cool-down;
+ * 429s within `decreaseGuardMs` of the last cut, or arriving while every replica is paused, count
  * once, so ten replicas hit by one overload do not divide the rate by 1024. After the cool-down,
- * each `onSuccess()` adds `increasePerSuccess` back until the budget is reached. A Retry-After
- * passed to `onThrottled` pauses every replica until it has passed.
+ * each `onSuccess()` adds back a step: large up to 70% of the refused rate, small beyond it, so
+ * the rate settles just under what the server grants and only slowly probes past it.
+ *
+ * Retry-After. A Retry-After passed to `onThrottled` pauses every replica until it has passed. A
+ * 429 for a request sent after that pause was over means the hint was too short: it becomes a
+ * floor and the pause doubles per such strike (equal jitter, capped at `maxPauseMs`), until a
+ * success resets the strikes.
  */
 export function createRateLimiter(options: RateLimiterOptions): SharedRateLimiter {
   const cfg = resolveOptions(options);
@@ -194,6 +273,7 @@ export function createRateLimiter(options: RateLimiterOptions): SharedRateLimite
   const bucketKey = `ehrflow:rl:${options.sourceId}`;
   const waitersKey = `${bucketKey}:waiting`;
   const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
   const clockArg = (): number => (options.now === undefined ? -1 : options.now());
 
   const tryAcquire = async (priority: Priority, waiterId = ''): Promise<AcquireAttempt> => {
@@ -226,15 +306,20 @@ export function createRateLimiter(options: RateLimiterOptions): SharedRateLimite
         cfg.budget,
         cfg.burst,
         cfg.floor,
-        cfg.coolDownMs,
+        cfg.coolDownMs ?? -1,
+        cfg.coolDownRequests,
         cfg.guardMs,
         retryAfterMs ?? 0,
         cfg.ttlMs,
+        random(),
+        cfg.maxPauseMs,
       ];
-      await THROTTLED(redis, [bucketKey], args);
+      const reply = (await THROTTLED(redis, [bucketKey], args)) as [string, number, number];
+      return { ratePerMinute: Number(reply[0]), strikes: reply[1], pauseMs: Math.max(0, reply[2]) };
     },
     async onSuccess() {
-      await SUCCEEDED(redis, [bucketKey], [clockArg(), cfg.budget, cfg.burst, cfg.increase, cfg.ttlMs]);
+      const args = [clockArg(), cfg.budget, cfg.burst, cfg.recoveryStep, cfg.probeStep, cfg.ttlMs];
+      return Number(await SUCCEEDED(redis, [bucketKey], args));
     },
     async currentRatePerMinute() {
       let stored: string | null;
@@ -253,9 +338,13 @@ interface ResolvedOptions {
   readonly burst: number;
   readonly reserve: number;
   readonly floor: number;
-  readonly coolDownMs: number;
-  readonly increase: number;
+  /** Undefined: derived from `coolDownRequests` at the cut rate. */
+  readonly coolDownMs: number | undefined;
+  readonly coolDownRequests: number;
+  readonly recoveryStep: number;
+  readonly probeStep: number;
   readonly guardMs: number;
+  readonly maxPauseMs: number;
   readonly graceMs: number;
   readonly ttlMs: number;
 }
@@ -269,10 +358,13 @@ export function resolveOptions(options: Omit<RateLimiterOptions, 'redis'>): Reso
     budget,
     burst: options.burst ?? Math.max(2, budget / 60),
     reserve: options.backfillReserve ?? 0.5,
-    floor: options.minRatePerMinute ?? Math.max(1, budget * 0.05),
-    coolDownMs: options.coolDownMs ?? 30_000,
-    increase: options.increasePerSuccess ?? budget * 0.02,
+    floor: options.minRatePerMinute ?? Math.min(1, budget),
+    coolDownMs: options.coolDownMs,
+    coolDownRequests: options.coolDownRequests ?? 4,
+    recoveryStep: options.recoveryStep ?? 0.05,
+    probeStep: options.probeStep ?? 0.005,
     guardMs: options.decreaseGuardMs ?? 1_000,
+    maxPauseMs: options.maxPauseMs ?? 300_000,
     graceMs: options.waiterGraceMs ?? 2_000,
     ttlMs: options.idleTtlMs ?? 600_000,
   };
@@ -284,11 +376,13 @@ export function resolveOptions(options: Omit<RateLimiterOptions, 'redis'>): Reso
   if (!(resolved.reserve >= 0 && resolved.reserve < 1)) problems.push('backfillReserve');
   if (options.minRatePerMinute !== undefined && !(options.minRatePerMinute > 0))
     problems.push('minRatePerMinute');
-  if (options.increasePerSuccess !== undefined && !(options.increasePerSuccess > 0))
-    problems.push('increasePerSuccess');
+  if (!(resolved.coolDownRequests > 0)) problems.push('coolDownRequests');
+  if (!(resolved.recoveryStep > 0 && resolved.recoveryStep <= 1)) problems.push('recoveryStep');
+  if (!(resolved.probeStep > 0 && resolved.probeStep <= 1)) problems.push('probeStep');
   for (const [name, value] of Object.entries({
-    coolDownMs: resolved.coolDownMs,
+    coolDownMs: resolved.coolDownMs ?? 0,
     decreaseGuardMs: resolved.guardMs,
+    maxPauseMs: resolved.maxPauseMs,
     waiterGraceMs: resolved.graceMs,
   })) {
     if (!(Number.isInteger(value) && value >= 0)) problems.push(name);

@@ -6,30 +6,65 @@ const CAP = 300_000;
 
 describe('parseRetryAfter', () => {
   it('reads delta-seconds', () => {
-    expect(parseRetryAfter('120', NOW, CAP)).toEqual({ ms: 120_000, capped: false });
-    expect(parseRetryAfter(' 0 ', NOW, CAP)).toEqual({ ms: 0, capped: false });
+    expect(parseRetryAfter('120', NOW, CAP)).toEqual({ ms: 120_000, capped: false, form: 'delta' });
+    expect(parseRetryAfter(' 0 ', NOW, CAP)).toEqual({ ms: 0, capped: false, form: 'delta' });
   });
 
   it('reads an IMF-fixdate relative to now', () => {
-    expect(parseRetryAfter('Tue, 04 Mar 2025 10:00:30 GMT', NOW, CAP)).toEqual({ ms: 30_000, capped: false });
+    expect(parseRetryAfter('Tue, 04 Mar 2025 10:00:30 GMT', NOW, CAP)).toEqual({
+      ms: 30_000,
+      capped: false,
+      form: 'date',
+    });
   });
 
   it('reads the obsolete RFC 850 and asctime forms', () => {
     expect(parseRetryAfter('Tuesday, 04-Mar-25 10:01:00 GMT', NOW, CAP)).toEqual({
       ms: 60_000,
       capped: false,
+      form: 'date',
     });
-    expect(parseRetryAfter('Tue Mar  4 10:00:05 2025', NOW, CAP)).toEqual({ ms: 5_000, capped: false });
+    expect(parseRetryAfter('Tue Mar  4 10:00:05 2025', NOW, CAP)).toEqual({
+      ms: 5_000,
+      capped: false,
+      form: 'date',
+    });
   });
 
   it('treats a date in the past as "retry now"', () => {
-    expect(parseRetryAfter('Mon, 03 Mar 2025 10:00:00 GMT', NOW, CAP)).toEqual({ ms: 0, capped: false });
+    expect(parseRetryAfter('Mon, 03 Mar 2025 10:00:00 GMT', NOW, CAP)).toEqual({
+      ms: 0,
+      capped: false,
+      form: 'date',
+    });
   });
 
   it('caps absurd values and says so', () => {
-    expect(parseRetryAfter('86400', NOW, CAP)).toEqual({ ms: CAP, capped: true });
-    expect(parseRetryAfter('9'.repeat(400), NOW, CAP)).toEqual({ ms: CAP, capped: true });
-    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', NOW, CAP)).toEqual({ ms: CAP, capped: true });
+    expect(parseRetryAfter('86400', NOW, CAP)).toEqual({ ms: CAP, capped: true, form: 'delta' });
+    expect(parseRetryAfter('999999999', NOW, CAP)).toEqual({ ms: CAP, capped: true, form: 'delta' });
+    expect(parseRetryAfter('9'.repeat(400), NOW, CAP)).toEqual({ ms: CAP, capped: true, form: 'epoch' });
+    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', NOW, CAP)).toEqual({
+      ms: CAP,
+      capped: true,
+      form: 'date',
+    });
+  });
+
+  it('reads an epoch-like number as the Unix time it names, in seconds or milliseconds', () => {
+    const at = NOW.getTime() + 7_000;
+    expect(parseRetryAfter(String(at / 1000), NOW, CAP)).toEqual({ ms: 7_000, capped: false, form: 'epoch' });
+    expect(parseRetryAfter(String(at), NOW, CAP)).toEqual({ ms: 7_000, capped: false, form: 'epoch' });
+    // In the past: retry now. Far ahead: capped like any absurd wait.
+    expect(parseRetryAfter(String(NOW.getTime() / 1000 - 60), NOW, CAP)).toEqual({
+      ms: 0,
+      capped: false,
+      form: 'epoch',
+    });
+    expect(parseRetryAfter(String(NOW.getTime() / 1000 + 86_400), NOW, CAP)).toEqual({
+      ms: CAP,
+      capped: true,
+      form: 'epoch',
+    });
   });
 
   it.each([

@@ -1,9 +1,24 @@
+/**
+ * How the server wrote its `Retry-After`: `delta` seconds (the usual form), an HTTP `date`, or an
+ * `epoch`-like number (Unix seconds or milliseconds where delta-seconds belong, seen on real
+ * gateways against RFC 9110). Anything but `delta` is worth a log line: it depends on our clock.
+ */
+export type RetryAfterForm = 'delta' | 'date' | 'epoch';
+
 /** A parsed `Retry-After`: how long to wait, and whether an absurd value was cut down to the cap. */
 export interface RetryAfter {
   readonly ms: number;
   /** True when the header asked for more than `capMs`; the caller logs a warning. */
   readonly capped: boolean;
+  readonly form: RetryAfterForm;
 }
+
+/**
+ * Delta-seconds at or above this (about 31.7 years) are read as a Unix time in seconds; at or
+ * above `EPOCH_MS_FROM`, in milliseconds. No server means a wait of decades.
+ */
+export const EPOCH_SECONDS_FROM = 1_000_000_000;
+const EPOCH_MS_FROM = 100_000_000_000;
 
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
 const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
@@ -18,6 +33,7 @@ const ASCTIME = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
 
 /**
  * Parses a `Retry-After` header: delta-seconds or an HTTP-date (a date in the past means "now").
+ * An epoch-like number (see `EPOCH_SECONDS_FROM`) is taken as the absolute time it names.
  * Returns `undefined` for a missing or malformed header, so the caller falls back to its backoff.
  * A wait above `capMs` is returned as `capMs` with `capped: true`.
  *
@@ -31,14 +47,27 @@ export function parseRetryAfter(
   if (header === undefined) return undefined;
   const value = header.trim();
   let ms: number | undefined;
+  let form: RetryAfterForm = 'delta';
   if (/^\d+$/.test(value)) {
-    ms = Number(value) * 1000;
+    const n = Number(value);
+    if (n >= EPOCH_MS_FROM) {
+      form = 'epoch';
+      ms = Math.max(0, n - now.getTime());
+    } else if (n >= EPOCH_SECONDS_FROM) {
+      form = 'epoch';
+      ms = Math.max(0, n * 1000 - now.getTime());
+    } else {
+      ms = n * 1000;
+    }
   } else {
     const at = parseHttpDate(value);
-    if (at !== undefined) ms = Math.max(0, at - now.getTime());
+    if (at !== undefined) {
+      form = 'date';
+      ms = Math.max(0, at - now.getTime());
+    }
   }
   if (ms === undefined) return undefined;
-  return ms <= capMs ? { ms, capped: false } : { ms: capMs, capped: true };
+  return ms <= capMs ? { ms, capped: false, form } : { ms: capMs, capped: true, form };
 }
 
 /** Epoch milliseconds of an HTTP-date in any of its three forms, or `undefined`. */

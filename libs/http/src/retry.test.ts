@@ -74,7 +74,51 @@ describe('retry', () => {
         ? Promise.reject(new PipelineError('RATE_LIMITED', 'x', { retryAfterMs: 10 }))
         : Promise.resolve(1);
     }, policy);
-    expect(sleeps).toEqual([50]);
+    // Equal jitter over the first ceiling (initialMs 100): between 50 and 100.
+    expect(sleeps).toEqual([75]);
+  });
+
+  it('treats a Retry-After refused again as a floor: the wait grows exponentially, with jitter, to the cap', async () => {
+    const tooShort = (): PipelineError => new PipelineError('RATE_LIMITED', 'x', { retryAfterMs: 3_000 });
+    const { policy, sleeps } = recording({ random: () => 0.5, rateLimitRetries: 5, rateLimitMaxMs: 20_000 });
+    await expect(retry(() => Promise.reject(tooShort()), policy)).rejects.toMatchObject({
+      code: 'RETRIES_EXHAUSTED',
+    });
+    // Ceilings 3 000, 6 000, 12 000, 20 000 (cap), 20 000; the first wait is exactly what was asked.
+    expect(sleeps).toEqual([3_000, 4_500, 9_000, 15_000, 15_000]);
+    const { policy: top, sleeps: topSleeps } = recording({ random: () => 0.999, rateLimitRetries: 2 });
+    await expect(retry(() => Promise.reject(tooShort()), top)).rejects.toThrow();
+    // The cap never cuts below the floor the server gave.
+    expect(topSleeps).toEqual([3_000, 3_000]);
+  });
+
+  it('counts 429s apart from transient failures, and can retry them until the signal aborts', async () => {
+    const { policy, sleeps } = recording({
+      retries: 1,
+      rateLimitRetries: Number.POSITIVE_INFINITY,
+      random: () => 0,
+    });
+    let calls = 0;
+    const result = await retry(() => {
+      calls++;
+      if (calls === 3) return Promise.reject(transient());
+      if (calls < 40) return Promise.reject(new PipelineError('RATE_LIMITED', 'x', { retryAfterMs: 1 }));
+      return Promise.resolve('done');
+    }, policy);
+    expect(result).toBe('done');
+    expect(sleeps).toHaveLength(39);
+    const controller = new AbortController();
+    const aborting = recording({
+      rateLimitRetries: Number.POSITIVE_INFINITY,
+      signal: controller.signal,
+      sleep: () => {
+        controller.abort(new PipelineError('RATE_LIMIT_STALLED', 'stalled'));
+        return Promise.reject(controller.signal.reason as Error);
+      },
+    });
+    await expect(
+      retry(() => Promise.reject(new PipelineError('RATE_LIMITED', 'x')), aborting.policy),
+    ).rejects.toMatchObject({ code: 'RATE_LIMIT_STALLED' });
   });
 
   it.each([new TypeError('bug'), new RangeError('bug'), new ReferenceError('bug'), new SyntaxError('bug')])(

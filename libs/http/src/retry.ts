@@ -12,12 +12,25 @@ export interface RetryEvent {
 
 /**
  * How `retry` waits between attempts: exponential backoff with full jitter, capped.
- * Attempt n (0-based retry index) sleeps `random() × min(maxMs, initialMs × factor^n)`, and never
- * less than a `PipelineError.retryAfterMs` the failure carries.
+ * Attempt n (0-based retry index) sleeps `random() × min(maxMs, initialMs × factor^n)`.
+ *
+ * Rate-limited failures (429) are counted and paced apart: a 429 is backpressure, not a fault.
+ * The k-th one (1-based) sleeps between half and all of `min(rateLimitMaxMs, b × factor^(k-1))`
+ * where `b = max(initialMs, Retry-After)`, and never less than the Retry-After it carries. So the
+ * first 429 waits what the server asked; a server whose Retry-After was too short (the next
+ * request is refused again) sees the wait grow from that floor, with jitter.
  */
 export interface RetryPolicy {
-  /** Retries after the first attempt; `retries: 3` means at most 4 attempts. */
+  /** Retries after the first attempt for transient failures; `retries: 3` means at most 4 attempts. */
   readonly retries: number;
+  /**
+   * Retries allowed for rate-limited failures, counted apart from `retries`; may be
+   * `Number.POSITIVE_INFINITY` when something else bounds the loop (the extractor's stall timeout
+   * aborts the signal). Default: `retries`.
+   */
+  readonly rateLimitRetries?: number;
+  /** Cap of the growing wait after repeated 429s (never below their Retry-After). Default `maxMs`. */
+  readonly rateLimitMaxMs?: number;
   readonly initialMs: number;
   readonly factor: number;
   readonly maxMs: number;
@@ -96,6 +109,8 @@ export async function retry<T>(
     throw new BailSignal(err);
   };
   let authRetryAvailable = policy.retryAuthOnce === true;
+  let transientFailures = 0;
+  let rateLimitedFailures = 0;
 
   for (let attempt = 1; ; attempt++) {
     policy.signal?.throwIfAborted();
@@ -109,13 +124,21 @@ export async function retry<T>(
     if (policy.signal?.aborted) throw policy.signal.reason;
     if (!shouldRetry(lastError, authRetryAvailable)) throw lastError;
     if (isPipelineError(lastError) && lastError.errorClass === 'auth') authRetryAvailable = false;
-    if (attempt > policy.retries) {
+    const rateLimited = isPipelineError(lastError) && lastError.errorClass === 'rate_limited';
+    if (rateLimited) rateLimitedFailures++;
+    else transientFailures++;
+    const exhausted = rateLimited
+      ? rateLimitedFailures > (policy.rateLimitRetries ?? policy.retries)
+      : transientFailures > policy.retries;
+    if (exhausted) {
       throw new PipelineError('RETRIES_EXHAUSTED', 'operation failed on every attempt', {
         cause: lastError,
         context: { attempts: attempt, lastCode: isPipelineError(lastError) ? lastError.code : undefined },
       });
     }
-    const delayMs = nextDelayMs(policy, attempt - 1, lastError, random);
+    const delayMs = rateLimited
+      ? rateLimitDelayMs(policy, rateLimitedFailures, lastError, random)
+      : nextDelayMs(policy, transientFailures - 1, lastError, random);
     notify(policy.onRetry, { attempt, delayMs, error: lastError });
     await sleep(delayMs, policy.signal);
   }
@@ -125,6 +148,20 @@ function nextDelayMs(policy: RetryPolicy, retryIndex: number, err: unknown, rand
   const jittered = Math.floor(random() * backoffCeilingMs(policy, retryIndex));
   const floor = isPipelineError(err) ? (err.retryAfterMs ?? 0) : 0;
   return Math.max(jittered, floor);
+}
+
+/** The wait after the k-th 429 (1-based): the Retry-After as a floor, growing with equal jitter. */
+export function rateLimitDelayMs(
+  policy: Pick<RetryPolicy, 'initialMs' | 'factor' | 'maxMs' | 'rateLimitMaxMs'>,
+  k: number,
+  err: unknown,
+  random: () => number,
+): number {
+  const floor = isPipelineError(err) ? (err.retryAfterMs ?? 0) : 0;
+  const base = Math.max(floor, policy.initialMs);
+  const cap = Math.max(policy.rateLimitMaxMs ?? policy.maxMs, floor);
+  const ceiling = Math.min(cap, base * policy.factor ** (k - 1));
+  return Math.max(floor, Math.floor(ceiling * (0.5 + 0.5 * random())));
 }
 
 function notify(listener: RetryPolicy['onRetry'], event: RetryEvent): void {
@@ -142,7 +179,12 @@ function validatePolicy(policy: RetryPolicy): void {
     policy.retries >= 0 &&
     policy.initialMs >= 0 &&
     policy.factor >= 1 &&
-    policy.maxMs >= policy.initialMs;
+    policy.maxMs >= policy.initialMs &&
+    (policy.rateLimitRetries === undefined ||
+      (policy.rateLimitRetries >= 0 &&
+        (Number.isInteger(policy.rateLimitRetries) ||
+          policy.rateLimitRetries === Number.POSITIVE_INFINITY))) &&
+    (policy.rateLimitMaxMs === undefined || policy.rateLimitMaxMs >= 0);
   if (!ok) {
     throw new PipelineError('CONFIG_INVALID', 'retry policy is invalid', {
       context: {
@@ -150,6 +192,8 @@ function validatePolicy(policy: RetryPolicy): void {
         initialMs: policy.initialMs,
         factor: policy.factor,
         maxMs: policy.maxMs,
+        rateLimitRetries: policy.rateLimitRetries,
+        rateLimitMaxMs: policy.rateLimitMaxMs,
       },
     });
   }

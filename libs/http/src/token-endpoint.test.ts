@@ -121,6 +121,59 @@ describe('createTokenRequester', () => {
     });
   });
 
+  it('answers every call during the back-off after a 429 without asking again, then doubles the wait', async () => {
+    let nowMs = 1_000_000;
+    const { fetch, requests } = fakeFetch((_req, n) =>
+      n <= 2 ? { status: 429, headers: { 'retry-after': '3' }, body: '' } : ok('tok'),
+    );
+    const limiterCalls: string[] = [];
+    const requestToken = createTokenRequester({
+      ...secretOptions(fetch),
+      now: () => nowMs,
+      random: () => 0.5,
+      limiter: {
+        acquire: () => {
+          limiterCalls.push('acquire');
+          return Promise.resolve();
+        },
+        onThrottled: (ms) => {
+          limiterCalls.push(`throttled:${String(ms)}`);
+          return Promise.resolve();
+        },
+        onSuccess: () => {
+          limiterCalls.push('success');
+          return Promise.resolve();
+        },
+      },
+    });
+    await expect(requestToken()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 3_000 });
+    // Ten callers (ten requests waiting for a token) during the wait: not one more token request.
+    nowMs += 1_000;
+    for (let i = 0; i < 10; i++) {
+      await expect(requestToken()).rejects.toMatchObject({
+        code: 'RATE_LIMITED',
+        retryAfterMs: 2_000,
+        context: { notSent: true },
+      });
+    }
+    expect(requests).toHaveLength(1);
+    nowMs += 2_000;
+    // Refused again after honouring the hint: the hint is a floor, the wait grows (6 s, jittered).
+    await expect(requestToken()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 4_500 });
+    nowMs += 4_500;
+    await expect(requestToken()).resolves.toMatchObject({ token: 'tok' });
+    expect(requests).toHaveLength(3);
+    // Each token request spent from the shared budget, and its 429s slowed it down.
+    expect(limiterCalls).toEqual([
+      'acquire',
+      'throttled:3000',
+      'acquire',
+      'throttled:3000',
+      'acquire',
+      'success',
+    ]);
+  });
+
   it('maps a thrown network failure to HTTP_TRANSIENT, but lets a programmer error through', async () => {
     const reset = fakeFetch(() => {
       throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });

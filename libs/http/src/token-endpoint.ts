@@ -3,6 +3,7 @@ import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/erro
 import { SignJWT, importPKCS8 } from 'jose';
 import { request } from 'undici';
 import { fromNetworkError, fromStatus } from './http-errors.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 /** How the client proves who it is: a signed JWT assertion (SMART Backend Services) or a secret. */
@@ -50,8 +51,15 @@ export interface TokenEndpointOptions {
   readonly requestTimeoutMs?: number;
   /** Longest Retry-After honoured from the token endpoint. Default 5 min. */
   readonly retryAfterCapMs?: number;
+  /**
+   * The source's shared limiter: a token request spends from the same budget as the API
+   * requests (acquired before it is sent), and its 429 slows every replica down like any other.
+   */
+  readonly limiter?: RateLimiter;
   /** Injected clock (epoch ms) for tests. */
   readonly now?: () => number;
+  /** Uniform in [0, 1) for the jitter of the back-off after a 429; injectable for tests. */
+  readonly random?: () => number;
 }
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -81,11 +89,19 @@ const REJECTING_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unauthoriz
  */
 export function createTokenRequester(options: TokenEndpointOptions): () => Promise<IssuedToken> {
   const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
   const fetchToken = options.fetch ?? undiciTokenFetch(options.requestTimeoutMs ?? 10_000);
   const signAssertion = options.auth.kind === 'jwt' ? assertionSigner(options, now) : undefined;
   const logContext = { sourceId: options.sourceId };
+  const capMs = options.retryAfterCapMs ?? 300_000;
+  // After a 429 the endpoint is closed to this process until `closedUntil`: every caller (and the
+  // retry loops of every request waiting for a token) is answered at once with the same
+  // RATE_LIMITED, so a throttled token endpoint never sees more refresh attempts than one.
+  let closedUntil = 0;
+  let throttledInARow = 0;
 
-  return async () => {
+  const requestOnce = async (): Promise<IssuedToken> => {
+    await options.limiter?.acquire();
     const issuedAt = now();
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (options.scopes.length > 0) form.set('scope', options.scopes.join(' '));
@@ -107,6 +123,39 @@ export function createTokenRequester(options: TokenEndpointOptions): () => Promi
       throw isPipelineError(mapped) || isProgrammerError(mapped) ? mapped : transientTokenFailure(err);
     }
     return readTokenResponse(response, issuedAt, options, now);
+  };
+
+  return async () => {
+    const waitMs = closedUntil - now();
+    if (waitMs > 0) {
+      throw new PipelineError('RATE_LIMITED', 'the token endpoint is throttling; not asking again yet', {
+        // Not a 429 the server sent: counters of 429s leave it out.
+        context: { ...logContext, route: 'token', notSent: true },
+        retryAfterMs: waitMs,
+      });
+    }
+    try {
+      const issued = await requestOnce();
+      throttledInARow = 0;
+      await options.limiter?.onSuccess().catch(() => undefined);
+      return issued;
+    } catch (err) {
+      if (isPipelineError(err) && err.code === 'RATE_LIMITED') {
+        throttledInARow++;
+        // The Retry-After is a floor; refused again after honouring it, the wait doubles (jittered).
+        const hint = Math.max(err.retryAfterMs ?? 0, 1_000);
+        const ceiling = Math.min(Math.max(capMs, hint), hint * 2 ** (throttledInARow - 1));
+        const wait = Math.max(hint, Math.floor(ceiling * (0.5 + 0.5 * random())));
+        closedUntil = now() + wait;
+        await options.limiter?.onThrottled(err.retryAfterMs).catch(() => undefined);
+        throw new PipelineError('RATE_LIMITED', 'the token endpoint answered 429', {
+          cause: err,
+          context: { ...logContext, route: 'token', inARow: throttledInARow },
+          retryAfterMs: wait,
+        });
+      }
+      throw err;
+    }
   };
 }
 

@@ -46,9 +46,15 @@ export async function buildExtractor(
     initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
     factor: 2,
     maxMs: env.EXTRACTOR_RETRY_MAX_MS,
+    // A 429 is backpressure: retried until the job's stall timeout aborts it, never counted out.
+    rateLimitRetries: Number.POSITIVE_INFINITY,
   };
-  // Token URLs the file omits come from SMART discovery, before anything is opened.
-  const sourceList = await resolveTokenUrls(loadSources(env.EXTRACTOR_SOURCES_FILE), { retryPolicy, logger });
+  // Token URLs the file omits come from SMART discovery, before anything is opened. Discovery has
+  // no job (and so no stall timeout) around it: there a 429 counts like any failed attempt.
+  const sourceList = await resolveTokenUrls(loadSources(env.EXTRACTOR_SOURCES_FILE), {
+    retryPolicy: { ...retryPolicy, rateLimitRetries: retryPolicy.retries },
+    logger,
+  });
   const transport = extractorTransport(rawEnv, logger);
   const keyring = parseKeyring(env.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
@@ -106,6 +112,7 @@ export async function buildExtractor(
       progressIntervalMs: env.EXTRACTOR_PROGRESS_INTERVAL_MS,
       maxExportAttempts: env.EXTRACTOR_MAX_EXPORT_ATTEMPTS,
       retryPolicy,
+      stallTimeoutMs: env.EXTRACTOR_STALL_TIMEOUT_MS,
       logger,
       resumeJobs: env.EXTRACTOR_RESUME_JOBS,
       ...(metrics ? { metrics } : {}),

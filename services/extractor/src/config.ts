@@ -30,8 +30,13 @@ export const extractorEnv = z.object({
   EXTRACTOR_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Re-exports after an expired status URL or file, per job. */
   EXTRACTOR_MAX_EXPORT_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  /** Retries of one HTTP request or one file download on transient failures. */
+  /** Retries of one HTTP request or one file download on transient failures (429s are not counted). */
   EXTRACTOR_HTTP_RETRIES: z.coerce.number().int().min(0).max(20).default(6),
+  /**
+   * A job fails on rate limits only when it has produced no record for this long while the source
+   * kept answering 429 (reason `rate_limited`, code `RATE_LIMIT_STALLED`); never on an attempt count.
+   */
+  EXTRACTOR_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).default(1_800_000),
   /** Ceiling of one backoff wait (full jitter below it); Retry-After may ask for longer. */
   EXTRACTOR_RETRY_MAX_MS: z.coerce.number().int().min(1).default(30_000),
   /** Resume running jobs of a crashed replica (off for the one-shot CLI). */

@@ -18,6 +18,7 @@ import type { JobCheckpoint, JobRecord, JobStats, JobStore } from './job-store.t
 import { failureCode, failureReason, snapshotOf, toJobEvent, toJobView, type JobSnapshot, type JobView } from './job-view.ts';
 import type { ExtractorMetrics } from './metrics.ts';
 import type { SourceRuntime } from './source-runtime.ts';
+import { watchStall, type StallWatch } from './stall-watch.ts';
 
 /** A request to start a job (the body of `POST /jobs`). */
 export interface StartJobRequest {
@@ -48,6 +49,8 @@ export interface JobManagerOptions {
   readonly progressIntervalMs: number;
   readonly maxExportAttempts: number;
   readonly retryPolicy: RetryPolicy;
+  /** A job under 429s fails `rate_limited` after this long without a record. Default 30 min. */
+  readonly stallTimeoutMs?: number;
   readonly logger: Logger;
   readonly metrics?: ExtractorMetrics;
   /** Take over running jobs of crashed replicas. Default true. */
@@ -88,6 +91,7 @@ interface ActiveJob {
   errorsByCode: Record<string, number>;
   writes: Promise<unknown>;
   readonly done: Promise<JobView>;
+  readonly stall: StallWatch;
 }
 
 /** Invalid request to start a job: answered 400 by the API, naming the field. */
@@ -100,6 +104,9 @@ export class JobRequestError extends PipelineError {
     this.field = field;
   }
 }
+
+/** How long a throttled job may go without a record before it fails (EXTRACTOR_STALL_TIMEOUT_MS). */
+export const DEFAULT_STALL_TIMEOUT_MS = 1_800_000;
 
 /** Age at which a partly filled batch is produced (EXTRACTOR_BATCH_LINGER_MS). */
 export const DEFAULT_BATCH_LINGER_MS = 200;
@@ -240,6 +247,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
           const progress = fold(job.snapshot.progress, batch.counts);
           refresh(job, { progress });
           await persist(job, { progress });
+          if (batch.messages.length > 0) job.stall.progress();
         });
       },
       watermarks: () => store.watermarks(record.sourceId),
@@ -301,8 +309,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         logger.info(log, 'job cancelled');
         return;
       }
-      const reason = failureReason(err);
-      const code = failureCode(err);
+      // A rate-limit stall aborted the job: whatever the interrupted request threw, that is why.
+      const failure = job.stall.stalled() ?? err;
+      const reason = failureReason(failure);
+      const code = failureCode(failure);
       logger.error({ ...log, reason, code, err }, 'job failed');
       await finish(job, 'failed', reason, code).catch((finishErr: unknown) =>
         logger.error({ ...log, err: finishErr }, 'could not record the job failure'),
@@ -323,20 +333,32 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     });
     const progress =
       record.progress ?? (record.kind === 'incremental' ? progressForTypes(record.resourceTypes) : undefined);
+    const controller = new AbortController();
+    const client = runtime.client(record.kind === 'incremental' ? 'incremental' : 'backfill');
     const job: ActiveJob = {
       snapshot: { ...snapshotOf(record), progress },
-      controller: new AbortController(),
+      controller,
       abortCause: undefined,
-      client: runtime.client(record.kind === 'incremental' ? 'incremental' : 'backfill'),
+      client,
       runtime,
       baseStats: record.stats,
       refreshesAtStart: runtime.tokenProvider.refreshes(),
       errorsByCode: { ...record.stats.errorsByCode },
       writes: Promise.resolve(),
       done,
+      stall: watchStall({
+        timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+        throttling: () => {
+          const c = client.counters();
+          return { total: c.rateLimited, inARow: c.throttledInARow };
+        },
+        onStall: (err) => controller.abort(err),
+        context: { jobId: record.id, sourceId: record.sourceId },
+      }),
     };
     active.set(record.id, job);
     void execute(job).finally(async () => {
+      job.stall.stop();
       active.delete(record.id);
       await job.client.close().catch(() => undefined);
       resolveDone(toJobView(job.snapshot));

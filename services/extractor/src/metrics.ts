@@ -1,4 +1,4 @@
-import { createMetrics, type SafeCounter, type ServiceMetrics } from '@ehrflow/service';
+import { createMetrics, type SafeCounter, type SafeGauge, type ServiceMetrics } from '@ehrflow/service';
 import type { HttpCounters } from '@ehrflow/http';
 
 /**
@@ -16,6 +16,10 @@ export interface ExtractorMetrics {
   readonly recordErrors: SafeCounter<'source' | 'code'>;
   readonly jobs: SafeCounter<'source' | 'state' | 'reason'>;
   readonly limiterGrants: SafeCounter<'source' | 'priority'>;
+  /** The rate the shared limiter grants now (below the ceiling after 429s); one value for all replicas. */
+  readonly rateGranted: SafeGauge<'source'>;
+  /** The configured ceiling: published limit × headroom. */
+  readonly rateCeiling: SafeGauge<'source'>;
   /** Adds what a client's counters grew by since the last call for the same client key. */
   syncHttp(clientKey: object, sourceId: string, counters: HttpCounters): void;
   /** Adds what a source's token provider's refresh count grew by since the last call. */
@@ -26,9 +30,11 @@ export function createExtractorMetrics(): ExtractorMetrics {
   const service = createMetrics('extractor');
   const m = {
     requests: service.counter('extractor_http_requests_total', 'Requests sent to sources', ['source']),
-    retries: service.counter('extractor_http_retries_total', 'Requests retried after a transient failure or 429', [
-      'source',
-    ]),
+    retries: service.counter(
+      'extractor_http_retries_total',
+      'Requests retried after a transient failure or 429',
+      ['source'],
+    ),
     throttled: service.counter('extractor_http_throttled_total', 'Responses 429 from sources', ['source']),
     tokenRefreshes: service.counter('extractor_token_refreshes_total', 'Access token requests', ['source']),
   };
@@ -50,13 +56,34 @@ export function createExtractorMetrics(): ExtractorMetrics {
       'source',
       'code',
     ]),
-    jobs: service.counter('extractor_jobs_finished_total', 'Jobs reaching a final state', ['source', 'state', 'reason']),
+    jobs: service.counter('extractor_jobs_finished_total', 'Jobs reaching a final state', [
+      'source',
+      'state',
+      'reason',
+    ]),
     limiterGrants: service.counter('extractor_limiter_grants_total', 'Rate limiter grants by priority', [
       'source',
       'priority',
     ]),
+    rateGranted: service.gauge(
+      'extractor_rate_granted_per_minute',
+      'Requests per minute the shared rate limiter grants a source now (429 share: throttled / requests)',
+      ['source'],
+    ),
+    rateCeiling: service.gauge(
+      'extractor_rate_ceiling_per_minute',
+      'Configured rate ceiling of a source (published limit × headroom)',
+      ['source'],
+    ),
     syncHttp(clientKey, sourceId, counters) {
-      const before = seen.get(clientKey) ?? { requests: 0, retries: 0, rateLimited: 0, unauthorized: 0, tokenRefreshes: 0 };
+      const before = seen.get(clientKey) ?? {
+        requests: 0,
+        retries: 0,
+        rateLimited: 0,
+        unauthorized: 0,
+        tokenRefreshes: 0,
+        throttledInARow: 0,
+      };
       const labels = { source: sourceId };
       m.requests.inc(labels, counters.requests - before.requests);
       m.retries.inc(labels, counters.retries - before.retries);

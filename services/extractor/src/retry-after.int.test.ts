@@ -28,13 +28,16 @@ beforeAll(() => stack.setUp());
 afterAll(() => stack.tearDown());
 
 /** The wait a 429 asked for (at most the cap), measured from when the simulator answered it. */
-function askedMs(exchange: Exchange): number {
+function askedMs(exchange: Exchange, form: string): number {
   const header = exchange.retryAfter ?? '';
-  const ms = /^\d+$/.test(header) ? Number(header) * 1000 : Date.parse(header) - exchange.answeredAt;
+  let ms = Date.parse(header) - exchange.answeredAt;
+  // The epoch form names a Unix time in whole seconds: it asks for less than it seems, by up to 1 s.
+  if (form === 'epoch') ms = Number(header) * 1000 - exchange.answeredAt;
+  else if (/^\d+$/.test(header)) ms = Number(header) * 1000;
   return Math.min(ms, CAP_MS);
 }
 
-describe.each(['seconds', 'http-date', 'absurd'] as const)('429s with Retry-After as %s', (form) => {
+describe.each(['seconds', 'http-date', 'absurd', 'epoch'] as const)('429s with Retry-After as %s', (form) => {
   it('waits as asked (capped when absurd) and completes the job with exact counts', async () => {
     const sim = createSimulator({
       seed: `ra-${form}-${stack.rid}`,
@@ -80,12 +83,17 @@ describe.each(['seconds', 'http-date', 'absurd'] as const)('429s with Retry-Afte
       const stream = exchanges.filter((e) => !e.path.endsWith('/auth/token')).sort((a, b) => a.arrivedAt - b.arrivedAt);
       const throttled = stream.filter((e) => e.status === 429);
       expect(throttled.length).toBeGreaterThanOrEqual(3);
-      const headerShape = { seconds: /^\d+$/, 'http-date': /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/, absurd: /^86400000$/ }[form];
+      const headerShape = {
+        seconds: /^\d+$/,
+        'http-date': /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+        absurd: /^86400000$/,
+        epoch: /^\d{10}$/,
+      }[form];
       for (const e of throttled) expect(e.retryAfter).toMatch(headerShape);
 
       const gaps = throttled.map((e) => {
         const next = stream.find((x) => x.arrivedAt >= e.answeredAt && x !== e);
-        return { asked: askedMs(e), gap: next === undefined ? Infinity : next.arrivedAt - e.answeredAt };
+        return { asked: askedMs(e, form), gap: next === undefined ? Infinity : next.arrivedAt - e.answeredAt };
       });
       for (const g of gaps) expect(g.gap).toBeGreaterThanOrEqual(g.asked - TOLERANCE_MS);
       // The check above must be able to fail: some 429s asked for clearly more than the backoff.
@@ -97,8 +105,11 @@ describe.each(['seconds', 'http-date', 'absurd'] as const)('429s with Retry-Afte
         expect(cappedWarnings.length).toBeGreaterThan(0);
         expect(cappedWarnings.every((l) => l.retryAfterMs === CAP_MS && l.status === 429)).toBe(true);
       } else {
+        // An epoch number is not an absurd wait of 56 years: it is read as the time it names.
         expect(cappedWarnings).toEqual([]);
       }
+      const absolute = logs.lines.filter((l) => l.msg === 'Retry-After as an absolute time');
+      if (form === 'epoch') expect(absolute.some((l) => l.form === 'epoch')).toBe(true);
     } finally {
       await extractor.close();
       await sim.stop();

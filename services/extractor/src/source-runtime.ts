@@ -41,6 +41,13 @@ export interface SourceRuntimeOptions {
 
 export function createSourceRuntime(config: SourceConfig, options: SourceRuntimeOptions): SourceRuntime {
   const { redis, keyring } = options;
+  const shared = createRateLimiter({
+    redis,
+    sourceId: config.id,
+    publishedLimitPerMinute: config.rateLimitPerMinute,
+    headroom: config.headroom,
+  });
+  const limiter = countingLimiter(shared, config.id, options.metrics);
   const tokenProvider = createTokenProvider({
     sourceId: config.id,
     tokenUrl: config.tokenUrl,
@@ -54,15 +61,10 @@ export function createSourceRuntime(config: SourceConfig, options: SourceRuntime
       encrypt: (plain) => encryptPayload(keyring, Buffer.from(plain, 'utf8')).toString('base64'),
       decrypt: (sealed) => decryptPayload(keyring, Buffer.from(sealed, 'base64')).toString('utf8'),
     },
+    // Token requests spend from the source's budget too, ahead of backfill requests.
+    limiter,
     logger: options.logger,
   });
-  const shared = createRateLimiter({
-    redis,
-    sourceId: config.id,
-    publishedLimitPerMinute: config.rateLimitPerMinute,
-    headroom: config.headroom,
-  });
-  const limiter = countingLimiter(shared, config.id, options.metrics);
   const semaphore = createSemaphore(config.maxConcurrency);
 
   return {
@@ -89,12 +91,18 @@ export function createSourceRuntime(config: SourceConfig, options: SourceRuntime
   };
 }
 
-/** Counts grants per priority (the metric tests use to see incremental jobs served first). */
+/**
+ * Counts grants per priority (the metric tests use to see incremental jobs served first) and
+ * keeps the granted-rate gauge of the source current on every 429 and success.
+ */
 function countingLimiter(
   inner: SharedRateLimiter,
   sourceId: string,
   metrics: ExtractorMetrics | undefined,
 ): SharedRateLimiter {
+  const labels = { source: sourceId };
+  metrics?.rateCeiling.set(labels, inner.budgetPerMinute);
+  metrics?.rateGranted.set(labels, inner.budgetPerMinute);
   const acquire: RateLimiter['acquire'] = async (options) => {
     await inner.acquire(options);
     metrics?.limiterGrants.inc({ source: sourceId, priority: options?.priority ?? 'incremental' });
@@ -104,7 +112,15 @@ function countingLimiter(
     tryAcquire: (priority, waiterId) => inner.tryAcquire(priority, waiterId),
     currentRatePerMinute: () => inner.currentRatePerMinute(),
     acquire,
-    onThrottled: (ms) => inner.onThrottled(ms),
-    onSuccess: () => inner.onSuccess(),
+    async onThrottled(ms) {
+      const outcome = await inner.onThrottled(ms);
+      metrics?.rateGranted.set(labels, outcome.ratePerMinute);
+      return outcome;
+    },
+    async onSuccess() {
+      const rate = await inner.onSuccess();
+      metrics?.rateGranted.set(labels, rate);
+      return rate;
+    },
   };
 }

@@ -37,6 +37,12 @@ describe('the demo, small', () => {
     // endpoint included), and still finished.
     expect(report.extractor.throttled).toBeGreaterThan(0);
     expect(report.extractor.throttled).toBe(report.simulator.rateLimited);
+    // The configured limit was a ceiling: each source's granted rate came down under it.
+    expect(report.rates).toHaveLength(2);
+    for (const rate of report.rates) {
+      expect(rate.grantedPerMinute).toBeGreaterThan(0);
+      expect(rate.grantedPerMinute).toBeLessThan(rate.ceilingPerMinute);
+    }
     expect(report.reconciled).toBe(true);
     expect(report.leakScan?.incomplete).toEqual([]);
     expect(report.leakScan?.protectedMatches).toBeGreaterThan(0);

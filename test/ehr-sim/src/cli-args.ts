@@ -32,6 +32,16 @@ export const CLI_FLAGS: readonly Flag[] = [
   { name: 'rate-limit', value: 'n', help: 'requests per window per client, 0 = unlimited (default 600)' },
   { name: 'rate-window-ms', value: 'ms', help: 'rate-limit window length (default 60000)' },
   { name: 'rate-window', value: 'fixed|sliding', help: 'rate-limit window kind (default sliding)' },
+  {
+    name: 'rate-published',
+    value: 'n',
+    help: 'limit shown in metadata and headers (default: the enforced one)',
+  },
+  {
+    name: 'rate-retry-after-hint',
+    value: 's',
+    help: 'constant Retry-After on every 429 instead of the real wait (default 0: the real wait)',
+  },
   { name: 'max-per-file', value: 'n', help: 'max resources per export file (default 1000)' },
   {
     name: 'polls-before-ready',
@@ -152,7 +162,13 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     historyDays: number('history-days'),
     deletedFraction: number('deleted-fraction'),
     tokenLifetimeSeconds: number('token-lifetime'),
-    rateLimit: { limit: number('rate-limit'), windowMs: number('rate-window-ms'), window },
+    rateLimit: {
+      limit: number('rate-limit'),
+      windowMs: number('rate-window-ms'),
+      window,
+      publishedLimit: number('rate-published'),
+      retryAfterHintSeconds: number('rate-retry-after-hint'),
+    },
     export: {
       maxResourcesPerFile: number('max-per-file'),
       pollsBeforeReady: number('polls-before-ready'),

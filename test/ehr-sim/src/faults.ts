@@ -3,7 +3,11 @@ import { hashString, Rng } from './prng.ts';
 import { isResourceType, type ResourceType } from './resource-types.ts';
 
 /** How 429 and 503 answers phrase `Retry-After`. `absurd` asks for 86400000 seconds (1000 days). */
-export type RetryAfterMode = 'seconds' | 'http-date' | 'absurd';
+/**
+ * Retry-After forms: delta-seconds, an HTTP date, an absurd number of seconds, or (seen on real
+ * gateways, against RFC 9110) the Unix time in seconds at which to retry.
+ */
+export type RetryAfterMode = 'seconds' | 'http-date' | 'absurd' | 'epoch';
 
 export const ABSURD_RETRY_AFTER_SECONDS = 86_400_000;
 
@@ -142,6 +146,8 @@ export class FaultInjector {
         return new Date(nowMs + seconds * 1000).toUTCString();
       case 'absurd':
         return String(ABSURD_RETRY_AFTER_SECONDS);
+      case 'epoch':
+        return String(Math.floor(nowMs / 1000) + seconds);
     }
   }
 
@@ -224,7 +230,7 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
       optNumber(obj.servedLinesPerSecond, 'faults.servedLinesPerSecond', 0, 10_000_000) ??
       current.servedLinesPerSecond,
     retryAfter:
-      optEnum(obj.retryAfter, 'faults.retryAfter', ['seconds', 'http-date', 'absurd'] as const) ??
+      optEnum(obj.retryAfter, 'faults.retryAfter', ['seconds', 'http-date', 'absurd', 'epoch'] as const) ??
       current.retryAfter,
     exportErrorFile: optBoolean(obj.exportErrorFile, 'faults.exportErrorFile') ?? current.exportErrorFile,
     drift: obj.drift === undefined ? current.drift : parseDrift(obj.drift),

@@ -179,7 +179,8 @@ async function search(
 }
 
 function capabilityStatement(ctx: SimContext, origin: string, site: string): Record<string, unknown> {
-  const { limit, windowMs, window } = ctx.limiter.options;
+  const { windowMs, window } = ctx.limiter.options;
+  const limit = ctx.limiter.published;
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',

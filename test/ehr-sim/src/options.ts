@@ -53,7 +53,10 @@ export interface SimulatorOptions {
   readonly clients?: readonly ClientRegistration[];
   /** Access token lifetime in seconds (>= 1). Default 300. */
   readonly tokenLifetimeSeconds?: number;
-  /** Published per-client rate limit. Default 600 requests per 60 s, sliding window. */
+  /**
+   * Enforced per-client rate limit. Default 600 requests per 60 s, sliding window, published as
+   * enforced, 429s carrying the real wait.
+   */
   readonly rateLimit?: Partial<RateLimitOptions>;
   readonly export?: Partial<ExportOptions>;
   /** Groups for Group/<id>/$export. Default one group `all` with every patient. */
@@ -133,6 +136,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
       limit: int(rl.limit, 'rateLimit.limit', 600, 0, 1e9),
       windowMs: int(rl.windowMs, 'rateLimit.windowMs', 60_000, 1, 86_400_000),
       window: rl.window ?? 'sliding',
+      publishedLimit: int(rl.publishedLimit, 'rateLimit.publishedLimit', 0, 0, 1e9),
+      retryAfterHintSeconds: int(rl.retryAfterHintSeconds, 'rateLimit.retryAfterHintSeconds', 0, 0, 86_400),
     },
     export: {
       pollsBeforeReady: int(ex.pollsBeforeReady, 'export.pollsBeforeReady', 2, 0, 1e6),

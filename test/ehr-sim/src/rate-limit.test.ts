@@ -49,7 +49,7 @@ describe('rate limit and counters', () => {
     expect(counters.clients[SECRET_CLIENT.clientId]).toMatchObject({ requests: 8, rateLimited: 2 });
   });
 
-  it('keeps one budget per site: callers of one site do not use up another site\'s', async () => {
+  it("keeps one budget per site: callers of one site do not use up another site's", async () => {
     const clock = fakeClock();
     sim = createSimulator({
       patientsPerSite: 3,
@@ -86,6 +86,53 @@ describe('rate limit and counters', () => {
     expect(absurd.headers['retry-after']).toBe(String(ABSURD_RETRY_AFTER_SECONDS));
     sim.setFaults({ retryAfter: 'seconds' });
     expect((await sim.app.inject({ url: '/site-a/fhir/metadata' })).headers['retry-after']).toBe('40');
+  });
+
+  it.each(['sliding', 'fixed'] as const)(
+    'enforces far less than it publishes, with a short constant Retry-After (%s window)',
+    async (window) => {
+      const clock = fakeClock(Date.UTC(2025, 5, 1, 12, 0, 0));
+      sim = createSimulator({
+        patientsPerSite: 3,
+        clients: [SECRET_CLIENT],
+        now: clock.now,
+        rateLimit: { limit: 2, windowMs: 60_000, window, publishedLimit: 600, retryAfterHintSeconds: 3 },
+      });
+      const meta = await sim.app.inject({ url: '/site-a/fhir/metadata' });
+      expect(meta.headers['x-ratelimit-limit']).toBe('600');
+      const ext = meta
+        .json<{ extension: { url: string; extension: { url: string; valueInteger?: number }[] }[] }>()
+        .extension.find((e) => e.url === RATE_LIMIT_EXTENSION);
+      expect(ext?.extension[0]).toEqual({ url: 'limit', valueInteger: 600 });
+      const headers = { authorization: `Bearer ${await secretToken(sim)}` };
+      // metadata (t=0) and the token request came from the anonymous caller; the client starts fresh.
+      const statuses: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await sim.app.inject({ url: '/site-a/fhir/Patient', headers });
+        statuses.push(
+          res.statusCode === 429 ? `429:${String(res.headers['retry-after'])}` : String(res.statusCode),
+        );
+        clock.advance(3_000); // exactly what the hint asked for: still inside the 60 s window
+      }
+      expect(statuses).toEqual(['200', '200', '429:3', '429:3', '429:3', '429:3']);
+      clock.advance(60_000);
+      expect((await sim.app.inject({ url: '/site-a/fhir/Patient', headers })).statusCode).toBe(200);
+    },
+  );
+
+  it('answers Retry-After as the Unix time of the retry when asked to (epoch form)', async () => {
+    const clock = fakeClock(Date.UTC(2025, 5, 1, 12, 0, 0));
+    sim = createSimulator({
+      patientsPerSite: 3,
+      now: clock.now,
+      rateLimit: { limit: 1, windowMs: 60_000, window: 'fixed' },
+      faults: { retryAfter: 'epoch' },
+    });
+    await sim.app.inject({ url: '/site-a/fhir/metadata' });
+    clock.advance(20_000);
+    const res = await sim.app.inject({ url: '/site-a/fhir/metadata' });
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['retry-after']).toBe(String(Date.UTC(2025, 5, 1, 12, 1, 0) / 1000));
   });
 
   it('records the peak rate per client per second and per minute', async () => {

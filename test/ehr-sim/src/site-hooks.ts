@@ -23,11 +23,11 @@ export function installSiteHooks(app: FastifyInstance, ctx: SimContext): void {
     const now = ctx.now();
     const { limit } = ctx.limiter.options;
     const decision = ctx.limiter.check(`${site} ${key}`, now);
-    if (limit > 0) reply.header('X-RateLimit-Limit', String(limit));
+    if (limit > 0) reply.header('X-RateLimit-Limit', String(ctx.limiter.published));
     if (!decision.allowed) {
       ctx.counters.rateLimited(key);
       reply.header('X-RateLimit-Remaining', '0');
-      reply.header('Retry-After', ctx.faults.retryAfterValue(decision.waitMs / 1000, now));
+      reply.header('Retry-After', ctx.faults.retryAfterValue(decision.retryAfterMs / 1000, now));
       return sendOutcome(reply, 429, 'throttled', 'request rate limit exceeded');
     }
     if (limit > 0) reply.header('X-RateLimit-Remaining', String(decision.remaining));

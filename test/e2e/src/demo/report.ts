@@ -39,6 +39,8 @@ export function formatDemoReport(r: DemoReport): string {
   ];
   out.push(indent(formatTable(rows)));
   out.push('');
+  out.push(...formatRates(r));
+  out.push('');
   out.push('Drift and quarantine');
   if (r.events === null) out.push('  (not read)');
   else {
@@ -61,6 +63,26 @@ export function formatDemoReport(r: DemoReport): string {
   for (const p of r.problems) out.push(`PROBLEM: ${p}`);
   out.push(r.passed ? 'RESULT: PASS (reconciled, 0 leak hits)' : 'RESULT: FAIL');
   return out.join('\n');
+}
+
+/** Granted rate converging: the configured limit is a ceiling, the EHR decides what it grants. */
+function formatRates(r: DemoReport): string[] {
+  const lines = ['Granted rate per source (requests/min; the configured limit is a ceiling, not a truth)'];
+  if (r.rates.length === 0) return [...lines, '  (not read)'];
+  const table = [['source', 'published', 'ceiling', 'granted at end', 'requests', '429s', '429 share']];
+  for (const rate of r.rates) {
+    const share = rate.requests === 0 ? 0 : rate.throttled / rate.requests;
+    table.push([
+      rate.sourceId,
+      formatCount(rate.publishedPerMinute),
+      formatCount(rate.ceilingPerMinute),
+      rate.grantedPerMinute.toFixed(1),
+      formatCount(rate.requests),
+      formatCount(rate.throttled),
+      `${(share * 100).toFixed(1)}%`,
+    ]);
+  }
+  return [...lines, indent(formatTable(table))];
 }
 
 function formatReconciliation(rec: JobReconciliation): string[] {

@@ -28,6 +28,7 @@ import { sleep } from '../wait.ts';
 import type { DemoArgs } from './args.ts';
 import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
 import { progressLine } from './progress.ts';
+import { sourceRates, type SourceRate } from './rates.ts';
 import { readRunEvents, type RunEvents } from './topic-events.ts';
 
 // The demo's own kafkajs clients (admin, topic reads) get the services' fix for kafkajs #1751.
@@ -65,6 +66,8 @@ export interface DemoReport {
     readonly throttled: number;
     readonly tokenRefreshes: number;
   };
+  /** Per source: published, configured and finally granted rate, requests and 429s. */
+  readonly rates: readonly SourceRate[];
   readonly simulator: Record<string, unknown>;
   readonly events: RunEvents | null;
   readonly serviceMetrics: Readonly<Record<string, Record<string, number>>>;
@@ -88,6 +91,7 @@ const POLL_MS = 1_000;
  * status poll, one download per resource type, the final DELETE), so each site meets 429s.
  */
 const ENFORCED_PER_MINUTE = 8;
+const PUBLISHED_PER_MINUTE = 60;
 
 /**
  * Runs the demo: simulator with faults, the four services, one backfill per site, progress until
@@ -140,6 +144,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   let jobs: JobView[] = [];
   let counts: StageCounts | null = null;
   const serviceMetrics: Record<string, Record<string, number>> = {};
+  let rates: SourceRate[] = [];
   try {
     for (const type of ['Patient', 'Observation']) {
       try {
@@ -157,7 +162,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       canaries,
       faults: args.faults ? productionFaults(args.patients * args.sites) : {},
       enforcedPerMinute: args.faults ? ENFORCED_PER_MINUTE : 0,
-      publishedPerMinute: args.faults ? 60 : 6000,
+      publishedPerMinute: args.faults ? PUBLISHED_PER_MINUTE : 6000,
       tokenLifetimeSeconds: args.faults ? 5 : 300,
       sourcePrefix: `demo-${runId}-`,
       dir: join(demoDir, `ehr-${runId}`),
@@ -253,6 +258,13 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       const text = await fetchMetrics(handle);
       await writeFile(join(metricsDir, `${handle.name}.prom`), text);
       serviceMetrics[handle.name] = pickMetrics(text);
+      if (handle.name === 'extractor') {
+        rates = sourceRates(
+          text,
+          [...(ehr?.sourceIds.values() ?? [])],
+          args.faults ? PUBLISHED_PER_MINUTE : 6000,
+        );
+      }
     }
   } catch (err) {
     problems.push(err instanceof Error ? (err.message.split('\n')[0] ?? 'failed') : 'failed');
@@ -337,6 +349,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       throttled: sum((j) => j.counts.throttled),
       tokenRefreshes: sum((j) => j.counts.tokenRefreshes),
     },
+    rates,
     simulator: ehr ? { ...ehr.sim.counters(), clients: undefined } : {},
     events,
     serviceMetrics,
