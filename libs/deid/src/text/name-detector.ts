@@ -1,0 +1,388 @@
+import {
+  isClinical,
+  isCommonName,
+  isDictionaryName,
+  isEnglish,
+  isEponym,
+  isEponymHead,
+  isGivenName,
+  isRareEnglish,
+} from './name-lexicon.ts';
+import { isWord, tokenize, type Token } from './tokens.ts';
+
+/**
+ * Finds person names in free text that no list of known identifiers holds: relatives, clinicians,
+ * callers, anyone. Three layers, each switchable (the evaluation measures them one by one):
+ *
+ * - **context** — what surrounds a word: a title (`Mr`, `Dr.`), a role (`daughter`, `wife`,
+ *   `husband`), a verb of contact (`spoke with`, `called`, `per`, `c/o`), a label (`Name:`,
+ *   `Patient:`, `NOK:`), a credential after it (`, RN`), a signature line;
+ * - **dictionary** — census given names and surnames: a name that is no English word is a name
+ *   anywhere and in any case; one that is also a word (`Hope`, `Will`, `Brown`) only when
+ *   capitalised inside a sentence, beside another name, or before a verb of speech at the start;
+ * - **heuristic** — a capitalised word that is neither English, clinical nor a number is a name
+ *   (invented and foreign names), and so is a lower-case word no list knows (counted as
+ *   unclassified: the residual risk).
+ *
+ * Clinical vocabulary (eponyms, drug names, abbreviations) is never a name unless a title
+ * precedes it (`Dr. Parkinson`).
+ */
+
+export const NAME_LAYERS = ['context', 'dictionary', 'heuristic'] as const;
+export type NameLayer = (typeof NAME_LAYERS)[number];
+
+export interface NameFindings {
+  readonly tokens: readonly Token[];
+  /** Indices of name tokens. */
+  readonly names: ReadonlySet<number>;
+  /** Words the detector could only guess about (unknown lower-case words, unknown acronyms). */
+  readonly unclassified: number;
+}
+
+const words = (text: string): ReadonlySet<string> => new Set(text.trim().split(/\s+/));
+
+const TITLES = words(`mr mrs ms miss mx dr doctor prof professor nurse rev reverend fr
+  sr capt sgt officer judge pastor`);
+/** People other than the patient, named after their role ("daughter Hope", "wife: Rose"). */
+const ROLES = words(`daughter son wife husband spouse partner mother mom mum father dad brother sister
+  sibling child children grandson granddaughter grandmother grandfather grandma grandpa niece
+  nephew aunt uncle cousin friend neighbor neighbour caregiver carer guardian boyfriend girlfriend
+  fiance fiancee roommate employer boss supervisor coworker co-worker landlord pastor chaplain
+  interpreter translator proxy poa nok stepson stepdaughter stepmother stepfather sitter aide
+  attending resident fellow intern pcp provider surgeon physician therapist pharmacist
+  hospitalist intensivist cardiologist neurologist oncologist nephrologist psychiatrist
+  psychologist dietitian nutritionist coordinator manager worker contact witness`);
+/** Verbs and prepositions after which a capitalised word is a person. */
+const CONTACT_WORDS = words(`called phoned texted emailed paged messaged per spoke talked discussed
+  informed notified told asked met visited accompanied seen signed dictated transcribed witnessed
+  reviewed referred ordered covering cc attn attention c/o via from for by with to sent
+  consented thanked counseled counselled educated`);
+/** Labels of a name field inside a note ("Name:", "NOK:"). */
+const LABELS = words(`name patient pt contact nok kin guardian signed provider attending pcp
+  referring from to cc signature author by re resident nurse physician caller`);
+/** Verbs of speech or presence that make a sentence-initial name-word a name ("Rose called"). */
+const SPEECH_VERBS = words(`called phoned reports reported states stated said says visited
+  came arrived agrees agreed declined consented asked asks requests requested notes noted
+  confirmed confirms denies denied was is has had will would brought left signed`);
+const CREDENTIALS = words(`md do rn np pa pa-c lpn cna phd pharmd msw lcsw dds dmd od dpt pt ot
+  slp rd crna aprn fnp dnp mph mba esq`);
+/** Function words that never start or continue a name. */
+const STOP = words(`a an the and or but of in on at to for from by with without as is are was were be
+  been being this that these those it its his her their our your my he she they we you i me him
+  them us not no yes all any each every some per via re pt patient who whom whose which what when
+  where why how about after before during over under into onto upon than then there here also
+  again today tonight tomorrow yesterday please thanks thank ok okay`);
+
+const MAX_NAME_TOKENS = 4;
+/** Surname particles: part of the name before a name ("van Banes", "de la Cruz"). */
+const PARTICLES = words('van von der den de da del della di du la le bin ibn al el st ter');
+
+/** Titles, roles, labels and contact words: the context of a name, never a name themselves. */
+function isContextWord(key: string): boolean {
+  return TITLES.has(key) || ROLES.has(key) || LABELS.has(key) || CONTACT_WORDS.has(key) || STOP.has(key);
+}
+
+/** Finds name tokens in a text with the given layers. */
+export function findNames(text: string, layers: ReadonlySet<NameLayer>): NameFindings {
+  const tokens = tokenize(text);
+  const names = new Set<number>();
+  const shouting = isShouting(tokens);
+  const ctx: Ctx = { text, tokens, names, shouting };
+  let unclassified = 0;
+  if (layers.has('context')) contextLayer(ctx);
+  if (layers.has('dictionary')) dictionaryLayer(ctx);
+  if (layers.has('heuristic')) unclassified = heuristicLayer(ctx);
+  if (layers.has('dictionary') || layers.has('heuristic') || layers.has('context')) spread(ctx);
+  return { tokens, names, unclassified };
+}
+
+interface Ctx {
+  readonly text: string;
+  readonly tokens: readonly Token[];
+  readonly names: Set<number>;
+  /** Most words are upper case: capitals say nothing. */
+  readonly shouting: boolean;
+}
+
+function isShouting(tokens: readonly Token[]): boolean {
+  let upper = 0;
+  let all = 0;
+  for (const t of tokens) {
+    if (!isWord(t) || t.text.length < 2) continue;
+    all += 1;
+    if (t.shape === 'upper') upper += 1;
+  }
+  return all >= 4 && upper / all > 0.6;
+}
+
+/** Capitalised in a way that carries meaning (not sentence-initial, not in all-caps text). */
+function capitalSignal(ctx: Ctx, t: Token): boolean {
+  if (t.sentenceStart) return false;
+  return t.shape === 'title' || (t.shape === 'upper' && !ctx.shouting);
+}
+
+function capitalised(t: Token): boolean {
+  return t.shape === 'title' || t.shape === 'upper';
+}
+
+/** An initial: one capital letter, maybe with a dot after it. */
+function isInitial(t: Token): boolean {
+  return /^\p{Lu}$/u.test(t.text);
+}
+
+/** Text between two tokens. */
+function gap(ctx: Ctx, a: Token, b: Token): string {
+  return ctx.text.slice(a.end, b.start);
+}
+
+/** Whether token `i` can be part of a name that context announces. */
+function nameLike(ctx: Ctx, i: number, strong: boolean, afterRole = false): boolean {
+  const t = ctx.tokens[i];
+  if (t === undefined || !isWord(t)) return t?.placeholder === 'NAME';
+  if (isContextWord(t.key) && !(strong && capitalised(t) && isDictionaryName(t.key) && !TITLES.has(t.key))) return false;
+  if (CREDENTIALS.has(t.key) && t.shape === 'upper') return false;
+  if (isInitial(t)) return true;
+  if (!strong && isClinical(ctx.tokens, i)) return false;
+  if (capitalised(t)) return strong || !isEnglish(t.key) || isCommonName(t.key) || (afterRole && isDictionaryName(t.key));
+  if (t.shape === 'mixed') return false;
+  // Lower case: a dictionary name, or a word no list knows.
+  if (isDictionaryName(t.key)) return !isEnglish(t.key) || strong || nextIsName(ctx, i) || (afterRole && isGivenName(t.key));
+  if (isRareEnglish(t.key)) return false;
+  return !isEnglish(t.key) && !isClinical(ctx.tokens, i) && /^[\p{L}'-]+$/u.test(t.text) && t.key.length >= 2;
+}
+
+function nextIsName(ctx: Ctx, i: number): boolean {
+  const next = ctx.tokens[i + 1];
+  const t = ctx.tokens[i];
+  if (next === undefined || t === undefined || !/^\s+$/.test(gap(ctx, t, next))) return false;
+  return (
+    isWord(next) &&
+    isDictionaryName(next.key) &&
+    (capitalised(next) || !isEnglish(next.key)) &&
+    !isContextWord(next.key) &&
+    !isClinical(ctx.tokens, i + 1)
+  );
+}
+
+/** Marks up to MAX_NAME_TOKENS name-like tokens from `from` on the same line. */
+function takeNameAfter(ctx: Ctx, from: number, strong: boolean, afterRole = false): void {
+  let taken = 0;
+  for (let i = from; i < ctx.tokens.length && taken < MAX_NAME_TOKENS; i += 1) {
+    const t = ctx.tokens[i];
+    const prev = ctx.tokens[i - 1];
+    if (t === undefined) break;
+    if (taken > 0 && prev !== undefined) {
+      const between = gap(ctx, prev, t);
+      // A name goes on over spaces, a comma in "Smith, John", a hyphen, an initial's dot.
+      if (!/^(?:\s*|\.\s*|,\s*|\s*-\s*)$/.test(between) || between.includes('\n')) break;
+      if (between.startsWith('.') && !isInitial(prev)) break;
+      if (between.includes(',') && !(capitalised(t) && (isGivenName(t.key) || !isEnglish(t.key)))) break;
+    }
+    if (!nameLike(ctx, i, strong, afterRole)) break;
+    if (t.placeholder === undefined) ctx.names.add(i);
+    taken += 1;
+  }
+}
+
+function contextLayer(ctx: Ctx): void {
+  const { tokens } = ctx;
+  for (let i = 0; i < tokens.length; i += 1) {
+    const t = tokens[i];
+    if (t === undefined || !isWord(t)) continue;
+    const next = tokens[i + 1];
+    if (next === undefined) continue;
+    const after = gap(ctx, t, next);
+    if (after.includes('\n')) continue;
+    if (TITLES.has(t.key) && /^\.?\s+$|^\.$/.test(after) && (t.shape === 'title' || t.key === 'dr' || (t.shape === 'upper' && ctx.shouting))) {
+      takeNameAfter(ctx, i + 1, true);
+    } else if (ROLES.has(t.key) && /^\s*[,:(]?\s*(?:is\s+|named\s+)?$/.test(after)) {
+      takeNameAfter(ctx, i + 1, false, true);
+    } else if (CONTACT_WORDS.has(t.key) && /^\s+$/.test(after)) {
+      // "spoke with Hope", "called Mark Young", "signed by: Dr ..." (the title handles that).
+      takeNameAfter(ctx, i + 1, false);
+    } else if (LABELS.has(t.key) && /^\s*[:#-]\s*$/.test(after)) {
+      takeNameAfter(ctx, i + 1, false);
+    } else if (t.key === 'c' && ctx.text.slice(t.end, t.end + 2) === '/o') {
+      const j = tokens.findIndex((x, k) => k > i && x.start >= t.end + 2);
+      if (j > 0) takeNameAfter(ctx, j, false);
+    }
+    // "-- Art Black": a signature after a dash.
+    if (i === 0 || /(?:^|\n)\s*--+\s*$/.test(ctx.text.slice(tokens[i - 1]?.end ?? 0, t.start))) {
+      if (/(?:^|\n)\s*--+\s*$/.test(ctx.text.slice(tokens[i - 1]?.end ?? 0, t.start))) takeNameAfter(ctx, i, false, true);
+    }
+    // "Hope Smith, RN" / "Hope Smith (daughter)": the name before a credential or a role.
+    if (
+      (CREDENTIALS.has(next.key) && next.shape === 'upper' && /^,?\s*$/.test(after)) ||
+      (ROLES.has(next.key) && /^\s*[(,]\s*(?:(?:her|his|their|pt's|patient's)\s+)?$/.test(after))
+    ) {
+      markNameBefore(ctx, i);
+    }
+  }
+  signatureLines(ctx);
+}
+
+/** Marks name-like capitalised tokens ending at `last`, going back on the same line. */
+function markNameBefore(ctx: Ctx, last: number): void {
+  for (let i = last, taken = 0; i >= 0 && taken < MAX_NAME_TOKENS; i -= 1, taken += 1) {
+    const t = ctx.tokens[i];
+    if (t === undefined || !isWord(t) || !(capitalised(t) || isDictionaryName(t.key))) break;
+    if (isContextWord(t.key) || isClinical(ctx.tokens, i)) break;
+    ctx.names.add(i);
+    const prev = ctx.tokens[i - 1];
+    if (prev === undefined || !/^(?:\s+|\.\s*|\s*-\s*)$/.test(gap(ctx, prev, t))) break;
+  }
+}
+
+/** A line of two to four capitalised words, maybe with a credential: a signature. */
+function signatureLines(ctx: Ctx): void {
+  const { tokens, text } = ctx;
+  let lineStart = 0;
+  for (let i = 0; i <= tokens.length; i += 1) {
+    const t = tokens[i];
+    const endsLine = t === undefined || (i > lineStart && text.slice(tokens[i - 1]?.end ?? 0, t.start).includes('\n'));
+    if (!endsLine) continue;
+    const line = tokens.slice(lineStart, i);
+    const body = line.filter((x) => !(CREDENTIALS.has(x.key) && x.shape === 'upper'));
+    const isSignature =
+      body.length >= 2 &&
+      body.length <= MAX_NAME_TOKENS &&
+      body.length < line.length + 1 &&
+      body.every((x) => isWord(x) && capitalised(x) && !STOP.has(x.key)) &&
+      body.some((x) => isDictionaryName(x.key) || !isEnglish(x.key)) &&
+      line.length > body.length;
+    if (isSignature) {
+      for (let k = lineStart; k < i; k += 1) {
+        const x = tokens[k];
+        if (x !== undefined && !(CREDENTIALS.has(x.key) && x.shape === 'upper') && !isClinical(tokens, k)) ctx.names.add(k);
+      }
+    }
+    lineStart = i;
+  }
+}
+
+function dictionaryLayer(ctx: Ctx): void {
+  const { tokens } = ctx;
+  for (let i = 0; i < tokens.length; i += 1) {
+    const t = tokens[i];
+    if (t === undefined || !isWord(t) || ctx.names.has(i) || t.key.length < 2) continue;
+    if (!isDictionaryName(t.key) || isClinical(tokens, i) || isContextWord(t.key)) continue;
+    if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
+    const next = tokens[i + 1];
+    const prev = tokens[i - 1];
+    if (!isEnglish(t.key)) {
+      ctx.names.add(i);
+    } else if (capitalSignal(ctx, t) && isCommonName(t.key)) {
+      ctx.names.add(i);
+    } else if (
+      capitalised(t) &&
+      isGivenName(t.key) &&
+      next !== undefined &&
+      capitalised(next) &&
+      /^\s+$/.test(gap(ctx, t, next)) &&
+      isDictionaryName(next.key) &&
+      !isContextWord(next.key) &&
+      !isClinical(tokens, i + 1)
+    ) {
+      // "Will Pippin", "Hope Brake": a given name and a surname, both capitalised.
+      ctx.names.add(i);
+      ctx.names.add(i + 1);
+    } else if (
+      t.shape === 'title' &&
+      /\(\s*$/.test(ctx.text.slice(prev?.end ?? 0, t.start)) &&
+      /^\s*\)/.test(ctx.text.slice(t.end, next?.start ?? ctx.text.length))
+    ) {
+      // "(White)": a name-word alone in brackets.
+      ctx.names.add(i);
+    } else if (t.sentenceStart && capitalised(t) && isCommonName(t.key)) {
+      const next = tokens[i + 1];
+      if (next !== undefined && SPEECH_VERBS.has(next.key) && /^\s+$/.test(gap(ctx, t, next))) ctx.names.add(i);
+    }
+  }
+}
+
+function heuristicLayer(ctx: Ctx): number {
+  const { tokens } = ctx;
+  let unclassified = 0;
+  for (let i = 0; i < tokens.length; i += 1) {
+    const t = tokens[i];
+    if (t === undefined || !isWord(t) || ctx.names.has(i)) continue;
+    if (!/^[\p{L}\p{M}'’-]+$/u.test(t.text) || t.key.length < 2) continue;
+    if (t.shape === 'lower' && isRareEnglish(t.key)) continue;
+    if (t.shape === 'mixed') {
+      unclassified += 1;
+      continue;
+    }
+    if (isEnglish(t.key) || isContextWord(t.key) || isClinical(tokens, i) || isDictionaryName(t.key)) continue;
+    if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
+    if (t.shape === 'upper' && t.text.length <= 3) {
+      // An unknown short acronym: more likely an abbreviation than a name; kept, but counted.
+      unclassified += 1;
+      continue;
+    }
+    if (t.shape === 'lower' || ctx.shouting) unclassified += 1;
+    ctx.names.add(i);
+  }
+  return unclassified;
+}
+
+/**
+ * A capitalised name-word or an initial next to a name is a name too ("Will Brown", "Hope
+ * O'Neil", "J. Quillon", "[NAME]-Smith"): repeated until nothing changes.
+ */
+function spread(ctx: Ctx): void {
+  const { tokens, names } = ctx;
+  const isName = (k: number): boolean => names.has(k) || tokens[k]?.placeholder === 'NAME';
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = 0; i < tokens.length; i += 1) {
+      const t = tokens[i];
+      if (t === undefined || names.has(i) || !isWord(t) || isContextWord(t.key)) continue;
+      const prev = tokens[i - 1];
+      if (isClinical(tokens, i)) {
+        // "Haywood Parkinson (social work)": an eponym right after a given name, no disease word.
+        const nx = tokens[i + 1];
+        const surname =
+          t.shape === 'title' &&
+          isEponym(t.key) &&
+          prev !== undefined &&
+          names.has(i - 1) &&
+          isGivenName(prev.key) &&
+          /^\s+$/.test(gap(ctx, prev, t)) &&
+          (nx === undefined || !isEponymHead(nx.key));
+        if (!surname) continue;
+        names.add(i);
+        changed = true;
+        continue;
+      }
+      if (t.shape === 'lower' && !SPEECH_VERBS.has(t.key)) {
+        // "Faith rice": a lower-case surname right after a given name; "grace Rice": a lower-case
+        // given name right before a name.
+        const after = prev !== undefined && names.has(i - 1) && isGivenName(prev.key) && isDictionaryName(t.key);
+        const nx = tokens[i + 1];
+        const before = nx !== undefined && names.has(i + 1) && capitalised(nx) && isGivenName(t.key);
+        if ((after && /^\s+$/.test(gap(ctx, prev, t))) || (before && /^\s+$/.test(gap(ctx, t, nx)))) {
+          names.add(i);
+          changed = true;
+          continue;
+        }
+      }
+      const nextTok = tokens[i + 1];
+      if (PARTICLES.has(t.key) && nextTok !== undefined && names.has(i + 1) && /^\s+$/.test(gap(ctx, t, nextTok))) {
+        names.add(i);
+        changed = true;
+        continue;
+      }
+      if (!(capitalised(t) || isInitial(t))) continue;
+      if (!(isInitial(t) || isDictionaryName(t.key) || !isEnglish(t.key))) continue;
+      if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
+      const next = tokens[i + 1];
+      // Joined by nothing, spaces or a hyphen; by a dot only after an initial ("J. Quillon").
+      const joined = (a: Token, b: Token) =>
+        /^(?:|\s+|\s*-\s*)$/.test(gap(ctx, a, b)) || (isInitial(a) && /^\.\s*$/.test(gap(ctx, a, b)));
+      if ((prev !== undefined && isName(i - 1) && joined(prev, t)) || (next !== undefined && isName(i + 1) && joined(t, next))) {
+        names.add(i);
+        changed = true;
+      }
+    }
+  }
+}
