@@ -88,7 +88,7 @@ export const ABBREVIATIONS: readonly string[] = words(`
   snf ltc ltach ltac alf irf hha hospice lvh pvd pad aaa cabgx4 bmi bsa mets fev1 fvc dlco
   tlc ptt/inr hgba1c ldl hdl vldl trig tg psa cea afp ca125 ca19 hcg bhcg qd qod qam qpm ac pc
   stat asap prbc ffp cryo plts ivpb pca epidural spinal gen anes mac cath lab hgb/hct
-  us usa am pm est utc id dob ssn mrn spo sao fio pao paco etco dl mmol meq iu mosm acct
+  hb fe ca mg zn cu pb us usa am pm est utc id dob ssn mrn spo sao fio pao paco etco dl mmol meq iu mosm acct
   pt's pts hrs mins wks yrs mo mos y/o yo
 `);
 

@@ -88,12 +88,29 @@ export function findNames(text: string, layers: ReadonlySet<NameLayer>): NameFin
   const names = new Set<number>();
   const shouting = isShouting(tokens);
   const ctx: Ctx = { text, tokens, names, shouting };
-  let unclassified = 0;
   if (layers.has('context')) contextLayer(ctx);
   if (layers.has('dictionary')) dictionaryLayer(ctx);
-  if (layers.has('heuristic')) unclassified = heuristicLayer(ctx);
+  if (layers.has('heuristic')) heuristicLayer(ctx);
   if (layers.has('dictionary') || layers.has('heuristic') || layers.has('context')) spread(ctx);
-  return { tokens, names, unclassified };
+  return { tokens, names, unclassified: countUnclassified(ctx) };
+}
+
+/**
+ * Words no list classifies and capitals cannot vouch for: lower-case (or all-caps-text) words
+ * that are neither English, clinical, a dictionary name nor a context word, and unknown short
+ * acronyms. Whatever the layers did with them, each was a guess.
+ */
+function countUnclassified(ctx: Ctx): number {
+  let n = 0;
+  ctx.tokens.forEach((t, i) => {
+    if (!isWord(t) || t.key.length < 2 || !/^[\p{L}\p{M}'’-]+$/u.test(t.text)) return;
+    const guessable = t.shape === 'lower' || t.shape === 'mixed' || ctx.shouting || (t.shape === 'upper' && t.text.length <= 3);
+    if (!guessable) return;
+    if (isEnglish(t.key) || isRareEnglish(t.key) || isContextWord(t.key) || isClinical(ctx.tokens, i)) return;
+    if (isDictionaryName(t.key) || (CREDENTIALS.has(t.key) && t.shape === 'upper')) return;
+    n += 1;
+  });
+  return n;
 }
 
 interface Ctx {
@@ -300,29 +317,20 @@ function dictionaryLayer(ctx: Ctx): void {
   }
 }
 
-function heuristicLayer(ctx: Ctx): number {
+function heuristicLayer(ctx: Ctx): void {
   const { tokens } = ctx;
-  let unclassified = 0;
   for (let i = 0; i < tokens.length; i += 1) {
     const t = tokens[i];
     if (t === undefined || !isWord(t) || ctx.names.has(i)) continue;
     if (!/^[\p{L}\p{M}'’-]+$/u.test(t.text) || t.key.length < 2) continue;
     if (t.shape === 'lower' && isRareEnglish(t.key)) continue;
-    if (t.shape === 'mixed') {
-      unclassified += 1;
-      continue;
-    }
+    if (t.shape === 'mixed') continue;
     if (isEnglish(t.key) || isContextWord(t.key) || isClinical(tokens, i) || isDictionaryName(t.key)) continue;
     if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
-    if (t.shape === 'upper' && t.text.length <= 3) {
-      // An unknown short acronym: more likely an abbreviation than a name; kept, but counted.
-      unclassified += 1;
-      continue;
-    }
-    if (t.shape === 'lower' || ctx.shouting) unclassified += 1;
+    // An unknown short acronym is more likely an abbreviation than a name: kept (but counted).
+    if (t.shape === 'upper' && t.text.length <= 3) continue;
     ctx.names.add(i);
   }
-  return unclassified;
 }
 
 /**
