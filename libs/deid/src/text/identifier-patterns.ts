@@ -70,7 +70,7 @@ const LABELLED_ZIP = /\b(zip(?:\s*code)?\s*[:#]?\s*)\d{5}(?:-\d{4})?\b/gi;
 const ZIP_PLUS4 = /(?<![\w-])\d{5}-\d{4}(?![\w-])/g;
 
 const AGE_BEFORE_UNIT = /\b(\d{2,3})(?=[\s-]*(?:years?|yrs?|y\/o|y\.o\.|yo|year-old)\b)/gi;
-const AGE_AFTER_LABEL = /\b(age[ds]?\s*:?\s*|aged\s+)(\d{2,3})\b/gi;
+const AGE_AFTER_LABEL = /\b(age[ds]?\s*:?\s*|aged\s+)(\d{2,3})\b(?!\+)/gi;
 const AGE_DECADE = /(?<=\bin\s+(?:his|her|their|the)\s+(?:late\s+|early\s+|mid-?\s*)?)(?:90s|90's|nineties)\b/gi;
 const UNITS = '(?:one|two|three|four|five|six|seven|eight|nine)';
 const AGE_WORDS = new RegExp(

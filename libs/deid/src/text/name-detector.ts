@@ -382,6 +382,9 @@ function spread(ctx: Ctx): void {
       }
       if (!(capitalised(t) || isInitial(t))) continue;
       if (!(isInitial(t) || isDictionaryName(t.key) || !isEnglish(t.key))) continue;
+      // A sentence's first word beside a name is a name only if it is a given name ("Will Brown",
+      // not "Later Will").
+      if (t.sentenceStart && isEnglish(t.key) && !isGivenName(t.key)) continue;
       if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
       const next = tokens[i + 1];
       // Joined by nothing, spaces or a hyphen; by a dot only after an initial ("J. Quillon").
