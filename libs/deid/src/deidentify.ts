@@ -2,6 +2,7 @@ import { PipelineError } from '@ehrflow/errors';
 import { dateShiftDays, isEncryptedField } from '@ehrflow/phi';
 import type { CompiledContract, CompiledField, CompiledPolicy } from './compile.ts';
 import type { WithheldReason } from './free-text.ts';
+import { vocabulary as loadTextVocabulary } from './text/vocabulary.ts';
 import { resourceIdentity } from './identity.ts';
 import {
   chainKnownIdentifiers,
@@ -64,6 +65,8 @@ export interface Deidentifier {
 export function createDeidentifier(options: DeidentifierOptions): Deidentifier {
   const { policy, pseudonymKey } = options;
   const now = options.now ?? (() => new Date());
+  // The name layers' word lists load here, at start, not inside the first record's processing.
+  loadTextVocabulary();
   return {
     policy,
     deidentify(type, record) {

@@ -193,7 +193,8 @@ function takeNameAfter(ctx: Ctx, from: number, strong: boolean, afterRole = fals
       // A name goes on over spaces, a comma in "Smith, John", a hyphen, an initial's dot.
       if (!/^(?:\s*|\.\s*|,\s*|\s*-\s*)$/.test(between) || between.includes('\n')) break;
       if (between.startsWith('.') && !isInitial(prev)) break;
-      if (between.includes(',') && !(capitalised(t) && (isGivenName(t.key) || !isEnglish(t.key)))) break;
+      const givenAfterComma = isGivenName(t.key) && (capitalised(t) || afterRole);
+      if (between.includes(',') && !givenAfterComma && !(capitalised(t) && !isEnglish(t.key))) break;
     }
     if (!nameLike(ctx, i, strong, afterRole)) break;
     if (t.placeholder === undefined) ctx.names.add(i);
@@ -218,7 +219,8 @@ function contextLayer(ctx: Ctx): void {
       // "spoke with Hope", "called Mark Young", "signed by: Dr ..." (the title handles that).
       takeNameAfter(ctx, i + 1, false);
     } else if (LABELS.has(t.key) && /^\s*[:#-]\s*$/.test(after)) {
-      takeNameAfter(ctx, i + 1, false);
+      // "Patient: Poling, grace": a name field; its words are names whatever their case.
+      takeNameAfter(ctx, i + 1, false, true);
     } else if (t.key === 'c' && ctx.text.slice(t.end, t.end + 2) === '/o') {
       const j = tokens.findIndex((x, k) => k > i && x.start >= t.end + 2);
       if (j > 0) takeNameAfter(ctx, j, false);
@@ -277,11 +279,16 @@ function signatureLines(ctx: Ctx): void {
   }
 }
 
+/** US state and territory codes: "Boston, MA" — an upper-case code is a place, not "Ma". */
+const STATE_CODES = words(`AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE
+  NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI`);
+
 function dictionaryLayer(ctx: Ctx): void {
   const { tokens } = ctx;
   for (let i = 0; i < tokens.length; i += 1) {
     const t = tokens[i];
     if (t === undefined || !isWord(t) || ctx.names.has(i) || t.key.length < 2) continue;
+    if (t.shape === 'upper' && STATE_CODES.has(t.text)) continue;
     if (!isDictionaryName(t.key) || isClinical(tokens, i) || isContextWord(t.key)) continue;
     if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
     const next = tokens[i + 1];
