@@ -87,7 +87,7 @@ export function findNames(text: string, layers: ReadonlySet<NameLayer>): NameFin
   const tokens = tokenize(text);
   const names = new Set<number>();
   const shouting = isShouting(tokens);
-  const ctx: Ctx = { text, tokens, names, shouting };
+  const ctx: Ctx = { text, tokens, names, shouting, dashes: text.includes('--') };
   if (layers.has('context')) contextLayer(ctx);
   if (layers.has('dictionary')) dictionaryLayer(ctx);
   if (layers.has('heuristic')) heuristicLayer(ctx);
@@ -119,6 +119,8 @@ interface Ctx {
   readonly names: Set<number>;
   /** Most words are upper case: capitals say nothing. */
   readonly shouting: boolean;
+  /** The text has a "--" (a signature may follow one). */
+  readonly dashes: boolean;
 }
 
 function isShouting(tokens: readonly Token[]): boolean {
@@ -226,8 +228,8 @@ function contextLayer(ctx: Ctx): void {
       if (j > 0) takeNameAfter(ctx, j, false);
     }
     // "-- Art Black": a signature after a dash.
-    if (i === 0 || /(?:^|\n)\s*--+\s*$/.test(ctx.text.slice(tokens[i - 1]?.end ?? 0, t.start))) {
-      if (/(?:^|\n)\s*--+\s*$/.test(ctx.text.slice(tokens[i - 1]?.end ?? 0, t.start))) takeNameAfter(ctx, i, false, true);
+    if (ctx.dashes && /(?:^|\n)\s*--+\s*$/.test(ctx.text.slice(tokens[i - 1]?.end ?? 0, t.start))) {
+      takeNameAfter(ctx, i, false, true);
     }
     // "Hope Smith, RN" / "Hope Smith (daughter)": the name before a credential or a role.
     if (

@@ -32,8 +32,41 @@ function compound(key: string): boolean {
   return key.includes('-') || key.includes("'");
 }
 
+const DICTIONARY = 1;
+const COMMON = 2;
+const GIVEN = 4;
+const ENGLISH = 8;
+const RARE = 16;
+const CLINICAL_WORD = 32;
+/** Distinct words kept in the memo before it starts again (bounded memory). */
+const MEMO_SIZE = 50_000;
+const memo = new Map<string, number>();
+
+/**
+ * Every look-up of a word at once, memoised: notes repeat their words, and each layer asks the
+ * same questions about the same word.
+ */
+function flags(key: string): number {
+  let f = memo.get(key);
+  if (f !== undefined) return f;
+  f =
+    (dictionaryName(key) ? DICTIONARY : 0) |
+    (commonName(key) ? COMMON : 0) |
+    (vocabulary().givenNames.has(key) ? GIVEN : 0) |
+    (english(key) ? ENGLISH : 0) |
+    (vocabulary().rareEnglish.has(key) ? RARE : 0);
+  if (clinicalWord(key, (f & DICTIONARY) !== 0)) f |= CLINICAL_WORD;
+  if (memo.size >= MEMO_SIZE) memo.clear();
+  memo.set(key, f);
+  return f;
+}
+
 /** A given name or surname of the census lists (whole word, joined, or every part). */
 export function isDictionaryName(key: string): boolean {
+  return (flags(key) & DICTIONARY) !== 0;
+}
+
+function dictionaryName(key: string): boolean {
   const v = vocabulary();
   if (v.givenNames.has(key) || v.surnames.has(key)) return true;
   if (!compound(key)) return false;
@@ -48,16 +81,24 @@ export function isDictionaryName(key: string): boolean {
 
 /** A given name, or one of the most frequent surnames: a name even when it is also a word. */
 export function isCommonName(key: string): boolean {
+  return (flags(key) & COMMON) !== 0;
+}
+
+function commonName(key: string): boolean {
   const v = vocabulary();
   return v.givenNames.has(key) || v.commonSurnames.has(key);
 }
 
 export function isGivenName(key: string): boolean {
-  return vocabulary().givenNames.has(key);
+  return (flags(key) & GIVEN) !== 0;
 }
 
 /** A common English word (or a compound of them: "follow-up"). */
 export function isEnglish(key: string): boolean {
+  return (flags(key) & ENGLISH) !== 0;
+}
+
+function english(key: string): boolean {
   const v = vocabulary();
   if (v.english.has(key)) return true;
   if (!compound(key) || /^(?:o|d|l|mc|mac)'/.test(key)) return false;
@@ -67,7 +108,7 @@ export function isEnglish(key: string): boolean {
 
 /** A rare English word (technical, medical): trusted as a word only in lower case. */
 export function isRareEnglish(key: string): boolean {
-  return vocabulary().rareEnglish.has(key);
+  return (flags(key) & RARE) !== 0;
 }
 
 /**
@@ -79,17 +120,23 @@ export function isClinical(tokens: readonly Token[], i: number): boolean {
   const token = tokens[i];
   if (token === undefined) return false;
   const key = token.key;
-  if (CLINICAL.has(key)) return true;
+  if ((flags(key) & CLINICAL_WORD) !== 0) return true;
   if (SURNAME_EPONYM.has(key)) {
     const next = tokens[i + 1];
     if (next !== undefined && (EPONYM_HEAD.has(next.key) || SURNAME_EPONYM.has(next.key)))
       return true;
   }
+  return false;
+}
+
+/** The context-free part of {@link isClinical}. */
+function clinicalWord(key: string, dictionary: boolean): boolean {
+  if (CLINICAL.has(key)) return true;
   if (compound(key)) {
     const parts = key.split(/[-']/).filter((p) => p !== '');
     if (parts.every((p) => CLINICAL.has(p) || SURNAME_EPONYM.has(p) || EPONYM_HEAD.has(p) || /^\d+$/.test(p))) return true;
   }
-  if (key.length >= MIN_SUFFIX_WORD && !isDictionaryName(key)) {
+  if (key.length >= MIN_SUFFIX_WORD && !dictionary) {
     for (const suffix of CLINICAL_SUFFIXES) if (key.endsWith(suffix)) return true;
   }
   return false;

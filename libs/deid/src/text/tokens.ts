@@ -16,6 +16,8 @@ export interface Token {
   readonly sentenceStart: boolean;
   /** A placeholder such as `[NAME]` already written by an earlier pass. */
   readonly placeholder: string | undefined;
+  /** Has a letter and is not a placeholder. */
+  readonly word: boolean;
 }
 
 /** Words (letters, with inner hyphens and apostrophes), numbers, and placeholders. */
@@ -30,10 +32,12 @@ export function tokenize(text: string): Token[] {
   for (const m of text.matchAll(TOKEN)) {
     const start = m.index;
     const raw = m[0];
-    const between = text.slice(previousEnd, start);
+    const between = start === previousEnd ? '' : text.slice(previousEnd, start);
     const sentenceStart =
-      tokens.length === 0 ? true : SENTENCE_END.test(between) || /^\s*-\s+$/.test(between) || between.includes('\n');
-    const placeholder = PLACEHOLDER.exec(raw)?.[1];
+      tokens.length === 0 ||
+      (between !== '' && between !== ' ' && (SENTENCE_END.test(between) || /^\s*-\s+$/.test(between) || between.includes('\n')));
+    const placeholder = raw.charCodeAt(0) === 91 ? PLACEHOLDER.exec(raw)?.[1] : undefined;
+    const c = raw.charCodeAt(0);
     tokens.push({
       start,
       end: start + raw.length,
@@ -42,6 +46,7 @@ export function tokenize(text: string): Token[] {
       shape: shapeOf(raw),
       sentenceStart,
       placeholder,
+      word: placeholder === undefined && !(c >= 48 && c <= 57),
     });
     previousEnd = start + raw.length;
   }
@@ -57,7 +62,7 @@ export function keyOfWord(word: string): string {
 }
 
 function shapeOf(word: string): TokenShape {
-  const letters = word.replace(/[^\p{L}]/gu, '');
+  const letters = /^[A-Za-z]+$/.test(word) ? word : word.replace(/[^\p{L}]/gu, '');
   if (letters === '') return 'lower';
   if (letters === letters.toUpperCase() && letters !== letters.toLowerCase()) return letters.length === 1 ? 'title' : 'upper';
   if (letters === letters.toLowerCase()) return 'lower';
@@ -67,5 +72,5 @@ function shapeOf(word: string): TokenShape {
 
 /** Whether a token is a word (has a letter) and not a placeholder. */
 export function isWord(token: Token): boolean {
-  return token.placeholder === undefined && /\p{L}/u.test(token.text);
+  return token.word;
 }
