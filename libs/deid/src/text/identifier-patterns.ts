@@ -8,7 +8,7 @@
  * | `90+` | ages over 89 in digits (`92-year-old`, `aged 93`, `95yo`, `age: 91`) or words (`ninety-two`, `one hundred and one years`), `in her 90s` / `nineties` |
  * | `[PHONE]` | a bare local number `555-0100` |
  * | `[SSN]` | `SS#`, `social security (number)` before nine digits in any grouping |
- * | `[ID]` | a number after an identifier label: MRN, account, member, subscriber, policy, claim, licence/license, certificate, plate, VIN, serial, device, UDI, badge, employee, chart, record; a VIN-shaped 17-character code |
+ * | `[ID]` | a number after an identifier label: MRN, account, member, subscriber, policy, claim, licence/license, certificate, plate, VIN, serial, device, UDI, badge, employee, chart, record (an unlabelled VIN is not looked for) |
  * | `[ADDRESS]` | numbered street addresses with the wide street-type list (any case of the type), `City, ST`, ZIP after a state or label, ZIP+4 |
  * | `[URL]` | a bare domain with a common top-level domain (`portal.example.org/x`) |
  * | `[IP]` | IPv6 |
@@ -91,29 +91,27 @@ const LABELLED_ID = new RegExp(
   `\\b(${ID_LABEL})(\\s*(?:number|num|no\\.?|#|id)?\\s*[:#=]?\\s*)(?=[A-Za-z0-9-]*\\d)[A-Za-z0-9][A-Za-z0-9-]*`,
   'gi',
 );
-const VIN = /\b[A-HJ-NPR-Z0-9]{17}\b/g;
 const BARE_URL =
   /(?<![\w@.-])(?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|us|info|health|biz|co\.uk|uk)(?:\/[^\s"'<>()]*[^\s"'<>().,;:!?])?(?![\w@-])/gi;
 const IPV6 = /(?<![\w:])(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}(?![\w:])/gi;
 
 /** Runs the clinical-text patterns over text the scrubber and the known identifiers have seen. */
 export function clinicalDetectors(text: string): string {
-  let out = text
-    .replace(BARE_URL, '[URL]')
-    .replace(IPV6, '[IP]')
+  let out = text;
+  // Cheap pre-checks first: most notes have no URL, IPv6, spelled-out age or city-state pair.
+  if (/\.(?:com|org|net|edu|gov|io|us|info|health|biz|uk)\b/i.test(out)) out = out.replace(BARE_URL, '[URL]');
+  if (/[0-9a-f]:[0-9a-f]/i.test(out)) out = out.replace(IPV6, '[IP]');
+  if (/ninet|hundred/i.test(out)) out = out.replace(AGE_WORDS_AFTER_LABEL, '$190+').replace(AGE_WORDS, '90+');
+  if (/ninet|90/i.test(out)) out = out.replace(AGE_DECADE, '90+');
+  if (/,\s+[A-Z]{2}\b/.test(out)) out = out.replace(CITY_STATE, '[ADDRESS]');
+  if (!/\d/.test(out)) return out;
+  out = out
     .replace(SSN_LABELLED, '$1[SSN]')
     .replace(LABELLED_ID, (m: string, label: string, sep: string) =>
       /^(?:id|tag|group|lot|plate|DL|SN|policy|claim|cert)$/i.test(label) && !/\d/.test(m.slice(label.length + sep.length))
         ? m
         : `${label}${sep}[ID]`,
     )
-    .replace(VIN, (m) => (/\d/.test(m) && /[A-Z]/.test(m) ? '[ID]' : m))
-    .replace(AGE_WORDS_AFTER_LABEL, '$190+')
-    .replace(AGE_WORDS, '90+')
-    .replace(AGE_DECADE, '90+')
-    .replace(CITY_STATE, '[ADDRESS]');
-  if (!/\d/.test(out)) return out;
-  out = out
     .replace(NUMERIC_DATE, '[DATE]')
     .replace(MONTH_YEAR, '[DATE]')
     .replace(MONTH_DAY, '[DATE]')

@@ -79,7 +79,33 @@ const PARTICLES = words('van von der den de da del della di du la le bin ibn al 
 
 /** Titles, roles, labels and contact words: the context of a name, never a name themselves. */
 function isContextWord(key: string): boolean {
-  return TITLES.has(key) || ROLES.has(key) || LABELS.has(key) || CONTACT_WORDS.has(key) || STOP.has(key);
+  return ((CONTEXT_KIND.get(key) ?? 0) & ANY_CONTEXT) !== 0;
+}
+
+const TITLE = 1;
+const ROLE = 2;
+const LABEL = 4;
+const CONTACT = 8;
+const STOP_WORD = 16;
+const CREDENTIAL = 32;
+const ANY_CONTEXT = TITLE | ROLE | LABEL | CONTACT | STOP_WORD;
+/** Every context list in one map: one look-up per word instead of six. */
+const CONTEXT_KIND = new Map<string, number>();
+for (const [set, bit] of [
+  [TITLES, TITLE],
+  [ROLES, ROLE],
+  [LABELS, LABEL],
+  [CONTACT_WORDS, CONTACT],
+  [STOP, STOP_WORD],
+  [CREDENTIALS, CREDENTIAL],
+] as const) {
+  for (const word of set) CONTEXT_KIND.set(word, (CONTEXT_KIND.get(word) ?? 0) | bit);
+}
+
+/** Which context lists a token's word is in (bits above), cached on the token. */
+function kindOf(t: Token): number {
+  t.context ??= CONTEXT_KIND.get(t.key) ?? 0;
+  return t.context;
 }
 
 /** Finds name tokens in a text with the given layers. */
@@ -103,11 +129,12 @@ export function findNames(text: string, layers: ReadonlySet<NameLayer>): NameFin
 function countUnclassified(ctx: Ctx): number {
   let n = 0;
   ctx.tokens.forEach((t, i) => {
-    if (!isWord(t) || t.key.length < 2 || !/^[\p{L}\p{M}'’-]+$/u.test(t.text)) return;
+    // A word token is letters (with inner hyphens and apostrophes) by construction.
+    if (!isWord(t) || t.key.length < 2) return;
     const guessable = t.shape === 'lower' || t.shape === 'mixed' || ctx.shouting || (t.shape === 'upper' && t.text.length <= 3);
     if (!guessable) return;
-    if (isEnglish(t.key) || isRareEnglish(t.key) || isContextWord(t.key) || isClinical(ctx.tokens, i)) return;
-    if (isDictionaryName(t.key) || (CREDENTIALS.has(t.key) && t.shape === 'upper')) return;
+    if (isEnglish(t) || isRareEnglish(t) || (kindOf(t) & ANY_CONTEXT) !== 0 || isClinical(ctx.tokens, i)) return;
+    if (isDictionaryName(t) || ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper')) return;
     n += 1;
   });
   return n;
@@ -158,16 +185,16 @@ function gap(ctx: Ctx, a: Token, b: Token): string {
 function nameLike(ctx: Ctx, i: number, strong: boolean, afterRole = false): boolean {
   const t = ctx.tokens[i];
   if (t === undefined || !isWord(t)) return t?.placeholder === 'NAME';
-  if (isContextWord(t.key) && !(strong && capitalised(t) && isDictionaryName(t.key) && !TITLES.has(t.key))) return false;
-  if (CREDENTIALS.has(t.key) && t.shape === 'upper') return false;
+  if ((kindOf(t) & ANY_CONTEXT) !== 0 && !(strong && capitalised(t) && isDictionaryName(t) && (kindOf(t) & TITLE) === 0)) return false;
+  if ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper') return false;
   if (isInitial(t)) return true;
   if (!strong && isClinical(ctx.tokens, i)) return false;
-  if (capitalised(t)) return strong || !isEnglish(t.key) || isCommonName(t.key) || (afterRole && isDictionaryName(t.key));
+  if (capitalised(t)) return strong || !isEnglish(t) || isCommonName(t) || (afterRole && isDictionaryName(t));
   if (t.shape === 'mixed') return false;
   // Lower case: a dictionary name, or a word no list knows.
-  if (isDictionaryName(t.key)) return !isEnglish(t.key) || strong || nextIsName(ctx, i) || (afterRole && isGivenName(t.key));
-  if (isRareEnglish(t.key)) return false;
-  return !isEnglish(t.key) && !isClinical(ctx.tokens, i) && /^[\p{L}'-]+$/u.test(t.text) && t.key.length >= 2;
+  if (isDictionaryName(t)) return !isEnglish(t) || strong || nextIsName(ctx, i) || (afterRole && isGivenName(t));
+  if (isRareEnglish(t)) return false;
+  return !isEnglish(t) && !isClinical(ctx.tokens, i) && /^[\p{L}'-]+$/u.test(t.text) && t.key.length >= 2;
 }
 
 function nextIsName(ctx: Ctx, i: number): boolean {
@@ -176,9 +203,9 @@ function nextIsName(ctx: Ctx, i: number): boolean {
   if (next === undefined || t === undefined || !/^\s+$/.test(gap(ctx, t, next))) return false;
   return (
     isWord(next) &&
-    isDictionaryName(next.key) &&
-    (capitalised(next) || !isEnglish(next.key)) &&
-    !isContextWord(next.key) &&
+    isDictionaryName(next) &&
+    (capitalised(next) || !isEnglish(next)) &&
+    (kindOf(next) & ANY_CONTEXT) === 0 &&
     !isClinical(ctx.tokens, i + 1)
   );
 }
@@ -195,8 +222,8 @@ function takeNameAfter(ctx: Ctx, from: number, strong: boolean, afterRole = fals
       // A name goes on over spaces, a comma in "Smith, John", a hyphen, an initial's dot.
       if (!/^(?:\s*|\.\s*|,\s*|\s*-\s*)$/.test(between) || between.includes('\n')) break;
       if (between.startsWith('.') && !isInitial(prev)) break;
-      const givenAfterComma = isGivenName(t.key) && (capitalised(t) || afterRole);
-      if (between.includes(',') && !givenAfterComma && !(capitalised(t) && !isEnglish(t.key))) break;
+      const givenAfterComma = isGivenName(t) && (capitalised(t) || afterRole);
+      if (between.includes(',') && !givenAfterComma && !(capitalised(t) && !isEnglish(t))) break;
     }
     if (!nameLike(ctx, i, strong, afterRole)) break;
     if (t.placeholder === undefined) ctx.names.add(i);
@@ -211,16 +238,19 @@ function contextLayer(ctx: Ctx): void {
     if (t === undefined || !isWord(t)) continue;
     const next = tokens[i + 1];
     if (next === undefined) continue;
+    const trigger = (kindOf(t) & (TITLE | ROLE | CONTACT | LABEL)) !== 0 || t.key === 'c';
+    const before = (kindOf(next) & (CREDENTIAL | ROLE)) !== 0;
+    if (!trigger && !before && !ctx.dashes) continue;
     const after = gap(ctx, t, next);
     if (after.includes('\n')) continue;
-    if (TITLES.has(t.key) && /^\.?\s+$|^\.$/.test(after) && (t.shape === 'title' || t.key === 'dr' || (t.shape === 'upper' && ctx.shouting))) {
+    if ((kindOf(t) & TITLE) !== 0 && /^\.?\s+$|^\.$/.test(after) && (t.shape === 'title' || t.key === 'dr' || (t.shape === 'upper' && ctx.shouting))) {
       takeNameAfter(ctx, i + 1, true);
-    } else if (ROLES.has(t.key) && /^\s*[,:(]?\s*(?:is\s+|named\s+)?$/.test(after)) {
+    } else if ((kindOf(t) & ROLE) !== 0 && /^\s*[,:(]?\s*(?:is\s+|named\s+)?$/.test(after)) {
       takeNameAfter(ctx, i + 1, false, true);
-    } else if (CONTACT_WORDS.has(t.key) && /^\s+$/.test(after)) {
+    } else if ((kindOf(t) & CONTACT) !== 0 && /^\s+$/.test(after)) {
       // "spoke with Hope", "called Mark Young", "signed by: Dr ..." (the title handles that).
       takeNameAfter(ctx, i + 1, false);
-    } else if (LABELS.has(t.key) && /^\s*[:#-]\s*$/.test(after)) {
+    } else if ((kindOf(t) & LABEL) !== 0 && /^\s*[:#-]\s*$/.test(after)) {
       // "Patient: Poling, grace": a name field; its words are names whatever their case.
       takeNameAfter(ctx, i + 1, false, true);
     } else if (t.key === 'c' && ctx.text.slice(t.end, t.end + 2) === '/o') {
@@ -233,8 +263,8 @@ function contextLayer(ctx: Ctx): void {
     }
     // "Hope Smith, RN" / "Hope Smith (daughter)": the name before a credential or a role.
     if (
-      (CREDENTIALS.has(next.key) && next.shape === 'upper' && /^,?\s*$/.test(after)) ||
-      (ROLES.has(next.key) && /^\s*[(,]\s*(?:(?:her|his|their|pt's|patient's)\s+)?$/.test(after))
+      ((kindOf(next) & CREDENTIAL) !== 0 && next.shape === 'upper' && /^,?\s*$/.test(after)) ||
+      ((kindOf(next) & ROLE) !== 0 && /^\s*[(,]\s*(?:(?:her|his|their|pt's|patient's)\s+)?$/.test(after))
     ) {
       markNameBefore(ctx, i);
     }
@@ -246,8 +276,8 @@ function contextLayer(ctx: Ctx): void {
 function markNameBefore(ctx: Ctx, last: number): void {
   for (let i = last, taken = 0; i >= 0 && taken < MAX_NAME_TOKENS; i -= 1, taken += 1) {
     const t = ctx.tokens[i];
-    if (t === undefined || !isWord(t) || !(capitalised(t) || isDictionaryName(t.key))) break;
-    if (isContextWord(t.key) || isClinical(ctx.tokens, i)) break;
+    if (t === undefined || !isWord(t) || !(capitalised(t) || isDictionaryName(t))) break;
+    if ((kindOf(t) & ANY_CONTEXT) !== 0 || isClinical(ctx.tokens, i)) break;
     ctx.names.add(i);
     const prev = ctx.tokens[i - 1];
     if (prev === undefined || !/^(?:\s+|\.\s*|\s*-\s*)$/.test(gap(ctx, prev, t))) break;
@@ -263,18 +293,18 @@ function signatureLines(ctx: Ctx): void {
     const endsLine = t === undefined || (i > lineStart && text.slice(tokens[i - 1]?.end ?? 0, t.start).includes('\n'));
     if (!endsLine) continue;
     const line = tokens.slice(lineStart, i);
-    const body = line.filter((x) => !(CREDENTIALS.has(x.key) && x.shape === 'upper'));
+    const body = line.filter((x) => !((kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper'));
     const isSignature =
       body.length >= 2 &&
       body.length <= MAX_NAME_TOKENS &&
       body.length < line.length + 1 &&
-      body.every((x) => isWord(x) && capitalised(x) && !STOP.has(x.key)) &&
-      body.some((x) => isDictionaryName(x.key) || !isEnglish(x.key)) &&
+      body.every((x) => isWord(x) && capitalised(x) && (kindOf(x) & STOP_WORD) === 0) &&
+      body.some((x) => isDictionaryName(x) || !isEnglish(x)) &&
       line.length > body.length;
     if (isSignature) {
       for (let k = lineStart; k < i; k += 1) {
         const x = tokens[k];
-        if (x !== undefined && !(CREDENTIALS.has(x.key) && x.shape === 'upper') && !isClinical(tokens, k)) ctx.names.add(k);
+        if (x !== undefined && !((kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper') && !isClinical(tokens, k)) ctx.names.add(k);
       }
     }
     lineStart = i;
@@ -291,22 +321,22 @@ function dictionaryLayer(ctx: Ctx): void {
     const t = tokens[i];
     if (t === undefined || !isWord(t) || ctx.names.has(i) || t.key.length < 2) continue;
     if (t.shape === 'upper' && STATE_CODES.has(t.text)) continue;
-    if (!isDictionaryName(t.key) || isClinical(tokens, i) || isContextWord(t.key)) continue;
-    if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
+    if (!isDictionaryName(t) || isClinical(tokens, i) || (kindOf(t) & ANY_CONTEXT) !== 0) continue;
+    if ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper') continue;
     const next = tokens[i + 1];
     const prev = tokens[i - 1];
-    if (!isEnglish(t.key)) {
+    if (!isEnglish(t)) {
       ctx.names.add(i);
-    } else if (capitalSignal(ctx, t) && isCommonName(t.key)) {
+    } else if (capitalSignal(ctx, t) && isCommonName(t)) {
       ctx.names.add(i);
     } else if (
       capitalised(t) &&
-      isGivenName(t.key) &&
+      isGivenName(t) &&
       next !== undefined &&
       capitalised(next) &&
       /^\s+$/.test(gap(ctx, t, next)) &&
-      isDictionaryName(next.key) &&
-      !isContextWord(next.key) &&
+      isDictionaryName(next) &&
+      (kindOf(next) & ANY_CONTEXT) === 0 &&
       !isClinical(tokens, i + 1)
     ) {
       // "Will Pippin", "Hope Brake": a given name and a surname, both capitalised.
@@ -319,7 +349,7 @@ function dictionaryLayer(ctx: Ctx): void {
     ) {
       // "(White)": a name-word alone in brackets.
       ctx.names.add(i);
-    } else if (t.sentenceStart && capitalised(t) && isCommonName(t.key)) {
+    } else if (t.sentenceStart && capitalised(t) && isCommonName(t)) {
       const next = tokens[i + 1];
       if (next !== undefined && SPEECH_VERBS.has(next.key) && /^\s+$/.test(gap(ctx, t, next))) ctx.names.add(i);
     }
@@ -331,11 +361,11 @@ function heuristicLayer(ctx: Ctx): void {
   for (let i = 0; i < tokens.length; i += 1) {
     const t = tokens[i];
     if (t === undefined || !isWord(t) || ctx.names.has(i)) continue;
-    if (!/^[\p{L}\p{M}'’-]+$/u.test(t.text) || t.key.length < 2) continue;
-    if (t.shape === 'lower' && isRareEnglish(t.key)) continue;
+    if (t.key.length < 2) continue;
+    if (t.shape === 'lower' && isRareEnglish(t)) continue;
     if (t.shape === 'mixed') continue;
-    if (isEnglish(t.key) || isContextWord(t.key) || isClinical(tokens, i) || isDictionaryName(t.key)) continue;
-    if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
+    if (isEnglish(t) || (kindOf(t) & ANY_CONTEXT) !== 0 || isClinical(tokens, i) || isDictionaryName(t)) continue;
+    if ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper') continue;
     // An unknown short acronym is more likely an abbreviation than a name: kept (but counted).
     if (t.shape === 'upper' && t.text.length <= 3) continue;
     ctx.names.add(i);
@@ -349,11 +379,14 @@ function heuristicLayer(ctx: Ctx): void {
 function spread(ctx: Ctx): void {
   const { tokens, names } = ctx;
   const isName = (k: number): boolean => names.has(k) || tokens[k]?.placeholder === 'NAME';
+  if (names.size === 0 && !tokens.some((t) => t.placeholder === 'NAME')) return;
   for (let changed = true; changed; ) {
     changed = false;
     for (let i = 0; i < tokens.length; i += 1) {
       const t = tokens[i];
-      if (t === undefined || names.has(i) || !isWord(t) || isContextWord(t.key)) continue;
+      // Only a neighbour of a name can become one: test that first, it is the cheap part.
+      if (t === undefined || names.has(i) || !(isName(i - 1) || isName(i + 1))) continue;
+      if (!isWord(t) || (kindOf(t) & ANY_CONTEXT) !== 0) continue;
       const prev = tokens[i - 1];
       if (isClinical(tokens, i)) {
         // "Haywood Parkinson (social work)": an eponym right after a given name, no disease word.
@@ -363,7 +396,7 @@ function spread(ctx: Ctx): void {
           isEponym(t.key) &&
           prev !== undefined &&
           names.has(i - 1) &&
-          isGivenName(prev.key) &&
+          isGivenName(prev) &&
           /^\s+$/.test(gap(ctx, prev, t)) &&
           (nx === undefined || !isEponymHead(nx.key));
         if (!surname) continue;
@@ -374,9 +407,9 @@ function spread(ctx: Ctx): void {
       if (t.shape === 'lower' && !SPEECH_VERBS.has(t.key)) {
         // "Faith rice": a lower-case surname right after a given name; "grace Rice": a lower-case
         // given name right before a name.
-        const after = prev !== undefined && names.has(i - 1) && isGivenName(prev.key) && isDictionaryName(t.key);
+        const after = prev !== undefined && names.has(i - 1) && isGivenName(prev) && isDictionaryName(t);
         const nx = tokens[i + 1];
-        const before = nx !== undefined && names.has(i + 1) && capitalised(nx) && isGivenName(t.key);
+        const before = nx !== undefined && names.has(i + 1) && capitalised(nx) && isGivenName(t);
         if ((after && /^\s+$/.test(gap(ctx, prev, t))) || (before && /^\s+$/.test(gap(ctx, t, nx)))) {
           names.add(i);
           changed = true;
@@ -390,11 +423,11 @@ function spread(ctx: Ctx): void {
         continue;
       }
       if (!(capitalised(t) || isInitial(t))) continue;
-      if (!(isInitial(t) || isDictionaryName(t.key) || !isEnglish(t.key))) continue;
+      if (!(isInitial(t) || isDictionaryName(t) || !isEnglish(t))) continue;
       // A sentence's first word beside a name is a name only if it is a given name ("Will Brown",
       // not "Later Will").
-      if (t.sentenceStart && isEnglish(t.key) && !isGivenName(t.key)) continue;
-      if (CREDENTIALS.has(t.key) && t.shape === 'upper') continue;
+      if (t.sentenceStart && isEnglish(t) && !isGivenName(t)) continue;
+      if ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper') continue;
       const next = tokens[i + 1];
       // Joined by nothing, spaces or a hyphen; by a dot only after an initial ("J. Quillon").
       const joined = (a: Token, b: Token) =>

@@ -61,9 +61,18 @@ function flags(key: string): number {
   return f;
 }
 
+/** A word to look up: its key, or a token (whose answers are then cached on it). */
+export type Word = string | Token;
+
+function flagsOf(word: Word): number {
+  if (typeof word === 'string') return flags(word);
+  word.lex ??= flags(word.key);
+  return word.lex;
+}
+
 /** A given name or surname of the census lists (whole word, joined, or every part). */
-export function isDictionaryName(key: string): boolean {
-  return (flags(key) & DICTIONARY) !== 0;
+export function isDictionaryName(word: Word): boolean {
+  return (flagsOf(word) & DICTIONARY) !== 0;
 }
 
 function dictionaryName(key: string): boolean {
@@ -80,8 +89,8 @@ function dictionaryName(key: string): boolean {
 }
 
 /** A given name, or one of the most frequent surnames: a name even when it is also a word. */
-export function isCommonName(key: string): boolean {
-  return (flags(key) & COMMON) !== 0;
+export function isCommonName(word: Word): boolean {
+  return (flagsOf(word) & COMMON) !== 0;
 }
 
 function commonName(key: string): boolean {
@@ -89,13 +98,13 @@ function commonName(key: string): boolean {
   return v.givenNames.has(key) || v.commonSurnames.has(key);
 }
 
-export function isGivenName(key: string): boolean {
-  return (flags(key) & GIVEN) !== 0;
+export function isGivenName(word: Word): boolean {
+  return (flagsOf(word) & GIVEN) !== 0;
 }
 
 /** A common English word (or a compound of them: "follow-up"). */
-export function isEnglish(key: string): boolean {
-  return (flags(key) & ENGLISH) !== 0;
+export function isEnglish(word: Word): boolean {
+  return (flagsOf(word) & ENGLISH) !== 0;
 }
 
 function english(key: string): boolean {
@@ -107,8 +116,8 @@ function english(key: string): boolean {
 }
 
 /** A rare English word (technical, medical): trusted as a word only in lower case. */
-export function isRareEnglish(key: string): boolean {
-  return (flags(key) & RARE) !== 0;
+export function isRareEnglish(word: Word): boolean {
+  return (flagsOf(word) & RARE) !== 0;
 }
 
 /**
@@ -120,7 +129,7 @@ export function isClinical(tokens: readonly Token[], i: number): boolean {
   const token = tokens[i];
   if (token === undefined) return false;
   const key = token.key;
-  if ((flags(key) & CLINICAL_WORD) !== 0) return true;
+  if ((flagsOf(token) & CLINICAL_WORD) !== 0) return true;
   if (SURNAME_EPONYM.has(key)) {
     const next = tokens[i + 1];
     if (next !== undefined && (EPONYM_HEAD.has(next.key) || SURNAME_EPONYM.has(next.key)))

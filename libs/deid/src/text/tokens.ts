@@ -18,29 +18,76 @@ export interface Token {
   readonly placeholder: string | undefined;
   /** Has a letter and is not a placeholder. */
   readonly word: boolean;
+  /** The lexicon's answers about `key`, cached by the lexicon on first use. */
+  lex?: number;
+  /** Which context word lists hold `key`, cached by the name detector on first use. */
+  context?: number;
 }
 
-/** Words (letters, with inner hyphens and apostrophes), numbers, and placeholders. */
-const TOKEN = /\[[A-Z]+\]|\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?/gu;
-const SENTENCE_END = /[.!?:;\n•*]\s*$/;
 const PLACEHOLDER = /^\[([A-Z]+)\]$/;
+const LETTER = /[\p{L}\p{M}]/u;
 
-/** Splits a text into tokens. */
+function isLetter(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) return true;
+  return c > 127 && LETTER.test(text[i] ?? '');
+}
+
+function isDigit(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c >= 48 && c <= 57;
+}
+
+/** End of the token starting at `i` (a word, a number or a placeholder), or `i` when none starts. */
+function tokenEnd(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 91) {
+    // "[NAME]": capitals between brackets.
+    let j = i + 1;
+    while (j < text.length && text.charCodeAt(j) >= 65 && text.charCodeAt(j) <= 90) j += 1;
+    return j > i + 1 && text.charCodeAt(j) === 93 ? j + 1 : i;
+  }
+  if (isLetter(text, i)) {
+    // Letters, with inner hyphens and apostrophes before more letters ("O'Brien", "Smith-Jones").
+    let j = i + 1;
+    for (;;) {
+      while (j < text.length && isLetter(text, j)) j += 1;
+      const sep = text[j];
+      if ((sep === "'" || sep === '’' || sep === '-') && isLetter(text, j + 1)) j += 1;
+      else return j;
+    }
+  }
+  if (isDigit(text, i)) {
+    // Digits, with inner dots and commas before more digits, and an ordinal suffix ("10th").
+    let j = i + 1;
+    for (;;) {
+      while (j < text.length && isDigit(text, j)) j += 1;
+      if ((text[j] === '.' || text[j] === ',') && isDigit(text, j + 1)) j += 1;
+      else break;
+    }
+    const suffix = text.slice(j, j + 2);
+    return suffix === 'st' || suffix === 'nd' || suffix === 'rd' || suffix === 'th' ? j + 2 : j;
+  }
+  return i;
+}
+
+/** Splits a text into tokens: words (letters, with inner hyphens and apostrophes), numbers, placeholders. */
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let previousEnd = 0;
-  for (const m of text.matchAll(TOKEN)) {
-    const start = m.index;
-    const raw = m[0];
-    const between = start === previousEnd ? '' : text.slice(previousEnd, start);
-    const sentenceStart =
-      tokens.length === 0 ||
-      (between !== '' && between !== ' ' && (SENTENCE_END.test(between) || /^\s*-\s+$/.test(between) || between.includes('\n')));
-    const placeholder = raw.charCodeAt(0) === 91 ? PLACEHOLDER.exec(raw)?.[1] : undefined;
+  for (let start = 0; start < text.length; ) {
+    const end = tokenEnd(text, start);
+    if (end === start) {
+      start += 1;
+      continue;
+    }
+    const raw = text.slice(start, end);
+    const sentenceStart = tokens.length === 0 || startsSentence(text, previousEnd, start);
     const c = raw.charCodeAt(0);
+    const placeholder = c === 91 ? PLACEHOLDER.exec(raw)?.[1] : undefined;
     tokens.push({
       start,
-      end: start + raw.length,
+      end,
       text: raw,
       key: keyOfWord(raw),
       shape: shapeOf(raw),
@@ -48,21 +95,60 @@ export function tokenize(text: string): Token[] {
       placeholder,
       word: placeholder === undefined && !(c >= 48 && c <= 57),
     });
-    previousEnd = start + raw.length;
+    previousEnd = end;
+    start = end;
   }
   return tokens;
 }
 
+/**
+ * Whether the characters between two tokens end a sentence: `.`, `!`, `?`, `:`, `;`, a bullet or
+ * a new line, then only spaces; or a list dash (" - "). A plain loop: this runs for every token.
+ */
+function startsSentence(text: string, from: number, to: number): boolean {
+  if (to - from <= 1 && text.charCodeAt(from) === 32) return false;
+  let i = to - 1;
+  while (i >= from && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i -= 1;
+  if (i < from) return false;
+  const c = text[i];
+  if (c === '.' || c === '!' || c === '?' || c === ':' || c === ';' || c === '\n' || c === '•' || c === '*') return true;
+  if (c === '-') {
+    let j = i - 1;
+    while (j >= from && text.charCodeAt(j) === 32) j -= 1;
+    if (j < from || text[j] === '\n') return true;
+  }
+  for (let k = from; k < to; k += 1) if (text.charCodeAt(k) === 10) return true;
+  return false;
+}
+
 /** The look-up form of a word. */
 export function keyOfWord(word: string): string {
-  return word
-    .toLowerCase()
-    .replace(/’/g, "'")
-    .replace(/'s$/, '');
+  const lower = word.toLowerCase();
+  if (!lower.includes("'") && !lower.includes('’')) return lower;
+  return lower.replace(/’/g, "'").replace(/'s$/, '');
 }
 
 function shapeOf(word: string): TokenShape {
-  const letters = /^[A-Za-z]+$/.test(word) ? word : word.replace(/[^\p{L}]/gu, '');
+  // ASCII words (most of them) by character codes, without allocating.
+  let upper = 0;
+  let lower = 0;
+  let ascii = true;
+  for (let i = 0; i < word.length; i += 1) {
+    const c = word.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper += 1;
+    else if (c >= 97 && c <= 122) lower += 1;
+    else if (c > 127) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) {
+    if (upper === 0) return 'lower';
+    if (lower === 0) return upper === 1 ? 'title' : 'upper';
+    const first = word.charCodeAt(0);
+    return first >= 65 && first <= 90 ? 'title' : first >= 97 && first <= 122 ? 'mixed' : upper > 0 ? 'title' : 'lower';
+  }
+  const letters = word.replace(/[^\p{L}]/gu, '');
   if (letters === '') return 'lower';
   if (letters === letters.toUpperCase() && letters !== letters.toLowerCase()) return letters.length === 1 ? 'title' : 'upper';
   if (letters === letters.toLowerCase()) return 'lower';
