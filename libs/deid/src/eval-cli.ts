@@ -29,7 +29,12 @@ Targets: person-name token recall >= 99.5% and precision >= 90%; every other cla
 clinical allowlist words removed <= 1%.
 `;
 
-export const TARGETS = { nameRecall: 0.995, namePrecision: 0.9, otherRecall: 0.99, keepRemoved: 0.01 } as const;
+export const TARGETS = {
+  nameRecall: 0.995,
+  namePrecision: 0.9,
+  otherRecall: 0.99,
+  keepRemoved: 0.01,
+} as const;
 
 interface Options {
   notes: number;
@@ -80,13 +85,15 @@ const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 export function missedTargets(result: EvalResult): string[] {
   const missed: string[] = [];
   const name = result.classes.NAME;
-  if (name.recall < TARGETS.nameRecall) missed.push(`NAME recall ${pct(name.recall)} < ${pct(TARGETS.nameRecall)}`);
+  if (name.recall < TARGETS.nameRecall)
+    missed.push(`NAME recall ${pct(name.recall)} < ${pct(TARGETS.nameRecall)}`);
   if (name.precision < TARGETS.namePrecision)
     missed.push(`NAME precision ${pct(name.precision)} < ${pct(TARGETS.namePrecision)}`);
   for (const cls of IDENTIFIER_CLASSES) {
     if (cls === 'NAME') continue;
     const score = result.classes[cls];
-    if (score.gold > 0 && score.recall < TARGETS.otherRecall) missed.push(`${cls} recall ${pct(score.recall)} < ${pct(TARGETS.otherRecall)}`);
+    if (score.gold > 0 && score.recall < TARGETS.otherRecall)
+      missed.push(`${cls} recall ${pct(score.recall)} < ${pct(TARGETS.otherRecall)}`);
   }
   if (result.keepRemovedRate > TARGETS.keepRemoved)
     missed.push(`clinical words removed ${pct(result.keepRemovedRate)} > ${pct(TARGETS.keepRemoved)}`);
@@ -98,16 +105,26 @@ function table(title: string, r: EvalResult): string {
   lines.push('  class      tokens   recall   precision');
   for (const cls of IDENTIFIER_CLASSES) {
     const s = r.classes[cls];
-    lines.push(`  ${cls.padEnd(9)} ${String(s.gold).padStart(7)}  ${pct(s.recall).padStart(7)}  ${pct(s.precision).padStart(9)}`);
+    lines.push(
+      `  ${cls.padEnd(9)} ${String(s.gold).padStart(7)}  ${pct(s.recall).padStart(7)}  ${pct(s.precision).padStart(9)}`,
+    );
   }
-  lines.push(`  ${'overall'.padEnd(9)} ${String(r.overall.gold).padStart(7)}  ${pct(r.overall.recall).padStart(7)}  ${pct(r.overall.precision).padStart(9)}`);
+  lines.push(
+    `  ${'overall'.padEnd(9)} ${String(r.overall.gold).padStart(7)}  ${pct(r.overall.recall).padStart(7)}  ${pct(r.overall.precision).padStart(9)}`,
+  );
   const words = Object.entries(r.keepRemovedWords)
     .sort((a, b) => b[1] - a[1])
     .map(([w, n]) => `${w} ×${n}`)
     .join(', ');
-  lines.push(`  clinical allowlist words removed: ${r.keepRemoved}/${r.keepTokens} (${pct(r.keepRemovedRate)})${words === '' ? '' : `: ${words}`}`);
-  lines.push(`  other words removed: ${r.otherRemoved}/${r.otherTokens} (${pct(r.otherRemoved / Math.max(1, r.otherTokens))})`);
-  lines.push(`  residual risk per note: mean ${r.residualRisk.mean.toFixed(2)}, p99 ${r.residualRisk.p99}, max ${r.residualRisk.max}`);
+  lines.push(
+    `  clinical allowlist words removed: ${r.keepRemoved}/${r.keepTokens} (${pct(r.keepRemovedRate)})${words === '' ? '' : `: ${words}`}`,
+  );
+  lines.push(
+    `  other words removed: ${r.otherRemoved}/${r.otherTokens} (${pct(r.otherRemoved / Math.max(1, r.otherTokens))})`,
+  );
+  lines.push(
+    `  residual risk per note: mean ${r.residualRisk.mean.toFixed(2)}, p99 ${r.residualRisk.p99}, max ${r.residualRisk.max}`,
+  );
   const missed = missedTargets(r);
   lines.push(missed.length === 0 ? '  targets: met' : `  targets MISSED: ${missed.join('; ')}`);
   return lines.join('\n');
@@ -126,23 +143,35 @@ function layerRuns(notes: readonly LabelledNote[]): Record<string, { recall: num
   return runs;
 }
 
-export function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+export function main(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): number {
   const options = parse(argv);
   if (options === 'help') {
     out(HELP);
     return 0;
   }
   const dev = generateCorpus({ seed: options.seed, notes: options.notes, split: 'dev' });
-  const heldout = generateCorpus({ seed: options.heldoutSeed, notes: options.heldoutNotes, split: 'heldout' });
+  const heldout = generateCorpus({
+    seed: options.heldoutSeed,
+    notes: options.heldoutNotes,
+    split: 'heldout',
+  });
   const devResult = evaluate(dev, ALL_TEXT_LAYERS);
   const heldoutResult = evaluate(heldout, ALL_TEXT_LAYERS);
   out(table(`development split (seed ${options.seed}; the detector was tuned on it)`, devResult));
-  out(`${table(`held-out split (seed ${options.heldoutSeed}; other templates, other invented names)`, heldoutResult)}\n`);
+  out(
+    `${table(`held-out split (seed ${options.heldoutSeed}; other templates, other invented names)`, heldoutResult)}\n`,
+  );
   let layers: Record<string, { recall: number; precision: number }> | undefined;
   if (options.layers) {
     layers = layerRuns(heldout);
     out('\nname layers on the held-out split (patterns always on):\n');
-    for (const [run, s] of Object.entries(layers)) out(`  ${run.padEnd(20)} recall ${pct(s.recall).padStart(7)}  precision ${pct(s.precision).padStart(7)}\n`);
+    for (const [run, s] of Object.entries(layers))
+      out(
+        `  ${run.padEnd(20)} recall ${pct(s.recall).padStart(7)}  precision ${pct(s.precision).padStart(7)}\n`,
+      );
   }
   const path = resolve(options.out);
   mkdirSync(dirname(path), { recursive: true });

@@ -25,15 +25,17 @@ export {
   type PlainRecord,
 } from './deidentify.ts';
 export { parseFhirDate, shiftFhirDate, type FhirDate } from './fhir-date.ts';
-export {
-  WITHHELD_PLACEHOLDER,
-  deidentifyFreeText,
-  scrubFreeText,
-  type WithheldReason,
-} from './free-text.ts';
+export { WITHHELD_PLACEHOLDER, deidentifyFreeText, scrubFreeText, type WithheldReason } from './free-text.ts';
 export { STREET_TYPES, clinicalDetectors } from './text/identifier-patterns.ts';
 export { NAME_LAYERS, findNames, type NameLayer } from './text/name-detector.ts';
-export { ALL_TEXT_LAYERS, NAME_PLACEHOLDER, TEXT_LAYERS, deidentifyText, type TextLayer, type TextResult } from './text/text-deidentifier.ts';
+export {
+  ALL_TEXT_LAYERS,
+  NAME_PLACEHOLDER,
+  TEXT_LAYERS,
+  deidentifyText,
+  type TextLayer,
+  type TextResult,
+} from './text/text-deidentifier.ts';
 export { DEFAULT_MAX_RESIDUAL_RISK } from './processors/scrub.ts';
 export {
   IDENTIFIER_CLASSES,

@@ -168,14 +168,26 @@ describe('checkSafeHarbor on names in free text', () => {
     if (note === undefined) throw new Error('corpus without names');
     const { source, clean } = cleanNote(note.text);
     const leaky = { ...clean, noteText: [scrub(note.text)] };
-    const rules = checkSafeHarbor({ contract: contracts.Observation!, source, clean: leaky, now, names: namesOf(note) });
+    const rules = checkSafeHarbor({
+      contract: contracts.Observation!,
+      source,
+      clean: leaky,
+      now,
+      names: namesOf(note),
+    });
     expect(rules).toContainEqual({ rule: 'person_name_in_text', field: 'noteText' });
   });
 
   it('passes the redactor output of corpus notes: no annotated name survives', () => {
     for (const note of notes) {
       const { source, clean } = cleanNote(note.text);
-      const rules = checkSafeHarbor({ contract: contracts.Observation!, source, clean, now, names: namesOf(note) });
+      const rules = checkSafeHarbor({
+        contract: contracts.Observation!,
+        source,
+        clean,
+        now,
+        names: namesOf(note),
+      });
       expect(rules.filter((r) => r.rule === 'person_name_in_text')).toEqual([]);
     }
   });

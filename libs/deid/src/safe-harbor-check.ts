@@ -118,12 +118,15 @@ export function checkSafeHarbor(input: SafeHarborInput): SafeHarborViolation[] {
     }
   }
 
-  const personNames = [...(input.names ?? [])].map((n) => n.trim()).filter((n) => n.length >= MIN_NAME_NEEDLE);
+  const personNames = [...(input.names ?? [])]
+    .map((n) => n.trim())
+    .filter((n) => n.length >= MIN_NAME_NEEDLE);
   if (personNames.length > 0) {
     const patterns = personNames.map(wholeWord);
     for (const [name, value] of Object.entries(input.clean)) {
       const field = byName.get(name);
-      if (field !== undefined && field.phiClass !== 'free_text' && field.phiClass !== 'unclassified') continue;
+      if (field !== undefined && field.phiClass !== 'free_text' && field.phiClass !== 'unclassified')
+        continue;
       if (stringsOf(value).some((text) => patterns.some((p) => p.test(text)))) {
         out.push({ rule: 'person_name_in_text', field: name });
       }

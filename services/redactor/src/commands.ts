@@ -167,7 +167,8 @@ function explainRows(plan: CleanPlan): ExplainRow[] {
       const params = Object.entries(f.rule).filter(([k]) => k !== 'method');
       if (f.method === 'scrub') {
         // The detector layers in force, and the residual-risk threshold (default when unset).
-        if (!params.some(([k]) => k === 'maxResidualRisk')) params.push(['maxResidualRisk', DEFAULT_MAX_RESIDUAL_RISK]);
+        if (!params.some(([k]) => k === 'maxResidualRisk'))
+          params.push(['maxResidualRisk', DEFAULT_MAX_RESIDUAL_RISK]);
         params.push(['layers', TEXT_LAYERS.join(',')]);
       }
       const detail = params.map(([k, v]) => `${k}=${String(v)}`).join(' ');

@@ -49,7 +49,8 @@ describe('scrub', () => {
   });
 
   it('keeps eponyms, drug names and scores', () => {
-    const text = 'Parkinson disease, Crohn disease, Hodgkin lymphoma; Glasgow Coma Scale 15; Apgar 9; started Eliquis and Lasix; Wilson disease excluded.';
+    const text =
+      'Parkinson disease, Crohn disease, Hodgkin lymphoma; Glasgow Coma Scale 15; Apgar 9; started Eliquis and Lasix; Wilson disease excluded.';
     expect(scrubNote(text, [])).toBe(text);
   });
 
@@ -153,7 +154,10 @@ describe('scrub', () => {
     const withheld: string[] = [];
     const reasons: string[] = [];
     const process = scrubMethod.create(
-      testContext({ method: 'scrub', maxResidualRisk: 2 }, testField({ name: 'noteText', phiClass: 'free_text' })),
+      testContext(
+        { method: 'scrub', maxResidualRisk: 2 },
+        testField({ name: 'noteText', phiClass: 'free_text' }),
+      ),
     );
     if (process === undefined) throw new Error('no processor');
     const scope = testScope({ known: [], withheld, reasons });

@@ -38,7 +38,23 @@ export const WORD_NAMES = {
 
 const SYLLABLES = {
   dev: {
-    first: ['Quil', 'Zar', 'Bren', 'Tav', 'Or', 'Vel', 'Kes', 'Mir', 'Dal', 'Sev', 'Yor', 'Fen', 'Ix', 'Ulr', 'Nev'],
+    first: [
+      'Quil',
+      'Zar',
+      'Bren',
+      'Tav',
+      'Or',
+      'Vel',
+      'Kes',
+      'Mir',
+      'Dal',
+      'Sev',
+      'Yor',
+      'Fen',
+      'Ix',
+      'Ulr',
+      'Nev',
+    ],
     middle: ['a', 'e', 'i', 'o', 'ra', 'li', 'no', 've', ''],
     last: ['lon', 'vek', 'dric', 'ish', 'wyn', 'thar', 'quist', 'zel', 'mont', 'rix', 'dahl', 'sko'],
   },
@@ -89,11 +105,20 @@ export interface PersonName {
 export function personName(rng: Rng, split: Split): PersonName {
   const source = rng();
   const given =
-    source < 0.5 ? censusName(rng, 'given') : source < 0.62 ? pick(rng, WORD_NAMES.given) : inventedName(rng, split);
+    source < 0.5
+      ? censusName(rng, 'given')
+      : source < 0.62
+        ? pick(rng, WORD_NAMES.given)
+        : inventedName(rng, split);
   const kind = rng();
   let family =
-    source < 0.5 ? censusName(rng, 'family') : source < 0.62 ? pick(rng, WORD_NAMES.family) : inventedName(rng, split);
-  if (kind < 0.08) family = `${family}-${split === 'heldout' ? inventedName(rng, split) : censusName(rng, 'family')}`;
+    source < 0.5
+      ? censusName(rng, 'family')
+      : source < 0.62
+        ? pick(rng, WORD_NAMES.family)
+        : inventedName(rng, split);
+  if (kind < 0.08)
+    family = `${family}-${split === 'heldout' ? inventedName(rng, split) : censusName(rng, 'family')}`;
   else if (kind < 0.14) family = `O'${family}`;
   else if (kind < 0.18) family = `Mc${family}`;
   return { given, family };

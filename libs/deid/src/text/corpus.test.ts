@@ -12,7 +12,10 @@ describe('evaluation corpus', () => {
   });
 
   it('annotates spans that lie inside the text, for every identifier class and clinical words', () => {
-    const notes = [...generateCorpus({ seed: 1, notes: 400, split: 'dev' }), ...generateCorpus({ seed: 2, notes: 400, split: 'heldout' })];
+    const notes = [
+      ...generateCorpus({ seed: 1, notes: 400, split: 'dev' }),
+      ...generateCorpus({ seed: 2, notes: 400, split: 'heldout' }),
+    ];
     const classes = new Set(notes.flatMap((n) => n.spans.map((s) => s.cls)));
     for (const cls of [...IDENTIFIER_CLASSES, 'KEEP']) expect(classes).toContain(cls);
     for (const note of notes) {

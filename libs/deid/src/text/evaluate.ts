@@ -42,7 +42,8 @@ export interface EvalResult {
 }
 
 /** As the detector's tokens, but "90s" is one token (so "in her 90s" → "90+" counts as found). */
-const TOKEN = /\[[A-Z]+\]|\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th|s\b)?/gu;
+const TOKEN =
+  /\[[A-Z]+\]|\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th|s\b)?/gu;
 const PLACEHOLDER_CLASS: Readonly<Record<string, IdentifierClass>> = {
   '[NAME]': 'NAME',
   '[DATE]': 'DATE',
@@ -68,7 +69,10 @@ function tokens(text: string): Tok[] {
 }
 
 /** For each input token, whether it survives in the output, and the class of what replaced it. */
-function align(input: readonly Tok[], output: readonly Tok[]): { kept: boolean[]; replacedBy: (IdentifierClass | undefined)[][] } {
+function align(
+  input: readonly Tok[],
+  output: readonly Tok[],
+): { kept: boolean[]; replacedBy: (IdentifierClass | undefined)[][] } {
   const n = input.length;
   const m = output.length;
   const lcs = new Uint16Array((n + 1) * (m + 1));
@@ -76,7 +80,9 @@ function align(input: readonly Tok[], output: readonly Tok[]): { kept: boolean[]
   for (let i = n - 1; i >= 0; i -= 1) {
     for (let j = m - 1; j >= 0; j -= 1) {
       lcs[at(i, j)] =
-        input[i]?.text === output[j]?.text ? (lcs[at(i + 1, j + 1)] ?? 0) + 1 : Math.max(lcs[at(i + 1, j)] ?? 0, lcs[at(i, j + 1)] ?? 0);
+        input[i]?.text === output[j]?.text
+          ? (lcs[at(i + 1, j + 1)] ?? 0) + 1
+          : Math.max(lcs[at(i + 1, j)] ?? 0, lcs[at(i, j + 1)] ?? 0);
     }
   }
   const kept = new Array<boolean>(n).fill(false);
@@ -121,10 +127,9 @@ function score(gold: number, found: number, predicted: number, correct: number):
 
 /** Runs the de-identifier with `layers` over `notes` and scores it. */
 export function evaluate(notes: readonly LabelledNote[], layers: ReadonlySet<TextLayer>): EvalResult {
-  const counts = Object.fromEntries(IDENTIFIER_CLASSES.map((c) => [c, { gold: 0, found: 0, predicted: 0, correct: 0 }])) as Record<
-    IdentifierClass,
-    { gold: number; found: number; predicted: number; correct: number }
-  >;
+  const counts = Object.fromEntries(
+    IDENTIFIER_CLASSES.map((c) => [c, { gold: 0, found: 0, predicted: 0, correct: 0 }]),
+  ) as Record<IdentifierClass, { gold: number; found: number; predicted: number; correct: number }>;
   let keepTokens = 0;
   let keepRemoved = 0;
   let otherTokens = 0;
@@ -135,7 +140,8 @@ export function evaluate(notes: readonly LabelledNote[], layers: ReadonlySet<Tex
   const outputs: string[] = [];
   const known = notes.map((note) => compileKnownIdentifiers(note.known));
   // Warm up (word lists load on first use, regexes compile) so throughput is the steady state.
-  for (let k = 0; k < Math.min(50, notes.length); k += 1) deidentifyText(notes[k]?.text ?? '', known[k] ?? compileKnownIdentifiers([]), layers);
+  for (let k = 0; k < Math.min(50, notes.length); k += 1)
+    deidentifyText(notes[k]?.text ?? '', known[k] ?? compileKnownIdentifiers([]), layers);
   const started = performance.now();
   for (let k = 0; k < notes.length; k += 1) {
     const result = deidentifyText(notes[k]?.text ?? '', known[k] ?? compileKnownIdentifiers([]), layers);
@@ -160,7 +166,9 @@ export function evaluate(notes: readonly LabelledNote[], layers: ReadonlySet<Tex
         counts[cls].gold += 1;
         if (removed) counts[cls].found += 1;
         else if ((missed[cls]?.length ?? 0) < 20) {
-          (missed[cls] ??= []).push(`${tok.text} | ${note.text.slice(Math.max(0, tok.start - 40), tok.end + 30).replace(/\n/g, ' ')}`);
+          (missed[cls] ??= []).push(
+            `${tok.text} | ${note.text.slice(Math.max(0, tok.start - 40), tok.end + 30).replace(/\n/g, ' ')}`,
+          );
         }
       } else {
         otherTokens += 1;
@@ -169,20 +177,29 @@ export function evaluate(notes: readonly LabelledNote[], layers: ReadonlySet<Tex
       if (!removed) return;
       const by = replacedBy[i] ?? [];
       const predictedClass =
-        (cls !== undefined && cls !== 'KEEP' && by.includes(cls) ? cls : by.find((c) => c !== undefined)) ?? 'NAME';
+        (cls !== undefined && cls !== 'KEEP' && by.includes(cls) ? cls : by.find((c) => c !== undefined)) ??
+        'NAME';
       counts[predictedClass].predicted += 1;
       if (cls !== undefined && cls !== 'KEEP') counts[predictedClass].correct += 1;
     });
   });
   const classes = Object.fromEntries(
-    IDENTIFIER_CLASSES.map((c) => [c, score(counts[c].gold, counts[c].found, counts[c].predicted, counts[c].correct)]),
+    IDENTIFIER_CLASSES.map((c) => [
+      c,
+      score(counts[c].gold, counts[c].found, counts[c].predicted, counts[c].correct),
+    ]),
   ) as Record<IdentifierClass, ClassScore>;
   const sum = (f: (s: ClassScore) => number) => IDENTIFIER_CLASSES.reduce((a, c) => a + f(classes[c]), 0);
   const sorted = [...risks].sort((a, b) => a - b);
   return {
     notes: notes.length,
     classes,
-    overall: score(sum((s) => s.gold), sum((s) => s.found), sum((s) => s.predicted), sum((s) => s.correct)),
+    overall: score(
+      sum((s) => s.gold),
+      sum((s) => s.found),
+      sum((s) => s.predicted),
+      sum((s) => s.correct),
+    ),
     keepTokens,
     keepRemoved,
     keepRemovedRate: keepTokens === 0 ? 0 : keepRemoved / keepTokens,

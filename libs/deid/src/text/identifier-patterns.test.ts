@@ -37,7 +37,9 @@ describe('clinical identifier patterns', () => {
     expect(clinicalDetectors('SS# 123456789')).toBe('SS# [SSN]');
     expect(clinicalDetectors('VIN 1HGCM82633A004352')).toBe('VIN [ID]');
     expect(clinicalDetectors('reached at 555-0100')).toBe('reached at [PHONE]');
-    expect(clinicalDetectors('see portal.example.org/r/123 or fe80:0:0:0:202:b3ff:fe1e:8329')).toBe('see [URL] or [IP]');
+    expect(clinicalDetectors('see portal.example.org/r/123 or fe80:0:0:0:202:b3ff:fe1e:8329')).toBe(
+      'see [URL] or [IP]',
+    );
   });
 
   it('addresses: streets in any case, city and state, ZIP+4', () => {

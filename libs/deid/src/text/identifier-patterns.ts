@@ -64,14 +64,16 @@ const CITY_STATE = new RegExp(
   'g',
 );
 /** Full dates the log scrubber misses at the end of a sentence ("on 11/28/73."). */
-const NUMERIC_DATE = /(?<![\w/.-])(?:\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{2}-\d{2})(?![\w/-]|\.\d)/g;
+const NUMERIC_DATE =
+  /(?<![\w/.-])(?:\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{2}-\d{2})(?![\w/-]|\.\d)/g;
 const STATE_ZIP = new RegExp(`\\b((?:${STATES})\\s+)\\d{5}(?:-\\d{4})?\\b`, 'g');
 const LABELLED_ZIP = /\b(zip(?:\s*code)?\s*[:#]?\s*)\d{5}(?:-\d{4})?\b/gi;
 const ZIP_PLUS4 = /(?<![\w-])\d{5}-\d{4}(?![\w-])/g;
 
 const AGE_BEFORE_UNIT = /\b(\d{2,3})(?=[\s-]*(?:years?|yrs?|y\/o|y\.o\.|yo|year-old)\b)/gi;
 const AGE_AFTER_LABEL = /\b(age[ds]?\s*:?\s*|aged\s+)(\d{2,3})\b(?!\+)/gi;
-const AGE_DECADE = /(?<=\bin\s+(?:his|her|their|the)\s+(?:late\s+|early\s+|mid-?\s*)?)(?:90s|90's|nineties)\b/gi;
+const AGE_DECADE =
+  /(?<=\bin\s+(?:his|her|their|the)\s+(?:late\s+|early\s+|mid-?\s*)?)(?:90s|90's|nineties)\b/gi;
 const UNITS = '(?:one|two|three|four|five|six|seven|eight|nine)';
 const AGE_WORDS = new RegExp(
   `\\b(?:ninety(?:[\\s-]+${UNITS})?|one\\s+hundred(?:\\s+and)?(?:[\\s-]+(?:${UNITS}|ten|eleven|twelve))?)(?=[\\s-]+(?:years?|yrs?|y\\/o|yo|year-old)\\b)`,
@@ -84,9 +86,10 @@ const AGE_WORDS_AFTER_LABEL = new RegExp(
 const OLDEST_SHOWN_AGE = 89;
 
 const LOCAL_PHONE = /(?<![\w-])\d{3}-\d{4}(?![\w-])/g;
-const SSN_LABELLED = /\b((?:SSN|SS#|SS\s*No\.?|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*)\d{3}[\s.-]?\d{2}[\s.-]?\d{4}\b/gi;
+const SSN_LABELLED =
+  /\b((?:SSN|SS#|SS\s*No\.?|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*)\d{3}[\s.-]?\d{2}[\s.-]?\d{4}\b/gi;
 const ID_LABEL =
-  '(?:MRN|MR#|medical\\s+record(?:\\s+(?:number|no\\.?|#))?|chart(?:\\s+(?:number|no\\.?|#))?|record\\s+(?:number|no\\.?|#)|acct|account|member(?:\\s+id)?|subscriber(?:\\s+id)?|policy|claim|group|insurance\\s+id|licen[cs]e(?:\\s+plate)?|driver\'?s\\s+licen[cs]e|DL|certificate|cert|plate|tag|VIN|vehicle(?:\\s+id)?|serial|S\\/N|SN|device(?:\\s+id)?|UDI|lot|badge|employee(?:\\s+id)?|NPI|DEA|MBI|HICN|ID|passport)';
+  "(?:MRN|MR#|medical\\s+record(?:\\s+(?:number|no\\.?|#))?|chart(?:\\s+(?:number|no\\.?|#))?|record\\s+(?:number|no\\.?|#)|acct|account|member(?:\\s+id)?|subscriber(?:\\s+id)?|policy|claim|group|insurance\\s+id|licen[cs]e(?:\\s+plate)?|driver'?s\\s+licen[cs]e|DL|certificate|cert|plate|tag|VIN|vehicle(?:\\s+id)?|serial|S\\/N|SN|device(?:\\s+id)?|UDI|lot|badge|employee(?:\\s+id)?|NPI|DEA|MBI|HICN|ID|passport)";
 const LABELLED_ID = new RegExp(
   `\\b(${ID_LABEL})(\\s*(?:number|num|no\\.?|#|id)?\\s*[:#=]?\\s*)(?=[A-Za-z0-9-]*\\d)[A-Za-z0-9][A-Za-z0-9-]*`,
   'gi',
@@ -108,7 +111,8 @@ export function clinicalDetectors(text: string): string {
   out = out
     .replace(SSN_LABELLED, '$1[SSN]')
     .replace(LABELLED_ID, (m: string, label: string, sep: string) =>
-      /^(?:id|tag|group|lot|plate|DL|SN|policy|claim|cert)$/i.test(label) && !/\d/.test(m.slice(label.length + sep.length))
+      /^(?:id|tag|group|lot|plate|DL|SN|policy|claim|cert)$/i.test(label) &&
+      !/\d/.test(m.slice(label.length + sep.length))
         ? m
         : `${label}${sep}[ID]`,
     )

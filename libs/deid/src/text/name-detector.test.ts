@@ -43,7 +43,11 @@ describe('name layers', () => {
     });
 
     it('takes a word-name only with capitals inside a sentence or beside a surname', () => {
-      expect(names('Bill paid. Later Will Pippin and Rose arrived.', ['dictionary'])).toEqual(['Will', 'Pippin', 'Rose']);
+      expect(names('Bill paid. Later Will Pippin and Rose arrived.', ['dictionary'])).toEqual([
+        'Will',
+        'Pippin',
+        'Rose',
+      ]);
       expect(names('Will call back; hope to see improvement.', ['dictionary'])).toEqual([]);
     });
   });
@@ -61,12 +65,19 @@ describe('name layers', () => {
     });
 
     it('keeps clinical vocabulary, abbreviations and mixed-case units', () => {
-      expect(names('Crohn flare; Eliquis held; Hb 9.1 g/dL; NSTEMI ruled out; hepatosplenomegaly.', ['heuristic'])).toEqual([]);
+      expect(
+        names('Crohn flare; Eliquis held; Hb 9.1 g/dL; NSTEMI ruled out; hepatosplenomegaly.', ['heuristic']),
+      ).toEqual([]);
     });
   });
 
   it('spreads from a name to its neighbours: initials, particles, glued placeholders', () => {
-    expect(names('Message from J. Zarvekisson and van Okafor.', ALL)).toEqual(['J', 'Zarvekisson', 'van', 'Okafor']);
+    expect(names('Message from J. Zarvekisson and van Okafor.', ALL)).toEqual([
+      'J',
+      'Zarvekisson',
+      'van',
+      'Okafor',
+    ]);
     expect(names('Called [NAME]-Young.', ALL)).toEqual(['Young']);
   });
 

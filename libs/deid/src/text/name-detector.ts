@@ -77,17 +77,13 @@ const MAX_NAME_TOKENS = 4;
 /** Surname particles: part of the name before a name ("van Banes", "de la Cruz"). */
 const PARTICLES = words('van von der den de da del della di du la le bin ibn al el st ter');
 
-/** Titles, roles, labels and contact words: the context of a name, never a name themselves. */
-function isContextWord(key: string): boolean {
-  return ((CONTEXT_KIND.get(key) ?? 0) & ANY_CONTEXT) !== 0;
-}
-
 const TITLE = 1;
 const ROLE = 2;
 const LABEL = 4;
 const CONTACT = 8;
 const STOP_WORD = 16;
 const CREDENTIAL = 32;
+/** Titles, roles, labels, contact and stop words: the context of a name, never a name themselves. */
 const ANY_CONTEXT = TITLE | ROLE | LABEL | CONTACT | STOP_WORD;
 /** Every context list in one map: one look-up per word instead of six. */
 const CONTEXT_KIND = new Map<string, number>();
@@ -131,9 +127,14 @@ function countUnclassified(ctx: Ctx): number {
   ctx.tokens.forEach((t, i) => {
     // A word token is letters (with inner hyphens and apostrophes) by construction.
     if (!isWord(t) || t.key.length < 2) return;
-    const guessable = t.shape === 'lower' || t.shape === 'mixed' || ctx.shouting || (t.shape === 'upper' && t.text.length <= 3);
+    const guessable =
+      t.shape === 'lower' ||
+      t.shape === 'mixed' ||
+      ctx.shouting ||
+      (t.shape === 'upper' && t.text.length <= 3);
     if (!guessable) return;
-    if (isEnglish(t) || isRareEnglish(t) || (kindOf(t) & ANY_CONTEXT) !== 0 || isClinical(ctx.tokens, i)) return;
+    if (isEnglish(t) || isRareEnglish(t) || (kindOf(t) & ANY_CONTEXT) !== 0 || isClinical(ctx.tokens, i))
+      return;
     if (isDictionaryName(t) || ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper')) return;
     n += 1;
   });
@@ -185,14 +186,19 @@ function gap(ctx: Ctx, a: Token, b: Token): string {
 function nameLike(ctx: Ctx, i: number, strong: boolean, afterRole = false): boolean {
   const t = ctx.tokens[i];
   if (t === undefined || !isWord(t)) return t?.placeholder === 'NAME';
-  if ((kindOf(t) & ANY_CONTEXT) !== 0 && !(strong && capitalised(t) && isDictionaryName(t) && (kindOf(t) & TITLE) === 0)) return false;
+  if (
+    (kindOf(t) & ANY_CONTEXT) !== 0 &&
+    !(strong && capitalised(t) && isDictionaryName(t) && (kindOf(t) & TITLE) === 0)
+  )
+    return false;
   if ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper') return false;
   if (isInitial(t)) return true;
   if (!strong && isClinical(ctx.tokens, i)) return false;
   if (capitalised(t)) return strong || !isEnglish(t) || isCommonName(t) || (afterRole && isDictionaryName(t));
   if (t.shape === 'mixed') return false;
   // Lower case: a dictionary name, or a word no list knows.
-  if (isDictionaryName(t)) return !isEnglish(t) || strong || nextIsName(ctx, i) || (afterRole && isGivenName(t));
+  if (isDictionaryName(t))
+    return !isEnglish(t) || strong || nextIsName(ctx, i) || (afterRole && isGivenName(t));
   if (isRareEnglish(t)) return false;
   return !isEnglish(t) && !isClinical(ctx.tokens, i) && /^[\p{L}'-]+$/u.test(t.text) && t.key.length >= 2;
 }
@@ -243,7 +249,11 @@ function contextLayer(ctx: Ctx): void {
     if (!trigger && !before && !ctx.dashes) continue;
     const after = gap(ctx, t, next);
     if (after.includes('\n')) continue;
-    if ((kindOf(t) & TITLE) !== 0 && /^\.?\s+$|^\.$/.test(after) && (t.shape === 'title' || t.key === 'dr' || (t.shape === 'upper' && ctx.shouting))) {
+    if (
+      (kindOf(t) & TITLE) !== 0 &&
+      /^\.?\s+$|^\.$/.test(after) &&
+      (t.shape === 'title' || t.key === 'dr' || (t.shape === 'upper' && ctx.shouting))
+    ) {
       takeNameAfter(ctx, i + 1, true);
     } else if ((kindOf(t) & ROLE) !== 0 && /^\s*[,:(]?\s*(?:is\s+|named\s+)?$/.test(after)) {
       takeNameAfter(ctx, i + 1, false, true);
@@ -290,7 +300,8 @@ function signatureLines(ctx: Ctx): void {
   let lineStart = 0;
   for (let i = 0; i <= tokens.length; i += 1) {
     const t = tokens[i];
-    const endsLine = t === undefined || (i > lineStart && text.slice(tokens[i - 1]?.end ?? 0, t.start).includes('\n'));
+    const endsLine =
+      t === undefined || (i > lineStart && text.slice(tokens[i - 1]?.end ?? 0, t.start).includes('\n'));
     if (!endsLine) continue;
     const line = tokens.slice(lineStart, i);
     const body = line.filter((x) => !((kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper'));
@@ -304,7 +315,12 @@ function signatureLines(ctx: Ctx): void {
     if (isSignature) {
       for (let k = lineStart; k < i; k += 1) {
         const x = tokens[k];
-        if (x !== undefined && !((kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper') && !isClinical(tokens, k)) ctx.names.add(k);
+        if (
+          x !== undefined &&
+          !((kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper') &&
+          !isClinical(tokens, k)
+        )
+          ctx.names.add(k);
       }
     }
     lineStart = i;
@@ -351,7 +367,8 @@ function dictionaryLayer(ctx: Ctx): void {
       ctx.names.add(i);
     } else if (t.sentenceStart && capitalised(t) && isCommonName(t)) {
       const next = tokens[i + 1];
-      if (next !== undefined && SPEECH_VERBS.has(next.key) && /^\s+$/.test(gap(ctx, t, next))) ctx.names.add(i);
+      if (next !== undefined && SPEECH_VERBS.has(next.key) && /^\s+$/.test(gap(ctx, t, next)))
+        ctx.names.add(i);
     }
   }
 }
@@ -364,7 +381,8 @@ function heuristicLayer(ctx: Ctx): void {
     if (t.key.length < 2) continue;
     if (t.shape === 'lower' && isRareEnglish(t)) continue;
     if (t.shape === 'mixed') continue;
-    if (isEnglish(t) || (kindOf(t) & ANY_CONTEXT) !== 0 || isClinical(tokens, i) || isDictionaryName(t)) continue;
+    if (isEnglish(t) || (kindOf(t) & ANY_CONTEXT) !== 0 || isClinical(tokens, i) || isDictionaryName(t))
+      continue;
     if ((kindOf(t) & CREDENTIAL) !== 0 && t.shape === 'upper') continue;
     // An unknown short acronym is more likely an abbreviation than a name: kept (but counted).
     if (t.shape === 'upper' && t.text.length <= 3) continue;
@@ -380,7 +398,7 @@ function spread(ctx: Ctx): void {
   const { tokens, names } = ctx;
   const isName = (k: number): boolean => names.has(k) || tokens[k]?.placeholder === 'NAME';
   if (names.size === 0 && !tokens.some((t) => t.placeholder === 'NAME')) return;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let i = 0; i < tokens.length; i += 1) {
       const t = tokens[i];
@@ -417,7 +435,12 @@ function spread(ctx: Ctx): void {
         }
       }
       const nextTok = tokens[i + 1];
-      if (PARTICLES.has(t.key) && nextTok !== undefined && names.has(i + 1) && /^\s+$/.test(gap(ctx, t, nextTok))) {
+      if (
+        PARTICLES.has(t.key) &&
+        nextTok !== undefined &&
+        names.has(i + 1) &&
+        /^\s+$/.test(gap(ctx, t, nextTok))
+      ) {
         names.add(i);
         changed = true;
         continue;
@@ -432,7 +455,10 @@ function spread(ctx: Ctx): void {
       // Joined by nothing, spaces or a hyphen; by a dot only after an initial ("J. Quillon").
       const joined = (a: Token, b: Token) =>
         /^(?:|\s+|\s*-\s*)$/.test(gap(ctx, a, b)) || (isInitial(a) && /^\.\s*$/.test(gap(ctx, a, b)));
-      if ((prev !== undefined && isName(i - 1) && joined(prev, t)) || (next !== undefined && isName(i + 1) && joined(t, next))) {
+      if (
+        (prev !== undefined && isName(i - 1) && joined(prev, t)) ||
+        (next !== undefined && isName(i + 1) && joined(t, next))
+      ) {
         names.add(i);
         changed = true;
       }

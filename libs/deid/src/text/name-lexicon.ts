@@ -132,8 +132,7 @@ export function isClinical(tokens: readonly Token[], i: number): boolean {
   if ((flagsOf(token) & CLINICAL_WORD) !== 0) return true;
   if (SURNAME_EPONYM.has(key)) {
     const next = tokens[i + 1];
-    if (next !== undefined && (EPONYM_HEAD.has(next.key) || SURNAME_EPONYM.has(next.key)))
-      return true;
+    if (next !== undefined && (EPONYM_HEAD.has(next.key) || SURNAME_EPONYM.has(next.key))) return true;
   }
   return false;
 }
@@ -143,7 +142,8 @@ function clinicalWord(key: string, dictionary: boolean): boolean {
   if (CLINICAL.has(key)) return true;
   if (compound(key)) {
     const parts = key.split(/[-']/).filter((p) => p !== '');
-    if (parts.every((p) => CLINICAL.has(p) || SURNAME_EPONYM.has(p) || EPONYM_HEAD.has(p) || /^\d+$/.test(p))) return true;
+    if (parts.every((p) => CLINICAL.has(p) || SURNAME_EPONYM.has(p) || EPONYM_HEAD.has(p) || /^\d+$/.test(p)))
+      return true;
   }
   if (key.length >= MIN_SUFFIX_WORD && !dictionary) {
     for (const suffix of CLINICAL_SUFFIXES) if (key.endsWith(suffix)) return true;

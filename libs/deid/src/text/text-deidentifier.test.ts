@@ -23,7 +23,9 @@ describe('deidentifyText', () => {
   });
 
   it('names: one placeholder per run, the possessive kept', () => {
-    expect(deidentifyText("Called Hope Quillaver's mother.", known, ALL_TEXT_LAYERS).text).toBe("Called [NAME]'s mother.");
+    expect(deidentifyText("Called Hope Quillaver's mother.", known, ALL_TEXT_LAYERS).text).toBe(
+      "Called [NAME]'s mother.",
+    );
   });
 
   it('an e-mail holding a name goes whole, before the name layers see it', () => {

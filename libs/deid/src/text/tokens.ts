@@ -75,7 +75,7 @@ function tokenEnd(text: string, i: number): number {
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let previousEnd = 0;
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const end = tokenEnd(text, start);
     if (end === start) {
       start += 1;
@@ -111,7 +111,8 @@ function startsSentence(text: string, from: number, to: number): boolean {
   while (i >= from && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i -= 1;
   if (i < from) return false;
   const c = text[i];
-  if (c === '.' || c === '!' || c === '?' || c === ':' || c === ';' || c === '\n' || c === '•' || c === '*') return true;
+  if (c === '.' || c === '!' || c === '?' || c === ':' || c === ';' || c === '\n' || c === '•' || c === '*')
+    return true;
   if (c === '-') {
     let j = i - 1;
     while (j >= from && text.charCodeAt(j) === 32) j -= 1;
@@ -146,11 +147,18 @@ function shapeOf(word: string): TokenShape {
     if (upper === 0) return 'lower';
     if (lower === 0) return upper === 1 ? 'title' : 'upper';
     const first = word.charCodeAt(0);
-    return first >= 65 && first <= 90 ? 'title' : first >= 97 && first <= 122 ? 'mixed' : upper > 0 ? 'title' : 'lower';
+    return first >= 65 && first <= 90
+      ? 'title'
+      : first >= 97 && first <= 122
+        ? 'mixed'
+        : upper > 0
+          ? 'title'
+          : 'lower';
   }
   const letters = word.replace(/[^\p{L}]/gu, '');
   if (letters === '') return 'lower';
-  if (letters === letters.toUpperCase() && letters !== letters.toLowerCase()) return letters.length === 1 ? 'title' : 'upper';
+  if (letters === letters.toUpperCase() && letters !== letters.toLowerCase())
+    return letters.length === 1 ? 'title' : 'upper';
   if (letters === letters.toLowerCase()) return 'lower';
   // "Smith", "McDonald", "O'Brien", "DeShawn": an upper-case first letter and some lower case.
   return /^\p{Lu}/u.test(letters) ? 'title' : 'mixed';

