@@ -46,7 +46,7 @@ describe('deriveCleanSchema', () => {
       namespace: CLEAN_NAMESPACE,
       name: 'Patient',
       deidPolicy: 'safe-harbor',
-      deidPolicyVersion: '1.1.0',
+      deidPolicyVersion: '1.0.0',
     });
     const noteField = (
       deriveCleanSchema(schemas.Observation, safeHarbor.contract('Observation'), safeHarbor).fields as {

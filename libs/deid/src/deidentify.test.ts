@@ -52,7 +52,7 @@ describe('deidentify under Safe Harbor', () => {
       addressState: 'MA',
       gender: 'female',
       deidPolicy: 'safe-harbor',
-      deidPolicyVersion: '1.1.0',
+      deidPolicyVersion: '1.0.0',
     });
     expect(clean.logicalId).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(clean.patientRef).toBe(clean.logicalId);

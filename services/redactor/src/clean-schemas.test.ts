@@ -44,7 +44,7 @@ describe('clean schemas', () => {
     );
     const plan = await planCleanSchemas(registry, { types, topics, policy: loadPolicy('safe-harbor') });
     await expect(verifyCleanSchemas(registry, plan)).rejects.toThrow(
-      /latest ehr\.clean\.Patient-value is not the clean schema derived from ehr\.valid\.Patient-value v1 under policy safe-harbor 1\.1\.0/,
+      /latest ehr\.clean\.Patient-value is not the clean schema derived from ehr\.valid\.Patient-value v1 under policy safe-harbor 1\.0\.0/,
     );
   });
 

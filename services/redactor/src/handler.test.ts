@@ -428,7 +428,7 @@ describe('redact handler', () => {
           sourceLocator: 'file 1 line 1',
           deleted: true,
           deidPolicy: 'safe-harbor',
-          deidPolicyVersion: '1.1.0',
+          deidPolicyVersion: '1.0.0',
         },
       });
       const pseudonym = (cleanDeletion?.value as Record<string, unknown>).logicalId;

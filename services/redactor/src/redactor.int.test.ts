@@ -319,7 +319,7 @@ describe('redactor (integration)', () => {
     for (const t of cleanTopics) cleanIds.set(t, (await registry.latest(`${t}-value`)).id);
     for (const record of clean) {
       expect(record.schemaId).toBe(cleanIds.get(record.topic));
-      expect(record.value).toMatchObject({ deidPolicy: 'safe-harbor', deidPolicyVersion: '1.1.0' });
+      expect(record.value).toMatchObject({ deidPolicy: 'safe-harbor', deidPolicyVersion: '1.0.0' });
       const source = sources.get(String(record.value.recordId));
       if (source === undefined) throw new Error('a clean record without a source');
       expect(record.topic).toBe(`${cleanPrefix}${source.type}`);
