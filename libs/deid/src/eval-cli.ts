@@ -160,7 +160,7 @@ export function main(
   });
   const devResult = evaluate(dev, ALL_TEXT_LAYERS);
   const heldoutResult = evaluate(heldout, ALL_TEXT_LAYERS);
-  out(table(`development split (seed ${options.seed}; the detector was tuned on it)`, devResult));
+  out(`${table(`development split (seed ${options.seed}; the detector was tuned on it)`, devResult)}\n`);
   out(
     `${table(`held-out split (seed ${options.heldoutSeed}; other templates, other invented names)`, heldoutResult)}\n`,
   );
