@@ -100,7 +100,7 @@ for (const [set, bit] of [
 
 /** Which context lists a token's word is in (bits above), cached on the token. */
 function kindOf(t: Token): number {
-  t.context ??= CONTEXT_KIND.get(t.key) ?? 0;
+  if (t.context < 0) t.context = CONTEXT_KIND.get(t.key) ?? 0;
   return t.context;
 }
 
@@ -298,10 +298,13 @@ function markNameBefore(ctx: Ctx, last: number): void {
 function signatureLines(ctx: Ctx): void {
   const { tokens, text } = ctx;
   let lineStart = 0;
+  // The next line break at or after the previous token's end (no slicing per token).
+  let newline = text.indexOf('\n');
   for (let i = 0; i <= tokens.length; i += 1) {
     const t = tokens[i];
-    const endsLine =
-      t === undefined || (i > lineStart && text.slice(tokens[i - 1]?.end ?? 0, t.start).includes('\n'));
+    const prevEnd = tokens[i - 1]?.end ?? 0;
+    while (newline !== -1 && newline < prevEnd) newline = text.indexOf('\n', newline + 1);
+    const endsLine = t === undefined || (i > lineStart && newline !== -1 && newline < t.start);
     if (!endsLine) continue;
     const line = tokens.slice(lineStart, i);
     const body = line.filter((x) => !((kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper'));

@@ -66,7 +66,7 @@ export type Word = string | Token;
 
 function flagsOf(word: Word): number {
   if (typeof word === 'string') return flags(word);
-  word.lex ??= flags(word.key);
+  if (word.lex < 0) word.lex = flags(word.key);
   return word.lex;
 }
 

@@ -18,10 +18,14 @@ export interface Token {
   readonly placeholder: string | undefined;
   /** Has a letter and is not a placeholder. */
   readonly word: boolean;
-  /** The lexicon's answers about `key`, cached by the lexicon on first use. */
-  lex?: number;
-  /** Which context word lists hold `key`, cached by the name detector on first use. */
-  context?: number;
+  /**
+   * The lexicon's answers about `key`, cached by the lexicon on first use (-1: not yet). Both
+   * caches exist from construction so that every token keeps one object shape (fast property
+   * access in V8).
+   */
+  lex: number;
+  /** Which context word lists hold `key`, cached by the name detector on first use (-1: not yet). */
+  context: number;
 }
 
 const PLACEHOLDER = /^\[([A-Z]+)\]$/;
@@ -94,6 +98,8 @@ export function tokenize(text: string): Token[] {
       sentenceStart,
       placeholder,
       word: placeholder === undefined && !(c >= 48 && c <= 57),
+      lex: -1,
+      context: -1,
     });
     previousEnd = end;
     start = end;
