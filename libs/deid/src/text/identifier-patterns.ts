@@ -90,6 +90,8 @@ const SSN_LABELLED =
   /\b((?:SSN|SS#|SS\s*No\.?|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*)\d{3}[\s.-]?\d{2}[\s.-]?\d{4}\b/gi;
 const ID_LABEL =
   "(?:MRN|MR#|medical\\s+record(?:\\s+(?:number|no\\.?|#))?|chart(?:\\s+(?:number|no\\.?|#))?|record\\s+(?:number|no\\.?|#)|acct|account|member(?:\\s+id)?|subscriber(?:\\s+id)?|policy|claim|group|insurance\\s+id|licen[cs]e(?:\\s+plate)?|driver'?s\\s+licen[cs]e|DL|certificate|cert|plate|tag|VIN|vehicle(?:\\s+id)?|serial|S\\/N|SN|device(?:\\s+id)?|UDI|lot|badge|employee(?:\\s+id)?|NPI|DEA|MBI|HICN|ID|passport)";
+const LONG_STREET_TYPE =
+  /(?:street|avenue|road|boulevard|lane|drive|court|terrace|crescent|parkway|highway)\b/i;
 const LABELLED_ID = new RegExp(
   `\\b(${ID_LABEL})(\\s*(?:number|num|no\\.?|#|id)?\\s*[:#=]?\\s*)(?=[A-Za-z0-9-]*\\d)[A-Za-z0-9][A-Za-z0-9-]*`,
   'gi',
@@ -108,28 +110,29 @@ export function clinicalDetectors(text: string): string {
   if (/ninet|90/i.test(out)) out = out.replace(AGE_DECADE, '90+');
   if (/,\s+[A-Z]{2}\b/.test(out)) out = out.replace(CITY_STATE, '[ADDRESS]');
   if (!/\d/.test(out)) return out;
+  // Each pattern behind a cheap test of what it cannot match without (most notes have none).
+  if (/ss|social/i.test(out)) out = out.replace(SSN_LABELLED, '$1[SSN]');
+  out = out.replace(LABELLED_ID, labelledId);
+  if (/\d[/.-]\d/.test(out)) out = out.replace(NUMERIC_DATE, '[DATE]').replace(SHORT_DATE, '$1[DATE]');
   out = out
-    .replace(SSN_LABELLED, '$1[SSN]')
-    .replace(LABELLED_ID, (m: string, label: string, sep: string) =>
-      /^(?:id|tag|group|lot|plate|DL|SN|policy|claim|cert)$/i.test(label) &&
-      !/\d/.test(m.slice(label.length + sep.length))
-        ? m
-        : `${label}${sep}[ID]`,
-    )
-    .replace(NUMERIC_DATE, '[DATE]')
     .replace(MONTH_YEAR, '[DATE]')
     .replace(MONTH_DAY, '[DATE]')
     .replace(DAY_MONTH, '[DATE]')
-    .replace(SHORT_DATE, '$1[DATE]')
-    .replace(STREET_ADDRESS, '[ADDRESS]')
-    .replace(LOWER_STREET_ADDRESS, '[ADDRESS]')
-    .replace(STATE_ZIP, '$1[ADDRESS]')
-    .replace(LABELLED_ZIP, '$1[ADDRESS]')
-    .replace(ZIP_PLUS4, '[ADDRESS]')
-    .replace(LOCAL_PHONE, '[PHONE]')
+    .replace(STREET_ADDRESS, '[ADDRESS]');
+  if (LONG_STREET_TYPE.test(out)) out = out.replace(LOWER_STREET_ADDRESS, '[ADDRESS]');
+  out = out.replace(STATE_ZIP, '$1[ADDRESS]').replace(LABELLED_ZIP, '$1[ADDRESS]');
+  if (/\d-\d{4}/.test(out)) out = out.replace(ZIP_PLUS4, '[ADDRESS]').replace(LOCAL_PHONE, '[PHONE]');
+  return out
     .replace(AGE_BEFORE_UNIT, (age: string) => capAge(age))
     .replace(AGE_AFTER_LABEL, (_m, label: string, age: string) => label + capAge(age));
-  return out;
+}
+
+/** A label without a number after it ("ID card", "plate glass") keeps its words. */
+function labelledId(m: string, label: string, sep: string): string {
+  return /^(?:id|tag|group|lot|plate|DL|SN|policy|claim|cert)$/i.test(label) &&
+    !/\d/.test(m.slice(label.length + sep.length))
+    ? m
+    : `${label}${sep}[ID]`;
 }
 
 function capAge(age: string): string {
