@@ -94,6 +94,8 @@ function describe(field: CompiledField): string {
       return 'per-patient date shift';
     case 'scrub':
       return 'free-text scrub';
+    case 'withhold':
+      return 'withheld ([WITHHELD])';
     case 'drop':
     case 'keep':
       return rule.method;

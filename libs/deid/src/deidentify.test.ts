@@ -228,3 +228,37 @@ describe('deidentify with contract defaults (date shift)', () => {
     expect(shifts.size).toBeGreaterThan(10);
   });
 });
+
+describe('free-text policy', () => {
+  it('withholds a text field the policy says to withhold, and reports the reason', () => {
+    const policy = compilePolicy(
+      parsePolicy(
+        { name: 'no-notes', version: '1', contracts: { Observation: { noteText: 'withhold' } } },
+        'test',
+      ),
+      contracts,
+    );
+    const reasons: string[] = [];
+    const directory = createPatientDirectory(10);
+    const d = createDeidentifier({
+      policy,
+      pseudonymKey: KEY,
+      now: NOW,
+      directory,
+      onFreeTextWithheld: (type, field, reason) => reasons.push(`${type}.${field}:${reason}`),
+    });
+    d.deidentify('Patient', patientRecord(JANE));
+    const clean = d.deidentify('Observation', observationRecord(JANE, 1, 'Stable overnight.'));
+    expect(clean.noteText).toEqual(['[WITHHELD]']);
+    expect(reasons).toEqual(['Observation.noteText:policy']);
+  });
+
+  it('removes names of other people from a known patient note under Safe Harbor', () => {
+    const directory = createPatientDirectory(10);
+    const d = createDeidentifier({ policy: safeHarbor, pseudonymKey: KEY, now: NOW, directory });
+    d.deidentify('Patient', patientRecord(JANE));
+    const note = 'Spoke with her husband Will Okonkwo-Brandt; Dr. Yevtushenkova agrees.';
+    const clean = d.deidentify('Observation', observationRecord(JANE, 1, note));
+    expect(JSON.stringify(clean.noteText)).not.toMatch(/Will|Okonkwo|Brandt|Yevtushenkova/);
+  });
+});

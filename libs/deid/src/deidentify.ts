@@ -1,6 +1,8 @@
 import { PipelineError } from '@ehrflow/errors';
 import { dateShiftDays, isEncryptedField } from '@ehrflow/phi';
 import type { CompiledContract, CompiledField, CompiledPolicy } from './compile.ts';
+import type { WithheldReason } from './free-text.ts';
+import { vocabulary as loadTextVocabulary } from './text/vocabulary.ts';
 import { resourceIdentity } from './identity.ts';
 import {
   chainKnownIdentifiers,
@@ -33,10 +35,11 @@ export interface DeidentifierOptions {
    */
   readonly directory?: PatientDirectory;
   /**
-   * Called once per free-text value withheld because its patient is unknown (for a metric).
-   * Gets the resource type and field name, never the value.
+   * Called once per free-text value withheld (for a metric): its patient is unknown, the
+   * detector's residual risk is above the policy's threshold, or the policy withholds the field.
+   * Gets the resource type, field name and reason, never the value.
    */
-  readonly onFreeTextWithheld?: (resourceType: string, field: string) => void;
+  readonly onFreeTextWithheld?: (resourceType: string, field: string, reason: WithheldReason) => void;
 }
 
 export interface Deidentifier {
@@ -62,6 +65,8 @@ export interface Deidentifier {
 export function createDeidentifier(options: DeidentifierOptions): Deidentifier {
   const { policy, pseudonymKey } = options;
   const now = options.now ?? (() => new Date());
+  // The name layers' word lists load here, at start, not inside the first record's processing.
+  loadTextVocabulary();
   return {
     policy,
     deidentify(type, record) {
@@ -161,8 +166,8 @@ function recordScope(
       freeText ??= { known: freeTextIdentifiers(compiled, record, directory) };
       return freeText.known;
     },
-    withheld(field) {
-      onFreeTextWithheld?.(compiled.type, field);
+    withheld(field, reason) {
+      onFreeTextWithheld?.(compiled.type, field, reason);
     },
   };
 }

@@ -25,7 +25,26 @@ export {
   type PlainRecord,
 } from './deidentify.ts';
 export { parseFhirDate, shiftFhirDate, type FhirDate } from './fhir-date.ts';
-export { STREET_TYPES, WITHHELD_PLACEHOLDER, clinicalDetectors, scrubFreeText } from './free-text.ts';
+export { WITHHELD_PLACEHOLDER, deidentifyFreeText, scrubFreeText, type WithheldReason } from './free-text.ts';
+export { STREET_TYPES, clinicalDetectors } from './text/identifier-patterns.ts';
+export { NAME_LAYERS, findNames, type NameLayer } from './text/name-detector.ts';
+export {
+  ALL_TEXT_LAYERS,
+  NAME_PLACEHOLDER,
+  TEXT_LAYERS,
+  deidentifyText,
+  type TextLayer,
+  type TextResult,
+} from './text/text-deidentifier.ts';
+export { DEFAULT_MAX_RESIDUAL_RISK } from './processors/scrub.ts';
+export {
+  IDENTIFIER_CLASSES,
+  generateCorpus,
+  type CorpusOptions,
+  type IdentifierClass,
+  type LabelledNote,
+  type LabelledSpan,
+} from './text/corpus.ts';
 export {
   MAX_MATCH_CHARS,
   MAX_MATCH_TOKENS,

@@ -21,7 +21,7 @@ describe('parseRule', () => {
 
   it('names unknown methods and the expected ones', () => {
     expect(parseRule('redact')).toBe(
-      'unknown method "redact" (expected one of drop, hash, dateShift, generalize, scrub, keep)',
+      'unknown method "redact" (expected one of drop, hash, dateShift, generalize, scrub, withhold, keep)',
     );
     expect(parseRule({})).toMatch(/unknown method missing/);
     expect(parseRule(42)).toMatch(/expected a method name/);

@@ -12,7 +12,7 @@ import { findSchemasDir } from '@ehrflow/contracts';
  */
 
 /** Every method a rule may name. */
-export const METHODS = ['drop', 'hash', 'dateShift', 'generalize', 'scrub', 'keep'] as const;
+export const METHODS = ['drop', 'hash', 'dateShift', 'generalize', 'scrub', 'withhold', 'keep'] as const;
 export type Method = (typeof METHODS)[number];
 
 /** What `generalize` produces: a year, a birth year capped at 90+, a three-digit ZIP, an age capped at 90+. */
@@ -27,7 +27,8 @@ export type HashNormalization = (typeof HASH_NORMALIZATIONS)[number];
 export type Rule =
   | { readonly method: 'drop' }
   | { readonly method: 'keep' }
-  | { readonly method: 'scrub' }
+  | { readonly method: 'scrub'; readonly maxResidualRisk?: number }
+  | { readonly method: 'withhold' }
   | { readonly method: 'hash'; readonly namespace?: string; readonly normalize?: HashNormalization }
   | { readonly method: 'dateShift'; readonly maxDays?: number }
   | { readonly method: 'generalize'; readonly to?: GeneralizeTarget };
@@ -63,7 +64,11 @@ const NAMESPACE = /^[A-Za-z0-9:._-]{1,64}$/;
 const ruleParams = {
   drop: z.strictObject({ method: z.literal('drop') }),
   keep: z.strictObject({ method: z.literal('keep') }),
-  scrub: z.strictObject({ method: z.literal('scrub') }),
+  scrub: z.strictObject({
+    method: z.literal('scrub'),
+    maxResidualRisk: z.number().int().min(0).max(1000).optional(),
+  }),
+  withhold: z.strictObject({ method: z.literal('withhold') }),
   hash: z.strictObject({
     method: z.literal('hash'),
     namespace: z.string().regex(NAMESPACE, 'must match [A-Za-z0-9:._-]{1,64}').optional(),

@@ -18,7 +18,10 @@ import type { Contract, FieldContract } from '@ehrflow/contracts';
  * - `age_over_89`: an age field above 89, a birth year allowing an age above 89, or free text
  *   stating one;
  * - `unclassified_field`: the clean record has a field the source contract does not classify
- *   (default-deny) or does not know.
+ *   (default-deny) or does not know;
+ * - `person_name_in_text`: a person's name the caller knows to be in the source text (`names`:
+ *   the labelled names of an evaluation note, a relative's or clinician's canary) survives in a
+ *   free-text or unclassified clean field, as a whole word, case-insensitively.
  *
  * @see https://www.hhs.gov/hipaa/for-professionals/privacy/special-topics/de-identification/index.html
  */
@@ -29,7 +32,8 @@ export type SafeHarborRule =
   | 'zip_longer_than_three'
   | 'restricted_zip'
   | 'age_over_89'
-  | 'unclassified_field';
+  | 'unclassified_field'
+  | 'person_name_in_text';
 
 /** A finding: which rule, which clean field; never the value. */
 export interface SafeHarborViolation {
@@ -49,6 +53,11 @@ export interface SafeHarborInput {
   readonly clean: Readonly<Record<string, unknown>>;
   /** Reference time for ages; now by default. */
   readonly now?: Date;
+  /**
+   * Names of people (anyone, not only the patient) known to appear in the source's free text,
+   * e.g. the annotated names of a labelled note; none may survive in clean free text.
+   */
+  readonly names?: Iterable<string>;
 }
 
 /** Fields the redactor stamps on every clean record. */
@@ -106,6 +115,21 @@ export function checkSafeHarbor(input: SafeHarborInput): SafeHarborViolation[] {
     for (const text of stringsOf(value)) {
       if (PSEUDONYM.test(text)) continue;
       out.push(...checkIdentifyingText(name, field, text, now));
+    }
+  }
+
+  const personNames = [...(input.names ?? [])]
+    .map((n) => n.trim())
+    .filter((n) => n.length >= MIN_NAME_NEEDLE);
+  if (personNames.length > 0) {
+    const patterns = personNames.map(wholeWord);
+    for (const [name, value] of Object.entries(input.clean)) {
+      const field = byName.get(name);
+      if (field !== undefined && field.phiClass !== 'free_text' && field.phiClass !== 'unclassified')
+        continue;
+      if (stringsOf(value).some((text) => patterns.some((p) => p.test(text)))) {
+        out.push({ rule: 'person_name_in_text', field: name });
+      }
     }
   }
   return dedupe(out);

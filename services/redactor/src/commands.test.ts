@@ -83,7 +83,10 @@ describe('redactor cli', () => {
     const c = io();
     expect(await runCli(['explain', ...TYPES, '--policy', 'limited-data-set'], c.io)).toBe(EXIT.ok);
     expect(c.out()).toMatch(/Patient\s+birthDate\s+direct\s+keep\s+policy-field/);
-    expect(c.out()).toMatch(/Observation\s+noteText\s+free_text\s+scrub\s+contract/);
+    expect(c.out()).toMatch(
+      /Observation\s+noteText\s+free_text\s+scrub\s+maxResidualRisk=8 layers=patterns,known,context,dictionary,heuristic\s+contract/,
+    );
+    expect(c.out()).toContain('scrub layers: patterns');
     expect(c.out()).toMatch(/Observation\s+issued\s+direct\s+keep\s+policy-method/);
   });
 
@@ -102,7 +105,7 @@ describe('redactor cli', () => {
     expect(await runCli(['register-schemas', ...TYPES, '--policy', file], c.io)).toBe(EXIT.failed);
     expect(c.err()).toContain('POLICY_INVALID: de-identification policy bad');
     expect(c.err()).toContain(
-      'contract Patient field nameFamily: unknown method "blur" (expected one of drop, hash, dateShift, generalize, scrub, keep)',
+      'contract Patient field nameFamily: unknown method "blur" (expected one of drop, hash, dateShift, generalize, scrub, withhold, keep)',
     );
 
     writeFileSync(

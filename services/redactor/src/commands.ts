@@ -8,7 +8,7 @@ import {
   loadSchemaFile,
   type SchemaRegistry,
 } from '@ehrflow/contracts';
-import { DEFAULT_POLICY, loadPolicy } from '@ehrflow/deid';
+import { DEFAULT_MAX_RESIDUAL_RISK, DEFAULT_POLICY, TEXT_LAYERS, loadPolicy } from '@ehrflow/deid';
 import { isPipelineError } from '@ehrflow/errors';
 import { planCleanSchemas, registerCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { DEFAULT_RESOURCE_TYPES } from './config.ts';
@@ -35,7 +35,8 @@ Commands:
                     and register them under ehr.clean.<Type>-value; register the deletion schema
                     (schemas/pipeline/deletion.avsc) under ehr.valid.deletions-value and
                     ehr.clean.deletions-value
-  explain           print the rule the policy resolves for every field (method, origin)
+  explain           print the rule the policy resolves for every field (method, origin) and
+                    the free-text detector layers in force for scrubbed fields
 
 Options (both commands):
   --policy P          safe-harbor (default) | limited-data-set | path to a policy JSON file
@@ -163,14 +164,29 @@ function explainRows(plan: CleanPlan): ExplainRow[] {
   const rows: ExplainRow[] = [];
   for (const [type] of plan.types) {
     for (const f of plan.policy.contract(type).fields) {
-      const detail = Object.entries(f.rule)
-        .filter(([k]) => k !== 'method')
-        .map(([k, v]) => `${k}=${String(v)}`)
-        .join(' ');
+      const params = Object.entries(f.rule).filter(([k]) => k !== 'method');
+      if (f.method === 'scrub') {
+        // The detector layers in force, and the residual-risk threshold (default when unset).
+        if (!params.some(([k]) => k === 'maxResidualRisk'))
+          params.push(['maxResidualRisk', DEFAULT_MAX_RESIDUAL_RISK]);
+        params.push(['layers', TEXT_LAYERS.join(',')]);
+      }
+      const detail = params.map(([k, v]) => `${k}=${String(v)}`).join(' ');
       rows.push({ type, field: f.name, phi: f.field.phiClass, method: f.method, detail, origin: f.origin });
     }
   }
   return rows;
+}
+
+/** A note under the table when some field is scrubbed: what the layers are. */
+function freeTextText(rows: readonly ExplainRow[]): string {
+  if (!rows.some((r) => r.method === 'scrub')) return '';
+  return (
+    '\nscrub layers: patterns (dates, ages over 89, phone/fax, e-mail, URL, IP, SSN, labelled ids, addresses), ' +
+    "known (the patient's own identifiers), context (titles, roles, contact verbs, labels, signatures), " +
+    'dictionary (census given names and surnames), heuristic (capitalised and unknown words, clinical allowlist); ' +
+    'a value whose residual risk exceeds maxResidualRisk is withheld\n'
+  );
 }
 
 function explainText(plan: CleanPlan): string {
@@ -191,5 +207,5 @@ function explainText(plan: CleanPlan): string {
       .map((k, i) => r[k].padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd()}\n`;
-  return `policy ${plan.policy.name} ${plan.policy.version}\n${all.map(line).join('')}`;
+  return `policy ${plan.policy.name} ${plan.policy.version}\n${all.map(line).join('')}${freeTextText(rows)}`;
 }

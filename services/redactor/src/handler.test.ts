@@ -93,7 +93,7 @@ async function setup(options: SetupOptions = {}) {
     pseudonymKey: PSEUDONYM_KEY,
     now: () => NOW,
     ...(directory === null ? {} : { directory }),
-    onFreeTextWithheld: (type) => metrics.freeTextWithheld.inc({ type }),
+    onFreeTextWithheld: (type, _field, reason) => metrics.freeTextWithheld.inc({ type, reason }),
   });
   const h = createRedactHandler({
     plan,

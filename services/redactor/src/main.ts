@@ -32,8 +32,10 @@ ehr.clean.deletions (topics: <prefix>deletions). Configuration comes from the en
                                    digests (no PHI in Redis); unset = this process's memory only
   REDACTOR_DIRECTORY_KEY_PREFIX (ehrflow:redactor:directory:), REDACTOR_DIRECTORY_TTL_SECONDS (90 days)
 
-Free text (notes) is published, scrubbed, only for records whose patient the directory knows;
-otherwise it becomes [WITHHELD] (ehrflow_redactor_free_text_withheld_total{type}).
+Free text (notes) is published scrubbed — patterns, the patient's identifiers, and every person's
+name (context, name dictionaries, capitalised words; see libs/deid/README.md) — only for records
+whose patient the directory knows and whose residual risk is within the policy's threshold;
+otherwise it becomes [WITHHELD] (ehrflow_redactor_free_text_withheld_total{type,reason}).
 
 The service refuses to start when a key is missing, the policy does not compile against the
 registered valid contracts, or a clean schema (deletions included) is not registered. Register the

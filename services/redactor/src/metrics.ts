@@ -4,8 +4,11 @@ import type { SafeCounter, SafeGauge, SafeHistogram, ServiceMetrics } from '@ehr
 export interface RedactorMetrics {
   readonly records: SafeCounter<'outcome' | 'resource_type'>;
   readonly quarantined: SafeCounter<'reason' | 'resource_type'>;
-  /** Free-text values withheld because their patient was unknown; `type` is the resource type. */
-  readonly freeTextWithheld: SafeCounter<'type'>;
+  /**
+   * Free-text values withheld (`[WITHHELD]`); `type` is the resource type, `reason` one of
+   * `patient_unknown`, `residual_risk`, `policy`.
+   */
+  readonly freeTextWithheld: SafeCounter<'type' | 'reason'>;
   readonly deidSeconds: SafeHistogram<never>;
   readonly consumer: SafeGauge<'stat'>;
 }
@@ -31,8 +34,8 @@ export function createRedactorMetrics(metrics: ServiceMetrics): RedactorMetrics 
     ),
     freeTextWithheld: metrics.counter(
       'redactor_free_text_withheld_total',
-      'Free-text values withheld ([WITHHELD]) because the patient identifiers were not available, by resource type',
-      ['type'],
+      'Free-text values withheld ([WITHHELD]), by resource type and reason (patient_unknown: the patient identifiers were not available; residual_risk: too many words the detector could not classify; policy: the policy withholds the field)',
+      ['type', 'reason'],
     ),
     deidSeconds: metrics.histogram(
       'redactor_batch_deid_seconds',

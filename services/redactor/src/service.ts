@@ -119,7 +119,8 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     pseudonymKey,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(directory === undefined ? {} : { directory }),
-    onFreeTextWithheld: (resourceType) => metrics?.freeTextWithheld.inc({ type: resourceType }),
+    onFreeTextWithheld: (resourceType, _field, reason) =>
+      metrics?.freeTextWithheld.inc({ type: resourceType, reason }),
   });
   const { handler, onQuarantine } = createRedactHandler({
     plan,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { uniformPerPatient, type DatasetShape } from './dataset.ts';
 import { mrnSystem, ResourceGenerator, SSN_SYSTEM } from './generator.ts';
 import type { Canary } from './identity.ts';
+import { NOTE_PEOPLE_CANARIES } from './notes.ts';
 import { CLINICAL_TYPES, RESOURCE_TYPES } from './resource-types.ts';
 
 const shape = (seed = 'gen-seed'): DatasetShape => ({
@@ -188,6 +189,10 @@ describe('ResourceGenerator', () => {
         'canary.person@example.org',
         '1 Canary Row',
         '1901-02-03',
+        // People other than the patient: a relative, a clinician, an invented caller.
+        NOTE_PEOPLE_CANARIES.relative,
+        NOTE_PEOPLE_CANARIES.clinician,
+        NOTE_PEOPLE_CANARIES.caller,
       ]) {
         expect(note, `${type} note`).toContain(value);
       }

@@ -14,6 +14,7 @@ export {
 export { CANARY_FIELDS, type Canary, type CanaryValues, type PatientIdentity } from './identity.ts';
 export type { FhirResource } from './clinical-resources.ts';
 export { mrnSystem, ResourceGenerator, SSN_SYSTEM } from './generator.ts';
+export { NOTE_PEOPLE_CANARIES } from './notes.ts';
 export type { ExportManifest } from './export-jobs.ts';
 export { RATE_LIMIT_EXTENSION } from './fhir-routes.ts';
 export {

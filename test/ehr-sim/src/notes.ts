@@ -18,11 +18,27 @@ const TEMPLATES: readonly ((p: PatientIdentity, topic: string) => string)[] = [
     `Identity of ${p.given} ${p.family} confirmed with SSN ${p.ssn} and e-mail ${p.email}; MRN ${p.mrn}. Re: ${topic}.`,
 ];
 
+/**
+ * People other than the patient whom every canary note names: a relative (after a role word), a
+ * clinician (hyphenated, after a title) and an invented caller (no context, in no dictionary).
+ * Names of relatives, clinicians and callers are Safe Harbor identifiers too, and no patient
+ * directory knows them: a leak scan for these values proves the redactor's name detection, not
+ * its memory of the patient. The values are unusual so that a match cannot be chance.
+ */
+export const NOTE_PEOPLE_CANARIES = {
+  relative: 'Brindlemere',
+  clinician: 'Okonkwo-Thistlewood',
+  caller: 'Zyvannique',
+} as const;
+
 /** The note of a canary patient quotes every planted value, so a leak scan finds each in text. */
 function canaryNote(p: PatientIdentity, topic: string): string {
+  const people = NOTE_PEOPLE_CANARIES;
   return (
     `${topic}: ${p.given} ${p.family}, MRN ${p.mrn}, SSN ${p.ssn}, DOB ${p.birthDate}, ` +
-    `phone ${p.phone}, e-mail ${p.email}, address ${p.line}, ${p.city}, ${p.state} ${p.postalCode}.`
+    `phone ${p.phone}, e-mail ${p.email}, address ${p.line}, ${p.city}, ${p.state} ${p.postalCode}. ` +
+    `Spoke with her daughter Hope ${people.relative}; seen by Dr. ${people.clinician}. ` +
+    `${people.caller} called about results.`
   );
 }
 

@@ -6,6 +6,7 @@ import { hashMethod } from './hash.ts';
 import { keepMethod } from './keep.ts';
 import { scrubMethod } from './scrub.ts';
 import type { MethodModule } from './types.ts';
+import { withholdMethod } from './withhold.ts';
 
 /** The processor module of each method. */
 export const METHOD_MODULES: Readonly<Record<Method, MethodModule>> = {
@@ -15,4 +16,5 @@ export const METHOD_MODULES: Readonly<Record<Method, MethodModule>> = {
   dateShift: dateShiftMethod,
   generalize: generalizeMethod,
   scrub: scrubMethod,
+  withhold: withholdMethod,
 };

@@ -44,6 +44,7 @@ export function testScope(
     shift?: number;
     known?: [IdentifierKind, string][] | 'unknown';
     withheld?: string[];
+    reasons?: string[];
   } = {},
 ): RecordScope {
   const known = options.known;
@@ -52,6 +53,9 @@ export function testScope(
     now: options.now ?? new Date('2025-06-01T00:00:00Z'),
     shiftDays: () => options.shift ?? 10,
     freeTextIdentifiers: () => (known === 'unknown' ? undefined : compileKnownIdentifiers(known ?? [])),
-    withheld: (field) => options.withheld?.push(field),
+    withheld: (field, reason) => {
+      options.withheld?.push(field);
+      options.reasons?.push(reason);
+    },
   };
 }

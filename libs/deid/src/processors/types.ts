@@ -1,4 +1,5 @@
 import type { FieldContract } from '@ehrflow/contracts';
+import type { WithheldReason } from '../free-text.ts';
 import type { KnownIdentifiers } from '../known-identifiers.ts';
 import type { Method, Policy, Rule } from '../policy.ts';
 
@@ -24,8 +25,8 @@ export interface RecordScope {
    * record names no patient): free text must then be withheld, not pattern-scrubbed.
    */
   freeTextIdentifiers(): KnownIdentifiers | undefined;
-  /** Reports one withheld free-text value of a field (counts only). */
-  withheld(field: string): void;
+  /** Reports one withheld free-text value of a field and why (counts only). */
+  withheld(field: string, reason: WithheldReason): void;
 }
 
 /**

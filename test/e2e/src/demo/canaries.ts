@@ -1,4 +1,4 @@
-import type { Canary } from '@ehrflow/ehr-sim';
+import { NOTE_PEOPLE_CANARIES, type Canary } from '@ehrflow/ehr-sim';
 
 /**
  * Canary identities planted by the demo: one patient early at the first site (its Patient record
@@ -44,7 +44,18 @@ export function demoCanaries(sites: readonly string[], patientsPerSite: number):
 
 const SEARCHED = ['given', 'family', 'birthDate', 'mrn', 'ssn', 'phone', 'email', 'line', 'city'] as const;
 
-/** The values the leak scan searches for, in a stable order (hits name them by index). */
+/** Who the non-patient names of the canary notes are (searched after the patients' values). */
+const NOTE_PEOPLE = [
+  'relative',
+  'clinician',
+  'caller',
+] as const satisfies readonly (keyof typeof NOTE_PEOPLE_CANARIES)[];
+
+/**
+ * The values the leak scan searches for, in a stable order (hits name them by index): every
+ * planted patient value, then the names of people other than the patient that every canary note
+ * quotes (a relative, a clinician, an invented caller), which only name detection can remove.
+ */
 export function canaryValues(canaries: readonly Canary[]): string[] {
   const out: string[] = [];
   for (const canary of canaries) {
@@ -53,6 +64,7 @@ export function canaryValues(canaries: readonly Canary[]): string[] {
       if (value !== undefined) out.push(value);
     }
   }
+  if (canaries.length > 0) for (const who of NOTE_PEOPLE) out.push(NOTE_PEOPLE_CANARIES[who]);
   return out;
 }
 
@@ -62,5 +74,6 @@ export function canaryLabels(canaries: readonly Canary[]): string[] {
   canaries.forEach((canary, i) => {
     for (const field of SEARCHED) if (canary[field] !== undefined) out.push(`patient ${i} ${field}`);
   });
+  if (canaries.length > 0) for (const who of NOTE_PEOPLE) out.push(`note ${who} name`);
   return out;
 }
