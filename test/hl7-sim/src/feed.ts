@@ -21,6 +21,8 @@ export interface FeedOptions {
   readonly driftFrom?: number;
   readonly drift?: Drift;
   readonly enhanced?: boolean;
+  /** Called for each accepting ACK as it arrives. */
+  readonly onAck?: (controlId: string) => void;
 }
 
 export interface FeedResult {
@@ -111,6 +113,7 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
       if (ACCEPT.has(ack.code) && ack.controlId === controlId) {
         if (first) result.latenciesMs.push(performance.now() - sentAt);
         result.acked.add(controlId);
+        options.onAck?.(controlId);
         break;
       }
       if (CONTENT_ERROR.has(ack.code)) {
