@@ -31,3 +31,14 @@ export {
   frameMllp,
   type FramerOutput,
 } from './mllp-framer.ts';
+export {
+  compileHl7Mapping,
+  convert,
+  kindOf,
+  loadHl7Mapping,
+  type Hl7Issue,
+  type Hl7Mapping,
+  type Hl7MappingResult,
+  type Hl7Resource,
+  type Hl7Type,
+} from './fhir-mapping.ts';

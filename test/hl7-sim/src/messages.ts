@@ -125,7 +125,7 @@ export function syntheticMessage(random: () => number, options: MessageOptions):
     '',
     visit,
   ].join('|');
-  const segments = [msh, 'EVN||20261205120000', pid, pv1];
+  const segments = code === 'ADT' ? [msh, 'EVN||20261205120000', pid, pv1] : [msh, pid, pv1];
   if (code === 'ADT') {
     segments.push(`DG1|1||${pick(ICD)}^Synthetic diagnosis^I10||20261205`);
     segments.push(`AL1|1|DA|${pick(ALLERGENS)}^Synthetic allergen^L|MO`);
