@@ -2,12 +2,15 @@ import { KIND_HEADER, type RawEnvelope } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output } from '@ehrflow/kafka';
 import { typeLabel, type ValidatorMetrics } from './metrics.ts';
+import type { Hl7Validator } from './hl7-validate.ts';
 import type { Monitor } from './monitor.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
 
 export interface HandlerDeps {
   readonly validator: RecordValidator;
+  /** The HL7 v2 path: `HL7V2` envelopes go there (one message → several outcomes). */
+  readonly hl7?: Hl7Validator;
   readonly monitor: Monitor;
   readonly quarantineTopic: string;
   readonly metrics?: ValidatorMetrics;
@@ -41,10 +44,17 @@ export function isRawEnvelope(value: unknown): value is RawEnvelope {
 export function toRawInput(record: InputRecord, replayCount = 0): RawInput {
   const position = { topic: record.topic, partition: record.partition, offset: record.offset };
   if (record.decodeError !== undefined) {
-    return { undecodable: { error: record.decodeError, raw: record.raw }, position, key: record.key, replayCount };
+    return {
+      undecodable: { error: record.decodeError, raw: record.raw },
+      position,
+      key: record.key,
+      replayCount,
+    };
   }
   if (!isRawEnvelope(record.value)) {
-    const error = new PipelineError('SCHEMA_MISMATCH', 'record on the raw topic is not a raw envelope', { context: position });
+    const error = new PipelineError('SCHEMA_MISMATCH', 'record on the raw topic is not a raw envelope', {
+      context: position,
+    });
     return { undecodable: { error, raw: null }, position, key: record.key, replayCount };
   }
   return { envelope: record.value, position, key: record.key, replayCount };
@@ -58,7 +68,10 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
   function toOutput(outcome: Outcome, input: RawInput): Output {
     deps.monitor.observeDrift(outcome.drift);
     if (outcome.kind === 'quarantined') {
-      deps.metrics?.records.inc({ outcome: 'quarantined', resource_type: typeLabel(outcome.value.resourceType) });
+      deps.metrics?.records.inc({
+        outcome: 'quarantined',
+        resource_type: typeLabel(outcome.value.resourceType),
+      });
       deps.monitor.observeQuarantine(outcome.value);
       return { topic: deps.quarantineTopic, key: outcome.key, value: outcome.value };
     }
@@ -69,7 +82,12 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
     deps.metrics?.records.inc({ outcome: outcome.kind, resource_type: served.resourceType });
     const output: Output =
       outcome.kind === 'deletion'
-        ? { topic: outcome.topic, key: outcome.key, value: outcome.value, headers: { [KIND_HEADER]: 'DELETE' } }
+        ? {
+            topic: outcome.topic,
+            key: outcome.key,
+            value: outcome.value,
+            headers: { [KIND_HEADER]: 'DELETE' },
+          }
         : { topic: outcome.topic, key: outcome.key, value: outcome.value };
     if (input.envelope !== undefined) {
       origins.set(output, {
@@ -93,7 +111,13 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
   async function outputsOf(inputs: readonly RawInput[]): Promise<Output[]> {
     const out: Output[] = [];
     // Sequential on purpose: validation is CPU-bound and the fill-rate windows count in order.
-    for (const input of inputs) out.push(toOutput(await deps.validator.validate(input), input));
+    for (const input of inputs) {
+      if (deps.hl7 !== undefined && input.envelope !== undefined && input.envelope.format === 'HL7V2') {
+        for (const outcome of await deps.hl7.validate(input)) out.push(toOutput(outcome, input));
+      } else {
+        out.push(toOutput(await deps.validator.validate(input), input));
+      }
+    }
     return out;
   }
 
@@ -106,10 +130,19 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
       const fieldPath = typeof error.context.fieldPath === 'string' ? error.context.fieldPath : null;
       const value = quarantineRecord(
         known.origin,
-        { reason: 'schema_mismatch', fieldPath, detail: error.message, subject: known.subject, version: known.version },
+        {
+          reason: 'schema_mismatch',
+          fieldPath,
+          detail: error.message,
+          subject: known.subject,
+          version: known.version,
+        },
         now(),
       );
-      deps.metrics?.records.inc({ outcome: 'schema_mismatch', resource_type: typeLabel(known.origin.resourceType) });
+      deps.metrics?.records.inc({
+        outcome: 'schema_mismatch',
+        resource_type: typeLabel(known.origin.resourceType),
+      });
       deps.monitor.observeQuarantine(value);
       return { topic: deps.quarantineTopic, key: output.key, value };
     },
