@@ -1,22 +1,9 @@
 import { join } from 'node:path';
 import { kafkaTls, type Env } from '@ehrflow/config';
-import {
-  createCodec,
-  createRegistry,
-  findSchemasDir,
-  type Codec,
-  type SchemaRegistry,
-} from '@ehrflow/contracts';
+import { createCodec, createRegistry, findSchemasDir, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
 import { loadHl7Mapping } from '@ehrflow/hl7';
 import { PipelineError } from '@ehrflow/errors';
-import {
-  createConsumerRunner,
-  createKafka,
-  createProducer,
-  type ConsumerRunner,
-  type KafkaClient,
-  type RecordProducer,
-} from '@ehrflow/kafka';
+import { createConsumerRunner, createKafka, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
 import type { ServiceMetrics } from '@ehrflow/service';
@@ -68,24 +55,14 @@ export interface BuildOptions {
 export function configuredSinks(config: ValidatorConfig, logger: Logger): AlertSink[] {
   const sinks: AlertSink[] = [];
   if (config.ALERT_WEBHOOK_URL !== undefined) {
-    sinks.push(
-      createWebhookAlertSink({ url: config.ALERT_WEBHOOK_URL, timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS }),
-    );
+    sinks.push(createWebhookAlertSink({ url: config.ALERT_WEBHOOK_URL, timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS }));
   }
   if (config.ALERT_FILE !== undefined) sinks.push(createFileAlertSink(config.ALERT_FILE));
   if (sinks.length === 0 && config.ALERT_LOG_FALLBACK) {
     sinks.push({
       name: 'log',
       send: (alert) => {
-        logger.warn(
-          {
-            alertId: alert.alertId,
-            sourceId: alert.sourceId,
-            resourceType: alert.resourceType,
-            records: alert.records,
-          },
-          alert.summary,
-        );
+        logger.warn({ alertId: alert.alertId, sourceId: alert.sourceId, resourceType: alert.resourceType, records: alert.records }, alert.summary);
         return Promise.resolve();
       },
     });
@@ -114,8 +91,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
   const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
   const codec = createCodec(registry, {
     refreshMs: config.VALIDATOR_SCHEMA_REFRESH_MS,
-    onRefreshError: (err, subject) =>
-      logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
+    onRefreshError: (err, subject) => logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
   });
   const contracts = createContractCache({
     source: codec,
@@ -123,10 +99,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     resourceTypes: config.VALIDATOR_RESOURCE_TYPES,
     fillRateWindow: config.VALIDATOR_FILL_RATE_WINDOW,
     onCompileError: (err, subject, version) =>
-      logger.error(
-        { err, subject, version },
-        'registered contract version does not compile; keeping the previous one',
-      ),
+      logger.error({ err, subject, version }, 'registered contract version does not compile; keeping the previous one'),
   });
   // Refuse to start without every contract, the deletions' included (services never auto-register).
   for (const type of config.VALIDATOR_RESOURCE_TYPES) {
@@ -136,9 +109,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
       await registry.close();
       throw err instanceof PipelineError
         ? err
-        : new PipelineError('CONTRACT_VIOLATION', `contract of ${type} could not be loaded`, {
-            context: { resourceType: type },
-          });
+        : new PipelineError('CONTRACT_VIOLATION', `contract of ${type} could not be loaded`, { context: { resourceType: type } });
     }
   }
   let deletions: DeletionContract;
@@ -157,10 +128,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     windowMs: config.ALERT_WINDOW_MS,
     onSent: (alert, sink) => {
       metrics?.alerts.inc({ sink, result: 'sent' });
-      logger.info(
-        { alertId: alert.alertId, sink, sourceId: alert.sourceId, resourceType: alert.resourceType },
-        'alert sent',
-      );
+      logger.info({ alertId: alert.alertId, sink, sourceId: alert.sourceId, resourceType: alert.resourceType }, 'alert sent');
     },
     onSendError: (err, sink) => {
       metrics?.alerts.inc({ sink, result: 'failed' });
@@ -175,22 +143,11 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
       windowMs: config.VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS,
     }),
     ...(metrics ? { metrics } : {}),
-    emit: (events) =>
-      producer.send(
-        topics.drift,
-        events.map((e) => ({ key: e.eventId, value: e })),
-      ),
+    emit: (events) => producer.send(topics.drift, events.map((e) => ({ key: e.eventId, value: e }))),
     logger,
   });
-  const validator = createRecordValidator({
-    keyring,
-    contracts,
-    deletions,
-    maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES,
-  });
-  const hl7Mapping = loadHl7Mapping(
-    config.VALIDATOR_HL7_MAPPING ?? join(findSchemasDir(), 'hl7', 'v2-mapping.json'),
-  );
+  const validator = createRecordValidator({ keyring, contracts, deletions, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
+  const hl7Mapping = loadHl7Mapping(config.VALIDATOR_HL7_MAPPING ?? join(findSchemasDir(), 'hl7', 'v2-mapping.json'));
   const handler = createValidatorHandler({
     validator,
     hl7: createHl7Validator({ keyring, mapping: hl7Mapping, fhir: validator }),
@@ -252,8 +209,7 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
   const done = runner.run();
   const statsTimer = setInterval(() => {
     const stats = runner.stats();
-    for (const [stat, value] of Object.entries(stats) as [string, number][])
-      parts.metrics?.consumer.set({ stat }, value);
+    for (const [stat, value] of Object.entries(stats) as [string, number][]) parts.metrics?.consumer.set({ stat }, value);
   }, 5_000);
   let stopping: Promise<void> | undefined;
   return {
