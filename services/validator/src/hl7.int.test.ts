@@ -144,16 +144,16 @@ describe('validator HL7 v2 path (integration)', () => {
     }, 'a drift event at PID-7');
     expect(new Set(events.map((e) => e.eventId)).size).toBe(1);
     expect(events[0]).toMatchObject({ kind: 'missing_field', sourceId, resourceType: 'Patient' });
-    const alerts = await waitFor(async () => {
+    const alerts = await waitFor(() => {
       try {
         const found = readFileSync(alertFile, 'utf8')
           .trim()
           .split('\n')
           .filter(Boolean)
           .map((l) => JSON.parse(l) as Alert);
-        return found.length > 0 ? found : undefined;
+        return Promise.resolve(found.length > 0 ? found : undefined);
       } catch {
-        return undefined;
+        return Promise.resolve(undefined);
       }
     }, 'an alert');
     expect(alerts.filter((a) => a.sourceId === sourceId)).toHaveLength(1);
