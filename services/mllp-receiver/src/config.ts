@@ -32,6 +32,8 @@ export const receiverEnv = z.object({
   MLLP_MAX_QUEUED_PER_CONNECTION: z.coerce.number().int().positive().default(8),
   /** Envelopes waiting for Kafka across connections; connections stop reading beyond it. */
   MLLP_MAX_PENDING: z.coerce.number().int().positive().default(2_000),
+  /** Idempotent producers writing ehr.raw: requests in flight at once (group commit per producer). */
+  MLLP_PRODUCERS: z.coerce.number().int().min(1).max(8).default(1),
   /** Largest number of envelopes in one Kafka request. */
   MLLP_MAX_SEND_BATCH: z.coerce.number().int().positive().default(500),
   /** How long a message identity is remembered for dedupe (resends after a lost ACK). */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { kafkaTls, redisTls, type Env } from '@ehrflow/config';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
-import { createKafka, createProducer } from '@ehrflow/kafka';
+import { createKafka, createProducer, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
 import type { ServiceMetrics } from '@ehrflow/service';
@@ -96,9 +96,14 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
       ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
       ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
     });
-    const producer = createProducer({ kafka, codec, logger });
-    await producer.connect();
-    closers.push(() => producer.disconnect());
+    const producers = Array.from({ length: config.MLLP_PRODUCERS }, () =>
+      createProducer({ kafka, codec, logger }),
+    );
+    for (const p of producers) {
+      await p.connect();
+      closers.push(() => p.disconnect());
+    }
+    const producer = producers[0] as RecordProducer;
     const atomicProducer = createProducer({
       kafka,
       codec,
@@ -111,7 +116,7 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
     const metrics = options.metrics ? createReceiverMetrics(options.metrics) : undefined;
     const writer = createGroupWriter({
       topic: config.MLLP_RAW_TOPIC,
-      producer,
+      producers,
       atomicProducer,
       maxPending: config.MLLP_MAX_PENDING,
       maxSendBatch: config.MLLP_MAX_SEND_BATCH,

@@ -21,7 +21,12 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 describe('group writer', () => {
   it('sends at once when idle, gathers what arrives meanwhile into the next request, and caps a request', async () => {
     const { producer, sends } = fakeProducer();
-    const writer = createGroupWriter({ topic: 'raw', producer, maxPending: 100, maxSendBatch: 5 });
+    const writer = createGroupWriter({
+      topic: 'raw',
+      producers: [producer],
+      maxPending: 100,
+      maxSendBatch: 5,
+    });
     const first = writer.write(m(1));
     const rest = [writer.write(m(2)), writer.write(m(2)), writer.write(m(3))];
     expect(sends.map((s) => s.count)).toEqual([1]);
@@ -38,9 +43,35 @@ describe('group writer', () => {
     await writer.idle();
   });
 
+  it('with two producers, a second request goes out while the first is in flight', async () => {
+    const a = fakeProducer();
+    const b = fakeProducer();
+    const writer = createGroupWriter({
+      topic: 'raw',
+      producers: [a.producer, b.producer],
+      maxPending: 100,
+      maxSendBatch: 10,
+    });
+    const first = writer.write(m(1));
+    const second = writer.write(m(2));
+    const third = writer.write(m(3));
+    expect([a.sends.length + b.sends.length, writer.pending]).toEqual([2, 6]);
+    for (const s of [...a.sends, ...b.sends]) s.release();
+    await Promise.all([first, second]);
+    await tick();
+    for (const s of [...a.sends, ...b.sends]) s.release();
+    await third;
+    expect([...a.sends, ...b.sends].map((s) => s.count).sort()).toEqual([1, 2, 3]);
+  });
+
   it('rejects every write of a failed request, and reports overload until room is made', async () => {
     const { producer, sends } = fakeProducer();
-    const writer = createGroupWriter({ topic: 'raw', producer, maxPending: 3, maxSendBatch: 10 });
+    const writer = createGroupWriter({
+      topic: 'raw',
+      producers: [producer],
+      maxPending: 3,
+      maxSendBatch: 10,
+    });
     const a = writer.write(m(2));
     const b = writer.write(m(2));
     expect(writer.overloaded()).toBe(true);
@@ -59,7 +90,7 @@ describe('group writer', () => {
     const tx = fakeProducer();
     const writer = createGroupWriter({
       topic: 'raw',
-      producer: plain.producer,
+      producers: [plain.producer],
       atomicProducer: tx.producer,
       maxPending: 100,
       maxSendBatch: 10,

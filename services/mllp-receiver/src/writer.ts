@@ -28,7 +28,11 @@ interface Entry {
 
 export interface GroupWriterOptions {
   readonly topic: string;
-  readonly producer: RecordProducer;
+  /**
+   * Idempotent producers, one request in flight each. Several let requests overlap; ordering is
+   * unaffected where it matters, because a sender sends its next message only after the ACK.
+   */
+  readonly producers: readonly RecordProducer[];
   /** Transactional producer for `writeAtomic`; without it batches go through `producer` too. */
   readonly atomicProducer?: RecordProducer;
   readonly maxPending: number;
@@ -37,10 +41,11 @@ export interface GroupWriterOptions {
 }
 
 export function createGroupWriter(options: GroupWriterOptions): GroupWriter {
-  const { topic, producer, maxPending, maxSendBatch } = options;
+  const { topic, producers, maxPending, maxSendBatch } = options;
   const queue: Entry[] = [];
   let queued = 0;
   let inFlight = 0;
+  const idleProducers = [...producers];
   let atomicInFlight = 0;
   let roomWaiters: (() => void)[] = [];
   let idleWaiters: (() => void)[] = [];
@@ -61,7 +66,8 @@ export function createGroupWriter(options: GroupWriterOptions): GroupWriter {
   };
 
   const pump = (): void => {
-    if (inFlight > 0 || queue.length === 0) return;
+    const producer = queue.length === 0 ? undefined : idleProducers.pop();
+    if (producer === undefined) return;
     const taken: Entry[] = [];
     let count = 0;
     while (queue.length > 0) {
@@ -72,7 +78,7 @@ export function createGroupWriter(options: GroupWriterOptions): GroupWriter {
       count += next.messages.length;
     }
     queued -= count;
-    inFlight = count;
+    inFlight += count;
     const started = performance.now();
     producer
       .send(
@@ -89,10 +95,12 @@ export function createGroupWriter(options: GroupWriterOptions): GroupWriter {
         },
       )
       .finally(() => {
-        inFlight = 0;
+        inFlight -= count;
+        idleProducers.push(producer);
         settleWaiters();
         pump();
       });
+    pump();
   };
 
   return {
@@ -106,7 +114,7 @@ export function createGroupWriter(options: GroupWriterOptions): GroupWriter {
     },
     writeAtomic(messages) {
       if (messages.length === 0) return Promise.resolve();
-      const target = options.atomicProducer ?? producer;
+      const target = options.atomicProducer ?? (producers[0] as RecordProducer);
       atomicInFlight += messages.length;
       // One transaction at a time: a transactional producer runs them in sequence anyway.
       const run = atomicChain.then(() => target.send(topic, messages));
