@@ -46,6 +46,8 @@ export function createGroupWriter(options: GroupWriterOptions): GroupWriter {
   let queued = 0;
   let inFlight = 0;
   const idleProducers = [...producers];
+  const firstProducer = producers[0];
+  if (firstProducer === undefined) throw new RangeError('the group writer needs at least one producer');
   let atomicInFlight = 0;
   let roomWaiters: (() => void)[] = [];
   let idleWaiters: (() => void)[] = [];
@@ -114,7 +116,7 @@ export function createGroupWriter(options: GroupWriterOptions): GroupWriter {
     },
     writeAtomic(messages) {
       if (messages.length === 0) return Promise.resolve();
-      const target = options.atomicProducer ?? (producers[0] as RecordProducer);
+      const target = options.atomicProducer ?? firstProducer;
       atomicInFlight += messages.length;
       // One transaction at a time: a transactional producer runs them in sequence anyway.
       const run = atomicChain.then(() => target.send(topic, messages));
