@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frameMllp } from '@ehrflow/hl7';
 import { MllpSender, seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
@@ -130,5 +134,40 @@ describe('MLLP listener', () => {
     expect((await s.nextAck(1_000))?.code).toBe('AA');
     s.write(frameMllp(msg('Z-2')));
     await waitFor(() => s.isClosed);
+  });
+
+  it('serves MLLP over TLS with the configured certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mllp-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    const t = testIngest();
+    const port = await start(t, { tls: { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') } });
+    const s = new MllpSender(port, '127.0.0.1', { tlsCa: cert });
+    await s.connect();
+    senders.push(s);
+    expect((await s.send(msg('TLS-1')))?.code).toBe('AA');
+    expect(t.writer.written).toHaveLength(1);
   });
 });

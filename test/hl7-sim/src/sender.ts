@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { MllpFramer, frameMllp, parseHl7 } from '@ehrflow/hl7';
 
 /** An acknowledgment as the sender saw it. */
@@ -36,17 +37,25 @@ export class MllpSender {
   private closed = false;
   readonly host: string;
   readonly port: number;
+  /** PEM of the CA that signed the receiver's certificate: connect with TLS, verifying it. */
+  readonly tlsCa: string | undefined;
 
-  constructor(port: number, host = '127.0.0.1') {
+  constructor(port: number, host = '127.0.0.1', options: { readonly tlsCa?: string } = {}) {
     this.port = port;
     this.host = host;
+    this.tlsCa = options.tlsCa;
   }
 
   async connect(): Promise<void> {
     this.closed = false;
     this.acks = [];
     await new Promise<void>((resolve, reject) => {
-      const socket = connect({ port: this.port, host: this.host }, () => resolve());
+      const socket =
+        this.tlsCa === undefined
+          ? connect({ port: this.port, host: this.host }, () => resolve())
+          : connectTls({ port: this.port, host: this.host, ca: this.tlsCa, servername: 'localhost' }, () =>
+              resolve(),
+            );
       socket.setNoDelay(true);
       socket.once('error', reject);
       socket.on('data', (chunk: Buffer) => {
