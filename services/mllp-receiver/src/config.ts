@@ -51,6 +51,9 @@ export const receiverEnv = z.object({
   MLLP_ACK_FACILITY: z.string().min(1).default('EHRFLOW'),
   /** Processing ids (MSH-11) accepted; others are answered AR/CR with error 202. */
   MLLP_PROCESSING_IDS: z.string().default('P,T,D'),
+  /** A folder of dropped batch files (`*.hl7`), taken in like MLLP blocks; unset means none. */
+  MLLP_DROP_DIR: z.string().min(1).optional(),
+  MLLP_DROP_POLL_MS: z.coerce.number().int().positive().default(1_000),
   /** Alerts (rejected batches) as JSON lines; without it they go to the log at warn. */
   ALERT_FILE: z.string().min(1).optional(),
   ALERT_LOG_FALLBACK: booleanFlag(true),

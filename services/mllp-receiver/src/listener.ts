@@ -142,6 +142,7 @@ class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.ended) return;
     let frames: Buffer[];
     try {
       ({ frames } = this.framer.push(chunk));

@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,6 +48,7 @@ const rawTopic = `${prefix}ehr.raw`;
 const quarantineTopic = `${prefix}ehr.quarantine`;
 const sourceId = `it-mllp-${id}`;
 const alertFile = join(tmpdir(), `${prefix}alerts.jsonl`);
+const dropDir = mkdtempSync(join(tmpdir(), 'mllp-drop-'));
 const keyringSpec = `k1:${randomBytes(32).toString('base64')}`;
 const keyring = parseKeyring(keyringSpec);
 
@@ -87,6 +89,8 @@ async function startReceiver(): Promise<ChildProcess> {
       MLLP_MAX_CONNECTIONS_PER_SENDER: '20',
       MLLP_TRANSACTIONAL_ID: `${prefix}tx`,
       ALERT_FILE: alertFile,
+      MLLP_DROP_DIR: dropDir,
+      MLLP_DROP_POLL_MS: '200',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -186,6 +190,7 @@ afterAll(async () => {
     await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
   await registry.close();
   await rm(alertFile, { force: true });
+  await rm(dropDir, { recursive: true, force: true });
 });
 
 describe('mllp-receiver (integration)', () => {
@@ -245,13 +250,31 @@ describe('mllp-receiver (integration)', () => {
     expect(receiver.exitCode).toBe(0);
   });
 
-  it('a batch whose BTS-1 lies and a batch cut mid-stream are quarantined whole and alerted; the complete batches around them are written', async () => {
-    const receiver = await startReceiver();
+  it('a batch whose BTS-1 lies and a batch cut mid-stream (over MLLP, and a lying file dropped while the receiver was down) are quarantined whole and alerted; the complete batches around them are written', async () => {
     const random = seededRandom(7);
     const messages = (batch: string, n: number) =>
       Array.from({ length: n }, (_, i) =>
         syntheticMessage(random, { sendingApplication: 'BATCHSYS', controlId: `${batch}-${i}` }),
       );
+    // Files dropped while the receiver is down are taken in when it starts (resume).
+    writeFileSync(
+      join(dropDir, 'good.hl7'),
+      syntheticBatch(messages('FILEOK', 2), {
+        batchId: 'FILEOK',
+        sendingApplication: 'BATCHSYS',
+        file: true,
+      }),
+    );
+    writeFileSync(
+      join(dropDir, 'lies.hl7'),
+      syntheticBatch(messages('FILEBAD', 2), {
+        batchId: 'FILEBAD',
+        sendingApplication: 'BATCHSYS',
+        declaredCount: 1,
+        file: true,
+      }),
+    );
+    const receiver = await startReceiver();
     const sender = new MllpSender(mllpPort);
     await sender.connect();
     const first = await sender.send(
@@ -283,19 +306,24 @@ describe('mllp-receiver (integration)', () => {
     ]);
     expect(lying?.errors[0]?.position).toBe('BTS^1^1');
 
-    const quarantined = await readTopic<QuarantineRecord>(quarantineTopic, (seen) => seen.length >= 2);
+    const quarantined = await readTopic<QuarantineRecord>(quarantineTopic, (seen) => seen.length >= 3);
     expect(quarantined.map((q) => [q.reason, q.fieldPath]).sort()).toEqual([
+      ['contract_violation', 'BTS-1'],
       ['contract_violation', 'BTS-1'],
       ['parse_error', 'BTS'],
     ]);
     for (const q of quarantined)
-      expect(decryptPayload(keyring, Buffer.from(q.payload)).toString('utf8')).toMatch(/^BHS\|/);
+      expect(decryptPayload(keyring, Buffer.from(q.payload)).toString('utf8')).toMatch(/^(BHS|FHS)\|/);
     const batchIds = (ids: string[]) =>
       ids.map((c) =>
         hl7RecordId(sourceId, { sendingApplication: 'BATCHSYS', sendingFacility: 'SIMHOSP', controlId: c }),
       );
-    const good = new Set(batchIds(['GOOD1-0', 'GOOD1-1', 'GOOD1-2', 'GOOD2-0', 'GOOD2-1']));
-    const bad = new Set(batchIds(['LIES-0', 'LIES-1', 'LIES-2', 'LIES-3', 'CUT-0', 'CUT-1']));
+    const good = new Set(
+      batchIds(['GOOD1-0', 'GOOD1-1', 'GOOD1-2', 'GOOD2-0', 'GOOD2-1', 'FILEOK-0', 'FILEOK-1']),
+    );
+    const bad = new Set(
+      batchIds(['LIES-0', 'LIES-1', 'LIES-2', 'LIES-3', 'CUT-0', 'CUT-1', 'FILEBAD-0', 'FILEBAD-1']),
+    );
     const raw = await readTopic<RawEnvelope>(
       rawTopic,
       (seen) => seen.filter((e) => good.has(e.recordId)).length >= good.size,
@@ -308,8 +336,13 @@ describe('mllp-receiver (integration)', () => {
       .map((l) => JSON.parse(l) as { batchId: string; sendingApplication: string; reason: string });
     expect(alerts.map((a) => `${a.sendingApplication}:${a.batchId}:${a.reason}`).sort()).toEqual([
       'BATCHSYS:CUT:batch_incomplete',
+      'BATCHSYS:FILEBAD:batch_count_mismatch',
       'BATCHSYS:LIES:batch_count_mismatch',
     ]);
+    expect([
+      existsSync(join(dropDir, 'done', 'good.hl7')),
+      existsSync(join(dropDir, 'rejected', 'lies.hl7')),
+    ]).toEqual([true, true]);
     await kill(receiver, 'SIGTERM');
   });
 });

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { createAlertSink, type AlertSink } from './alerts.ts';
 import type { ReceiverConfig } from './config.ts';
 import { createRedisDedupe } from './dedupe.ts';
+import { createFileDrop } from './file-drop.ts';
 import { createIngest } from './ingest.ts';
 import { createMllpListener, type MllpListener } from './listener.ts';
 import { createReceiverMetrics } from './metrics.ts';
@@ -159,6 +160,17 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
       ...(tls ? { tls } : {}),
     });
     const { port } = await listener.listen(config.MLLP_PORT, config.MLLP_HOST);
+    const drop =
+      config.MLLP_DROP_DIR === undefined
+        ? undefined
+        : createFileDrop({
+            dir: config.MLLP_DROP_DIR,
+            ingest,
+            logger,
+            pollMs: config.MLLP_DROP_POLL_MS,
+            maxBytes: config.MLLP_MAX_MESSAGE_BYTES,
+          });
+    drop?.start();
     let stopped = false;
     let stopping: Promise<void> | undefined;
     return {
@@ -169,6 +181,7 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
       stop() {
         stopping ??= (async () => {
           stopped = true;
+          await drop?.stop();
           await listener.close();
           await writer.idle();
           await closeAll();
