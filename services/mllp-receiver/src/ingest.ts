@@ -168,8 +168,10 @@ export function createIngest(deps: IngestDeps): Ingest {
     } catch (err) {
       return transient(header, err, 'message not written');
     }
-    // The write is durable: the ACK goes out even if the window cannot be updated (a resend is then written again, same record id).
-    await deps.dedupe
+    // The write is durable: the ACK does not wait for the window (one Redis round trip less per
+    // message). Commands on the one Redis connection run in order, so a resend on any connection of
+    // this replica sees the mark; a failed mark means a resend is written again, same record id.
+    void deps.dedupe
       .remember([digest])
       .catch((err: unknown) => logger.warn({ err }, 'dedupe window not updated'));
     metrics?.accepted.inc({ hl7_type: safeType(header.messageType) });
