@@ -10,10 +10,9 @@ import { canonicalText, createRegistry } from '@ehrflow/contracts';
 import { runFeed, type FeedResult } from '@ehrflow/hl7-sim';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { receiverEnv } from './config.ts';
-import { startReceiver } from './service.ts';
+import { receiverEnv, startReceiver } from '@ehrflow/mllp-receiver';
 
-const HELP = `Usage: node services/mllp-receiver/src/bench.ts [--messages N] [--senders N] [--bytes N]
+const HELP = `Usage: node test/e2e/src/mllp-bench.ts [--messages N] [--senders N] [--bytes N]
 
 Runs the MLLP receiver in-process against the local stack (KAFKA_BROKERS, SCHEMA_REGISTRY_URL,
 REDIS_URL from the environment: eval "$(npm run -s stack -- env)"), then
