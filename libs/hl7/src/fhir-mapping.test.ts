@@ -24,7 +24,11 @@ function syntheticMessage(o: Options): string {
     'PV1|1|I|WARD1^101^1||||||||||||||||V00000042',
   ];
   if (code === 'ADT')
-    segs.push('DG1|1||I10^Synthetic diagnosis^I10||20261205', 'AL1|1|DA|PENICILLIN^Synthetic allergen^L|MO');
+    segs.push(
+      'DG1|1||I10^Synthetic diagnosis^I10||20261205',
+      'AL1|1|DA|PENICILLIN^Synthetic allergen^L|MO',
+      'PR1|1||0DT70ZZ^Synthetic procedure^I10P||20261205093000',
+    );
   else {
     segs.push('OBR|1|ORD000001||24323-8^Metabolic panel^LN|||20261205110000');
     ['2345-7', '718-7', '2951-2', '2823-3'].forEach((loinc, i) =>
@@ -37,7 +41,7 @@ function syntheticMessage(o: Options): string {
 const view = (o: Options) => parseHl7(syntheticMessage(o));
 
 describe('HL7 v2 → FHIR mapping (schemas/hl7/v2-mapping.json)', () => {
-  it('maps an ADT^A01 to Patient, Encounter, Condition and AllergyIntolerance with converted types and codes', () => {
+  it('maps an ADT^A01 to Patient, Encounter, Condition, AllergyIntolerance and Procedure with converted types and codes', () => {
     const v = view({ controlId: 'C1', type: 'ADT^A01' });
     const result = mapping.map(v);
     expect(result.issues).toEqual([]);
@@ -46,7 +50,13 @@ describe('HL7 v2 → FHIR mapping (schemas/hl7/v2-mapping.json)', () => {
       'Encounter',
       'Condition',
       'AllergyIntolerance',
+      'Procedure',
     ]);
+    expect(result.resources[4]?.resource).toMatchObject({
+      status: 'completed',
+      performedDateTime: '2026-12-05T09:30:00+00:00',
+      code: { coding: [{ code: '0DT70ZZ', system: 'http://www.cms.gov/Medicare/Coding/ICD10' }] },
+    });
     const patient = result.resources[0]?.resource as Record<string, unknown>;
     const pid7 = v.value('PID', 7);
     expect(patient.birthDate).toBe(`${pid7.slice(0, 4)}-${pid7.slice(4, 6)}-${pid7.slice(6, 8)}`);
