@@ -33,6 +33,9 @@ describe('synthetic HL7 messages', () => {
     expect(parseHl7(syntheticMessage(r(), { controlId: 'D', drift: 'type-change' })).value('PID', 7)).toBe(
       'UNKNOWN',
     );
+    expect(
+      parseHl7(syntheticMessage(r(), { controlId: 'D', drift: 'encoding-change' })).header.encoding,
+    ).toBe('|^~\\#');
   });
 
   it('a batch states its true count unless told to lie', () => {

@@ -40,7 +40,8 @@ export const MESSAGE_TYPES = ['ADT^A01', 'ADT^A03', 'ADT^A04', 'ADT^A08', 'ORU^R
 export type SimMessageType = (typeof MESSAGE_TYPES)[number];
 
 /** A drift a vendor upgrade might bring. */
-export type Drift = 'none' | 'birthdate-moved' | 'z-segment' | 'version-change' | 'type-change';
+export type Drift =
+  'none' | 'birthdate-moved' | 'z-segment' | 'version-change' | 'type-change' | 'encoding-change';
 
 export interface MessageOptions {
   readonly sendingApplication?: string;
@@ -71,7 +72,8 @@ export function syntheticMessage(random: () => number, options: MessageOptions):
   const visit = `V${pad(Math.floor(random() * 1e8), 8)}`;
   const msh = [
     'MSH',
-    '^~\\&',
+    // encoding-change: another subcomponent separator in MSH-2, as a misconfigured engine sends.
+    drift === 'encoding-change' ? '^~\\#' : '^~\\&',
     options.sendingApplication ?? 'SIMEHR',
     options.sendingFacility ?? 'SIMHOSP',
     'EHRFLOW',
