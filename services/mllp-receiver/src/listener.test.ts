@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,5 +170,18 @@ describe('MLLP listener', () => {
     senders.push(s);
     expect((await s.send(msg('TLS-1')))?.code).toBe('AA');
     expect(t.writer.written).toHaveLength(1);
+  });
+
+  it('closes within the grace when a sender never closes its side', async () => {
+    const t = testIngest();
+    const port = await start(t);
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    await waitFor(() => listener?.connections() === 1);
+    const started = Date.now();
+    await listener?.close();
+    listener = undefined;
+    expect(Date.now() - started).toBeLessThan(3_000);
+    socket.destroy();
   });
 });

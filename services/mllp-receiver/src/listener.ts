@@ -24,6 +24,9 @@ export interface ListenerOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
 }
 
+/** How long a drained connection waits for the sender to close its side. */
+const DRAIN_GRACE_MS = 1_000;
+
 /** The MLLP listener. */
 export interface MllpListener {
   listen(port: number, host: string): Promise<{ port: number }>;
@@ -130,15 +133,21 @@ class Connection {
     this.draining = true;
     this.socket.pause();
     if (!this.running && this.queue.length === 0) {
-      this.socket.end();
+      this.finish();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       this.idleDone = () => {
-        this.socket.end();
+        this.finish();
         resolve();
       };
     });
+  }
+
+  /** Ends the connection; a sender that never closes its side is cut after a short grace. */
+  private finish(): void {
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), DRAIN_GRACE_MS).unref();
   }
 
   private onData(chunk: Buffer): void {
