@@ -21,6 +21,8 @@ export interface FeedOptions {
   readonly driftFrom?: number;
   readonly drift?: Drift;
   readonly enhanced?: boolean;
+  /** Called with each message as generated (before its first send). */
+  readonly onMessage?: (controlId: string, text: string) => void;
   /** Called for each accepting ACK as it arrives. */
   readonly onAck?: (controlId: string) => void;
 }
@@ -89,6 +91,7 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
       ...(options.enhanced ? { acceptAck: 'AL' as const, applicationAck: 'NE' as const } : {}),
     };
     const message = syntheticMessage(random, messageOptions);
+    options.onMessage?.(controlId, message);
     let first = true;
     while (Date.now() < deadline) {
       const s = await connected();
