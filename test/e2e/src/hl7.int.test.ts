@@ -17,7 +17,10 @@ import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { runFeed } from '@ehrflow/hl7-sim';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
+import { parseKeyring } from '@ehrflow/phi';
 import { createScratch, type Scratch } from './bench/scratch.ts';
+import { leakScanPassed } from './leak-report.ts';
+import { runLeakScan } from './leak-scan.ts';
 import { startChild, type Child } from './child.ts';
 import { freePort } from './pipeline/free-port.ts';
 import { provisionPipeline } from './pipeline/provision.ts';
@@ -213,5 +216,29 @@ describe('HL7 v2 through the whole pipeline', () => {
       new Set(['missing_required:PID-7']),
     );
     await admin?.deleteGroups([`${prefix}reader`]).catch(() => undefined);
+
+    // Leak scan: the synthetic family names sent (PID-5.1) appear nowhere in clear — not in a
+    // topic of this run, a log, a dedupe key or a loaded table — but are found inside the
+    // encrypted payloads with the pipeline key (the positive control).
+    const names = new Set(
+      [...texts.values()].map((t) => parseHl7(t).value('PID', 5)).filter((n) => n.length >= 6),
+    );
+    const report = await runLeakScan({
+      canaries: [...names],
+      kafka: {
+        brokers: env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+        registryUrl: env.SCHEMA_REGISTRY_URL ?? '',
+        topics: [topics.raw, topics.quarantine, topics.drift, ...topics.valid, ...topics.clean],
+        timeoutMs: 60_000,
+      },
+      logPaths: [join(workDir, 'logs')],
+      redis: { url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', pattern: 'ehrflow:mllp:*' },
+      postgres: { url: env.DATABASE_URL ?? '', schemas: [schemas.loader] },
+      keyring: parseKeyring(env.PHI_KEYRING),
+    });
+    expect(names.size).toBeGreaterThan(0);
+    expect(report.hits).toEqual([]);
+    expect(report.protectedMatches).toBeGreaterThan(0);
+    expect(leakScanPassed(report)).toBe(true);
   });
 });
