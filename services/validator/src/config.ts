@@ -51,6 +51,8 @@ export const validatorEnv = z.object({
   ALERT_FILE: z.string().min(1).optional(),
   /** Log alerts instead of dropping them when no sink is configured (development). */
   ALERT_LOG_FALLBACK: booleanFlag(true),
+  /** The HL7 v2 → contract mapping (`schemas/hl7/v2-mapping.json` of this checkout when unset). */
+  VALIDATOR_HL7_MAPPING: z.string().min(1).optional(),
 });
 
 export type ValidatorConfig = z.infer<typeof validatorEnv>;

@@ -2,12 +2,15 @@ import { KIND_HEADER, type RawEnvelope } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output } from '@ehrflow/kafka';
 import { typeLabel, type ValidatorMetrics } from './metrics.ts';
+import type { Hl7Validator } from './hl7-validate.ts';
 import type { Monitor } from './monitor.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
 
 export interface HandlerDeps {
   readonly validator: RecordValidator;
+  /** The HL7 v2 path: `HL7V2` envelopes go there (one message → several outcomes). */
+  readonly hl7?: Hl7Validator;
   readonly monitor: Monitor;
   readonly quarantineTopic: string;
   readonly metrics?: ValidatorMetrics;
@@ -93,7 +96,13 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
   async function outputsOf(inputs: readonly RawInput[]): Promise<Output[]> {
     const out: Output[] = [];
     // Sequential on purpose: validation is CPU-bound and the fill-rate windows count in order.
-    for (const input of inputs) out.push(toOutput(await deps.validator.validate(input), input));
+    for (const input of inputs) {
+      if (deps.hl7 !== undefined && input.envelope !== undefined && input.envelope.format === 'HL7V2') {
+        for (const outcome of await deps.hl7.validate(input)) out.push(toOutput(outcome, input));
+      } else {
+        out.push(toOutput(await deps.validator.validate(input), input));
+      }
+    }
     return out;
   }
 

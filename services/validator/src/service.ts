@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { kafkaTls, type Env } from '@ehrflow/config';
-import { createCodec, createRegistry, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import { createCodec, createRegistry, findSchemasDir, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import { loadHl7Mapping } from '@ehrflow/hl7';
 import { PipelineError } from '@ehrflow/errors';
 import { r4ResourceTypes } from '@ehrflow/fhir';
 import { createConsumerRunner, createKafka, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
@@ -15,6 +17,7 @@ import { createContractCache, type ContractCache } from './contract-cache.ts';
 import { loadDeletionContract, type DeletionContract } from './deletion.ts';
 import { createDriftAggregator } from './drift-aggregator.ts';
 import { createValidatorHandler, type ValidatorHandler } from './handler.ts';
+import { createHl7Validator } from './hl7-validate.ts';
 import { createValidatorMetrics, type ValidatorMetrics } from './metrics.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
 import { createQuarantineSpikes } from './quarantine-spikes.ts';
@@ -148,8 +151,10 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     logger,
   });
   const validator = createRecordValidator({ keyring, contracts, deletions, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
+  const hl7Mapping = loadHl7Mapping(config.VALIDATOR_HL7_MAPPING ?? join(findSchemasDir(), 'hl7', 'v2-mapping.json'));
   const handler = createValidatorHandler({
     validator,
+    hl7: createHl7Validator({ keyring, mapping: hl7Mapping, fhir: validator }),
     monitor,
     quarantineTopic: topics.quarantine,
     ...(metrics ? { metrics } : {}),

@@ -1,0 +1,352 @@
+import { readFileSync } from 'node:fs';
+import { PipelineError } from '@ehrflow/errors';
+import type { Hl7View } from './message.ts';
+
+/**
+ * HL7 v2 → FHIR R4 resources, driven by a mapping file (`schemas/hl7/v2-mapping.json`): a data
+ * steward edits positions, types and code maps there, not code. The file is compiled and checked
+ * when it loads (a bad position or an unknown type fails at start, not at message 3 million), and
+ * every problem a message has against it is an {@link Hl7Issue} with a position, never a value.
+ */
+
+export type Hl7Type = 'ST' | 'ID' | 'IS' | 'DT' | 'TS' | 'NM';
+const TYPES: ReadonlySet<string> = new Set(['ST', 'ID', 'IS', 'DT', 'TS', 'NM']);
+
+interface FieldRule {
+  readonly path: string;
+  readonly from?: string;
+  readonly type?: Hl7Type;
+  readonly required?: boolean;
+  readonly repeats?: boolean;
+  readonly value?: string;
+  readonly template?: string;
+  readonly fromEvent?: Readonly<Record<string, string>>;
+  readonly map?: Readonly<Record<string, string>>;
+  readonly when?: Readonly<Record<string, string>>;
+  readonly part?: 'low' | 'high';
+}
+
+interface ResourceRule {
+  readonly segment: string;
+  readonly each?: boolean;
+  readonly id: string;
+  readonly fields: readonly FieldRule[];
+}
+
+interface MappingFile {
+  readonly versions: readonly string[];
+  readonly encodingCharacters: string;
+  readonly unexpectedSegments: 'quarantine' | 'drift';
+  readonly timezone: string;
+  readonly messages: Readonly<
+    Record<string, { readonly segments: readonly string[]; readonly resources: readonly string[] }>
+  >;
+  readonly resources: Readonly<Record<string, ResourceRule>>;
+}
+
+/** A problem of one message against the mapping: kind and position only. */
+export interface Hl7Issue {
+  readonly kind:
+    | 'missing_required'
+    | 'type_mismatch'
+    | 'unexpected_segment'
+    | 'unexpected_repetition'
+    | 'version_changed'
+    | 'encoding_changed'
+    | 'unknown_message_type';
+  /** `PID-7`, `ZPI`, `MSH-12`, … */
+  readonly position: string;
+  /** The resource type the position feeds, when one. */
+  readonly resourceType: string | null;
+  /** What the mapping expects (an HL7 type, a version list). */
+  readonly expected: string | null;
+  /** The kind of what was found (`text`, `digits`, `empty`, a version number) — never the value. */
+  readonly observed: string | null;
+  /** False for drift that does not stop the message (`unexpectedSegments: drift`). */
+  readonly blocking: boolean;
+}
+
+/** One resource built from a message. */
+export interface Hl7Resource {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly resource: Record<string, unknown>;
+}
+
+export interface Hl7MappingResult {
+  readonly issues: readonly Hl7Issue[];
+  /** Empty when a blocking issue was found: a message is taken whole or not at all. */
+  readonly resources: readonly Hl7Resource[];
+}
+
+export interface Hl7Mapping {
+  /** Resource types the mapping can produce (each needs a served contract). */
+  readonly resourceTypes: readonly string[];
+  readonly messageTypes: readonly string[];
+  map(view: Hl7View): Hl7MappingResult;
+}
+
+const POSITION = /^([A-Z][A-Z0-9]{2})-(\d{1,3})(?:\.(\d{1,2}))?$/;
+const TEMPLATE_PART = /\{([A-Z][A-Z0-9]{2}-\d{1,3}(?:\.\d{1,2})?)\}/g;
+const FHIR_ID_UNSAFE = /[^A-Za-z0-9.-]/g;
+
+/** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
+export function loadHl7Mapping(path: string): Hl7Mapping {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new PipelineError('CONFIG_INVALID', 'HL7 mapping file could not be read as JSON', {
+      cause: err,
+      context: { path },
+    });
+  }
+  return compileHl7Mapping(json);
+}
+
+export function compileHl7Mapping(json: unknown): Hl7Mapping {
+  const file = json as MappingFile;
+  const problems: string[] = [];
+  const checkPosition = (where: string, pos: string) => {
+    if (!POSITION.test(pos)) problems.push(`${where}: position ${pos} is not SEG-field[.component]`);
+  };
+  if (
+    !Array.isArray(file.versions) ||
+    typeof file.encodingCharacters !== 'string' ||
+    typeof file.messages !== 'object' ||
+    typeof file.resources !== 'object'
+  ) {
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      'HL7 mapping needs versions, encodingCharacters, messages and resources',
+    );
+  }
+  for (const [type, rule] of Object.entries(file.resources)) {
+    if (!/^[A-Z][A-Z0-9]{2}$/.test(rule.segment)) problems.push(`resources.${type}.segment`);
+    for (const m of rule.id.matchAll(TEMPLATE_PART)) checkPosition(`resources.${type}.id`, m[1] as string);
+    for (const [i, f] of rule.fields.entries()) {
+      const where = `resources.${type}.fields[${i}]`;
+      const sources = [f.from, f.value, f.template, f.fromEvent].filter((x) => x !== undefined).length;
+      if (sources !== 1) problems.push(`${where}: exactly one of from, value, template, fromEvent`);
+      if (f.from !== undefined) {
+        checkPosition(where, f.from);
+        if (f.type === undefined || !TYPES.has(f.type))
+          problems.push(`${where}: type must be one of ${[...TYPES].join(', ')}`);
+      }
+      for (const m of (f.template ?? '').matchAll(TEMPLATE_PART)) checkPosition(where, m[1] as string);
+      for (const pos of Object.keys(f.when ?? {})) checkPosition(`${where}.when`, pos);
+      if (!/^[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*$/.test(f.path))
+        problems.push(`${where}: path ${f.path}`);
+    }
+  }
+  for (const [type, rule] of Object.entries(file.messages)) {
+    if (!/^[A-Z0-9]{3}\^[A-Z0-9]{3}$/.test(type)) problems.push(`messages.${type}`);
+    for (const r of rule.resources)
+      if (file.resources[r] === undefined) problems.push(`messages.${type}: no resource rule for ${r}`);
+  }
+  if (problems.length > 0) {
+    throw new PipelineError('CONFIG_INVALID', `HL7 mapping invalid: ${problems.join('; ')}`, {
+      context: { problems: problems.length },
+    });
+  }
+  return {
+    resourceTypes: Object.keys(file.resources),
+    messageTypes: Object.keys(file.messages),
+    map: (view) => mapMessage(file, view),
+  };
+}
+
+function at(view: Hl7View, pos: string, occurrence: Readonly<Record<string, number>>): string {
+  const m = POSITION.exec(pos) as RegExpExecArray;
+  const seg = m[1] as string;
+  const field = Number(m[2]);
+  const component = m[3] === undefined ? undefined : Number(m[3]);
+  const occ = occurrence[seg] ?? 1;
+  return view.value(seg, field, component ?? 1, 1, occ);
+}
+
+/** The kind of a value, for issues: never the value. */
+export function kindOf(value: string): string {
+  if (value === '') return 'empty';
+  if (/^\d+$/.test(value)) return 'digits';
+  if (/^[+-]?\d+\.\d+$/.test(value)) return 'decimal';
+  return 'text';
+}
+
+const DT = /^(\d{4})(\d{2})?(\d{2})?$/;
+const TS = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$/;
+
+/** Converts a value of an HL7 type into its FHIR JSON form, or undefined when it is not of that type. */
+export function convert(type: Hl7Type, value: string, timezone: string): string | number | undefined {
+  switch (type) {
+    case 'ST':
+    case 'ID':
+    case 'IS':
+      return value;
+    case 'NM':
+      return /^[+-]?\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
+    case 'DT': {
+      const m = DT.exec(value);
+      if (!m) return undefined;
+      return [m[1], m[2], m[3]].filter((x) => x !== undefined).join('-');
+    }
+    case 'TS': {
+      const m = TS.exec(value);
+      if (!m) return undefined;
+      const date = [m[1], m[2], m[3]].filter((x) => x !== undefined).join('-');
+      if (m[4] === undefined) return date;
+      const tz = m[8] === undefined ? timezone : `${m[8].slice(0, 3)}:${m[8].slice(3)}`;
+      return `${date}T${m[4]}:${m[5] ?? '00'}:${m[6] ?? '00'}${m[7] ?? ''}${tz}`;
+    }
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const steps = path.split('.').map((s) => {
+    const m = /^([a-zA-Z]+)(?:\[(\d+)\])?$/.exec(s) as RegExpExecArray;
+    return { key: m[1] as string, index: m[2] === undefined ? undefined : Number(m[2]) };
+  });
+  let node: Record<string, unknown> = target;
+  for (const [i, step] of steps.entries()) {
+    const last = i === steps.length - 1;
+    if (step.index === undefined) {
+      if (last) node[step.key] = value;
+      else node = (node[step.key] ??= {}) as Record<string, unknown>;
+      continue;
+    }
+    const list = (node[step.key] ??= []) as unknown[];
+    if (last) list[step.index] = value;
+    else node = (list[step.index] ??= {}) as Record<string, unknown>;
+  }
+}
+
+function mapMessage(file: MappingFile, view: Hl7View): Hl7MappingResult {
+  const issues: Hl7Issue[] = [];
+  const h = view.header;
+  if (!file.versions.includes(h.version)) {
+    issues.push({
+      kind: 'version_changed',
+      position: 'MSH-12',
+      resourceType: null,
+      expected: file.versions.join('|'),
+      observed: /^[0-9.]{1,8}$/.test(h.version) ? h.version : kindOf(h.version),
+      blocking: true,
+    });
+  }
+  if (h.encoding.slice(1) !== file.encodingCharacters) {
+    issues.push({
+      kind: 'encoding_changed',
+      position: 'MSH-2',
+      resourceType: null,
+      expected: 'standard',
+      observed: 'other',
+      blocking: true,
+    });
+  }
+  const message = file.messages[h.messageType];
+  if (message === undefined) {
+    issues.push({
+      kind: 'unknown_message_type',
+      position: 'MSH-9',
+      resourceType: null,
+      expected: null,
+      observed: /^[A-Z0-9]{3}(\^[A-Z0-9]{3})?$/.test(h.messageType) ? h.messageType : 'other',
+      blocking: true,
+    });
+    return { issues, resources: [] };
+  }
+  const allowed = new Set(message.segments);
+  const unexpected = new Set(view.segmentNames.filter((s) => !allowed.has(s)));
+  for (const seg of unexpected) {
+    issues.push({
+      kind: 'unexpected_segment',
+      position: /^[A-Z][A-Z0-9]{2}$/.test(seg) ? seg : 'other',
+      resourceType: null,
+      expected: null,
+      observed: seg.startsWith('Z') ? 'z-segment' : 'segment',
+      blocking: file.unexpectedSegments === 'quarantine',
+    });
+  }
+  const event = h.messageType.split('^')[1] ?? '';
+  const resources: Hl7Resource[] = [];
+  for (const type of message.resources) {
+    const rule = file.resources[type] as ResourceRule;
+    const count = view.count(rule.segment);
+    const occurrences = rule.each ? Array.from({ length: count }, (_, i) => i + 1) : count > 0 ? [1] : [];
+    for (const occ of occurrences) {
+      const occurrence = { [rule.segment]: occ };
+      const where = (pos: string) =>
+        rule.each && pos.startsWith(rule.segment) ? `${pos.split('-')[0]}[${occ}]-${pos.split('-')[1]}` : pos;
+      const resource: Record<string, unknown> = { resourceType: type };
+      for (const f of rule.fields) {
+        if (
+          f.when &&
+          !Object.entries(f.when).every(([pos, want]) =>
+            want === '*' ? at(view, pos, occurrence) !== '' : at(view, pos, occurrence) === want,
+          )
+        )
+          continue;
+        if (f.value !== undefined) setPath(resource, f.path, f.value);
+        else if (f.template !== undefined) setPath(resource, f.path, fill(f.template, view, occurrence));
+        else if (f.fromEvent !== undefined) {
+          const v = f.fromEvent[event];
+          if (v !== undefined) setPath(resource, f.path, v);
+        } else if (f.from !== undefined && f.type !== undefined) {
+          const seg = f.from.slice(0, 3);
+          const fieldNo = Number((POSITION.exec(f.from) as RegExpExecArray)[2]);
+          if (f.repeats === false && view.repetitions(seg, fieldNo, occurrence[seg] ?? 1) > 1) {
+            issues.push({
+              kind: 'unexpected_repetition',
+              position: where(f.from),
+              resourceType: type,
+              expected: 'one',
+              observed: 'repeated',
+              blocking: true,
+            });
+          }
+          let raw = at(view, f.from, occurrence);
+          if (f.part !== undefined) raw = (f.part === 'low' ? raw.split('-')[0] : raw.split('-')[1]) ?? '';
+          if (raw === '') {
+            if (f.required)
+              issues.push({
+                kind: 'missing_required',
+                position: where(f.from),
+                resourceType: type,
+                expected: f.type,
+                observed: 'empty',
+                blocking: true,
+              });
+            continue;
+          }
+          const converted = convert(f.type, raw, file.timezone);
+          if (converted === undefined) {
+            issues.push({
+              kind: 'type_mismatch',
+              position: where(f.from),
+              resourceType: type,
+              expected: f.type,
+              observed: kindOf(raw),
+              blocking: true,
+            });
+            continue;
+          }
+          setPath(resource, f.path, f.map ? (f.map[String(converted)] ?? converted) : converted);
+        }
+      }
+      const id = fill(rule.id, view, occurrence).replace(FHIR_ID_UNSAFE, '-').slice(0, 64);
+      resource.id = id;
+      const lastUpdated = convert('TS', view.value('MSH', 7), file.timezone);
+      resource.meta = {
+        versionId: h.controlId.replace(FHIR_ID_UNSAFE, '-').slice(0, 64),
+        ...(typeof lastUpdated === 'string' ? { lastUpdated } : {}),
+      };
+      resources.push({ resourceType: type, id, resource });
+    }
+  }
+  const blocking = issues.some((i) => i.blocking);
+  return { issues, resources: blocking ? [] : resources };
+}
+
+function fill(template: string, view: Hl7View, occurrence: Readonly<Record<string, number>>): string {
+  return template.replace(TEMPLATE_PART, (_, pos: string) => at(view, pos, occurrence));
+}

@@ -1,0 +1,196 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { kafkaTls, redisTls, type Env } from '@ehrflow/config';
+import { createCodec, createRegistry } from '@ehrflow/contracts';
+import { PipelineError } from '@ehrflow/errors';
+import { createKafka, createProducer, type RecordProducer } from '@ehrflow/kafka';
+import type { Logger } from '@ehrflow/logging';
+import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
+import type { ServiceMetrics } from '@ehrflow/service';
+import { Redis } from 'ioredis';
+import { createAlertSink, type AlertSink } from './alerts.ts';
+import type { ReceiverConfig } from './config.ts';
+import { createRedisDedupe } from './dedupe.ts';
+import { createFileDrop } from './file-drop.ts';
+import { createIngest } from './ingest.ts';
+import { createMllpListener, type MllpListener } from './listener.ts';
+import { createReceiverMetrics } from './metrics.ts';
+import { createGroupWriter, type GroupWriter } from './writer.ts';
+
+export interface StartOptions {
+  readonly config: ReceiverConfig;
+  readonly logger: Logger;
+  readonly env?: Env;
+  readonly metrics?: ServiceMetrics;
+  /** Extra alert sink (tests). */
+  readonly alerts?: AlertSink;
+}
+
+/** A running receiver. */
+export interface RunningReceiver {
+  readonly port: number;
+  readonly writer: GroupWriter;
+  readonly listener: MllpListener;
+  ready(): boolean;
+  /** Stops accepting, answers the blocks already read, flushes Kafka, disconnects. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the receiver: keyring, Redis dedupe window, the raw and quarantine subjects (which must
+ * be registered: services never register), an idempotent producer for messages and a
+ * transactional one for batches, then the MLLP listener.
+ * @throws PipelineError SCHEMA_NOT_REGISTERED, KEY_MISSING, KAFKA_UNAVAILABLE, REDIS_UNAVAILABLE
+ */
+export async function startReceiver(options: StartOptions): Promise<RunningReceiver> {
+  const { config, logger } = options;
+  const env = options.env ?? process.env;
+  const keyring = parseKeyring(config.PHI_KEYRING);
+  const pseudonymKey = parsePseudonymKey(config.PSEUDONYM_KEY);
+  const kafkaTransport = kafkaTls(env);
+  const redisTransport = redisTls(env);
+  for (const warning of [kafkaTransport.warning, redisTransport.warning]) {
+    if (warning !== undefined)
+      logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
+  }
+  const tls =
+    config.MLLP_TLS_CERT_FILE !== undefined && config.MLLP_TLS_KEY_FILE !== undefined
+      ? {
+          cert: readFileSync(config.MLLP_TLS_CERT_FILE, 'utf8'),
+          key: readFileSync(config.MLLP_TLS_KEY_FILE, 'utf8'),
+        }
+      : undefined;
+  if (tls === undefined && config.EHRFLOW_MODE !== 'development') {
+    logger.warn(
+      { reason: 'plaintext-outside-development' },
+      'MLLP listener without TLS (set MLLP_TLS_CERT_FILE and MLLP_TLS_KEY_FILE)',
+    );
+  }
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const redis = new Redis(config.REDIS_URL, {
+      ...(redisTransport.tls ? { tls: redisTransport.tls } : {}),
+      maxRetriesPerRequest: 2,
+      lazyConnect: true,
+      enableAutoPipelining: true,
+    });
+    closers.push(() => redis.quit());
+    await redis.connect().catch((err: unknown) => {
+      throw new PipelineError('REDIS_UNAVAILABLE', 'Redis could not be reached', { cause: err });
+    });
+    const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
+    closers.push(() => registry.close());
+    const codec = createCodec(registry, {
+      onRefreshError: (err, subject) =>
+        logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
+    });
+    for (const topic of [config.MLLP_RAW_TOPIC, config.MLLP_QUARANTINE_TOPIC])
+      await codec.latestVersion(`${topic}-value`);
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID ?? 'ehrflow-mllp-receiver',
+      logger,
+      mode: config.EHRFLOW_MODE,
+      ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
+      ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
+    });
+    const producers = Array.from({ length: config.MLLP_PRODUCERS }, () =>
+      createProducer({ kafka, codec, logger }),
+    );
+    for (const p of producers) {
+      await p.connect();
+      closers.push(() => p.disconnect());
+    }
+    const producer = producers[0] as RecordProducer;
+    const atomicProducer = createProducer({
+      kafka,
+      codec,
+      logger,
+      transactionalId: config.MLLP_TRANSACTIONAL_ID ?? `ehrflow-mllp-${config.MLLP_SOURCE_ID}-${hostname()}`,
+    });
+    await atomicProducer.connect();
+    closers.push(() => atomicProducer.disconnect());
+
+    const metrics = options.metrics ? createReceiverMetrics(options.metrics) : undefined;
+    const writer = createGroupWriter({
+      topic: config.MLLP_RAW_TOPIC,
+      producers,
+      atomicProducer,
+      maxPending: config.MLLP_MAX_PENDING,
+      maxSendBatch: config.MLLP_MAX_SEND_BATCH,
+    });
+    const pendingTimer = setInterval(() => metrics?.pending.set({}, writer.pending), 1_000);
+    closers.push(() => Promise.resolve(clearInterval(pendingTimer)));
+    const sink = createAlertSink({
+      ...(config.ALERT_FILE !== undefined ? { file: config.ALERT_FILE } : {}),
+      logFallback: config.ALERT_LOG_FALLBACK,
+      logger,
+    });
+    const alerts: AlertSink = {
+      send: (alert) => Promise.all([sink.send(alert), options.alerts?.send(alert)]).then(() => undefined),
+    };
+    const ingest = createIngest({
+      envelopes: { sourceId: config.MLLP_SOURCE_ID, keyring, pseudonymKey },
+      writer,
+      dedupe: createRedisDedupe(redis, config.MLLP_DEDUPE_WINDOW_MS),
+      quarantine: (message) => producer.send(config.MLLP_QUARANTINE_TOPIC, [message]),
+      alerts,
+      logger,
+      ...(metrics ? { metrics } : {}),
+      ackApplication: config.MLLP_ACK_APPLICATION,
+      ackFacility: config.MLLP_ACK_FACILITY,
+      processingIds: new Set(config.MLLP_PROCESSING_IDS.split(',').map((s) => s.trim())),
+    });
+    const listener = createMllpListener({
+      ingest,
+      writer,
+      logger,
+      ...(metrics ? { metrics } : {}),
+      maxMessageBytes: config.MLLP_MAX_MESSAGE_BYTES,
+      idleTimeoutMs: config.MLLP_IDLE_TIMEOUT_MS,
+      readTimeoutMs: config.MLLP_READ_TIMEOUT_MS,
+      maxConnectionsPerSender: config.MLLP_MAX_CONNECTIONS_PER_SENDER,
+      maxConnections: config.MLLP_MAX_CONNECTIONS,
+      maxQueuedPerConnection: config.MLLP_MAX_QUEUED_PER_CONNECTION,
+      ackApplication: config.MLLP_ACK_APPLICATION,
+      ackFacility: config.MLLP_ACK_FACILITY,
+      ...(tls ? { tls } : {}),
+    });
+    const { port } = await listener.listen(config.MLLP_PORT, config.MLLP_HOST);
+    const drop =
+      config.MLLP_DROP_DIR === undefined
+        ? undefined
+        : createFileDrop({
+            dir: config.MLLP_DROP_DIR,
+            ingest,
+            logger,
+            pollMs: config.MLLP_DROP_POLL_MS,
+            maxBytes: config.MLLP_MAX_MESSAGE_BYTES,
+          });
+    drop?.start();
+    let stopped = false;
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      writer,
+      listener,
+      ready: () => !stopped && redis.status === 'ready',
+      stop() {
+        stopping ??= (async () => {
+          stopped = true;
+          await drop?.stop();
+          await listener.close();
+          await writer.idle();
+          await closeAll();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

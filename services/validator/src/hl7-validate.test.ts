@@ -1,0 +1,138 @@
+import { fileURLToPath } from 'node:url';
+import { loadHl7Mapping } from '@ehrflow/hl7';
+import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
+import { describe, expect, it } from 'vitest';
+import { createContractCache } from './contract-cache.ts';
+import { createHl7Validator } from './hl7-validate.ts';
+import {
+  contractJson,
+  deletionContract,
+  memorySchemaSource,
+  rawEnvelope,
+  testKeyring,
+} from './testing/fixtures.ts';
+import { createRecordValidator, type Outcome } from './validate-record.ts';
+
+const ring = testKeyring();
+const MAPPING = fileURLToPath(new URL('../../../schemas/hl7/v2-mapping.json', import.meta.url));
+const TYPES = ['Patient', 'Encounter', 'Observation', 'Condition', 'AllergyIntolerance'];
+
+/** Synthetic messages only: invented names and ids. */
+function adt(opts: { birth?: string; extra?: string; version?: string } = {}): string {
+  return [
+    `MSH|^~\\&|SIMEHR|SIMHOSP|EHRFLOW|EHRFLOW|20261205120000||ADT^A01^ADT_A01|CTL-1|P|${opts.version ?? '2.5.1'}`,
+    'EVN||20261205120000',
+    `PID|1||SIM0000042^^^SIMHOSP^MR||Zqxcanaryvalue^Ada||${opts.birth ?? '19800214'}|F|||1 Synthetic Way^^Testville^ZZ^00000`,
+    'PV1|1|I|WARD1^101^1||||||||||||||||V00000042',
+    'DG1|1||I10^Synthetic diagnosis^I10||20261205',
+    'AL1|1|DA|PENICILLIN^Synthetic allergen^L|MO',
+    ...(opts.extra ? [opts.extra] : []),
+  ].join('\r');
+}
+
+function setup() {
+  const source = memorySchemaSource(
+    Object.fromEntries(TYPES.map((t) => [`ehr.valid.${t}-value`, contractJson(t)])),
+  );
+  const contracts = createContractCache({
+    source,
+    validTopicPrefix: 'ehr.valid.',
+    resourceTypes: TYPES,
+    fillRateWindow: 500,
+  });
+  const fhir = createRecordValidator({
+    keyring: ring,
+    contracts,
+    deletions: deletionContract(),
+    maxPayloadBytes: 64 * 1024,
+  });
+  const hl7 = createHl7Validator({ keyring: ring, mapping: loadHl7Mapping(MAPPING), fhir });
+  const validate = (message: string) => {
+    const envelope = {
+      ...rawEnvelope(ring, Buffer.from(message), {
+        sourceId: 'mllp-north',
+        resourceType: 'ADT^A01',
+        logicalId: 'CTL-1',
+      }),
+      format: 'HL7V2' as const,
+    };
+    return hl7
+      .validate({
+        envelope,
+        position: { topic: 'ehr.raw', partition: 0, offset: '7' },
+        key: 'k',
+        replayCount: 0,
+      })
+      .then((outcomes) => ({ outcomes, envelope }));
+  };
+  return { validate };
+}
+
+const valid = (o: Outcome) => (o.kind === 'valid' ? o : undefined);
+
+describe('HL7 v2 path of the validator', () => {
+  it('an ADT^A01 becomes valid Patient, Encounter, Condition and AllergyIntolerance records, PHI encrypted', async () => {
+    const { outcomes } = await setup().validate(adt());
+    expect(outcomes.map((o) => `${o.kind}:${valid(o)?.contract.resourceType ?? ''}`)).toEqual([
+      'valid:Patient',
+      'valid:Encounter',
+      'valid:Condition',
+      'valid:AllergyIntolerance',
+    ]);
+    const patient = valid(outcomes[0] as Outcome)?.value as Record<string, unknown>;
+    expect(isEncryptedField(patient.birthDate)).toBe(true);
+    expect(decryptField(ring, String(patient.birthDate))).toBe('1980-02-14');
+    expect(patient.sourceId).toBe('mllp-north');
+    expect(JSON.stringify(patient)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('a birth date gone from PID-7 quarantines the whole message as missing_required at PID-7 with a drift event; the HL7 payload is kept', async () => {
+    const { outcomes, envelope } = await setup().validate(adt({ birth: '' }));
+    expect(outcomes).toHaveLength(1);
+    const q = outcomes[0] as Extract<Outcome, { kind: 'quarantined' }>;
+    expect(q.kind).toBe('quarantined');
+    expect(q.value).toMatchObject({
+      reason: 'missing_required',
+      fieldPath: 'PID-7',
+      recordId: envelope.recordId,
+    });
+    expect(decryptPayload(ring, Buffer.from(q.value.payload)).toString()).toMatch(/^MSH\|/);
+    expect(q.drift).toEqual([
+      expect.objectContaining({
+        kind: 'missing_field',
+        fieldPath: 'PID-7',
+        resourceType: 'Patient',
+        sourceId: 'mllp-north',
+      }),
+    ]);
+    expect(JSON.stringify(q.value.detail)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('a type change, a Z-segment and another MSH-12 are quarantine reasons and drift events', async () => {
+    const v = setup();
+    const typed = (await v.validate(adt({ birth: 'UNKNOWN' }))).outcomes[0];
+    expect(typed).toMatchObject({
+      kind: 'quarantined',
+      value: { reason: 'type_mismatch', fieldPath: 'PID-7' },
+      drift: [expect.objectContaining({ kind: 'type_changed', expectedType: 'DT', observedType: 'text' })],
+    });
+    expect(JSON.stringify(typed)).not.toContain('UNKNOWN');
+    const z = (await v.validate(adt({ extra: 'ZPI|1|VENDOR' }))).outcomes[0];
+    expect(z).toMatchObject({
+      kind: 'quarantined',
+      value: { reason: 'contract_violation', fieldPath: 'ZPI' },
+      drift: [expect.objectContaining({ kind: 'unexpected_field', fieldPath: 'ZPI' })],
+    });
+    const version = (await v.validate(adt({ version: '2.7' }))).outcomes[0];
+    expect(version).toMatchObject({
+      kind: 'quarantined',
+      value: { reason: 'contract_violation', fieldPath: 'MSH-12' },
+      drift: [expect.objectContaining({ kind: 'type_changed', observedType: '2.7' })],
+    });
+  });
+
+  it('text that is not HL7 is a parse_error', async () => {
+    const { outcomes } = await setup().validate('PID|1||SIM');
+    expect(outcomes[0]).toMatchObject({ kind: 'quarantined', value: { reason: 'parse_error' } });
+  });
+});

@@ -1,0 +1,175 @@
+import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
+import { isPipelineError } from '@ehrflow/errors';
+import { recordIdOf } from '@ehrflow/fhir';
+import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
+import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
+import type { DriftObservation } from './drift-observation.ts';
+import { originOf, quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
+import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
+
+/**
+ * The validator's HL7 v2 path. An `HL7V2` envelope is decrypted and parsed (`@ehrflow/hl7`),
+ * checked against the mapping in `schemas/hl7/` — drift of any kind (a required field empty or
+ * moved, a type change, an unexpected segment or repetition, another MSH-12 or other encoding
+ * characters) quarantines the **whole message** with the reason and the position, and is a drift
+ * event — and otherwise becomes FHIR resources, each validated by the FHIR path against the same
+ * contracts as FHIR sources. Quarantine records keep the original HL7 message (encrypted), so a
+ * replay re-validates the whole message.
+ */
+export interface Hl7Validator {
+  validate(input: Extract<RawInput, { envelope: RawEnvelope }>): Promise<Outcome[]>;
+}
+
+export interface Hl7ValidatorDeps {
+  readonly keyring: Keyring;
+  readonly mapping: Hl7Mapping;
+  /** The FHIR path: validates each resource built from a message. */
+  readonly fhir: RecordValidator;
+  readonly now?: () => number;
+}
+
+const REASON: Readonly<Record<Hl7Issue['kind'], QuarantineReason>> = {
+  missing_required: 'missing_required',
+  type_mismatch: 'type_mismatch',
+  unexpected_segment: 'contract_violation',
+  unexpected_repetition: 'contract_violation',
+  version_changed: 'contract_violation',
+  encoding_changed: 'contract_violation',
+  unknown_message_type: 'unknown_resource_type',
+};
+const PRIORITY: readonly Hl7Issue['kind'][] = [
+  'unknown_message_type',
+  'version_changed',
+  'encoding_changed',
+  'missing_required',
+  'type_mismatch',
+  'unexpected_repetition',
+  'unexpected_segment',
+];
+
+/** Resource type of drift events about a message as a whole: `HL7v2:ADT_A01` (a label, no value). */
+const messageLabel = (view: Hl7View): string =>
+  `HL7v2:${view.header.messageType.replace('^', '_').replace(/[^A-Za-z0-9_:]/g, '') || 'unknown'}`;
+
+export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
+  const now = deps.now ?? Date.now;
+
+  const quarantine = (
+    origin: QuarantineOrigin,
+    key: string | null,
+    reason: QuarantineReason,
+    fieldPath: string | null,
+    detail: string,
+    drift: DriftObservation[] = [],
+  ): Outcome => ({
+    kind: 'quarantined',
+    recordId: origin.recordId,
+    key: key ?? origin.recordId,
+    value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
+    drift,
+  });
+
+  return {
+    async validate(input) {
+      const { envelope, position, key } = input;
+      const origin = originOf(envelope, position, input.replayCount);
+      let view: Hl7View;
+      try {
+        view = parseHl7(decryptPayload(deps.keyring, envelope.payload).toString('utf8'));
+      } catch (err) {
+        if (!isPipelineError(err)) throw err;
+        const reason: QuarantineReason = err.code === 'DECRYPT_FAILED' ? 'decrypt_failed' : 'parse_error';
+        return [quarantine(origin, key, reason, null, `HL7 v2 message unusable (${err.code})`)];
+      }
+      const label = messageLabel(view);
+      const result = deps.mapping.map(view);
+      const drift = result.issues.map((issue): DriftObservation => ({
+        kind:
+          issue.kind === 'missing_required'
+            ? 'missing_field'
+            : issue.kind === 'unexpected_segment' || issue.kind === 'unexpected_repetition'
+              ? 'unexpected_field'
+              : issue.kind === 'unknown_message_type'
+                ? 'unknown_resource_type'
+                : 'type_changed',
+        sourceId: envelope.sourceId,
+        resourceType: issue.resourceType ?? label,
+        subject: null,
+        version: null,
+        fieldPath: issue.position,
+        expectedType: issue.expected,
+        observedType: issue.observed,
+        offset: position.offset,
+        at: now(),
+      }));
+      const blocking = result.issues.filter((i) => i.blocking);
+      if (blocking.length > 0) {
+        const first = [...blocking].sort(
+          (a, b) => PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind),
+        )[0] as Hl7Issue;
+        const detail = blocking
+          .map(
+            (i) =>
+              `${i.kind} at ${i.position}${i.expected ? ` (expected ${i.expected}, found ${i.observed ?? 'nothing'})` : ''}`,
+          )
+          .join('; ');
+        return [
+          quarantine(
+            { ...origin, resourceType: label },
+            key,
+            REASON[first.kind],
+            first.position,
+            `HL7 v2 ${label}: ${detail}`,
+            drift,
+          ),
+        ];
+      }
+      const outcomes: Outcome[] = [];
+      for (const [index, r] of result.resources.entries()) {
+        const derived: RawEnvelope = {
+          ...envelope,
+          recordId: recordIdOf(envelope.sourceId, r.resourceType, r.id, `${envelope.recordId}:${index}`),
+          resourceType: r.resourceType,
+          format: 'FHIR_JSON',
+          payload: encryptPayload(deps.keyring, Buffer.from(JSON.stringify(r.resource), 'utf8')),
+          keyId: deps.keyring.activeKid,
+          sourceLocator: `${envelope.sourceLocator} ${r.resourceType} ${index + 1}`,
+        };
+        const outcome = await deps.fhir.validate({
+          envelope: derived,
+          position,
+          key,
+          replayCount: input.replayCount,
+        });
+        // A resource refused by its contract keeps the whole original message for replay.
+        outcomes.push(
+          outcome.kind === 'quarantined'
+            ? {
+                ...outcome,
+                value: {
+                  ...outcome.value,
+                  recordId: envelope.recordId,
+                  payload: envelope.payload,
+                  keyId: envelope.keyId,
+                },
+              }
+            : outcome,
+        );
+      }
+      if (outcomes.length === 0)
+        return [
+          quarantine(
+            { ...origin, resourceType: label },
+            key,
+            'contract_violation',
+            null,
+            `HL7 v2 ${label}: no segment maps to a contract`,
+            drift,
+          ),
+        ];
+      if (outcomes[0] !== undefined && drift.length > 0)
+        outcomes[0] = { ...outcomes[0], drift: [...outcomes[0].drift, ...drift] };
+      return outcomes;
+    },
+  };
+}
