@@ -53,6 +53,26 @@ export const ERROR_CATALOG = {
   POLICY_INVALID: { errorClass: 'permanent', doc: 'A de-identification policy names an unknown field or method.' },
   JOB_CANCELLED: { errorClass: 'permanent', doc: 'The job was cancelled by an operator.' },
   JOB_FAILED: { errorClass: 'permanent', doc: 'A job could not complete; its reason says why.' },
+  EXPORT_EXPIRED: {
+    errorClass: 'permanent',
+    doc: 'A bulk export kept expiring: its status URL or files answered 404/410 on every one of EXTRACTOR_MAX_EXPORT_ATTEMPTS kick-offs (job reason export_expired).',
+  },
+  EXPORT_ERROR_ENTRY: {
+    errorClass: 'contract',
+    doc: 'An OperationOutcome in the error entries of an export manifest: data the source could not export. Counted per resource type and issue code; the job ends partial (reason source_errors).',
+  },
+  MANIFEST_COUNT_MISMATCH: {
+    errorClass: 'permanent',
+    doc: 'An export file kept holding a different number of lines than its manifest count, each time it was read again from its start (job reason manifest_mismatch).',
+  },
+  JOB_UNRECONCILED: {
+    errorClass: 'permanent',
+    doc: 'A job read every file but its counts do not add up (read = produced + deleted + errors + duplicates): a bug, reported instead of a false completed (job reason unreconciled).',
+  },
+  JOB_STATE_CONFLICT: {
+    errorClass: 'permanent',
+    doc: 'A job operation does not fit the job state: resume needs a failed or cancelled job, retry-failed a partial one (HTTP 409).',
+  },
   SHUTDOWN: { errorClass: 'permanent', doc: 'The process is draining and refuses new work.' },
   KAFKA_REJECTED: {
     errorClass: 'permanent',

@@ -75,9 +75,11 @@ describe('addExportLine', () => {
     };
     addExportLine(ctx, batch, 'deleted', JSON.stringify(bundle), 'file 2 line 1');
     addExportLine(ctx, batch, 'error', '{"resourceType":"OperationOutcome"}', 'file 3 line 1');
-    expect(batch.counts).toEqual({ read: 6, produced: 1, deleted: 2, errors: 3 });
+    expect(batch.counts).toEqual({ read: 6, produced: 1, deleted: 2, errors: 3, duplicates: 0 });
     expect(batch.errorCodes).toEqual({ PARSE_ERROR: 1, MISSING_REQUIRED: 1, EXPORT_ERROR_ENTRY: 1 });
     expect(batch.size).toBe(3);
+    expect(batch.keys.map((k) => k.kind)).toEqual(['UPSERT', 'DELETE', 'DELETE']);
+    expect(batch.errorEntries).toEqual({ byType: { unknown: 1 }, issueCodes: { unknown: 1 } });
     expect(batch.lines).toBe(5);
     const taken = batch.take();
     expect(taken.size).toBe(3);

@@ -1,7 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import { z } from '@ehrflow/config';
 import { Batch, addResource } from './batch.ts';
-import { commitPage, laterInstant, type IncrementalProgress, type TypeProgress } from './checkpoint.ts';
+import { commitPage, laterInstant, partOf, type IncrementalProgress, type TypeProgress } from './checkpoint.ts';
 import type { JobContext } from './job-context.ts';
 
 const searchBundle = z.object({
@@ -63,7 +63,11 @@ async function syncType(ctx: JobContext, type: TypeProgress, since: string | und
       if (typeof meta?.lastUpdated === 'string') maxSeen = laterInstant(maxSeen, meta.lastUpdated);
     });
     const next: string | undefined = parsed.data.link?.find((l) => l.relation === 'next')?.url;
-    await ctx.commit(batch, (p, counts) => commitPage(p as IncrementalProgress, type.type, next, maxSeen, counts));
+    await ctx.commit(
+      batch,
+      (p, counts) => commitPage(p as IncrementalProgress, type.type, next, maxSeen, counts),
+      partOf(type.type),
+    );
     url = next;
   }
 }

@@ -6,12 +6,16 @@ import type { Logger } from '@ehrflow/logging';
 import type { Keyring } from '@ehrflow/phi';
 import { cancelExport, runBulkExport } from './bulk-export.ts';
 import {
+  errorEntriesOf,
+  failedTypes,
   isComplete,
   progressForTypes,
   reconciles,
   totalsOf,
   type JobProgress,
+  type RecordCounts,
 } from './checkpoint.ts';
+import { partialJobAlert, type JobAlertSink } from './job-alert.ts';
 import { runIncremental } from './incremental.ts';
 import type { JobContext, RecordSink } from './job-context.ts';
 import type { JobCheckpoint, JobRecord, JobStats, JobStore } from './job-store.ts';
@@ -54,6 +58,8 @@ export interface JobManagerOptions {
   readonly resumeJobs?: boolean;
   /** Most jobs this process runs at once. Default 8. */
   readonly maxActiveJobs?: number;
+  /** Where the alert of a job that ends `partial` goes. */
+  readonly alerts?: JobAlertSink;
 }
 
 export interface JobManager {
@@ -65,6 +71,17 @@ export interface JobManager {
   get(id: string): Promise<JobView | undefined>;
   /** Cancels a job: at once when it runs here, else when its owner next renews its lease. */
   cancel(id: string): Promise<JobView | undefined>;
+  /**
+   * Resumes a `failed` or `cancelled` job in this process from its checkpoint: finished files are
+   * not fetched again. Undefined when no such job exists; `JobStateError` for another state.
+   */
+  resume(id: string): Promise<JobView | undefined>;
+  /**
+   * Starts a new backfill, linked to a `partial` job (`parentJobId`), for just the resource types
+   * its error entries name (all of the job's types when an entry names none). Undefined when no
+   * such job exists; `JobStateError` for another state.
+   */
+  retryFailed(id: string): Promise<JobView | undefined>;
   /** Resolves when the run of a job in this process ends (with its final view). */
   wait(id: string): Promise<JobView>;
   /** Starts lease renewal, takeover of stale jobs and periodic job events. */
@@ -98,6 +115,17 @@ export class JobRequestError extends PipelineError {
     super('CONFIG_INVALID', `job request field ${field} ${reason}`, { context: { field } });
     this.name = 'JobRequestError';
     this.field = field;
+  }
+}
+
+/** A job operation that does not fit the job's state: answered 409 by the API. */
+export class JobStateError extends PipelineError {
+  readonly statusCode = 409;
+  readonly state: JobState;
+  constructor(operation: string, state: JobState) {
+    super('JOB_STATE_CONFLICT', `a ${state} job cannot be ${operation}`, { context: { operation, state } });
+    this.name = 'JobStateError';
+    this.state = state;
   }
 }
 
@@ -138,11 +166,11 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     return { runtime, types };
   };
 
-  const create = async (request: StartJobRequest, leaseMs: number): Promise<JobRecord> => {
+  const create = async (request: StartJobRequest, leaseMs: number, parentId?: string): Promise<JobRecord> => {
     const { types } = validate(request);
     const id = randomUUID();
     return store.create(
-      { id, sourceId: request.source, kind: request.kind, resourceTypes: types, since: request.since },
+      { id, sourceId: request.source, kind: request.kind, resourceTypes: types, since: request.since, ...(parentId === undefined ? {} : { parentId }) },
       owner,
       leaseMs,
     );
@@ -225,7 +253,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
           refresh(job, { record, progress });
           await persist(job, data);
         }),
-      commit: async (batch, fold) => {
+      commit: async (batch, fold, part) => {
         // Kafka first: nothing reaches the checkpoint before it is acknowledged.
         if (batch.messages.length > 0) await options.sink.send(batch.messages);
         await serial(job, async () => {
@@ -237,11 +265,22 @@ export function createJobManager(options: JobManagerOptions): JobManager {
             options.metrics?.produced.inc({ source: record.sourceId, resource_type: t.resourceType, kind: t.kind }, t.count);
             options.metrics?.bytes.inc({ source: record.sourceId, resource_type: t.resourceType }, t.bytes);
           }
-          const progress = fold(job.snapshot.progress, batch.counts);
+          let progress: JobProgress | undefined;
+          const keys = batch.keys.map((k) => ({ recordId: k.recordId, part }));
+          const held = await store.commitBatch(record.id, owner, keys, (fresh) => {
+            progress = fold(job.snapshot.progress, withDuplicates(batch.counts, batch.keys, fresh));
+            return { progress, stats: statsOf(job) };
+          });
+          if (!held) {
+            abort(job, 'lease');
+            throw new PipelineError('JOB_FAILED', 'the job lease was lost to another replica', {
+              context: { jobId: record.id },
+            });
+          }
           refresh(job, { progress });
-          await persist(job, { progress });
         });
       },
+      forgetKeys: (parts) => serial(job, () => store.forgetKeys(record.id, parts)),
       watermarks: () => store.watermarks(record.sourceId),
       setWatermark: (type, instant) => store.setWatermark(record.sourceId, type, instant),
     };
@@ -263,6 +302,16 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     }
     options.metrics?.jobs.inc({ source: snapshot.record.sourceId, state, reason: reason ?? 'none' });
     await emit(snapshot);
+    if (state === 'partial' && options.alerts !== undefined) {
+      const view = toJobView(snapshot);
+      const alert = partialJobAlert(
+        { id: view.id, sourceId: view.sourceId, reason },
+        view.errorEntries,
+        failedTypes(snapshot.progress, snapshot.record.resourceTypes),
+        Date.now(),
+      );
+      await options.alerts.send(alert).catch((err: unknown) => logger.warn({ jobId: view.id, err }, 'could not send a job alert'));
+    }
   };
 
   const execute = async (job: ActiveJob): Promise<void> => {
@@ -280,10 +329,20 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         record.kind === 'backfill' ? await runBulkExport(ctx) : await runIncremental(ctx);
       await job.writes;
       const totals = totalsOf(final);
-      if (!isComplete(final) || !reconciles(totals)) {
-        throw new PipelineError('JOB_FAILED', 'job counts do not reconcile', {
+      if (!isComplete(final)) {
+        throw new PipelineError('JOB_FAILED', 'job parts were left unread', { context: { jobId: record.id } });
+      }
+      if (!reconciles(totals)) {
+        throw new PipelineError('JOB_UNRECONCILED', 'job counts do not reconcile', {
           context: { jobId: record.id, ...totals },
         });
+      }
+      // Every file read and the counts add up, but the source said it could not export some data.
+      const entries = Object.values(errorEntriesOf(final).byType).reduce((a, b) => a + b, 0);
+      if (entries > 0) {
+        await finish(job, 'partial', 'source_errors', 'EXPORT_ERROR_ENTRY');
+        logger.warn({ ...log, ...totals, errorEntries: entries }, 'job partial: the source reported error entries');
+        return;
       }
       await finish(job, 'completed', null);
       logger.info({ ...log, ...totals }, 'job completed');
@@ -410,6 +469,34 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       }
       return record === undefined ? undefined : toJobView(snapshotOf(record));
     },
+    async resume(id) {
+      if (stopping) throw new PipelineError('SHUTDOWN', 'the extractor is shutting down');
+      if (active.has(id)) throw new JobStateError('resumed', 'running');
+      const record = await store.reopen(id, owner, options.leaseMs);
+      if (record === undefined) {
+        const existing = await store.get(id);
+        if (existing === undefined) return undefined;
+        throw new JobStateError('resumed', existing.state);
+      }
+      logger.info({ jobId: id, sourceId: record.sourceId }, 'resuming job from its checkpoint');
+      return toJobView(launch(record).snapshot);
+    },
+    async retryFailed(id) {
+      if (stopping) throw new PipelineError('SHUTDOWN', 'the extractor is shutting down');
+      const parent = await store.get(id);
+      if (parent === undefined) return undefined;
+      if (parent.state !== 'partial') throw new JobStateError('retried', parent.state);
+      const types = failedTypes(parent.progress, parent.resourceTypes);
+      const request: StartJobRequest = {
+        source: parent.sourceId,
+        kind: 'backfill',
+        types,
+        ...(parent.since === undefined ? {} : { since: parent.since }),
+      };
+      const record = await create(request, options.leaseMs, parent.id);
+      logger.info({ jobId: record.id, parentJobId: parent.id, types: types.length }, 'retrying the failed types of a partial job');
+      return toJobView(launch(record).snapshot);
+    },
     async wait(id) {
       const job = active.get(id);
       if (job !== undefined) return job.done;
@@ -439,5 +526,30 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       await Promise.all(jobs.map((j) => j.done));
     },
     active: () => active.size,
+  };
+}
+
+/**
+ * A batch's counts once the job store said which of its record ids were new (`fresh`): a repeat
+ * (type, id and version already read in this job) moves from produced or deleted to duplicates.
+ */
+function withDuplicates(
+  counts: RecordCounts,
+  keys: readonly { readonly kind: 'UPSERT' | 'DELETE' }[],
+  fresh: readonly boolean[],
+): RecordCounts {
+  let upserts = 0;
+  let deletes = 0;
+  keys.forEach((k, i) => {
+    if (fresh[i] === true) return;
+    if (k.kind === 'UPSERT') upserts++;
+    else deletes++;
+  });
+  if (upserts + deletes === 0) return counts;
+  return {
+    ...counts,
+    produced: counts.produced - upserts,
+    deleted: counts.deleted - deletes,
+    duplicates: (counts.duplicates ?? 0) + upserts + deletes,
   };
 }
