@@ -28,7 +28,10 @@ export const ERROR_CATALOG = {
     errorClass: 'auth',
     doc: 'The source rejected our credentials (invalid_client, invalid_grant, revoked).',
   },
-  AUTH_EXPIRED: { errorClass: 'auth', doc: 'The access token expired or was refused (HTTP 401); refresh once.' },
+  AUTH_EXPIRED: {
+    errorClass: 'auth',
+    doc: 'The access token expired or was refused (HTTP 401); refresh once.',
+  },
   RATE_LIMITED: { errorClass: 'rate_limited', doc: 'The source answered 429; wait for Retry-After.' },
   HTTP_TRANSIENT: { errorClass: 'transient', doc: 'A 5xx, reset, or timeout talking to a source.' },
   HTTP_PERMANENT: { errorClass: 'permanent', doc: 'A 4xx other than 401/429 from a source.' },
@@ -39,7 +42,10 @@ export const ERROR_CATALOG = {
     errorClass: 'permanent',
     doc: 'A subject the service needs has no registered schema (services never auto-register in production).',
   },
-  SCHEMA_INCOMPATIBLE: { errorClass: 'permanent', doc: 'A schema change breaks the compatibility rule of its subject.' },
+  SCHEMA_INCOMPATIBLE: {
+    errorClass: 'permanent',
+    doc: 'A schema change breaks the compatibility rule of its subject.',
+  },
   SCHEMA_MISMATCH: {
     errorClass: 'contract',
     doc: 'A record does not match the registered schema of its subject; it is refused at produce time.',
@@ -50,7 +56,10 @@ export const ERROR_CATALOG = {
   UNKNOWN_RESOURCE_TYPE: { errorClass: 'contract', doc: 'No contract exists for this resource type.' },
   TOO_LARGE: { errorClass: 'contract', doc: 'A record exceeds the configured size limit.' },
   CONTRACT_VIOLATION: { errorClass: 'contract', doc: 'A record breaks a field rule of its contract.' },
-  POLICY_INVALID: { errorClass: 'permanent', doc: 'A de-identification policy names an unknown field or method.' },
+  POLICY_INVALID: {
+    errorClass: 'permanent',
+    doc: 'A de-identification policy names an unknown field or method.',
+  },
   JOB_CANCELLED: { errorClass: 'permanent', doc: 'The job was cancelled by an operator.' },
   JOB_FAILED: { errorClass: 'permanent', doc: 'A job could not complete; its reason says why.' },
   EXPORT_EXPIRED: {

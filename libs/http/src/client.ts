@@ -3,7 +3,15 @@ import type { Dispatcher } from 'undici';
 import type { Semaphore, Release } from './concurrency.ts';
 import { fromNetworkError, fromStatus, isUsableStatus } from './http-errors.ts';
 import { silentLogger, type HttpLogger } from './logger.ts';
-import { continueFrom, fromStart, resumeHeaders, splitNdjson, validatorOf, type NdjsonLine, type NdjsonPosition } from './ndjson.ts';
+import {
+  continueFrom,
+  fromStart,
+  resumeHeaders,
+  splitNdjson,
+  validatorOf,
+  type NdjsonLine,
+  type NdjsonPosition,
+} from './ndjson.ts';
 import type { Priority, RateLimiter } from './rate-limiter.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from './retry.ts';
@@ -305,7 +313,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // A resume whose range cannot be verified is read again from the start, skipping by line count.
     const attempts = start.byteOffset > 0 ? [resumeHeaders(start), {}] : [{}];
     for (const [i, extra] of attempts.entries()) {
-      const headers: Record<string, string> = { accept: 'application/fhir+ndjson', ...request.headers, ...extra };
+      const headers: Record<string, string> = {
+        accept: 'application/fhir+ndjson',
+        ...request.headers,
+        ...extra,
+      };
       let release: Release = () => undefined;
       const response = await exchange('GET', url, { ...request, headers, route }, (res, keepPermit) => {
         release = keepPermit();
@@ -317,7 +329,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             ? await continueFrom(response.statusCode, response.headers, response.body, start)
             : fromStart(response.body, start, validatorOf(response.headers));
         if (read === undefined) {
-          logger.info({ method: 'GET', route, status: response.statusCode }, 'resumed range not on a line boundary; reading the file from its start');
+          logger.info(
+            { method: 'GET', route, status: response.statusCode },
+            'resumed range not on a line boundary; reading the file from its start',
+          );
           continue;
         }
         yield* splitNdjson(read.chunks, {

@@ -69,7 +69,12 @@ export async function* splitNdjson(
   const failure = (message: string, cause?: unknown): PipelineError =>
     new PipelineError('HTTP_TRANSIENT', message, {
       cause,
-      context: { ...options.context, resumeOffset: offset, resumeLineNo: lineNo, ...(options.validator === undefined ? {} : { resumeValidator: options.validator }) },
+      context: {
+        ...options.context,
+        resumeOffset: offset,
+        resumeLineNo: lineNo,
+        ...(options.validator === undefined ? {} : { resumeValidator: options.validator }),
+      },
     });
 
   const take = (tail: Uint8Array): NdjsonLine | undefined => {
@@ -79,7 +84,12 @@ export async function* splitNdjson(
     const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
     let line = bytes.toString('utf8', 0, end);
     if (offset === 0 && line.startsWith(BOM)) line = line.slice(1);
-    const item = { line, lineNo, byteOffset: offset, next: { byteOffset: offset + bytes.length + 1, lineNo: lineNo + 1, ...stamp } };
+    const item = {
+      line,
+      lineNo,
+      byteOffset: offset,
+      next: { byteOffset: offset + bytes.length + 1, lineNo: lineNo + 1, ...stamp },
+    };
     offset += bytes.length + 1;
     lineNo++;
     return line.trim() === '' || item.lineNo < skipBefore ? undefined : item;
@@ -146,7 +156,9 @@ export function resumeHeaders(position: NdjsonPosition): Record<string, string> 
  * The strong validator of a response, for a later `If-Range`: a strong ETag, else Last-Modified.
  * A weak ETag (`W/…`) cannot be used for a range (RFC 9110 §13.1.5) and is ignored.
  */
-export function validatorOf(headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
+export function validatorOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string | undefined {
   const first = (name: string): string | undefined => {
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -177,7 +189,8 @@ export async function continueFrom(
 ): Promise<ResumedRead | undefined> {
   const validator = validatorOf(headers);
   const stamp = validator === undefined ? {} : { validator };
-  if (position.byteOffset <= 0) return { chunks: body, split: { start: { byteOffset: 0, lineNo: 1 }, ...stamp } };
+  if (position.byteOffset <= 0)
+    return { chunks: body, split: { start: { byteOffset: 0, lineNo: 1 }, ...stamp } };
   if (status !== 206) return fromStart(body, position, validator);
   const range = headers['content-range'];
   const match = typeof range === 'string' ? /^bytes (\d+)-/.exec(range) : null;

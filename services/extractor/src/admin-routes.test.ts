@@ -16,17 +16,18 @@ function fakeJobs(state: JobView['state']): { jobs: JobManager; calls: string[] 
   const calls: string[] = [];
   const known = (id: string): boolean => id === ID;
   const jobs = {
-    async resume(id: string) {
+    resume(id: string): Promise<JobView | undefined> {
       calls.push(`resume ${id}`);
-      if (!known(id)) return undefined;
-      if (state !== 'failed' && state !== 'cancelled') throw new JobStateError('resumed', state);
-      return view(id, { state: 'pending' });
+      if (!known(id)) return Promise.resolve(undefined);
+      if (state !== 'failed' && state !== 'cancelled')
+        return Promise.reject(new JobStateError('resumed', state));
+      return Promise.resolve(view(id, { state: 'pending' }));
     },
-    async retryFailed(id: string) {
+    retryFailed(id: string): Promise<JobView | undefined> {
       calls.push(`retry ${id}`);
-      if (!known(id)) return undefined;
-      if (state !== 'partial') throw new JobStateError('retried', state);
-      return view(CHILD, { state: 'pending', parentJobId: id });
+      if (!known(id)) return Promise.resolve(undefined);
+      if (state !== 'partial') return Promise.reject(new JobStateError('retried', state));
+      return Promise.resolve(view(CHILD, { state: 'pending', parentJobId: id }));
     },
   } as unknown as JobManager;
   return { jobs, calls };

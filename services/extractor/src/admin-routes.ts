@@ -32,7 +32,9 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager): void 
       return await reply.code(202).header('location', `/jobs/${job.id}`).send(job);
     } catch (err) {
       if (err instanceof JobRequestError) {
-        return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: err.code, fields: [err.field] });
+        return reply
+          .code(400)
+          .send({ statusCode: 400, error: 'Bad Request', code: err.code, fields: [err.field] });
       }
       throw err;
     }

@@ -1,5 +1,11 @@
 import type { OutgoingMessage } from '@ehrflow/kafka';
-import { addCounts, addErrorEntries, ZERO_COUNTS, type ErrorEntries, type RecordCounts } from './checkpoint.ts';
+import {
+  addCounts,
+  addErrorEntries,
+  ZERO_COUNTS,
+  type ErrorEntries,
+  type RecordCounts,
+} from './checkpoint.ts';
 import { deleteMessage, upsertMessage, type EnvelopeContext } from './envelope.ts';
 import { deletedRefs, errorEntrySummary, resourceHead, type FileRole } from './manifest.ts';
 
@@ -129,7 +135,12 @@ export function addResource(
     batch.error('MISSING_REQUIRED');
     return;
   }
-  batch.addMessage(upsertMessage(ctx, head, resource, json, locator), head.resourceType, 'UPSERT', Buffer.byteLength(json));
+  batch.addMessage(
+    upsertMessage(ctx, head, resource, json, locator),
+    head.resourceType,
+    'UPSERT',
+    Buffer.byteLength(json),
+  );
   batch.count({ read: 1, produced: 1 });
 }
 

@@ -59,14 +59,24 @@ export async function runBulkExport(ctx: JobContext): Promise<BackfillProgress> 
         }
         const fresh =
           statusUrl === undefined
-            ? { kind: 'backfill' as const, transactionTime: previous?.transactionTime ?? '', requiresAccessToken: previous?.requiresAccessToken ?? true, files: [] }
+            ? {
+                kind: 'backfill' as const,
+                transactionTime: previous?.transactionTime ?? '',
+                requiresAccessToken: previous?.requiresAccessToken ?? true,
+                files: [],
+              }
             : progressFromManifest(await pollUntilReady(ctx, statusUrl));
         progress = { ...fresh, files: [...kept, ...fresh.files] };
         // Keys of files that are not carried over belong to files that will be read again.
         await ctx.forgetKeys(previous === undefined ? [] : dropped(previous, kept));
         await ctx.save({ progress });
         ctx.logger.info(
-          { jobId: ctx.job.id, files: fresh.files.length, keptFiles: kept.length, requiresAccessToken: fresh.requiresAccessToken },
+          {
+            jobId: ctx.job.id,
+            files: fresh.files.length,
+            keptFiles: kept.length,
+            requiresAccessToken: fresh.requiresAccessToken,
+          },
           'export manifest received',
         );
       }
@@ -135,7 +145,10 @@ async function pollUntilReady(ctx: JobContext, statusUrl: string): Promise<Expor
     const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'), new Date(), MAX_POLL_WAIT_MS);
     ctx.logger.debug(
       // X-Progress is free text from the server: logged only when it looks like a progress note.
-      { jobId: ctx.job.id, progress: progress !== undefined && /^[\w %.,:-]{0,40}$/.test(progress) ? progress : undefined },
+      {
+        jobId: ctx.job.id,
+        progress: progress !== undefined && /^[\w %.,:-]{0,40}$/.test(progress) ? progress : undefined,
+      },
       'export in progress',
     );
     await sleep(retryAfter?.ms ?? DEFAULT_POLL_WAIT_MS, ctx.signal);
@@ -162,7 +175,9 @@ async function downloadAll(ctx: JobContext, start: BackfillProgress): Promise<Ba
   if (failures.length > 0) throw failures.find((e) => e instanceof ExportExpired) ?? failures[0];
   const done = ctx.progress() as BackfillProgress;
   if (!isComplete(done)) {
-    throw new PipelineError('JOB_FAILED', 'export files were left unread', { context: { jobId: ctx.job.id } });
+    throw new PipelineError('JOB_FAILED', 'export files were left unread', {
+      context: { jobId: ctx.job.id },
+    });
   }
   return done;
 }
@@ -192,73 +207,87 @@ async function raceLinger<T>(next: Promise<T>, ms: number): Promise<T | typeof L
  * count is not the manifest's `count` is read again from its start, at most `MAX_REFETCHES` times.
  */
 async function downloadFile(ctx: JobContext, index: number): Promise<void> {
-  await retry(async () => {
-    const current = ctx.progress() as BackfillProgress;
-    const file = current.files[index];
-    if (file === undefined || file.done) return;
-    const part = partOf(file.url);
-    const batch = new Batch();
-    let batchStartedAt = 0;
-    const flush = async (position: FilePosition | 'done'): Promise<void> => {
-      const taken = batch.take();
-      await ctx.commit(
-        taken,
-        (p, counts) =>
-          commitFile(p as BackfillProgress, index, position, counts, { lines: taken.lines, errorEntries: taken.errorEntries }),
-        part,
-      );
-    };
-    let after: FilePosition | undefined;
-    try {
-      const lines = ctx.client.ndjsonLines(file.url, {
-        signal: ctx.signal,
-        authorize: current.requiresAccessToken,
-        route: '_bulk/:id/:file',
-        ...(file.position.byteOffset > 0 ? { range: file.position } : {}),
-      });
-      // A batch goes out when full, or when it is `batchLingerMs` old even if the next line has not
-      // come yet: on a slow link, records must not wait seconds for siblings.
-      const iterator = lines[Symbol.asyncIterator]();
-      // Handled here so a failure while a flush runs is not an unhandled rejection; awaiting
-      // `next` below still throws it.
-      const pull = (): Promise<IteratorResult<NdjsonLine>> => {
-        const p = iterator.next();
-        p.catch(() => undefined);
-        return p;
+  await retry(
+    async () => {
+      const current = ctx.progress() as BackfillProgress;
+      const file = current.files[index];
+      if (file === undefined || file.done) return;
+      const part = partOf(file.url);
+      const batch = new Batch();
+      let batchStartedAt = 0;
+      const flush = async (position: FilePosition | 'done'): Promise<void> => {
+        const taken = batch.take();
+        await ctx.commit(
+          taken,
+          (p, counts) =>
+            commitFile(p as BackfillProgress, index, position, counts, {
+              lines: taken.lines,
+              errorEntries: taken.errorEntries,
+            }),
+          part,
+        );
       };
-      let next = pull();
-      for (;;) {
-        const step =
-          batch.isEmpty() || after === undefined
-            ? await next
-            : await raceLinger(next, batchStartedAt + ctx.batchLingerMs - Date.now());
-        if (step === LINGER_ELAPSED) {
-          await flush(after as FilePosition);
-          continue;
+      let after: FilePosition | undefined;
+      try {
+        const lines = ctx.client.ndjsonLines(file.url, {
+          signal: ctx.signal,
+          authorize: current.requiresAccessToken,
+          route: '_bulk/:id/:file',
+          ...(file.position.byteOffset > 0 ? { range: file.position } : {}),
+        });
+        // A batch goes out when full, or when it is `batchLingerMs` old even if the next line has not
+        // come yet: on a slow link, records must not wait seconds for siblings.
+        const iterator = lines[Symbol.asyncIterator]();
+        // Handled here so a failure while a flush runs is not an unhandled rejection; awaiting
+        // `next` below still throws it.
+        const pull = (): Promise<IteratorResult<NdjsonLine>> => {
+          const p = iterator.next();
+          p.catch(() => undefined);
+          return p;
+        };
+        let next = pull();
+        for (;;) {
+          const step =
+            batch.isEmpty() || after === undefined
+              ? await next
+              : await raceLinger(next, batchStartedAt + ctx.batchLingerMs - Date.now());
+          if (step === LINGER_ELAPSED) {
+            await flush(after as FilePosition);
+            continue;
+          }
+          if (step.done === true) break;
+          next = pull();
+          const item = step.value;
+          if (batch.size >= ctx.batchSize)
+            await flush(positionOf(item.byteOffset, item.lineNo, item.next.validator));
+          if (batch.isEmpty()) batchStartedAt = Date.now();
+          addExportLine(
+            ctx.envelope,
+            batch,
+            file.role,
+            item.line,
+            `file ${index + 1} line ${item.lineNo}`,
+            ctx.job.resourceTypes,
+          );
+          after = item.next;
         }
-        if (step.done === true) break;
-        next = pull();
-        const item = step.value;
-        if (batch.size >= ctx.batchSize) await flush(positionOf(item.byteOffset, item.lineNo, item.next.validator));
-        if (batch.isEmpty()) batchStartedAt = Date.now();
-        addExportLine(ctx.envelope, batch, file.role, item.line, `file ${index + 1} line ${item.lineNo}`, ctx.job.resourceTypes);
-        after = item.next;
+        // Lines committed so far (each source line once, however often transferred) plus this batch.
+        const read = ((ctx.progress() as BackfillProgress).files[index]?.lines ?? 0) + batch.lines;
+        if (file.count !== undefined && read !== file.count) {
+          if (after !== undefined && !batch.isEmpty()) await flush(after);
+          await refetch(ctx, index, read);
+          return;
+        }
+        await flush('done');
+      } catch (err) {
+        const resume = resumePosition(err);
+        if (resume !== undefined && !batch.isEmpty()) await flush(resume);
+        if (isGone(err)) throw new ExportExpired();
+        throw err;
       }
-      // Lines committed so far (each source line once, however often transferred) plus this batch.
-      const read = ((ctx.progress() as BackfillProgress).files[index]?.lines ?? 0) + batch.lines;
-      if (file.count !== undefined && read !== file.count) {
-        if (after !== undefined && !batch.isEmpty()) await flush(after);
-        await refetch(ctx, index, read);
-        return;
-      }
-      await flush('done');
-    } catch (err) {
-      const resume = resumePosition(err);
-      if (resume !== undefined && !batch.isEmpty()) await flush(resume);
-      if (isGone(err)) throw new ExportExpired();
-      throw err;
-    }
-  }, { ...ctx.retryPolicy, signal: ctx.signal });
+    },
+    { ...ctx.retryPolicy, signal: ctx.signal },
+  );
 }
 
 /**
@@ -268,9 +297,19 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
 async function refetch(ctx: JobContext, index: number, read: number): Promise<void> {
   const file = (ctx.progress() as BackfillProgress).files[index];
   if (file === undefined) return;
-  const context = { jobId: ctx.job.id, file: index + 1, expected: file.count, read, refetches: file.refetches ?? 0 };
+  const context = {
+    jobId: ctx.job.id,
+    file: index + 1,
+    expected: file.count,
+    read,
+    refetches: file.refetches ?? 0,
+  };
   if ((file.refetches ?? 0) >= MAX_REFETCHES) {
-    throw new PipelineError('MANIFEST_COUNT_MISMATCH', 'an export file keeps holding another line count than its manifest entry', { context });
+    throw new PipelineError(
+      'MANIFEST_COUNT_MISMATCH',
+      'an export file keeps holding another line count than its manifest entry',
+      { context },
+    );
   }
   ctx.logger.warn(context, 'export file line count differs from the manifest; reading it again');
   await ctx.forgetKeys([partOf(file.url)]);
@@ -291,7 +330,10 @@ async function deleteExport(ctx: JobContext, statusUrl: string | undefined): Pro
 }
 
 /** Cancels an export at the server (job cancelled); failures are only logged. */
-export async function cancelExport(ctx: Pick<JobContext, 'client' | 'logger' | 'job'>, statusUrl: string): Promise<void> {
+export async function cancelExport(
+  ctx: Pick<JobContext, 'client' | 'logger' | 'job'>,
+  statusUrl: string,
+): Promise<void> {
   await ctx.client
     .raw('DELETE', statusUrl, { route: '_bulk/:id', retry: false })
     .catch(() => ctx.logger.warn({ jobId: ctx.job.id }, 'could not cancel the export at the source'));
@@ -301,13 +343,21 @@ function resumePosition(err: unknown): FilePosition | undefined {
   if (!isPipelineError(err) || err.code !== 'HTTP_TRANSIENT') return undefined;
   const { resumeOffset, resumeLineNo, resumeValidator } = err.context;
   return typeof resumeOffset === 'number' && typeof resumeLineNo === 'number' && resumeOffset > 0
-    ? positionOf(resumeOffset, resumeLineNo, typeof resumeValidator === 'string' ? resumeValidator : undefined)
+    ? positionOf(
+        resumeOffset,
+        resumeLineNo,
+        typeof resumeValidator === 'string' ? resumeValidator : undefined,
+      )
     : undefined;
 }
 
 /** 404 / 410: the export or file no longer exists at the source. */
 function isGone(err: unknown): boolean {
-  return isPipelineError(err) && err.code === 'HTTP_PERMANENT' && (err.context.status === 404 || err.context.status === 410);
+  return (
+    isPipelineError(err) &&
+    err.code === 'HTTP_PERMANENT' &&
+    (err.context.status === 404 || err.context.status === 410)
+  );
 }
 
 function header(headers: ResponseHeaders, name: string): string | undefined {

@@ -70,21 +70,44 @@ describe('error entries, refetches and export restarts', () => {
 
   it('sums error entries per type and code, and retries only the types they name', () => {
     let p = progressFromManifest(three);
-    p = commitFile(p, 2, 'done', { read: 1, errors: 1 }, {
-      lines: 1,
-      errorEntries: { byType: { Observation: 1 }, issueCodes: { exception: 1 } },
-    });
+    p = commitFile(
+      p,
+      2,
+      'done',
+      { read: 1, errors: 1 },
+      {
+        lines: 1,
+        errorEntries: { byType: { Observation: 1 }, issueCodes: { exception: 1 } },
+      },
+    );
     expect(errorEntriesOf(p)).toEqual({ byType: { Observation: 1 }, issueCodes: { exception: 1 } });
     expect(failedTypes(p, ['Patient', 'Observation'])).toEqual(['Observation']);
     // An entry tied to no type: every type is exported again.
-    const unknown = commitFile(progressFromManifest(three), 2, 'done', {}, { errorEntries: { byType: { unknown: 1 }, issueCodes: {} } });
+    const unknown = commitFile(
+      progressFromManifest(three),
+      2,
+      'done',
+      {},
+      { errorEntries: { byType: { unknown: 1 }, issueCodes: {} } },
+    );
     expect(failedTypes(unknown, ['Patient', 'Observation'])).toEqual(['Patient', 'Observation']);
   });
 
   it('reads a file again from zero: counts, lines and position reset, one more refetch', () => {
-    let p = commitFile(progressFromManifest(three), 1, { byteOffset: 90, lineNo: 3 }, { read: 2, produced: 2 }, { lines: 2 });
+    let p = commitFile(
+      progressFromManifest(three),
+      1,
+      { byteOffset: 90, lineNo: 3 },
+      { read: 2, produced: 2 },
+      { lines: 2 },
+    );
     p = restartFile(p, 1);
-    expect(p.files[1]).toMatchObject({ position: { byteOffset: 0, lineNo: 1 }, lines: 0, refetches: 1, done: false });
+    expect(p.files[1]).toMatchObject({
+      position: { byteOffset: 0, lineNo: 1 },
+      lines: 0,
+      refetches: 1,
+      done: false,
+    });
     expect(totalsOf(p).read).toBe(0);
   });
 

@@ -137,7 +137,9 @@ export function restartFile(progress: BackfillProgress, index: number): Backfill
   const file = progress.files[index];
   if (file === undefined) throw new RangeError(`no file at index ${index}`);
   const files = [...progress.files];
-  const { errorEntries: _dropped, ...rest } = file;
+  const rest: FileProgress = { ...file };
+  // The error entries read so far are read again with the file.
+  delete (rest as { errorEntries?: ErrorEntries }).errorEntries;
   files[index] = {
     ...rest,
     position: START_OF_FILE,
@@ -156,13 +158,17 @@ export function errorEntriesOf(progress: JobProgress | undefined): ErrorEntries 
   if (progress?.kind !== 'backfill') return { byType, issueCodes };
   for (const f of progress.files) {
     for (const [k, n] of Object.entries(f.errorEntries?.byType ?? {})) byType[k] = (byType[k] ?? 0) + n;
-    for (const [k, n] of Object.entries(f.errorEntries?.issueCodes ?? {})) issueCodes[k] = (issueCodes[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(f.errorEntries?.issueCodes ?? {}))
+      issueCodes[k] = (issueCodes[k] ?? 0) + n;
   }
   return { byType, issueCodes };
 }
 
 /** Adds two sets of error entries. */
-export function addErrorEntries(a: ErrorEntries | undefined, b: ErrorEntries | undefined): ErrorEntries | undefined {
+export function addErrorEntries(
+  a: ErrorEntries | undefined,
+  b: ErrorEntries | undefined,
+): ErrorEntries | undefined {
   if (b === undefined) return a;
   if (a === undefined) return b;
   const sum = (x: Readonly<Record<string, number>>, y: Readonly<Record<string, number>>) => {
@@ -187,7 +193,14 @@ export function failedTypes(progress: JobProgress | undefined, requested: readon
 export function progressForTypes(types: readonly string[]): IncrementalProgress {
   return {
     kind: 'incremental',
-    types: types.map((type) => ({ type, next: undefined, pages: 0, maxSeen: undefined, done: false, counts: ZERO_COUNTS })),
+    types: types.map((type) => ({
+      type,
+      next: undefined,
+      pages: 0,
+      maxSeen: undefined,
+      done: false,
+      counts: ZERO_COUNTS,
+    })),
   };
 }
 

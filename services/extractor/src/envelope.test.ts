@@ -28,7 +28,9 @@ describe('upsertMessage', () => {
     const m = upsertMessage(ctx, head, observation, line, 'file 1 line 4');
     const v = m.value as RawEnvelope;
     expect(v.recordId).toBe(recordIdOf('site-a', 'Observation', 'obs-7', '3'));
-    expect(upsertMessage(ctx, head, observation, line, 'file 1 line 4').value).toMatchObject({ recordId: v.recordId });
+    expect(upsertMessage(ctx, head, observation, line, 'file 1 line 4').value).toMatchObject({
+      recordId: v.recordId,
+    });
     expect(m.key).toBe(partitionKey(pseudonymKey, 'site-a', 'pat-2'));
     expect(v).toMatchObject({
       jobId: 'job-1',

@@ -19,7 +19,15 @@ import { partialJobAlert, type JobAlertSink } from './job-alert.ts';
 import { runIncremental } from './incremental.ts';
 import type { JobContext, RecordSink } from './job-context.ts';
 import type { JobCheckpoint, JobRecord, JobStats, JobStore } from './job-store.ts';
-import { failureCode, failureReason, snapshotOf, toJobEvent, toJobView, type JobSnapshot, type JobView } from './job-view.ts';
+import {
+  failureCode,
+  failureReason,
+  snapshotOf,
+  toJobEvent,
+  toJobView,
+  type JobSnapshot,
+  type JobView,
+} from './job-view.ts';
 import type { ExtractorMetrics } from './metrics.ts';
 import type { SourceRuntime } from './source-runtime.ts';
 
@@ -156,11 +164,15 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       throw new JobRequestError('kind', 'must be backfill or incremental');
     }
     const known = runtime.config.resourceTypes as readonly string[];
-    const types = request.types === undefined || request.types.length === 0 ? [...known] : [...new Set(request.types)];
+    const types =
+      request.types === undefined || request.types.length === 0 ? [...known] : [...new Set(request.types)];
     if (types.some((t) => !known.includes(t))) {
       throw new JobRequestError('types', 'must be resource types configured for the source');
     }
-    if (request.since !== undefined && (!INSTANT.test(request.since) || Number.isNaN(Date.parse(request.since)))) {
+    if (
+      request.since !== undefined &&
+      (!INSTANT.test(request.since) || Number.isNaN(Date.parse(request.since)))
+    ) {
       throw new JobRequestError('since', 'must be a FHIR instant with a time zone');
     }
     return { runtime, types };
@@ -170,7 +182,14 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     const { types } = validate(request);
     const id = randomUUID();
     return store.create(
-      { id, sourceId: request.source, kind: request.kind, resourceTypes: types, since: request.since, ...(parentId === undefined ? {} : { parentId }) },
+      {
+        id,
+        sourceId: request.source,
+        kind: request.kind,
+        resourceTypes: types,
+        since: request.since,
+        ...(parentId === undefined ? {} : { parentId }),
+      },
       owner,
       leaseMs,
     );
@@ -181,7 +200,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     return {
       retries: job.baseStats.retries + c.retries,
       throttled: job.baseStats.throttled + c.rateLimited,
-      tokenRefreshes: job.baseStats.tokenRefreshes + (job.runtime.tokenProvider.refreshes() - job.refreshesAtStart),
+      tokenRefreshes:
+        job.baseStats.tokenRefreshes + (job.runtime.tokenProvider.refreshes() - job.refreshesAtStart),
       errorsByCode: job.errorsByCode,
     };
   };
@@ -209,7 +229,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
   };
 
   const persist = async (job: ActiveJob, data: JobCheckpoint): Promise<void> => {
-    const held = await store.checkpoint(job.snapshot.record.id, owner, { ...data, stats: job.snapshot.stats });
+    const held = await store.checkpoint(job.snapshot.record.id, owner, {
+      ...data,
+      stats: job.snapshot.stats,
+    });
     if (!held) {
       abort(job, 'lease');
       throw new PipelineError('JOB_FAILED', 'the job lease was lost to another replica', {
@@ -221,7 +244,9 @@ export function createJobManager(options: JobManagerOptions): JobManager {
   const abort = (job: ActiveJob, cause: AbortCause): void => {
     if (job.abortCause !== undefined) return;
     job.abortCause = cause;
-    job.controller.abort(new PipelineError(cause === 'cancel' ? 'JOB_CANCELLED' : 'SHUTDOWN', `job interrupted (${cause})`));
+    job.controller.abort(
+      new PipelineError(cause === 'cancel' ? 'JOB_CANCELLED' : 'SHUTDOWN', `job interrupted (${cause})`),
+    );
   };
 
   const contextOf = (job: ActiveJob): JobContext => {
@@ -262,7 +287,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
             options.metrics?.recordErrors.inc({ source: record.sourceId, code }, n);
           }
           for (const t of batch.tallies.values()) {
-            options.metrics?.produced.inc({ source: record.sourceId, resource_type: t.resourceType, kind: t.kind }, t.count);
+            options.metrics?.produced.inc(
+              { source: record.sourceId, resource_type: t.resourceType, kind: t.kind },
+              t.count,
+            );
             options.metrics?.bytes.inc({ source: record.sourceId, resource_type: t.resourceType }, t.bytes);
           }
           let progress: JobProgress | undefined;
@@ -297,7 +325,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     await store.checkpoint(snapshot.record.id, owner, { stats: snapshot.stats }).catch(() => false);
     const held = await store.setState(snapshot.record.id, owner, state, reason, errorCode);
     if (!held) {
-      logger.warn({ jobId: snapshot.record.id, state }, 'job finished after its lease was lost; state not written');
+      logger.warn(
+        { jobId: snapshot.record.id, state },
+        'job finished after its lease was lost; state not written',
+      );
       return;
     }
     options.metrics?.jobs.inc({ source: snapshot.record.sourceId, state, reason: reason ?? 'none' });
@@ -310,7 +341,9 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         failedTypes(snapshot.progress, snapshot.record.resourceTypes),
         Date.now(),
       );
-      await options.alerts.send(alert).catch((err: unknown) => logger.warn({ jobId: view.id, err }, 'could not send a job alert'));
+      await options.alerts
+        .send(alert)
+        .catch((err: unknown) => logger.warn({ jobId: view.id, err }, 'could not send a job alert'));
     }
   };
 
@@ -321,16 +354,22 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     try {
       if (record.cancelRequested) abort(job, 'cancel');
       if (job.snapshot.state === 'pending') {
-        if (!(await store.setState(record.id, owner, 'running', null))) throw new PipelineError('JOB_FAILED', 'lease lost');
+        if (!(await store.setState(record.id, owner, 'running', null)))
+          throw new PipelineError('JOB_FAILED', 'lease lost');
       }
       await emit(refresh(job, { state: 'running' }));
-      logger.info({ ...log, resumed: record.progress !== undefined || record.statusUrl !== undefined }, 'job running');
+      logger.info(
+        { ...log, resumed: record.progress !== undefined || record.statusUrl !== undefined },
+        'job running',
+      );
       const final: JobProgress =
         record.kind === 'backfill' ? await runBulkExport(ctx) : await runIncremental(ctx);
       await job.writes;
       const totals = totalsOf(final);
       if (!isComplete(final)) {
-        throw new PipelineError('JOB_FAILED', 'job parts were left unread', { context: { jobId: record.id } });
+        throw new PipelineError('JOB_FAILED', 'job parts were left unread', {
+          context: { jobId: record.id },
+        });
       }
       if (!reconciles(totals)) {
         throw new PipelineError('JOB_UNRECONCILED', 'job counts do not reconcile', {
@@ -341,7 +380,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       const entries = Object.values(errorEntriesOf(final).byType).reduce((a, b) => a + b, 0);
       if (entries > 0) {
         await finish(job, 'partial', 'source_errors', 'EXPORT_ERROR_ENTRY');
-        logger.warn({ ...log, ...totals, errorEntries: entries }, 'job partial: the source reported error entries');
+        logger.warn(
+          { ...log, ...totals, errorEntries: entries },
+          'job partial: the source reported error entries',
+        );
         return;
       }
       await finish(job, 'completed', null);
@@ -350,7 +392,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       const cause = job.abortCause;
       if (cause === 'shutdown' || cause === 'lease') {
         logger.info({ ...log, cause }, 'job interrupted; left for resumption');
-        if (cause === 'shutdown') await job.writes.then(() => store.renew([record.id], owner, 0)).catch(() => undefined);
+        if (cause === 'shutdown')
+          await job.writes.then(() => store.renew([record.id], owner, 0)).catch(() => undefined);
         return;
       }
       if (cause === 'cancel') {
@@ -494,7 +537,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         ...(parent.since === undefined ? {} : { since: parent.since }),
       };
       const record = await create(request, options.leaseMs, parent.id);
-      logger.info({ jobId: record.id, parentJobId: parent.id, types: types.length }, 'retrying the failed types of a partial job');
+      logger.info(
+        { jobId: record.id, parentJobId: parent.id, types: types.length },
+        'retrying the failed types of a partial job',
+      );
       return toJobView(launch(record).snapshot);
     },
     async wait(id) {

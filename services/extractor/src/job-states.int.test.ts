@@ -33,7 +33,11 @@ async function withSite(
 ): Promise<void> {
   const exchanges = recordExchanges(sim);
   await sim.start(0);
-  const site: SiteSetup = { site: 'site-a', sourceId: `${name}-${stack.rid}`, clientId: stack.secretClient.clientId };
+  const site: SiteSetup = {
+    site: 'site-a',
+    sourceId: `${name}-${stack.rid}`,
+    clientId: stack.secretClient.clientId,
+  };
   const sources = stack.sourcesFile(sim, [site], { rateLimitPerMinute: 60_000, resourceTypes: [...TYPES] });
   const extractor = await stack.inProcess(stack.envFor(sources, env));
   try {
@@ -67,8 +71,15 @@ describe('error entries', () => {
       const observations = expectedRecords(sim, site.site, site.sourceId, { types: ['Observation'] }).upserts;
       const missingFiles = Math.ceil(observations.size / 20);
 
-      expect(partial).toMatchObject({ state: 'partial', reason: 'source_errors', errorCode: 'EXPORT_ERROR_ENTRY' });
-      expect(partial.errorEntries).toEqual({ byType: { Observation: missingFiles }, issueCodes: { exception: missingFiles } });
+      expect(partial).toMatchObject({
+        state: 'partial',
+        reason: 'source_errors',
+        errorCode: 'EXPORT_ERROR_ENTRY',
+      });
+      expect(partial.errorEntries).toEqual({
+        byType: { Observation: missingFiles },
+        issueCodes: { exception: missingFiles },
+      });
       expect(partial.counts).toMatchObject({ produced: all.size - observations.size, errors: missingFiles });
       // Codes and counts only: nothing of the server's diagnostics text.
       expect(JSON.stringify(partial)).not.toContain('could not be exported');
@@ -77,7 +88,10 @@ describe('error entries', () => {
       const last = events.find((e) => e.state === 'partial');
       expect(last).toMatchObject({ reason: 'source_errors', errorEntries: partial.errorEntries });
       expect(events.some((e) => e.state === 'completed')).toBe(false);
-      const alerts = readFileSync(alertFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JobAlert);
+      const alerts = readFileSync(alertFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JobAlert);
       expect(alerts).toHaveLength(1);
       expect(alerts[0]).toMatchObject({ kind: 'job_partial', jobId: job.id, retryTypes: ['Observation'] });
 
@@ -92,7 +106,9 @@ describe('error entries', () => {
       expect(new Set(retried.raw.map((r) => r.recordId))).toEqual(observations);
       expect(retried.events.at(-1)).toMatchObject({ state: 'completed', parentJobId: job.id });
       // A completed job has nothing to retry.
-      await expect(extractor.jobs.retryFailed(retry?.id ?? '')).rejects.toMatchObject({ code: 'JOB_STATE_CONFLICT' });
+      await expect(extractor.jobs.retryFailed(retry?.id ?? '')).rejects.toMatchObject({
+        code: 'JOB_STATE_CONFLICT',
+      });
     });
   });
 });
@@ -104,7 +120,10 @@ describe('source duplicates', () => {
     await withSite('dp', sim, {}, async (extractor, site) => {
       const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill', since });
       const final = await waitForEnd(extractor, job.id, 60_000);
-      const { upserts, deletes } = expectedRecords(sim, site.site, site.sourceId, { types: TYPES, sinceMs: Date.parse(since) });
+      const { upserts, deletes } = expectedRecords(sim, site.site, site.sourceId, {
+        types: TYPES,
+        sinceMs: Date.parse(since),
+      });
       expect(deletes.size).toBeGreaterThan(6);
 
       expect(final).toMatchObject({ state: 'completed', reason: null });
@@ -116,7 +135,9 @@ describe('source duplicates', () => {
 
       const { raw, events } = await stack.readBack(
         job.id,
-        (r, e) => new Set(r.map((x) => x.recordId)).size >= upserts.size + deletes.size && e.some((x) => x.state === 'completed'),
+        (r, e) =>
+          new Set(r.map((x) => x.recordId)).size >= upserts.size + deletes.size &&
+          e.some((x) => x.state === 'completed'),
       );
       expect(new Set(raw.filter((r) => r.kind === 'UPSERT').map((r) => r.recordId))).toEqual(upserts);
       expect(new Set(raw.filter((r) => r.kind === 'DELETE').map((r) => r.recordId))).toEqual(deletes);
@@ -128,40 +149,55 @@ describe('source duplicates', () => {
 describe('resume', () => {
   it('resumes a failed job from its checkpoint without fetching finished files again', async () => {
     const sim = simulator('rf', { patientsPerSite: 60, faults: { latency: { fixedMs: 40, randomMs: 0 } } });
-    await withSite('rf', sim, { EXTRACTOR_HTTP_RETRIES: '1', EXTRACTOR_RETRY_MAX_MS: '50' }, async (extractor, site, exchanges) => {
-      const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-      await waitFor(
-        'two files done',
-        async () => {
-          const view = await extractor.jobs.get(job.id);
-          return view !== undefined && view.parts.done >= 2 ? view : undefined;
-        },
-        30_000,
-      );
-      // The EHR breaks down: every request fails, retries run out, the job fails.
-      sim.setFaults({ serverErrors: { every: 1, burst: 1_000_000, status: 500 } });
-      const failed = await waitForEnd(extractor, job.id, 30_000);
-      expect(failed).toMatchObject({ state: 'failed', reason: 'network' });
-      const atFailure = (await extractor.store.get(job.id))?.progress as BackfillProgress;
-      const finished = new Set(atFailure.files.filter((f) => f.done).map((f) => new URL(f.url).pathname));
-      expect(finished.size).toBeGreaterThanOrEqual(2);
-      expect(finished.size).toBeLessThan(atFailure.files.length);
+    await withSite(
+      'rf',
+      sim,
+      { EXTRACTOR_HTTP_RETRIES: '1', EXTRACTOR_RETRY_MAX_MS: '50' },
+      async (extractor, site, exchanges) => {
+        const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
+        await waitFor(
+          'two files done',
+          async () => {
+            const view = await extractor.jobs.get(job.id);
+            return view !== undefined && view.parts.done >= 2 ? view : undefined;
+          },
+          30_000,
+        );
+        // The EHR breaks down: every request fails, retries run out, the job fails.
+        sim.setFaults({ serverErrors: { every: 1, burst: 1_000_000, status: 500 } });
+        const failed = await waitForEnd(extractor, job.id, 30_000);
+        expect(failed).toMatchObject({ state: 'failed', reason: 'network' });
+        const atFailure = (await extractor.store.get(job.id))?.progress as BackfillProgress;
+        const finished = new Set(atFailure.files.filter((f) => f.done).map((f) => new URL(f.url).pathname));
+        expect(finished.size).toBeGreaterThanOrEqual(2);
+        expect(finished.size).toBeLessThan(atFailure.files.length);
 
-      sim.clearFaults();
-      const resumedAt = Date.now();
-      const resumed = await extractor.jobs.resume(job.id);
-      expect(resumed?.id).toBe(job.id);
-      const final = await waitForEnd(extractor, job.id, 60_000);
-      const expected = expectedRecords(sim, site.site, site.sourceId, { types: TYPES }).upserts;
-      expect(final).toMatchObject({ state: 'completed', reason: null, errorCode: null });
-      expect(final.counts).toMatchObject({ read: expected.size, produced: expected.size, errors: 0, duplicates: 0 });
-      const fetched = new Set(exchanges.filter((e) => e.arrivedAt >= resumedAt && e.path.endsWith('.ndjson')).map((e) => e.path));
-      expect([...finished].filter((p) => fetched.has(p))).toEqual([]);
-      expect(sim.counters().exportsStarted).toBe(1);
-      const { raw } = await stack.readBack(job.id, (r) => new Set(r.map((x) => x.recordId)).size >= expected.size);
-      expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
-      // Only a failed or cancelled job resumes.
-      await expect(extractor.jobs.resume(job.id)).rejects.toMatchObject({ code: 'JOB_STATE_CONFLICT' });
-    });
+        sim.clearFaults();
+        const resumedAt = Date.now();
+        const resumed = await extractor.jobs.resume(job.id);
+        expect(resumed?.id).toBe(job.id);
+        const final = await waitForEnd(extractor, job.id, 60_000);
+        const expected = expectedRecords(sim, site.site, site.sourceId, { types: TYPES }).upserts;
+        expect(final).toMatchObject({ state: 'completed', reason: null, errorCode: null });
+        expect(final.counts).toMatchObject({
+          read: expected.size,
+          produced: expected.size,
+          errors: 0,
+          duplicates: 0,
+        });
+        const fetched = new Set(
+          exchanges.filter((e) => e.arrivedAt >= resumedAt && e.path.endsWith('.ndjson')).map((e) => e.path),
+        );
+        expect([...finished].filter((p) => fetched.has(p))).toEqual([]);
+        expect(sim.counters().exportsStarted).toBe(1);
+        const { raw } = await stack.readBack(
+          job.id,
+          (r) => new Set(r.map((x) => x.recordId)).size >= expected.size,
+        );
+        expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
+        // Only a failed or cancelled job resumes.
+        await expect(extractor.jobs.resume(job.id)).rejects.toMatchObject({ code: 'JOB_STATE_CONFLICT' });
+      },
+    );
   });
 });

@@ -81,7 +81,11 @@ export interface JobStore {
    * Extends the lease of the owner's jobs (`leaseMs` 0 hands them back at once); returns the jobs
    * it still holds and whether a cancel was requested for them.
    */
-  renew(ids: readonly string[], owner: string, leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]>;
+  renew(
+    ids: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<{ id: string; cancelRequested: boolean }[]>;
   /** Writes a checkpoint; false when `owner` no longer holds the job. */
   checkpoint(id: string, owner: string, data: JobCheckpoint): Promise<boolean>;
   /**
@@ -182,7 +186,10 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
       );
       // Tables made before `partial` existed carry the old check; replace it.
       await query('migrate', `ALTER TABLE ${jobs} DROP CONSTRAINT IF EXISTS jobs_state_check`);
-      await query('migrate', `ALTER TABLE ${jobs} ADD CONSTRAINT jobs_state_check CHECK (state IN ${STATES})`);
+      await query(
+        'migrate',
+        `ALTER TABLE ${jobs} ADD CONSTRAINT jobs_state_check CHECK (state IN ${STATES})`,
+      );
       await query('migrate', `ALTER TABLE ${jobs} ADD COLUMN IF NOT EXISTS parent_id text`);
       // Record ids a job has read, to count a resource listed twice as a duplicate. One row per
       // resource of a running or resumable job (16 bytes of key): memory stays one batch.
@@ -217,7 +224,17 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
         `INSERT INTO ${jobs} (id, source_id, kind, state, resource_types, since, stats, owner, lease_until, parent_id)
          VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, now() + $8 * interval '1 millisecond', $9)
          RETURNING ${COLUMNS}`,
-        [job.id, job.sourceId, job.kind, job.resourceTypes, job.since ?? null, ZERO_STATS, owner, leaseMs, job.parentId ?? null],
+        [
+          job.id,
+          job.sourceId,
+          job.kind,
+          job.resourceTypes,
+          job.since ?? null,
+          ZERO_STATS,
+          owner,
+          leaseMs,
+          job.parentId ?? null,
+        ],
       );
       return toRecord(rows[0] as JobRow);
     },
@@ -297,7 +314,10 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
     async forgetKeys(id, parts) {
       if (parts === undefined) await query('forget keys', `DELETE FROM ${seen} WHERE job_id = $1`, [id]);
       else if (parts.length > 0)
-        await query('forget keys', `DELETE FROM ${seen} WHERE job_id = $1 AND part = ANY($2::int[])`, [id, parts]);
+        await query('forget keys', `DELETE FROM ${seen} WHERE job_id = $1 AND part = ANY($2::int[])`, [
+          id,
+          parts,
+        ]);
     },
 
     async reopen(id, owner, leaseMs) {
@@ -312,7 +332,8 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
     },
 
     async setState(id, owner, state, reason, errorCode) {
-      const final = state === 'completed' || state === 'failed' || state === 'cancelled' || state === 'partial';
+      const final =
+        state === 'completed' || state === 'failed' || state === 'cancelled' || state === 'partial';
       const result = await query(
         'set job state',
         `UPDATE ${jobs} SET state = $3, reason = $4, error_code = COALESCE($5, error_code), updated_at = now()
@@ -373,7 +394,8 @@ function checkpointUpdate(
   };
   if (data.statusUrl !== undefined) add('status_url', data.statusUrl);
   if (data.exportAttempts !== undefined) add('export_attempts', data.exportAttempts);
-  if (data.progress !== undefined) add('progress', data.progress === null ? null : JSON.stringify(data.progress));
+  if (data.progress !== undefined)
+    add('progress', data.progress === null ? null : JSON.stringify(data.progress));
   if (data.stats !== undefined) add('stats', JSON.stringify(data.stats));
   return {
     sql: `UPDATE ${jobs} SET ${sets.join(', ')} WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,

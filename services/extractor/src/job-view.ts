@@ -1,6 +1,14 @@
 import { isPipelineError } from '@ehrflow/errors';
 import type { JobEvent, JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
-import { errorEntriesOf, totalsOf, ZERO_COUNTS, addCounts, type ErrorEntries, type JobProgress, type RecordCounts } from './checkpoint.ts';
+import {
+  errorEntriesOf,
+  totalsOf,
+  ZERO_COUNTS,
+  addCounts,
+  type ErrorEntries,
+  type JobProgress,
+  type RecordCounts,
+} from './checkpoint.ts';
 import type { JobRecord, JobStats } from './job-store.ts';
 
 /** What the jobs API answers about a job: state, counts and errors by code; no record data. */
@@ -13,7 +21,11 @@ export interface JobView {
   readonly errorCode: string | null;
   readonly resourceTypes: readonly string[];
   readonly since: string | null;
-  readonly counts: RecordCounts & { readonly retries: number; readonly throttled: number; readonly tokenRefreshes: number };
+  readonly counts: RecordCounts & {
+    readonly retries: number;
+    readonly throttled: number;
+    readonly tokenRefreshes: number;
+  };
   readonly countsByType: Readonly<Record<string, RecordCounts>>;
   readonly errorsByCode: Readonly<Record<string, number>>;
   /**
@@ -92,7 +104,10 @@ export function toJobEvent(s: JobSnapshot, now: number): JobEvent {
     resourceTypes: [...s.record.resourceTypes],
     since: Number.isNaN(since) ? null : since,
     counts: view.counts,
-    errorEntries: view.errorEntries === null ? null : { byType: { ...view.errorEntries.byType }, issueCodes: { ...view.errorEntries.issueCodes } },
+    errorEntries:
+      view.errorEntries === null
+        ? null
+        : { byType: { ...view.errorEntries.byType }, issueCodes: { ...view.errorEntries.issueCodes } },
     parentJobId: view.parentJobId,
     startedAt: s.record.createdAt,
     updatedAt: now,
@@ -102,6 +117,14 @@ export function toJobEvent(s: JobSnapshot, now: number): JobEvent {
         : JSON.stringify({ kind: s.progress.kind, done: view.parts.done, total: view.parts.total }),
   };
 }
+
+/** Codes whose reason is more precise than their class's. */
+const REASON_BY_CODE: Partial<Record<string, JobFailureReason>> = {
+  EXPORT_EXPIRED: 'export_expired',
+  MANIFEST_COUNT_MISMATCH: 'manifest_mismatch',
+  JOB_UNRECONCILED: 'unreconciled',
+  HTTP_PERMANENT: 'source_refused',
+};
 
 /**
  * Why a failed job failed, from the error that ended it. Known cases have their own reason:
@@ -114,18 +137,8 @@ export function toJobEvent(s: JobSnapshot, now: number): JobEvent {
 export function failureReason(err: unknown): JobFailureReason {
   if (!isPipelineError(err)) return 'internal';
   const last = err.code === 'RETRIES_EXHAUSTED' && isPipelineError(err.cause) ? err.cause : err;
-  switch (last.code) {
-    case 'EXPORT_EXPIRED':
-      return 'export_expired';
-    case 'MANIFEST_COUNT_MISMATCH':
-      return 'manifest_mismatch';
-    case 'JOB_UNRECONCILED':
-      return 'unreconciled';
-    case 'HTTP_PERMANENT':
-      return 'source_refused';
-    default:
-      break;
-  }
+  const named = REASON_BY_CODE[last.code];
+  if (named !== undefined) return named;
   switch (last.errorClass) {
     case 'auth':
       return 'auth';

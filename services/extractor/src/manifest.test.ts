@@ -46,16 +46,21 @@ describe('resourceHead', () => {
       id: 'pat-1',
       patientId: 'pat-1',
     });
-    expect(resourceHead({ resourceType: 'Observation', id: 'obs-1', subject: { reference: 'Patient/pat-2' } })?.patientId).toBe(
-      'pat-2',
-    );
     expect(
-      resourceHead({ resourceType: 'AllergyIntolerance', id: 'a-1', patient: { reference: 'http://x/fhir/Patient/pat-3' } })
+      resourceHead({ resourceType: 'Observation', id: 'obs-1', subject: { reference: 'Patient/pat-2' } })
         ?.patientId,
+    ).toBe('pat-2');
+    expect(
+      resourceHead({
+        resourceType: 'AllergyIntolerance',
+        id: 'a-1',
+        patient: { reference: 'http://x/fhir/Patient/pat-3' },
+      })?.patientId,
     ).toBe('pat-3');
-    expect(resourceHead({ resourceType: 'Observation', id: 'obs-2', subject: { reference: 'Group/g' } })?.patientId).toBe(
-      undefined,
-    );
+    expect(
+      resourceHead({ resourceType: 'Observation', id: 'obs-2', subject: { reference: 'Group/g' } })
+        ?.patientId,
+    ).toBe(undefined);
   });
 
   it('answers undefined without a type or id', () => {
@@ -75,7 +80,10 @@ describe('deletedRefs', () => {
         { request: { method: 'DELETE', url: 'not a ref' } },
       ],
     };
-    expect(deletedRefs(bundle)).toEqual({ refs: [{ resourceType: 'Observation', id: 'obs-17' }], invalid: 2 });
+    expect(deletedRefs(bundle)).toEqual({
+      refs: [{ resourceType: 'Observation', id: 'obs-17' }],
+      invalid: 2,
+    });
     expect(deletedRefs({ resourceType: 'Patient', id: 'p' })).toEqual({ refs: [], invalid: 1 });
   });
 });
@@ -112,7 +120,12 @@ describe('errorEntrySummary', () => {
     const outcome = {
       resourceType: 'OperationOutcome',
       issue: [
-        { severity: 'error', code: 'exception', expression: ['Observation.subject'], diagnostics: 'Jane Canary-Doe broke it' },
+        {
+          severity: 'error',
+          code: 'exception',
+          expression: ['Observation.subject'],
+          diagnostics: 'Jane Canary-Doe broke it',
+        },
         { severity: 'error', code: 'Jane Canary-Doe' },
       ],
     };
@@ -122,9 +135,15 @@ describe('errorEntrySummary', () => {
   });
 
   it('finds a requested type named in diagnostics without keeping the text, else unknown', () => {
-    const named = { resourceType: 'OperationOutcome', issue: [{ code: 'processing', diagnostics: 'Some Patient rows failed for MRN 123' }] };
+    const named = {
+      resourceType: 'OperationOutcome',
+      issue: [{ code: 'processing', diagnostics: 'Some Patient rows failed for MRN 123' }],
+    };
     expect(errorEntrySummary(named, requested)).toEqual({ type: 'Patient', codes: ['processing'] });
-    const vague = { resourceType: 'OperationOutcome', issue: [{ code: 'too-costly', diagnostics: 'too big' }] };
+    const vague = {
+      resourceType: 'OperationOutcome',
+      issue: [{ code: 'too-costly', diagnostics: 'too big' }],
+    };
     expect(errorEntrySummary(vague, requested)).toEqual({ type: 'unknown', codes: ['too-costly'] });
     expect(errorEntrySummary('not json', requested)).toEqual({ type: 'unknown', codes: ['unknown'] });
   });

@@ -108,14 +108,18 @@ const DELETED_URL =
  *
  * @see https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-output-file-organization (deleted)
  */
-export function deletedRefs(bundle: Readonly<Record<string, unknown>>): { refs: DeletedRef[]; invalid: number } {
+export function deletedRefs(bundle: Readonly<Record<string, unknown>>): {
+  refs: DeletedRef[];
+  invalid: number;
+} {
   const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
   if (bundle.resourceType !== 'Bundle' || entries.length === 0) return { refs: [], invalid: 1 };
   const refs: DeletedRef[] = [];
   let invalid = 0;
   for (const e of entries) {
     const request = (e as { request?: { method?: unknown; url?: unknown } } | null)?.request;
-    const match = request?.method === 'DELETE' && typeof request.url === 'string' ? DELETED_URL.exec(request.url) : null;
+    const match =
+      request?.method === 'DELETE' && typeof request.url === 'string' ? DELETED_URL.exec(request.url) : null;
     if (match?.[1] === undefined || match[2] === undefined) {
       invalid++;
       continue;
@@ -131,10 +135,37 @@ export function deletedRefs(bundle: Readonly<Record<string, unknown>>): { refs: 
  * @see https://hl7.org/fhir/R4/valueset-issue-type.html
  */
 const ISSUE_TYPES = new Set([
-  'invalid', 'structure', 'required', 'value', 'invariant', 'security', 'login', 'unknown', 'expired',
-  'forbidden', 'suppressed', 'processing', 'not-supported', 'duplicate', 'multiple-matches', 'not-found',
-  'deleted', 'too-long', 'code-invalid', 'extension', 'too-costly', 'business-rule', 'conflict',
-  'transient', 'lock-error', 'no-store', 'exception', 'timeout', 'incomplete', 'throttled', 'informational',
+  'invalid',
+  'structure',
+  'required',
+  'value',
+  'invariant',
+  'security',
+  'login',
+  'unknown',
+  'expired',
+  'forbidden',
+  'suppressed',
+  'processing',
+  'not-supported',
+  'duplicate',
+  'multiple-matches',
+  'not-found',
+  'deleted',
+  'too-long',
+  'code-invalid',
+  'extension',
+  'too-costly',
+  'business-rule',
+  'conflict',
+  'transient',
+  'lock-error',
+  'no-store',
+  'exception',
+  'timeout',
+  'incomplete',
+  'throttled',
+  'informational',
 ]);
 
 /** What one `error` entry reports, in PHI-free terms. */
@@ -152,7 +183,10 @@ export interface ErrorEntrySummary {
  */
 export function errorEntrySummary(value: unknown, requested: readonly string[]): ErrorEntrySummary {
   const issues = (value as { resourceType?: unknown; issue?: unknown } | null)?.issue;
-  if ((value as { resourceType?: unknown } | null)?.resourceType !== 'OperationOutcome' || !Array.isArray(issues)) {
+  if (
+    (value as { resourceType?: unknown } | null)?.resourceType !== 'OperationOutcome' ||
+    !Array.isArray(issues)
+  ) {
     return { type: 'unknown', codes: ['unknown'] };
   }
   let type: string | undefined;
@@ -162,7 +196,12 @@ export function errorEntrySummary(value: unknown, requested: readonly string[]):
     const head = /^([A-Z][A-Za-z]{0,63})\b/.exec(text)?.[1];
     return head !== undefined && requested.includes(head) ? head : undefined;
   };
-  for (const issue of issues as { code?: unknown; expression?: unknown; location?: unknown; diagnostics?: unknown }[]) {
+  for (const issue of issues as {
+    code?: unknown;
+    expression?: unknown;
+    location?: unknown;
+    diagnostics?: unknown;
+  }[]) {
     const code = issue?.code;
     codes.push(typeof code === 'string' && ISSUE_TYPES.has(code) ? code : 'unknown');
     const paths = [

@@ -26,13 +26,27 @@ describe('resumes on a file whose bytes change between requests', () => {
         clients: [stack.secretClient],
         rateLimit: { limit: 0, windowMs: 1000, window: 'sliding' },
         export: { maxResourcesPerFile: 40, pollsBeforeReady: 1, retryAfterSeconds: 1 },
-        faults: { volatileFileBytes: true, fileValidators, resetProbability: 0.45, truncateProbability: 0.35 },
+        faults: {
+          volatileFileBytes: true,
+          fileValidators,
+          resetProbability: 0.45,
+          truncateProbability: 0.35,
+        },
       });
       await sim.start(0);
-      const site: SiteSetup = { site: 'site-a', sourceId: `rr-${fileValidators}-${stack.rid}`, clientId: stack.secretClient.clientId };
-      const sources = stack.sourcesFile(sim, [site], { rateLimitPerMinute: 60_000, resourceTypes: [...TYPES] });
+      const site: SiteSetup = {
+        site: 'site-a',
+        sourceId: `rr-${fileValidators}-${stack.rid}`,
+        clientId: stack.secretClient.clientId,
+      };
+      const sources = stack.sourcesFile(sim, [site], {
+        rateLimitPerMinute: 60_000,
+        resourceTypes: [...TYPES],
+      });
       // Small batches: positions are committed inside files, so resumes start mid-file.
-      const extractor = await stack.inProcess(stack.envFor(sources, { EXTRACTOR_BATCH_SIZE: '7', EXTRACTOR_HTTP_RETRIES: '20' }));
+      const extractor = await stack.inProcess(
+        stack.envFor(sources, { EXTRACTOR_BATCH_SIZE: '7', EXTRACTOR_HTTP_RETRIES: '20' }),
+      );
       try {
         const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
         const final = await waitForEnd(extractor, job.id, 90_000);
@@ -45,7 +59,12 @@ describe('resumes on a file whose bytes change between requests', () => {
         expect(final).toMatchObject({ state: 'completed', reason: null });
         // No fragment of a line was ever taken for a line: no PARSE_ERROR, no error at all.
         expect(final.errorsByCode).toEqual({});
-        expect(final.counts).toMatchObject({ read: expected.size, produced: expected.size, errors: 0, duplicates: 0 });
+        expect(final.counts).toMatchObject({
+          read: expected.size,
+          produced: expected.size,
+          errors: 0,
+          duplicates: 0,
+        });
         const { raw } = await stack.readBack(job.id, (r) => r.length >= expected.size);
         // Exactly once each: a resumed line is neither lost nor produced again.
         expect(raw).toHaveLength(expected.size);

@@ -10,7 +10,16 @@ const result: ReconcileResult = {
     sourceId: 'site-a',
     kind: 'backfill',
     state: 'completed',
-    counts: { read: 3, produced: 3, deleted: 0, errors: 0, duplicates: 0, retries: 0, throttled: 0, tokenRefreshes: 0 },
+    counts: {
+      read: 3,
+      produced: 3,
+      deleted: 0,
+      errors: 0,
+      duplicates: 0,
+      retries: 0,
+      throttled: 0,
+      tokenRefreshes: 0,
+    },
   },
   rows: [
     {

@@ -81,9 +81,17 @@ describe('reconciliation per job', () => {
     // JOB_PART_OPEN: partial, not retried.
     const entries = { byType: { Patient: 2 }, issueCodes: { exception: 2 } };
     await put(topics.jobs, [
-      jobEvent(JOB_PART, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', { reason: 'source_errors', errorEntries: entries }),
-      jobEvent(JOB_PART_RETRY, { read: 0, produced: 0, deleted: 0, errors: 0 }, 'completed', { parentJobId: JOB_PART }),
-      jobEvent(JOB_PART_OPEN, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', { reason: 'source_errors', errorEntries: entries }),
+      jobEvent(JOB_PART, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', {
+        reason: 'source_errors',
+        errorEntries: entries,
+      }),
+      jobEvent(JOB_PART_RETRY, { read: 0, produced: 0, deleted: 0, errors: 0 }, 'completed', {
+        parentJobId: JOB_PART,
+      }),
+      jobEvent(JOB_PART_OPEN, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', {
+        reason: 'source_errors',
+        errorEntries: entries,
+      }),
     ]);
     await put(
       topics.raw,

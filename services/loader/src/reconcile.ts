@@ -180,7 +180,14 @@ export async function reconcileJobs(
   const scans = new Map<string, JobScan>(
     jobIds.map((id) => [
       id,
-      { job: undefined, retry: undefined, raw: new Map(), valid: new Map(), quarantined: new Map(), clean: new Map() },
+      {
+        job: undefined,
+        retry: undefined,
+        raw: new Map(),
+        valid: new Map(),
+        quarantined: new Map(),
+        clean: new Map(),
+      },
     ]),
   );
   const undecodable = new Map<string, number>();
@@ -201,7 +208,8 @@ export async function reconcileJobs(
       if (r.topic === topics.jobs && typeof value.parentJobId === 'string') {
         const parent = scans.get(value.parentJobId);
         const e = value as unknown as JobEvent;
-        if (parent !== undefined && (parent.retry === undefined || e.updatedAt >= parent.retry.updatedAt)) parent.retry = e;
+        if (parent !== undefined && (parent.retry === undefined || e.updatedAt >= parent.retry.updatedAt))
+          parent.retry = e;
       }
       const scan = scans.get(String(value.jobId));
       if (scan === undefined) return;
@@ -382,8 +390,12 @@ async function summarize(
   if (job === undefined) notes.push(`no event for job ${jobId} in ${topics.jobs}`);
   else if (job.state === 'partial') {
     const entries = Object.values(job.errorEntries?.byType ?? {}).reduce((a, b) => a + Number(b), 0);
-    const types = Object.keys(job.errorEntries?.byType ?? {}).sort().join(', ');
-    notes.push(`job state is partial: the source reported ${entries} error entr${entries === 1 ? 'y' : 'ies'} (${types})`);
+    const types = Object.keys(job.errorEntries?.byType ?? {})
+      .sort()
+      .join(', ');
+    notes.push(
+      `job state is partial: the source reported ${entries} error entr${entries === 1 ? 'y' : 'ies'} (${types})`,
+    );
     notes.push(
       retry === undefined
         ? `not retried yet: POST /jobs/${jobId}/retry-failed exports the failed types again`

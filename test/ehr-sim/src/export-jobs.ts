@@ -169,7 +169,8 @@ export class ExportJobs {
   private shape(job: ExportJob, planned: ExportFile[], faults: ManifestFaults): ExportFile[] {
     const failed = new Set(faults.failedExportTypes.filter((t) => job.request.types.includes(t)));
     const errors: { type: ResourceType; code: string }[] = [];
-    if (faults.exportErrorFile) for (const type of job.request.types) errors.push({ type, code: 'processing' });
+    if (faults.exportErrorFile)
+      for (const type of job.request.types) errors.push({ type, code: 'processing' });
     const files: ExportFile[] = [];
     let previous: ExportFile | undefined;
     for (const file of planned) {

@@ -94,7 +94,10 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
       let range: { start: number; end: number } | undefined;
       let size: number | undefined;
       if (rangeHeader !== undefined && rangeAllowed) {
-        size = stamp === undefined ? (file.size ??= byteSize(fileLines(ctx.generator, job, file))) : byteSize(fileLines(ctx.generator, job, file, undefined, stamp));
+        size =
+          stamp === undefined
+            ? (file.size ??= byteSize(fileLines(ctx.generator, job, file)))
+            : byteSize(fileLines(ctx.generator, job, file, undefined, stamp));
         const parsed = parseRange(rangeHeader, size);
         if (parsed === 'unsatisfiable') {
           return reply.code(416).header('Content-Range', `bytes */${size}`).send();
@@ -120,7 +123,10 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
       });
       reply.type(FHIR_NDJSON).header('Accept-Ranges', 'bytes');
       if (fileValidators === 'etag')
-        reply.header('ETag', stamp === undefined ? etagOf(`g${file.generation ?? 0}`) : etagOf(`r${renderings}`));
+        reply.header(
+          'ETag',
+          stamp === undefined ? etagOf(`g${file.generation ?? 0}`) : etagOf(`r${renderings}`),
+        );
       if (fileValidators === 'last-modified') reply.header('Last-Modified', lastModified);
       if (range !== undefined && size !== undefined) {
         reply

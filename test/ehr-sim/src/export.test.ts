@@ -310,7 +310,9 @@ describe('Bulk Data $export', () => {
     const missingFiles = Math.ceil(conditions / 50);
     expect(manifest.output.map((f) => f.type)).not.toContain('Condition');
     expect(manifest.output.some((f) => f.type === 'Patient')).toBe(true);
-    expect(manifest.error).toEqual([expect.objectContaining({ type: 'OperationOutcome', count: missingFiles })]);
+    expect(manifest.error).toEqual([
+      expect.objectContaining({ type: 'OperationOutcome', count: missingFiles }),
+    ]);
     const lines = await downloadLines(sim, token, manifest.error[0]?.url ?? '');
     const outcomes = lines.map((l) => JSON.parse(l) as { issue: { code: string; expression: string[] }[] });
     expect(outcomes.map((o) => [o.issue[0]?.code, o.issue[0]?.expression[0]])).toEqual(
@@ -322,7 +324,11 @@ describe('Bulk Data $export', () => {
     sim = make({ export: { maxResourcesPerFile: 5 }, faults: { repeatResources: true } });
     const token = await secretToken(sim);
     const since = Date.parse(SINCE);
-    const { manifest } = await runExport(sim, token, `/site-a/fhir/$export?_type=Observation&_since=${SINCE}`);
+    const { manifest } = await runExport(
+      sim,
+      token,
+      `/site-a/fhir/$export?_type=Observation&_since=${SINCE}`,
+    );
     const outputs = manifest.output.filter((f) => f.type === 'Observation');
     expect(outputs.length).toBeGreaterThan(1);
     const refs: string[] = [];
@@ -345,7 +351,13 @@ describe('Bulk Data $export', () => {
         expect(bundle.entry.length).toBeGreaterThan(1);
         for (const { request } of bundle.entry) {
           expect(request.method).toBe('DELETE');
-          forms.add(request.url.startsWith('http') ? 'absolute' : request.url.includes('/_history/') ? 'history' : 'relative');
+          forms.add(
+            request.url.startsWith('http')
+              ? 'absolute'
+              : request.url.includes('/_history/')
+                ? 'history'
+                : 'relative',
+          );
           const match = /(Observation\/[^/]+)(?:\/_history\/\d+)?$/.exec(request.url);
           deleted.push(match?.[1] ?? request.url);
         }

@@ -259,7 +259,8 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     exportErrorFile: optBoolean(obj.exportErrorFile, 'faults.exportErrorFile') ?? current.exportErrorFile,
     failedExportTypes:
       obj.failedExportTypes === undefined ? current.failedExportTypes : parseTypes(obj.failedExportTypes),
-    volatileFileBytes: optBoolean(obj.volatileFileBytes, 'faults.volatileFileBytes') ?? current.volatileFileBytes,
+    volatileFileBytes:
+      optBoolean(obj.volatileFileBytes, 'faults.volatileFileBytes') ?? current.volatileFileBytes,
     fileValidators:
       optEnum(obj.fileValidators, 'faults.fileValidators', ['etag', 'last-modified', 'none'] as const) ??
       current.fileValidators,
@@ -269,7 +270,10 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
 }
 
 function parseTypes(value: unknown): ResourceType[] {
-  if (!Array.isArray(value) || !value.every((t): t is ResourceType => typeof t === 'string' && isResourceType(t)))
+  if (
+    !Array.isArray(value) ||
+    !value.every((t): t is ResourceType => typeof t === 'string' && isResourceType(t))
+  )
     throw new RangeError('faults.failedExportTypes must be a list of served resource types');
   return value;
 }

@@ -34,7 +34,9 @@ export function* fileLines(
 ): Generator<string> {
   const { site, sinceMs, types } = job.request;
   if (file.kind === 'error') {
-    const errors = file.errors ?? types.slice(file.startIndex, file.endIndex).map((type) => ({ type, code: 'processing' }));
+    const errors =
+      file.errors ??
+      types.slice(file.startIndex, file.endIndex).map((type) => ({ type, code: 'processing' }));
     for (const { type, code } of errors) yield `${JSON.stringify(exportError(type, code))}\n`;
     return;
   }
@@ -74,7 +76,11 @@ export function* fileLines(
     if (file.kind === 'output') {
       yield render(index);
     } else if (file.groupedDeletes !== true) {
-      yield deleteBundle([`${file.resourceType}/${resourceId(file.resourceType, index)}`], job.request.origin, site);
+      yield deleteBundle(
+        [`${file.resourceType}/${resourceId(file.resourceType, index)}`],
+        job.request.origin,
+        site,
+      );
     } else {
       deletes.push(`${file.resourceType}/${resourceId(file.resourceType, index)}`);
       if (deletes.length === DELETES_PER_BUNDLE) yield bundle();

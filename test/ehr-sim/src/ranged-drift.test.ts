@@ -65,11 +65,18 @@ describe('ranged downloads after drift', () => {
     expect(first.body).not.toBe(second.body);
     expect(first.headers.etag).not.toBe(second.headers.etag);
     // Same resources in the same order: only the bytes differ.
-    const ids = (body: string): string[] => body.split('\n').slice(0, -1).map((l) => (JSON.parse(l) as { id: string }).id);
+    const ids = (body: string): string[] =>
+      body
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => (JSON.parse(l) as { id: string }).id);
     expect(ids(second.body)).toEqual(ids(first.body));
 
     // Line 11 starts here in the first rendering; a later rendering's byte before it is no newline.
-    const offset = first.body.split('\n').slice(0, 10).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    const offset = first.body
+      .split('\n')
+      .slice(0, 10)
+      .reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
     const ranged = await sim.app.inject({ url, headers: { ...auth, range: `bytes=${offset - 1}-` } });
     expect(ranged.statusCode).toBe(206);
     expect(ranged.rawPayload[0]).not.toBe(0x0a);
@@ -85,7 +92,12 @@ describe('ranged downloads after drift', () => {
   });
 
   it('honours If-Range like a real server: a current ETag gets the range, a stale one the whole file', async () => {
-    sim = createSimulator({ seed: 'ranged-etag', patientsPerSite: 20, resourcesPerPatient: 1, clients: [SECRET_CLIENT] });
+    sim = createSimulator({
+      seed: 'ranged-etag',
+      patientsPerSite: 20,
+      resourcesPerPatient: 1,
+      clients: [SECRET_CLIENT],
+    });
     const token = await secretToken(sim);
     const auth = { authorization: `Bearer ${token}` };
     const { manifest } = await runExport(sim, token, '/site-a/fhir/$export?_type=Patient');
@@ -96,7 +108,10 @@ describe('ranged downloads after drift', () => {
     const current = await sim.app.inject({ url, headers: { ...auth, range: 'bytes=10-', 'if-range': etag } });
     expect(current.statusCode).toBe(206);
     expect(current.body).toBe(full.rawPayload.subarray(10).toString('utf8'));
-    const stale = await sim.app.inject({ url, headers: { ...auth, range: 'bytes=10-', 'if-range': '"old"' } });
+    const stale = await sim.app.inject({
+      url,
+      headers: { ...auth, range: 'bytes=10-', 'if-range': '"old"' },
+    });
     expect(stale.statusCode).toBe(200);
     expect(stale.body).toBe(full.body);
 
@@ -105,7 +120,10 @@ describe('ranged downloads after drift', () => {
     expect(dated.headers.etag).toBeUndefined();
     const modified = String(dated.headers['last-modified']);
     expect(Number.isNaN(Date.parse(modified))).toBe(false);
-    const byDate = await sim.app.inject({ url, headers: { ...auth, range: 'bytes=10-', 'if-range': modified } });
+    const byDate = await sim.app.inject({
+      url,
+      headers: { ...auth, range: 'bytes=10-', 'if-range': modified },
+    });
     expect(byDate.statusCode).toBe(206);
   });
 });
