@@ -200,4 +200,52 @@ describe('resume', () => {
       },
     );
   });
+
+  it('resumes a cancelled job: the export is gone, so only the types not read completely are exported again', async () => {
+    const sim = simulator('rc', { patientsPerSite: 60, faults: { latency: { fixedMs: 40, randomMs: 0 } } });
+    await withSite('rc', sim, {}, async (extractor, site, exchanges) => {
+      const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
+      const patientsDone = async (): Promise<BackfillProgress | undefined> => {
+        const progress = (await extractor.store.get(job.id))?.progress;
+        if (progress?.kind !== 'backfill') return undefined;
+        const patients = progress.files.filter((f) => f.type === 'Patient');
+        return patients.length > 0 && patients.every((f) => f.done) && !progress.files.every((f) => f.done)
+          ? progress
+          : undefined;
+      };
+      const atCancel = await waitFor('every Patient file read', patientsDone, 30_000);
+      await extractor.jobs.cancel(job.id);
+      expect(await waitForEnd(extractor, job.id, 30_000)).toMatchObject({
+        state: 'cancelled',
+        reason: 'cancelled',
+      });
+      const patientFiles = new Set(
+        atCancel.files.filter((f) => f.type === 'Patient').map((f) => new URL(f.url).pathname),
+      );
+
+      const resumedAt = Date.now();
+      await extractor.jobs.resume(job.id);
+      const final = await waitForEnd(extractor, job.id, 60_000);
+      const expected = expectedRecords(sim, site.site, site.sourceId, { types: TYPES }).upserts;
+      expect(final).toMatchObject({ state: 'completed', reason: null });
+      expect(final.counts).toMatchObject({
+        read: expected.size,
+        produced: expected.size,
+        errors: 0,
+        duplicates: 0,
+      });
+      // One new export (the first was DELETEd at cancel), without Patient: its files are kept.
+      expect(sim.counters().exportsStarted).toBe(2);
+      const fetched = exchanges
+        .filter((e) => e.arrivedAt >= resumedAt && e.path.endsWith('.ndjson'))
+        .map((e) => e.path);
+      expect(fetched.length).toBeGreaterThan(0);
+      expect(fetched.filter((p) => patientFiles.has(p) || /\/Patient-\d+\.ndjson$/.test(p))).toEqual([]);
+      const { raw } = await stack.readBack(
+        job.id,
+        (r) => new Set(r.map((x) => x.recordId)).size >= expected.size,
+      );
+      expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
+    });
+  });
 });

@@ -202,6 +202,12 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
           PRIMARY KEY (job_id, key)
         )`,
       );
+      // A failed or cancelled job nobody resumed for 30 days gives its keys back.
+      await query(
+        'migrate',
+        `DELETE FROM ${seen} WHERE job_id IN (SELECT id FROM ${jobs}
+           WHERE state IN ('failed', 'cancelled') AND updated_at < now() - interval '30 days')`,
+      );
       await query(
         'migrate',
         `CREATE INDEX IF NOT EXISTS jobs_active_idx ON ${jobs} (lease_until) WHERE state IN ('pending', 'running')`,
