@@ -272,8 +272,13 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
           after = item.next;
         }
         // Lines committed so far (each source line once, however often transferred) plus this batch.
-        const read = ((ctx.progress() as BackfillProgress).files[index]?.lines ?? 0) + batch.lines;
-        if (file.count !== undefined && read !== file.count) {
+        const committed = (ctx.progress() as BackfillProgress).files[index];
+        const read = (committed?.lines ?? 0) + batch.lines;
+        // `count` is the number of resources, so of Bundles in a `deleted` file; a server that
+        // counts the DELETE entries instead is taken at its word too.
+        const entries = (committed?.counts.read ?? 0) + batch.counts.read;
+        const counted = read === file.count || (file.role === 'deleted' && entries === file.count);
+        if (file.count !== undefined && !counted) {
           if (after !== undefined && !batch.isEmpty()) await flush(after);
           await refetch(ctx, index, read);
           return;

@@ -302,6 +302,20 @@ describe('Bulk Data $export', () => {
     ]);
   });
 
+  it('validates the export fault knobs', () => {
+    sim = make();
+    expect(() => sim.setFaults({ failedExportTypes: ['Spaceship'] as unknown as ResourceType[] })).toThrow(
+      /failedExportTypes/,
+    );
+    expect(() => sim.setFaults({ fileValidators: 'md5' as unknown as 'etag' })).toThrow(/fileValidators/);
+    expect(() => sim.setFaults({ volatileFileBytes: 1 as unknown as boolean })).toThrow(/volatileFileBytes/);
+    expect(sim.setFaults({ repeatResources: true, failedExportTypes: ['Condition'] })).toMatchObject({
+      repeatResources: true,
+      failedExportTypes: ['Condition'],
+      fileValidators: 'etag',
+    });
+  });
+
   it('leaves out the output of failed types and lists one OperationOutcome per missing file', async () => {
     sim = make({ export: { maxResourcesPerFile: 50 }, faults: { failedExportTypes: ['Condition'] } });
     const token = await secretToken(sim);
