@@ -146,6 +146,28 @@ describe('source duplicates', () => {
   });
 });
 
+describe('manifest counts', () => {
+  it('reads a file whose line count is not its manifest count again, then fails with manifest_mismatch', async () => {
+    const sim = simulator('mc', { patientsPerSite: 10, faults: { manifestCountSkew: 1 } });
+    await withSite('mc', sim, {}, async (extractor, site, exchanges) => {
+      const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill', types: ['Patient'] });
+      const final = await waitForEnd(extractor, job.id, 30_000);
+      expect(final).toMatchObject({
+        state: 'failed',
+        reason: 'manifest_mismatch',
+        errorCode: 'MANIFEST_COUNT_MISMATCH',
+      });
+      // The first read and MAX_REFETCHES more, from the start each time, then a named failure.
+      const reads = exchanges.filter((e) => e.path.endsWith('/Patient-0.ndjson') && e.status === 200);
+      expect(reads).toHaveLength(3);
+      // Each read of the file replaced the previous one's counts: nothing counted twice.
+      expect(final.counts.read).toBe(
+        expectedRecords(sim, site.site, site.sourceId, { types: ['Patient'] }).upserts.size,
+      );
+    });
+  });
+});
+
 describe('resume', () => {
   it('resumes a failed job from its checkpoint without fetching finished files again', async () => {
     const sim = simulator('rf', { patientsPerSite: 60, faults: { latency: { fixedMs: 40, randomMs: 0 } } });

@@ -47,6 +47,7 @@ export interface ManifestFaults {
   readonly exportErrorFile: boolean;
   readonly failedExportTypes: readonly ResourceType[];
   readonly repeatResources: boolean;
+  readonly manifestCountSkew: number;
 }
 
 export interface ExportJob {
@@ -185,6 +186,9 @@ export class ExportJobs {
           file.repeatIndex = repeatIndex;
           file.manifestCount = file.count + 1;
         }
+      }
+      if (faults.manifestCountSkew !== 0 && file.kind === 'output') {
+        file.manifestCount = Math.max(0, (file.manifestCount ?? file.count) + faults.manifestCountSkew);
       }
       if (faults.repeatResources && file.kind === 'deleted') {
         file.groupedDeletes = true;

@@ -61,6 +61,8 @@ export interface Faults {
    * entry of the Bundle before.
    */
   readonly repeatResources: boolean;
+  /** Added to the `count` of every output file of exports completed while set (a miscounting server). */
+  readonly manifestCountSkew: number;
   readonly drift: readonly DriftRule[];
 }
 
@@ -89,6 +91,7 @@ export const NO_FAULTS: Faults = {
   volatileFileBytes: false,
   fileValidators: 'etag',
   repeatResources: false,
+  manifestCountSkew: 0,
   drift: [],
 };
 
@@ -220,6 +223,7 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     'volatileFileBytes',
     'fileValidators',
     'repeatResources',
+    'manifestCountSkew',
     'drift',
     'revoke',
   ]);
@@ -265,6 +269,8 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
       optEnum(obj.fileValidators, 'faults.fileValidators', ['etag', 'last-modified', 'none'] as const) ??
       current.fileValidators,
     repeatResources: optBoolean(obj.repeatResources, 'faults.repeatResources') ?? current.repeatResources,
+    manifestCountSkew:
+      optInteger(obj.manifestCountSkew, 'faults.manifestCountSkew', -1000, 1000) ?? current.manifestCountSkew,
     drift: obj.drift === undefined ? current.drift : parseDrift(obj.drift),
   };
 }
