@@ -70,7 +70,7 @@ export interface RawResponse {
 export interface NdjsonOptions extends Omit<RequestOptions, 'body' | 'retry'> {
   /**
    * Resume point (from a committed position or a failure's `resumeOffset`/`resumeLineNo`/
-   * `resumeValidator`), verified: see `resumeHeaders` and `continueFrom`.
+   * with the validator of the last line's `next`), verified: see `resumeHeaders` and `continueFrom`.
    */
   readonly range?: NdjsonPosition;
 }

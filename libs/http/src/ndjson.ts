@@ -69,12 +69,9 @@ export async function* splitNdjson(
   const failure = (message: string, cause?: unknown): PipelineError =>
     new PipelineError('HTTP_TRANSIENT', message, {
       cause,
-      context: {
-        ...options.context,
-        resumeOffset: offset,
-        resumeLineNo: lineNo,
-        ...(options.validator === undefined ? {} : { resumeValidator: options.validator }),
-      },
+      // The validator stays out of the error (it is the server's string, and errors get logged):
+      // the caller has it on the `next` of the last line it took.
+      context: { ...options.context, resumeOffset: offset, resumeLineNo: lineNo },
     });
 
   const take = (tail: Uint8Array): NdjsonLine | undefined => {

@@ -285,7 +285,7 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
         }
         await flush('done');
       } catch (err) {
-        const resume = resumePosition(err);
+        const resume = resumePosition(err, after);
         if (resume !== undefined && !batch.isEmpty()) await flush(resume);
         if (isGone(err)) throw new ExportExpired();
         throw err;
@@ -344,15 +344,12 @@ export async function cancelExport(
     .catch(() => ctx.logger.warn({ jobId: ctx.job.id }, 'could not cancel the export at the source'));
 }
 
-function resumePosition(err: unknown): FilePosition | undefined {
+/** Where a broken read resumes; the validator is that of the response the last line came in. */
+function resumePosition(err: unknown, last: FilePosition | undefined): FilePosition | undefined {
   if (!isPipelineError(err) || err.code !== 'HTTP_TRANSIENT') return undefined;
-  const { resumeOffset, resumeLineNo, resumeValidator } = err.context;
+  const { resumeOffset, resumeLineNo } = err.context;
   return typeof resumeOffset === 'number' && typeof resumeLineNo === 'number' && resumeOffset > 0
-    ? positionOf(
-        resumeOffset,
-        resumeLineNo,
-        typeof resumeValidator === 'string' ? resumeValidator : undefined,
-      )
+    ? positionOf(resumeOffset, resumeLineNo, last?.validator)
     : undefined;
 }
 
