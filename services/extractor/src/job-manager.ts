@@ -514,7 +514,14 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     },
     async resume(id) {
       if (stopping) throw new PipelineError('SHUTDOWN', 'the extractor is shutting down');
-      if (active.has(id)) throw new JobStateError('resumed', 'running');
+      const here = active.get(id);
+      if (here !== undefined) {
+        // Its final state is written; the run is only closing its connections.
+        if (here.snapshot.state !== 'failed' && here.snapshot.state !== 'cancelled') {
+          throw new JobStateError('resumed', here.snapshot.state);
+        }
+        await here.done;
+      }
       const record = await store.reopen(id, owner, options.leaseMs);
       if (record === undefined) {
         const existing = await store.get(id);
