@@ -124,6 +124,8 @@ const REASON_BY_CODE: Partial<Record<string, JobFailureReason>> = {
   MANIFEST_COUNT_MISMATCH: 'manifest_mismatch',
   JOB_UNRECONCILED: 'unreconciled',
   HTTP_PERMANENT: 'source_refused',
+  KAFKA_REJECTED: 'sink_refused',
+  DATABASE_REJECTED: 'sink_refused',
 };
 
 /**
@@ -131,7 +133,8 @@ const REASON_BY_CODE: Partial<Record<string, JobFailureReason>> = {
  * credentials refused → `auth`; retries used up on 429s → `rate_limited`, on network/5xx/broker
  * trouble → `network`; an export that kept expiring → `export_expired`; the source refused a
  * request (a 4xx other than 401/429) → `source_refused`; a file whose line count never matched its
- * manifest → `manifest_mismatch`; counts that do not add up → `unreconciled`; a contract failure →
+ * manifest → `manifest_mismatch`; counts that do not add up → `unreconciled`; Kafka or the job
+ * database refusing a request for good (authorisation, a fenced producer) → `sink_refused`; a contract failure →
  * `contract`. `internal` is left for what no case explains (a bug).
  */
 export function failureReason(err: unknown): JobFailureReason {

@@ -151,7 +151,8 @@ export type JobFailureReason =
   | 'source_refused'
   | 'source_errors'
   | 'manifest_mismatch'
-  | 'unreconciled';
+  | 'unreconciled'
+  | 'sink_refused';
 
 /** Running totals of a job; a completed job has read = produced + deleted + errors + duplicates. */
 export interface JobCounts {
