@@ -67,8 +67,10 @@ export async function runBulkExport(ctx: JobContext): Promise<BackfillProgress> 
               }
             : progressFromManifest(await pollUntilReady(ctx, statusUrl));
         progress = { ...fresh, files: [...kept, ...fresh.files] };
-        // Keys of files that are not carried over belong to files that will be read again.
-        await ctx.forgetKeys(previous === undefined ? [] : dropped(previous, kept));
+        // Keys of files that are not carried over belong to files that will be read again. With
+        // no previous checkpoint in hand (a fresh job, or a crash while exporting again), no file
+        // is carried over and every key goes.
+        await ctx.forgetKeys(previous === undefined ? undefined : dropped(previous, kept));
         await ctx.save({ progress });
         ctx.logger.info(
           {
