@@ -50,7 +50,8 @@ async function withSite(
 
 function simulator(seed: string, extra: Parameters<typeof createSimulator>[0] = {}): Simulator {
   return createSimulator({
-    seed: `${seed}-${stack.rid}`,
+    // A fixed seed per test: the same data every run (source ids stay unique per run).
+    seed: `js-${seed}`,
     sites: ['site-a'],
     patientsPerSite: 40,
     clients: [stack.secretClient],
