@@ -28,7 +28,10 @@ export const ERROR_CATALOG = {
     errorClass: 'auth',
     doc: 'The source rejected our credentials (invalid_client, invalid_grant, revoked).',
   },
-  AUTH_EXPIRED: { errorClass: 'auth', doc: 'The access token expired or was refused (HTTP 401); refresh once.' },
+  AUTH_EXPIRED: {
+    errorClass: 'auth',
+    doc: 'The access token expired or was refused (HTTP 401); refresh once.',
+  },
   RATE_LIMITED: { errorClass: 'rate_limited', doc: 'The source answered 429; wait for Retry-After.' },
   RATE_LIMIT_STALLED: {
     errorClass: 'rate_limited',
@@ -43,7 +46,10 @@ export const ERROR_CATALOG = {
     errorClass: 'permanent',
     doc: 'A subject the service needs has no registered schema (services never auto-register in production).',
   },
-  SCHEMA_INCOMPATIBLE: { errorClass: 'permanent', doc: 'A schema change breaks the compatibility rule of its subject.' },
+  SCHEMA_INCOMPATIBLE: {
+    errorClass: 'permanent',
+    doc: 'A schema change breaks the compatibility rule of its subject.',
+  },
   SCHEMA_MISMATCH: {
     errorClass: 'contract',
     doc: 'A record does not match the registered schema of its subject; it is refused at produce time.',
@@ -54,9 +60,32 @@ export const ERROR_CATALOG = {
   UNKNOWN_RESOURCE_TYPE: { errorClass: 'contract', doc: 'No contract exists for this resource type.' },
   TOO_LARGE: { errorClass: 'contract', doc: 'A record exceeds the configured size limit.' },
   CONTRACT_VIOLATION: { errorClass: 'contract', doc: 'A record breaks a field rule of its contract.' },
-  POLICY_INVALID: { errorClass: 'permanent', doc: 'A de-identification policy names an unknown field or method.' },
+  POLICY_INVALID: {
+    errorClass: 'permanent',
+    doc: 'A de-identification policy names an unknown field or method.',
+  },
   JOB_CANCELLED: { errorClass: 'permanent', doc: 'The job was cancelled by an operator.' },
   JOB_FAILED: { errorClass: 'permanent', doc: 'A job could not complete; its reason says why.' },
+  EXPORT_EXPIRED: {
+    errorClass: 'permanent',
+    doc: 'A bulk export kept expiring: its status URL or files answered 404/410 on every one of EXTRACTOR_MAX_EXPORT_ATTEMPTS kick-offs (job reason export_expired).',
+  },
+  EXPORT_ERROR_ENTRY: {
+    errorClass: 'contract',
+    doc: 'An OperationOutcome in the error entries of an export manifest: data the source could not export. Counted per resource type and issue code; the job ends partial (reason source_errors).',
+  },
+  MANIFEST_COUNT_MISMATCH: {
+    errorClass: 'permanent',
+    doc: 'An export file kept holding a different number of lines than its manifest count, each time it was read again from its start (job reason manifest_mismatch).',
+  },
+  JOB_UNRECONCILED: {
+    errorClass: 'permanent',
+    doc: 'A job read every file but its counts do not add up (read = produced + deleted + errors + duplicates): a bug, reported instead of a false completed (job reason unreconciled).',
+  },
+  JOB_STATE_CONFLICT: {
+    errorClass: 'permanent',
+    doc: 'A job operation does not fit the job state: resume needs a failed or cancelled job, retry-failed a partial one (HTTP 409).',
+  },
   SHUTDOWN: { errorClass: 'permanent', doc: 'The process is draining and refuses new work.' },
   KAFKA_REJECTED: {
     errorClass: 'permanent',

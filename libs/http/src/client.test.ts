@@ -482,10 +482,66 @@ describe('createHttpClient: ndjsonLines', () => {
     const { lines } = await collect(
       h.client.ndjsonLines('files/Patient.ndjson', { range: { byteOffset: 36, lineNo: 2 } }),
     );
-    expect(h.server.requests[0]!.headers.range).toBe('bytes=36-');
+    // One byte before the offset: the answer proves the offset still follows a newline.
+    expect(h.server.requests[0]!.headers.range).toBe('bytes=35-');
+    expect(h.server.requests).toHaveLength(1);
     expect(lines.map((l) => [l.lineNo, l.byteOffset])).toEqual([
       [2, 36],
       [3, 72],
+    ]);
+  });
+
+  it('reads the file again from its start when the bytes under the offset changed', async () => {
+    // The second rendering of the file is one byte longer per line (a per-request stamp): byte 35
+    // is no longer the newline of line 1, and a naive resume at 36 would start mid-line.
+    const changed = FILE.replace(/"id":"/g, '"id":"0');
+    const h = await harness((req, res) => {
+      const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? -1);
+      if (start < 0) {
+        res.writeHead(200);
+        res.end(changed);
+        return;
+      }
+      res.writeHead(206, { 'content-range': `bytes ${start}-${changed.length - 1}/${changed.length}` });
+      res.end(changed.slice(start));
+    });
+    const { lines, error } = await collect(
+      h.client.ndjsonLines('files/Patient.ndjson', { range: { byteOffset: 36, lineNo: 2 } }),
+    );
+    expect(error).toBeUndefined();
+    expect(h.server.requests.map((r) => r.headers.range)).toEqual(['bytes=35-', undefined]);
+    // Lines 2 and 3 of the new rendering, each once, at their offsets in that rendering.
+    expect(lines.map((l) => [l.lineNo, l.byteOffset, l.line])).toEqual([
+      [2, 37, '{"resourceType":"Patient","id":"02"}'],
+      [3, 74, '{"resourceType":"Patient","id":"03"}'],
+    ]);
+  });
+
+  it('sends If-Range with the validator and skips by line count when the file changed', async () => {
+    const changed = FILE.replace(/"id":"/g, '"id":"0');
+    const h = await harness((req, res) => {
+      // Like a real server: a stale If-Range gets the whole (new) file with 200.
+      if (req.headers['if-range'] !== '"v2"') {
+        res.writeHead(200, { etag: '"v2"' });
+        res.end(changed);
+        return;
+      }
+      res.writeHead(206, { etag: '"v2"', 'content-range': `bytes 0-${changed.length - 1}/${changed.length}` });
+      res.end(changed);
+    });
+    const { lines, error } = await collect(
+      h.client.ndjsonLines('files/Patient.ndjson', { range: { byteOffset: 72, lineNo: 3, validator: '"v1"' } }),
+    );
+    expect(error).toBeUndefined();
+    expect(h.server.requests).toHaveLength(1);
+    expect(h.server.requests[0]!.headers['if-range']).toBe('"v1"');
+    expect(lines).toEqual([
+      {
+        line: '{"resourceType":"Patient","id":"03"}',
+        lineNo: 3,
+        byteOffset: 74,
+        next: { byteOffset: 111, lineNo: 4, validator: '"v2"' },
+      },
     ]);
   });
 

@@ -3,7 +3,15 @@ import type { Dispatcher } from 'undici';
 import type { Semaphore, Release } from './concurrency.ts';
 import { fromNetworkError, fromStatus, isUsableStatus } from './http-errors.ts';
 import { silentLogger, type HttpLogger } from './logger.ts';
-import { splitNdjson, type NdjsonLine, type NdjsonPosition } from './ndjson.ts';
+import {
+  continueFrom,
+  fromStart,
+  resumeHeaders,
+  splitNdjson,
+  validatorOf,
+  type NdjsonLine,
+  type NdjsonPosition,
+} from './ndjson.ts';
 import type { Priority, RateLimiter } from './rate-limiter.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from './retry.ts';
@@ -60,7 +68,10 @@ export interface RawResponse {
 }
 
 export interface NdjsonOptions extends Omit<RequestOptions, 'body' | 'retry'> {
-  /** Resume point (from a failure's `resumeOffset`/`resumeLineNo`); sent as `Range: bytes=<offset>-`. */
+  /**
+   * Resume point (from a committed position or a failure's `resumeOffset`/`resumeLineNo`/
+   * with the validator of the last line's `next`), verified: see `resumeHeaders` and `continueFrom`.
+   */
   readonly range?: NdjsonPosition;
 }
 
@@ -332,52 +343,44 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   async function* streamLines(url: string, request: NdjsonOptions): AsyncGenerator<NdjsonLine> {
     const start = request.range ?? { byteOffset: 0, lineNo: 1 };
-    const headers: Record<string, string> = { accept: 'application/fhir+ndjson', ...request.headers };
-    if (start.byteOffset > 0) headers.range = `bytes=${start.byteOffset}-`;
     const route = request.route ?? routeOf(resolve(url).pathname, basePath);
-    let release: Release = () => undefined;
-    const response = await exchange('GET', url, { ...request, headers, route }, (res, keepPermit) => {
-      release = keepPermit();
-      return Promise.resolve(res);
-    });
-    try {
-      const skip = bytesToSkip(response, start.byteOffset, route);
-      yield* splitNdjson(skipBytes(response.body, skip), {
-        start,
-        maxLineBytes: options.maxLineBytes,
-        signal: request.signal,
-        context: { method: 'GET', route },
+    // A resume whose range cannot be verified is read again from the start, skipping by line count.
+    const attempts = start.byteOffset > 0 ? [resumeHeaders(start), {}] : [{}];
+    for (const [i, extra] of attempts.entries()) {
+      const headers: Record<string, string> = {
+        accept: 'application/fhir+ndjson',
+        ...request.headers,
+        ...extra,
+      };
+      let release: Release = () => undefined;
+      const response = await exchange('GET', url, { ...request, headers, route }, (res, keepPermit) => {
+        release = keepPermit();
+        return Promise.resolve(res);
       });
-    } finally {
-      if (!response.body.destroyed) response.body.destroy();
-      release();
+      try {
+        const read =
+          i === 0
+            ? await continueFrom(response.statusCode, response.headers, response.body, start)
+            : fromStart(response.body, start, validatorOf(response.headers));
+        if (read === undefined) {
+          logger.info(
+            { method: 'GET', route, status: response.statusCode },
+            'resumed range not on a line boundary; reading the file from its start',
+          );
+          continue;
+        }
+        yield* splitNdjson(read.chunks, {
+          ...read.split,
+          maxLineBytes: options.maxLineBytes,
+          signal: request.signal,
+          context: { method: 'GET', route },
+        });
+        return;
+      } finally {
+        if (!response.body.destroyed) response.body.destroy();
+        release();
+      }
     }
-  }
-}
-
-/** How many leading bytes to drop: a server that ignores Range sends the file from byte 0. */
-function bytesToSkip(response: Dispatcher.ResponseData, requested: number, route: string): number {
-  if (requested === 0) return 0;
-  if (response.statusCode !== 206) return requested;
-  const range = response.headers['content-range'];
-  const match = typeof range === 'string' ? /^bytes (\d+)-/.exec(range) : null;
-  if (match !== null && Number(match[1]) !== requested) {
-    throw new PipelineError('HTTP_PERMANENT', 'the source answered a different byte range than requested', {
-      context: { route, requested, received: Number(match[1]) },
-    });
-  }
-  return 0;
-}
-
-async function* skipBytes(chunks: AsyncIterable<Uint8Array>, count: number): AsyncGenerator<Uint8Array> {
-  let left = count;
-  for await (const chunk of chunks) {
-    if (left >= chunk.length) {
-      left -= chunk.length;
-      continue;
-    }
-    yield left > 0 ? chunk.subarray(left) : chunk;
-    left = 0;
   }
 }
 

@@ -13,7 +13,16 @@ export {
 export { createSemaphore, type Release, type Semaphore, type SemaphoreOptions } from './concurrency.ts';
 export { fromNetworkError, fromStatus, isUsableStatus, networkErrorCode } from './http-errors.ts';
 export { silentLogger, type HttpLogger } from './logger.ts';
-export { splitNdjson, type NdjsonLine, type NdjsonPosition, type SplitOptions } from './ndjson.ts';
+export {
+  continueFrom,
+  resumeHeaders,
+  splitNdjson,
+  validatorOf,
+  type NdjsonLine,
+  type NdjsonPosition,
+  type ResumedRead,
+  type SplitOptions,
+} from './ndjson.ts';
 export {
   createRateLimiter,
   type AcquireAttempt,

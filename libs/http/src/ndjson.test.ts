@@ -1,6 +1,13 @@
 import { PipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
-import { splitNdjson, type NdjsonLine, type SplitOptions } from './ndjson.ts';
+import {
+  continueFrom,
+  resumeHeaders,
+  splitNdjson,
+  validatorOf,
+  type NdjsonLine,
+  type SplitOptions,
+} from './ndjson.ts';
 
 async function* chunksOf(...parts: (string | Uint8Array | Error)[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) {
@@ -69,7 +76,9 @@ describe('splitNdjson', () => {
 
   it('continues numbering from a resume position', async () => {
     const { lines } = await collect(chunksOf('{"c":3}\n'), { start: { byteOffset: 16, lineNo: 3 } });
-    expect(lines).toEqual([{ line: '{"c":3}', lineNo: 3, byteOffset: 16, next: { byteOffset: 24, lineNo: 4 } }]);
+    expect(lines).toEqual([
+      { line: '{"c":3}', lineNo: 3, byteOffset: 16, next: { byteOffset: 24, lineNo: 4 } },
+    ]);
   });
 
   it('refuses a line above the size limit instead of buffering it', async () => {
@@ -93,5 +102,57 @@ describe('splitNdjson', () => {
   it('strips a byte order mark at the start of the file', async () => {
     const { lines } = await collect(chunksOf('\uFEFF{"a":1}\n'));
     expect(lines[0]?.line).toBe('{"a":1}');
+  });
+});
+
+describe('verified resume', () => {
+  const pos = { byteOffset: 8, lineNo: 2 };
+
+  it('asks for one byte before the offset, with If-Range only when there is a validator', () => {
+    expect(resumeHeaders(pos)).toEqual({ range: 'bytes=7-' });
+    expect(resumeHeaders({ ...pos, validator: '"v1"' })).toEqual({ range: 'bytes=7-', 'if-range': '"v1"' });
+    expect(resumeHeaders({ byteOffset: 0, lineNo: 1 })).toEqual({});
+  });
+
+  it('takes a strong ETag, else a Last-Modified date, never a weak ETag', () => {
+    expect(validatorOf({ etag: '"abc"', 'last-modified': 'Tue, 01 Jul 2025 00:00:00 GMT' })).toBe('"abc"');
+    expect(validatorOf({ etag: 'W/"abc"', 'last-modified': 'Tue, 01 Jul 2025 00:00:00 GMT' })).toBe(
+      'Tue, 01 Jul 2025 00:00:00 GMT',
+    );
+    expect(validatorOf({ etag: 'W/"abc"' })).toBeUndefined();
+  });
+
+  it('continues after the newline of a verified 206, and refuses a byte that is not a newline', async () => {
+    const ok = await continueFrom(
+      206,
+      { 'content-range': 'bytes 7-22/23' },
+      chunksOf('\n{"b":2}\n', '{"c":3}\n'),
+      pos,
+    );
+    const { lines } = await collect(ok?.chunks ?? chunksOf(), ok?.split);
+    expect(lines.map((l) => [l.lineNo, l.byteOffset, l.line])).toEqual([
+      [2, 8, '{"b":2}'],
+      [3, 16, '{"c":3}'],
+    ]);
+    // The bytes moved: byte 7 is now inside a line, and the range would start mid-line.
+    expect(
+      await continueFrom(206, { 'content-range': 'bytes 7-30/31' }, chunksOf('":1}\n{"b":2}\n'), pos),
+    ).toBeUndefined();
+    // A range elsewhere than asked for is not trusted either.
+    expect(
+      await continueFrom(206, { 'content-range': 'bytes 8-30/31' }, chunksOf('{"b":2}\n'), pos),
+    ).toBeUndefined();
+  });
+
+  it('skips by line count when the server sends the whole file (200), and says when it is too short', async () => {
+    const whole = await continueFrom(200, { etag: '"v2"' }, chunksOf('{"a":10}\n{"b":20}\n{"c":30}\n'), pos);
+    const { lines } = await collect(whole?.chunks ?? chunksOf(), whole?.split);
+    expect(lines.map((l) => [l.lineNo, l.byteOffset, l.next.validator])).toEqual([
+      [2, 9, '"v2"'],
+      [3, 18, '"v2"'],
+    ]);
+    const short = await collect(chunksOf('{"a":10}\n'), { skipBeforeLine: 4 });
+    expect(short.lines).toEqual([]);
+    expect((short.error as PipelineError).code).toBe('HTTP_TRANSIENT');
   });
 });

@@ -15,11 +15,23 @@ export interface NdjsonLine {
 export interface NdjsonPosition {
   readonly byteOffset: number;
   readonly lineNo: number;
+  /**
+   * The strong validator (ETag, else Last-Modified) of the response the offset was counted in;
+   * a resume sends it as `If-Range`, so a changed file comes back whole instead of as a range.
+   */
+  readonly validator?: string;
 }
 
 export interface SplitOptions {
   /** Position of the first byte of `chunks` in the file. Default: start of the file. */
   readonly start?: NdjsonPosition;
+  /**
+   * Lines before this number are read and counted but not yielded: a resume that had to fetch the
+   * file from its start skips what it already has by line count. Default: yield every line.
+   */
+  readonly skipBeforeLine?: number;
+  /** Validator of the response being split, stamped on every position handed out. */
+  readonly validator?: string;
   /** A line longer than this is refused with `TOO_LARGE`, so memory stays bounded. Default 64 MiB. */
   readonly maxLineBytes?: number;
   /** When it has aborted, a read failure is the abort and is rethrown as is. */
@@ -49,12 +61,16 @@ export async function* splitNdjson(
 ): AsyncGenerator<NdjsonLine> {
   const maxLineBytes = options.maxLineBytes ?? 64 * 1024 * 1024;
   let { byteOffset: offset, lineNo } = options.start ?? { byteOffset: 0, lineNo: 1 };
+  const skipBefore = options.skipBeforeLine ?? 0;
+  const stamp = options.validator === undefined ? {} : { validator: options.validator };
   let pending: Buffer[] = [];
   let pendingBytes = 0;
 
   const failure = (message: string, cause?: unknown): PipelineError =>
     new PipelineError('HTTP_TRANSIENT', message, {
       cause,
+      // The validator stays out of the error (it is the server's string, and errors get logged):
+      // the caller has it on the `next` of the last line it took.
       context: { ...options.context, resumeOffset: offset, resumeLineNo: lineNo },
     });
 
@@ -65,10 +81,15 @@ export async function* splitNdjson(
     const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
     let line = bytes.toString('utf8', 0, end);
     if (offset === 0 && line.startsWith(BOM)) line = line.slice(1);
-    const item = { line, lineNo, byteOffset: offset, next: { byteOffset: offset + bytes.length + 1, lineNo: lineNo + 1 } };
+    const item = {
+      line,
+      lineNo,
+      byteOffset: offset,
+      next: { byteOffset: offset + bytes.length + 1, lineNo: lineNo + 1, ...stamp },
+    };
     offset += bytes.length + 1;
     lineNo++;
-    return line.trim() === '' ? undefined : item;
+    return line.trim() === '' || item.lineNo < skipBefore ? undefined : item;
   };
 
   try {
@@ -95,11 +116,109 @@ export async function* splitNdjson(
     throw failure('the NDJSON stream broke off mid-body', err);
   }
 
+  if (lineNo < skipBefore) {
+    // Fetched from the start to skip by line count, and the file is shorter than what was read.
+    throw new PipelineError('HTTP_TRANSIENT', 'the NDJSON file ended before the line to resume from', {
+      context: { ...options.context, resumeOffset: 0, resumeLineNo: skipBefore, linesSeen: lineNo - 1 },
+    });
+  }
   if (pendingBytes === 0) return;
   const rest = Buffer.concat(pending).toString('utf8');
+  // A clean end in the middle of a line is a truncation (resume), never a line to parse.
   if (!isJson(rest)) throw failure('the NDJSON stream ends in a truncated line');
   const item = take(new Uint8Array(0));
   if (item !== undefined) yield item;
+}
+
+/** How a resumed read continues after the server answered: which bytes to split, from where. */
+export interface ResumedRead {
+  readonly chunks: AsyncIterable<Uint8Array>;
+  readonly split: Pick<SplitOptions, 'start' | 'skipBeforeLine' | 'validator'>;
+}
+
+/**
+ * The request headers of a verified resume from `position`: the range starts ONE byte before
+ * the offset, so the answer proves the offset still follows a newline, and `If-Range` carries
+ * the validator of the download the offset was counted in, so a changed file comes back whole.
+ */
+export function resumeHeaders(position: NdjsonPosition): Record<string, string> {
+  if (position.byteOffset <= 0) return {};
+  return {
+    range: `bytes=${position.byteOffset - 1}-`,
+    ...(position.validator === undefined ? {} : { 'if-range': position.validator }),
+  };
+}
+
+/**
+ * The strong validator of a response, for a later `If-Range`: a strong ETag, else Last-Modified.
+ * A weak ETag (`W/…`) cannot be used for a range (RFC 9110 §13.1.5) and is ignored.
+ */
+export function validatorOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string | undefined {
+  const first = (name: string): string | undefined => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const etag = first('etag');
+  if (etag !== undefined && /^"[^"]*"$/.test(etag)) return etag;
+  const modified = first('last-modified');
+  return modified !== undefined && !Number.isNaN(Date.parse(modified)) ? modified : undefined;
+}
+
+/**
+ * Continues a file from `position` given the server's answer to {@link resumeHeaders}:
+ * - 206 starting one byte before the offset, and that byte is a newline: the rest of the body
+ *   continues the file at `position`;
+ * - 200 (the server ignored Range, or If-Range did not match because the file changed): the
+ *   whole file, whose first `position.lineNo - 1` lines are skipped by count;
+ * - anything else — a 206 elsewhere, or a byte that is not a newline (the bytes changed under
+ *   the offset, and the range would start mid-line) — `undefined`: fetch the file from its start
+ *   and skip by line count instead.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5 (If-Range)
+ */
+export async function continueFrom(
+  status: number,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  body: AsyncIterable<Uint8Array>,
+  position: NdjsonPosition,
+): Promise<ResumedRead | undefined> {
+  const validator = validatorOf(headers);
+  const stamp = validator === undefined ? {} : { validator };
+  if (position.byteOffset <= 0)
+    return { chunks: body, split: { start: { byteOffset: 0, lineNo: 1 }, ...stamp } };
+  if (status !== 206) return fromStart(body, position, validator);
+  const range = headers['content-range'];
+  const match = typeof range === 'string' ? /^bytes (\d+)-/.exec(range) : null;
+  if (match === null || Number(match[1]) !== position.byteOffset - 1) return undefined;
+  const iterator = body[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  while (first.done !== true && first.value.length === 0) first = await iterator.next();
+  if (first.done === true || first.value[0] !== NEWLINE) return undefined;
+  const head = first.value.subarray(1);
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    if (head.length > 0) yield head;
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+  }
+  const start = { byteOffset: position.byteOffset, lineNo: position.lineNo, ...stamp };
+  return { chunks: rest(), split: { start, ...stamp } };
+}
+
+/** The whole file, skipping the lines before `position.lineNo` by count. */
+export function fromStart(
+  body: AsyncIterable<Uint8Array>,
+  position: NdjsonPosition,
+  validator: string | undefined,
+): ResumedRead {
+  return {
+    chunks: body,
+    split: {
+      start: { byteOffset: 0, lineNo: 1 },
+      skipBeforeLine: position.lineNo,
+      ...(validator === undefined ? {} : { validator }),
+    },
+  };
 }
 
 function isJson(text: string): boolean {

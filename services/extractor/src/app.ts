@@ -8,6 +8,7 @@ import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { ExtractorEnv } from './config.ts';
+import { createJobAlertSink } from './job-alert.ts';
 import { createJobManager, type JobManager } from './job-manager.ts';
 import { createJobStore, type JobStore } from './job-store.ts';
 import type { ExtractorMetrics } from './metrics.ts';
@@ -115,6 +116,7 @@ export async function buildExtractor(
       stallTimeoutMs: env.EXTRACTOR_STALL_TIMEOUT_MS,
       logger,
       resumeJobs: env.EXTRACTOR_RESUME_JOBS,
+      alerts: createJobAlertSink(env.ALERT_FILE, logger),
       ...(metrics ? { metrics } : {}),
     });
     return {

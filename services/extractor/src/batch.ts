@@ -1,7 +1,19 @@
 import type { OutgoingMessage } from '@ehrflow/kafka';
-import { addCounts, ZERO_COUNTS, type RecordCounts } from './checkpoint.ts';
+import {
+  addCounts,
+  addErrorEntries,
+  ZERO_COUNTS,
+  type ErrorEntries,
+  type RecordCounts,
+} from './checkpoint.ts';
 import { deleteMessage, upsertMessage, type EnvelopeContext } from './envelope.ts';
-import { deletedRefs, resourceHead, type FileRole } from './manifest.ts';
+import { deletedRefs, errorEntrySummary, resourceHead, type FileRole } from './manifest.ts';
+
+/** The record id of a produced envelope and what it counted as (for duplicate detection). */
+export interface BatchKey {
+  readonly recordId: string;
+  readonly kind: 'UPSERT' | 'DELETE';
+}
 
 /** Per resource type and kind, what a batch produced (for metrics). */
 export interface ProducedTally {
@@ -20,6 +32,10 @@ export class Batch {
   counts: RecordCounts = ZERO_COUNTS;
   errorCodes: Record<string, number> = {};
   tallies = new Map<string, ProducedTally>();
+  /** Record ids of the produced envelopes, in order. */
+  keys: BatchKey[] = [];
+  /** What the batch's `error`-file lines reported. */
+  errorEntries: ErrorEntries | undefined = undefined;
   /** Lines (or entries) consumed, including those that produced nothing. */
   lines = 0;
 
@@ -39,12 +55,15 @@ export class Batch {
     this.counts = ZERO_COUNTS;
     this.errorCodes = {};
     this.tallies = new Map();
+    this.keys = [];
+    this.errorEntries = undefined;
     this.lines = 0;
     return out;
   }
 
   addMessage(message: OutgoingMessage, resourceType: string, kind: 'UPSERT' | 'DELETE', bytes: number): void {
     this.messages.push(message);
+    this.keys.push({ recordId: (message.value as { recordId: string }).recordId, kind });
     const key = `${resourceType}\u0000${kind}`;
     const tally = this.tallies.get(key) ?? { resourceType, kind, count: 0, bytes: 0 };
     tally.count++;
@@ -74,13 +93,18 @@ export function addExportLine(
   role: FileRole,
   line: string,
   locator: string,
+  requestedTypes: readonly string[] = [],
 ): void {
   batch.lines++;
+  const value = parseObject(line);
   if (role === 'error') {
     batch.error('EXPORT_ERROR_ENTRY');
+    const { type, codes } = errorEntrySummary(value, requestedTypes);
+    const issueCodes: Record<string, number> = {};
+    for (const code of codes) issueCodes[code] = (issueCodes[code] ?? 0) + 1;
+    batch.errorEntries = addErrorEntries(batch.errorEntries, { byType: { [type]: 1 }, issueCodes });
     return;
   }
-  const value = parseObject(line);
   if (value === undefined) {
     batch.error('PARSE_ERROR');
     return;
@@ -111,7 +135,12 @@ export function addResource(
     batch.error('MISSING_REQUIRED');
     return;
   }
-  batch.addMessage(upsertMessage(ctx, head, resource, json, locator), head.resourceType, 'UPSERT', Buffer.byteLength(json));
+  batch.addMessage(
+    upsertMessage(ctx, head, resource, json, locator),
+    head.resourceType,
+    'UPSERT',
+    Buffer.byteLength(json),
+  );
   batch.count({ read: 1, produced: 1 });
 }
 

@@ -2,9 +2,12 @@ import { PipelineError, isPipelineError } from '@ehrflow/errors';
 import { parseRetryAfter, retry, sleep, type NdjsonLine, type ResponseHeaders } from '@ehrflow/http';
 import { addExportLine, Batch } from './batch.ts';
 import {
+  carriedOver,
   commitFile,
   isComplete,
+  partOf,
   progressFromManifest,
+  restartFile,
   type BackfillProgress,
   type FilePosition,
 } from './checkpoint.ts';
@@ -14,6 +17,8 @@ import { parseManifest, type ExportManifest } from './manifest.ts';
 /** Longest wait between status polls, whatever Retry-After says. */
 const MAX_POLL_WAIT_MS = 60_000;
 const DEFAULT_POLL_WAIT_MS = 1_000;
+/** Reads of a file from its start after its line count differed from the manifest's `count`. */
+export const MAX_REFETCHES = 2;
 
 /** The export's status URL or a file is gone (expired or cancelled server-side): export again. */
 class ExportExpired extends Error {
@@ -36,24 +41,44 @@ export async function runBulkExport(ctx: JobContext): Promise<BackfillProgress> 
   let statusUrl = ctx.job.statusUrl;
   let attempts = ctx.job.exportAttempts;
   let progress = ctx.progress()?.kind === 'backfill' ? (ctx.progress() as BackfillProgress) : undefined;
+  let previous: BackfillProgress | undefined;
   for (;;) {
     try {
       if (progress === undefined) {
-        if (statusUrl === undefined) {
+        const { kept, keptTypes } = carriedOver(previous, ctx.job.since);
+        const types = ctx.job.resourceTypes.filter((t) => !keptTypes.has(t));
+        if (statusUrl === undefined && types.length > 0) {
           if (attempts >= ctx.maxExportAttempts) {
-            throw new PipelineError('JOB_FAILED', 'the export expired more often than allowed', {
+            throw new PipelineError('EXPORT_EXPIRED', 'the export expired more often than allowed', {
               context: { jobId: ctx.job.id, attempts },
             });
           }
-          statusUrl = await kickOff(ctx);
+          statusUrl = await kickOff(ctx, types);
           attempts++;
           await ctx.save({ statusUrl, exportAttempts: attempts });
         }
-        const manifest = await pollUntilReady(ctx, statusUrl);
-        progress = progressFromManifest(manifest);
+        const fresh =
+          statusUrl === undefined
+            ? {
+                kind: 'backfill' as const,
+                transactionTime: previous?.transactionTime ?? '',
+                requiresAccessToken: previous?.requiresAccessToken ?? true,
+                files: [],
+              }
+            : progressFromManifest(await pollUntilReady(ctx, statusUrl));
+        progress = { ...fresh, files: [...kept, ...fresh.files] };
+        // Keys of files that are not carried over belong to files that will be read again. With
+        // no previous checkpoint in hand (a fresh job, or a crash while exporting again), no file
+        // is carried over and every key goes.
+        await ctx.forgetKeys(previous === undefined ? undefined : dropped(previous, kept));
         await ctx.save({ progress });
         ctx.logger.info(
-          { jobId: ctx.job.id, files: manifest.files.length, requiresAccessToken: manifest.requiresAccessToken },
+          {
+            jobId: ctx.job.id,
+            files: fresh.files.length,
+            keptFiles: kept.length,
+            requiresAccessToken: fresh.requiresAccessToken,
+          },
           'export manifest received',
         );
       }
@@ -63,6 +88,7 @@ export async function runBulkExport(ctx: JobContext): Promise<BackfillProgress> 
     } catch (err) {
       if (!(err instanceof ExportExpired)) throw err;
       ctx.logger.warn({ jobId: ctx.job.id, attempts }, 'export expired; exporting again');
+      previous = (ctx.progress() as BackfillProgress | undefined) ?? progress;
       statusUrl = undefined;
       progress = undefined;
       await ctx.save({ statusUrl: null, progress: null });
@@ -70,10 +96,16 @@ export async function runBulkExport(ctx: JobContext): Promise<BackfillProgress> 
   }
 }
 
+/** Parts (file URLs) of a checkpoint that a new export does not carry over. */
+function dropped(previous: BackfillProgress, kept: readonly { url: string }[]): number[] {
+  const keptUrls = new Set(kept.map((f) => f.url));
+  return previous.files.filter((f) => !keptUrls.has(f.url)).map((f) => partOf(f.url));
+}
+
 /** Kick-off request; answers the status URL (Content-Location of the 202). */
-async function kickOff(ctx: JobContext): Promise<string> {
+async function kickOff(ctx: JobContext, types: readonly string[]): Promise<string> {
   const { source, job } = ctx;
-  const params = new URLSearchParams({ _type: job.resourceTypes.join(','), _outputFormat: 'application/fhir+ndjson' });
+  const params = new URLSearchParams({ _type: types.join(','), _outputFormat: 'application/fhir+ndjson' });
   if (job.since !== undefined) params.set('_since', job.since);
   const path = source.exportLevel === 'group' ? `Group/${source.groupId ?? ''}/$export` : '$export';
   const response = await ctx.client.raw('GET', `${path}?${params.toString()}`, {
@@ -115,7 +147,10 @@ async function pollUntilReady(ctx: JobContext, statusUrl: string): Promise<Expor
     const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'), new Date(), MAX_POLL_WAIT_MS);
     ctx.logger.debug(
       // X-Progress is free text from the server: logged only when it looks like a progress note.
-      { jobId: ctx.job.id, progress: progress !== undefined && /^[\w %.,:-]{0,40}$/.test(progress) ? progress : undefined },
+      {
+        jobId: ctx.job.id,
+        progress: progress !== undefined && /^[\w %.,:-]{0,40}$/.test(progress) ? progress : undefined,
+      },
       'export in progress',
     );
     await sleep(retryAfter?.ms ?? DEFAULT_POLL_WAIT_MS, ctx.signal);
@@ -142,7 +177,9 @@ async function downloadAll(ctx: JobContext, start: BackfillProgress): Promise<Ba
   if (failures.length > 0) throw failures.find((e) => e instanceof ExportExpired) ?? failures[0];
   const done = ctx.progress() as BackfillProgress;
   if (!isComplete(done)) {
-    throw new PipelineError('JOB_FAILED', 'export files were left unread', { context: { jobId: ctx.job.id } });
+    throw new PipelineError('JOB_FAILED', 'export files were left unread', {
+      context: { jobId: ctx.job.id },
+    });
   }
   return done;
 }
@@ -166,62 +203,129 @@ async function raceLinger<T>(next: Promise<T>, ms: number): Promise<T | typeof L
 /**
  * Reads one file from its committed position to the end, producing in batches; each batch is
  * committed (position after its last line) only after Kafka acknowledged it. A broken or truncated
- * body commits what was read and resumes from there (Range), under the job's retry policy.
+ * body commits what was read and resumes from there, verified (`continueFrom` in @ehrflow/http:
+ * one byte before the offset must be a newline, If-Range with the file's validator, else the
+ * file from its start skipping by line count), under the job's retry policy. A file whose line
+ * count is not the manifest's `count` is read again from its start, at most `MAX_REFETCHES` times.
  */
 async function downloadFile(ctx: JobContext, index: number): Promise<void> {
-  await retry(async () => {
-    const current = ctx.progress() as BackfillProgress;
-    const file = current.files[index];
-    if (file === undefined || file.done) return;
-    const batch = new Batch();
-    let batchStartedAt = 0;
-    const flush = async (position: FilePosition | 'done'): Promise<void> => {
-      await ctx.commit(batch.take(), (p, counts) => commitFile(p as BackfillProgress, index, position, counts));
-    };
-    let after: FilePosition | undefined;
-    try {
-      const lines = ctx.client.ndjsonLines(file.url, {
-        signal: ctx.signal,
-        authorize: current.requiresAccessToken,
-        route: '_bulk/:id/:file',
-        ...(file.position.byteOffset > 0 ? { range: file.position } : {}),
-      });
-      // A batch goes out when full, or when it is `batchLingerMs` old even if the next line has not
-      // come yet: on a slow link, records must not wait seconds for siblings.
-      const iterator = lines[Symbol.asyncIterator]();
-      // Handled here so a failure while a flush runs is not an unhandled rejection; awaiting
-      // `next` below still throws it.
-      const pull = (): Promise<IteratorResult<NdjsonLine>> => {
-        const p = iterator.next();
-        p.catch(() => undefined);
-        return p;
+  await retry(
+    async () => {
+      const current = ctx.progress() as BackfillProgress;
+      const file = current.files[index];
+      if (file === undefined || file.done) return;
+      const part = partOf(file.url);
+      const batch = new Batch();
+      let batchStartedAt = 0;
+      const flush = async (position: FilePosition | 'done'): Promise<void> => {
+        const taken = batch.take();
+        await ctx.commit(
+          taken,
+          (p, counts) =>
+            commitFile(p as BackfillProgress, index, position, counts, {
+              lines: taken.lines,
+              errorEntries: taken.errorEntries,
+            }),
+          part,
+        );
       };
-      let next = pull();
-      for (;;) {
-        const step =
-          batch.isEmpty() || after === undefined
-            ? await next
-            : await raceLinger(next, batchStartedAt + ctx.batchLingerMs - Date.now());
-        if (step === LINGER_ELAPSED) {
-          await flush(after as FilePosition);
-          continue;
+      let after: FilePosition | undefined;
+      try {
+        const lines = ctx.client.ndjsonLines(file.url, {
+          signal: ctx.signal,
+          authorize: current.requiresAccessToken,
+          route: '_bulk/:id/:file',
+          ...(file.position.byteOffset > 0 ? { range: file.position } : {}),
+        });
+        // A batch goes out when full, or when it is `batchLingerMs` old even if the next line has not
+        // come yet: on a slow link, records must not wait seconds for siblings.
+        const iterator = lines[Symbol.asyncIterator]();
+        // Handled here so a failure while a flush runs is not an unhandled rejection; awaiting
+        // `next` below still throws it.
+        const pull = (): Promise<IteratorResult<NdjsonLine>> => {
+          const p = iterator.next();
+          p.catch(() => undefined);
+          return p;
+        };
+        let next = pull();
+        for (;;) {
+          const step =
+            batch.isEmpty() || after === undefined
+              ? await next
+              : await raceLinger(next, batchStartedAt + ctx.batchLingerMs - Date.now());
+          if (step === LINGER_ELAPSED) {
+            await flush(after as FilePosition);
+            continue;
+          }
+          if (step.done === true) break;
+          next = pull();
+          const item = step.value;
+          if (batch.size >= ctx.batchSize)
+            await flush(positionOf(item.byteOffset, item.lineNo, item.next.validator));
+          if (batch.isEmpty()) batchStartedAt = Date.now();
+          addExportLine(
+            ctx.envelope,
+            batch,
+            file.role,
+            item.line,
+            `file ${index + 1} line ${item.lineNo}`,
+            ctx.job.resourceTypes,
+          );
+          after = item.next;
         }
-        if (step.done === true) break;
-        next = pull();
-        const item = step.value;
-        if (batch.size >= ctx.batchSize) await flush({ byteOffset: item.byteOffset, lineNo: item.lineNo });
-        if (batch.isEmpty()) batchStartedAt = Date.now();
-        addExportLine(ctx.envelope, batch, file.role, item.line, `file ${index + 1} line ${item.lineNo}`);
-        after = item.next;
+        // Lines committed so far (each source line once, however often transferred) plus this batch.
+        const committed = (ctx.progress() as BackfillProgress).files[index];
+        const read = (committed?.lines ?? 0) + batch.lines;
+        // `count` is the number of resources, so of Bundles in a `deleted` file; a server that
+        // counts the DELETE entries instead is taken at its word too.
+        const entries = (committed?.counts.read ?? 0) + batch.counts.read;
+        const counted = read === file.count || (file.role === 'deleted' && entries === file.count);
+        if (file.count !== undefined && !counted) {
+          if (after !== undefined && !batch.isEmpty()) await flush(after);
+          await refetch(ctx, index, read);
+          return;
+        }
+        await flush('done');
+      } catch (err) {
+        const resume = resumePosition(err, after);
+        if (resume !== undefined && !batch.isEmpty()) await flush(resume);
+        if (isGone(err)) throw new ExportExpired();
+        throw err;
       }
-      await flush('done');
-    } catch (err) {
-      const resume = resumePosition(err);
-      if (resume !== undefined && !batch.isEmpty()) await flush(resume);
-      if (isGone(err)) throw new ExportExpired();
-      throw err;
-    }
-  }, { ...ctx.retryPolicy, signal: ctx.signal });
+    },
+    { ...ctx.retryPolicy, signal: ctx.signal },
+  );
+}
+
+/**
+ * The file held a different number of lines than the manifest said: read it again from its
+ * start (its counts and keys dropped first), or fail the job with `MANIFEST_COUNT_MISMATCH`.
+ */
+async function refetch(ctx: JobContext, index: number, read: number): Promise<void> {
+  const file = (ctx.progress() as BackfillProgress).files[index];
+  if (file === undefined) return;
+  const context = {
+    jobId: ctx.job.id,
+    file: index + 1,
+    expected: file.count,
+    read,
+    refetches: file.refetches ?? 0,
+  };
+  if ((file.refetches ?? 0) >= MAX_REFETCHES) {
+    throw new PipelineError(
+      'MANIFEST_COUNT_MISMATCH',
+      'an export file keeps holding another line count than its manifest entry',
+      { context },
+    );
+  }
+  ctx.logger.warn(context, 'export file line count differs from the manifest; reading it again');
+  await ctx.forgetKeys([partOf(file.url)]);
+  await ctx.save({ progress: restartFile(ctx.progress() as BackfillProgress, index) });
+  await downloadFile(ctx, index);
+}
+
+function positionOf(byteOffset: number, lineNo: number, validator: string | undefined): FilePosition {
+  return validator === undefined ? { byteOffset, lineNo } : { byteOffset, lineNo, validator };
 }
 
 /** Best-effort DELETE of a finished export so the server can free its files. */
@@ -233,23 +337,31 @@ async function deleteExport(ctx: JobContext, statusUrl: string | undefined): Pro
 }
 
 /** Cancels an export at the server (job cancelled); failures are only logged. */
-export async function cancelExport(ctx: Pick<JobContext, 'client' | 'logger' | 'job'>, statusUrl: string): Promise<void> {
+export async function cancelExport(
+  ctx: Pick<JobContext, 'client' | 'logger' | 'job'>,
+  statusUrl: string,
+): Promise<void> {
   await ctx.client
     .raw('DELETE', statusUrl, { route: '_bulk/:id', retry: false })
     .catch(() => ctx.logger.warn({ jobId: ctx.job.id }, 'could not cancel the export at the source'));
 }
 
-function resumePosition(err: unknown): FilePosition | undefined {
+/** Where a broken read resumes; the validator is that of the response the last line came in. */
+function resumePosition(err: unknown, last: FilePosition | undefined): FilePosition | undefined {
   if (!isPipelineError(err) || err.code !== 'HTTP_TRANSIENT') return undefined;
   const { resumeOffset, resumeLineNo } = err.context;
-  return typeof resumeOffset === 'number' && typeof resumeLineNo === 'number'
-    ? { byteOffset: resumeOffset, lineNo: resumeLineNo }
+  return typeof resumeOffset === 'number' && typeof resumeLineNo === 'number' && resumeOffset > 0
+    ? positionOf(resumeOffset, resumeLineNo, last?.validator)
     : undefined;
 }
 
 /** 404 / 410: the export or file no longer exists at the source. */
 function isGone(err: unknown): boolean {
-  return isPipelineError(err) && err.code === 'HTTP_PERMANENT' && (err.context.status === 404 || err.context.status === 410);
+  return (
+    isPipelineError(err) &&
+    err.code === 'HTTP_PERMANENT' &&
+    (err.context.status === 404 || err.context.status === 410)
+  );
 }
 
 function header(headers: ResponseHeaders, name: string): string | undefined {

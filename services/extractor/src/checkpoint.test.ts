@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  carriedOver,
   commitFile,
+  errorEntriesOf,
+  failedTypes,
+  restartFile,
   commitPage,
   isComplete,
   laterInstant,
@@ -33,7 +37,7 @@ describe('backfill checkpoints', () => {
     p = commitFile(p, 1, 'done', { read: 2, errors: 2 });
     expect(isComplete(p)).toBe(true);
     const totals = totalsOf(p);
-    expect(totals).toEqual({ read: 7, produced: 4, deleted: 0, errors: 3 });
+    expect(totals).toEqual({ read: 7, produced: 4, deleted: 0, errors: 3, duplicates: 0 });
     expect(reconciles(totals)).toBe(true);
   });
 
@@ -46,8 +50,76 @@ describe('backfill checkpoints', () => {
   });
 
   it('does not reconcile when a record is unaccounted for', () => {
-    expect(reconciles({ read: 5, produced: 3, deleted: 1, errors: 0 })).toBe(false);
+    expect(reconciles({ read: 5, produced: 3, deleted: 1, errors: 0, duplicates: 0 })).toBe(false);
+    // A source line naming a resource already read is accounted for as a duplicate.
+    expect(reconciles({ read: 5, produced: 3, deleted: 1, errors: 0, duplicates: 1 })).toBe(true);
     expect(isComplete(undefined)).toBe(false);
+  });
+});
+
+describe('error entries, refetches and export restarts', () => {
+  const three = {
+    transactionTime: '2025-01-01T00:00:00Z',
+    requiresAccessToken: true,
+    files: [
+      { role: 'output' as const, type: 'Patient', url: 'http://x/p1', count: 2 },
+      { role: 'output' as const, type: 'Observation', url: 'http://x/o1', count: 3 },
+      { role: 'error' as const, type: 'OperationOutcome', url: 'http://x/e1', count: 1 },
+    ],
+  };
+
+  it('sums error entries per type and code, and retries only the types they name', () => {
+    let p = progressFromManifest(three);
+    p = commitFile(
+      p,
+      2,
+      'done',
+      { read: 1, errors: 1 },
+      {
+        lines: 1,
+        errorEntries: { byType: { Observation: 1 }, issueCodes: { exception: 1 } },
+      },
+    );
+    expect(errorEntriesOf(p)).toEqual({ byType: { Observation: 1 }, issueCodes: { exception: 1 } });
+    expect(failedTypes(p, ['Patient', 'Observation'])).toEqual(['Observation']);
+    // An entry tied to no type: every type is exported again.
+    const unknown = commitFile(
+      progressFromManifest(three),
+      2,
+      'done',
+      {},
+      { errorEntries: { byType: { unknown: 1 }, issueCodes: {} } },
+    );
+    expect(failedTypes(unknown, ['Patient', 'Observation'])).toEqual(['Patient', 'Observation']);
+  });
+
+  it('reads a file again from zero: counts, lines and position reset, one more refetch', () => {
+    let p = commitFile(
+      progressFromManifest(three),
+      1,
+      { byteOffset: 90, lineNo: 3 },
+      { read: 2, produced: 2 },
+      { lines: 2 },
+    );
+    p = restartFile(p, 1);
+    expect(p.files[1]).toMatchObject({
+      position: { byteOffset: 0, lineNo: 1 },
+      lines: 0,
+      refetches: 1,
+      done: false,
+    });
+    expect(totalsOf(p).read).toBe(0);
+  });
+
+  it('carries over the files of completely read types without error entries when the export restarts', () => {
+    let p = progressFromManifest(three);
+    p = commitFile(p, 0, 'done', { read: 2, produced: 2 }, { lines: 2 });
+    p = commitFile(p, 1, { byteOffset: 10, lineNo: 2 }, { read: 1, produced: 1 }, { lines: 1 });
+    const { kept, keptTypes } = carriedOver(p, undefined);
+    expect([...keptTypes]).toEqual(['Patient']);
+    expect(kept.map((f) => f.url)).toEqual(['http://x/p1']);
+    // A _since export lists deletions in files that name no type: nothing is kept.
+    expect(carriedOver(p, '2024-01-01T00:00:00Z').kept).toEqual([]);
   });
 });
 
@@ -61,7 +133,7 @@ describe('incremental checkpoints', () => {
     expect(isComplete(p)).toBe(false);
     p = commitPage(p, 'Observation', undefined, undefined, {});
     expect(isComplete(p)).toBe(true);
-    expect(totalsOf(p)).toEqual({ read: 3, produced: 3, deleted: 0, errors: 0 });
+    expect(totalsOf(p)).toEqual({ read: 3, produced: 3, deleted: 0, errors: 0, duplicates: 0 });
   });
 
   it('compares instants as times, not strings', () => {

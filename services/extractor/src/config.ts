@@ -8,6 +8,8 @@ export const extractorEnv = z.object({
   ...pipelineEnv,
   REDIS_URL: z.string().min(1),
   DATABASE_URL: z.string().min(1),
+  /** JSON-lines file for job alerts (a job that ends partial); without it they are logged. */
+  ALERT_FILE: z.string().min(1).optional(),
   /** JSON file describing every source site (see `sources.ts`). */
   EXTRACTOR_SOURCES_FILE: z.string().min(1),
   EXTRACTOR_RAW_TOPIC: z.string().min(1).default('ehr.raw'),

@@ -28,7 +28,9 @@ describe('upsertMessage', () => {
     const m = upsertMessage(ctx, head, observation, line, 'file 1 line 4');
     const v = m.value as RawEnvelope;
     expect(v.recordId).toBe(recordIdOf('site-a', 'Observation', 'obs-7', '3'));
-    expect(upsertMessage(ctx, head, observation, line, 'file 1 line 4').value).toMatchObject({ recordId: v.recordId });
+    expect(upsertMessage(ctx, head, observation, line, 'file 1 line 4').value).toMatchObject({
+      recordId: v.recordId,
+    });
     expect(m.key).toBe(partitionKey(pseudonymKey, 'site-a', 'pat-2'));
     expect(v).toMatchObject({
       jobId: 'job-1',
@@ -75,9 +77,11 @@ describe('addExportLine', () => {
     };
     addExportLine(ctx, batch, 'deleted', JSON.stringify(bundle), 'file 2 line 1');
     addExportLine(ctx, batch, 'error', '{"resourceType":"OperationOutcome"}', 'file 3 line 1');
-    expect(batch.counts).toEqual({ read: 6, produced: 1, deleted: 2, errors: 3 });
+    expect(batch.counts).toEqual({ read: 6, produced: 1, deleted: 2, errors: 3, duplicates: 0 });
     expect(batch.errorCodes).toEqual({ PARSE_ERROR: 1, MISSING_REQUIRED: 1, EXPORT_ERROR_ENTRY: 1 });
     expect(batch.size).toBe(3);
+    expect(batch.keys.map((k) => k.kind)).toEqual(['UPSERT', 'DELETE', 'DELETE']);
+    expect(batch.errorEntries).toEqual({ byType: { unknown: 1 }, issueCodes: { unknown: 1 } });
     expect(batch.lines).toBe(5);
     const taken = batch.take();
     expect(taken.size).toBe(3);

@@ -32,7 +32,7 @@ async function withSite(
 }
 
 describe('manifest entries', () => {
-  it('counts each OperationOutcome of the error file as a job error and still completes, reconciled', async () => {
+  it('counts each OperationOutcome of the error file as a job error and ends partial, counts reconciled', async () => {
     const sim = createSimulator({
       seed: `er-${stack.rid}`,
       sites: ['site-a'],
@@ -48,7 +48,12 @@ describe('manifest entries', () => {
       const expected = expectedRecords(sim, site.site, site.sourceId, { types: TYPES }).upserts;
 
       // The simulator's error file holds one OperationOutcome per exported type.
-      expect(final).toMatchObject({ state: 'completed', reason: null, errorsByCode: { EXPORT_ERROR_ENTRY: TYPES.length } });
+      // Every file read and the counts add up, but the source said it failed: partial, never completed.
+      expect(final).toMatchObject({ state: 'partial', reason: 'source_errors', errorsByCode: { EXPORT_ERROR_ENTRY: TYPES.length } });
+      expect(final.errorEntries).toEqual({
+        byType: Object.fromEntries(TYPES.map((t) => [t, 1])),
+        issueCodes: { processing: TYPES.length },
+      });
       expect(final.counts).toMatchObject({ produced: expected.size, deleted: 0, errors: TYPES.length });
       expect(final.counts.read).toBe(expected.size + TYPES.length);
       expect(final.parts.done).toBe(final.parts.total);
@@ -147,7 +152,8 @@ describe('expired export files', () => {
     await withSite('xa', sim, { env: { EXTRACTOR_MAX_EXPORT_ATTEMPTS: '3' } }, async (extractor, site) => {
       const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
       const final = await waitForEnd(extractor, job.id, 60_000);
-      expect(final).toMatchObject({ state: 'failed', errorCode: 'JOB_FAILED' });
+      // A named reason an operator can act on, not `internal`.
+      expect(final).toMatchObject({ state: 'failed', reason: 'export_expired', errorCode: 'EXPORT_EXPIRED' });
       expect(sim.counters().exportsStarted).toBe(3);
       const { events } = await stack.readBack(job.id, (_r, e) => e.some((x) => x.state === 'failed'));
       expect(events.some((e) => e.state === 'completed')).toBe(false);

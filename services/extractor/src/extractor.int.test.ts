@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@ehrflow/config';
-import { createCodec, createRegistry, type JobEvent, type RawEnvelope } from '@ehrflow/contracts';
+import { createCodec, createRegistry, loadSchemaSet, type JobEvent, type RawEnvelope } from '@ehrflow/contracts';
 import { createSimulator, resourceId, RESOURCE_TYPES, type Simulator } from '@ehrflow/ehr-sim';
 import { recordIdOf } from '@ehrflow/fhir';
 import { createKafka } from '@ehrflow/kafka';
@@ -58,12 +58,15 @@ beforeAll(async () => {
     waitForLeaders: true,
   });
   await admin.disconnect();
+  // From the local schema files, not the shared registry: a test runs the schemas of its checkout.
+  const local = loadSchemaSet();
   for (const [topic, from] of [
     [RAW_TOPIC, 'ehr.raw-value'],
     [JOBS_TOPIC, 'ehr.jobs-value'],
   ] as const) {
-    const latest = await registry.latest(from);
-    await registry.register(`${topic}-value`, latest.text);
+    const schema = local.subjects.find((s) => s.subject === from)?.schema;
+    if (schema === undefined) throw new Error(`no local schema for ${from}`);
+    await registry.register(`${topic}-value`, schema.canonical);
   }
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
   pemFile = join(dir, 'client.pem');

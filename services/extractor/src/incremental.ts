@@ -1,7 +1,13 @@
 import { PipelineError } from '@ehrflow/errors';
 import { z } from '@ehrflow/config';
 import { Batch, addResource } from './batch.ts';
-import { commitPage, laterInstant, type IncrementalProgress, type TypeProgress } from './checkpoint.ts';
+import {
+  commitPage,
+  laterInstant,
+  partOf,
+  type IncrementalProgress,
+  type TypeProgress,
+} from './checkpoint.ts';
 import type { JobContext } from './job-context.ts';
 
 const searchBundle = z.object({
@@ -45,9 +51,13 @@ async function syncType(ctx: JobContext, type: TypeProgress, since: string | und
     const response = await ctx.client.json('GET', url, { signal: ctx.signal, route: `${type.type}?search` });
     const parsed = searchBundle.safeParse(response.body);
     if (!parsed.success) {
-      throw new PipelineError('HTTP_PERMANENT', 'search answered with something other than a searchset Bundle', {
-        context: { jobId: ctx.job.id, resourceType: type.type, page },
-      });
+      throw new PipelineError(
+        'HTTP_PERMANENT',
+        'search answered with something other than a searchset Bundle',
+        {
+          context: { jobId: ctx.job.id, resourceType: type.type, page },
+        },
+      );
     }
     const batch = new Batch();
     let maxSeen: string | undefined;
@@ -63,7 +73,11 @@ async function syncType(ctx: JobContext, type: TypeProgress, since: string | und
       if (typeof meta?.lastUpdated === 'string') maxSeen = laterInstant(maxSeen, meta.lastUpdated);
     });
     const next: string | undefined = parsed.data.link?.find((l) => l.relation === 'next')?.url;
-    await ctx.commit(batch, (p, counts) => commitPage(p as IncrementalProgress, type.type, next, maxSeen, counts));
+    await ctx.commit(
+      batch,
+      (p, counts) => commitPage(p as IncrementalProgress, type.type, next, maxSeen, counts),
+      partOf(type.type),
+    );
     url = next;
   }
 }

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '@ehrflow/config';
-import { createCodec, createRegistry, type Codec, type JobEvent, type RawEnvelope, type SchemaRegistry } from '@ehrflow/contracts';
+import {
+  createCodec,
+  createRegistry,
+  loadSchemaSet,
+  type Codec,
+  type JobEvent,
+  type RawEnvelope,
+  type SchemaRegistry,
+} from '@ehrflow/contracts';
 import { resourceId, RESOURCE_TYPES, type Simulator } from '@ehrflow/ehr-sim';
 import { recordIdOf } from '@ehrflow/fhir';
 import { createKafka, type KafkaClient } from '@ehrflow/kafka';
@@ -110,12 +118,15 @@ export function createIntStack(prefix: string): IntStack {
         waitForLeaders: true,
       });
       await admin.disconnect();
+      // From the local schema files, not the shared registry: a test runs the schemas of its checkout.
+      const local = loadSchemaSet();
       for (const [topic, from] of [
         [rawTopic, 'ehr.raw-value'],
         [jobsTopic, 'ehr.jobs-value'],
       ] as const) {
-        const latest = await registry.latest(from);
-        await registry.register(`${topic}-value`, latest.text);
+        const schema = local.subjects.find((s) => s.subject === from)?.schema;
+        if (schema === undefined) throw new Error(`no local schema for ${from}`);
+        await registry.register(`${topic}-value`, schema.canonical);
       }
       const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
       writeFileSync(join(dir, 'client.pem'), await exportPKCS8(privateKey));

@@ -28,10 +28,22 @@ export interface JobContext {
   readonly logger: HttpLogger;
   /**
    * Produces a batch and, once Kafka acknowledged it, lets `fold` add it (its counts, the new
-   * position) to the checkpoint, which is then written. Folds and writes are serialised per job,
+   * position) to the checkpoint, which is then written with the batch's record ids (`part` says
+   * where they were read) in one transaction. Folds and writes are serialised per job,
    * so checkpoints are written in order and never hold a record Kafka has not acknowledged.
    */
-  commit(batch: Batch, fold: (progress: JobProgress | undefined, counts: RecordCounts) => JobProgress): Promise<void>;
+  commit(
+    batch: Batch,
+    fold: (progress: JobProgress | undefined, counts: RecordCounts) => JobProgress,
+    part: number,
+  ): Promise<void>;
+  /**
+   * Record ids a job has read are kept (per part: a file or a type) so that a resource listed
+   * twice counts once, as a duplicate the second time. `commit` folds counts where repeats are
+   * already moved from produced/deleted to `duplicates`; `forgetKeys` drops the keys of parts
+   * that are read again from their start (or every key, without `parts`).
+   */
+  forgetKeys(parts?: readonly number[]): Promise<void>;
   /** Writes checkpoint fields other than progress (status URL, attempts) or a fresh progress. */
   save(data: JobCheckpoint): Promise<void>;
   /** Current progress as committed in this process. */

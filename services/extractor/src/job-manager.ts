@@ -6,16 +6,28 @@ import type { Logger } from '@ehrflow/logging';
 import type { Keyring } from '@ehrflow/phi';
 import { cancelExport, runBulkExport } from './bulk-export.ts';
 import {
+  errorEntriesOf,
+  failedTypes,
   isComplete,
   progressForTypes,
   reconciles,
   totalsOf,
   type JobProgress,
+  type RecordCounts,
 } from './checkpoint.ts';
+import { partialJobAlert, type JobAlertSink } from './job-alert.ts';
 import { runIncremental } from './incremental.ts';
 import type { JobContext, RecordSink } from './job-context.ts';
 import type { JobCheckpoint, JobRecord, JobStats, JobStore } from './job-store.ts';
-import { failureCode, failureReason, snapshotOf, toJobEvent, toJobView, type JobSnapshot, type JobView } from './job-view.ts';
+import {
+  failureCode,
+  failureReason,
+  snapshotOf,
+  toJobEvent,
+  toJobView,
+  type JobSnapshot,
+  type JobView,
+} from './job-view.ts';
 import type { ExtractorMetrics } from './metrics.ts';
 import type { SourceRuntime } from './source-runtime.ts';
 import { watchStall, type StallWatch } from './stall-watch.ts';
@@ -57,6 +69,8 @@ export interface JobManagerOptions {
   readonly resumeJobs?: boolean;
   /** Most jobs this process runs at once. Default 8. */
   readonly maxActiveJobs?: number;
+  /** Where the alert of a job that ends `partial` goes. */
+  readonly alerts?: JobAlertSink;
 }
 
 export interface JobManager {
@@ -68,6 +82,17 @@ export interface JobManager {
   get(id: string): Promise<JobView | undefined>;
   /** Cancels a job: at once when it runs here, else when its owner next renews its lease. */
   cancel(id: string): Promise<JobView | undefined>;
+  /**
+   * Resumes a `failed` or `cancelled` job in this process from its checkpoint: finished files are
+   * not fetched again. Undefined when no such job exists; `JobStateError` for another state.
+   */
+  resume(id: string): Promise<JobView | undefined>;
+  /**
+   * Starts a new backfill, linked to a `partial` job (`parentJobId`), for just the resource types
+   * its error entries name (all of the job's types when an entry names none). Undefined when no
+   * such job exists; `JobStateError` for another state.
+   */
+  retryFailed(id: string): Promise<JobView | undefined>;
   /** Resolves when the run of a job in this process ends (with its final view). */
   wait(id: string): Promise<JobView>;
   /** Starts lease renewal, takeover of stale jobs and periodic job events. */
@@ -108,6 +133,17 @@ export class JobRequestError extends PipelineError {
 /** How long a throttled job may go without a record before it fails (EXTRACTOR_STALL_TIMEOUT_MS). */
 export const DEFAULT_STALL_TIMEOUT_MS = 1_800_000;
 
+/** A job operation that does not fit the job's state: answered 409 by the API. */
+export class JobStateError extends PipelineError {
+  readonly statusCode = 409;
+  readonly state: JobState;
+  constructor(operation: string, state: JobState) {
+    super('JOB_STATE_CONFLICT', `a ${state} job cannot be ${operation}`, { context: { operation, state } });
+    this.name = 'JobStateError';
+    this.state = state;
+  }
+}
+
 /** Age at which a partly filled batch is produced (EXTRACTOR_BATCH_LINGER_MS). */
 export const DEFAULT_BATCH_LINGER_MS = 200;
 
@@ -135,21 +171,32 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       throw new JobRequestError('kind', 'must be backfill or incremental');
     }
     const known = runtime.config.resourceTypes as readonly string[];
-    const types = request.types === undefined || request.types.length === 0 ? [...known] : [...new Set(request.types)];
+    const types =
+      request.types === undefined || request.types.length === 0 ? [...known] : [...new Set(request.types)];
     if (types.some((t) => !known.includes(t))) {
       throw new JobRequestError('types', 'must be resource types configured for the source');
     }
-    if (request.since !== undefined && (!INSTANT.test(request.since) || Number.isNaN(Date.parse(request.since)))) {
+    if (
+      request.since !== undefined &&
+      (!INSTANT.test(request.since) || Number.isNaN(Date.parse(request.since)))
+    ) {
       throw new JobRequestError('since', 'must be a FHIR instant with a time zone');
     }
     return { runtime, types };
   };
 
-  const create = async (request: StartJobRequest, leaseMs: number): Promise<JobRecord> => {
+  const create = async (request: StartJobRequest, leaseMs: number, parentId?: string): Promise<JobRecord> => {
     const { types } = validate(request);
     const id = randomUUID();
     return store.create(
-      { id, sourceId: request.source, kind: request.kind, resourceTypes: types, since: request.since },
+      {
+        id,
+        sourceId: request.source,
+        kind: request.kind,
+        resourceTypes: types,
+        since: request.since,
+        ...(parentId === undefined ? {} : { parentId }),
+      },
       owner,
       leaseMs,
     );
@@ -160,7 +207,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     return {
       retries: job.baseStats.retries + c.retries,
       throttled: job.baseStats.throttled + c.rateLimited,
-      tokenRefreshes: job.baseStats.tokenRefreshes + (job.runtime.tokenProvider.refreshes() - job.refreshesAtStart),
+      tokenRefreshes:
+        job.baseStats.tokenRefreshes + (job.runtime.tokenProvider.refreshes() - job.refreshesAtStart),
       errorsByCode: job.errorsByCode,
     };
   };
@@ -188,7 +236,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
   };
 
   const persist = async (job: ActiveJob, data: JobCheckpoint): Promise<void> => {
-    const held = await store.checkpoint(job.snapshot.record.id, owner, { ...data, stats: job.snapshot.stats });
+    const held = await store.checkpoint(job.snapshot.record.id, owner, {
+      ...data,
+      stats: job.snapshot.stats,
+    });
     if (!held) {
       abort(job, 'lease');
       throw new PipelineError('JOB_FAILED', 'the job lease was lost to another replica', {
@@ -200,7 +251,9 @@ export function createJobManager(options: JobManagerOptions): JobManager {
   const abort = (job: ActiveJob, cause: AbortCause): void => {
     if (job.abortCause !== undefined) return;
     job.abortCause = cause;
-    job.controller.abort(new PipelineError(cause === 'cancel' ? 'JOB_CANCELLED' : 'SHUTDOWN', `job interrupted (${cause})`));
+    job.controller.abort(
+      new PipelineError(cause === 'cancel' ? 'JOB_CANCELLED' : 'SHUTDOWN', `job interrupted (${cause})`),
+    );
   };
 
   const contextOf = (job: ActiveJob): JobContext => {
@@ -232,7 +285,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
           refresh(job, { record, progress });
           await persist(job, data);
         }),
-      commit: async (batch, fold) => {
+      commit: async (batch, fold, part) => {
         // Kafka first: nothing reaches the checkpoint before it is acknowledged.
         if (batch.messages.length > 0) await options.sink.send(batch.messages);
         await serial(job, async () => {
@@ -241,15 +294,29 @@ export function createJobManager(options: JobManagerOptions): JobManager {
             options.metrics?.recordErrors.inc({ source: record.sourceId, code }, n);
           }
           for (const t of batch.tallies.values()) {
-            options.metrics?.produced.inc({ source: record.sourceId, resource_type: t.resourceType, kind: t.kind }, t.count);
+            options.metrics?.produced.inc(
+              { source: record.sourceId, resource_type: t.resourceType, kind: t.kind },
+              t.count,
+            );
             options.metrics?.bytes.inc({ source: record.sourceId, resource_type: t.resourceType }, t.bytes);
           }
-          const progress = fold(job.snapshot.progress, batch.counts);
+          let progress: JobProgress | undefined;
+          const keys = batch.keys.map((k) => ({ recordId: k.recordId, part }));
+          const held = await store.commitBatch(record.id, owner, keys, (fresh) => {
+            progress = fold(job.snapshot.progress, withDuplicates(batch.counts, batch.keys, fresh));
+            return { progress, stats: statsOf(job) };
+          });
+          if (!held) {
+            abort(job, 'lease');
+            throw new PipelineError('JOB_FAILED', 'the job lease was lost to another replica', {
+              context: { jobId: record.id },
+            });
+          }
           refresh(job, { progress });
-          await persist(job, { progress });
           if (batch.messages.length > 0) job.stall.progress();
         });
       },
+      forgetKeys: (parts) => serial(job, () => store.forgetKeys(record.id, parts)),
       watermarks: () => store.watermarks(record.sourceId),
       setWatermark: (type, instant) => store.setWatermark(record.sourceId, type, instant),
     };
@@ -266,11 +333,26 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     await store.checkpoint(snapshot.record.id, owner, { stats: snapshot.stats }).catch(() => false);
     const held = await store.setState(snapshot.record.id, owner, state, reason, errorCode);
     if (!held) {
-      logger.warn({ jobId: snapshot.record.id, state }, 'job finished after its lease was lost; state not written');
+      logger.warn(
+        { jobId: snapshot.record.id, state },
+        'job finished after its lease was lost; state not written',
+      );
       return;
     }
     options.metrics?.jobs.inc({ source: snapshot.record.sourceId, state, reason: reason ?? 'none' });
     await emit(snapshot);
+    if (state === 'partial' && options.alerts !== undefined) {
+      const view = toJobView(snapshot);
+      const alert = partialJobAlert(
+        { id: view.id, sourceId: view.sourceId, reason },
+        view.errorEntries,
+        failedTypes(snapshot.progress, snapshot.record.resourceTypes),
+        Date.now(),
+      );
+      await options.alerts
+        .send(alert)
+        .catch((err: unknown) => logger.warn({ jobId: view.id, err }, 'could not send a job alert'));
+    }
   };
 
   const execute = async (job: ActiveJob): Promise<void> => {
@@ -280,18 +362,37 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     try {
       if (record.cancelRequested) abort(job, 'cancel');
       if (job.snapshot.state === 'pending') {
-        if (!(await store.setState(record.id, owner, 'running', null))) throw new PipelineError('JOB_FAILED', 'lease lost');
+        if (!(await store.setState(record.id, owner, 'running', null)))
+          throw new PipelineError('JOB_FAILED', 'lease lost');
       }
       await emit(refresh(job, { state: 'running' }));
-      logger.info({ ...log, resumed: record.progress !== undefined || record.statusUrl !== undefined }, 'job running');
+      logger.info(
+        { ...log, resumed: record.progress !== undefined || record.statusUrl !== undefined },
+        'job running',
+      );
       const final: JobProgress =
         record.kind === 'backfill' ? await runBulkExport(ctx) : await runIncremental(ctx);
       await job.writes;
       const totals = totalsOf(final);
-      if (!isComplete(final) || !reconciles(totals)) {
-        throw new PipelineError('JOB_FAILED', 'job counts do not reconcile', {
+      if (!isComplete(final)) {
+        throw new PipelineError('JOB_FAILED', 'job parts were left unread', {
+          context: { jobId: record.id },
+        });
+      }
+      if (!reconciles(totals)) {
+        throw new PipelineError('JOB_UNRECONCILED', 'job counts do not reconcile', {
           context: { jobId: record.id, ...totals },
         });
+      }
+      // Every file read and the counts add up, but the source said it could not export some data.
+      const entries = Object.values(errorEntriesOf(final).byType).reduce((a, b) => a + b, 0);
+      if (entries > 0) {
+        await finish(job, 'partial', 'source_errors', 'EXPORT_ERROR_ENTRY');
+        logger.warn(
+          { ...log, ...totals, errorEntries: entries },
+          'job partial: the source reported error entries',
+        );
+        return;
       }
       await finish(job, 'completed', null);
       logger.info({ ...log, ...totals }, 'job completed');
@@ -299,7 +400,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       const cause = job.abortCause;
       if (cause === 'shutdown' || cause === 'lease') {
         logger.info({ ...log, cause }, 'job interrupted; left for resumption');
-        if (cause === 'shutdown') await job.writes.then(() => store.renew([record.id], owner, 0)).catch(() => undefined);
+        if (cause === 'shutdown')
+          await job.writes.then(() => store.renew([record.id], owner, 0)).catch(() => undefined);
         return;
       }
       if (cause === 'cancel') {
@@ -432,6 +534,44 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       }
       return record === undefined ? undefined : toJobView(snapshotOf(record));
     },
+    async resume(id) {
+      if (stopping) throw new PipelineError('SHUTDOWN', 'the extractor is shutting down');
+      const here = active.get(id);
+      if (here !== undefined) {
+        // Its final state is written; the run is only closing its connections.
+        if (here.snapshot.state !== 'failed' && here.snapshot.state !== 'cancelled') {
+          throw new JobStateError('resumed', here.snapshot.state);
+        }
+        await here.done;
+      }
+      const record = await store.reopen(id, owner, options.leaseMs);
+      if (record === undefined) {
+        const existing = await store.get(id);
+        if (existing === undefined) return undefined;
+        throw new JobStateError('resumed', existing.state);
+      }
+      logger.info({ jobId: id, sourceId: record.sourceId }, 'resuming job from its checkpoint');
+      return toJobView(launch(record).snapshot);
+    },
+    async retryFailed(id) {
+      if (stopping) throw new PipelineError('SHUTDOWN', 'the extractor is shutting down');
+      const parent = await store.get(id);
+      if (parent === undefined) return undefined;
+      if (parent.state !== 'partial') throw new JobStateError('retried', parent.state);
+      const types = failedTypes(parent.progress, parent.resourceTypes);
+      const request: StartJobRequest = {
+        source: parent.sourceId,
+        kind: 'backfill',
+        types,
+        ...(parent.since === undefined ? {} : { since: parent.since }),
+      };
+      const record = await create(request, options.leaseMs, parent.id);
+      logger.info(
+        { jobId: record.id, parentJobId: parent.id, types: types.length },
+        'retrying the failed types of a partial job',
+      );
+      return toJobView(launch(record).snapshot);
+    },
     async wait(id) {
       const job = active.get(id);
       if (job !== undefined) return job.done;
@@ -461,5 +601,30 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       await Promise.all(jobs.map((j) => j.done));
     },
     active: () => active.size,
+  };
+}
+
+/**
+ * A batch's counts once the job store said which of its record ids were new (`fresh`): a repeat
+ * (type, id and version already read in this job) moves from produced or deleted to duplicates.
+ */
+function withDuplicates(
+  counts: RecordCounts,
+  keys: readonly { readonly kind: 'UPSERT' | 'DELETE' }[],
+  fresh: readonly boolean[],
+): RecordCounts {
+  let upserts = 0;
+  let deletes = 0;
+  keys.forEach((k, i) => {
+    if (fresh[i] === true) return;
+    if (k.kind === 'UPSERT') upserts++;
+    else deletes++;
+  });
+  if (upserts + deletes === 0) return counts;
+  return {
+    ...counts,
+    produced: counts.produced - upserts,
+    deleted: counts.deleted - deletes,
+    duplicates: (counts.duplicates ?? 0) + upserts + deletes,
   };
 }

@@ -32,6 +32,8 @@ export interface JobRecord {
   /** Code of the error that failed the job. */
   readonly errorCode: string | undefined;
   readonly cancelRequested: boolean;
+  /** The partial job this job retries (`retry-failed`), if any. */
+  readonly parentId: string | undefined;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -42,6 +44,15 @@ export interface NewJob {
   readonly kind: JobKind;
   readonly resourceTypes: readonly string[];
   readonly since: string | undefined;
+  readonly parentId?: string;
+}
+
+/** A record id a batch produced, and the part of the job (file or type) it was read in. */
+export interface SeenKey {
+  /** The envelope's record id: 32 hex characters (a hash of source, type, id and version). */
+  readonly recordId: string;
+  /** A small hash of the file URL or resource type the record was read from. */
+  readonly part: number;
 }
 
 /** What a runner checkpoints; written only while the runner still holds the job's lease. */
@@ -70,9 +81,29 @@ export interface JobStore {
    * Extends the lease of the owner's jobs (`leaseMs` 0 hands them back at once); returns the jobs
    * it still holds and whether a cancel was requested for them.
    */
-  renew(ids: readonly string[], owner: string, leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]>;
+  renew(
+    ids: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<{ id: string; cancelRequested: boolean }[]>;
   /** Writes a checkpoint; false when `owner` no longer holds the job. */
   checkpoint(id: string, owner: string, data: JobCheckpoint): Promise<boolean>;
+  /**
+   * Records the keys of a batch and writes the checkpoint `build` makes from which of them are
+   * new to the job (`fresh[i]` for `keys[i]`; a key twice in `keys` is fresh once), in ONE
+   * transaction: a crash leaves neither or both, so a batch read again after a crash is counted
+   * once. False (nothing written) when `owner` no longer holds the job.
+   */
+  commitBatch(
+    id: string,
+    owner: string,
+    keys: readonly SeenKey[],
+    build: (fresh: readonly boolean[]) => JobCheckpoint,
+  ): Promise<boolean>;
+  /** Forgets the keys a job read in the given parts (files read again), or all when omitted. */
+  forgetKeys(id: string, parts?: readonly number[]): Promise<void>;
+  /** Takes a failed or cancelled job back to `pending` for `owner` (resume); undefined otherwise. */
+  reopen(id: string, owner: string, leaseMs: number): Promise<JobRecord | undefined>;
   /** Moves the job to a state (final states release the lease); false when `owner` lost it. */
   setState(
     id: string,
@@ -103,18 +134,22 @@ interface JobRow extends QueryResultRow {
   stats: JobStats;
   error_code: string | null;
   cancel_requested: boolean;
+  parent_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS = `id, source_id, kind, state, reason, resource_types, since, status_url, export_attempts,
-  progress, stats, error_code, cancel_requested, created_at, updated_at`;
+  progress, stats, error_code, cancel_requested, parent_id, created_at, updated_at`;
+
+const STATES = `('pending', 'running', 'completed', 'failed', 'cancelled', 'partial')`;
 
 /** Creates the store over a pg pool; `schema` must be a plain identifier (checked by the config). */
 export function createJobStore(pool: Pool, schema: string): JobStore {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new RangeError('invalid schema name');
   const jobs = `"${schema}".jobs`;
   const marks = `"${schema}".watermarks`;
+  const seen = `"${schema}".seen`;
 
   const query = async <R extends QueryResultRow>(operation: string, sql: string, params: unknown[] = []) => {
     try {
@@ -133,7 +168,7 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
           id text PRIMARY KEY,
           source_id text NOT NULL,
           kind text NOT NULL CHECK (kind IN ('backfill', 'incremental')),
-          state text NOT NULL CHECK (state IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+          state text NOT NULL,
           reason text,
           resource_types text[] NOT NULL,
           since text,
@@ -148,6 +183,30 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
           created_at timestamptz NOT NULL DEFAULT now(),
           updated_at timestamptz NOT NULL DEFAULT now()
         )`,
+      );
+      // Tables made before `partial` existed carry the old check; replace it.
+      await query('migrate', `ALTER TABLE ${jobs} DROP CONSTRAINT IF EXISTS jobs_state_check`);
+      await query(
+        'migrate',
+        `ALTER TABLE ${jobs} ADD CONSTRAINT jobs_state_check CHECK (state IN ${STATES})`,
+      );
+      await query('migrate', `ALTER TABLE ${jobs} ADD COLUMN IF NOT EXISTS parent_id text`);
+      // Record ids a job has read, to count a resource listed twice as a duplicate. One row per
+      // resource of a running or resumable job (16 bytes of key): memory stays one batch.
+      await query(
+        'migrate',
+        `CREATE TABLE IF NOT EXISTS ${seen} (
+          job_id text NOT NULL,
+          key bytea NOT NULL,
+          part integer NOT NULL,
+          PRIMARY KEY (job_id, key)
+        )`,
+      );
+      // A failed or cancelled job nobody resumed for 30 days gives its keys back.
+      await query(
+        'migrate',
+        `DELETE FROM ${seen} WHERE job_id IN (SELECT id FROM ${jobs}
+           WHERE state IN ('failed', 'cancelled') AND updated_at < now() - interval '30 days')`,
       );
       await query(
         'migrate',
@@ -168,10 +227,20 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
     async create(job, owner, leaseMs) {
       const { rows } = await query<JobRow>(
         'create job',
-        `INSERT INTO ${jobs} (id, source_id, kind, state, resource_types, since, stats, owner, lease_until)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, now() + $8 * interval '1 millisecond')
+        `INSERT INTO ${jobs} (id, source_id, kind, state, resource_types, since, stats, owner, lease_until, parent_id)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, now() + $8 * interval '1 millisecond', $9)
          RETURNING ${COLUMNS}`,
-        [job.id, job.sourceId, job.kind, job.resourceTypes, job.since ?? null, ZERO_STATS, owner, leaseMs],
+        [
+          job.id,
+          job.sourceId,
+          job.kind,
+          job.resourceTypes,
+          job.since ?? null,
+          ZERO_STATS,
+          owner,
+          leaseMs,
+          job.parentId ?? null,
+        ],
       );
       return toRecord(rows[0] as JobRow);
     },
@@ -207,26 +276,70 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
     },
 
     async checkpoint(id, owner, data) {
-      const sets: string[] = ['updated_at = now()'];
-      const params: unknown[] = [id, owner];
-      const add = (column: string, value: unknown): void => {
-        params.push(value);
-        sets.push(`${column} = $${params.length}`);
-      };
-      if (data.statusUrl !== undefined) add('status_url', data.statusUrl);
-      if (data.exportAttempts !== undefined) add('export_attempts', data.exportAttempts);
-      if (data.progress !== undefined) add('progress', data.progress === null ? null : JSON.stringify(data.progress));
-      if (data.stats !== undefined) add('stats', JSON.stringify(data.stats));
-      const result = await query(
-        'write checkpoint',
-        `UPDATE ${jobs} SET ${sets.join(', ')} WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,
-        params,
-      );
+      const { sql, params } = checkpointUpdate(jobs, id, owner, data);
+      const result = await query('write checkpoint', sql, params);
       return result.rowCount === 1;
     },
 
+    async commitBatch(id, owner, keys, build) {
+      let client;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw toDatabaseError(err, 'commit batch');
+      }
+      try {
+        await client.query('BEGIN');
+        let inserted = new Set<string>();
+        if (keys.length > 0) {
+          const { rows } = await client.query<{ key: Buffer }>(
+            `INSERT INTO ${seen} (job_id, key, part)
+             SELECT $1, decode(k, 'hex'), p FROM unnest($2::text[], $3::int[]) AS t(k, p)
+             ON CONFLICT DO NOTHING RETURNING key`,
+            [id, keys.map((k) => k.recordId), keys.map((k) => k.part)],
+          );
+          inserted = new Set(rows.map((r) => r.key.toString('hex')));
+        }
+        const fresh = keys.map((k) => inserted.delete(k.recordId.toLowerCase()));
+        const { sql, params } = checkpointUpdate(jobs, id, owner, build(fresh));
+        const result = await client.query(sql, params);
+        if (result.rowCount !== 1) {
+          await client.query('ROLLBACK');
+          return false;
+        }
+        await client.query('COMMIT');
+        return true;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw toDatabaseError(err, 'commit batch');
+      } finally {
+        client.release();
+      }
+    },
+
+    async forgetKeys(id, parts) {
+      if (parts === undefined) await query('forget keys', `DELETE FROM ${seen} WHERE job_id = $1`, [id]);
+      else if (parts.length > 0)
+        await query('forget keys', `DELETE FROM ${seen} WHERE job_id = $1 AND part = ANY($2::int[])`, [
+          id,
+          parts,
+        ]);
+    },
+
+    async reopen(id, owner, leaseMs) {
+      const { rows } = await query<JobRow>(
+        'resume job',
+        `UPDATE ${jobs} SET state = 'pending', reason = NULL, error_code = NULL, cancel_requested = false,
+           owner = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
+         WHERE id = $1 AND state IN ('failed', 'cancelled') RETURNING ${COLUMNS}`,
+        [id, owner, leaseMs],
+      );
+      return rows[0] === undefined ? undefined : toRecord(rows[0]);
+    },
+
     async setState(id, owner, state, reason, errorCode) {
-      const final = state === 'completed' || state === 'failed' || state === 'cancelled';
+      const final =
+        state === 'completed' || state === 'failed' || state === 'cancelled' || state === 'partial';
       const result = await query(
         'set job state',
         `UPDATE ${jobs} SET state = $3, reason = $4, error_code = COALESCE($5, error_code), updated_at = now()
@@ -234,6 +347,9 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
          WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,
         [id, owner, state, reason, errorCode ?? null],
       );
+      // A completed or partial job is never resumed (a retry is a new job): its keys can go.
+      if (result.rowCount === 1 && (state === 'completed' || state === 'partial'))
+        await query('forget keys', `DELETE FROM ${seen} WHERE job_id = $1`, [id]);
       return result.rowCount === 1;
     },
 
@@ -269,6 +385,30 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
   };
 }
 
+/** The fenced UPDATE of a checkpoint (only while `owner` holds a pending or running job). */
+function checkpointUpdate(
+  jobs: string,
+  id: string,
+  owner: string,
+  data: JobCheckpoint,
+): { sql: string; params: unknown[] } {
+  const sets: string[] = ['updated_at = now()'];
+  const params: unknown[] = [id, owner];
+  const add = (column: string, value: unknown): void => {
+    params.push(value);
+    sets.push(`${column} = $${params.length}`);
+  };
+  if (data.statusUrl !== undefined) add('status_url', data.statusUrl);
+  if (data.exportAttempts !== undefined) add('export_attempts', data.exportAttempts);
+  if (data.progress !== undefined)
+    add('progress', data.progress === null ? null : JSON.stringify(data.progress));
+  if (data.stats !== undefined) add('stats', JSON.stringify(data.stats));
+  return {
+    sql: `UPDATE ${jobs} SET ${sets.join(', ')} WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,
+    params,
+  };
+}
+
 function toRecord(row: JobRow): JobRecord {
   return {
     id: row.id,
@@ -284,6 +424,7 @@ function toRecord(row: JobRow): JobRecord {
     stats: { ...ZERO_STATS, ...row.stats },
     errorCode: row.error_code ?? undefined,
     cancelRequested: row.cancel_requested,
+    parentId: row.parent_id ?? undefined,
     createdAt: row.created_at.getTime(),
     updatedAt: row.updated_at.getTime(),
   };

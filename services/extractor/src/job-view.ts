@@ -1,6 +1,14 @@
 import { isPipelineError } from '@ehrflow/errors';
 import type { JobEvent, JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
-import { totalsOf, type JobProgress, type RecordCounts } from './checkpoint.ts';
+import {
+  errorEntriesOf,
+  totalsOf,
+  ZERO_COUNTS,
+  addCounts,
+  type ErrorEntries,
+  type JobProgress,
+  type RecordCounts,
+} from './checkpoint.ts';
 import type { JobRecord, JobStats } from './job-store.ts';
 
 /** What the jobs API answers about a job: state, counts and errors by code; no record data. */
@@ -13,9 +21,20 @@ export interface JobView {
   readonly errorCode: string | null;
   readonly resourceTypes: readonly string[];
   readonly since: string | null;
-  readonly counts: RecordCounts & { readonly retries: number; readonly throttled: number; readonly tokenRefreshes: number };
+  readonly counts: RecordCounts & {
+    readonly retries: number;
+    readonly throttled: number;
+    readonly tokenRefreshes: number;
+  };
   readonly countsByType: Readonly<Record<string, RecordCounts>>;
   readonly errorsByCode: Readonly<Record<string, number>>;
+  /**
+   * The error entries of the export manifest (data the source could not export): per resource
+   * type and per OperationOutcome issue code. Null when there were none.
+   */
+  readonly errorEntries: ErrorEntries | null;
+  /** The partial job this job retries, if it is a `retry-failed` job. */
+  readonly parentJobId: string | null;
   /** Files (backfill) or resource types (incremental) fully read, of how many. */
   readonly parts: { readonly done: number; readonly total: number };
   readonly createdAt: string;
@@ -64,6 +83,8 @@ export function toJobView(s: JobSnapshot): JobView {
     },
     countsByType: countsByType(s.progress),
     errorsByCode: s.stats.errorsByCode,
+    errorEntries: entriesOrNull(s.progress),
+    parentJobId: s.record.parentId ?? null,
     parts: partsOf(s.progress),
     createdAt: new Date(s.record.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
@@ -83,6 +104,11 @@ export function toJobEvent(s: JobSnapshot, now: number): JobEvent {
     resourceTypes: [...s.record.resourceTypes],
     since: Number.isNaN(since) ? null : since,
     counts: view.counts,
+    errorEntries:
+      view.errorEntries === null
+        ? null
+        : { byType: { ...view.errorEntries.byType }, issueCodes: { ...view.errorEntries.issueCodes } },
+    parentJobId: view.parentJobId,
     startedAt: s.record.createdAt,
     updatedAt: now,
     checkpoint:
@@ -92,14 +118,30 @@ export function toJobEvent(s: JobSnapshot, now: number): JobEvent {
   };
 }
 
+/** Codes whose reason is more precise than their class's. */
+const REASON_BY_CODE: Partial<Record<string, JobFailureReason>> = {
+  EXPORT_EXPIRED: 'export_expired',
+  MANIFEST_COUNT_MISMATCH: 'manifest_mismatch',
+  JOB_UNRECONCILED: 'unreconciled',
+  HTTP_PERMANENT: 'source_refused',
+  KAFKA_REJECTED: 'sink_refused',
+  DATABASE_REJECTED: 'sink_refused',
+};
+
 /**
- * Why a failed job failed, from the error that ended it: credentials refused → `auth`; retries
- * used up on 429s → `rate_limited`, on network/5xx/broker trouble → `network`; a contract
- * failure → `contract`; anything else (a bug, a permanent answer) → `internal`.
+ * Why a failed job failed, from the error that ended it. Known cases have their own reason:
+ * credentials refused → `auth`; retries used up on 429s → `rate_limited`, on network/5xx/broker
+ * trouble → `network`; an export that kept expiring → `export_expired`; the source refused a
+ * request (a 4xx other than 401/429) → `source_refused`; a file whose line count never matched its
+ * manifest → `manifest_mismatch`; counts that do not add up → `unreconciled`; Kafka or the job
+ * database refusing a request for good (authorisation, a fenced producer) → `sink_refused`; a contract failure →
+ * `contract`. `internal` is left for what no case explains (a bug).
  */
 export function failureReason(err: unknown): JobFailureReason {
   if (!isPipelineError(err)) return 'internal';
   const last = err.code === 'RETRIES_EXHAUSTED' && isPipelineError(err.cause) ? err.cause : err;
+  const named = REASON_BY_CODE[last.code];
+  if (named !== undefined) return named;
   switch (last.errorClass) {
     case 'auth':
       return 'auth';
@@ -130,15 +172,11 @@ function countsByType(progress: JobProgress | undefined): Record<string, RecordC
   const out: Record<string, RecordCounts> = {};
   if (progress === undefined) return out;
   const parts = progress.kind === 'backfill' ? progress.files : progress.types;
-  for (const p of parts) {
-    const type = p.type;
-    const prev = out[type] ?? { read: 0, produced: 0, deleted: 0, errors: 0 };
-    out[type] = {
-      read: prev.read + p.counts.read,
-      produced: prev.produced + p.counts.produced,
-      deleted: prev.deleted + p.counts.deleted,
-      errors: prev.errors + p.counts.errors,
-    };
-  }
+  for (const p of parts) out[p.type] = addCounts(out[p.type] ?? ZERO_COUNTS, p.counts);
   return out;
+}
+
+function entriesOrNull(progress: JobProgress | undefined): ErrorEntries | null {
+  const entries = errorEntriesOf(progress);
+  return Object.keys(entries.byType).length === 0 ? null : entries;
 }

@@ -96,14 +96,22 @@ export interface DeletedRef {
   readonly id: string;
 }
 
+/** `Type/id`, an absolute URL ending in it, either with `/_history/<vid>`. */
+const DELETED_URL =
+  /^(?:[a-z][a-z0-9+.-]*:\/\/[^\s?#]*\/)?([A-Z][A-Za-z]{0,63})\/([A-Za-z0-9.-]{1,64})(?:\/_history\/[A-Za-z0-9.-]{1,64})?$/;
+
 /**
- * The deletions of one `deleted`-file line: a Bundle whose entries carry
- * `request: { method: 'DELETE', url: '<Type>/<id>' }`. Entries of another shape are skipped and
- * counted by the caller as errors (the count of returned refs tells it how many).
+ * The deletions of one `deleted`-file line: a Bundle (transaction or not) whose entries carry
+ * `request: { method: 'DELETE', url }`, the URL in any form servers write: `Type/id`, absolute
+ * (`https://…/fhir/Type/id`) or a version (`Type/id/_history/3`). Entries of another shape are
+ * skipped and counted by the caller as errors (`invalid`).
  *
  * @see https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-output-file-organization (deleted)
  */
-export function deletedRefs(bundle: Readonly<Record<string, unknown>>): { refs: DeletedRef[]; invalid: number } {
+export function deletedRefs(bundle: Readonly<Record<string, unknown>>): {
+  refs: DeletedRef[];
+  invalid: number;
+} {
   const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
   if (bundle.resourceType !== 'Bundle' || entries.length === 0) return { refs: [], invalid: 1 };
   const refs: DeletedRef[] = [];
@@ -111,9 +119,7 @@ export function deletedRefs(bundle: Readonly<Record<string, unknown>>): { refs: 
   for (const e of entries) {
     const request = (e as { request?: { method?: unknown; url?: unknown } } | null)?.request;
     const match =
-      request?.method === 'DELETE' && typeof request.url === 'string'
-        ? /^([A-Za-z]{1,64})\/([A-Za-z0-9.-]{1,64})$/.exec(request.url)
-        : null;
+      request?.method === 'DELETE' && typeof request.url === 'string' ? DELETED_URL.exec(request.url) : null;
     if (match?.[1] === undefined || match[2] === undefined) {
       invalid++;
       continue;
@@ -121,4 +127,92 @@ export function deletedRefs(bundle: Readonly<Record<string, unknown>>): { refs: 
     refs.push({ resourceType: match[1], id: match[2] });
   }
   return { refs, invalid };
+}
+
+/**
+ * FHIR R4 IssueType codes: the only issue codes the extractor repeats (anything else is
+ * `unknown`), because a server's own strings may carry text from a record.
+ * @see https://hl7.org/fhir/R4/valueset-issue-type.html
+ */
+const ISSUE_TYPES = new Set([
+  'invalid',
+  'structure',
+  'required',
+  'value',
+  'invariant',
+  'security',
+  'login',
+  'unknown',
+  'expired',
+  'forbidden',
+  'suppressed',
+  'processing',
+  'not-supported',
+  'duplicate',
+  'multiple-matches',
+  'not-found',
+  'deleted',
+  'too-long',
+  'code-invalid',
+  'extension',
+  'too-costly',
+  'business-rule',
+  'conflict',
+  'transient',
+  'lock-error',
+  'no-store',
+  'exception',
+  'timeout',
+  'incomplete',
+  'throttled',
+  'informational',
+]);
+
+/** What one `error` entry reports, in PHI-free terms. */
+export interface ErrorEntrySummary {
+  /** A requested resource type the OperationOutcome concerns, or `unknown`. */
+  readonly type: string;
+  /** Its issue codes (IssueType values; `unknown` for anything else). */
+  readonly codes: readonly string[];
+}
+
+/**
+ * Sums up an OperationOutcome of an `error` file without keeping any of its text: the resource
+ * type it concerns (from `issue.expression` / `issue.location`, else a requested type named in
+ * `issue.diagnostics` — only the type name is kept, never the text) and its issue codes.
+ */
+export function errorEntrySummary(value: unknown, requested: readonly string[]): ErrorEntrySummary {
+  const issues = (value as { resourceType?: unknown; issue?: unknown } | null)?.issue;
+  if (
+    (value as { resourceType?: unknown } | null)?.resourceType !== 'OperationOutcome' ||
+    !Array.isArray(issues)
+  ) {
+    return { type: 'unknown', codes: ['unknown'] };
+  }
+  let type: string | undefined;
+  const codes: string[] = [];
+  const named = (text: unknown): string | undefined => {
+    if (typeof text !== 'string') return undefined;
+    const head = /^([A-Z][A-Za-z]{0,63})\b/.exec(text)?.[1];
+    return head !== undefined && requested.includes(head) ? head : undefined;
+  };
+  for (const issue of issues as {
+    code?: unknown;
+    expression?: unknown;
+    location?: unknown;
+    diagnostics?: unknown;
+  }[]) {
+    const code = issue?.code;
+    codes.push(typeof code === 'string' && ISSUE_TYPES.has(code) ? code : 'unknown');
+    const paths = [
+      ...(Array.isArray(issue?.expression) ? (issue.expression as unknown[]) : []),
+      ...(Array.isArray(issue?.location) ? (issue.location as unknown[]) : []),
+    ];
+    type ??= paths.map(named).find((t) => t !== undefined);
+    if (type === undefined && typeof issue?.diagnostics === 'string') {
+      const text = issue.diagnostics;
+      type = requested.find((t) => new RegExp(`\\b${t}\\b`).test(text));
+    }
+  }
+  return { type: type ?? 'unknown', codes: codes.length === 0 ? ['unknown'] : codes };
 }

@@ -5,11 +5,21 @@ import { formatReconcile } from './reconcile-format.ts';
 const result: ReconcileResult = {
   jobId: 'job-1',
   reconciled: false,
+  retriedBy: null,
   job: {
     sourceId: 'site-a',
     kind: 'backfill',
     state: 'completed',
-    counts: { read: 3, produced: 3, deleted: 0, errors: 0, retries: 0, throttled: 0, tokenRefreshes: 0 },
+    counts: {
+      read: 3,
+      produced: 3,
+      deleted: 0,
+      errors: 0,
+      duplicates: 0,
+      retries: 0,
+      throttled: 0,
+      tokenRefreshes: 0,
+    },
   },
   rows: [
     {

@@ -43,6 +43,9 @@ const allTopics = [
 const JOB_OK = `job-ok-${suffix}`;
 const JOB_GAP = `job-gap-${suffix}`;
 const JOB_DEL = `job-del-${suffix}`;
+const JOB_PART = `job-part-${suffix}`;
+const JOB_PART_RETRY = `job-part-retry-${suffix}`;
+const JOB_PART_OPEN = `job-part-open-${suffix}`;
 
 describe('reconciliation per job', () => {
   const kafka = testKafka(`loader-rec-${suffix}`);
@@ -67,11 +70,28 @@ describe('reconciliation per job', () => {
     const put = (topic: string | undefined, values: Record<string, unknown>[]) =>
       produceValues(kafka, codec, topic as string, values);
 
-    // JOB_OK: 6 read, 1 reported error; 5 raw; r4 quarantined then replayed (valid), r5 quarantined;
-    // r1 delivered twice to valid and clean (an at-least-once redelivery). Another job's records are noise.
+    // JOB_OK: 8 read, 1 reported error, 2 source duplicates (a resource the source listed again);
+    // 5 raw; r4 quarantined then replayed (valid), r5 quarantined; r1 delivered twice to valid and
+    // clean (an at-least-once redelivery). Another job's records are noise.
     await put(topics.jobs, [
-      jobEvent(JOB_OK, { read: 6, produced: 5, deleted: 0, errors: 1 }, 'running'),
-      jobEvent(JOB_OK, { read: 6, produced: 5, deleted: 0, errors: 1 }),
+      jobEvent(JOB_OK, { read: 8, produced: 5, deleted: 0, errors: 1, duplicates: 2 }, 'running'),
+      jobEvent(JOB_OK, { read: 8, produced: 5, deleted: 0, errors: 1, duplicates: 2 }),
+    ]);
+    // JOB_PART: the source reported 2 error entries (partial); its retry-failed job completed.
+    // JOB_PART_OPEN: partial, not retried.
+    const entries = { byType: { Patient: 2 }, issueCodes: { exception: 2 } };
+    await put(topics.jobs, [
+      jobEvent(JOB_PART, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', {
+        reason: 'source_errors',
+        errorEntries: entries,
+      }),
+      jobEvent(JOB_PART_RETRY, { read: 0, produced: 0, deleted: 0, errors: 0 }, 'completed', {
+        parentJobId: JOB_PART,
+      }),
+      jobEvent(JOB_PART_OPEN, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', {
+        reason: 'source_errors',
+        errorEntries: entries,
+      }),
     ]);
     await put(
       topics.raw,
@@ -176,8 +196,10 @@ describe('reconciliation per job', () => {
   it('reconciles a job whose every record is accounted for, counting distinct records per stage', async () => {
     const result = await reconcile(JOB_OK, deps);
     expect(byStage(result)).toEqual({
-      source_read: { count: 6, gap: null },
+      source_read: { count: 8, gap: null },
       source_errors: { count: 1, gap: null },
+      // Explained, not a gap: raw = read - errors - duplicates.
+      source_duplicates: { count: 2, gap: null },
       raw: { count: 5, gap: 0 },
       valid: { count: 4, gap: null },
       quarantined: { count: 1, gap: null },
@@ -187,7 +209,20 @@ describe('reconciliation per job', () => {
     });
     expect(result.job?.state).toBe('completed');
     expect(result.byType.Patient).toEqual({ raw: 5, valid: 4, quarantined: 1, clean: 4, loaded: 4 });
+    expect(result.notes).toEqual([expect.stringContaining('listed 2 resource(s) more than once')]);
     expect(result.reconciled).toBe(true);
+  });
+
+  it('closes a partial job once its retry-failed job completed, and not before', async () => {
+    const retried = await reconcile(JOB_PART, deps);
+    expect(retried.job?.state).toBe('partial');
+    expect(retried.retriedBy).toEqual({ jobId: JOB_PART_RETRY, state: 'completed' });
+    expect(retried.notes).toContain('job state is partial: the source reported 2 error entries (Patient)');
+    expect(retried.reconciled).toBe(true);
+    const open = await reconcile(JOB_PART_OPEN, deps);
+    expect(open.retriedBy).toBeNull();
+    expect(open.notes.some((n) => n.includes(`POST /jobs/${JOB_PART_OPEN}/retry-failed`))).toBe(true);
+    expect(open.reconciled).toBe(false);
   });
 
   it('reconciles a job with deletions: raw DELETEs = reported = valid + quarantined = clean = tombstones', async () => {

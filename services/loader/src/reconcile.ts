@@ -68,6 +68,7 @@ export interface ReconcileDeps {
 export type ReconcileStage =
   | 'source_read'
   | 'source_errors'
+  | 'source_duplicates'
   | 'raw'
   | 'valid'
   | 'quarantined'
@@ -107,8 +108,13 @@ export interface TypeCounts {
 
 export interface ReconcileResult {
   readonly jobId: string;
-  /** Job found, completed, and every compared row without gap. */
+  /**
+   * Every compared row without gap, and the job completed — or partial (the source reported
+   * error entries) and retried by a `retry-failed` job that completed.
+   */
   readonly reconciled: boolean;
+  /** The latest `retry-failed` job of a partial job, with its state; null when none. */
+  readonly retriedBy: { readonly jobId: string; readonly state: string } | null;
   readonly job: {
     readonly sourceId: string;
     readonly kind: string;
@@ -129,6 +135,8 @@ interface Seen {
 /** What one scan collects for one job. */
 interface JobScan {
   job: JobEvent | undefined;
+  /** Latest event of the latest job retrying this one (`parentJobId`). */
+  retry: JobEvent | undefined;
   readonly raw: Map<string, Seen>;
   readonly valid: Map<string, Seen>;
   readonly quarantined: Map<string, Seen>;
@@ -172,7 +180,14 @@ export async function reconcileJobs(
   const scans = new Map<string, JobScan>(
     jobIds.map((id) => [
       id,
-      { job: undefined, raw: new Map(), valid: new Map(), quarantined: new Map(), clean: new Map() },
+      {
+        job: undefined,
+        retry: undefined,
+        raw: new Map(),
+        valid: new Map(),
+        quarantined: new Map(),
+        clean: new Map(),
+      },
     ]),
   );
   const undecodable = new Map<string, number>();
@@ -189,6 +204,12 @@ export async function reconcileJobs(
         if (isPipelineError(err) && err.retryable) throw err;
         undecodable.set(r.topic, (undecodable.get(r.topic) ?? 0) + 1);
         return;
+      }
+      if (r.topic === topics.jobs && typeof value.parentJobId === 'string') {
+        const parent = scans.get(value.parentJobId);
+        const e = value as unknown as JobEvent;
+        if (parent !== undefined && (parent.retry === undefined || e.updatedAt >= parent.retry.updatedAt))
+          parent.retry = e;
       }
       const scan = scans.get(String(value.jobId));
       if (scan === undefined) return;
@@ -275,6 +296,8 @@ async function summarize(
   };
   const read = job === undefined ? null : job.counts.read;
   const errors = job === undefined ? null : job.counts.errors;
+  // Events written before duplicates were counted have none.
+  const duplicates = job === undefined ? null : (job.counts.duplicates ?? 0);
   const rows: ReconcileRow[] = [
     {
       stage: 'source_read',
@@ -295,13 +318,24 @@ async function summarize(
       ok: errors !== null,
     },
     {
+      // A resource the source listed twice (same type, id and version) is one record: counted
+      // once in raw, and explained here instead of showing as extra reads.
+      stage: 'source_duplicates',
+      label: 'source duplicates (same resource listed again)',
+      from: `${topics.jobs} (latest event)`,
+      count: duplicates,
+      expected: null,
+      gap: null,
+      ok: duplicates !== null,
+    },
+    {
       stage: 'raw',
       label: 'raw produced',
       from: topics.raw,
       ...raw,
       ...compareBoth(
         raw,
-        read === null || errors === null ? null : read - errors,
+        read === null || errors === null || duplicates === null ? null : read - errors - duplicates,
         job === undefined ? null : job.counts.deleted,
       ),
     },
@@ -352,9 +386,25 @@ async function summarize(
     },
   ];
 
+  const { retry } = scan;
   if (job === undefined) notes.push(`no event for job ${jobId} in ${topics.jobs}`);
-  else if (job.state !== 'completed')
+  else if (job.state === 'partial') {
+    const entries = Object.values(job.errorEntries?.byType ?? {}).reduce((a, b) => a + Number(b), 0);
+    const types = Object.keys(job.errorEntries?.byType ?? {})
+      .sort()
+      .join(', ');
+    notes.push(
+      `job state is partial: the source reported ${entries} error entr${entries === 1 ? 'y' : 'ies'} (${types})`,
+    );
+    notes.push(
+      retry === undefined
+        ? `not retried yet: POST /jobs/${jobId}/retry-failed exports the failed types again`
+        : `retried by job ${retry.jobId}, state ${retry.state}`,
+    );
+  } else if (job.state !== 'completed')
     notes.push(`job state is ${job.state}, not completed: its counts may still move`);
+  if (duplicates !== null && duplicates > 0)
+    notes.push(`the source listed ${duplicates} resource(s) more than once; each is one record downstream`);
 
   const byType: Record<string, TypeCounts> = {};
   const bump = (type: string, key: keyof TypeCounts, n = 1) => {
@@ -365,9 +415,11 @@ async function summarize(
     for (const s of m.values()) bump(s.type, key);
   for (const [type, n] of loaded.byType) bump(type, 'loaded', n);
 
+  const closed = job?.state === 'completed' || (job?.state === 'partial' && retry?.state === 'completed');
   return {
     jobId,
-    reconciled: job?.state === 'completed' && rows.every((r) => r.ok),
+    reconciled: closed && rows.every((r) => r.ok),
+    retriedBy: retry === undefined ? null : { jobId: retry.jobId, state: retry.state },
     job:
       job === undefined
         ? null

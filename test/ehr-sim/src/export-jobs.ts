@@ -30,6 +30,24 @@ export interface ExportFile {
   readonly count: number;
   /** Byte size, computed on the first Range request. */
   size?: number;
+  /** Full downloads served so far: part of the file's ETag, which changes with each rendering. */
+  generation?: number;
+  /** Lines the manifest announces, when it differs from `count` (repeated resources, grouped deletions). */
+  manifestCount?: number;
+  /** Output file: index of a resource listed again at the start (the previous file's last). */
+  repeatIndex?: number;
+  /** Deleted file: DELETE entries per Bundle, each Bundle repeating the last entry of the one before. */
+  groupedDeletes?: boolean;
+  /** Error file: the type each OperationOutcome line reports, and its issue code. */
+  errors?: readonly { readonly type: ResourceType; readonly code: string }[];
+}
+
+/** The export faults that shape a manifest, as they were when the export completed. */
+export interface ManifestFaults {
+  readonly exportErrorFile: boolean;
+  readonly failedExportTypes: readonly ResourceType[];
+  readonly repeatResources: boolean;
+  readonly manifestCountSkew: number;
 }
 
 export interface ExportJob {
@@ -106,7 +124,7 @@ export class ExportJobs {
   }
 
   /** One status poll: counts it and says whether the manifest is ready. */
-  poll(site: string, id: string, now: number, withErrorFile: boolean): PollResult {
+  poll(site: string, id: string, now: number, faults: ManifestFaults): PollResult {
     const job = this.live(site, id, now);
     if (job === undefined) return { state: 'missing' };
     if (job.completedAt === undefined) {
@@ -120,7 +138,7 @@ export class ExportJobs {
           this.options.pollsBeforeReady === 0 ? 1 : job.polls / (this.options.pollsBeforeReady + 1);
         return { state: 'pending', progressPercent: Math.min(99, Math.floor(byPolls * 100)) };
       }
-      if (withErrorFile) job.files = [...(job.files ?? []), errorFile(job.request.types)];
+      job.files = this.shape(job, job.files ?? [], faults);
       job.completedAt = now;
     }
     return { state: 'ready', manifest: manifestOf(job), expiresAt: job.completedAt + this.options.fileTtlMs };
@@ -146,6 +164,49 @@ export class ExportJobs {
 
   close(): void {
     this.closed = true;
+  }
+
+  /** Applies the manifest faults to a planned file list (once, when the export completes). */
+  private shape(job: ExportJob, planned: ExportFile[], faults: ManifestFaults): ExportFile[] {
+    const failed = new Set(faults.failedExportTypes.filter((t) => job.request.types.includes(t)));
+    const errors: { type: ResourceType; code: string }[] = [];
+    if (faults.exportErrorFile)
+      for (const type of job.request.types) errors.push({ type, code: 'processing' });
+    const files: ExportFile[] = [];
+    let previous: ExportFile | undefined;
+    for (const file of planned) {
+      if (file.kind === 'output' && failed.has(file.resourceType)) {
+        errors.push({ type: file.resourceType, code: 'exception' });
+        continue;
+      }
+      const sameType = previous?.kind === file.kind && previous.resourceType === file.resourceType;
+      if (faults.repeatResources && file.kind === 'output' && sameType && previous !== undefined) {
+        const repeatIndex = this.lastIndexOf(job, previous);
+        if (repeatIndex !== undefined) {
+          file.repeatIndex = repeatIndex;
+          file.manifestCount = file.count + 1;
+        }
+      }
+      if (faults.manifestCountSkew !== 0 && file.kind === 'output') {
+        file.manifestCount = Math.max(0, (file.manifestCount ?? file.count) + faults.manifestCountSkew);
+      }
+      if (faults.repeatResources && file.kind === 'deleted') {
+        file.groupedDeletes = true;
+        file.manifestCount = Math.ceil(file.count / DELETES_PER_BUNDLE);
+      }
+      files.push(file);
+      previous = file;
+    }
+    if (errors.length > 0) files.push(errorFile(job.request.types, errors));
+    return files;
+  }
+
+  /** Index of the last resource a file holds. */
+  private lastIndexOf(job: ExportJob, file: ExportFile): number | undefined {
+    const layout = this.generator.layout(job.request.site);
+    for (let index = file.endIndex - 1; index >= file.startIndex; index--)
+      if (qualifies(file.kind, layout.meta(file.resourceType, index), job.request.sinceMs)) return index;
+    return undefined;
   }
 
   private live(site: string, id: string, now: number): ExportJob | undefined {
@@ -199,15 +260,22 @@ export class ExportJobs {
   }
 }
 
-/** The error file holds one OperationOutcome per exported type; its index range walks `types`. */
-function errorFile(types: readonly ResourceType[]): ExportFile {
+/** DELETE entries per Bundle of a grouped `deleted` file (before the repeated one). */
+export const DELETES_PER_BUNDLE = 3;
+
+/** The error file holds one OperationOutcome per error. */
+function errorFile(
+  types: readonly ResourceType[],
+  errors: readonly { type: ResourceType; code: string }[],
+): ExportFile {
   return {
     name: 'error-0.ndjson',
     kind: 'error',
     resourceType: types[0] ?? 'Patient',
     startIndex: 0,
-    endIndex: types.length,
-    count: types.length,
+    endIndex: errors.length,
+    count: errors.length,
+    errors,
   };
 }
 
@@ -221,7 +289,7 @@ function manifestOf(job: ExportJob): ExportManifest {
   const files = job.files ?? [];
   const entry = (f: ExportFile): { url: string; count: number } => ({
     url: `${base}/${f.name}`,
-    count: f.count,
+    count: f.manifestCount ?? f.count,
   });
   const manifest: ExportManifest = {
     transactionTime: job.transactionTime,

@@ -25,6 +25,8 @@ const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson
  */
 export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): void {
   const guard = bearerGuard(ctx);
+  /** File renderings served while `volatileFileBytes` is on (their stamps). */
+  let renderings = 0;
   type KickOff = { Params: SiteParams & { groupId?: string }; Querystring: Query };
 
   app.get<KickOff>('/fhir/$export', { preHandler: guard }, (request, reply) => kickOff(ctx, request, reply));
@@ -40,7 +42,7 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
     const { site, jobId } = request.params;
     const delay = ctx.faults.faults.statusPollDelayMs;
     if (delay > 0) await sleep(delay);
-    const result = ctx.jobs.poll(site, jobId, ctx.now(), ctx.faults.faults.exportErrorFile);
+    const result = ctx.jobs.poll(site, jobId, ctx.now(), ctx.faults.faults);
     switch (result.state) {
       case 'missing':
         return sendOutcome(reply, 404, 'not-found', 'export job not found, cancelled or expired');
@@ -74,13 +76,31 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
       if (found.state === 'missing') return sendOutcome(reply, 404, 'not-found', 'export file not found');
       if (found.state === 'expired') return sendOutcome(reply, 410, 'expired', 'export file has expired');
       const { job, file } = found;
+      const { volatileFileBytes, fileValidators } = ctx.faults.faults;
+      // A server rendering on the fly: this request's bytes differ from every other request's.
+      const stamp = volatileFileBytes ? renderStamp(++renderings) : undefined;
+      const lastModified = new Date(job.completedAt ?? job.createdAt).toUTCString();
+      const etagOf = (tag: string): string => `"${job.id.slice(0, 8)}-${file.name}-${tag}"`;
+      // The ETag of the bytes a client got last: of the latest full download (or of nothing).
+      const currentEtag = etagOf(`g${file.generation ?? 0}`);
       const rangeHeader = request.headers.range;
+      const ifRange = request.headers['if-range'];
+      // If-Range: serve the range only when the validator still names these bytes, else the whole
+      // file with 200 (RFC 9110 §13.1.5). A volatile rendering never matches an earlier ETag.
+      const rangeAllowed =
+        ifRange === undefined ||
+        (fileValidators === 'etag' && !volatileFileBytes && ifRange === currentEtag) ||
+        (fileValidators === 'last-modified' && ifRange === lastModified);
       let range: { start: number; end: number } | undefined;
-      if (rangeHeader !== undefined) {
-        file.size ??= byteSize(fileLines(ctx.generator, job, file));
-        const parsed = parseRange(rangeHeader, file.size);
+      let size: number | undefined;
+      if (rangeHeader !== undefined && rangeAllowed) {
+        size =
+          stamp === undefined
+            ? (file.size ??= byteSize(fileLines(ctx.generator, job, file)))
+            : byteSize(fileLines(ctx.generator, job, file, undefined, stamp));
+        const parsed = parseRange(rangeHeader, size);
         if (parsed === 'unsatisfiable') {
-          return reply.code(416).header('Content-Range', `bytes */${file.size}`).send();
+          return reply.code(416).header('Content-Range', `bytes */${size}`).send();
         }
         range = parsed;
       }
@@ -88,11 +108,12 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
       const drawn = ctx.faults.fileFault();
       // A resumed (ranged) download can be reset, but truncating it would contradict Content-Length.
       const fault = range !== undefined && drawn?.kind === 'truncate' ? undefined : drawn;
+      if (range === undefined) file.generation = (file.generation ?? 0) + 1;
       // Ranged bytes must match the full file, so they bypass counting and drift.
       const lines =
         range === undefined
-          ? fileLines(ctx.generator, job, file, (r) => ctx.serve(r))
-          : fileLines(ctx.generator, job, file);
+          ? fileLines(ctx.generator, job, file, (r) => ctx.serve(r), stamp)
+          : fileLines(ctx.generator, job, file, undefined, stamp);
       const body = ndjsonBody(lines, {
         lineCount: file.count,
         fault,
@@ -101,15 +122,26 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
         pace: (n) => ctx.pace(n),
       });
       reply.type(FHIR_NDJSON).header('Accept-Ranges', 'bytes');
-      if (range !== undefined && file.size !== undefined) {
+      if (fileValidators === 'etag')
+        reply.header(
+          'ETag',
+          stamp === undefined ? etagOf(`g${file.generation ?? 0}`) : etagOf(`r${renderings}`),
+        );
+      if (fileValidators === 'last-modified') reply.header('Last-Modified', lastModified);
+      if (range !== undefined && size !== undefined) {
         reply
           .code(206)
-          .header('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`)
+          .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
           .header('Content-Length', String(range.end - range.start + 1));
       }
       return reply.send(Readable.from(body));
     },
   );
+}
+
+/** A `meta.source` stamp whose length varies from one rendering to the next. */
+function renderStamp(n: number): string {
+  return `r${n}-${'x'.repeat((n * 7) % 11)}`;
 }
 
 /** A single `bytes=` range; anything else is served in full (servers may ignore Range). */

@@ -301,4 +301,87 @@ describe('Bulk Data $export', () => {
       'OperationOutcome',
     ]);
   });
+
+  it('validates the export fault knobs', () => {
+    sim = make();
+    expect(() => sim.setFaults({ failedExportTypes: ['Spaceship'] as unknown as ResourceType[] })).toThrow(
+      /failedExportTypes/,
+    );
+    expect(() => sim.setFaults({ fileValidators: 'md5' as unknown as 'etag' })).toThrow(/fileValidators/);
+    expect(() => sim.setFaults({ volatileFileBytes: 1 as unknown as boolean })).toThrow(/volatileFileBytes/);
+    expect(sim.setFaults({ repeatResources: true, failedExportTypes: ['Condition'] })).toMatchObject({
+      repeatResources: true,
+      failedExportTypes: ['Condition'],
+      fileValidators: 'etag',
+    });
+  });
+
+  it('leaves out the output of failed types and lists one OperationOutcome per missing file', async () => {
+    sim = make({ export: { maxResourcesPerFile: 50 }, faults: { failedExportTypes: ['Condition'] } });
+    const token = await secretToken(sim);
+    const { manifest } = await runExport(sim, token, '/site-a/fhir/$export?_type=Patient,Condition');
+    const conditions = expectedIds(sim, 'Condition').length;
+    const missingFiles = Math.ceil(conditions / 50);
+    expect(manifest.output.map((f) => f.type)).not.toContain('Condition');
+    expect(manifest.output.some((f) => f.type === 'Patient')).toBe(true);
+    expect(manifest.error).toEqual([
+      expect.objectContaining({ type: 'OperationOutcome', count: missingFiles }),
+    ]);
+    const lines = await downloadLines(sim, token, manifest.error[0]?.url ?? '');
+    const outcomes = lines.map((l) => JSON.parse(l) as { issue: { code: string; expression: string[] }[] });
+    expect(outcomes.map((o) => [o.issue[0]?.code, o.issue[0]?.expression[0]])).toEqual(
+      Array.from({ length: missingFiles }, () => ['exception', 'Condition']),
+    );
+  });
+
+  it('lists resources twice when repeatResources is on: output file edges and grouped deletions', async () => {
+    sim = make({ export: { maxResourcesPerFile: 5 }, faults: { repeatResources: true } });
+    const token = await secretToken(sim);
+    const since = Date.parse(SINCE);
+    const { manifest } = await runExport(
+      sim,
+      token,
+      `/site-a/fhir/$export?_type=Observation&_since=${SINCE}`,
+    );
+    const outputs = manifest.output.filter((f) => f.type === 'Observation');
+    expect(outputs.length).toBeGreaterThan(1);
+    const refs: string[] = [];
+    for (const f of outputs) {
+      const lines = await downloadLines(sim, token, f.url);
+      expect(lines).toHaveLength(f.count);
+      refs.push(...lines.map((l) => `Observation/${(JSON.parse(l) as { id: string }).id}`));
+    }
+    // Every file after the first starts with the last resource of the one before.
+    expect(refs.length).toBe(expectedIds(sim, 'Observation', since).length + outputs.length - 1);
+    expect(new Set(refs)).toEqual(new Set(expectedIds(sim, 'Observation', since)));
+
+    const deleted: string[] = [];
+    const forms = new Set<string>();
+    for (const f of manifest.deleted ?? []) {
+      const lines = await downloadLines(sim, token, f.url);
+      expect(lines).toHaveLength(f.count);
+      for (const line of lines) {
+        const bundle = JSON.parse(line) as { entry: { request: { method: string; url: string } }[] };
+        expect(bundle.entry.length).toBeGreaterThan(1);
+        for (const { request } of bundle.entry) {
+          expect(request.method).toBe('DELETE');
+          forms.add(
+            request.url.startsWith('http')
+              ? 'absolute'
+              : request.url.includes('/_history/')
+                ? 'history'
+                : 'relative',
+          );
+          const match = /(Observation\/[^/]+)(?:\/_history\/\d+)?$/.exec(request.url);
+          deleted.push(match?.[1] ?? request.url);
+        }
+      }
+    }
+    const expectedDeleted = expectedIds(sim, 'Observation', since, true);
+    expect(expectedDeleted.length).toBeGreaterThan(3);
+    expect(forms).toEqual(new Set(['relative', 'absolute', 'history']));
+    expect(new Set(deleted)).toEqual(new Set(expectedDeleted));
+    // Each Bundle after the first repeats the last entry of the one before.
+    expect(deleted.length).toBeGreaterThan(expectedDeleted.length);
+  });
 });

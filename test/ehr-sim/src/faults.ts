@@ -46,8 +46,32 @@ export interface Faults {
   readonly retryAfter: RetryAfterMode;
   /** Completed exports list an OperationOutcome NDJSON file under `error`. */
   readonly exportErrorFile: boolean;
+  /**
+   * Exports completed while set leave out the output files of these types and list one
+   * OperationOutcome per missing file under `error` instead (a server that failed part of the job).
+   */
+  readonly failedExportTypes: readonly ResourceType[];
+  /**
+   * A server that renders NDJSON on the fly: every file request stamps each resource with a fresh
+   * `meta.source` of varying length, so the bytes of a file differ from one request to the next.
+   */
+  readonly volatileFileBytes: boolean;
+  /** Which validator file downloads carry (and `If-Range` is checked against). */
+  readonly fileValidators: FileValidators;
+  /**
+   * Exports completed while set list resources more than once: each output file after the first of
+   * its type starts with the last resource of the previous one, and `deleted` files hold Bundles of
+   * up to three DELETE entries (`Type/id`, absolute and `_history` URL forms) that repeat the last
+   * entry of the Bundle before.
+   */
+  readonly repeatResources: boolean;
+  /** Added to the `count` of every output file of exports completed while set (a miscounting server). */
+  readonly manifestCountSkew: number;
   readonly drift: readonly DriftRule[];
 }
+
+/** `etag`: a strong ETag per rendering; `last-modified`: the export's completion time; `none`. */
+export type FileValidators = 'etag' | 'last-modified' | 'none';
 
 /** What setFaults accepts: any subset; `drift` may be one rule, a list, or null to clear. */
 export type FaultsInput = Partial<Omit<Faults, 'latency' | 'serverErrors' | 'drift'>> & {
@@ -67,6 +91,11 @@ export const NO_FAULTS: Faults = {
   servedLinesPerSecond: 0,
   retryAfter: 'seconds',
   exportErrorFile: false,
+  failedExportTypes: [],
+  volatileFileBytes: false,
+  fileValidators: 'etag',
+  repeatResources: false,
+  manifestCountSkew: 0,
   drift: [],
 };
 
@@ -196,6 +225,11 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     'servedLinesPerSecond',
     'retryAfter',
     'exportErrorFile',
+    'failedExportTypes',
+    'volatileFileBytes',
+    'fileValidators',
+    'repeatResources',
+    'manifestCountSkew',
     'drift',
     'revoke',
   ]);
@@ -233,8 +267,27 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
       optEnum(obj.retryAfter, 'faults.retryAfter', ['seconds', 'http-date', 'absurd', 'epoch'] as const) ??
       current.retryAfter,
     exportErrorFile: optBoolean(obj.exportErrorFile, 'faults.exportErrorFile') ?? current.exportErrorFile,
+    failedExportTypes:
+      obj.failedExportTypes === undefined ? current.failedExportTypes : parseTypes(obj.failedExportTypes),
+    volatileFileBytes:
+      optBoolean(obj.volatileFileBytes, 'faults.volatileFileBytes') ?? current.volatileFileBytes,
+    fileValidators:
+      optEnum(obj.fileValidators, 'faults.fileValidators', ['etag', 'last-modified', 'none'] as const) ??
+      current.fileValidators,
+    repeatResources: optBoolean(obj.repeatResources, 'faults.repeatResources') ?? current.repeatResources,
+    manifestCountSkew:
+      optInteger(obj.manifestCountSkew, 'faults.manifestCountSkew', -1000, 1000) ?? current.manifestCountSkew,
     drift: obj.drift === undefined ? current.drift : parseDrift(obj.drift),
   };
+}
+
+function parseTypes(value: unknown): ResourceType[] {
+  if (
+    !Array.isArray(value) ||
+    !value.every((t): t is ResourceType => typeof t === 'string' && isResourceType(t))
+  )
+    throw new RangeError('faults.failedExportTypes must be a list of served resource types');
+  return value;
 }
 
 function parseDrift(value: unknown): DriftRule[] {

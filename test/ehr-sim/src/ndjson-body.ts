@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FhirResource } from './clinical-resources.ts';
-import { qualifies, type ExportFile, type ExportJob } from './export-jobs.ts';
+import { DELETES_PER_BUNDLE, qualifies, type ExportFile, type ExportJob } from './export-jobs.ts';
 import type { FileFault } from './faults.ts';
 import type { ResourceGenerator } from './generator.ts';
 import { resourceId } from './resource-types.ts';
@@ -22,18 +22,22 @@ const changedLines = new WeakMap<ExportFile, Map<number, string>>();
  * The lines of one export file, regenerated from the seed one at a time. With `serve` (a full
  * download), every output resource passes through it on its way out (counting, drift) and the
  * lines it changed are remembered; without it (ranged download, size), the lines are those of the
- * latest full download, drift included.
+ * latest full download, drift included. With `stamp` (a server that renders on the fly), every
+ * output resource carries it as `meta.source`, so each rendering has different bytes.
  */
 export function* fileLines(
   generator: ResourceGenerator,
   job: ExportJob,
   file: ExportFile,
   serve?: (resource: FhirResource) => FhirResource,
+  stamp?: string,
 ): Generator<string> {
   const { site, sinceMs, types } = job.request;
   if (file.kind === 'error') {
-    for (const type of types.slice(file.startIndex, file.endIndex))
-      yield `${JSON.stringify(exportError(type))}\n`;
+    const errors =
+      file.errors ??
+      types.slice(file.startIndex, file.endIndex).map((type) => ({ type, code: 'processing' }));
+    for (const { type, code } of errors) yield `${JSON.stringify(exportError(type, code))}\n`;
     return;
   }
   let changed = changedLines.get(file);
@@ -43,35 +47,77 @@ export function* fileLines(
     // The byte size cached for Range answers was that of the previous full download.
     delete file.size;
   }
+  const render = (index: number): string => {
+    let line: string;
+    if (serve === undefined) {
+      line = changed?.get(index) ?? `${JSON.stringify(generator.resource(site, file.resourceType, index))}\n`;
+    } else {
+      const resource = generator.resource(site, file.resourceType, index);
+      const served = serve(resource);
+      line = `${JSON.stringify(served)}\n`;
+      // Drift hands back a new object; an unchanged resource comes back as is.
+      if (served !== resource) changed?.set(index, line);
+    }
+    return stamp === undefined ? line : stamped(line, stamp);
+  };
+  if (file.kind === 'output' && file.repeatIndex !== undefined) yield render(file.repeatIndex);
+  const deletes: string[] = [];
+  let lastDelete: string | undefined;
+  const bundle = (): string => {
+    const entries = lastDelete === undefined ? [...deletes] : [lastDelete, ...deletes];
+    lastDelete = deletes[deletes.length - 1];
+    deletes.length = 0;
+    return deleteBundle(entries, job.request.origin, site);
+  };
   let emitted = 0;
   for (let index = file.startIndex; index < file.endIndex && emitted < file.count; index++) {
     if (!qualifies(file.kind, generator.meta(site, file.resourceType, index), sinceMs)) continue;
     emitted++;
-    if (file.kind === 'deleted') {
-      const url = `${file.resourceType}/${resourceId(file.resourceType, index)}`;
-      yield `${JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url } }] })}\n`;
-    } else if (serve === undefined) {
-      yield changed?.get(index) ?? `${JSON.stringify(generator.resource(site, file.resourceType, index))}\n`;
+    if (file.kind === 'output') {
+      yield render(index);
+    } else if (file.groupedDeletes !== true) {
+      yield deleteBundle(
+        [`${file.resourceType}/${resourceId(file.resourceType, index)}`],
+        job.request.origin,
+        site,
+      );
     } else {
-      const resource = generator.resource(site, file.resourceType, index);
-      const served = serve(resource);
-      const line = `${JSON.stringify(served)}\n`;
-      // Drift hands back a new object; an unchanged resource comes back as is.
-      if (served !== resource) changed?.set(index, line);
-      yield line;
+      deletes.push(`${file.resourceType}/${resourceId(file.resourceType, index)}`);
+      if (deletes.length === DELETES_PER_BUNDLE) yield bundle();
     }
   }
+  if (deletes.length > 0) yield bundle();
 }
 
-function exportError(type: string): FhirResource {
+/**
+ * A transaction Bundle of DELETE entries. Several entries use the URL forms real servers write:
+ * the first `Type/id`, the second absolute, the third a `_history` URL.
+ */
+function deleteBundle(refs: readonly string[], origin: string, site: string): string {
+  const entry = refs.map((ref, i) => {
+    const url = i % 3 === 1 ? `${origin}/${site}/fhir/${ref}` : i % 3 === 2 ? `${ref}/_history/1` : ref;
+    return { request: { method: 'DELETE', url } };
+  });
+  return `${JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry })}\n`;
+}
+
+/** A rendered resource line with `meta.source` set to the stamp. */
+function stamped(line: string, stamp: string): string {
+  const resource = JSON.parse(line) as FhirResource & { meta?: Record<string, unknown> };
+  return `${JSON.stringify({ ...resource, meta: { ...resource.meta, source: `#${stamp}` } })}\n`;
+}
+
+function exportError(type: string, code: string): FhirResource {
   return {
     resourceType: 'OperationOutcome',
     id: `export-error-${type}`,
     issue: [
       {
         severity: 'error',
-        code: 'processing',
+        code,
+        // Servers write free text here, sometimes quoting what they choke on: never read it.
         diagnostics: `Some ${type} resources could not be exported (simulated source error)`,
+        expression: [type],
       },
     ],
   };

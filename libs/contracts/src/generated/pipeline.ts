@@ -100,7 +100,7 @@ export interface JobEvent {
   readonly kind: JobKind;
   /** Current state of the job. */
   readonly state: JobState;
-  /** Why the job failed or was cancelled; null while it is pending, running or completed. */
+  /** Why the job failed, was cancelled or ended partial; null while it is pending, running or completed. */
   readonly reason: JobFailureReason | null;
   /** Resource types the job extracts. */
   readonly resourceTypes: readonly string[];
@@ -119,18 +119,42 @@ export interface JobEvent {
    * the job has none yet.
    */
   readonly checkpoint: string | null;
+  /** Error entries the source reported; null when there were none. */
+  readonly errorEntries: JobErrorEntries | null;
+  /** The partial job this job retries (POST /jobs/:id/retry-failed); null otherwise. */
+  readonly parentJobId: string | null;
 }
 
 /** Backfill (full history, yields to incremental) or incremental (changes since a point). */
 export type JobKind = 'backfill' | 'incremental';
 
-/** Lifecycle state of a job. completed means every record is accounted for. */
-export type JobState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+/**
+ * Lifecycle state of a job. completed means every manifest file or search type was read, the source reported
+ * no error entry and the counts reconcile; partial means the same except that the source reported error
+ * entries (data it could not export). A reader that meets a symbol it does not know reads failed: never
+ * completed by mistake.
+ */
+export type JobState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'partial';
 
-/** Why a job failed or was cancelled. */
-export type JobFailureReason = 'auth' | 'rate_limited' | 'network' | 'contract' | 'cancelled' | 'internal';
+/**
+ * Why a job failed, was cancelled or ended partial. Documented in services/extractor/README.md; internal is
+ * kept for bugs, never for a known case. A reader that meets a symbol it does not know reads internal.
+ */
+export type JobFailureReason =
+  | 'auth'
+  | 'rate_limited'
+  | 'network'
+  | 'contract'
+  | 'cancelled'
+  | 'internal'
+  | 'export_expired'
+  | 'source_refused'
+  | 'source_errors'
+  | 'manifest_mismatch'
+  | 'unreconciled'
+  | 'sink_refused';
 
-/** Running totals of a job; a completed job has read = produced + deleted + errors. */
+/** Running totals of a job; a completed job has read = produced + deleted + errors + duplicates. */
 export interface JobCounts {
   /** Records read from the source. */
   readonly read: number;
@@ -140,12 +164,34 @@ export interface JobCounts {
   readonly deleted: number;
   /** Records that could not be extracted. */
   readonly errors: number;
+  /**
+   * Source lines naming a resource (type, id, version) the job had already read; not produced again. A
+   * completed job has read = produced + deleted + errors + duplicates.
+   */
+  readonly duplicates: number;
   /** Requests retried after a transient failure. */
   readonly retries: number;
   /** Requests delayed by the rate limiter or answered 429. */
   readonly throttled: number;
   /** Access-token refreshes during the job. */
   readonly tokenRefreshes: number;
+}
+
+/**
+ * The error entries (OperationOutcome resources) of an export manifest, as codes and counts only: never the
+ * server's text.
+ */
+export interface JobErrorEntries {
+  /**
+   * Error entries per resource type they concern (a requested type named by the OperationOutcome, else
+   * unknown).
+   */
+  readonly byType: Readonly<Record<string, number>>;
+  /**
+   * OperationOutcome issue codes (the FHIR IssueType value set; anything else counts as unknown) and how
+   * often each was seen.
+   */
+  readonly issueCodes: Readonly<Record<string, number>>;
 }
 
 /**

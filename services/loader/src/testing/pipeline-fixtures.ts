@@ -76,8 +76,9 @@ export function rawEnvelope(
 
 export function jobEvent(
   jobId: string,
-  counts: { read: number; produced: number; deleted: number; errors: number },
+  counts: { read: number; produced: number; deleted: number; errors: number; duplicates?: number },
   state = 'completed',
+  extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return sampleRecord(schemaFile('pipeline/job-event.avsc'), {
     jobId,
@@ -85,9 +86,10 @@ export function jobEvent(
     kind: 'backfill',
     state,
     resourceTypes: ['Patient'],
-    counts: { ...counts, retries: 0, throttled: 0, tokenRefreshes: 0 },
+    counts: { duplicates: 0, ...counts, retries: 0, throttled: 0, tokenRefreshes: 0 },
     startedAt: Date.now() - 1000,
     updatedAt: Date.now(),
+    ...extra,
   });
 }
 

@@ -86,8 +86,12 @@ function formatRates(r: DemoReport): string[] {
 }
 
 function formatReconciliation(rec: JobReconciliation): string[] {
-  const result = rec.result as { rows?: unknown; notes?: unknown } | null;
-  const lines = [`  job ${rec.jobId} (${rec.sourceId}): ${rec.reconciled ? 'reconciled' : 'NOT reconciled'}`];
+  const result = rec.result as { rows?: unknown; notes?: unknown; job?: { state?: unknown } | null } | null;
+  // The job's own state (completed / partial / failed / cancelled) beside the pipeline's verdict.
+  const state = typeof result?.job?.state === 'string' ? `, job ${result.job.state}` : '';
+  const lines = [
+    `  job ${rec.jobId} (${rec.sourceId}${state}): ${rec.reconciled ? 'reconciled' : 'NOT reconciled'}`,
+  ];
   const rows = Array.isArray(result?.rows) ? (result.rows as ReconcileRowLike[]) : [];
   if (rows.length > 0) {
     const table = [['stage', 'count', 'expected', 'gap', '']];

@@ -2,7 +2,7 @@
 export interface JobView {
   readonly id: string;
   readonly sourceId: string;
-  readonly state: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+  readonly state: 'pending' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled';
   readonly reason: string | null;
   readonly errorCode: string | null;
   readonly counts: {
@@ -17,7 +17,12 @@ export interface JobView {
   readonly parts: { readonly done: number; readonly total: number };
 }
 
-export const FINAL_STATES: ReadonlySet<JobView['state']> = new Set(['completed', 'failed', 'cancelled']);
+export const FINAL_STATES: ReadonlySet<JobView['state']> = new Set([
+  'completed',
+  'partial',
+  'failed',
+  'cancelled',
+]);
 
 /**
  * Starts a job through the extractor's API (`POST /jobs`). A backfill with `since` (a FHIR
