@@ -1,9 +1,8 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { contractOf } from '@ehrflow/contracts';
+import { RESOURCE_TYPES, contractOf } from '@ehrflow/contracts';
 import { loadContractJson } from './fixtures/fixtures.ts';
 import { compileMapping } from './mapper.ts';
-import { FHIR_RESOURCE_TYPES } from './r4-model.ts';
 
 const PHI = ['none', 'direct', 'quasi', 'free_text'];
 const DEID = ['drop', 'hash', 'dateShift', 'generalize', 'scrub', 'keep'];
@@ -48,7 +47,7 @@ describe('the PHI-is-string rule check', () => {
   });
 });
 
-describe.each(FHIR_RESOURCE_TYPES)('contract %s', (type) => {
+describe.each(RESOURCE_TYPES)('contract %s', (type) => {
   const schema = loadContractJson(type);
   const fields = fieldsOf(schema);
 

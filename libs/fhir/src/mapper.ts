@@ -109,7 +109,7 @@ export function compileMapping(contract: MappableContract): Mapping {
   if (!isFhirResourceType(resourceType)) {
     throw new PipelineError(
       'CONTRACT_VIOLATION',
-      `contract ${contract.name} is not a supported FHIR resource type`,
+      `contract ${contract.name} is not a FHIR R4 resource type`,
       {
         context: { contract: contract.name },
       },

@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, z, type ConfigProblem } from '@ehrflow/config';
+import { RESOURCE_TYPES as CONTRACTED_TYPES } from '@ehrflow/contracts/manifest';
 import type { TokenAuth } from '@ehrflow/http';
 
-/** FHIR resource types the extractor knows how to ask for (the simulator and the contracts share them). */
-export const RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+/** FHIR resource types the extractor knows how to ask for: those with a contract in schemas/fhir/. */
+export const RESOURCE_TYPES = CONTRACTED_TYPES;
 
 const jwtAuth = z.strictObject({
   method: z.literal('jwt'),
@@ -40,7 +33,10 @@ const sourceSchema = z.strictObject({
   resourceTypes: z.array(z.enum(RESOURCE_TYPES)).min(1),
   /** `system` exports `$export`; `group` exports `Group/<groupId>/$export`. */
   exportLevel: z.enum(['system', 'group']).default('system'),
-  groupId: z.string().regex(/^[A-Za-z0-9.-]{1,64}$/).optional(),
+  groupId: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,64}$/)
+    .optional(),
   /** `_count` of incremental search pages. */
   pageSize: z.number().int().min(1).max(1000).default(200),
   /** Token refresh this long before expiry (capped at half the lifetime). */
@@ -96,7 +92,8 @@ export function parseSources(text: string, readFile: (file: string) => string): 
   const sources: SourceConfig[] = [];
   for (const entry of parsed.data.sources) {
     const where = `source ${entry.id}`;
-    if (seen.has(entry.id)) problems.push({ variable: `${where}: id`, reason: 'is used by more than one source' });
+    if (seen.has(entry.id))
+      problems.push({ variable: `${where}: id`, reason: 'is used by more than one source' });
     seen.add(entry.id);
     if (entry.exportLevel === 'group' && entry.groupId === undefined) {
       problems.push({ variable: `${where}: groupId`, reason: 'is required when exportLevel is group' });
@@ -133,7 +130,12 @@ function readAuth(
     problem(field, 'must hold a PEM PKCS#8 private key');
     return undefined;
   }
-  return { kind: 'jwt', privateKeyPem: content, alg: auth.alg, ...(auth.kid === undefined ? {} : { kid: auth.kid }) };
+  return {
+    kind: 'jwt',
+    privateKeyPem: content,
+    alg: auth.alg,
+    ...(auth.kid === undefined ? {} : { kid: auth.kid }),
+  };
 }
 
 /** Names the source of a zod issue by its id when that is a usable string, else by position. */

@@ -217,12 +217,22 @@ function procedure(ctx: BuildContext): FhirResource {
   };
 }
 
+/**
+ * A clinical resource of a contracted type the simulator has no builder for yet: the resource
+ * head and its patient, so a new contract is served (and its pipeline exercised) at once. A
+ * builder of its own makes it realistic.
+ */
+export function minimalResource(ctx: BuildContext, resourceType: ClinicalType): FhirResource {
+  return { ...head(ctx, resourceType, `${resourceType} of ${ctx.patient.given}`), subject: subjectOf(ctx) };
+}
+
 /** Builders of the clinical resource types; each reads only its context. */
-export const CLINICAL_BUILDERS: Readonly<Record<ClinicalType, (ctx: BuildContext) => FhirResource>> = {
-  Encounter: encounter,
-  Observation: observation,
-  Condition: condition,
-  MedicationRequest: medicationRequest,
-  AllergyIntolerance: allergyIntolerance,
-  Procedure: procedure,
-};
+export const CLINICAL_BUILDERS: Readonly<Partial<Record<ClinicalType, (ctx: BuildContext) => FhirResource>>> =
+  {
+    Encounter: encounter,
+    Observation: observation,
+    Condition: condition,
+    MedicationRequest: medicationRequest,
+    AllergyIntolerance: allergyIntolerance,
+    Procedure: procedure,
+  };

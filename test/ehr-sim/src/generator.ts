@@ -1,4 +1,9 @@
-import { CLINICAL_BUILDERS, type BuildContext, type FhirResource } from './clinical-resources.ts';
+import {
+  CLINICAL_BUILDERS,
+  minimalResource,
+  type BuildContext,
+  type FhirResource,
+} from './clinical-resources.ts';
 import { SALT, SiteLayout, type DatasetShape, type ResourceMeta } from './dataset.ts';
 import { patientIdentity, type Canary, type CanaryValues, type PatientIdentity } from './identity.ts';
 import { narrative } from './notes.ts';
@@ -69,7 +74,8 @@ export class ResourceGenerator {
       encounterId: encounterIdOf(layout, type, index, patientIndex),
       organization: site,
     };
-    return type === 'Patient' ? patient(ctx, site) : CLINICAL_BUILDERS[type](ctx);
+    if (type === 'Patient') return patient(ctx, site);
+    return CLINICAL_BUILDERS[type]?.(ctx) ?? minimalResource(ctx, type);
   }
 }
 

@@ -1,15 +1,15 @@
-/** The FHIR R4 resource types the simulator serves, all in the Patient compartment. */
-export const RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+import {
+  RESOURCE_TYPES as CONTRACTED_TYPES,
+  type ResourceType as ContractedType,
+} from '@ehrflow/contracts/manifest';
 
-export type ResourceType = (typeof RESOURCE_TYPES)[number];
+/**
+ * The FHIR R4 resource types the simulator serves: every type with a contract in schemas/fhir/
+ * (the generated pipeline manifest), Patient first. Each is in the Patient compartment.
+ */
+export const RESOURCE_TYPES = CONTRACTED_TYPES;
+
+export type ResourceType = ContractedType;
 
 /** Resource types that belong to one patient (everything except Patient itself). */
 export type ClinicalType = Exclude<ResourceType, 'Patient'>;
@@ -18,8 +18,11 @@ export const CLINICAL_TYPES: readonly ClinicalType[] = RESOURCE_TYPES.filter(
   (type): type is ClinicalType => type !== 'Patient',
 );
 
-/** Logical id prefixes: ids look like `obs-1234`, carry no PHI and map straight back to an index. */
-const ID_PREFIX: Record<ResourceType, string> = {
+/**
+ * Logical id prefixes: ids look like `obs-1234`, carry no PHI and map straight back to an index.
+ * A type not listed uses its lower-cased name (`immunization-12`).
+ */
+const ID_PREFIX: Readonly<Record<string, string>> = {
   Patient: 'pat',
   Encounter: 'enc',
   Observation: 'obs',
@@ -29,23 +32,45 @@ const ID_PREFIX: Record<ResourceType, string> = {
   Procedure: 'prc',
 };
 
+/**
+ * Hash salt per type. The first seven keep the ordinals they always had, so the same seed still
+ * gives the same bytes when a contract is added; other types take a salt from their name.
+ */
+const SALT_ORDINAL: Readonly<Record<string, number>> = {
+  Patient: 0,
+  Encounter: 1,
+  Observation: 2,
+  Condition: 3,
+  MedicationRequest: 4,
+  AllergyIntolerance: 5,
+  Procedure: 6,
+};
+
+function idPrefix(type: ResourceType): string {
+  return ID_PREFIX[type] ?? type.toLowerCase();
+}
+
 export function isResourceType(value: string): value is ResourceType {
   return (RESOURCE_TYPES as readonly string[]).includes(value);
 }
 
-/** Position of a type in RESOURCE_TYPES; used as a hash salt. */
+/** A small number per type, used as a hash salt. */
 export function typeOrdinal(type: ResourceType): number {
-  return RESOURCE_TYPES.indexOf(type);
+  const fixed = SALT_ORDINAL[type];
+  if (fixed !== undefined) return fixed;
+  let h = 0;
+  for (const ch of type) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return 1000 + (h % 1_000_000);
 }
 
 /** Logical id of resource `index` of a type. */
 export function resourceId(type: ResourceType, index: number): string {
-  return `${ID_PREFIX[type]}-${index}`;
+  return `${idPrefix(type)}-${index}`;
 }
 
 /** Index encoded in a logical id of the given type, or undefined when the id is not one of ours. */
 export function indexOfId(type: ResourceType, id: string): number | undefined {
-  const prefix = `${ID_PREFIX[type]}-`;
+  const prefix = `${idPrefix(type)}-`;
   if (!id.startsWith(prefix)) return undefined;
   const digits = id.slice(prefix.length);
   if (!/^(0|[1-9][0-9]{0,14})$/.test(digits)) return undefined;
