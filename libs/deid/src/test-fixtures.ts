@@ -5,15 +5,8 @@
  */
 import { loadSchemaSet, type Contract } from '@ehrflow/contracts';
 
-export const RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+/** Every contracted resource type (the generated pipeline manifest). */
+export { RESOURCE_TYPES } from '@ehrflow/contracts';
 
 export interface FhirContracts {
   readonly contracts: Readonly<Record<string, Contract>>;
@@ -22,7 +15,7 @@ export interface FhirContracts {
 
 let cached: FhirContracts | undefined;
 
-/** The seven FHIR contracts and their schema JSON, by resource type. */
+/** The FHIR contracts and their schema JSON, by resource type. */
 export function fhirContracts(): FhirContracts {
   if (cached !== undefined) return cached;
   const set = loadSchemaSet();

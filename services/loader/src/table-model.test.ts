@@ -1,6 +1,7 @@
 import { isPipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
 import { snakeCase, tableNameOf } from './names.ts';
+import { RESOURCE_TYPES } from './resource-types.ts';
 import { tableModelOf } from './table-model.ts';
 import { cleanPatientSchema, cleanSchemaFromContract, metaFields } from './testing/clean-fixtures.ts';
 
@@ -84,15 +85,7 @@ describe('tableModelOf', () => {
   });
 
   it('builds a table for every clean contract shape', () => {
-    for (const type of [
-      'Patient',
-      'Encounter',
-      'Observation',
-      'Condition',
-      'MedicationRequest',
-      'AllergyIntolerance',
-      'Procedure',
-    ]) {
+    for (const type of RESOURCE_TYPES) {
       const model = tableModelOf(type, cleanSchemaFromContract(type));
       expect(model.columns.length).toBeGreaterThan(8);
       expect(model.columns.every((c) => /^[a-z_][a-z0-9_]*$/.test(c.column))).toBe(true);
