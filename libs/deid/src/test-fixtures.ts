@@ -164,12 +164,27 @@ export function identifyingNote(person: Person): string {
 export function genericRecord(contract: Contract, person: Person, n = 1): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (const field of contract.fields.filter((f) => !/[.[{]/.test(f.path))) {
-    record[field.name] = genericValue(field.name, field.avroType, field.attrs, person, n);
+    record[field.name] = field.avroType.startsWith('array<record ')
+      ? [genericItem(contract, field.path, person, n)]
+      : genericValue(field.name, field.avroType, field.attrs, person, n);
   }
   record.recordId = `r${n}`.padEnd(32, '0');
   record.sourceId = person.sourceId;
   record.contractVersion = 1;
   return record;
+}
+
+/** One record of an array-of-records field, its sub-fields filled like top-level ones. */
+function genericItem(contract: Contract, path: string, person: Person, n: number): Record<string, unknown> {
+  const prefix = `${path}[].`;
+  const item: Record<string, unknown> = {};
+  for (const f of contract.fields.filter(
+    (x) => x.path.startsWith(prefix) && !x.path.slice(prefix.length).includes('.'),
+  )) {
+    const value = genericValue(f.name, f.avroType, f.attrs, person, n);
+    item[f.name] = f.avroType.startsWith('array<') && !Array.isArray(value) ? [value] : value;
+  }
+  return item;
 }
 
 function genericValue(

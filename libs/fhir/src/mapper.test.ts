@@ -107,6 +107,56 @@ describe('mapped values', () => {
   });
 });
 
+describe('Observation components and panel members', () => {
+  const mapping = mappingOf('Observation');
+
+  it("keeps each component's code, value and interpretation together, in source order", () => {
+    const { record, issues } = mapping.map(loadFixture('observation-bp'), meta);
+    expect(issues).toEqual([]);
+    const components = record?.components as readonly Record<string, unknown>[];
+    expect(
+      components.map((c) => [
+        c.code,
+        c.valueType,
+        c.valueQuantityValue,
+        c.valueQuantityCode,
+        c.interpretationCodes,
+      ]),
+    ).toEqual([
+      ['8480-6', 'Quantity', 142, 'mm[Hg]', ['H']],
+      ['8462-4', 'Quantity', 88, 'mm[Hg]', []],
+    ]);
+    expect(record).toMatchObject({
+      valueType: null,
+      valueQuantityValue: null,
+      bpSystolicValue: 142,
+      bpSystolicUnit: 'mmHg',
+      bpDiastolicValue: 88,
+      bpDiastolicUnit: 'mmHg',
+      hasMemberRefs: ['Observation/fake-obs-hr-001'],
+    });
+  });
+
+  it('maps an observation without components to an empty list and null panel columns', () => {
+    const { record } = mapping.map(loadFixture('observation'), meta);
+    expect(record).toMatchObject({ components: [], bpSystolicValue: null, hasMemberRefs: [] });
+  });
+
+  it('reports a component value of the wrong type by path, without the value', () => {
+    const bp = loadFixture('observation-bp');
+    const component = (bp.component as Record<string, unknown>[])[0] ?? {};
+    component.valueQuantity = { value: 'CANARY-PHI-51be07' };
+    const { issues } = mapping.map(bp, meta);
+    expect(brief(issues)).toContainEqual([
+      'type_mismatch',
+      'Observation.component.valueQuantity.value',
+      'number',
+      'string',
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('CANARY');
+  });
+});
+
 describe('drift', () => {
   const patientMapping = mappingOf('Patient');
   const patient = () => loadFixture('patient');
@@ -258,6 +308,37 @@ describe('compiling contracts', () => {
       /required field must be a non-nullable/,
     ],
     ['a field with no source', { ...field }, /needs fhirPath or fhirChoice/],
+    [
+      'PHI inside an array of records',
+      {
+        name: 'extra',
+        type: {
+          type: 'array',
+          items: {
+            type: 'record',
+            name: 'C',
+            fields: [{ ...field, name: 'v', phi: 'direct', deid: 'hash', fhirPath: 'name.first().family' }],
+          },
+        },
+        default: [],
+        phi: 'none',
+        deid: 'keep',
+        fhirPath: 'contact',
+      },
+      /sub-field v must be phi none/,
+    ],
+    [
+      'an array of records read from a primitive',
+      {
+        name: 'extra',
+        type: { type: 'array', items: { type: 'record', name: 'C', fields: [] } },
+        default: [],
+        phi: 'none',
+        deid: 'keep',
+        fhirPath: 'name.given',
+      },
+      /complex element/,
+    ],
     ['an unknown choice', { ...field, fhirChoice: 'value' }, /no choice element value\[x\]/],
   ])('rejects %s with CONTRACT_VIOLATION', (_label, bad, message) => {
     expect(() => compileMapping(withField(bad))).toThrow(message);

@@ -92,6 +92,30 @@ describe('ResourceGenerator', () => {
     expect([...forms].sort()).toEqual(['valueCodeableConcept', 'valueQuantity', 'valueString']);
   });
 
+  it('serves blood pressure panels with their values in components, not in value[x]', () => {
+    const panels = [];
+    for (let i = 0; i < 300; i++) {
+      const obs = gen.resource('site-a', 'Observation', i) as unknown as Record<string, unknown> & {
+        code: { coding: { code: string }[] };
+        component?: {
+          code: { coding: { code: string }[] };
+          valueQuantity: { value: number; code: string };
+        }[];
+      };
+      if (obs.code.coding[0]?.code === '85354-9') panels.push(obs);
+    }
+    // About one observation in ten.
+    expect(panels.length).toBeGreaterThan(15);
+    expect(panels.length).toBeLessThan(60);
+    for (const panel of panels) {
+      expect(Object.keys(panel).filter((k) => k.startsWith('value'))).toEqual([]);
+      expect(panel.component?.map((c) => c.code.coding[0]?.code)).toEqual(['8480-6', '8462-4']);
+      const [systolic, diastolic] = panel.component ?? [];
+      expect(systolic?.valueQuantity.code).toBe('mm[Hg]');
+      expect(systolic?.valueQuantity.value).toBeGreaterThan(diastolic?.valueQuantity.value ?? Infinity);
+    }
+  });
+
   it('keeps each resource around 1 to 1.5 KB', () => {
     for (const type of RESOURCE_TYPES) {
       let total = 0;

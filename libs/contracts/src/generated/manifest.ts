@@ -146,6 +146,7 @@ export const PIPELINE_MANIFEST: PipelineManifest = {
           'effectivePeriodEnd',
           'issued',
           'valueDateTime',
+          'hasMemberRefs',
         ],
         free_text: ['valueString', 'noteText'],
       },
