@@ -194,6 +194,8 @@ function genericValue(
   person: Person,
   n: number,
 ): unknown {
+  if (avroType === 'array<double>' || avroType === 'array<float>') return [n + 0.5];
+  if (avroType === 'array<int>' || avroType === 'array<long>') return [n];
   if (avroType === 'array<string>') {
     return name === 'noteText' ? [identifyingNote(person)] : [`${name}-code-${n}`];
   }

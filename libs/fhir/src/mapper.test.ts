@@ -157,6 +157,30 @@ describe('Observation components and panel members', () => {
   });
 });
 
+describe('billing contracts', () => {
+  it('maps each claim item to one record, with its code, quantity and net amount together', () => {
+    const claim = loadFixture('claim');
+    const { record, issues } = mappingOf('Claim').map(claim, meta);
+    expect(issues).toEqual([]);
+    const served = (
+      claim.item as { productOrService: { coding: { code: string }[] }; net: { value: number } }[]
+    ).map((i) => [i.productOrService.coding[0]?.code, i.net.value]);
+    const items = record?.items as readonly Record<string, unknown>[];
+    expect(items.map((i) => [i.productOrServiceCode, i.netValue])).toEqual(served);
+    expect(record?.totalValue).toBe(served.reduce((sum, [, net]) => sum + Number(net), 0));
+  });
+
+  it("keeps an explanation of benefit's adjudications with their item", () => {
+    const { record } = mappingOf('ExplanationOfBenefit').map(loadFixture('explanation-of-benefit'), meta);
+    const items = record?.items as readonly Record<string, unknown>[];
+    expect(items.length).toBeGreaterThan(0);
+    for (const item of items) {
+      expect(item.adjudicationCategoryCodes).toEqual(['submitted', 'benefit']);
+      expect((item.adjudicationAmounts as number[])[0]).toBe(item.netValue);
+    }
+  });
+});
+
 describe('drift', () => {
   const patientMapping = mappingOf('Patient');
   const patient = () => loadFixture('patient');

@@ -4,6 +4,7 @@ import {
   type BuildContext,
   type FhirResource,
 } from './clinical-resources.ts';
+import { US_CORE_BUILDERS } from './us-core-resources.ts';
 import { SALT, SiteLayout, type DatasetShape, type ResourceMeta } from './dataset.ts';
 import { patientIdentity, type Canary, type CanaryValues, type PatientIdentity } from './identity.ts';
 import { narrative } from './notes.ts';
@@ -75,7 +76,7 @@ export class ResourceGenerator {
       organization: site,
     };
     if (type === 'Patient') return patient(ctx, site);
-    return CLINICAL_BUILDERS[type]?.(ctx) ?? minimalResource(ctx, type);
+    return (CLINICAL_BUILDERS[type] ?? US_CORE_BUILDERS[type])?.(ctx) ?? minimalResource(ctx, type);
   }
 }
 

@@ -46,6 +46,11 @@ const SALT_ORDINAL: Readonly<Record<string, number>> = {
   Procedure: 6,
 };
 
+/** The types added after the first seven: served sparsely by default (see SPARSE_PER_PATIENT). */
+export function isSparseType(type: ResourceType): boolean {
+  return SALT_ORDINAL[type] === undefined;
+}
+
 function idPrefix(type: ResourceType): string {
   return ID_PREFIX[type] ?? type.toLowerCase();
 }
