@@ -30,6 +30,8 @@ Commands:
   list      list subjects, their files and registered versions
   diff      show the changes between a subject's registered version and its file
   gen       generate TypeScript types and the pipeline manifest from the schemas
+  baseline  learn a source's fill-rate baseline from its valid records (the validator's command,
+            through npm run schemas: npm run schemas -- baseline --help)
 
 Common options:
   --dir <path>   the schemas/ directory (default: found by walking up from this package)

@@ -65,4 +65,11 @@ export {
   type ResourceEntry,
 } from './manifest.ts';
 export { PIPELINE_MANIFEST, RESOURCE_TYPES, type ResourceType } from './generated/manifest.ts';
+export {
+  BASELINES_DIR,
+  baselineSchema,
+  loadBaselines,
+  type Baselines,
+  type SourceBaseline,
+} from './baselines.ts';
 export { createRegistryProbe, type RegistryProbe, type RegistryProbeOptions } from './probe.ts';

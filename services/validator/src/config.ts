@@ -34,6 +34,14 @@ export const validatorEnv = z.object({
     .positive()
     .default(4 * 1024 * 1024),
   VALIDATOR_FILL_RATE_WINDOW: z.coerce.number().int().positive().default(500),
+  /**
+   * What a field's fill rate is compared with: `baseline`, the source's accepted baseline
+   * (schemas/baselines/<source>.json; a source without one gets one baseline_needed notice), or
+   * `contract`, the contracts' `fillRate`.
+   */
+  VALIDATOR_FILL_RATE_EXPECTED: z.enum(['baseline', 'contract']).default('baseline'),
+  /** Folder of the accepted baselines; default schemas/baselines of this checkout. */
+  VALIDATOR_BASELINES_DIR: z.string().min(1).optional(),
   /** Period of drift updates (counts) after the first, immediate, event of a drift. */
   VALIDATOR_DRIFT_REPORT_MS: z.coerce.number().int().positive().default(60_000),
   /** Quarantined records per (source, contract, reason, field) within the window that make a spike. */

@@ -1,7 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Codec, DriftEvent, QuarantineRecord, RawEnvelope, SchemaRegistry } from '@ehrflow/contracts';
+import {
+  loadBaselines,
+  type Codec,
+  type DriftEvent,
+  type QuarantineRecord,
+  type RawEnvelope,
+  type SchemaRegistry,
+} from '@ehrflow/contracts';
 import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring, decryptField, type Keyring } from '@ehrflow/phi';
@@ -20,6 +27,7 @@ import {
   testTopics,
   waitFor,
 } from './testing/stack.ts';
+import { learnBaseline } from './baseline.ts';
 import { readRange } from './topic-reader.ts';
 
 /**
@@ -47,8 +55,25 @@ const logger = createLogger({
   level: 'debug',
   destination: { write: (line: string) => void logLines.push(line) },
 });
+const contractField = (
+  contractJson('Patient').fields as { name: string; fillRate?: number; required?: boolean }[]
+).find((f) => f.name === FIELD);
+// The source's accepted baseline (what `npm run schemas -- baseline` proposes and a steward
+// commits): the e-mail is expected at the contract's rate for this source.
+const baselinesDir = join(dir, 'baselines');
+mkdirSync(baselinesDir);
+writeFileSync(
+  join(baselinesDir, `${SOURCE}.json`),
+  JSON.stringify({
+    source: SOURCE,
+    learnedAt: '2026-01-01T00:00:00.000Z',
+    records: { Patient: 1000 },
+    fillRates: { Patient: { [FIELD]: contractField?.fillRate ?? 0 } },
+  }),
+);
 const env = testEnv(topics, {
   PHI_KEYRING: keySpec,
+  VALIDATOR_BASELINES_DIR: baselinesDir,
   VALIDATOR_RESOURCE_TYPES: 'Patient',
   VALIDATOR_FILL_RATE_WINDOW: String(WINDOW),
   VALIDATOR_DRIFT_REPORT_MS: '1000',
@@ -58,9 +83,6 @@ const env = testEnv(topics, {
 });
 const config = loadValidatorConfig(env);
 const patientSubject = `${topics.validPrefix}Patient-value`;
-const contractField = (
-  contractJson('Patient').fields as { name: string; fillRate?: number; required?: boolean }[]
-).find((f) => f.name === FIELD);
 
 let kafka: KafkaClient;
 let admin: Admin;
@@ -295,5 +317,28 @@ describe('fill-rate drift on the real stack', () => {
     const haystack = JSON.stringify([events, alerts(), logLines]).toLowerCase();
     expect(haystack).not.toContain('zqxcanaryvalue');
     expect(haystack).not.toContain('example.invalid');
+  });
+
+  it("learns the source's baseline from its valid records: presence only, this source only", async () => {
+    // The previous test left 3 populated and 2 empty windows of this source on the valid topic,
+    // and a record of each barrier source.
+    const { baseline, rates } = await learnBaseline(
+      { kafka, codec },
+      { source: SOURCE, resourceTypes: ['Patient'], validTopicPrefix: topics.validPrefix, now: () => 0 },
+    );
+    expect(baseline.records).toEqual({ Patient: 5 * WINDOW });
+    expect(baseline.fillRates.Patient?.[FIELD]).toBe(0.6);
+    expect(baseline.fillRates.Patient?.nameFamily).toBe(1);
+    expect(rates.find((r) => r.field === FIELD)).toEqual({
+      resourceType: 'Patient',
+      field: FIELD,
+      learned: 0.6,
+      contract: contractField?.fillRate ?? null,
+    });
+    // The proposal is an accepted baseline once committed: it loads as one.
+    mkdirSync(join(dir, 'learned'));
+    writeFileSync(join(dir, 'learned', `${SOURCE}.json`), JSON.stringify(baseline));
+    expect(loadBaselines(join(dir, 'learned')).ratesFor(SOURCE, 'Patient')?.[FIELD]).toBe(0.6);
+    expect(JSON.stringify(baseline).toLowerCase()).not.toContain('example.invalid');
   });
 });

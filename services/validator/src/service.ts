@@ -1,5 +1,6 @@
 import { kafkaTls, type Env } from '@ehrflow/config';
-import { createCodec, createRegistry, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import { join } from 'node:path';
+import { BASELINES_DIR, createCodec, createRegistry, findSchemasDir, loadBaselines, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import { createConsumerRunner, createKafka, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
@@ -95,6 +96,9 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     validTopicPrefix: topics.validPrefix,
     resourceTypes: config.VALIDATOR_RESOURCE_TYPES,
     fillRateWindow: config.VALIDATOR_FILL_RATE_WINDOW,
+    ...(config.VALIDATOR_FILL_RATE_EXPECTED === 'baseline'
+      ? { baselines: loadBaselines(config.VALIDATOR_BASELINES_DIR ?? join(findSchemasDir(), BASELINES_DIR)) }
+      : {}),
     onCompileError: (err, subject, version) =>
       logger.error({ err, subject, version }, 'registered contract version does not compile; keeping the previous one'),
   });
