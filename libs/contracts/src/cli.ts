@@ -32,6 +32,8 @@ Commands:
   gen       generate TypeScript types and the pipeline manifest from the schemas
   baseline  learn a source's fill-rate baseline from its valid records (the validator's command,
             through npm run schemas: npm run schemas -- baseline --help)
+  coverage  list the elements a source sends that no contract carries (the validator's command:
+            npm run schemas -- coverage --help)
 
 Common options:
   --dir <path>   the schemas/ directory (default: found by walking up from this package)

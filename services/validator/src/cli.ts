@@ -5,12 +5,22 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
-import { BASELINES_DIR, createCodec, createRegistry, findSchemasDir, type QuarantineReason } from '@ehrflow/contracts';
+import {
+  BASELINES_DIR,
+  contractOf,
+  createCodec,
+  createRegistry,
+  findSchemasDir,
+  type Contract,
+  type QuarantineReason,
+} from '@ehrflow/contracts';
+import { parseKeyring } from '@ehrflow/phi';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { validatorEnv } from './config.ts';
 import { learnBaseline } from './baseline.ts';
+import { coverageOf } from './coverage.ts';
 import { replay, type ReplaySource } from './replay.ts';
 import { buildValidator } from './service.ts';
 
@@ -19,6 +29,7 @@ const HELP = `Usage: node services/validator/src/cli.ts <command> [options]
 Commands:
   replay     Re-process records after a contract or mapping fix (record ids are kept)
   baseline   Learn a source's fill-rate baseline from its valid records (also: npm run schemas -- baseline)
+  coverage   List the elements a source sends that no contract carries (also: npm run schemas -- coverage)
   help       This text
 
 Run "node services/validator/src/cli.ts <command> --help" for a command's options.
@@ -133,6 +144,81 @@ async function baselineCommand(rest: readonly string[]): Promise<void> {
   }
 }
 
+const COVERAGE_HELP = `Usage: npm run schemas -- coverage --source S [--since ISO] [--json]
+       (or node services/validator/src/cli.ts coverage ...)
+
+Lists, per resource type, the FHIR elements source S sends that no contract field carries, with
+how many of its records had each: element paths and counts, never a value. Reads the raw topic
+(VALIDATOR_RAW_TOPIC, default ehr.raw) to its end, from --since (extraction time) when given,
+decrypting each payload of S in memory only (PHI_KEYRING), and compares with the latest
+registered contracts. Elements a contract leaves out on purpose are declared in it (record
+attribute "dropped": element path prefixes), so only what is new is listed.
+Environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, PHI_KEYRING, VALIDATOR_RAW_TOPIC,
+VALIDATOR_VALID_TOPIC_PREFIX. Exit codes: 0 ok, 1 failure or no record of S, 2 usage.
+`;
+
+async function coverageCommand(rest: readonly string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...rest],
+      options: { source: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (err) {
+    usage(err instanceof Error ? err.message : 'invalid options', COVERAGE_HELP);
+  }
+  if (values.help) {
+    process.stdout.write(COVERAGE_HELP);
+    return;
+  }
+  if (values.source === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(values.source)) usage('--source takes a configured source id', COVERAGE_HELP);
+  const sinceMs = values.since === undefined ? undefined : Date.parse(values.since);
+  if (sinceMs !== undefined && Number.isNaN(sinceMs)) usage('--since takes an ISO 8601 time', COVERAGE_HELP);
+  const env = process.env;
+  if (env.PHI_KEYRING === undefined) usage('PHI_KEYRING is required to read the raw payloads', COVERAGE_HELP);
+  const logger = createLogger({ name: 'validator-coverage', level: env.LOG_LEVEL ?? 'warn' });
+  const tls = kafkaTls(env);
+  const kafka = createKafka({
+    brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    clientId: 'ehrflow-coverage',
+    logger,
+    mode: env.EHRFLOW_MODE === 'production' ? 'production' : 'development',
+    ...(tls.ssl ? { ssl: tls.ssl } : {}),
+    ...(tls.sasl ? { sasl: tls.sasl } : {}),
+  });
+  const registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7' });
+  try {
+    const codec = createCodec(registry);
+    const validPrefix = env.VALIDATOR_VALID_TOPIC_PREFIX ?? 'ehr.valid.';
+    const contracts = new Map<string, Contract>();
+    for (const type of RESOURCE_TYPES) {
+      const latest = await codec.latestVersion(`${validPrefix}${type}-value`).catch(() => undefined);
+      if (latest !== undefined) contracts.set(type, contractOf(latest.text, `${latest.subject} v${latest.version}`));
+    }
+    const report = await coverageOf(
+      { kafka, codec, keyring: parseKeyring(env.PHI_KEYRING), contracts },
+      { source: values.source, rawTopic: env.VALIDATOR_RAW_TOPIC ?? 'ehr.raw', ...(sinceMs === undefined ? {} : { sinceMs }) },
+    );
+    if (report.types.length === 0) {
+      process.stderr.write(`no raw record of source ${values.source} found\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (values.json === true) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    for (const t of report.types) {
+      const what = t.contracted ? `${t.uncovered.length} element(s) no contract field carries` : 'no contract';
+      process.stdout.write(`${t.resourceType}: ${t.records} record(s), ${what}\n`);
+      for (const u of t.uncovered) process.stdout.write(`  ${String(u.records).padStart(7)}  ${u.path}\n`);
+    }
+  } finally {
+    await registry.close();
+  }
+}
+
 const REASONS: readonly QuarantineReason[] = [
   'parse_error',
   'missing_required',
@@ -194,6 +280,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (command === 'baseline') return baselineCommand(rest);
+  if (command === 'coverage') return coverageCommand(rest);
   if (command !== 'replay') usage(`unknown command ${command}`, HELP);
   const source = parseReplayArgs(rest);
   if (source === 'help') {

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  contractOf,
   loadBaselines,
   type Codec,
   type DriftEvent,
@@ -28,6 +29,7 @@ import {
   waitFor,
 } from './testing/stack.ts';
 import { learnBaseline } from './baseline.ts';
+import { coverageOf } from './coverage.ts';
 import { readRange } from './topic-reader.ts';
 
 /**
@@ -340,5 +342,26 @@ describe('fill-rate drift on the real stack', () => {
     writeFileSync(join(dir, 'learned', `${SOURCE}.json`), JSON.stringify(baseline));
     expect(loadBaselines(join(dir, 'learned')).ratesFor(SOURCE, 'Patient')?.[FIELD]).toBe(0.6);
     expect(JSON.stringify(baseline).toLowerCase()).not.toContain('example.invalid');
+  });
+
+  it('reports the elements the source sends that no contract carries: paths and counts, no value', async () => {
+    const contracts = new Map([['Patient', contractOf(contractJson('Patient'), 'Patient')]]);
+    const report = await coverageOf(
+      { kafka, codec, keyring: ring, contracts },
+      { source: SOURCE, rawTopic: topics.raw },
+    );
+    expect(report.types.map((t) => [t.resourceType, t.records, t.contracted])).toEqual([
+      ['Patient', 5 * WINDOW, true],
+    ]);
+    const uncovered = new Map(report.types[0]?.uncovered.map((u) => [u.path, u.records]));
+    // Sent by every record, carried by no field: listed with its count.
+    expect(uncovered.get('name.use')).toBe(5 * WINDOW);
+    // Carried by a field, or dropped by design (the contract's "dropped"): not listed.
+    expect(uncovered.has('name.family')).toBe(false);
+    expect(uncovered.has('birthDate')).toBe(false);
+    expect([...uncovered.keys()].some((p) => p.startsWith('meta.source'))).toBe(false);
+    const text = JSON.stringify(report).toLowerCase();
+    for (const value of ['synfamily', 'example.invalid', 'syn-mrn', '555-0100'])
+      expect(text).not.toContain(value);
   });
 });
