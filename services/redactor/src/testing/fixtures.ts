@@ -204,7 +204,8 @@ export function validRecord(
     else if (Array.isArray(value)) encrypted[field.name] = value.map((v) => encryptField(ring, String(v)));
   }
   const { recordId, logicalId } = result.record;
-  if (typeof recordId !== 'string' || typeof logicalId !== 'string') throw new Error(`fixture ${type}: no ids`);
+  if (typeof recordId !== 'string' || typeof logicalId !== 'string')
+    throw new Error(`fixture ${type}: no ids`);
   return { plain: { ...result.record, recordId, logicalId }, encrypted };
 }
 
