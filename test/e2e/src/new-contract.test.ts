@@ -19,84 +19,14 @@ import { compileMapping } from '@ehrflow/fhir';
 import { loadTopicList, resolveTopics } from '@ehrflow/kafka/topics';
 import { tableModelOf } from '@ehrflow/loader';
 import { planCleanSchemas } from '@ehrflow/redactor';
+import { NEW_TYPE, REPO, newContractJson } from './new-contract-fixture.ts';
 
-const REPO = join(import.meta.dirname, '..', '..', '..');
-const TYPE = 'NutritionOrder';
-
-/** A small contract of a type the repository has none for, written the way a steward would. */
-function contractJson(): Record<string, unknown> {
-  const procedure = JSON.parse(readFileSync(join(REPO, 'schemas', 'fhir', 'Procedure.avsc'), 'utf8')) as {
-    fields: { name: string; fhirPath?: string }[];
-  };
-  // The pipeline's own fields, as every contract has them (ids, job, source, version, patient).
-  const head = procedure.fields.filter((f) =>
-    [
-      'recordId',
-      'jobId',
-      'sourceId',
-      'logicalId',
-      'versionId',
-      'lastUpdated',
-      'sourceLocator',
-      'contractVersion',
-    ].includes(f.name),
-  );
-  return {
-    type: 'record',
-    name: TYPE,
-    namespace: 'ehrflow.fhir',
-    doc: `FHIR R4 ${TYPE}, a contract added by a steward. @see https://hl7.org/fhir/R4/nutritionorder.html`,
-    policy: 'lenient',
-    fields: [
-      ...head,
-      {
-        name: 'patientRef',
-        type: 'string',
-        doc: 'The patient the order is for.',
-        phi: 'direct',
-        deid: 'hash',
-        required: true,
-        fillRate: 1,
-        fhirPath: 'patient.reference',
-      },
-      {
-        name: 'status',
-        type: 'string',
-        doc: 'Order status.',
-        phi: 'none',
-        deid: 'keep',
-        required: true,
-        fillRate: 1,
-        fhirPath: 'status',
-      },
-      {
-        name: 'dateTime',
-        type: ['null', 'string'],
-        default: null,
-        doc: 'When the order was made.',
-        phi: 'direct',
-        deid: 'dateShift',
-        fillRate: 0.9,
-        fhirPath: 'dateTime',
-      },
-      {
-        name: 'oralDietTypeCodes',
-        type: { type: 'array', items: 'string' },
-        default: [],
-        doc: 'Codes of the oral diet types.',
-        phi: 'none',
-        deid: 'keep',
-        fillRate: 0.8,
-        fhirPath: 'oralDiet.type.coding.code',
-      },
-    ],
-  };
-}
+const TYPE = NEW_TYPE;
 
 describe(`a contract added to a copy of schemas/ (${TYPE})`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'ehrflow-new-contract-'));
   cpSync(join(REPO, 'schemas'), dir, { recursive: true });
-  const contract = contractJson();
+  const contract = newContractJson();
   writeFileSync(join(dir, 'fhir', `${TYPE}.avsc`), `${JSON.stringify(contract, null, 2)}\n`);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
