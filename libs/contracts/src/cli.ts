@@ -8,6 +8,7 @@ import { loadSchemaSet, type SchemaSet, type SubjectSchema } from './load.ts';
 import { createRegistry, type SchemaRegistry } from './registry.ts';
 import { checkSubject, registerSubject, type SubjectReport } from './schema-check.ts';
 import { GENERATED_GROUPS, GEN_COMMAND, generateTypes, generatedFilePath } from './typegen.ts';
+import { buildPipelineManifest, generateManifestSource, manifestFilePath } from './manifest.ts';
 
 /** Registry of the local stack (deploy/local/stack), used when SCHEMA_REGISTRY_URL is not set. */
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
@@ -28,7 +29,11 @@ Commands:
   register  set each subject's compatibility level and register changed schemas
   list      list subjects, their files and registered versions
   diff      show the changes between a subject's registered version and its file
-  gen       generate TypeScript types from the schemas
+  gen       generate TypeScript types and the pipeline manifest from the schemas
+  baseline  learn a source's fill-rate baseline from its valid records (the validator's command,
+            through npm run schemas: npm run schemas -- baseline --help)
+  coverage  list the elements a source sends that no contract carries (the validator's command:
+            npm run schemas -- coverage --help)
 
 Common options:
   --dir <path>   the schemas/ directory (default: found by walking up from this package)
@@ -62,7 +67,10 @@ compatibility rule it touches.`,
   gen: `usage: npm run schemas -- gen [--check] [--dir D]
 
 Writes TypeScript types for the schema groups ${GENERATED_GROUPS.join(', ')} into
-libs/contracts/src/generated/<group>.ts. --check writes nothing and exits 1 when a file is stale.`,
+libs/contracts/src/generated/<group>.ts, and the pipeline manifest (resource types, topics,
+subjects, PHI classes; derived from schemas/fhir/*.avsc) into libs/contracts/src/generated/manifest.ts,
+which services, the simulator, the tests and the topic list import. --check writes nothing and
+exits 1 when a file is stale.`,
 };
 
 const COMMON = { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -131,7 +139,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'diff':
         return await diff(set, args, io, connect());
       case 'gen':
-        return gen(set, args, io);
+        return await gen(set, args, io);
       default:
         return assertNever(cmd);
     }
@@ -246,11 +254,14 @@ async function diff(set: SchemaSet, args: Args, io: CliIo, registry: SchemaRegis
   return EXIT.ok;
 }
 
-function gen(set: SchemaSet, args: Args, io: CliIo): number {
+async function gen(set: SchemaSet, args: Args, io: CliIo): Promise<number> {
   const stale: string[] = [];
-  for (const group of GENERATED_GROUPS) {
-    const path = generatedFilePath(group);
-    const text = generateTypes(set, group);
+  const outputs: [string, string][] = GENERATED_GROUPS.map((group) => [
+    generatedFilePath(group),
+    generateTypes(set, group),
+  ]);
+  outputs.push([manifestFilePath(), await formatManifestSource(set)]);
+  for (const [path, text] of outputs) {
     const current = readIfExists(path);
     const shown = relative(process.cwd(), path);
     if (current === text) {
@@ -268,6 +279,16 @@ function gen(set: SchemaSet, args: Args, io: CliIo): number {
     return EXIT.invalid;
   }
   return EXIT.ok;
+}
+
+/** The generated manifest, formatted as the repository's formatter would (it is committed). */
+export async function formatManifestSource(set: SchemaSet): Promise<string> {
+  const text = generateManifestSource(buildPipelineManifest(set), GEN_COMMAND);
+  // A development tool's dependency: loaded only when generating.
+  const prettier = await import('prettier');
+  const path = manifestFilePath();
+  const config = (await prettier.resolveConfig(path)) ?? {};
+  return prettier.format(text, { ...config, filepath: path });
 }
 
 function selectSubjects(set: SchemaSet, subject: string | undefined): SubjectSchema[] {

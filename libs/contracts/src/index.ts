@@ -32,7 +32,12 @@ export {
 export { DELETIONS_TOPIC_SUFFIX, DELETION_SCHEMA_FILE, KIND_HEADER, deletionsTopicOf } from './deletions.ts';
 export { breaksLevel, diffSchemas, type ChangeKind, type SchemaChange } from './diff.ts';
 export {
+  CLEAN_TOPIC_PREFIX,
+  FHIR_GROUP,
   MANIFEST_FILE,
+  VALID_TOPIC_PREFIX,
+  shortTypeName,
+  valueSubjectOf,
   findSchemasDir,
   loadSchemaFile,
   loadSchemaSet,
@@ -52,4 +57,19 @@ export { checkSubject, registerSubject, type RegisterOutcome, type SubjectReport
 export { describeProblems, findValueProblems, type ValidateOptions, type ValueProblem } from './validate.ts';
 export { frame, unframe, HEADER_BYTES, MAGIC_BYTE } from './wire.ts';
 export type * from './generated/pipeline.ts';
+export {
+  buildPipelineManifest,
+  generateManifestSource,
+  type PipelineManifest,
+  type PipelineTopicEntry,
+  type ResourceEntry,
+} from './manifest.ts';
+export { PIPELINE_MANIFEST, RESOURCE_TYPES, type ResourceType } from './generated/manifest.ts';
+export {
+  BASELINES_DIR,
+  baselineSchema,
+  loadBaselines,
+  type Baselines,
+  type SourceBaseline,
+} from './baselines.ts';
 export { createRegistryProbe, type RegistryProbe, type RegistryProbeOptions } from './probe.ts';

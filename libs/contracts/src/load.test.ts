@@ -143,6 +143,42 @@ describe('loadSchemaSet on a broken tree', () => {
     expect(() => loadSchemaSet({ dir })).toThrow(/subjects\.json: subjects\.a-value\.compatibility/);
   });
 
+  it('gives every fhir/<Type>.avsc the subject ehr.valid.<Type>-value unless the manifest names it', () => {
+    setUp();
+    write(
+      'fhir/Basic.avsc',
+      JSON.stringify({ type: 'record', name: 'Basic', namespace: 'ehrflow.fhir', fields: [] }),
+    );
+    write(
+      'fhir/Device.avsc',
+      JSON.stringify({ type: 'record', name: 'Device', namespace: 'ehrflow.fhir', fields: [] }),
+    );
+    write(
+      'subjects.json',
+      JSON.stringify({
+        subjects: {
+          'a-value': { file: 'g/a.avsc' },
+          'ehr.valid.Device-value': { file: 'fhir/Device.avsc', compatibility: 'FULL' },
+        },
+      }),
+    );
+    const set = loadSchemaSet({ dir });
+    expect(set.subject('ehr.valid.Basic-value').schema.file).toBe('fhir/Basic.avsc');
+    expect(set.subject('ehr.valid.Basic-value').compatibility).toBe('BACKWARD_TRANSITIVE');
+    expect(set.subject('ehr.valid.Device-value').compatibility).toBe('FULL');
+    expect(set.subjects.filter((s) => s.schema.file === 'fhir/Device.avsc')).toHaveLength(1);
+    expect(set.unmapped).toEqual([]);
+  });
+
+  it('refuses a FHIR contract whose file is not named after its record', () => {
+    setUp();
+    write(
+      'fhir/Basik.avsc',
+      JSON.stringify({ type: 'record', name: 'Basic', namespace: 'ehrflow.fhir', fields: [] }),
+    );
+    expect(() => loadSchemaSet({ dir })).toThrow(/fhir\/Basik\.avsc: .*\(fhir\/Basic\.avsc\)/);
+  });
+
   it('refuses a top-level type that is not a record', () => {
     setUp();
     write('g/e.avsc', JSON.stringify({ type: 'enum', name: 'E', symbols: ['A'] }));

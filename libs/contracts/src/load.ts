@@ -9,6 +9,20 @@ import { contractOf, type Contract } from './contract.ts';
 /** Name of the manifest that maps registry subjects to schema files, at the root of `schemas/`. */
 export const MANIFEST_FILE = 'subjects.json';
 
+/** Folder of the FHIR resource contracts: every `fhir/<Type>.avsc` is the contract of `ehr.valid.<Type>`. */
+export const FHIR_GROUP = 'fhir';
+
+/** Prefix of the per-type topics the validator writes; the contract's subject is `<topic>-value`. */
+export const VALID_TOPIC_PREFIX = 'ehr.valid.';
+
+/** Prefix of the per-type topics the redactor writes. */
+export const CLEAN_TOPIC_PREFIX = 'ehr.clean.';
+
+/** Registry subject of the value schema of a topic (Confluent's TopicNameStrategy). */
+export function valueSubjectOf(topic: string): string {
+  return `${topic}-value`;
+}
+
 /** One `.avsc` file of `schemas/<group>/`, parsed and with its contract read. */
 export interface SchemaFile {
   /** Folder under `schemas/`: `pipeline`, `fhir`, ... */
@@ -108,6 +122,24 @@ export function loadSchemaSet(options: { dir?: string } = {}): SchemaSet {
     }
     subjects.push({ subject, compatibility: entry.compatibility ?? defaultLevel, schema });
   }
+  // A FHIR contract needs no manifest line: its subject follows from its resource type. The
+  // manifest still may name one, e.g. to give it another compatibility level.
+  const listed = new Set(subjects.map((s) => s.schema.file));
+  for (const schema of files) {
+    if (schema.group !== FHIR_GROUP || listed.has(schema.file)) continue;
+    const type = shortTypeName(schema.name);
+    const expected = `${FHIR_GROUP}/${type}.avsc`;
+    if (schema.file !== expected) {
+      throw new PipelineError(
+        'SCHEMA_INVALID',
+        `${schema.file}: a FHIR contract's file is named after its record (${expected})`,
+        { context: { file: schema.file } },
+      );
+    }
+    const subject = valueSubjectOf(`${VALID_TOPIC_PREFIX}${type}`);
+    if (manifest.subjects[subject] !== undefined) continue;
+    subjects.push({ subject, compatibility: defaultLevel, schema });
+  }
   const mapped = new Set(subjects.map((s) => s.schema.file));
   const bySubject = new Map(subjects.map((s) => [s.subject, s]));
 
@@ -159,6 +191,11 @@ export function loadSchemaFile(schemasDir: string, path: string): SchemaFile {
     canonical: canonicalText(json),
     contract: contractOf(json, file),
   };
+}
+
+/** `ehrflow.fhir.Observation` → `Observation`. */
+export function shortTypeName(fullName: string): string {
+  return fullName.slice(fullName.lastIndexOf('.') + 1);
 }
 
 function listSchemaFiles(dir: string): string[] {

@@ -57,7 +57,7 @@ describe('compilePolicy', () => {
   it('fails on an unknown contract, listing the known ones', () => {
     const err = compileError({ name: 'p', version: '1', contracts: { Patients: { nameFamily: 'drop' } } });
     expect(err.message).toContain(
-      'contract Patients: no such contract (expected one of AllergyIntolerance, Condition',
+      'contract Patients: no such contract (expected one of AllergyIntolerance, CarePlan, CareTeam, Claim, Condition',
     );
   });
 
@@ -150,6 +150,6 @@ describe('compilePolicy', () => {
 
   it('answers UNKNOWN_RESOURCE_TYPE for a type it was not compiled for', () => {
     const compiled = compilePolicy(loadPolicy('safe-harbor'), fhirContracts().contracts);
-    expect(() => compiled.contract('Claim')).toThrow(/was not compiled for contract Claim/);
+    expect(() => compiled.contract('NutritionOrder')).toThrow(/was not compiled for contract NutritionOrder/);
   });
 });

@@ -5,15 +5,8 @@
  */
 import { loadSchemaSet, type Contract } from '@ehrflow/contracts';
 
-export const RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+/** Every contracted resource type (the generated pipeline manifest). */
+export { RESOURCE_TYPES } from '@ehrflow/contracts';
 
 export interface FhirContracts {
   readonly contracts: Readonly<Record<string, Contract>>;
@@ -22,7 +15,7 @@ export interface FhirContracts {
 
 let cached: FhirContracts | undefined;
 
-/** The seven FHIR contracts and their schema JSON, by resource type. */
+/** The FHIR contracts and their schema JSON, by resource type. */
 export function fhirContracts(): FhirContracts {
   if (cached !== undefined) return cached;
   const set = loadSchemaSet();
@@ -171,12 +164,27 @@ export function identifyingNote(person: Person): string {
 export function genericRecord(contract: Contract, person: Person, n = 1): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (const field of contract.fields.filter((f) => !/[.[{]/.test(f.path))) {
-    record[field.name] = genericValue(field.name, field.avroType, field.attrs, person, n);
+    record[field.name] = field.avroType.startsWith('array<record ')
+      ? [genericItem(contract, field.path, person, n)]
+      : genericValue(field.name, field.avroType, field.attrs, person, n);
   }
   record.recordId = `r${n}`.padEnd(32, '0');
   record.sourceId = person.sourceId;
   record.contractVersion = 1;
   return record;
+}
+
+/** One record of an array-of-records field, its sub-fields filled like top-level ones. */
+function genericItem(contract: Contract, path: string, person: Person, n: number): Record<string, unknown> {
+  const prefix = `${path}[].`;
+  const item: Record<string, unknown> = {};
+  for (const f of contract.fields.filter(
+    (x) => x.path.startsWith(prefix) && !x.path.slice(prefix.length).includes('.'),
+  )) {
+    const value = genericValue(f.name, f.avroType, f.attrs, person, n);
+    item[f.name] = f.avroType.startsWith('array<') && !Array.isArray(value) ? [value] : value;
+  }
+  return item;
 }
 
 function genericValue(
@@ -186,6 +194,8 @@ function genericValue(
   person: Person,
   n: number,
 ): unknown {
+  if (avroType === 'array<double>' || avroType === 'array<float>') return [n + 0.5];
+  if (avroType === 'array<int>' || avroType === 'array<long>') return [n];
   if (avroType === 'array<string>') {
     return name === 'noteText' ? [identifyingNote(person)] : [`${name}-code-${n}`];
   }

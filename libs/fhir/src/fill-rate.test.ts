@@ -108,4 +108,38 @@ describe('fill-rate tracker', () => {
     expect(() => createFillRateTracker(contract, { windowSize: 0 })).toThrow(RangeError);
     expect(() => createFillRateTracker(contract, { smoothing: 0 })).toThrow(RangeError);
   });
+
+  describe('with accepted baselines (expectedRates)', () => {
+    const accepted: Record<string, Readonly<Record<string, number>>> = {
+      'source-a': { telecomPhone: 0.3, nameGiven: 0.95 },
+    };
+    const options = { windowSize: 100, tolerance: 0.1, expectedRates: (s: string) => accepted[s] };
+
+    it("compares a source with its own accepted rates instead of the contract's", () => {
+      const tracker = createFillRateTracker(contract, options);
+      // Phone at 50%: below the contract's 0.7, above the source's accepted 0.3: no drop.
+      feed(tracker, 'source-a', 100, (i) => ({ phone: i % 10 < 5, given: true, other: true }));
+      expect(tracker.drops()).toEqual([]);
+      // Given names at 80%: below the accepted 0.95 - 0.1.
+      feed(tracker, 'source-a', 100, (i) => ({ phone: i % 10 < 5, given: i % 10 < 8, other: true }));
+      expect(tracker.drops().map((d) => [d.fieldPath, d.expected, d.reasons])).toEqual([
+        ['nameGiven', 0.95, ['below_expected']],
+      ]);
+      expect(tracker.needsBaseline()).toEqual([]);
+    });
+
+    it('reports a source without a baseline once, and raises no drop against the contract for it', () => {
+      const tracker = createFillRateTracker(contract, options);
+      feed(tracker, 'source-new', 300, () => ({ phone: false, given: false, other: true }));
+      expect(tracker.drops()).toEqual([]);
+      expect(tracker.needsBaseline()).toEqual(['source-new']);
+      feed(tracker, 'source-new', 100, () => ({ phone: false, given: false, other: true }));
+      expect(tracker.needsBaseline()).toEqual([]);
+      // Its own history still counts: a field it used to fill going empty is a drop.
+      feed(tracker, 'source-new', 100, () => ({ phone: false, given: false, other: false }));
+      expect(tracker.drops().map((d) => [d.fieldPath, d.expected, d.reasons])).toEqual([
+        ['extensionLike', null, ['below_baseline']],
+      ]);
+    });
+  });
 });

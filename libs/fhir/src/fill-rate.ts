@@ -21,6 +21,14 @@ export interface FillRateOptions {
   readonly baselineFactor?: number;
   /** Weight of the newest window in the baseline, 0..1 (default 0.3). */
   readonly smoothing?: number;
+  /**
+   * The expected rates a source's steward accepted (`npm run schemas -- baseline`), by field
+   * name, or undefined when the source has no accepted baseline. When given, it replaces the
+   * contract's `fillRate` as the expected rate: a field it does not list has none, and a source
+   * without a baseline is compared with its own history only and reported once by
+   * `needsBaseline()`. Without this option the contract's `fillRate` is the expected rate.
+   */
+  readonly expectedRates?: (sourceId: string) => Readonly<Record<string, number>> | undefined;
 }
 
 export type FillRateDropReason = 'below_expected' | 'below_baseline';
@@ -61,6 +69,11 @@ export interface FillRateTracker {
   flush(minRecords?: number): void;
   /** Drops found since the last call (the list is drained). */
   drops(): FillRateDrop[];
+  /**
+   * Sources that closed a window without an accepted baseline, each once per tracker (drained);
+   * empty unless `expectedRates` is set.
+   */
+  needsBaseline(): string[];
 }
 
 interface SourceWindow {
@@ -86,12 +99,20 @@ export function createFillRateTracker(
   const fields = contract.fields.filter((f) => f.fhirPath !== undefined || f.attrs.fhirChoice !== undefined);
   const windows = new Map<string, SourceWindow>();
   let pending: FillRateDrop[] = [];
+  let unbaselined: string[] = [];
+  const reported = new Set<string>();
 
   const close = (sourceId: string, w: SourceWindow): void => {
+    const accepted = options.expectedRates === undefined ? undefined : options.expectedRates(sourceId);
+    if (options.expectedRates !== undefined && accepted === undefined && !reported.has(sourceId)) {
+      reported.add(sourceId);
+      unbaselined.push(sourceId);
+    }
     fields.forEach((field, i) => {
       const observed = (w.filled[i] ?? 0) / w.count;
       const baseline = w.baselines[i] ?? null;
-      const expected = field.fillRate ?? null;
+      const expected =
+        options.expectedRates === undefined ? (field.fillRate ?? null) : (accepted?.[field.name] ?? null);
       const reasons: FillRateDropReason[] = [];
       if (expected !== null && observed < expected - tolerance) reasons.push('below_expected');
       if (baseline !== null && observed < baseline * factor) reasons.push('below_baseline');
@@ -135,6 +156,11 @@ export function createFillRateTracker(
     drops() {
       const out = pending;
       pending = [];
+      return out;
+    },
+    needsBaseline() {
+      const out = unbaselined;
+      unbaselined = [];
       return out;
     },
   };

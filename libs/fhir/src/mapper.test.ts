@@ -1,11 +1,10 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { contractOf as readContract, type Contract } from '@ehrflow/contracts';
+import { RESOURCE_TYPES, contractOf as readContract, type Contract } from '@ehrflow/contracts';
 import { FIXTURES, loadContractJson, loadFixture } from './fixtures/fixtures.ts';
 import type { Issue } from './issues.ts';
 import { compileMapping, type MapMeta } from './mapper.ts';
 import { compileMappings } from './mapping-set.ts';
-import { FHIR_RESOURCE_TYPES, type FhirResourceType } from './r4-model.ts';
 
 const CANARY = 'CANARY-PHI-51be07';
 const meta: MapMeta = {
@@ -16,18 +15,22 @@ const meta: MapMeta = {
   contractVersion: 1,
 };
 
-const contractOf = (type: FhirResourceType): Contract => readContract(loadContractJson(type), type);
-const mappingOf = (type: FhirResourceType) => compileMapping(contractOf(type));
-const avroTypeOf = (type: FhirResourceType) => avro.Type.forSchema(loadContractJson(type) as avro.Schema);
+const contractOf = (type: string): Contract => readContract(loadContractJson(type), type);
+const mappingOf = (type: string) => compileMapping(contractOf(type));
+const avroTypeOf = (type: string) => avro.Type.forSchema(loadContractJson(type) as avro.Schema);
 
 /** Issues as comparable tuples. */
 const brief = (issues: readonly Issue[]) => issues.map((i) => [i.kind, i.path, i.expected, i.observed]);
 
-describe.each(FHIR_RESOURCE_TYPES)('mapping %s fixtures', (type) => {
+describe.each(RESOURCE_TYPES)('mapping %s fixtures', (type) => {
   const mapping = mappingOf(type);
   const avroType = avroTypeOf(type);
 
-  it.each(FIXTURES[type])('maps %s without issues to a record valid against the Avro type', (name) => {
+  it('has a synthetic fixture (fixtures/fixtures.ts)', () => {
+    expect(FIXTURES[type]?.length ?? 0).toBeGreaterThan(0);
+  });
+
+  it.each(FIXTURES[type] ?? [])('maps %s without issues to a record valid against the Avro type', (name) => {
     const { record, issues } = mapping.map(loadFixture(name), meta);
     expect(issues).toEqual([]);
     expect(record).not.toBeNull();
@@ -101,6 +104,80 @@ describe('mapped values', () => {
       encounterRef: 'Encounter/fake-enc-001',
       classCode: 'IMP',
     });
+  });
+});
+
+describe('Observation components and panel members', () => {
+  const mapping = mappingOf('Observation');
+
+  it("keeps each component's code, value and interpretation together, in source order", () => {
+    const { record, issues } = mapping.map(loadFixture('observation-bp'), meta);
+    expect(issues).toEqual([]);
+    const components = record?.components as readonly Record<string, unknown>[];
+    expect(
+      components.map((c) => [
+        c.code,
+        c.valueType,
+        c.valueQuantityValue,
+        c.valueQuantityCode,
+        c.interpretationCodes,
+      ]),
+    ).toEqual([
+      ['8480-6', 'Quantity', 142, 'mm[Hg]', ['H']],
+      ['8462-4', 'Quantity', 88, 'mm[Hg]', []],
+    ]);
+    expect(record).toMatchObject({
+      valueType: null,
+      valueQuantityValue: null,
+      bpSystolicValue: 142,
+      bpSystolicUnit: 'mmHg',
+      bpDiastolicValue: 88,
+      bpDiastolicUnit: 'mmHg',
+      hasMemberRefs: ['Observation/fake-obs-hr-001'],
+    });
+  });
+
+  it('maps an observation without components to an empty list and null panel columns', () => {
+    const { record } = mapping.map(loadFixture('observation'), meta);
+    expect(record).toMatchObject({ components: [], bpSystolicValue: null, hasMemberRefs: [] });
+  });
+
+  it('reports a component value of the wrong type by path, without the value', () => {
+    const bp = loadFixture('observation-bp');
+    const component = (bp.component as Record<string, unknown>[])[0] ?? {};
+    component.valueQuantity = { value: 'CANARY-PHI-51be07' };
+    const { issues } = mapping.map(bp, meta);
+    expect(brief(issues)).toContainEqual([
+      'type_mismatch',
+      'Observation.component.valueQuantity.value',
+      'number',
+      'string',
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('CANARY');
+  });
+});
+
+describe('billing contracts', () => {
+  it('maps each claim item to one record, with its code, quantity and net amount together', () => {
+    const claim = loadFixture('claim');
+    const { record, issues } = mappingOf('Claim').map(claim, meta);
+    expect(issues).toEqual([]);
+    const served = (
+      claim.item as { productOrService: { coding: { code: string }[] }; net: { value: number } }[]
+    ).map((i) => [i.productOrService.coding[0]?.code, i.net.value]);
+    const items = record?.items as readonly Record<string, unknown>[];
+    expect(items.map((i) => [i.productOrServiceCode, i.netValue])).toEqual(served);
+    expect(record?.totalValue).toBe(served.reduce((sum, [, net]) => sum + Number(net), 0));
+  });
+
+  it("keeps an explanation of benefit's adjudications with their item", () => {
+    const { record } = mappingOf('ExplanationOfBenefit').map(loadFixture('explanation-of-benefit'), meta);
+    const items = record?.items as readonly Record<string, unknown>[];
+    expect(items.length).toBeGreaterThan(0);
+    for (const item of items) {
+      expect(item.adjudicationCategoryCodes).toEqual(['submitted', 'benefit']);
+      expect((item.adjudicationAmounts as number[])[0]).toBe(item.netValue);
+    }
   });
 });
 
@@ -255,6 +332,37 @@ describe('compiling contracts', () => {
       /required field must be a non-nullable/,
     ],
     ['a field with no source', { ...field }, /needs fhirPath or fhirChoice/],
+    [
+      'PHI inside an array of records',
+      {
+        name: 'extra',
+        type: {
+          type: 'array',
+          items: {
+            type: 'record',
+            name: 'C',
+            fields: [{ ...field, name: 'v', phi: 'direct', deid: 'hash', fhirPath: 'name.first().family' }],
+          },
+        },
+        default: [],
+        phi: 'none',
+        deid: 'keep',
+        fhirPath: 'contact',
+      },
+      /sub-field v must be phi none/,
+    ],
+    [
+      'an array of records read from a primitive',
+      {
+        name: 'extra',
+        type: { type: 'array', items: { type: 'record', name: 'C', fields: [] } },
+        default: [],
+        phi: 'none',
+        deid: 'keep',
+        fhirPath: 'name.given',
+      },
+      /complex element/,
+    ],
     ['an unknown choice', { ...field, fhirChoice: 'value' }, /no choice element value\[x\]/],
   ])('rejects %s with CONTRACT_VIOLATION', (_label, bad, message) => {
     expect(() => compileMapping(withField(bad))).toThrow(message);
@@ -264,7 +372,7 @@ describe('compiling contracts', () => {
   });
 
   it('serves one mapping per type and refuses unknown resource types', () => {
-    const set = compileMappings(FHIR_RESOURCE_TYPES.map(contractOf));
+    const set = compileMappings(RESOURCE_TYPES.map(contractOf));
     expect(set.mappingFor('Observation').resourceType).toBe('Observation');
     expect(() => set.mappingFor('Medication')).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_RESOURCE_TYPE' }),

@@ -6,6 +6,7 @@ import { compilePath, evaluatePath, type CompiledPath } from './path.ts';
 import {
   choiceSuffix,
   choiceTypesOf,
+  isDescribedType,
   isFhirResourceType,
   isPrimitiveType,
   type FhirResourceType,
@@ -25,6 +26,12 @@ import { findUnexpectedFields } from './unexpected.ts';
  *   at; on an `id` path, makes the value a reference to the resource itself (`Patient/<id>`);
  * - `required`, `phi`: see the contract rules below.
  * Fields without `fhirPath` or `fhirChoice` are pipeline metadata taken from {@link MapMeta}.
+ *
+ * A field of type array of records (`components`: `Observation.component`) reads a 0..* complex
+ * element: its `fhirPath` ends at that element and each sub-field's `fhirPath` (or `fhirChoice`)
+ * is relative to one item of it, so the values of one item stay together (a blood pressure's
+ * systolic code, value and unit in one record). Such records carry no PHI: every sub-field and
+ * the field itself are `phi: none` (the validator encrypts PHI only as whole string fields).
  *
  * Rules checked when the contract compiles (CONTRACT_VIOLATION): every path is inside the subset
  * and names R4 elements; Avro and FHIR types agree; a scalar field cannot read a 0..* element
@@ -47,8 +54,9 @@ export interface MapMeta {
   readonly contractVersion: number;
 }
 
-export type MappedValue = string | number | boolean | null | readonly (string | number | boolean)[];
-export type MappedRecord = Readonly<Record<string, MappedValue>>;
+export type MappedValue =
+  string | number | boolean | null | readonly (string | number | boolean)[] | readonly MappedRecord[];
+export type MappedRecord = Readonly<{ [field: string]: MappedValue }>;
 
 export interface MapResult {
   /** The record, or null when a blocking issue (see `isBlocking`) keeps it from being produced. */
@@ -91,6 +99,14 @@ type Source =
       /** `Reference.reference` leaf: normalised to `Type/id`. */
       readonly isReference: boolean;
       readonly referenceTo: string | undefined;
+    }
+  | {
+      readonly kind: 'records';
+      /** Path to the 0..* complex element whose items become records. */
+      readonly path: CompiledPath;
+      readonly at: string;
+      /** Plans of the record's fields, relative to one item. */
+      readonly fields: readonly FieldPlan[];
     };
 
 interface FieldPlan {
@@ -109,13 +125,15 @@ export function compileMapping(contract: MappableContract): Mapping {
   if (!isFhirResourceType(resourceType)) {
     throw new PipelineError(
       'CONTRACT_VIOLATION',
-      `contract ${contract.name} is not a supported FHIR resource type`,
+      `contract ${contract.name} is not a FHIR R4 resource type`,
       {
         context: { contract: contract.name },
       },
     );
   }
-  const plans = contract.fields.map((field) => planField(resourceType, field));
+  const plans = contract.fields
+    .filter((field) => field.path === field.name)
+    .map((field) => planField(resourceType, field, contract.fields));
   const policy = contract.policy ?? 'lenient';
   return {
     resourceType,
@@ -124,9 +142,19 @@ export function compileMapping(contract: MappableContract): Mapping {
   };
 }
 
-function planField(resourceType: FhirResourceType, field: FieldContract): FieldPlan {
+/**
+ * @param rootType the resource type, or for a sub-field of a record array the element type of its
+ *   items (`Observation.component`).
+ * @param all every field of the contract, for the sub-fields of a record array.
+ */
+function planField(
+  rootType: FhirResourceType,
+  field: FieldContract,
+  all: readonly FieldContract[],
+): FieldPlan {
+  const resourceType = rootType;
   function fail(reason: string): never {
-    throw new PipelineError('CONTRACT_VIOLATION', `contract ${resourceType} field ${field.name}: ${reason}`, {
+    throw new PipelineError('CONTRACT_VIOLATION', `contract ${resourceType} field ${field.path}: ${reason}`, {
       context: { contract: resourceType, fieldPath: field.path },
     });
   }
@@ -136,6 +164,7 @@ function planField(resourceType: FhirResourceType, field: FieldContract): FieldP
     return value;
   }
   const array = field.avroType.startsWith('array<');
+  if (array && field.avroType.startsWith('array<record ')) return planRecords(rootType, field, all, fail);
   const avroBase = array ? field.avroType.slice(6, -1) : field.avroType;
   if (!isAvroBase(avroBase)) fail(`unsupported Avro type ${field.avroType}`);
   const base = avroBase;
@@ -200,6 +229,38 @@ function planField(resourceType: FhirResourceType, field: FieldContract): FieldP
       isReference,
       referenceTo,
     },
+  };
+}
+
+function planRecords(
+  rootType: string,
+  field: FieldContract,
+  all: readonly FieldContract[],
+  fail: (reason: string) => never,
+): FieldPlan {
+  if (field.fhirPath === undefined) fail('an array of records needs the fhirPath of a 0..* element');
+  if (field.nullable) fail('a 0..* field is an array (default []), not nullable');
+  const path = compilePath(field.fhirPath, rootType);
+  const itemType = path.leafType;
+  if (itemType === undefined || isPrimitiveType(itemType) || !isDescribedType(itemType))
+    fail('an array of records reads a complex element the R4 model describes');
+  const prefix = `${field.path}[].`;
+  const subFields = all.filter(
+    (f) => f.path.startsWith(prefix) && !f.path.slice(prefix.length).includes('.'),
+  );
+  const fields = subFields.map((sub) => {
+    if (sub.phiClass !== 'none') fail(`sub-field ${sub.name} must be phi none: records carry no PHI`);
+    const plan = planField(itemType, { ...sub, path: sub.name }, []);
+    if (plan.source.kind === 'pipeline' || plan.source.kind === 'records')
+      fail(`sub-field ${sub.name} needs its own fhirPath or fhirChoice`);
+    return plan;
+  });
+  if (field.phiClass !== 'none') fail('an array of records must be phi none');
+  return {
+    name: field.name,
+    required: false,
+    array: true,
+    source: { kind: 'records', path, at: `${rootType}.${path.expression}`, fields },
   };
 }
 
@@ -272,7 +333,30 @@ function mapField(
       return mapChoice(plan, source, resource, issues);
     case 'path':
       return mapPath(plan, source, resource, issues);
+    case 'records':
+      return mapRecords(source, resource, meta, issues);
   }
+}
+
+function mapRecords(
+  source: Extract<Source, { kind: 'records' }>,
+  resource: Readonly<Record<string, unknown>>,
+  meta: MapMeta,
+  issues: Issue[],
+): readonly MappedRecord[] {
+  const { values, problems } = evaluatePath(source.path, resource);
+  for (const problem of problems) issues.push({ kind: 'type_mismatch', ...problem });
+  const out: MappedRecord[] = [];
+  for (const item of values) {
+    // evaluatePath yields objects for a complex element; anything else was reported above.
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
+    const record: Record<string, MappedValue> = {};
+    for (const plan of source.fields) {
+      record[plan.name] = mapField(plan, item as Readonly<Record<string, unknown>>, meta, issues);
+    }
+    out.push(record);
+  }
+  return out;
 }
 
 function mapChoice(

@@ -97,8 +97,16 @@ describe('FHIRPath subset: compilation', () => {
     expect([ref.leafType, ref.leafOwner, ref.cardinality]).toEqual(['string', 'Reference', 'one']);
     const choice = compilePath('valueQuantity.value', 'Observation');
     expect([choice.leafType, choice.cardinality]).toEqual(['decimal', 'one']);
+    // Backbone elements are described too (the model comes from the R4 StructureDefinitions).
     const backbone = compilePath('contact.name.family', 'Patient');
-    expect([backbone.leafType, backbone.cardinality]).toEqual([undefined, 'many']);
+    expect([backbone.leafType, backbone.leafOwner, backbone.cardinality]).toEqual([
+      'string',
+      'HumanName',
+      'many',
+    ]);
+    const component = compilePath('component.valueQuantity.value', 'Observation');
+    expect([component.leafType, component.cardinality]).toEqual(['decimal', 'many']);
+    expect(() => compilePath('component.valueQuantty.value', 'Observation')).toThrow(/valueQuantty/);
   });
 
   it.each([

@@ -3,7 +3,6 @@ import { parseTopicList, resolveTopics, type TopicList } from './topics.ts';
 
 const list: TopicList = {
   defaults: { partitions: 3, replicationFactor: 1, config: { 'retention.ms': '1000' } },
-  resourceTypes: ['Patient', 'Encounter'],
   topics: [
     { name: 'ehr.raw', config: { 'max.message.bytes': '2097152' } },
     { name: 'ehr.valid.{type}' },
@@ -13,7 +12,7 @@ const list: TopicList = {
 
 describe('topic list', () => {
   it('expands {type} templates and applies defaults', () => {
-    expect(resolveTopics(list)).toEqual([
+    expect(resolveTopics(list, ['Patient', 'Encounter'])).toEqual([
       {
         name: 'ehr.raw',
         partitions: 3,

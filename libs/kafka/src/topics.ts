@@ -10,9 +10,9 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>;
 }
 
+/** The declarative topic list; `{type}` names expand over resource types given at resolution. */
 export interface TopicList {
   readonly defaults: Required<Omit<TopicSpec, 'name'>>;
-  readonly resourceTypes: readonly string[];
   readonly topics: readonly TopicSpec[];
 }
 
@@ -43,8 +43,8 @@ export function parseTopicList(data: unknown): TopicList {
   if (!isPositiveInt(defaults.replicationFactor))
     problems.push('defaults.replicationFactor: expected a positive integer');
   if (!isStringMap(defaults.config)) problems.push('defaults.config: expected an object of strings');
-  if (!Array.isArray(root.resourceTypes) || !root.resourceTypes.every((t) => typeof t === 'string')) {
-    problems.push('resourceTypes: expected an array of strings');
+  if (root.resourceTypes !== undefined) {
+    problems.push('resourceTypes: no longer read; resource types come from the contracts in schemas/fhir/');
   }
   if (!Array.isArray(root.topics)) problems.push('topics: expected an array');
   for (const [i, t] of (Array.isArray(root.topics) ? root.topics : []).entries()) {
@@ -68,12 +68,15 @@ export function parseTopicList(data: unknown): TopicList {
   return data as TopicList;
 }
 
-/** Expands `{type}` templates and applies defaults, so every topic is fully specified. */
-export function resolveTopics(list: TopicList): ResolvedTopic[] {
+/**
+ * Expands `{type}` templates over `resourceTypes` (the contracted types of the pipeline manifest)
+ * and applies defaults, so every topic is fully specified.
+ */
+export function resolveTopics(list: TopicList, resourceTypes: readonly string[]): ResolvedTopic[] {
   const out: ResolvedTopic[] = [];
   for (const spec of list.topics) {
     const names = spec.name.includes('{type}')
-      ? list.resourceTypes.map((t) => spec.name.replace('{type}', t))
+      ? resourceTypes.map((t) => spec.name.replace('{type}', t))
       : [spec.name];
     for (const name of names) {
       out.push({

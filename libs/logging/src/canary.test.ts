@@ -93,7 +93,25 @@ function emitScenario(logger: PinoLogger): void {
   const grandchild = child.child({ field: FIELD_PATH, record, note: CANARY.dob });
   grandchild.warn({ err }, 'child with error');
   grandchild.info('child message about %s', CANARY.mrn);
+  // Canaries in operational fields and after operational labels: not operational ids, so scrubbed.
+  logger.warn(
+    { sourceId: CANARY.ssn, jobId: CANARY.dob, topic: CANARY.email, offset: CANARY.mrn, recordId: RECORD_ID },
+    'source %s job %s topic %s subject %s',
+    CANARY.ssn,
+    CANARY.dob,
+    CANARY.email,
+    CANARY.mrn,
+  );
 }
+
+/** Operational ids an operator must be able to read, with digit runs the scrubber would take for ids. */
+const OPERATIONAL = {
+  sourceId: 'site-20240917',
+  jobId: 'job-20240917-3f9a',
+  topic: 'ehr.valid.Patient',
+  subject: 'ehr.valid.Patient-value',
+  offset: '9007199254740993',
+} as const;
 
 describe('canary PHI leak scan', () => {
   it('control: a plain pino logger leaks every canary (so the scan can fail)', () => {
@@ -111,7 +129,7 @@ describe('canary PHI leak scan', () => {
       createLogger({ name: 'canary', level: 'debug', destination: capture, sensitive: [CANARY.name] }),
     );
     const text = capture.text();
-    expect(capture.lines.length).toBe(8);
+    expect(capture.lines.length).toBe(9);
     for (const fragment of CANARY_FRAGMENTS) {
       expect(text.toLowerCase(), `canary fragment ${fragment}`).not.toContain(fragment.toLowerCase());
     }
@@ -133,6 +151,35 @@ describe('canary PHI leak scan', () => {
     const carriers = capture.entries().flatMap((entry) => keysHolding(entry, 'Zebulon'));
     expect(carriers.length).toBeGreaterThan(0);
     expect([...new Set(carriers)].sort()).toEqual(['message', 'msg', 'stack']);
+  });
+});
+
+describe('operational ids in logs', () => {
+  it('stay readable in fields, bindings and messages, next to scrubbed canaries', () => {
+    const capture = captureStream();
+    const logger = createLogger({ name: 'ops', level: 'debug', destination: capture });
+    const child = logger.child({ sourceId: OPERATIONAL.sourceId });
+    child.info(
+      {
+        jobId: OPERATIONAL.jobId,
+        topic: OPERATIONAL.topic,
+        partition: 2,
+        offset: OPERATIONAL.offset,
+        subject: OPERATIONAL.subject,
+      },
+      'source %s job %s: %s at offset %s, patient MRN %s',
+      OPERATIONAL.sourceId,
+      OPERATIONAL.jobId,
+      OPERATIONAL.topic,
+      OPERATIONAL.offset,
+      '48151623',
+    );
+    const [entry] = capture.entries();
+    expect(entry).toMatchObject({ ...OPERATIONAL, partition: 2 });
+    expect(entry?.msg).toBe(
+      `source ${OPERATIONAL.sourceId} job ${OPERATIONAL.jobId}: ${OPERATIONAL.topic} at offset ${OPERATIONAL.offset}, patient MRN [ID]`,
+    );
+    expect(capture.text()).not.toContain('48151623');
   });
 });
 

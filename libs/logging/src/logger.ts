@@ -48,10 +48,12 @@ const LEVELS = new Set([...Object.keys(pino.levels.values), 'silent']);
 export function createLogger(options: CreateLoggerOptions): Logger {
   const level = options.level ?? 'info';
   assertLevel(level);
-  const { scrub } = createScrubber({ sensitive: options.sensitive ?? [] });
+  // Operational ids (source, job, topic, partition, offset, subject) stay readable: see @ehrflow/phi.
+  const { scrub, scrubField } = createScrubber({ sensitive: options.sensitive ?? [], keepOperational: true });
   const sanitize = (value: unknown): unknown =>
     scrubDeep(value, {
       scrub,
+      scrubField,
       maxDepth: MAX_OBJECT_DEPTH,
       maxArrayLength: MAX_ARRAY_LENGTH,
       omitKey: isOmittedKey,

@@ -12,6 +12,11 @@ export interface ScrubDeepOptions {
   readonly maxDepth?: number;
   /** Array elements kept; the rest become one `"[+N more]"` entry. Default 100. */
   readonly maxArrayLength?: number;
+  /**
+   * Applied instead of `scrub` to a string that is the value of an object entry (e.g. a
+   * scrubber's `scrubField`, which keeps operational ids readable). Default: `scrub`.
+   */
+  readonly scrubField?: (key: string, value: string) => string;
   /** Keys whose entries are dropped entirely (compared as given, before scrubbing). */
   readonly omitKey?: (key: string) => boolean;
   /** How an Error is represented (default: `{ type, message }` with the message scrubbed). */
@@ -28,6 +33,7 @@ export interface ScrubDeepOptions {
 export function scrubDeep(value: unknown, options: ScrubDeepOptions = {}): unknown {
   const settings: Settings = {
     scrub: options.scrub ?? defaultScrub,
+    scrubField: options.scrubField,
     maxDepth: options.maxDepth ?? 8,
     maxArrayLength: options.maxArrayLength ?? 100,
     omitKey: options.omitKey,
@@ -38,6 +44,7 @@ export function scrubDeep(value: unknown, options: ScrubDeepOptions = {}): unkno
 
 interface Settings {
   readonly scrub: (text: string) => string;
+  readonly scrubField: ((key: string, value: string) => string) | undefined;
   readonly maxDepth: number;
   readonly maxArrayLength: number;
   readonly omitKey: ((key: string) => boolean) | undefined;
@@ -91,7 +98,10 @@ function walkObject(value: object, depth: number, ancestors: Set<object>, settin
       } catch {
         item = '[unreadable]';
       }
-      const copy = walk(item, depth + 1, ancestors, settings);
+      const copy =
+        typeof item === 'string' && settings.scrubField !== undefined
+          ? settings.scrubField(key, item)
+          : walk(item, depth + 1, ancestors, settings);
       if (copy !== undefined) out[settings.scrub(key)] = copy;
     }
     return out;

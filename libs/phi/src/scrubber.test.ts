@@ -118,3 +118,62 @@ describe('createScrubber: caller-supplied sensitive values', () => {
     expect(scrub('Canary')).toBe('Canary');
   });
 });
+
+describe('operational ids (keepOperational: logs and alerts)', () => {
+  const ops = createScrubber({ keepOperational: true });
+
+  it.each([
+    ['source site-20240917 failed', 'source site-20240917 failed'],
+    ['sourceId=site-20240917, job job-20240917-7f3a', 'sourceId=site-20240917, job job-20240917-7f3a'],
+    [
+      'topic e2e.del.20240917.raw partition 2 offset 1234567',
+      'topic e2e.del.20240917.raw partition 2 offset 1234567',
+    ],
+    ['subject t.20240917.valid.Patient-value v3', 'subject t.20240917.valid.Patient-value v3'],
+    ['consumer group ehrflow-20240917-loader lagging', 'consumer group ehrflow-20240917-loader lagging'],
+  ])('keeps %j', (input, expected) => {
+    expect(ops.scrub(input)).toBe(expected);
+    // The strict scrubber (clinical free text, quarantine details) does not.
+    expect(scrub(input)).not.toBe(expected);
+  });
+
+  it.each([
+    ['source 123-45-6789', 'source [SSN]'],
+    ['job 1961-03-03', 'job [DATE]'],
+    ['topic 12345678', 'topic [ID]'],
+    [
+      'subject pat-1234567 (a FHIR subject, not a registry subject)',
+      'subject [ID] (a FHIR subject, not a registry subject)',
+    ],
+    ['source site-1 for MRN 1234567 at (555) 123-4567', 'source site-1 for MRN [ID] at [PHONE]'],
+    ['unlabelled site-20240917', 'unlabelled [ID]'],
+    ['topic jane.doe@example.org', 'topic [EMAIL]'],
+    ['source site-1/Patient/12345678', 'source site-1/Patient/[ID]'],
+  ])('still scrubs %j', (input, expected) => {
+    expect(ops.scrub(input)).toBe(expected);
+  });
+
+  it("keeps operational keys whose value has an id's shape, and scrubs anything else under them", () => {
+    expect(ops.scrubField('sourceId', 'site-20240917')).toBe('site-20240917');
+    expect(ops.scrubField('source_id', 'site-20240917')).toBe('site-20240917');
+    expect(ops.scrubField('jobId', 'job-20240917-1')).toBe('job-20240917-1');
+    expect(ops.scrubField('topic', 'ehr.valid.Observation')).toBe('ehr.valid.Observation');
+    expect(ops.scrubField('offset', '123456789012')).toBe('123456789012');
+    expect(ops.scrubField('subject', 'ehr.valid.Patient-value')).toBe('ehr.valid.Patient-value');
+    // Record-shaped values under operational keys, and operational shapes under other keys.
+    expect(ops.scrubField('sourceId', '123-45-6789')).toBe('[SSN]');
+    expect(ops.scrubField('jobId', '1961-03-03')).toBe('[DATE]');
+    expect(ops.scrubField('sourceId', 'MRN 1234567')).toBe('MRN [ID]');
+    expect(ops.scrubField('subject', 'pat-1234567')).toBe('[ID]');
+    expect(ops.scrubField('offset', 'A1234567')).toBe('[ID]');
+    expect(ops.scrubField('identifier', 'site-20240917')).toBe('[ID]');
+    // Without keepOperational, keys change nothing.
+    expect(createScrubber().scrubField('sourceId', 'site-20240917')).toBe('[ID]');
+  });
+
+  it('redacts caller-supplied sensitive values even in operational ids', () => {
+    const s = createScrubber({ keepOperational: true, sensitive: ['canary-site'] });
+    expect(s.scrubField('sourceId', 'canary-site')).toBe('[REDACTED]');
+    expect(s.scrub('source canary-site')).toBe('source [REDACTED]');
+  });
+});

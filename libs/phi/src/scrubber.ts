@@ -21,11 +21,16 @@
  * | `[ADDRESS]`  | `<number> <Capitalised name…> <Street/St/Ave/Road/Rd/Blvd/Lane/Ln/Dr/Drive/Court/Ct/Way/Place/Row/Crescent/…>` with unit, `PO Box 12` | lower-case or unnumbered streets, city/state/ZIP lines, non-US formats |
  * | `[ID]`       | labelled ids (`MRN 1234567`, `MRN:AB123456`, `account no. 12-345`, `member id X9`, `NPI`, `MBI` …), runs of 7+ digits optionally after a 1–4 letter prefix | unlabelled short or alphanumeric ids, names (only caller-supplied values catch names) |
  *
+ * Kept on purpose, with `keepOperational` (logs and alerts): operational ids after their label or
+ * under their key (`source site-20240917`, `{ topic: 'ehr.raw' }`; see operational.ts).
+ *
  * Kept on purpose: UUIDs, lower-case hex ids of 16–64 characters with at least one letter
  * (record ids, hashes), numbers right after a counter label (`offset 1234567`, `partition 3`,
  * `line 120`, `attempt 2`, `sizeBytes=2048000`…) and numbers right before a unit (`1500000 ms`,
  * `2500000 records`), unless the number is one group of a longer digit sequence.
  */
+
+import { isOperationalField, isOperationalToken, OPERATIONAL_LABEL } from './operational.ts';
 
 /** Placeholders the scrubber writes; stable strings other code and tests may rely on. */
 export const PLACEHOLDERS = {
@@ -40,10 +45,17 @@ export const PLACEHOLDERS = {
   id: '[ID]',
 } as const;
 
-/** Both functions are closures (no `this`), so they can be passed around on their own. */
+/** The functions are closures (no `this`), so they can be passed around on their own. */
 export interface Scrubber {
   /** Returns the text with every detected identifier replaced by its placeholder. */
   readonly scrub: (text: string) => string;
+  /**
+   * Scrubs the value of an object entry: with `keepOperational`, the value of an operational key
+   * (`sourceId`, `jobId`, `topic`, `partition`, `offset`, `subject`, …) that has an operational
+   * id's shape is kept (only caller-supplied sensitive values are redacted in it); anything else
+   * is scrubbed like text. See operational.ts.
+   */
+  readonly scrubField: (key: string, value: string) => string;
   /** Adds values (e.g. known PHI of the record in hand) to redact as `[REDACTED]`. */
   readonly addSensitive: (values: Iterable<string>) => void;
 }
@@ -51,6 +63,12 @@ export interface Scrubber {
 export interface ScrubberOptions {
   /** Values to redact wherever they appear as a whole (case-insensitive). */
   readonly sensitive?: Iterable<string>;
+  /**
+   * Keep operational ids readable: after a label in text (`source site-20240917`, `topic ehr.raw`,
+   * `subject ehr.raw-value`) and under operational keys (`scrubField`). For logs and alerts only:
+   * never for clinical free text. Default false.
+   */
+  readonly keepOperational?: boolean;
 }
 
 interface Detector {
@@ -177,15 +195,19 @@ export function createScrubber(options: ScrubberOptions = {}): Scrubber {
     if (changed) sensitivePattern = compileSensitive(sensitive);
   };
 
+  const keepOperational = options.keepOperational === true;
+  const redactSensitive = (text: string): string =>
+    sensitivePattern === undefined ? text : text.replace(sensitivePattern, PLACEHOLDERS.sensitive);
   const scrub = (input: string): string => {
-    let text = typeof input === 'string' ? input : String(input);
-    if (sensitivePattern !== undefined) text = text.replace(sensitivePattern, PLACEHOLDERS.sensitive);
+    const text = redactSensitive(typeof input === 'string' ? input : String(input));
     if (!MAYBE_IDENTIFIER.test(text)) return text;
-    return scrubPatterns(text);
+    return scrubPatterns(text, keepOperational);
   };
+  const scrubField = (key: string, value: string): string =>
+    keepOperational && isOperationalField(key, value) ? redactSensitive(value) : scrub(value);
 
   if (options.sensitive !== undefined) addSensitive(options.sensitive);
-  return { scrub, addSensitive };
+  return { scrub, scrubField, addSensitive };
 }
 
 const defaultScrubber = createScrubber();
@@ -195,11 +217,18 @@ export function scrub(text: string): string {
   return defaultScrubber.scrub(text);
 }
 
-function scrubPatterns(input: string): string {
+function scrubPatterns(input: string, keepOperational: boolean): string {
   const kept: string[] = [];
   const keep = (token: string): string => `\uE000${kept.push(token) - 1}\uE001`;
   let text = input.replace(SENTINEL_CHARS, '');
   for (const pattern of PROTECTED) text = text.replace(pattern, keep);
+  if (keepOperational) {
+    text = text.replace(
+      OPERATIONAL_LABEL,
+      (match: string, label: string, separator: string, token: string) =>
+        isOperationalToken(label, token) ? label + separator + keep(token) : match,
+    );
+  }
   text = text.replace(PROTECTED_COUNTER, (_m, label: string, digits: string) => label + keep(digits));
   text = text.replace(PROTECTED_QUANTITY, keep);
   for (const { pattern, replacement } of DETECTORS) text = text.replace(pattern, replacement);

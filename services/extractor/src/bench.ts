@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRegistry } from '@ehrflow/contracts';
+import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import pg from 'pg';
@@ -202,7 +203,7 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
             rateLimitPerMinute: 1e9,
             headroom: 1,
             maxConcurrency: options.concurrency,
-            resourceTypes: ['Patient', 'Encounter', 'Observation', 'Condition', 'MedicationRequest', 'AllergyIntolerance', 'Procedure'],
+            resourceTypes: [...RESOURCE_TYPES],
           },
         ],
       }),

@@ -45,7 +45,7 @@ Counts the job's records at every stage and compares them:
 Counts are distinct record ids filtered on jobId, read from each topic and from the database.
 --json prints the result as JSON ({ reconciled, rows, byType, notes, ... }); with several --job,
 { reconciled, jobs: [...] } (one scan of the topics for all of them).
---types limits the resource types scanned (default all seven); --topic-prefix replaces "ehr.".
+--types limits the resource types scanned (default: every contracted type); --topic-prefix replaces "ehr.".
 Exit 0 when every job reconciled, 1 on any gap (or when a job is not completed).`,
   migrate: `usage: node services/loader/src/cli.ts migrate [--types T1,T2]
 

@@ -22,7 +22,7 @@ export const loaderEnv = z
       .default('clean'),
     LOADER_GROUP_ID: z.string().min(1).default('ehrflow-loader'),
     LOADER_TOPIC_PREFIX: z.string().min(1).default('ehr.clean.'),
-    /** Comma-separated resource types; default: all seven. */
+    /** Comma-separated resource types; default: every contracted type. */
     LOADER_RESOURCE_TYPES: csv.optional(),
     LOADER_WRITE_MODE: z.enum(WRITE_MODES).default('staging'),
     LOADER_MAX_BATCH: positiveInt(2000),

@@ -1,5 +1,12 @@
 import { ident, qualified } from './names.ts';
-import { LOADER_COLUMNS, type ColumnModel, type TableModel } from './table-model.ts';
+import {
+  CHILD_VIEW_COLUMNS,
+  LOADER_COLUMNS,
+  type ChildColumnModel,
+  type ChildViewModel,
+  type ColumnModel,
+  type TableModel,
+} from './table-model.ts';
 
 /** Tables the loader keeps next to the resource tables, in the same schema. */
 export const INFRA_TABLES = {
@@ -103,6 +110,40 @@ export function createTableDdl(schema: string, model: TableModel): string {
 /** `ALTER TABLE … ADD COLUMN` for a new optional field. */
 export function addColumnDdl(schema: string, table: string, column: ColumnModel): string {
   return `ALTER TABLE ${qualified(schema, table)} ADD COLUMN ${ident(column.column)} ${column.sqlType}`;
+}
+
+/**
+ * Statements that (re)create the view of an array-of-records column: one row per item, with the
+ * parent's key, the item's 0-based `_position`, one typed column per field of the item and the
+ * parent's `_deleted_at`. Dropped and created again, since a view's columns cannot be changed in
+ * place; it holds no data.
+ */
+export function childViewDdl(schema: string, model: TableModel, view: ChildViewModel): string[] {
+  const source = ident(columnOf(model, 'sourceId'));
+  const logical = ident(columnOf(model, 'logicalId'));
+  const cols = [
+    `p.${source}`,
+    `p.${logical}`,
+    `(e.ord - 1)::integer AS ${ident(CHILD_VIEW_COLUMNS.position)}`,
+    ...view.columns.map((c) => `${itemValue(c)} AS ${ident(c.column)}`),
+    `p.${ident(LOADER_COLUMNS.deletedAt)}`,
+  ];
+  return [
+    `DROP VIEW IF EXISTS ${qualified(schema, view.view)}`,
+    `CREATE VIEW ${qualified(schema, view.view)} AS
+  SELECT ${cols.join(', ')}
+  FROM ${qualified(schema, model.table)} p
+  CROSS JOIN LATERAL jsonb_array_elements(coalesce(p.${ident(view.column)}, '[]'::jsonb)) WITH ORDINALITY AS e(item, ord)`,
+  ];
+}
+
+/** SQL reading one field of a jsonb item `e.item` as its column type. */
+function itemValue(c: ChildColumnModel): string {
+  const key = `'${c.field.replaceAll("'", "''")}'`;
+  if (c.kind === 'jsonb') return `e.item->${key}`;
+  if (c.array) return `ARRAY(SELECT jsonb_array_elements_text(e.item->${key}))::${c.sqlType}`;
+  if (c.kind === 'text') return `e.item->>${key}`;
+  return `(e.item->>${key})::${c.sqlType}`;
 }
 
 /** The column name of a contract field that the model is known to have. */

@@ -23,7 +23,7 @@ Environment:
   LOADER_DB_SCHEMA        database schema of the tables (default clean)
   LOADER_GROUP_ID         consumer group and key of the stored positions (default ehrflow-loader)
   LOADER_TOPIC_PREFIX     topics are <prefix><Type> and <prefix>deletions (default ehr.clean.)
-  LOADER_RESOURCE_TYPES   comma-separated types (default: all seven)
+  LOADER_RESOURCE_TYPES   comma-separated types (default: every contracted type)
   LOADER_WRITE_MODE       staging (COPY + merge, default) | multirow
   LOADER_MAX_BATCH        records per transaction (default 2000)
   LOADER_CONCURRENCY      partitions loaded at once (default 2)

@@ -1,6 +1,13 @@
 import { PipelineError } from '@ehrflow/errors';
 import type { Pool, PoolClient } from 'pg';
-import { addColumnDdl, createTableDdl, INFRA_TABLES, infrastructureDdl, LOADER_COLUMN_DDL } from './ddl.ts';
+import {
+  addColumnDdl,
+  childViewDdl,
+  createTableDdl,
+  INFRA_TABLES,
+  infrastructureDdl,
+  LOADER_COLUMN_DDL,
+} from './ddl.ts';
 import { qualified } from './names.ts';
 import { toDatabaseError } from './pg-errors.ts';
 import type { ColumnModel, TableModel } from './table-model.ts';
@@ -204,6 +211,9 @@ export async function migrate(
         report.added.push({ table: plan.table, column: col.column });
       }
       for (const column of plan.retiredColumns) report.retired.push({ table: plan.table, column });
+      // Views hold no data and follow the schema: made again at every start, not recorded.
+      for (const view of target.model.childViews)
+        for (const statement of childViewDdl(schema, target.model, view)) await query(client, statement);
       await recordColumns(client, schema, target.model);
     }
     await query(client, 'COMMIT');

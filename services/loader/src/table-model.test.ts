@@ -1,6 +1,7 @@
 import { isPipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
 import { snakeCase, tableNameOf } from './names.ts';
+import { RESOURCE_TYPES } from './resource-types.ts';
 import { tableModelOf } from './table-model.ts';
 import { cleanPatientSchema, cleanSchemaFromContract, metaFields } from './testing/clean-fixtures.ts';
 
@@ -83,16 +84,22 @@ describe('tableModelOf', () => {
     expect(model).toMatchObject({ table: 'patient', hasVersionId: true, hasLastUpdated: true });
   });
 
+  it('gives an array-of-records column a child view with one typed column per record field', () => {
+    const model = tableModelOf('Observation', cleanSchemaFromContract('Observation'));
+    expect(model.columns.find((c) => c.field === 'components')?.sqlType).toBe('jsonb');
+    expect(model.columns.find((c) => c.field === 'bpSystolicValue')?.sqlType).toBe('double precision');
+    expect(model.childViews.map((v) => [v.column, v.view])).toEqual([
+      ['components', 'observation__components'],
+    ]);
+    const columns = model.childViews[0]?.columns.map((c) => [c.field, c.column, c.sqlType]);
+    expect(columns).toContainEqual(['valueQuantityValue', 'value_quantity_value', 'double precision']);
+    expect(columns).toContainEqual(['interpretationCodes', 'interpretation_codes', 'text[]']);
+    expect(columns).toContainEqual(['valueInteger', 'value_integer', 'integer']);
+    expect(tableModelOf('Patient', cleanSchemaFromContract('Patient')).childViews).toEqual([]);
+  });
+
   it('builds a table for every clean contract shape', () => {
-    for (const type of [
-      'Patient',
-      'Encounter',
-      'Observation',
-      'Condition',
-      'MedicationRequest',
-      'AllergyIntolerance',
-      'Procedure',
-    ]) {
+    for (const type of RESOURCE_TYPES) {
       const model = tableModelOf(type, cleanSchemaFromContract(type));
       expect(model.columns.length).toBeGreaterThan(8);
       expect(model.columns.every((c) => /^[a-z_][a-z0-9_]*$/.test(c.column))).toBe(true);

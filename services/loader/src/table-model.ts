@@ -23,12 +23,40 @@ export interface ColumnModel {
   readonly required: boolean;
 }
 
+/** One column of a child view: a field of the records an array-of-records column holds. */
+export interface ChildColumnModel {
+  /** Avro field name inside the record (the key in the jsonb items). */
+  readonly field: string;
+  readonly column: string;
+  readonly kind: ColumnKind;
+  readonly array: boolean;
+  readonly sqlType: string;
+}
+
+/**
+ * A view with one row per item of an array-of-records column (`observation.components` →
+ * `observation__components`): the parent's key, the item's position and one typed column per
+ * field of the record. A view over the parent row, so it is always consistent with it and needs no
+ * loading or reconciliation of its own.
+ */
+export interface ChildViewModel {
+  /** The parent column (jsonb) it unnests. */
+  readonly column: string;
+  readonly view: string;
+  readonly columns: readonly ChildColumnModel[];
+}
+
+/** Columns of a child view that are not fields of the record. */
+export const CHILD_VIEW_COLUMNS = { position: '_position', deletedAt: '_deleted_at' } as const;
+
 /** The warehouse table of one resource type, derived from its registered clean schema. */
 export interface TableModel {
   readonly resourceType: string;
   readonly table: string;
   /** Contract columns in schema order. */
   readonly columns: readonly ColumnModel[];
+  /** One view per array-of-records column. */
+  readonly childViews: readonly ChildViewModel[];
   /** Whether the schema has `versionId` / `lastUpdated` (the version order uses them when present). */
   readonly hasVersionId: boolean;
   readonly hasLastUpdated: boolean;
@@ -43,7 +71,7 @@ export const REQUIRED_META_FIELDS = ['recordId', 'jobId', 'sourceId', 'logicalId
  */
 export const LOADER_COLUMNS = {
   record: '_record',
-  deletedAt: '_deleted_at',
+  deletedAt: CHILD_VIEW_COLUMNS.deletedAt,
   loadedAt: '_loaded_at',
   orderTs: '_order_ts',
   orderVersion: '_order_version',
@@ -96,6 +124,7 @@ export function tableModelOf(
   const fieldsJson = fieldJsonByName(json);
   const required = new Map(contract.fields.filter((f) => f.path === f.name).map((f) => [f.name, f.required]));
   const columns: ColumnModel[] = [];
+  const childViews: ChildViewModel[] = [];
   const seen = new Map<string, string>();
   for (const field of type.fields ?? []) {
     if (field.name.startsWith('_')) {
@@ -119,6 +148,8 @@ export function tableModelOf(
       );
     }
     seen.set(column, field.name);
+    const child = childViewOf(resourceType, column, field.type, fieldsJson.get(field.name), label);
+    if (child !== undefined) childViews.push(child);
     const { kind, array } = kindOf(field.type, fieldsJson.get(field.name));
     columns.push({
       field: field.name,
@@ -144,6 +175,7 @@ export function tableModelOf(
     resourceType,
     table: tableNameOf(resourceType),
     columns,
+    childViews: childViews.map((v) => ({ ...v, view: `${tableNameOf(resourceType)}__${v.column}` })),
     hasVersionId: columns.some((c) => c.field === 'versionId'),
     hasLastUpdated: columns.some((c) => c.field === 'lastUpdated'),
   };
@@ -152,6 +184,47 @@ export function tableModelOf(
 interface AvroField {
   readonly name: string;
   readonly type: AvroType;
+}
+
+/** The child view of a field whose type is an array of (non-null) records, else undefined. */
+function childViewOf(
+  resourceType: string,
+  column: string,
+  type: AvroType,
+  fieldJson: unknown,
+  label: string,
+): ChildViewModel | undefined {
+  if (type.typeName !== 'array') return undefined;
+  const items = (type as unknown as { itemsType: AvroType }).itemsType;
+  if (items.typeName !== 'record') return undefined;
+  const itemFields = (items as unknown as { fields: readonly AvroField[] }).fields;
+  const itemJson = ((fieldJson as { type?: { items?: unknown } } | undefined)?.type?.items ?? {}) as unknown;
+  const jsonByName = fieldJsonByName(itemJson);
+  const reserved = new Set<string>(Object.values(CHILD_VIEW_COLUMNS));
+  const columns = itemFields.map((f): ChildColumnModel => {
+    const name = checkIdentifier(snakeCase(f.name), `${label}: view column of ${column}.${f.name}`);
+    if (reserved.has(name)) {
+      throw new PipelineError(
+        'TABLE_INCOMPATIBLE',
+        `${label}: ${column}.${f.name} clashes with a view column`,
+        {
+          context: { resourceType, field: f.name },
+        },
+      );
+    }
+    const { kind, array } = kindOf(f.type, jsonByName.get(f.name));
+    // Items are JSON in the parent row: timestamps and bytes stay JSON rather than being re-encoded.
+    const usable = kind === 'timestamptz' || kind === 'date' || kind === 'bytea' ? 'jsonb' : kind;
+    const isArray = usable === 'jsonb' ? false : array;
+    return {
+      field: f.name,
+      column: name,
+      kind: usable,
+      array: isArray,
+      sqlType: `${SQL_TYPE[usable]}${isArray ? '[]' : ''}`,
+    };
+  });
+  return { column, view: '', columns };
 }
 
 function kindOf(type: AvroType, fieldJson: unknown): { kind: ColumnKind; array: boolean } {

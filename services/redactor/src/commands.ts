@@ -41,7 +41,7 @@ Commands:
 Options (both commands):
   --policy P          safe-harbor (default) | limited-data-set | path to a policy JSON file
                       (env REDACTOR_POLICY)
-  --types T1,T2       resource types (env REDACTOR_RESOURCE_TYPES; default all seven)
+  --types T1,T2       resource types (env REDACTOR_RESOURCE_TYPES; default: every contracted type)
   --valid-prefix X    valid topic prefix (env REDACTOR_VALID_TOPIC_PREFIX; default ehr.valid.)
   --clean-prefix Y    clean topic prefix (env REDACTOR_CLEAN_TOPIC_PREFIX; default ehr.clean.)
   --dry-run           register-schemas: print what would be registered, change nothing

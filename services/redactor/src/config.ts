@@ -1,16 +1,9 @@
 import { csv, loadConfig, pipelineEnv, z, type Env } from '@ehrflow/config';
+import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { DEFAULT_POLICY } from '@ehrflow/deid';
 
-/** The resource types the redactor serves unless `REDACTOR_RESOURCE_TYPES` narrows them. */
-export const DEFAULT_RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+/** The resource types the redactor serves unless `REDACTOR_RESOURCE_TYPES` narrows them: every contract. */
+export const DEFAULT_RESOURCE_TYPES = RESOURCE_TYPES;
 
 const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 

@@ -1,17 +1,10 @@
 import { booleanFlag, csv, loadConfig, pipelineEnv, z, type Env } from '@ehrflow/config';
 import { deletionsTopicOf } from '@ehrflow/contracts';
+import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import type { DeliveryMode } from '@ehrflow/kafka';
 
-/** The resource types the validator serves unless `VALIDATOR_RESOURCE_TYPES` narrows them. */
-export const DEFAULT_RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+/** The resource types the validator serves unless `VALIDATOR_RESOURCE_TYPES` narrows them: every contract. */
+export const DEFAULT_RESOURCE_TYPES = RESOURCE_TYPES;
 
 /**
  * Validator settings. Topic names are configurable so tests (and a second deployment on one
@@ -35,15 +28,31 @@ export const validatorEnv = z.object({
   VALIDATOR_RESOURCE_TYPES: csv.default([...DEFAULT_RESOURCE_TYPES]),
   /** How long a contract version is used before the registry is asked again (steward workflow). */
   VALIDATOR_SCHEMA_REFRESH_MS: z.coerce.number().int().positive().default(30_000),
-  VALIDATOR_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  VALIDATOR_MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   VALIDATOR_FILL_RATE_WINDOW: z.coerce.number().int().positive().default(500),
+  /**
+   * What a field's fill rate is compared with: `baseline`, the source's accepted baseline
+   * (schemas/baselines/<source>.json; a source without one gets one baseline_needed notice), or
+   * `contract`, the contracts' `fillRate`.
+   */
+  VALIDATOR_FILL_RATE_EXPECTED: z.enum(['baseline', 'contract']).default('baseline'),
+  /** Folder of the accepted baselines; default schemas/baselines of this checkout. */
+  VALIDATOR_BASELINES_DIR: z.string().min(1).optional(),
   /** Period of drift updates (counts) after the first, immediate, event of a drift. */
   VALIDATOR_DRIFT_REPORT_MS: z.coerce.number().int().positive().default(60_000),
   /** Quarantined records per (source, contract, reason, field) within the window that make a spike. */
   VALIDATOR_QUARANTINE_SPIKE: z.coerce.number().int().positive().default(20),
   VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
   /** Alerts per (source, resource type) and window; more are counted and folded into the next. */
-  ALERT_WINDOW_MS: z.coerce.number().int().positive().default(15 * 60_000),
+  ALERT_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
   /** How long related signals are gathered into one alert. */
   ALERT_GATHER_MS: z.coerce.number().int().nonnegative().default(1_000),
   ALERT_WEBHOOK_URL: z.url().optional(),

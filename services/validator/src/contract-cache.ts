@@ -1,4 +1,4 @@
-import { contractOf, type Contract, type RegisteredSchema } from '@ehrflow/contracts';
+import { contractOf, type Baselines, type Contract, type RegisteredSchema } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { compileMapping, createFillRateTracker, type FillRateTracker, type Mapping } from '@ehrflow/fhir';
 
@@ -24,6 +24,11 @@ export interface ContractCacheOptions {
   readonly validTopicPrefix: string;
   readonly resourceTypes: readonly string[];
   readonly fillRateWindow: number;
+  /**
+   * Accepted fill-rate baselines per source: when given, the expected rates (see
+   * `createFillRateTracker`'s `expectedRates`); when absent, the contracts' `fillRate`.
+   */
+  readonly baselines?: Baselines;
   /** Told when a newly registered version does not compile; the previous version stays in use. */
   readonly onCompileError?: (err: unknown, subject: string, version: number) => void;
 }
@@ -59,7 +64,12 @@ export function createContractCache(options: ContractCacheOptions): ContractCach
       version: latest.version,
       contract,
       mapping: compileMapping(contract),
-      fillRate: createFillRateTracker(contract, { windowSize: options.fillRateWindow }),
+      fillRate: createFillRateTracker(contract, {
+        windowSize: options.fillRateWindow,
+        ...(options.baselines === undefined
+          ? {}
+          : { expectedRates: (sourceId: string) => options.baselines?.ratesFor(sourceId, resourceType) }),
+      }),
     };
   }
 

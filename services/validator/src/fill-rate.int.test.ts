@@ -1,7 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Codec, DriftEvent, QuarantineRecord, RawEnvelope, SchemaRegistry } from '@ehrflow/contracts';
+import {
+  contractOf,
+  loadBaselines,
+  type Codec,
+  type DriftEvent,
+  type QuarantineRecord,
+  type RawEnvelope,
+  type SchemaRegistry,
+} from '@ehrflow/contracts';
 import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring, decryptField, type Keyring } from '@ehrflow/phi';
@@ -20,6 +28,8 @@ import {
   testTopics,
   waitFor,
 } from './testing/stack.ts';
+import { learnBaseline } from './baseline.ts';
+import { coverageOf } from './coverage.ts';
 import { readRange } from './topic-reader.ts';
 
 /**
@@ -47,8 +57,25 @@ const logger = createLogger({
   level: 'debug',
   destination: { write: (line: string) => void logLines.push(line) },
 });
+const contractField = (
+  contractJson('Patient').fields as { name: string; fillRate?: number; required?: boolean }[]
+).find((f) => f.name === FIELD);
+// The source's accepted baseline (what `npm run schemas -- baseline` proposes and a steward
+// commits): the e-mail is expected at the contract's rate for this source.
+const baselinesDir = join(dir, 'baselines');
+mkdirSync(baselinesDir);
+writeFileSync(
+  join(baselinesDir, `${SOURCE}.json`),
+  JSON.stringify({
+    source: SOURCE,
+    learnedAt: '2026-01-01T00:00:00.000Z',
+    records: { Patient: 1000 },
+    fillRates: { Patient: { [FIELD]: contractField?.fillRate ?? 0 } },
+  }),
+);
 const env = testEnv(topics, {
   PHI_KEYRING: keySpec,
+  VALIDATOR_BASELINES_DIR: baselinesDir,
   VALIDATOR_RESOURCE_TYPES: 'Patient',
   VALIDATOR_FILL_RATE_WINDOW: String(WINDOW),
   VALIDATOR_DRIFT_REPORT_MS: '1000',
@@ -58,9 +85,6 @@ const env = testEnv(topics, {
 });
 const config = loadValidatorConfig(env);
 const patientSubject = `${topics.validPrefix}Patient-value`;
-const contractField = (
-  contractJson('Patient').fields as { name: string; fillRate?: number; required?: boolean }[]
-).find((f) => f.name === FIELD);
 
 let kafka: KafkaClient;
 let admin: Admin;
@@ -295,5 +319,49 @@ describe('fill-rate drift on the real stack', () => {
     const haystack = JSON.stringify([events, alerts(), logLines]).toLowerCase();
     expect(haystack).not.toContain('zqxcanaryvalue');
     expect(haystack).not.toContain('example.invalid');
+  });
+
+  it("learns the source's baseline from its valid records: presence only, this source only", async () => {
+    // The previous test left 3 populated and 2 empty windows of this source on the valid topic,
+    // and a record of each barrier source.
+    const { baseline, rates } = await learnBaseline(
+      { kafka, codec },
+      { source: SOURCE, resourceTypes: ['Patient'], validTopicPrefix: topics.validPrefix, now: () => 0 },
+    );
+    expect(baseline.records).toEqual({ Patient: 5 * WINDOW });
+    expect(baseline.fillRates.Patient?.[FIELD]).toBe(0.6);
+    expect(baseline.fillRates.Patient?.nameFamily).toBe(1);
+    expect(rates.find((r) => r.field === FIELD)).toEqual({
+      resourceType: 'Patient',
+      field: FIELD,
+      learned: 0.6,
+      contract: contractField?.fillRate ?? null,
+    });
+    // The proposal is an accepted baseline once committed: it loads as one.
+    mkdirSync(join(dir, 'learned'));
+    writeFileSync(join(dir, 'learned', `${SOURCE}.json`), JSON.stringify(baseline));
+    expect(loadBaselines(join(dir, 'learned')).ratesFor(SOURCE, 'Patient')?.[FIELD]).toBe(0.6);
+    expect(JSON.stringify(baseline).toLowerCase()).not.toContain('example.invalid');
+  });
+
+  it('reports the elements the source sends that no contract carries: paths and counts, no value', async () => {
+    const contracts = new Map([['Patient', contractOf(contractJson('Patient'), 'Patient')]]);
+    const report = await coverageOf(
+      { kafka, codec, keyring: ring, contracts },
+      { source: SOURCE, rawTopic: topics.raw },
+    );
+    expect(report.types.map((t) => [t.resourceType, t.records, t.contracted])).toEqual([
+      ['Patient', 5 * WINDOW, true],
+    ]);
+    const uncovered = new Map(report.types[0]?.uncovered.map((u) => [u.path, u.records]));
+    // Sent by every record, carried by no field: listed with its count.
+    expect(uncovered.get('name.use')).toBe(5 * WINDOW);
+    // Carried by a field, or dropped by design (the contract's "dropped"): not listed.
+    expect(uncovered.has('name.family')).toBe(false);
+    expect(uncovered.has('birthDate')).toBe(false);
+    expect([...uncovered.keys()].some((p) => p.startsWith('meta.source'))).toBe(false);
+    const text = JSON.stringify(report).toLowerCase();
+    for (const value of ['synfamily', 'example.invalid', 'syn-mrn', '555-0100'])
+      expect(text).not.toContain(value);
   });
 });

@@ -70,6 +70,14 @@ export function createMonitor(options: MonitorOptions): Monitor {
       for (const o of observations) {
         metrics?.drift.inc({ kind: o.kind, resource_type: typeLabel(o.resourceType) });
         if (!aggregator.observe(o)) continue;
+        if (o.kind === 'baseline_needed') {
+          // A notice, not drift: the drift event tells the steward; no alert.
+          logger.warn(
+            { kind: o.kind, sourceId: o.sourceId },
+            'source has no accepted fill-rate baseline; run: npm run schemas -- baseline --source <id>',
+          );
+          continue;
+        }
         logger.warn(
           { kind: o.kind, sourceId: o.sourceId, resourceType: o.resourceType, fieldPath: o.fieldPath, offset: o.offset },
           'drift detected',

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { kafkaTls, type Env } from '@ehrflow/config';
-import { createCodec, createRegistry, findSchemasDir, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import { BASELINES_DIR, createCodec, createRegistry, findSchemasDir, loadBaselines, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
 import { loadHl7Mapping } from '@ehrflow/hl7';
 import { PipelineError } from '@ehrflow/errors';
 import { r4ResourceTypes } from '@ehrflow/fhir';
@@ -99,6 +99,9 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     validTopicPrefix: topics.validPrefix,
     resourceTypes: config.VALIDATOR_RESOURCE_TYPES,
     fillRateWindow: config.VALIDATOR_FILL_RATE_WINDOW,
+    ...(config.VALIDATOR_FILL_RATE_EXPECTED === 'baseline'
+      ? { baselines: loadBaselines(config.VALIDATOR_BASELINES_DIR ?? join(findSchemasDir(), BASELINES_DIR)) }
+      : {}),
     onCompileError: (err, subject, version) =>
       logger.error({ err, subject, version }, 'registered contract version does not compile; keeping the previous one'),
   });

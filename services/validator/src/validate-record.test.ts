@@ -1,3 +1,4 @@
+import type { Baselines } from '@ehrflow/contracts';
 import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
 import { describe, expect, it } from 'vitest';
 import { createContractCache } from './contract-cache.ts';
@@ -16,10 +17,10 @@ import { createRecordValidator, NOT_A_TYPE, type Outcome, type RawInput } from '
 
 const ring = testKeyring();
 
-function setup(options: { fillRateWindow?: number; maxPayloadBytes?: number; policy?: 'strict' } = {}) {
-  const patientSchema = options.policy
-    ? { ...contractJson('Patient'), policy: options.policy }
-    : contractJson('Patient');
+function setup(
+  options: { fillRateWindow?: number; maxPayloadBytes?: number; policy?: 'strict'; baselines?: Baselines } = {},
+) {
+  const patientSchema = options.policy ? { ...contractJson('Patient'), policy: options.policy } : contractJson('Patient');
   const source = memorySchemaSource({
     'ehr.valid.Patient-value': patientSchema,
     'ehr.valid.Observation-value': contractJson('Observation'),
@@ -29,6 +30,7 @@ function setup(options: { fillRateWindow?: number; maxPayloadBytes?: number; pol
     validTopicPrefix: 'ehr.valid.',
     resourceTypes: ['Patient', 'Observation'],
     fillRateWindow: options.fillRateWindow ?? 500,
+    ...(options.baselines ? { baselines: options.baselines } : {}),
   });
   const validator = createRecordValidator({
     keyring: ring,
@@ -352,5 +354,25 @@ describe('record validator', () => {
     expect(q.recordId).toBe('undecodable:ehr.raw/0@42');
     expect(q.payload.includes(Buffer.from('Zqxcanaryvalue'))).toBe(false);
     expect(decryptPayload(ring, q.payload).equals(raw)).toBe(true);
+  });
+
+  it('tells once per source that it has no accepted fill-rate baseline, instead of a drop per field', async () => {
+    const baselines: Baselines = {
+      sources: ['site-known'],
+      ratesFor: (source) => (source === 'site-known' ? {} : undefined),
+    };
+    const { validate } = setup({ fillRateWindow: 2, baselines });
+    const kinds = async (sourceId: string, n: number) => {
+      const out: [string, string | null][] = [];
+      for (let i = 0; i < n; i++) {
+        const outcome = await validate(patient(i), { sourceId });
+        if (outcome.kind !== 'valid') throw new Error(outcome.kind);
+        out.push(...outcome.drift.map((d): [string, string | null] => [d.kind, d.fieldPath]));
+      }
+      return out;
+    };
+    // Six records, three windows: one notice, and no fill_rate_drop against the contract's guesses.
+    expect(await kinds('site-new', 6)).toEqual([['baseline_needed', null]]);
+    expect(await kinds('site-known', 6)).toEqual([]);
   });
 });

@@ -100,6 +100,8 @@ export const NOT_A_TYPE = '(not a FHIR R4 type)';
 
 export function createRecordValidator(deps: ValidateDeps): RecordValidator {
   const now = deps.now ?? Date.now;
+  /** Sources already told they have no accepted fill-rate baseline (once per process). */
+  const baselineNoticed = new Set<string>();
   const parsers = new Map<RawFormat, Parser>();
   const parser = (format: RawFormat): Parser => {
     let p = parsers.get(format);
@@ -190,6 +192,24 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
         at: now(),
         fillRate: { observed: d.observed, expected: d.expected, baseline: d.baseline, records: d.records },
       }));
+
+      // One notice per source without an accepted baseline (not an alert per field).
+      for (const sourceId of active.fillRate.needsBaseline()) {
+        if (baselineNoticed.has(sourceId)) continue;
+        baselineNoticed.add(sourceId);
+        drops.push({
+          kind: 'baseline_needed',
+          sourceId,
+          resourceType,
+          subject: active.subject,
+          version: active.version,
+          fieldPath: null,
+          expectedType: null,
+          observedType: null,
+          offset: position.offset,
+          at: now(),
+        });
+      }
 
       return {
         kind: 'valid',

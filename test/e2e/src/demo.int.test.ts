@@ -26,7 +26,9 @@ describe('the demo, small', () => {
     expect(report.problems).toEqual([]);
     expect(report.jobs.map((j) => j.state)).toEqual(['completed', 'completed']);
     expect(report.loaded).toBeGreaterThan(0);
-    expect(report.served).toBe(2 * 150 * 13);
+    // Per site: 150 patients with 2 of each of the first six clinical types (13 per patient), and
+    // one of each of the 13 US Core and billing types for every tenth patient (15 each).
+    expect(report.served).toBe(2 * (150 * 13 + 15 * 13));
     expect(report.loaded).toBe(report.served - report.quarantined);
     // Faults on: the drift quarantines Patient records, and 5-second tokens are refreshed.
     expect(report.quarantined).toBeGreaterThan(0);

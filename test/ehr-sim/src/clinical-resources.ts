@@ -84,8 +84,41 @@ function encounterOf(ctx: BuildContext): { encounter?: { reference: string } } {
   return ctx.encounterId === undefined ? {} : { encounter: { reference: `Encounter/${ctx.encounterId}` } };
 }
 
+/** LOINC codes of a blood pressure panel and its two components. @see https://hl7.org/fhir/R4/bp.html */
+const BP_PANEL: Coded = { system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure panel' };
+const BP_SYSTOLIC: Coded = { system: 'http://loinc.org', code: '8480-6', display: 'Systolic blood pressure' };
+const BP_DIASTOLIC: Coded = {
+  system: 'http://loinc.org',
+  code: '8462-4',
+  display: 'Diastolic blood pressure',
+};
+
+/**
+ * A blood pressure panel as real servers send it (Synthea, US Core vital signs): no value[x], the
+ * systolic and diastolic readings in `component`, each with its own interpretation.
+ */
+function bloodPressure(rng: Rng): { code: Coded; value: Record<string, unknown>; category: string } {
+  const reading = (code: Coded, value: number, high: number) => ({
+    code: concept(code),
+    valueQuantity: { value, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    interpretation: [
+      {
+        coding: [{ system: `${TERMINOLOGY}/v3-ObservationInterpretation`, code: value > high ? 'H' : 'N' }],
+      },
+    ],
+  });
+  const systolic = rng.between(100, 165);
+  const diastolic = systolic - rng.between(30, 60);
+  return {
+    code: BP_PANEL,
+    value: { component: [reading(BP_SYSTOLIC, systolic, 130), reading(BP_DIASTOLIC, diastolic, 80)] },
+    category: 'vital-signs',
+  };
+}
+
 function observationValue(rng: Rng): { code: Coded; value: Record<string, unknown>; category: string } {
   const kind = rng.int(10);
+  if (kind === 5) return bloodPressure(rng);
   if (kind < 6) {
     const spec = rng.pick(QUANTITY_OBSERVATIONS);
     const raw = spec.min + rng.next() * (spec.max - spec.min);
@@ -217,12 +250,22 @@ function procedure(ctx: BuildContext): FhirResource {
   };
 }
 
+/**
+ * A clinical resource of a contracted type the simulator has no builder for yet: the resource
+ * head and its patient, so a new contract is served (and its pipeline exercised) at once. A
+ * builder of its own makes it realistic.
+ */
+export function minimalResource(ctx: BuildContext, resourceType: ClinicalType): FhirResource {
+  return { ...head(ctx, resourceType, `${resourceType} of ${ctx.patient.given}`), subject: subjectOf(ctx) };
+}
+
 /** Builders of the clinical resource types; each reads only its context. */
-export const CLINICAL_BUILDERS: Readonly<Record<ClinicalType, (ctx: BuildContext) => FhirResource>> = {
-  Encounter: encounter,
-  Observation: observation,
-  Condition: condition,
-  MedicationRequest: medicationRequest,
-  AllergyIntolerance: allergyIntolerance,
-  Procedure: procedure,
-};
+export const CLINICAL_BUILDERS: Readonly<Partial<Record<ClinicalType, (ctx: BuildContext) => FhirResource>>> =
+  {
+    Encounter: encounter,
+    Observation: observation,
+    Condition: condition,
+    MedicationRequest: medicationRequest,
+    AllergyIntolerance: allergyIntolerance,
+    Procedure: procedure,
+  };

@@ -2,6 +2,7 @@ import { hash32, hashString, Rng } from './prng.ts';
 import {
   CLINICAL_TYPES,
   isOnRequestType,
+  isSparseType,
   typeOrdinal,
   type ClinicalType,
   type ResourceType,
@@ -51,20 +52,34 @@ export class SiteLayout {
 
   /** Number of resources of a type at this site (deleted ones included). */
   count(type: ResourceType): number {
-    return type === 'Patient'
-      ? this.shape.patientsPerSite
-      : this.shape.patientsPerSite * this.perPatient(type);
+    if (type === 'Patient') return this.shape.patientsPerSite;
+    const every = this.everyNth(type);
+    return every === undefined
+      ? this.shape.patientsPerSite * this.perPatient(type)
+      : Math.ceil(this.shape.patientsPerSite / every);
   }
 
   /** Patient index that owns resource `index` of a type. */
   patientOf(type: ResourceType, index: number): number {
-    return type === 'Patient' ? index : Math.floor(index / this.perPatient(type));
+    if (type === 'Patient') return index;
+    const every = this.everyNth(type);
+    return every === undefined ? Math.floor(index / this.perPatient(type)) : index * every;
   }
 
   /** Index range [from, to) of a type owned by patients [patientFrom, patientTo). */
   indexRange(type: ResourceType, patientFrom: number, patientTo: number): [number, number] {
+    const every = type === 'Patient' ? undefined : this.everyNth(type);
+    if (every !== undefined) return [Math.ceil(patientFrom / every), Math.ceil(patientTo / every)];
     const per = type === 'Patient' ? 1 : this.perPatient(type);
     return [patientFrom * per, patientTo * per];
+  }
+
+  /** For a rate below one per patient (1/k), k: only every k-th patient (0, k, 2k, ...) owns one. */
+  private everyNth(type: Exclude<ResourceType, 'Patient'>): number | undefined {
+    // On-request types (resource-types.ts) are one per patient, whatever the shape says.
+    if (isOnRequestType(type)) return undefined;
+    const per = this.shape.perPatient[type];
+    return per > 0 && per < 1 ? Math.round(1 / per) : undefined;
   }
 
   /** Deleted flag, lastUpdated and versionId of a resource, from two hashes. */
@@ -89,7 +104,16 @@ export class SiteLayout {
   }
 }
 
-/** perPatient with the same count for every clinical type. */
+/**
+ * Resources per patient of the types added after the first seven (US Core, billing, and the
+ * organizations and people they refer to), when one count is given for all: one for every tenth
+ * patient, so data sets and CI runs grow by about a tenth, not double. A per-type count overrides.
+ */
+export const SPARSE_PER_PATIENT = 0.1;
+
+/** perPatient with the same count for every clinical type (the sparse types: see SPARSE_PER_PATIENT). */
 export function uniformPerPatient(count: number): Record<ClinicalType, number> {
-  return Object.fromEntries(CLINICAL_TYPES.map((type) => [type, count])) as Record<ClinicalType, number>;
+  return Object.fromEntries(
+    CLINICAL_TYPES.map((type) => [type, isSparseType(type) && count > 0 ? SPARSE_PER_PATIENT : count]),
+  ) as Record<ClinicalType, number>;
 }

@@ -1,4 +1,10 @@
-import { CLINICAL_BUILDERS, type BuildContext, type FhirResource } from './clinical-resources.ts';
+import {
+  CLINICAL_BUILDERS,
+  minimalResource,
+  type BuildContext,
+  type FhirResource,
+} from './clinical-resources.ts';
+import { US_CORE_BUILDERS } from './us-core-resources.ts';
 import { SALT, SiteLayout, type DatasetShape, type ResourceMeta } from './dataset.ts';
 import { patientIdentity, type Canary, type CanaryValues, type PatientIdentity } from './identity.ts';
 import { narrative } from './notes.ts';
@@ -71,7 +77,8 @@ export class ResourceGenerator {
       organization: site,
     };
     if (type === 'Patient') return patient(ctx, site);
-    return type === 'Flag' ? flag(ctx) : CLINICAL_BUILDERS[type](ctx);
+    if (type === 'Flag') return flag(ctx);
+    return (CLINICAL_BUILDERS[type] ?? US_CORE_BUILDERS[type])?.(ctx) ?? minimalResource(ctx, type);
   }
 }
 

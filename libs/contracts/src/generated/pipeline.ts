@@ -83,9 +83,17 @@ export interface DriftEvent {
   readonly windowSize: number | null;
 }
 
-/** What drifted. */
+/**
+ * What drifted; baseline_needed is a notice, once per source: it has no accepted fill-rate baseline (npm run
+ * schemas -- baseline), so its fill rates are compared with its own history only.
+ */
 export type DriftKind =
-  'missing_field' | 'unexpected_field' | 'type_changed' | 'fill_rate_drop' | 'unknown_resource_type';
+  | 'missing_field'
+  | 'unexpected_field'
+  | 'type_changed'
+  | 'fill_rate_drop'
+  | 'unknown_resource_type'
+  | 'baseline_needed';
 
 /**
  * Value of ehr.jobs: the state of an extraction job, emitted on every state change and periodically while it

@@ -178,7 +178,8 @@ export function validRecord(
   sourceId: string,
   ring: Keyring,
 ): {
-  plain: MappedRecord;
+  /** The mapped record; its pipeline ids are strings (the mapping sets them from the metadata). */
+  plain: MappedRecord & { readonly recordId: string; readonly logicalId: string };
   encrypted: Record<string, unknown>;
 } {
   const contract = contractOfType(type);
@@ -202,7 +203,10 @@ export function validRecord(
     if (typeof value === 'string') encrypted[field.name] = encryptField(ring, value);
     else if (Array.isArray(value)) encrypted[field.name] = value.map((v) => encryptField(ring, String(v)));
   }
-  return { plain: result.record, encrypted };
+  const { recordId, logicalId } = result.record;
+  if (typeof recordId !== 'string' || typeof logicalId !== 'string')
+    throw new Error(`fixture ${type}: no ids`);
+  return { plain: { ...result.record, recordId, logicalId }, encrypted };
 }
 
 /** The Kafka key the validator uses: a pseudonym of `<sourceId>/<patient id>`. */

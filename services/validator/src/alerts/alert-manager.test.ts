@@ -26,14 +26,26 @@ describe('alert manager', () => {
     const sink = memorySink();
     const manager = createAlertManager({ sinks: [sink], gatherMs: 1000, windowMs: 60_000 });
     manager.signal(signal(), 1_000);
-    manager.signal(signal({ kind: 'unexpected_field', fieldPath: 'Patient.dateOfBirth', since: 1_100 }), 1_100);
-    manager.signal(signal({ kind: 'quarantine_spike', reason: 'missing_required', count: 20, since: 900 }), 1_200);
+    manager.signal(
+      signal({ kind: 'unexpected_field', fieldPath: 'Patient.dateOfBirth', since: 1_100 }),
+      1_100,
+    );
+    manager.signal(
+      signal({ kind: 'quarantine_spike', reason: 'missing_required', count: 20, since: 900 }),
+      1_200,
+    );
     await manager.tick(1_500);
     expect(sink.alerts).toEqual([]); // still gathering
     await manager.tick(2_000);
     expect(sink.alerts).toHaveLength(1);
     const alert = sink.alerts[0] as Alert;
-    expect(alert).toMatchObject({ sourceId: 'site-a', resourceType: 'Patient', contract: 'ehr.valid.Patient-value', contractVersion: 3, records: 20 });
+    expect(alert).toMatchObject({
+      sourceId: 'site-a',
+      resourceType: 'Patient',
+      contract: 'ehr.valid.Patient-value',
+      contractVersion: 3,
+      records: 20,
+    });
     expect(alert.since).toBe(new Date(900).toISOString());
     expect(alert.signals.map((s) => [s.kind, s.fieldPath])).toEqual([
       ['missing_field', 'Patient.birthDate'],
@@ -58,6 +70,15 @@ describe('alert manager', () => {
     await manager.tick(70_000);
     expect(sink.alerts).toHaveLength(3);
     expect(sink.alerts[2]?.suppressed).toBe(1);
+  });
+
+  it('keeps the source id and contract subject readable in the alert and its summary', async () => {
+    const sink = memorySink();
+    const manager = createAlertManager({ sinks: [sink], gatherMs: 0, windowMs: 1 });
+    manager.signal(signal({ sourceId: 'site-20240917' }), 0);
+    await manager.tick(0);
+    expect(sink.alerts[0]?.sourceId).toBe('site-20240917');
+    expect(sink.alerts[0]?.summary).toContain('source site-20240917,');
   });
 
   it('scrubs every alert and survives a failing sink', async () => {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import { scrubDeep } from '@ehrflow/phi';
+import { createScrubber, scrubDeep } from '@ehrflow/phi';
 import type { Alert, AlertSignal, AlertSink } from './alert.ts';
+
+/** Alerts keep operational ids (source, topic, subject, offsets) readable; everything else is scrubbed. */
+const ALERT_SCRUBBER = createScrubber({ keepOperational: true });
 
 export interface AlertManagerOptions {
   readonly sinks: readonly AlertSink[];
@@ -78,7 +81,11 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
         signalKey,
         seen === undefined
           ? signal
-          : { ...signal, since: Math.min(seen.since, signal.since), count: Math.max(seen.count, signal.count) },
+          : {
+              ...signal,
+              since: Math.min(seen.since, signal.since),
+              count: Math.max(seen.count, signal.count),
+            },
       );
     },
     async tick(now) {
@@ -101,15 +108,26 @@ function buildAlert(signals: readonly AlertSignal[], suppressed: number, now: nu
   const iso = (ms: number) => new Date(ms).toISOString();
   const records = Math.max(...signals.map((s) => s.count));
   const what = signals
-    .map((s) => `${s.kind}${s.reason ? `/${s.reason}` : ''}${s.fieldPath ? ` ${s.fieldPath}` : ''} (${s.count})`)
+    .map(
+      (s) => `${s.kind}${s.reason ? `/${s.reason}` : ''}${s.fieldPath ? ` ${s.fieldPath}` : ''} (${s.count})`,
+    )
     .join(', ');
-  const scrubbed = scrubDeep({
-    sourceId: first.sourceId,
-    resourceType: first.resourceType,
-    contract: withContract?.subject ?? null,
-    signals: signals.map((s) => ({ kind: s.kind, fieldPath: s.fieldPath, reason: s.reason, count: s.count, firstOffset: s.firstOffset })),
-    summary: `source ${first.sourceId}, ${first.resourceType}${withContract ? ` (${withContract.subject} v${withContract.version})` : ''}: ${what}`,
-  }) as Pick<Alert, 'sourceId' | 'resourceType' | 'contract' | 'summary'> & {
+  const scrubbed = scrubDeep(
+    {
+      sourceId: first.sourceId,
+      resourceType: first.resourceType,
+      contract: withContract?.subject ?? null,
+      signals: signals.map((s) => ({
+        kind: s.kind,
+        fieldPath: s.fieldPath,
+        reason: s.reason,
+        count: s.count,
+        firstOffset: s.firstOffset,
+      })),
+      summary: `source ${first.sourceId}, ${first.resourceType}${withContract ? ` (${withContract.subject} v${withContract.version})` : ''}: ${what}`,
+    },
+    { scrub: ALERT_SCRUBBER.scrub, scrubField: ALERT_SCRUBBER.scrubField },
+  ) as Pick<Alert, 'sourceId' | 'resourceType' | 'contract' | 'summary'> & {
     signals: Omit<Alert['signals'][number], 'since'>[];
   };
   return {

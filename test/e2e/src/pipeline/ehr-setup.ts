@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulator, type Canary, type FaultsInput, type Simulator } from '@ehrflow/ehr-sim';
+import { RESOURCE_TYPES } from './topic-names.ts';
 
 export interface EhrSetupOptions {
   readonly seed: string;
@@ -103,15 +104,7 @@ async function serve(
       auth: { method: 'secret', secretFile },
       rateLimitPerMinute: options.publishedPerMinute,
       maxConcurrency: options.maxConcurrency ?? 4,
-      resourceTypes: [
-        'Patient',
-        'Encounter',
-        'Observation',
-        'Condition',
-        'MedicationRequest',
-        'AllergyIntolerance',
-        'Procedure',
-      ],
+      resourceTypes: [...RESOURCE_TYPES],
     });
   }
   const sourcesFile = join(options.dir, 'sources.json');

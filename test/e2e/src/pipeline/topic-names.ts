@@ -1,13 +1,7 @@
-/** The resource types of the pipeline (deploy/local/topics.json). */
-export const RESOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Procedure',
-] as const;
+import { RESOURCE_TYPES as CONTRACTED_TYPES } from '@ehrflow/contracts/manifest';
+
+/** The resource types of the pipeline: every contract in schemas/fhir/ (the generated manifest). */
+export const RESOURCE_TYPES = CONTRACTED_TYPES;
 
 /** Topic names of one pipeline deployment; `prefix` is `ehr.` for the product's own names. */
 export interface PipelineTopics {

@@ -1,0 +1,221 @@
+/**
+ * Observation components end to end on the real stack (the four services as child processes, on
+ * topics, groups, subjects, database schemas and Redis keys of this run only): the simulator serves
+ * blood pressure panels the way real servers do — no value[x], the systolic and diastolic readings
+ * in `component` — and after a backfill every reading is in the warehouse: as the panel's
+ * `bp_systolic_value` / `bp_diastolic_value` columns and as typed rows of the
+ * `observation__components` view, matching what the simulator served, and the job reconciles.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Admin } from 'kafkajs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
+import { createKafka } from '@ehrflow/kafka';
+import { createLogger } from '@ehrflow/logging';
+import { createScratch, type Scratch } from './bench/scratch.ts';
+import { startEhr, type EhrSetup } from './pipeline/ehr-setup.ts';
+import { FINAL_STATES, getJob, startJob, type JobView } from './pipeline/jobs.ts';
+import { provisionPipeline } from './pipeline/provision.ts';
+import { reconcileCli } from './pipeline/reconcile-cli.ts';
+import { loadOrCreateSecrets } from './pipeline/secrets.ts';
+import {
+  startPipelineServices,
+  stopPipelineServices,
+  type ServiceHandle,
+  type ServiceName,
+} from './pipeline/services.ts';
+import { pipelineTopics } from './pipeline/topic-names.ts';
+import { stackEnv } from './stack-env.ts';
+import { waitFor } from './wait.ts';
+
+const PATIENTS = 30;
+const runId = randomUUID().slice(0, 8);
+const prefix = `e2e.comp.${runId}.`;
+const topics = pipelineTopics(prefix);
+const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
+const schemas = { extractor: `e2e_comp_${runId}_x`, loader: `e2e_comp_${runId}_l` };
+const directoryPrefix = `ehrflow:e2e-comp-${runId}:directory:`;
+const sourceId = `e2e-comp-${runId}-site-a`;
+
+interface Component {
+  readonly code: { readonly coding: readonly { readonly code: string }[] };
+  readonly valueQuantity?: { readonly value: number };
+}
+
+/** What the simulator served: per panel logical id, its component codes and values. */
+function servedPanels(setup: EhrSetup): Map<string, { code: string; value: number | undefined }[]> {
+  const out = new Map<string, { code: string; value: number | undefined }[]>();
+  const count = setup.sim.generator.layout('site-a').count('Observation');
+  for (let i = 0; i < count; i++) {
+    if (setup.sim.generator.meta('site-a', 'Observation', i).deleted) continue;
+    const obs = setup.sim.generator.resource('site-a', 'Observation', i) as {
+      id: string;
+      component?: Component[];
+    };
+    if (obs.component === undefined) continue;
+    out.set(
+      obs.id,
+      obs.component.map((c) => ({ code: c.code.coding[0]?.code ?? '', value: c.valueQuantity?.value })),
+    );
+  }
+  return out;
+}
+
+describe('Observation components through the whole pipeline', () => {
+  let env: NodeJS.ProcessEnv;
+  let workDir: string;
+  let admin: Admin | undefined;
+  let registry: SchemaRegistry | undefined;
+  let scratch: Scratch | undefined;
+  let pool: pg.Pool | undefined;
+  let ehr: EhrSetup | undefined;
+  let services = new Map<ServiceName, ServiceHandle>();
+  let served = 0;
+  let job: JobView;
+  let panels = new Map<string, { code: string; value: number | undefined }[]>();
+  let reconciled: { reconciled: boolean };
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), `ehrflow-e2e-comp-${runId}-`));
+    const secrets = await loadOrCreateSecrets(join(workDir, 'secrets.env'));
+    env = { ...stackEnv(), ...secrets, EHRFLOW_MODE: 'development', LOG_LEVEL: 'info' };
+    const logger = createLogger({ name: 'e2e-components', level: 'silent' });
+    const kafka = createKafka({
+      brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+      clientId: `e2e-comp-${runId}`,
+      logger,
+      mode: 'development',
+    });
+    admin = kafka.kafkajs.admin();
+    await admin.connect();
+    registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL ?? '' });
+    scratch = createScratch(admin, registry);
+    pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
+    await provisionPipeline(scratch, topics, env);
+
+    ehr = await startEhr({
+      seed: `e2e-comp-${runId}`,
+      sites: ['site-a'],
+      patientsPerSite: PATIENTS,
+      enforcedPerMinute: 0,
+      publishedPerMinute: 6000,
+      tokenLifetimeSeconds: 300,
+      sourcePrefix: `e2e-comp-${runId}-`,
+      dir: join(workDir, 'ehr'),
+    });
+    served = ehr.expectedPerSource.get(sourceId) ?? 0;
+    panels = servedPanels(ehr);
+    const logDir = join(workDir, 'logs');
+    services = await startPipelineServices({
+      env,
+      topics,
+      sourcesFile: ehr.sourcesFile,
+      logDir,
+      extractorDbSchema: schemas.extractor,
+      loaderDbSchema: schemas.loader,
+      groups,
+      extraEnv: { redactor: { REDACTOR_DIRECTORY_KEY_PREFIX: directoryPrefix } },
+    });
+    const extractor = services.get('extractor') as ServiceHandle;
+    job = await startJob(extractor.url, { source: sourceId, kind: 'backfill' });
+    await waitFor(
+      async () => {
+        const dead = [...services.values()].find((s) => !s.child.running());
+        if (dead !== undefined)
+          throw new Error(`${dead.name} exited; see ${join(logDir, `${dead.name}.log`)}`);
+        job = await getJob(extractor.url, job.id);
+        if (FINAL_STATES.has(job.state) && job.state !== 'completed')
+          throw new Error(`the backfill ended ${job.state} (${job.errorCode ?? 'no code'})`);
+        return job.state === 'completed' && (await ledger(job.id)) >= served;
+      },
+      { timeoutMs: 240_000, intervalMs: 500, what: `${served} resources to be loaded` },
+    );
+    await stopPipelineServices(services);
+    services = new Map();
+    reconciled = JSON.parse(
+      await reconcileCli({
+        jobIds: [job.id],
+        env,
+        dbSchema: schemas.loader,
+        topicPrefix: prefix,
+        timeoutMs: 120_000,
+      }),
+    ) as { reconciled: boolean };
+  }, 600_000);
+
+  async function ledger(jobId: string): Promise<number> {
+    try {
+      const { rows } = await (pool as pg.Pool).query<{ n: string }>(
+        `select count(*) as n from "${schemas.loader}".loader_ledger where job_id = $1`,
+        [jobId],
+      );
+      return Number(rows[0]?.n ?? 0);
+    } catch {
+      return 0; // the loader has not created its tables yet
+    }
+  }
+
+  afterAll(async () => {
+    await stopPipelineServices(services);
+    await ehr?.stop();
+    await scratch?.cleanUp();
+    await admin?.deleteGroups([groups.validator, groups.redactor, groups.loader]).catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
+    await registry?.close().catch(() => undefined);
+    if (pool !== undefined) {
+      for (const schema of Object.values(schemas))
+        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
+      await pool.end();
+    }
+    const redis = new Redis(env?.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+    const keys = [
+      ...(await redis.keys(`${directoryPrefix}*`)),
+      ...(await redis.keys(`ehrflow:*:${sourceId}*`)),
+    ];
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('loads every blood pressure reading as panel columns, with no value[x]', async () => {
+    expect(panels.size).toBeGreaterThan(2);
+    const { rows } = await (pool as pg.Pool).query<{
+      systolic: number | null;
+      diastolic: number | null;
+      value_type: string | null;
+    }>(
+      `select bp_systolic_value as systolic, bp_diastolic_value as diastolic, value_type
+         from "${schemas.loader}".observation where source_id = $1 and code_loinc = '85354-9'`,
+      [sourceId],
+    );
+    const served = [...panels.values()].map((c) => [c[0]?.value, c[1]?.value]);
+    expect(rows.map((r) => [r.systolic, r.diastolic]).sort()).toEqual(served.sort());
+    expect(rows.every((r) => r.value_type === null)).toBe(true);
+  });
+
+  it('loads each component as a typed row of the observation__components view', async () => {
+    const { rows } = await (pool as pg.Pool).query<{
+      code: string;
+      position: number;
+      value: number;
+      unit: string;
+    }>(
+      `select code, _position as position, value_quantity_value as value, value_quantity_code as unit
+         from "${schemas.loader}".observation__components where source_id = $1`,
+      [sourceId],
+    );
+    const expected = [...panels.values()].flatMap((c) => c.map((x, i) => [x.code, i, x.value]));
+    expect(rows.map((r) => [r.code, r.position, r.value]).sort()).toEqual(expected.sort());
+    expect(new Set(rows.map((r) => r.unit))).toEqual(new Set(['mm[Hg]']));
+  });
+
+  it('reconciles the job', () => {
+    expect(job.counts).toMatchObject({ read: served, produced: served, errors: 0 });
+    expect(reconciled.reconciled).toBe(true);
+  });
+});
