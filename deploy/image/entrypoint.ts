@@ -46,6 +46,7 @@ function usage(): string {
     '',
     'Jobs (one-shot):',
     ...jobLines,
+    `  ${'cli <service> [args]'.padEnd(24)}the operator commands of a service (e.g. cli validator replay --help)`,
     '',
     '`<image> <service> --help` lists the variables of a service.',
     '',
@@ -64,6 +65,13 @@ const job = JOBS[command];
 if (job !== undefined) {
   script = join(ROOT, job.script);
   args = [...job.args, ...rest];
+} else if (
+  command === 'cli' &&
+  rest[0] !== undefined &&
+  existsSync(join(ROOT, 'services', rest[0], 'src', 'cli.ts'))
+) {
+  script = join(ROOT, 'services', rest[0], 'src', 'cli.ts');
+  args = rest.slice(1);
 } else if (services().includes(command)) {
   script = join(ROOT, 'services', command, 'src', 'main.ts');
   args = rest;
