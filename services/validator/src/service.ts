@@ -16,6 +16,7 @@ import { createDriftAggregator } from './drift-aggregator.ts';
 import { createValidatorHandler, type ValidatorHandler } from './handler.ts';
 import { createValidatorMetrics, type ValidatorMetrics } from './metrics.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
+import { openSharedAlertClaim, replicaTransactionalId } from './replica.ts';
 import { createQuarantineSpikes } from './quarantine-spikes.ts';
 import { createRecordValidator } from './validate-record.ts';
 
@@ -119,8 +120,15 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
   const metrics = options.metrics ? createValidatorMetrics(options.metrics) : undefined;
   const producer = createProducer({ kafka, codec, logger });
   const sinks = [...(options.sinks ?? []), ...configuredSinks(config, logger)];
+  const shared = await openSharedAlertClaim({
+    redisUrl: config.REDIS_URL,
+    groupId: config.VALIDATOR_GROUP_ID,
+    env: options.env ?? process.env,
+    logger,
+  });
   const alerts = createAlertManager({
     sinks,
+    ...(shared ? { claim: shared.claim } : {}),
     gatherMs: config.ALERT_GATHER_MS,
     windowMs: config.ALERT_WINDOW_MS,
     onSent: (alert, sink) => {
@@ -167,6 +175,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     metrics,
     async close() {
       await Promise.allSettled(sinks.map((s) => (s.close ? s.close() : Promise.resolve())));
+      await shared?.close();
       await producer.disconnect();
       await registry.close();
     },
@@ -196,7 +205,7 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     handler: parts.handler.handle,
     onQuarantine: parts.handler.onQuarantine,
     delivery: config.VALIDATOR_DELIVERY,
-    transactionalId: config.VALIDATOR_TRANSACTIONAL_ID ?? `${config.VALIDATOR_GROUP_ID}-tx`,
+    transactionalId: replicaTransactionalId(config),
     maxBatch: config.VALIDATOR_MAX_BATCH,
     logger: options.logger,
   });
