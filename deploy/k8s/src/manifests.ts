@@ -336,7 +336,11 @@ function commonEnv(values: DeployValues): IEnvVar[] {
 function serviceEnv(service: string, values: DeployValues, customPolicy: boolean): IEnvVar[] {
   switch (service) {
     case 'extractor':
-      return [{ name: 'EXTRACTOR_SOURCES_FILE', value: `${SOURCES_DIR}/sources.json` }];
+      return [
+        { name: 'EXTRACTOR_SOURCES_FILE', value: `${SOURCES_DIR}/sources.json` },
+        // The jobs API's bearer token (key ADMIN_TOKEN of the app Secret).
+        { name: 'EXTRACTOR_ADMIN_TOKEN_FILE', value: `${SECRET_DIR}/app/ADMIN_TOKEN` },
+      ];
     case 'validator':
       return [
         // One transactional id per replica (its pod name): replicas sharing one would fence each other.

@@ -58,7 +58,7 @@ export interface DeployValues {
   readonly ehr: { readonly egress: readonly EgressRule[] };
   /**
    * Secrets the platform team creates (never rendered here), by name. `app` holds PHI_KEYRING,
-   * PSEUDONYM_KEY, DATABASE_URL, REDIS_URL and, with SASL, KAFKA_SASL_USERNAME and
+   * PSEUDONYM_KEY, DATABASE_URL, REDIS_URL, ADMIN_TOKEN (the extractor's jobs API) and, with SASL, KAFKA_SASL_USERNAME and
    * KAFKA_SASL_PASSWORD; `ehrClients` the EHR client secrets the sources file points at;
    * `alerts` (optional) ALERT_WEBHOOK_URL.
    */

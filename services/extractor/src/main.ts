@@ -3,6 +3,7 @@ import { createRegistryProbe } from '@ehrflow/contracts';
 import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createDependencyChecks, createServiceHttp, runService } from '@ehrflow/service';
+import { adminTokenFromEnv, registerAdminAuth } from './admin-auth.ts';
 import { registerJobRoutes } from './admin-routes.ts';
 import { buildExtractor } from './app.ts';
 import { extractorEnv } from './config.ts';
@@ -15,6 +16,8 @@ Runs the extractor service: resumes jobs left running by a crashed replica, and 
   POST /jobs {source, kind: backfill|incremental, types?, since?}  → 202 with the job
   GET /jobs/:id                                                    → state, counts, errors by code
   DELETE /jobs/:id                                                 → cancel
+  (/jobs needs Authorization: Bearer <EXTRACTOR_ADMIN_TOKEN(_FILE)> when that is set; 10 failures
+  per address and minute → 429)
 
 Configuration comes from the environment (see services/extractor/README.md):
   EXTRACTOR_SOURCES_FILE, KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, DATABASE_URL,
@@ -63,6 +66,7 @@ await runService({
       { logger },
     );
     dependencies.addTo(http);
+    registerAdminAuth(http.app, { token: adminTokenFromEnv(process.env), logger, metrics: metrics.service });
     registerJobRoutes(http.app, extractor.jobs);
     await http.listen();
     extractor.jobs.run();
