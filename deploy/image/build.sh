@@ -6,13 +6,14 @@
 #                `node` package plus the shared libraries it links, as localhost/ehrflow-node-base
 #                (default when EHRFLOW_IMAGE_LOCAL_BASE=1, as on machines that cannot pull)
 # Installs buildah, podman and runc from Debian's packages when they are missing (needs root).
-# Storage: vfs, cached in the default container storage; unchanged layers are reused.
+# Storage: vfs, cached in the default container storage; unchanged layers are reused, and images a
+# rebuild replaced are pruned.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
@@ -107,5 +108,8 @@ build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --bu
 [[ -n "$BASE" ]] && build_args+=(--build-arg "BASE_IMAGE=$BASE")
 buildah "${STORAGE_FLAGS[@]}" bud --layers --quiet --isolation chroot --pull=never \
   "${build_args[@]}" -f "$ROOT/Containerfile" -t "$TAG" "$CONTEXT" >/dev/null
+# vfs stores every layer as a full copy: drop the images this build replaced (untagged, no
+# children). The cached dependency layer is a parent of the new image and stays.
+podman "${STORAGE_FLAGS[@]}" image prune --force >/dev/null 2>&1 || true
 log "built $TAG ($(podman "${STORAGE_FLAGS[@]}" image inspect --format '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
 echo "$TAG"

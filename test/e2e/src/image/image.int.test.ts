@@ -66,7 +66,9 @@ const prefix = `e2e.img.${runId}.`;
 const topics = pipelineTopics(prefix);
 const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
 const dbSchemas = { extractor: `e2e_img_${runId}_x`, loader: `e2e_img_${runId}_l` };
-const tag = `localhost/ehrflow:smoke-${runId}`;
+// One tag for every run: a rebuild replaces it and build.sh prunes what it replaced (the cached
+// dependency layer stays), so the container storage does not grow run after run.
+const tag = 'localhost/ehrflow:smoke';
 
 interface Outcome {
   readonly listed: readonly string[];
@@ -221,7 +223,6 @@ describe.skipIf(!enabled)(title, () => {
 
   afterAll(async () => {
     for (const name of containers) await removeContainer(name);
-    await podman(['rmi', '--force', tag]).catch(() => undefined);
     await ehr?.stop();
     await scratch?.cleanUp();
     await admin?.deleteGroups(Object.values(groups)).catch(() => undefined);
