@@ -78,6 +78,7 @@ interface Outcome {
   readonly exits: ReadonlyMap<string, number>;
   readonly errorLines: ReadonlyMap<string, number>;
   readonly user: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 describe.skipIf(!enabled)(title, () => {
@@ -125,6 +126,9 @@ describe.skipIf(!enabled)(title, () => {
       .map((line) => /^ {2}([a-z0-9-]+)$/.exec(line)?.[1])
       .filter((name): name is string => name !== undefined);
     const user = (await podman(['image', 'inspect', '--format', '{{.Config.User}}', image])).trim();
+    const labels = JSON.parse(
+      await podman(['image', 'inspect', '--format', '{{json .Labels}}', image]),
+    ) as Record<string, string>;
 
     const options: PipelineServicesOptions = {
       env: {
@@ -218,7 +222,7 @@ describe.skipIf(!enabled)(title, () => {
         errorLines.set(service, logs.split('\n').filter((line) => /"level":(50|60)/.test(line)).length);
       }),
     );
-    outcome = { listed, smoked, helpOnly, ready, exits, errorLines, user };
+    outcome = { listed, smoked, helpOnly, ready, exits, errorLines, user, labels };
   }, 420_000);
 
   afterAll(async () => {
@@ -238,6 +242,13 @@ describe.skipIf(!enabled)(title, () => {
   it('lists every pipeline service and runs as a non-root user', () => {
     expect(outcome.listed).toEqual(expect.arrayContaining([...SERVICE_NAMES]));
     expect(outcome.user).toMatch(/^[1-9][0-9]*(:[0-9]+)?$/);
+  });
+
+  it('carries the OCI labels: source, version and the revision it was built from', () => {
+    const revision = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    expect(outcome.labels['org.opencontainers.image.revision']).toBe(revision);
+    expect(outcome.labels['org.opencontainers.image.version']).toMatch(/\S/);
+    expect(outcome.labels['org.opencontainers.image.source']).toMatch(/\S/);
   });
 
   it('each service answers /readyz with 200 from its container', () => {
