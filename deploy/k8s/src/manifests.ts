@@ -187,7 +187,7 @@ export function buildManifests(values: DeployValues): Manifest[] {
                 metadata: {
                   bootstrapServers: values.kafka.brokers,
                   consumerGroup: sv.lag.group,
-                  topic: sv.lag.topic,
+                  ...(sv.lag.topic !== undefined ? { topic: sv.lag.topic } : {}),
                   lagThreshold: String(sv.lag.lagPerReplica),
                   // More replicas than partitions would sit idle.
                   allowIdleConsumers: 'false',

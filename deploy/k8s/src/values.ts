@@ -27,7 +27,8 @@ export interface ServiceValues {
   /** Extra plain variables (tuning); secrets never go here. */
   readonly env: Readonly<Record<string, string>>;
   /** Consumer stages: the group and topic KEDA watches, and the lag per replica it aims for. */
-  readonly lag?: { readonly group: string; readonly topic: string; readonly lagPerReplica: number };
+  /** `topic` omitted: the lag of every topic the group consumes (the redactor and loader read many). */
+  readonly lag?: { readonly group: string; readonly topic?: string; readonly lagPerReplica: number };
 }
 
 export interface DeployValues {
@@ -79,13 +80,13 @@ export interface DeployValues {
   readonly services: Readonly<Record<string, ServiceValues>>;
 }
 
-const consumer = (group: string, topic: string): ServiceValues => ({
+const consumer = (group: string, topic?: string): ServiceValues => ({
   minReplicas: 2,
   maxReplicas: 6,
   cpuTargetPercent: 70,
   resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
   env: {},
-  lag: { group, topic, lagPerReplica: 5000 },
+  lag: { group, ...(topic !== undefined ? { topic } : {}), lagPerReplica: 5000 },
 });
 
 /** A production shape: every endpoint and name is an example to override. */
@@ -125,8 +126,8 @@ export const defaultValues: DeployValues = {
       env: {},
     },
     validator: consumer('ehrflow-validator', 'ehr.raw'),
-    redactor: consumer('ehrflow-redactor', 'ehr.valid.Patient'),
-    loader: consumer('ehrflow-loader', 'ehr.clean.Patient'),
+    redactor: consumer('ehrflow-redactor'),
+    loader: consumer('ehrflow-loader'),
   },
 };
 
