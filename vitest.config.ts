@@ -9,7 +9,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['libs/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'test/*/src/**/*.test.ts'],
+          include: [
+            'libs/**/src/**/*.test.ts',
+            'services/**/src/**/*.test.ts',
+            'test/*/src/**/*.test.ts',
+            'deploy/*/src/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           testTimeout: 20_000,
         },
@@ -17,7 +22,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{libs,services,test}/**/src/**/*.int.test.ts'],
+          include: ['{libs,services,test,deploy}/**/src/**/*.int.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -6,7 +6,7 @@ import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import { createDbPool } from './db-pool.ts';
 import type { ExtractorEnv } from './config.ts';
 import { createJobAlertSink } from './job-alert.ts';
 import { createJobManager, type JobManager } from './job-manager.ts';
@@ -65,7 +65,7 @@ export async function buildExtractor(
   };
   try {
     // application_name lets the server side tell this pool apart (pg_stat_activity, pg_stat_ssl).
-    const pool = new pg.Pool({ ...transport.pg, max: 5, application_name: 'extractor' });
+    const pool = createDbPool({ ...transport.pg, max: 5, applicationName: 'extractor' });
     // An idle client losing its connection must not crash the process; the next checkout reconnects.
     pool.on('error', (err) => logger.warn({ err: { name: err.name } }, 'idle database connection lost'));
     const store = createJobStore(pool, env.EXTRACTOR_DB_SCHEMA);

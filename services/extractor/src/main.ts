@@ -3,6 +3,7 @@ import { createRegistryProbe } from '@ehrflow/contracts';
 import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createDependencyChecks, createServiceHttp, runService } from '@ehrflow/service';
+import { adminTokenFromEnv, registerAdminAuth } from './admin-auth.ts';
 import { registerJobRoutes } from './admin-routes.ts';
 import { buildExtractor } from './app.ts';
 import { extractorEnv } from './config.ts';
@@ -16,6 +17,8 @@ Runs the extractor service: resumes jobs left running by a crashed replica, and 
   POST /jobs {source, kind: backfill|incremental, types?, since?}  → 202 with the job
   GET /jobs/:id                                                    → state, counts, errors by code
   DELETE /jobs/:id                                                 → cancel
+  (/jobs needs Authorization: Bearer <EXTRACTOR_ADMIN_TOKEN(_FILE)> when that is set; 10 failures
+  per address and minute → 429)
 
 Configuration comes from the environment (see services/extractor/README.md and
 docs/onboarding-a-source.md; a source without tokenUrl has it found by SMART discovery):
@@ -71,6 +74,7 @@ await runService({
       { logger },
     );
     dependencies.addTo(http);
+    registerAdminAuth(http.app, { token: adminTokenFromEnv(process.env), logger, metrics: metrics.service });
     registerJobRoutes(http.app, extractor.jobs);
     await http.listen();
     extractor.jobs.run();

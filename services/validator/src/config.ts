@@ -56,6 +56,8 @@ export const validatorEnv = z.object({
   /** How long related signals are gathered into one alert. */
   ALERT_GATHER_MS: z.coerce.number().int().nonnegative().default(1_000),
   ALERT_WEBHOOK_URL: z.url().optional(),
+  /** Redis shared by the replicas for alert de-duplication (one alert per drift, not one per replica). */
+  REDIS_URL: z.string().min(1).optional(),
   ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   ALERT_FILE: z.string().min(1).optional(),
   /** Log alerts instead of dropping them when no sink is configured (development). */

@@ -20,6 +20,7 @@ import { createValidatorHandler, type ValidatorHandler } from './handler.ts';
 import { createHl7Validator } from './hl7-validate.ts';
 import { createValidatorMetrics, type ValidatorMetrics } from './metrics.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
+import { openSharedAlertClaim, replicaTransactionalId } from './replica.ts';
 import { createQuarantineSpikes } from './quarantine-spikes.ts';
 import { createRecordValidator } from './validate-record.ts';
 
@@ -129,8 +130,15 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
   const metrics = options.metrics ? createValidatorMetrics(options.metrics) : undefined;
   const producer = createProducer({ kafka, codec, logger });
   const sinks = [...(options.sinks ?? []), ...configuredSinks(config, logger)];
+  const shared = await openSharedAlertClaim({
+    redisUrl: config.REDIS_URL,
+    groupId: config.VALIDATOR_GROUP_ID,
+    env: options.env ?? process.env,
+    logger,
+  });
   const alerts = createAlertManager({
     sinks,
+    ...(shared ? { claim: shared.claim } : {}),
     gatherMs: config.ALERT_GATHER_MS,
     windowMs: config.ALERT_WINDOW_MS,
     onSent: (alert, sink) => {
@@ -179,6 +187,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     metrics,
     async close() {
       await Promise.allSettled(sinks.map((s) => (s.close ? s.close() : Promise.resolve())));
+      await shared?.close();
       await producer.disconnect();
       await registry.close();
     },
@@ -208,7 +217,7 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     handler: parts.handler.handle,
     onQuarantine: parts.handler.onQuarantine,
     delivery: config.VALIDATOR_DELIVERY,
-    transactionalId: config.VALIDATOR_TRANSACTIONAL_ID ?? `${config.VALIDATOR_GROUP_ID}-tx`,
+    transactionalId: replicaTransactionalId(config),
     maxBatch: config.VALIDATOR_MAX_BATCH,
     logger: options.logger,
   });

@@ -14,6 +14,11 @@ export interface AlertManagerOptions {
   /** Told about a sink failure (the alert is lost for that sink, the manager keeps going). */
   readonly onSendError?: (err: unknown, sink: string) => void;
   readonly onSent?: (alert: Alert, sink: string) => void;
+  /**
+   * Shared with the other replicas (Redis): grants the key for the window to one of them, so N
+   * replicas seeing the same drift send one alert. Without it the window is this process's own.
+   */
+  readonly claim?: (key: string, windowMs: number) => Promise<boolean>;
 }
 
 /**
@@ -46,6 +51,11 @@ export function createAlertManager(options: AlertManagerOptions): AlertManager {
     pending.delete(key);
     const last = lastSent.get(key);
     if (last !== undefined && now - last < options.windowMs) {
+      suppressedSince.set(key, (suppressedSince.get(key) ?? 0) + 1);
+      counts.suppressed += 1;
+      return;
+    }
+    if (options.claim !== undefined && !(await options.claim(key, options.windowMs))) {
       suppressedSince.set(key, (suppressedSince.get(key) ?? 0) + 1);
       counts.suppressed += 1;
       return;

@@ -1,0 +1,87 @@
+/**
+ * What makes validator replicas correct side by side: a transactional id of their own, and alert
+ * de-duplication shared through Redis, so N replicas seeing one drift send one alert.
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from '@ehrflow/logging';
+
+/**
+ * The transactional id of this replica: `VALIDATOR_TRANSACTIONAL_ID` when set (the Kubernetes
+ * manifests derive it from the pod name), otherwise the group plus this host's name. Replicas
+ * sharing one id fence each other: every new one aborts the others' transactions.
+ * @see https://kafka.apache.org/documentation/#producerconfigs_transactional.id
+ */
+export function replicaTransactionalId(
+  config: { readonly VALIDATOR_TRANSACTIONAL_ID?: string | undefined; readonly VALIDATOR_GROUP_ID: string },
+  host: string = process.env.HOSTNAME ?? hostname(),
+): string {
+  return config.VALIDATOR_TRANSACTIONAL_ID ?? `${config.VALIDATOR_GROUP_ID}-tx-${host}`;
+}
+
+/** The one Redis command the claim needs (ioredis' `set`), so tests can give a small fake. */
+export interface ClaimStore {
+  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>;
+}
+
+/** Grants a key to one replica for a time; the others are told it is taken. */
+export type AlertClaim = (key: string, windowMs: number) => Promise<boolean>;
+
+/**
+ * An {@link AlertClaim} in Redis: `SET <prefix><sha256(key)> <replica> NX PX windowMs`. The key
+ * names a (source, resource type) pair; only its hash reaches Redis. When Redis fails the claim
+ * is granted: a duplicate alert is better than a lost one.
+ */
+export function createRedisAlertClaim(options: {
+  readonly redis: ClaimStore;
+  readonly prefix: string;
+  readonly replica: string;
+  readonly logger: Logger;
+}): AlertClaim {
+  return async (key, windowMs) => {
+    const hashed = createHash('sha256').update(key).digest('hex').slice(0, 32);
+    try {
+      const ok = await options.redis.set(`${options.prefix}${hashed}`, options.replica, 'PX', windowMs, 'NX');
+      return ok === 'OK';
+    } catch (err) {
+      options.logger.warn(
+        { err: { name: (err as Error).name } },
+        'alert claim in Redis failed; sending the alert',
+      );
+      return true;
+    }
+  };
+}
+
+/** Redis for the state replicas share, when `REDIS_URL` is set; without it alerts de-duplicate per process. */
+export async function openSharedAlertClaim(options: {
+  readonly redisUrl: string | undefined;
+  readonly groupId: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+}): Promise<{ claim: AlertClaim; close(): Promise<void> } | undefined> {
+  if (options.redisUrl === undefined) {
+    options.logger.info('REDIS_URL not set: alert de-duplication is per replica');
+    return undefined;
+  }
+  const { Redis } = await import('ioredis');
+  const { redisTls } = await import('@ehrflow/config');
+  const { tls } = redisTls(options.env);
+  const redis = new Redis(options.redisUrl, {
+    ...(tls ? { tls } : {}),
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+  });
+  await redis.connect();
+  return {
+    claim: createRedisAlertClaim({
+      redis,
+      prefix: `ehrflow:${options.groupId}:alert:`,
+      replica: process.env.HOSTNAME ?? hostname(),
+      logger: options.logger,
+    }),
+    async close() {
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
