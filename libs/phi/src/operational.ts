@@ -15,14 +15,34 @@
  *
  * And only when the value has the shape such ids have: the characters of a Kafka topic or a
  * configured source id (letters, digits, `.`, `_`, `-`, `:`), at most 128 of them, and at least one
- * letter (a subject also ends in `-value` or `-key`; a partition or offset is digits only). An SSN,
- * phone number, date or digit run put under such a key by mistake has no letter, or a space, and is
- * scrubbed as before. Caller-supplied sensitive values are redacted everywhere, operational or not.
+ * letter (a subject also ends in `-value` or `-key`; a partition or offset is digits only), and none
+ * of the shapes of a record value listed in RECORD_SHAPES (dates and date-times, SSNs, letter-
+ * prefixed record numbers, several long digit runs). Such a value put under an operational key or
+ * after a label by mistake is scrubbed as before. Caller-supplied sensitive values are redacted everywhere, operational or not.
  */
 
 const ID_SHAPE = /^(?=[A-Za-z0-9._:-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9._:-]{0,126}[A-Za-z0-9])?$/;
 const SUBJECT_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,120}-(?:value|key)$/;
 const DIGITS = /^\d{1,20}$/;
+
+/**
+ * Shapes a record value takes that an operational id never needs, refused even when the rest of
+ * the value looks like an id: a date or date-time (`1961-03-03T10:20:00Z` has letters), an SSN
+ * inside a compound token (`jane.doe.123-45-6789`), a letter-prefixed record number (`MRN12345678`,
+ * `A1234567`), and more than one long digit run (`19610303-1234567-SMITH`). A source id keeps one
+ * digit run of its own (`site-20240917`).
+ */
+const RECORD_SHAPES: readonly RegExp[] = [
+  /\d{4}-\d{1,2}-\d{1,2}/,
+  /\d{1,2}[/-]\d{1,2}[/-]\d{2,4}/,
+  /\d{3}-\d{2}-\d{4}/,
+  /(?:^|[^A-Za-z])[A-Za-z]{1,4}\d{6,}/,
+];
+
+function looksLikeRecordValue(value: string): boolean {
+  if (RECORD_SHAPES.some((shape) => shape.test(value))) return true;
+  return (value.match(/\d{5,}/g) ?? []).length > 1;
+}
 
 type Kind = 'id' | 'subject' | 'number';
 
@@ -64,9 +84,9 @@ function normalise(key: string): string {
 function fits(kind: Kind, value: string): boolean {
   switch (kind) {
     case 'id':
-      return ID_SHAPE.test(value);
+      return ID_SHAPE.test(value) && !looksLikeRecordValue(value);
     case 'subject':
-      return SUBJECT_SHAPE.test(value);
+      return SUBJECT_SHAPE.test(value) && !looksLikeRecordValue(value);
     case 'number':
       return DIGITS.test(value);
   }

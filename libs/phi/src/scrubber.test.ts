@@ -149,6 +149,15 @@ describe('operational ids (keepOperational: logs and alerts)', () => {
     ['unlabelled site-20240917', 'unlabelled [ID]'],
     ['topic jane.doe@example.org', 'topic [EMAIL]'],
     ['source site-1/Patient/12345678', 'source site-1/Patient/[ID]'],
+    // Record values that have letters, next to a label: a date-time, letter-prefixed numbers,
+    // an SSN or a date inside a compound token, several long digit runs.
+    ['job 1961-03-03T10:20:00Z', 'job [DATE]'],
+    ['source MRN12345678', 'source [ID]'],
+    ['Source: A1234567', 'Source: [ID]'],
+    ['subject MRN1234567-value', 'subject [ID]-value'],
+    ['source jane.doe.123-45-6789', 'source jane.doe.[SSN]'],
+    ['source john.smith.1961-03-03', 'source john.smith.[DATE]'],
+    ['sourceId=19610303-1234567-SMITH', 'sourceId=[ID]-[ID]-SMITH'],
   ])('still scrubs %j', (input, expected) => {
     expect(ops.scrub(input)).toBe(expected);
   });
@@ -166,6 +175,9 @@ describe('operational ids (keepOperational: logs and alerts)', () => {
     expect(ops.scrubField('sourceId', 'MRN 1234567')).toBe('MRN [ID]');
     expect(ops.scrubField('subject', 'pat-1234567')).toBe('[ID]');
     expect(ops.scrubField('offset', 'A1234567')).toBe('[ID]');
+    expect(ops.scrubField('group', 'A1234567')).not.toContain('1234567');
+    expect(ops.scrubField('jobId', '1961-03-03T10:20:00Z')).not.toContain('1961-03-03');
+    expect(ops.scrubField('sourceId', 'jane.doe.123-45-6789')).not.toContain('123-45-6789');
     expect(ops.scrubField('identifier', 'site-20240917')).toBe('[ID]');
     // Without keepOperational, keys change nothing.
     expect(createScrubber().scrubField('sourceId', 'site-20240917')).toBe('[ID]');

@@ -1,7 +1,9 @@
 import type { Codec, Contract, RawEnvelope } from '@ehrflow/contracts';
 import type { KafkaClient } from '@ehrflow/kafka';
+import { isR4ResourceType } from '@ehrflow/fhir';
 import { decryptPayload, type Keyring } from '@ehrflow/phi';
 import { readRange } from './topic-reader.ts';
+import { NOT_A_TYPE } from './validate-record.ts';
 
 /**
  * Contract coverage of what a source sends: the FHIR elements present in its records that no
@@ -118,7 +120,8 @@ export async function coverageOf(
         continue; // counted by the validator as decrypt_failed / parse_error
       }
       if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) continue;
-      const type = envelope.resourceType;
+      // The envelope's type comes from the record: a name that is no R4 type is never repeated.
+      const type = isR4ResourceType(envelope.resourceType) ? envelope.resourceType : NOT_A_TYPE;
       records.set(type, (records.get(type) ?? 0) + 1);
       const byPath = counts.get(type) ?? new Map<string, number>();
       counts.set(type, byPath);

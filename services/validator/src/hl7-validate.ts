@@ -47,9 +47,15 @@ const PRIORITY: readonly Hl7Issue['kind'][] = [
   'unexpected_segment',
 ];
 
-/** Resource type of drift events about a message as a whole: `HL7v2:ADT_A01` (a label, no value). */
-const messageLabel = (view: Hl7View): string =>
-  `HL7v2:${view.header.messageType.replace('^', '_').replace(/[^A-Za-z0-9_:]/g, '') || 'unknown'}`;
+/**
+ * Resource type of drift events about a message as a whole: `HL7v2:ADT_A01`. MSH-9 is sender text,
+ * so only the shape of an HL7 message type (table 0076 code, table 0003 event) is repeated;
+ * anything else is `HL7v2:other`, never echoed.
+ */
+const messageLabel = (view: Hl7View): string => {
+  const label = view.header.messageType.replace('^', '_');
+  return `HL7v2:${/^[A-Z0-9]{3}(_[A-Z0-9]{2,3})?$/.test(label) ? label : 'other'}`;
+};
 
 export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
   const now = deps.now ?? Date.now;
