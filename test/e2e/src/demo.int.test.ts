@@ -34,7 +34,7 @@ describe('the demo, small', () => {
     expect(report.quarantined).toBeGreaterThan(0);
     expect(report.events?.quarantinedByReason.missing_required).toBeGreaterThan(0);
     expect(report.extractor.tokenRefreshes).toBeGreaterThan(2);
-    // The gateway admits 8 requests a minute per client and each site sends at least 10 in its
+    // The gateway admits 20 requests a minute per client and each site sends at least 23 in its
     // first minute: 429s happen, and the extractor saw every one the simulator sent (token
     // endpoint included), and still finished.
     expect(report.extractor.throttled).toBeGreaterThan(0);
