@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
 import { createFileDrop } from './file-drop.ts';
-import { testIngest } from './testing.ts';
+import { testIngest, waitFor } from './testing.ts';
 
 const msgs = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => syntheticMessage(seededRandom(i + 1), { controlId: `${prefix}-${i}` }));
@@ -39,7 +39,7 @@ describe('file drop', () => {
     t.writer.hold = true;
     const drop = createFileDrop({ dir, ingest: t.ingest, logger: t.logger, pollMs: 1000, maxBytes: 1 << 20 });
     const first = drop.scan();
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => t.writer.waiting() === 1);
     t.writer.fail(new Error('broker down'));
     await first;
     expect(existsSync(join(dir, 'r.hl7'))).toBe(true);

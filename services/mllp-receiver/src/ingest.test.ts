@@ -3,7 +3,7 @@ import type { QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
 import { parseHl7 } from '@ehrflow/hl7';
 import { seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
 import { decryptPayload } from '@ehrflow/phi';
-import { TEST_KEYRING, testIngest } from './testing.ts';
+import { TEST_KEYRING, testIngest, waitFor } from './testing.ts';
 
 const msg = (
   controlId: string,
@@ -21,9 +21,8 @@ describe('ingest', () => {
       answered = true;
       return r;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => t.writer.waiting() === 1);
     expect(answered).toBe(false);
-    expect(t.writer.waiting()).toBe(1);
     t.writer.release();
     const result = await pending;
     const ack = ackOf(result.replies[0]);
@@ -46,7 +45,7 @@ describe('ingest', () => {
     t.writer.hold = true;
     const message = msg('CTRL-2');
     const pending = t.ingest.take(Buffer.from(message), 'test');
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => t.writer.waiting() === 1);
     t.writer.fail(new Error('broker down'));
     const ack = ackOf((await pending).replies[0]);
     expect(ack.value('MSA', 1)).toBe('AR');
@@ -164,7 +163,7 @@ describe('ingest', () => {
     const family = parseHl7(message).value('PID', 5);
     t.writer.hold = true;
     const pending = t.ingest.take(Buffer.from(message), 'test');
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => t.writer.waiting() === 1);
     t.writer.fail(new Error('failure'));
     await pending;
     await t.ingest.take(Buffer.from(syntheticBatch([message], { batchId: 'X', declaredCount: 4 })), 'test');

@@ -9,7 +9,7 @@ import { MllpSender, seededRandom, syntheticBatch, syntheticMessage } from '@ehr
 import { createMetrics } from '@ehrflow/service';
 import { createMllpListener, type ListenerOptions, type MllpListener } from './listener.ts';
 import { createReceiverMetrics } from './metrics.ts';
-import { testIngest, type TestIngest } from './testing.ts';
+import { testIngest, waitFor, type TestIngest } from './testing.ts';
 
 const msg = (controlId: string) => syntheticMessage(seededRandom(3), { controlId });
 let listener: MllpListener | undefined;
@@ -38,14 +38,6 @@ async function sender(port: number): Promise<MllpSender> {
   await s.connect();
   senders.push(s);
   return s;
-}
-
-async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 afterEach(async () => {

@@ -216,8 +216,11 @@ describe('mllp-receiver (integration)', () => {
         }),
       );
     }
-    // Kill while messages are in flight, then bring a fresh process up on the same port.
-    await new Promise((r) => setTimeout(r, 700));
+    // Kill while messages are in flight (once some have been ACKed), then bring a fresh process
+    // up on the same port.
+    const killAfter = Math.ceil((senders * perSender) / 20);
+    for (const end = Date.now() + 30_000; ackedSoFar < killAfter && Date.now() < end;)
+      await new Promise((r) => setTimeout(r, 5));
     await kill(receiver, 'SIGKILL');
     const ackedBeforeKill = ackedSoFar;
     expect(ackedBeforeKill).toBeGreaterThan(0);

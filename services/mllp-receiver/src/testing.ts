@@ -121,3 +121,12 @@ export function testIngest(): TestIngest {
   });
   return { ingest, writer, dedupe, quarantined, alerts, logs: text, logger };
 }
+
+/** Waits until `check()` holds, polling every 10 ms; fails after `ms`. */
+export async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
