@@ -5,12 +5,15 @@
 #   ca.key, ca.crt              a private CA, valid for TLS_CA_DAYS (default 825)
 #   server.key, server.crt      a server certificate for 127.0.0.1, ::1 and localhost signed by it
 #   kafka.keystore.p12          PKCS12 keystore (server key + chain) for the broker's SASL_SSL listener
-#   kafka.truststore.p12        PKCS12 truststore holding the CA, for Java clients (keytool)
+#   kafka.truststore.p12        PKCS12 truststore holding the CA, for Java clients (keytool), and
+#                               for the broker's mTLS listener to check client certificates
+#   client.key, client.crt      a client certificate (CN=ehrflow-client, clientAuth) signed by the CA,
+#                               for the mTLS listener (KAFKA_SSL_CERT / KAFKA_SSL_KEY)
 #   credentials                 generated secrets, KEY=VALUE, mode 600: store password, Kafka SCRAM
 #                               user and password, Redis password, PostgreSQL password
 #
-# Idempotent: existing material is kept. A server certificate that is missing, expires within a day
-# or no longer chains to the CA is re-issued, and the keystores follow it. Delete the directory to
+# Idempotent: existing material is kept. A server or client certificate that is missing, expires
+# within a day or no longer chains to the CA is re-issued, and the keystores follow it. Delete the directory to
 # start from a new CA.
 set -euo pipefail
 
@@ -79,6 +82,28 @@ EOF
     -CAcreateserial -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
   rm -f "$dir/server.csr" "$dir/server.ext"
 fi
+client_ok() {
+  [[ -s "$dir/client.key" && -s "$dir/client.crt" ]] &&
+    openssl x509 -checkend 86400 -noout -in "$dir/client.crt" >/dev/null &&
+    openssl verify -CAfile "$dir/ca.crt" "$dir/client.crt" >/dev/null 2>&1
+}
+
+if ! client_ok; then
+  say "issuing the client certificate CN=ehrflow-client"
+  openssl req -new -newkey rsa:2048 -nodes -sha256 -subj "/O=ehrflow local stack/CN=ehrflow-client" \
+    -keyout "$dir/client.key" -out "$dir/client.csr" 2>/dev/null
+  cat >"$dir/client.ext" <<EOF
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth
+EOF
+  openssl x509 -req -sha256 -days "$TLS_SERVER_DAYS" -in "$dir/client.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -extfile "$dir/client.ext" -out "$dir/client.crt" 2>/dev/null
+  rm -f "$dir/client.csr" "$dir/client.ext"
+fi
+chmod 644 "$dir/client.crt"
+chmod 600 "$dir/client.key"
+
 # Readable by the server processes this stack starts (PostgreSQL copies the key into its own data
 # directory with its own ownership); the CA key stays private.
 chmod 644 "$dir/ca.crt" "$dir/server.crt"

@@ -1,6 +1,6 @@
 /**
  * Creates or grows the pipeline's topics from a topic list (default: production.json beside this
- * file), over TLS and SASL when the KAFKA_* variables ask for them. Run by the `create-topics`
+ * file), over TLS, SASL and mTLS when the KAFKA_* variables ask for them. Run by the `create-topics`
  * Kubernetes Job; `node deploy/topics/apply.ts --help`.
  */
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +18,8 @@ re-applies configs (safe to repeat). --file (or TOPICS_FILE) picks the list; the
 deploy/topics/production.json (replication factor 3, min.insync.replicas 2); the local stack's
 list is deploy/local/topics.json (1/1). --dry-run prints the resolved topics and exits.
 TLS and SASL: KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME(_FILE),
-KAFKA_SASL_PASSWORD(_FILE).
+KAFKA_SASL_PASSWORD(_FILE). mTLS client certificate: KAFKA_SSL_CERT and KAFKA_SSL_KEY (each a
+path to a PEM file or the PEM itself), with or without SASL.
 `;
 
 const { values } = parseArgs({

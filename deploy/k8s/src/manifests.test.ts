@@ -193,6 +193,39 @@ describe('Kubernetes manifests', () => {
     expect(find(objs, 'Job', 'ehrflow-register-clean-schemas')).toBeDefined();
   });
 
+  it('mounts the Kafka client certificate (mTLS) into every Deployment and Job when one is named', () => {
+    const unset = objects().flatMap((o) =>
+      o.kind === 'Deployment' || o.kind === 'Job' ? podOf(o).containers.flatMap((c) => c.env) : [],
+    );
+    expect(unset.filter((e) => e.name.startsWith('KAFKA_SSL_'))).toEqual(
+      unset.filter((e) => e.name === 'KAFKA_SSL' || e.name === 'KAFKA_SSL_CA'),
+    );
+    const values = mergeValues(defaultValues, { kafka: { clientCertSecret: 'team-kafka-client' } });
+    const workloads = objects(values).filter((x) => x.kind === 'Deployment' || x.kind === 'Job');
+    expect(workloads.length).toBeGreaterThan(SERVICES.length);
+    for (const o of workloads) {
+      const pod = podOf(o);
+      for (const c of pod.containers) {
+        const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+        for (const [variable, file] of [
+          ['KAFKA_SSL_CERT', 'tls.crt'],
+          ['KAFKA_SSL_KEY', 'tls.key'],
+        ] as const) {
+          const path = env[variable] ?? '';
+          const mount = c.volumeMounts.find((m) => path === `${m.mountPath}/${file}`);
+          const volume = pod.volumes.find((v) => v.name === mount?.name);
+          expect([o.metadata.name, variable, volume?.secret?.secretName]).toEqual([
+            o.metadata.name,
+            variable,
+            'team-kafka-client',
+          ]);
+        }
+        // SASL stays as configured: the listener may ask for both.
+        expect(env.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
+      }
+    }
+  });
+
   it('the example manifests are current (npm run manifests -- --values deploy/k8s/values.example.json)', () => {
     const values = mergeValues(
       defaultValues,

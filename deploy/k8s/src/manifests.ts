@@ -39,6 +39,7 @@ const SECRET_DIR = '/var/run/secrets/ehrflow';
 const SOURCES_DIR = '/etc/ehrflow/sources';
 const POLICY_DIR = '/etc/ehrflow/policy';
 const KAFKA_CA_DIR = '/etc/ehrflow/kafka-ca';
+const KAFKA_CLIENT_DIR = `${SECRET_DIR}/kafka-client`;
 /** SIGTERM → drained and exited within SHUTDOWN_TIMEOUT_MS; the pod's grace period is longer. */
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 const GRACE_SECONDS = 40;
@@ -101,12 +102,12 @@ export function buildManifests(values: DeployValues): Manifest[] {
     const volumes: IVolume[] = [
       { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
       { name: 'app-secrets', secret: { secretName: values.existingSecret.app, defaultMode: 0o440 } },
-      ...kafkaCaVolume(values),
+      ...transportVolumes(values),
     ];
     const mounts: IVolumeMount[] = [
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'app-secrets', mountPath: `${SECRET_DIR}/app`, readOnly: true },
-      ...kafkaCaMount(values),
+      ...transportMounts(values),
     ];
     if (service === 'extractor') {
       volumes.push(
@@ -265,7 +266,7 @@ export function buildManifests(values: DeployValues): Manifest[] {
                     volumeMounts: [
                       { name: 'tmp', mountPath: '/tmp' },
                       { name: 'app-secrets', mountPath: `${SECRET_DIR}/app`, readOnly: true },
-                      ...kafkaCaMount(values),
+                      ...transportMounts(values),
                     ],
                     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
                     securityContext: containerSecurity(),
@@ -277,7 +278,7 @@ export function buildManifests(values: DeployValues): Manifest[] {
                     name: 'app-secrets',
                     secret: { secretName: values.existingSecret.app, defaultMode: 0o440 },
                   },
-                  ...kafkaCaVolume(values),
+                  ...transportVolumes(values),
                 ],
                 name('app'),
               ),
@@ -323,6 +324,13 @@ function commonEnv(values: DeployValues): IEnvVar[] {
   ];
   if (values.kafka.caConfigMap !== undefined)
     env.push({ name: 'KAFKA_SSL_CA', value: `${KAFKA_CA_DIR}/ca.crt` });
+  if (values.kafka.clientCertSecret !== undefined) {
+    // mTLS: the client certificate and key as files of the platform team's TLS Secret.
+    env.push(
+      { name: 'KAFKA_SSL_CERT', value: `${KAFKA_CLIENT_DIR}/tls.crt` },
+      { name: 'KAFKA_SSL_KEY', value: `${KAFKA_CLIENT_DIR}/tls.key` },
+    );
+  }
   if (values.kafka.saslMechanism !== undefined) {
     env.push(
       { name: 'KAFKA_SASL_MECHANISM', value: values.kafka.saslMechanism },
@@ -417,15 +425,28 @@ function containerSecurity() {
   };
 }
 
-function kafkaCaVolume(values: DeployValues): IVolume[] {
-  return values.kafka.caConfigMap === undefined
-    ? []
-    : [{ name: 'kafka-ca', configMap: { name: values.kafka.caConfigMap } }];
+/** The Kafka CA (ConfigMap) and the mTLS client certificate (Secret), when configured. */
+function transportVolumes(values: DeployValues): IVolume[] {
+  return [
+    ...(values.kafka.caConfigMap === undefined
+      ? []
+      : [{ name: 'kafka-ca', configMap: { name: values.kafka.caConfigMap } }]),
+    ...(values.kafka.clientCertSecret === undefined
+      ? []
+      : [
+          { name: 'kafka-client', secret: { secretName: values.kafka.clientCertSecret, defaultMode: 0o440 } },
+        ]),
+  ];
 }
-function kafkaCaMount(values: DeployValues): IVolumeMount[] {
-  return values.kafka.caConfigMap === undefined
-    ? []
-    : [{ name: 'kafka-ca', mountPath: KAFKA_CA_DIR, readOnly: true }];
+function transportMounts(values: DeployValues): IVolumeMount[] {
+  return [
+    ...(values.kafka.caConfigMap === undefined
+      ? []
+      : [{ name: 'kafka-ca', mountPath: KAFKA_CA_DIR, readOnly: true }]),
+    ...(values.kafka.clientCertSecret === undefined
+      ? []
+      : [{ name: 'kafka-client', mountPath: KAFKA_CLIENT_DIR, readOnly: true }]),
+  ];
 }
 
 function dnsEgress(): INetworkPolicyEgressRule {

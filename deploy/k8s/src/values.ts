@@ -48,6 +48,11 @@ export interface DeployValues {
     readonly saslMechanism?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
     /** ConfigMap holding the cluster's CA as `ca.crt` (omit to trust the public roots). */
     readonly caConfigMap?: string;
+    /**
+     * A `kubernetes.io/tls` Secret (`tls.crt`, `tls.key`) with the client certificate, when the
+     * brokers authenticate clients by certificate (mTLS). Works with or without SASL.
+     */
+    readonly clientCertSecret?: string;
     /** Topic list the create-topics Job applies (production.json: RF 3, min.insync.replicas 2). */
     readonly topicsFile: 'production.json';
     readonly egress: readonly EgressRule[];

@@ -35,6 +35,9 @@ export const pipelineEnv = {
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   KAFKA_SSL: booleanFlag(false),
   KAFKA_SSL_CA: z.string().optional(),
+  /** mTLS client certificate and key: each a path to a PEM file or the PEM itself. */
+  KAFKA_SSL_CERT: z.string().optional(),
+  KAFKA_SSL_KEY: z.string().optional(),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),

@@ -13,6 +13,7 @@ export {
   pgTls,
   redisTls,
   type KafkaSaslOptions,
+  type KafkaSslOptions,
   type KafkaTlsOptions,
   type PgTlsOptions,
   type RedisTlsOptions,

@@ -8,14 +8,12 @@
  * from that file or, without it, from the process environment, and a missing one fails the test).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { Client, type ClientConfig } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Env } from './env.ts';
+import { readStackTlsEnv, stackTlsEnvFile } from './testing/stack-tls-env.ts';
 import {
   kafkaTls,
   pgTls,
@@ -25,21 +23,10 @@ import {
   type RedisTlsOptions,
 } from './tls.ts';
 
-const repo = fileURLToPath(new URL('../../..', import.meta.url));
-const stackHome = process.env.EHRFLOW_STACK_HOME ?? join(repo, '.run/stack');
-const envFile = join(stackHome, 'run', 'tls.env');
+const envFile = stackTlsEnvFile();
 const forced = process.env.STACK_TLS_TEST === '1';
 
-function readEnvFile(file: string): Env {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return env;
-}
-
-const source: Env | undefined = existsSync(envFile) ? readEnvFile(envFile) : forced ? process.env : undefined;
+const source: Env | undefined = readStackTlsEnv(envFile) ?? (forced ? process.env : undefined);
 const title =
   source === undefined
     ? `TLS in transit — skipped: no TLS stack (${envFile} is absent; run deploy/local/stack up --tls, or set STACK_TLS_TEST=1)`

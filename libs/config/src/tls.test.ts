@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type Env } from './env.ts';
+import { createTestCa, issueTestCertificate } from './testing/test-pki.ts';
 import { kafkaTls, pgTls, redisTls } from './tls.ts';
 
 // Public certificates only (their keys were thrown away): one CA, one leaf that is not a CA.
@@ -136,6 +137,69 @@ describe('kafkaTls', () => {
     ]);
     expect(reasons(tempFile('ca.crt', 'not a certificate'))[0]?.reason).toBe('is not a PEM certificate');
     expect(reasons(LEAF_PEM)[0]?.reason).toBe('is not a CA certificate');
+  });
+});
+
+describe('kafkaTls client certificate (mTLS)', () => {
+  const ca = createTestCa('ehrflow unit-test client CA');
+  const client = issueTestCertificate(ca, 'client', 'ehrflow-unit-client');
+  const other = issueTestCertificate(ca, 'client', 'another-client');
+  const base: Env = { EHRFLOW_MODE: 'production', KAFKA_SSL: 'true', KAFKA_SSL_CA: ca.certFile };
+
+  it('adds the certificate and key (files or inline PEM) to the verified ssl options', () => {
+    const fromFiles = kafkaTls({ ...base, KAFKA_SSL_CERT: client.certFile, KAFKA_SSL_KEY: client.keyFile });
+    expect(fromFiles.ssl).toEqual({
+      ca: ca.certPem,
+      cert: client.certPem,
+      key: client.keyPem,
+      rejectUnauthorized: true,
+    });
+    expect(fromFiles.sasl).toBeUndefined();
+    expect(fromFiles.warning).toBeUndefined();
+    const inline = kafkaTls({ ...base, KAFKA_SSL_CERT: client.certPem, KAFKA_SSL_KEY: client.keyPem });
+    expect(inline.ssl?.key).toBe(client.keyPem);
+  });
+
+  it('takes mTLS and SASL together', () => {
+    const out = kafkaTls({
+      ...base,
+      KAFKA_SSL_CERT: client.certFile,
+      KAFKA_SSL_KEY: client.keyFile,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'svc',
+      KAFKA_SASL_PASSWORD: SECRET,
+    });
+    expect(out.ssl?.cert).toBe(client.certPem);
+    expect(out.sasl?.mechanism).toBe('scram-sha-512');
+  });
+
+  it('refuses half a pair, a pair without TLS, a CA as client certificate and a key of another certificate', () => {
+    const variables = (env: Env) => problemsOf(() => kafkaTls(env));
+    expect(variables({ ...base, KAFKA_SSL_CERT: client.certFile })).toEqual([
+      { variable: 'KAFKA_SSL_KEY', reason: 'is required when KAFKA_SSL_CERT is set' },
+    ]);
+    expect(variables({ KAFKA_SSL_CERT: client.certFile, KAFKA_SSL_KEY: client.keyFile })).toEqual([
+      { variable: 'KAFKA_SSL_CERT', reason: 'is set but KAFKA_SSL is not true' },
+      { variable: 'KAFKA_SSL_KEY', reason: 'is set but KAFKA_SSL is not true' },
+    ]);
+    expect(variables({ ...base, KAFKA_SSL_CERT: ca.certFile, KAFKA_SSL_KEY: ca.keyFile })).toEqual([
+      { variable: 'KAFKA_SSL_CERT', reason: 'is a CA certificate, not a client certificate' },
+    ]);
+    expect(variables({ ...base, KAFKA_SSL_CERT: client.certFile, KAFKA_SSL_KEY: other.keyFile })).toEqual([
+      { variable: 'KAFKA_SSL_KEY', reason: 'does not belong to the certificate in KAFKA_SSL_CERT' },
+    ]);
+  });
+
+  it('names an unreadable or malformed key without echoing it', () => {
+    const garbage = `-----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----\n`;
+    const problems = problemsOf(() =>
+      kafkaTls({ ...base, KAFKA_SSL_CERT: '/nonexistent/client.crt', KAFKA_SSL_KEY: garbage }),
+    );
+    expect(problems).toEqual([
+      { variable: 'KAFKA_SSL_CERT', reason: 'cannot read the file it names (ENOENT)' },
+      { variable: 'KAFKA_SSL_KEY', reason: 'is not an unencrypted PEM private key' },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain(SECRET);
   });
 });
 

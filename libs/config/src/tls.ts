@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { booleanFlag, mode } from './common.ts';
 import { ConfigError, resolveFileVariables, type ConfigProblem, type Env } from './env.ts';
@@ -36,9 +36,17 @@ export type KafkaSaslOptions =
   | { readonly mechanism: 'scram-sha-256'; readonly username: string; readonly password: string }
   | { readonly mechanism: 'scram-sha-512'; readonly username: string; readonly password: string };
 
+/** kafkajs `ssl`: the server check, plus the client certificate when the cluster asks for mTLS. */
+export interface KafkaSslOptions extends TlsVerifyOptions {
+  /** PEM of the client certificate (its chain may follow); set together with `key`. */
+  readonly cert?: string;
+  /** PEM of the client certificate's unencrypted private key. */
+  readonly key?: string;
+}
+
 export interface KafkaTlsOptions {
   /** kafkajs `ssl`; undefined means plaintext. */
-  readonly ssl: TlsVerifyOptions | undefined;
+  readonly ssl: KafkaSslOptions | undefined;
   /**
    * kafkajs `sasl`; undefined means no authentication. Pass it as is: kafkajs stores on this
    * object an authenticator bound to its password, so a `{ ...sasl, password }` copy of a used
@@ -74,9 +82,15 @@ const PG_WEAK_MODES = new Set(['allow', 'prefer', 'no-verify']);
 const PG_UNSUPPORTED_PARAMS = ['ssl', 'sslrootcert', 'sslcert', 'sslkey', 'sslnegotiation', 'uselibpqcompat'];
 
 /**
- * kafkajs `ssl` and `sasl` from `KAFKA_SSL`, `KAFKA_SSL_CA`, `KAFKA_SASL_MECHANISM`,
- * `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` (or `KAFKA_SASL_PASSWORD_FILE`).
+ * kafkajs `ssl` and `sasl` from `KAFKA_SSL`, `KAFKA_SSL_CA`, `KAFKA_SSL_CERT`, `KAFKA_SSL_KEY`,
+ * `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` (or their `*_FILE`).
+ *
+ * The client authenticates with a certificate (mTLS, `KAFKA_SSL_CERT` + `KAFKA_SSL_KEY`), with
+ * SASL, or with both, as the cluster's listener requires. The certificate and key are checked here
+ * (a PEM client certificate, not a CA, not expired, the key belongs to it) so a wrong mount fails at
+ * start with the variable's name instead of as a handshake error the broker explains to nobody.
  * @see https://kafka.js.org/docs/configuration#ssl
+ * @see https://kafka.apache.org/documentation/#security_ssl_clientauth
  */
 export function kafkaTls(env: Env = process.env): KafkaTlsOptions {
   const { env: vars, problems } = resolveFileVariables(env, ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']);
@@ -86,6 +100,7 @@ export function kafkaTls(env: Env = process.env): KafkaTlsOptions {
   if (caSource !== undefined && !ssl)
     problems.push({ variable: 'KAFKA_SSL_CA', reason: 'is set but KAFKA_SSL is not true' });
   const ca = ssl && caSource !== undefined ? readCa('KAFKA_SSL_CA', caSource, problems) : undefined;
+  const client = readClientCertificate(vars, ssl, problems);
   const sasl = readSasl(vars, problems);
   throwIfAny(problems);
 
@@ -102,7 +117,7 @@ export function kafkaTls(env: Env = process.env): KafkaTlsOptions {
       'Kafka connection is plaintext (KAFKA_SSL is not true) outside development mode',
     );
   }
-  return { ssl: ssl ? verifyOptions(ca) : undefined, sasl, warning };
+  return { ssl: ssl ? { ...verifyOptions(ca), ...client } : undefined, sasl, warning };
 }
 
 /**
@@ -271,18 +286,82 @@ function readUrl(
   return url;
 }
 
-/** The CA as PEM: the variable holds either a path to a PEM file or the PEM itself. */
-function readCa(variable: string, source: string, problems: ConfigProblem[]): string | undefined {
-  let pem = source;
-  if (!source.trimStart().startsWith('-----BEGIN')) {
+/** PEM text: the variable holds either a path to a PEM file or the PEM itself. */
+function readPem(variable: string, source: string, problems: ConfigProblem[]): string | undefined {
+  if (source.trimStart().startsWith('-----BEGIN')) return source;
+  try {
+    return readFileSync(source, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push({ variable, reason: `cannot read the file it names (${code})` });
+    return undefined;
+  }
+}
+
+/**
+ * The client certificate and key for mTLS, both or neither. Neither value, nor the parser's
+ * message about it, goes into a problem: the key is a secret.
+ */
+function readClientCertificate(
+  vars: Env,
+  ssl: boolean,
+  problems: ConfigProblem[],
+): { cert: string; key: string } | undefined {
+  const certSource = vars.KAFKA_SSL_CERT;
+  const keySource = vars.KAFKA_SSL_KEY;
+  if (certSource === undefined && keySource === undefined) return undefined;
+  const before = problems.length;
+  if (!ssl) {
+    for (const [variable, value] of [
+      ['KAFKA_SSL_CERT', certSource],
+      ['KAFKA_SSL_KEY', keySource],
+    ] as const)
+      if (value !== undefined) problems.push({ variable, reason: 'is set but KAFKA_SSL is not true' });
+    return undefined;
+  }
+  if (certSource === undefined)
+    problems.push({ variable: 'KAFKA_SSL_CERT', reason: 'is required when KAFKA_SSL_KEY is set' });
+  if (keySource === undefined)
+    problems.push({ variable: 'KAFKA_SSL_KEY', reason: 'is required when KAFKA_SSL_CERT is set' });
+  if (certSource === undefined || keySource === undefined) return undefined;
+
+  const cert = readPem('KAFKA_SSL_CERT', certSource, problems);
+  const key = readPem('KAFKA_SSL_KEY', keySource, problems);
+  let x509: X509Certificate | undefined;
+  if (cert !== undefined) {
     try {
-      pem = readFileSync(source, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      problems.push({ variable, reason: `cannot read the file it names (${code})` });
-      return undefined;
+      x509 = new X509Certificate(cert);
+    } catch {
+      problems.push({ variable: 'KAFKA_SSL_CERT', reason: 'is not a PEM certificate' });
     }
   }
+  if (x509 !== undefined) {
+    if (x509.ca)
+      problems.push({ variable: 'KAFKA_SSL_CERT', reason: 'is a CA certificate, not a client certificate' });
+    else if (Date.parse(x509.validTo) <= Date.now())
+      problems.push({ variable: 'KAFKA_SSL_CERT', reason: 'has expired' });
+  }
+  let keyObject: KeyObject | undefined;
+  if (key !== undefined) {
+    try {
+      keyObject = createPrivateKey(key);
+    } catch {
+      problems.push({ variable: 'KAFKA_SSL_KEY', reason: 'is not an unencrypted PEM private key' });
+    }
+  }
+  if (x509 !== undefined && keyObject !== undefined && !x509.checkPrivateKey(keyObject))
+    problems.push({
+      variable: 'KAFKA_SSL_KEY',
+      reason: 'does not belong to the certificate in KAFKA_SSL_CERT',
+    });
+  if (problems.length > before || cert === undefined || key === undefined) return undefined;
+  return { cert, key };
+}
+
+/** The CA as PEM: the variable holds either a path to a PEM file or the PEM itself. */
+function readCa(variable: string, source: string, problems: ConfigProblem[]): string | undefined {
+  const pem = readPem(variable, source, problems);
+  if (pem === undefined) return undefined;
   let isCa: boolean;
   try {
     isCa = new X509Certificate(pem).ca;
