@@ -17,6 +17,9 @@ const SECRET_VARIABLES = [
   'REDIS_URL',
   'KAFKA_SASL_USERNAME',
   'KAFKA_SASL_PASSWORD',
+  'KAFKA_SSL_KEY',
+  'SCHEMA_REGISTRY_USERNAME',
+  'SCHEMA_REGISTRY_PASSWORD',
 ];
 
 type Obj = {
@@ -197,9 +200,9 @@ describe('Kubernetes manifests', () => {
     const unset = objects().flatMap((o) =>
       o.kind === 'Deployment' || o.kind === 'Job' ? podOf(o).containers.flatMap((c) => c.env) : [],
     );
-    expect(unset.filter((e) => e.name.startsWith('KAFKA_SSL_'))).toEqual(
-      unset.filter((e) => e.name === 'KAFKA_SSL' || e.name === 'KAFKA_SSL_CA'),
-    );
+    expect(unset.length).toBeGreaterThan(0);
+    expect(unset.map((e) => e.name)).not.toContain('KAFKA_SSL_CERT');
+    expect(unset.map((e) => e.name)).not.toContain('KAFKA_SSL_KEY');
     const values = mergeValues(defaultValues, { kafka: { clientCertSecret: 'team-kafka-client' } });
     const workloads = objects(values).filter((x) => x.kind === 'Deployment' || x.kind === 'Job');
     expect(workloads.length).toBeGreaterThan(SERVICES.length);
@@ -222,6 +225,36 @@ describe('Kubernetes manifests', () => {
         }
         // SASL stays as configured: the listener may ask for both.
         expect(env.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
+      }
+    }
+  });
+
+  it('points the registry client at its own CA and at credential files of the app Secret', () => {
+    const values = mergeValues(defaultValues, {
+      existingSecret: { app: 'team-made-secret' },
+      schemaRegistry: { caConfigMap: 'team-registry-ca', basicAuth: true },
+    });
+    const workloads = objects(values).filter((x) => x.kind === 'Deployment' || x.kind === 'Job');
+    for (const o of workloads) {
+      const pod = podOf(o);
+      for (const c of pod.containers) {
+        const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+        const sourceOf = (path: string) => {
+          const mount = c.volumeMounts.find((m) => path.startsWith(`${m.mountPath}/`));
+          const volume = pod.volumes.find((v) => v.name === mount?.name) as
+            { secret?: { secretName: string }; configMap?: { name: string } } | undefined;
+          return volume?.secret?.secretName ?? volume?.configMap?.name;
+        };
+        expect([o.metadata.name, sourceOf(env.SCHEMA_REGISTRY_CA ?? '')]).toEqual([
+          o.metadata.name,
+          'team-registry-ca',
+        ]);
+        for (const variable of ['SCHEMA_REGISTRY_USERNAME_FILE', 'SCHEMA_REGISTRY_PASSWORD_FILE'])
+          expect([o.metadata.name, variable, sourceOf(env[variable] ?? '')]).toEqual([
+            o.metadata.name,
+            variable,
+            'team-made-secret',
+          ]);
       }
     }
   });

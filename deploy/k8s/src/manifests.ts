@@ -40,6 +40,7 @@ const SOURCES_DIR = '/etc/ehrflow/sources';
 const POLICY_DIR = '/etc/ehrflow/policy';
 const KAFKA_CA_DIR = '/etc/ehrflow/kafka-ca';
 const KAFKA_CLIENT_DIR = `${SECRET_DIR}/kafka-client`;
+const REGISTRY_CA_DIR = '/etc/ehrflow/registry-ca';
 /** SIGTERM → drained and exited within SHUTDOWN_TIMEOUT_MS; the pod's grace period is longer. */
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 const GRACE_SECONDS = 40;
@@ -331,6 +332,14 @@ function commonEnv(values: DeployValues): IEnvVar[] {
       { name: 'KAFKA_SSL_KEY', value: `${KAFKA_CLIENT_DIR}/tls.key` },
     );
   }
+  if (values.schemaRegistry.caConfigMap !== undefined)
+    env.push({ name: 'SCHEMA_REGISTRY_CA', value: `${REGISTRY_CA_DIR}/ca.crt` });
+  if (values.schemaRegistry.basicAuth === true) {
+    env.push(
+      { name: 'SCHEMA_REGISTRY_USERNAME_FILE', value: `${SECRET_DIR}/app/SCHEMA_REGISTRY_USERNAME` },
+      { name: 'SCHEMA_REGISTRY_PASSWORD_FILE', value: `${SECRET_DIR}/app/SCHEMA_REGISTRY_PASSWORD` },
+    );
+  }
   if (values.kafka.saslMechanism !== undefined) {
     env.push(
       { name: 'KAFKA_SASL_MECHANISM', value: values.kafka.saslMechanism },
@@ -425,9 +434,12 @@ function containerSecurity() {
   };
 }
 
-/** The Kafka CA (ConfigMap) and the mTLS client certificate (Secret), when configured. */
+/** The Kafka and registry CAs (ConfigMaps) and the mTLS client certificate (Secret), when configured. */
 function transportVolumes(values: DeployValues): IVolume[] {
   return [
+    ...(values.schemaRegistry.caConfigMap === undefined
+      ? []
+      : [{ name: 'registry-ca', configMap: { name: values.schemaRegistry.caConfigMap } }]),
     ...(values.kafka.caConfigMap === undefined
       ? []
       : [{ name: 'kafka-ca', configMap: { name: values.kafka.caConfigMap } }]),
@@ -440,6 +452,9 @@ function transportVolumes(values: DeployValues): IVolume[] {
 }
 function transportMounts(values: DeployValues): IVolumeMount[] {
   return [
+    ...(values.schemaRegistry.caConfigMap === undefined
+      ? []
+      : [{ name: 'registry-ca', mountPath: REGISTRY_CA_DIR, readOnly: true }]),
     ...(values.kafka.caConfigMap === undefined
       ? []
       : [{ name: 'kafka-ca', mountPath: KAFKA_CA_DIR, readOnly: true }]),

@@ -57,15 +57,26 @@ export interface DeployValues {
     readonly topicsFile: 'production.json';
     readonly egress: readonly EgressRule[];
   };
-  readonly schemaRegistry: { readonly url: string; readonly egress: readonly EgressRule[] };
+  readonly schemaRegistry: {
+    readonly url: string;
+    /** ConfigMap holding the registry's own CA as `ca.crt` (omit to trust the public roots). */
+    readonly caConfigMap?: string;
+    /**
+     * HTTP basic auth with the `SCHEMA_REGISTRY_USERNAME` and `SCHEMA_REGISTRY_PASSWORD` keys of
+     * the app Secret (read as files).
+     */
+    readonly basicAuth?: boolean;
+    readonly egress: readonly EgressRule[];
+  };
   readonly redis: { readonly egress: readonly EgressRule[] };
   readonly postgres: { readonly egress: readonly EgressRule[] };
   /** The EHR FHIR endpoints the extractor pulls from (and their token endpoints). */
   readonly ehr: { readonly egress: readonly EgressRule[] };
   /**
    * Secrets the platform team creates (never rendered here), by name. `app` holds PHI_KEYRING,
-   * PSEUDONYM_KEY, DATABASE_URL, REDIS_URL, ADMIN_TOKEN (the extractor's jobs API) and, with SASL, KAFKA_SASL_USERNAME and
-   * KAFKA_SASL_PASSWORD; `ehrClients` the EHR client secrets the sources file points at;
+   * PSEUDONYM_KEY, DATABASE_URL, REDIS_URL, ADMIN_TOKEN (the extractor's jobs API), with SASL
+   * KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD, and with `schemaRegistry.basicAuth`
+   * SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD; `ehrClients` the EHR client secrets the sources file points at;
    * `alerts` (optional) ALERT_WEBHOOK_URL.
    */
   readonly existingSecret: { readonly app: string; readonly ehrClients: string; readonly alerts?: string };

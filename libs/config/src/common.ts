@@ -42,6 +42,10 @@ export const pipelineEnv = {
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
   SCHEMA_REGISTRY_URL: z.url(),
+  /** The registry's CA (path or PEM) and basic-auth credentials (or their `*_FILE`); see registryTransport. */
+  SCHEMA_REGISTRY_CA: z.string().optional(),
+  SCHEMA_REGISTRY_USERNAME: z.string().optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().optional(),
   /** Keyring: `kid1:base64key,kid2:base64key`; the last entry is the one new writes use. */
   PHI_KEYRING: z.string().min(1),
   /** Secret for keyed pseudonyms (HMAC-SHA256), base64, at least 32 bytes. */

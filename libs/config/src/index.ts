@@ -21,3 +21,4 @@ export {
   type TlsVerifyOptions,
   type TlsWarning,
 } from './tls.ts';
+export { registryTransport, type RegistryTransportOptions } from './registry-transport.ts';

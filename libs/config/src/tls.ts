@@ -14,12 +14,12 @@ import { ConfigError, resolveFileVariables, type ConfigProblem, type Env } from 
  * by variable name, never by value.
  */
 
-export type TlsClient = 'kafka' | 'redis' | 'postgres';
+export type TlsClient = 'kafka' | 'redis' | 'postgres' | 'schema-registry';
 
 /** A PHI- and secret-free reason to log at warn level when the client is created. */
 export interface TlsWarning {
   readonly client: TlsClient;
-  readonly reason: 'plaintext-outside-development' | 'sasl-over-plaintext';
+  readonly reason: 'plaintext-outside-development' | 'sasl-over-plaintext' | 'credentials-over-plaintext';
   readonly message: string;
 }
 
@@ -200,15 +200,18 @@ function verifyOptions(ca: string | undefined): TlsVerifyOptions {
   return ca === undefined ? { rejectUnauthorized: true } : { ca, rejectUnauthorized: true };
 }
 
-function plaintextWarning(client: TlsClient, message: string): TlsWarning {
+/** @internal */
+export function plaintextWarning(client: TlsClient, message: string): TlsWarning {
   return { client, reason: 'plaintext-outside-development', message };
 }
 
-function throwIfAny(problems: readonly ConfigProblem[]): void {
+/** @internal */
+export function throwIfAny(problems: readonly ConfigProblem[]): void {
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
-function readMode(vars: Env, problems: ConfigProblem[]): boolean {
+/** @internal */
+export function readMode(vars: Env, problems: ConfigProblem[]): boolean {
   const parsed = mode.safeParse(vars.EHRFLOW_MODE);
   if (!parsed.success) {
     problems.push({
@@ -358,8 +361,11 @@ function readClientCertificate(
   return { cert, key };
 }
 
-/** The CA as PEM: the variable holds either a path to a PEM file or the PEM itself. */
-function readCa(variable: string, source: string, problems: ConfigProblem[]): string | undefined {
+/**
+ * The CA as PEM: the variable holds either a path to a PEM file or the PEM itself.
+ * @internal shared with registry-transport.ts, not part of the package's API.
+ */
+export function readCa(variable: string, source: string, problems: ConfigProblem[]): string | undefined {
   const pem = readPem(variable, source, problems);
   if (pem === undefined) return undefined;
   let isCa: boolean;

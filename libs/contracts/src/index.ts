@@ -73,3 +73,4 @@ export {
   type SourceBaseline,
 } from './baselines.ts';
 export { createRegistryProbe, type RegistryProbe, type RegistryProbeOptions } from './probe.ts';
+export { type RegistryTransport } from './registry-http.ts';

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { createRegistryHttp } from './registry-http.ts';
+import { createRegistryHttp, type RegistryTransport } from './registry-http.ts';
 
 export interface RegistryProbeOptions {
   /** Base URL of the Confluent-compatible API, as for `createRegistry` (credentials allowed). */
   readonly url: string;
   /** Connect, headers and body timeout of one probe. Default 1500 ms. */
   readonly timeoutMs?: number;
+  /** CA and credentials, as for `createRegistry` (default: from the environment). */
+  readonly transport?: RegistryTransport;
 }
 
 /** A reachability probe of the schema registry (fits `DependencyProbe` of `@ehrflow/service`). */
@@ -30,7 +32,7 @@ const configAnswer = z.object({ compatibilityLevel: z.string() });
  * @see https://docs.confluent.io/platform/current/schema-registry/develop/api.html#get--config
  */
 export function createRegistryProbe(options: RegistryProbeOptions): RegistryProbe {
-  const http = createRegistryHttp(options.url, options.timeoutMs ?? 1500);
+  const http = createRegistryHttp(options.url, options.timeoutMs ?? 1500, options.transport);
   return {
     async probe() {
       await http.call({ method: 'GET', path: '/config', about: 'readiness probe' }, configAnswer);

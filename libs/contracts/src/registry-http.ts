@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { z } from 'zod';
+import { registryTransport, type RegistryTransportOptions } from '@ehrflow/config';
 import { PipelineError } from '@ehrflow/errors';
 
 /** One request to the registry's REST API. */
@@ -22,14 +23,50 @@ export interface RegistryHttp {
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 const errorBodySchema = z.object({ error_code: z.number().optional(), message: z.string().optional() });
 
+/** The registry's CA and credentials; see `registryTransport` of `@ehrflow/config`. */
+export type RegistryTransport = Pick<RegistryTransportOptions, 'ca' | 'basicAuth'>;
+
+/** Node's codes for a server certificate the client does not trust or that names another host. */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /**
  * The HTTP transport of the registry client: one bounded connection pool, a timeout on connect,
- * headers and body, basic auth from the URL, and the mapping of answers to catalog codes.
+ * headers and body, the pinned CA and basic auth (from `transport`, by default the
+ * `SCHEMA_REGISTRY_CA` / `SCHEMA_REGISTRY_USERNAME` / `SCHEMA_REGISTRY_PASSWORD` variables, or
+ * `user:password@` in the URL), and the mapping of answers to catalog codes. A refusal names the
+ * setting to check, never a credential.
  */
-export function createRegistryHttp(url: string, timeoutMs: number): RegistryHttp {
-  const { base, safeUrl, authorization } = splitUrl(url);
+export function createRegistryHttp(
+  url: string,
+  timeoutMs: number,
+  transport: RegistryTransport = registryTransport(process.env),
+): RegistryHttp {
+  const split = splitUrl(url);
+  const { base, safeUrl } = split;
+  if (transport.basicAuth !== undefined && split.authorization !== undefined)
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      'schema registry credentials are given both in SCHEMA_REGISTRY_URL and in SCHEMA_REGISTRY_USERNAME/PASSWORD; set only one',
+    );
+  const authorization =
+    transport.basicAuth === undefined
+      ? split.authorization
+      : basicAuthorization(transport.basicAuth.username, transport.basicAuth.password);
   const agent = new Agent({
-    connect: { timeout: timeoutMs },
+    connect: {
+      timeout: timeoutMs,
+      ...(transport.ca !== undefined ? { ca: transport.ca, rejectUnauthorized: true } : {}),
+    },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     connections: 8,
@@ -55,9 +92,12 @@ export function createRegistryHttp(url: string, timeoutMs: number): RegistryHttp
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const why = typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
+      const hint = CERTIFICATE_CODES.has(why)
+        ? `: its certificate is not trusted; check SCHEMA_REGISTRY_CA (the registry's CA) and the host name in SCHEMA_REGISTRY_URL`
+        : '';
       throw new PipelineError(
         'REGISTRY_UNAVAILABLE',
-        `schema registry unreachable at ${safeUrl} (${why}) for ${c.about}`,
+        `schema registry unreachable at ${safeUrl} (${why}) for ${c.about}${hint}`,
         {
           cause: err,
           context: { registry: safeUrl, reason: why },
@@ -76,7 +116,7 @@ export function createRegistryHttp(url: string, timeoutMs: number): RegistryHttp
         },
       );
     }
-    throw httpError(status, json, c.about, safeUrl);
+    throw httpError(status, json, c.about, safeUrl, authorization !== undefined);
   }
 
   return { call, safeUrl, close: () => agent.close() };
@@ -92,7 +132,13 @@ export async function orMissing<T, F>(p: Promise<T>, fallback: F): Promise<T | F
   }
 }
 
-function httpError(status: number, json: unknown, about: string, safeUrl: string): PipelineError {
+function httpError(
+  status: number,
+  json: unknown,
+  about: string,
+  safeUrl: string,
+  sentCredentials: boolean,
+): PipelineError {
   const body = errorBodySchema.safeParse(json);
   const reason = body.success ? cleanMessage(body.data.message) : '';
   const context = {
@@ -106,6 +152,20 @@ function httpError(status: number, json: unknown, about: string, safeUrl: string
     });
   }
   switch (status) {
+    case 401:
+      return new PipelineError(
+        'REGISTRY_REJECTED',
+        sentCredentials
+          ? `schema registry refused the credentials (401) for ${about}; check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD`
+          : `schema registry requires credentials (401) for ${about}; set SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or their _FILE)`,
+        { context },
+      );
+    case 403:
+      return new PipelineError(
+        'REGISTRY_REJECTED',
+        `schema registry denied access (403) for ${about} to the user of SCHEMA_REGISTRY_USERNAME; check its permissions`,
+        { context },
+      );
     case 404:
       return new PipelineError('SCHEMA_NOT_REGISTERED', `no registered schema for ${about}`, { context });
     case 409:
@@ -160,9 +220,14 @@ function splitUrl(raw: string): { base: string; safeUrl: string; authorization: 
   const authorization =
     url.username === ''
       ? undefined
-      : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+      : basicAuthorization(decodeURIComponent(url.username), decodeURIComponent(url.password));
   url.username = '';
   url.password = '';
   const base = url.toString().replace(/\/+$/, '');
   return { base, safeUrl: base, authorization };
+}
+
+/** RFC 7617 basic credentials. */
+function basicAuthorization(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }

@@ -7,7 +7,7 @@ import {
   type CompatibilityLevel,
   type CompatibilityVerdict,
 } from './compatibility.ts';
-import { createRegistryHttp, orMissing } from './registry-http.ts';
+import { createRegistryHttp, orMissing, type RegistryTransport } from './registry-http.ts';
 
 /** A schema version as the registry holds it. */
 export interface RegisteredSchema {
@@ -81,6 +81,11 @@ export interface RegistryOptions {
   readonly url: string;
   /** Bound on connect, headers and body of each request, in ms. Default 5000. */
   readonly timeoutMs?: number;
+  /**
+   * The registry's CA and basic-auth credentials. Default: from the environment
+   * (`SCHEMA_REGISTRY_CA`, `SCHEMA_REGISTRY_USERNAME(_FILE)`, `SCHEMA_REGISTRY_PASSWORD(_FILE)`).
+   */
+  readonly transport?: RegistryTransport;
 }
 
 const versionSchema = z.object({
@@ -105,7 +110,11 @@ const configSchema = z.object({
 
 /** Creates a registry client. Nothing is fetched until the first call. */
 export function createRegistry(options: RegistryOptions): SchemaRegistry {
-  const { call, safeUrl, close } = createRegistryHttp(options.url, options.timeoutMs ?? 5000);
+  const { call, safeUrl, close } = createRegistryHttp(
+    options.url,
+    options.timeoutMs ?? 5000,
+    options.transport,
+  );
   const seg = (s: string): string => encodeURIComponent(s);
 
   async function fetchVersion(subject: string, version: number | 'latest'): Promise<RegisteredSchema> {
