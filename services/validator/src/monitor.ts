@@ -5,6 +5,7 @@ import type { DriftAggregator } from './drift-aggregator.ts';
 import type { DriftObservation } from './drift-observation.ts';
 import { typeLabel, type ValidatorMetrics } from './metrics.ts';
 import type { QuarantineSpikes } from './quarantine-spikes.ts';
+import type { SharedDriftCount } from './replica.ts';
 
 export interface MonitorOptions {
   readonly aggregator: DriftAggregator;
@@ -14,6 +15,11 @@ export interface MonitorOptions {
   /** Produces drift events durably (to `ehr.drift`); a failure keeps them pending for the next tick. */
   readonly emit: (events: readonly DriftEvent[]) => Promise<void>;
   readonly logger: Logger;
+  /**
+   * The drift counter the replicas share (see `createRedisDriftCounter`): each event then carries
+   * the count of every replica, not this one's alone. Without it, counts are per replica.
+   */
+  readonly sharedCount?: SharedDriftCount;
   /** Period of the emit/alert loop; new drift goes out within one period. Default 500 ms. */
   readonly tickMs?: number;
   readonly now?: () => number;
@@ -41,10 +47,35 @@ export function createMonitor(options: MonitorOptions): Monitor {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
+  /** Per drift (event id): how much of this replica's count the shared counter already holds. */
+  const added = new Map<string, number>();
+
+  /**
+   * The events with the count summed over the replicas: this replica adds what it counted since
+   * its last addition and takes the total back. When the shared counter fails the event keeps the
+   * local count and the addition waits for the next round (so nothing is added twice).
+   */
+  async function withSharedCounts(events: readonly DriftEvent[]): Promise<DriftEvent[]> {
+    const share = options.sharedCount;
+    if (share === undefined) return [...events];
+    return Promise.all(
+      events.map(async (event) => {
+        const before = added.get(event.eventId) ?? 0;
+        // The aggregator may have forgotten and restarted a drift: its count starts again.
+        const delta = event.count >= before ? event.count - before : event.count;
+        const total = await share(event.eventId, delta);
+        if (total === undefined) return event;
+        added.set(event.eventId, event.count);
+        return { ...event, count: total };
+      }),
+    );
+  }
+
   async function emit(events: readonly DriftEvent[]): Promise<void> {
     if (events.length === 0) return;
     try {
-      await options.emit(events);
+      await options.emit(await withSharedCounts(events));
+      // Marked with the local counts: the aggregator compares them with what it counted.
       aggregator.markEmitted(events, now());
       for (const e of events) metrics?.driftEvents.inc({ kind: e.kind });
     } catch (err) {

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@ehrflow/logging';
 import { createAlertManager } from './alerts/alert-manager.ts';
 import type { Alert, AlertSignal } from './alerts/alert.ts';
+import { createDriftAggregator } from './drift-aggregator.ts';
+import type { DriftObservation } from './drift-observation.ts';
+import { createMonitor } from './monitor.ts';
+import { createQuarantineSpikes } from './quarantine-spikes.ts';
 import { createRedisAlertClaim, replicaTransactionalId } from './replica.ts';
 
 /** The part of Redis the claim uses: SET key value PX ms NX, with expiry on a fake clock. */
@@ -92,5 +96,59 @@ describe('alert de-duplication shared by replicas', () => {
     const failing = { set: () => Promise.reject(new Error('connection lost')) };
     const claim = createRedisAlertClaim({ redis: failing, prefix: 'p:', replica: 'a', logger });
     expect(await claim('k', 1_000)).toBe(true);
+  });
+});
+
+describe('drift counts shared by replicas', () => {
+  const observation = (offset: number): DriftObservation => ({
+    kind: 'missing_field',
+    sourceId: 'site-u',
+    resourceType: 'Patient',
+    subject: 'ehr.valid.Patient-value',
+    version: 1,
+    fieldPath: 'Patient.birthDate',
+    expectedType: 'string',
+    observedType: null,
+    offset: String(offset),
+    at: 0,
+  });
+
+  it('keeps the local count while the shared counter fails, and adds it once when it is back', async () => {
+    let clock = 0;
+    let total = 100; // what the other replicas have counted already
+    let failing = true;
+    const additions: number[] = [];
+    const counts: number[] = [];
+    const monitor = createMonitor({
+      aggregator: createDriftAggregator({ reportMs: 1_000 }),
+      alerts: createAlertManager({ sinks: [], gatherMs: 0, windowMs: 30_000 }),
+      spikes: createQuarantineSpikes({ threshold: 1_000, windowMs: 60_000 }),
+      emit: (events) => {
+        counts.push(...events.map((e) => e.count));
+        return Promise.resolve();
+      },
+      sharedCount: (_eventId, delta) => {
+        if (failing) return Promise.resolve(undefined);
+        additions.push(delta);
+        total += delta;
+        return Promise.resolve(total);
+      },
+      logger,
+      now: () => clock,
+    });
+    monitor.observeDrift([observation(1), observation(2), observation(3)]);
+    await monitor.tick();
+    expect(counts).toEqual([3]);
+    failing = false;
+    monitor.observeDrift([observation(4)]);
+    clock += 1_500;
+    await monitor.tick();
+    expect(additions).toEqual([4]);
+    expect(counts).toEqual([3, 104]);
+    monitor.observeDrift([observation(5)]);
+    clock += 1_500;
+    await monitor.tick();
+    expect(additions).toEqual([4, 1]);
+    expect(counts).toEqual([3, 104, 105]);
   });
 });

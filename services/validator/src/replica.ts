@@ -1,6 +1,7 @@
 /**
- * What makes validator replicas correct side by side: a transactional id of their own, and alert
- * de-duplication shared through Redis, so N replicas seeing one drift send one alert.
+ * What makes validator replicas correct side by side: a transactional id of their own, alert
+ * de-duplication shared through Redis, so N replicas seeing one drift send one alert, and drift
+ * counts summed in Redis, so a drift event counts what every replica saw.
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -53,13 +54,63 @@ export function createRedisAlertClaim(options: {
   };
 }
 
+/**
+ * Adds `delta` to the count of a drift (by its event id) that all replicas share and returns the
+ * total, or undefined when the store failed.
+ */
+export type SharedDriftCount = (eventId: string, delta: number) => Promise<number | undefined>;
+
+/** The Redis commands the drift counter needs (ioredis' `multi`), so tests can give a small fake. */
+export interface CounterStore {
+  multi(): CounterTransaction;
+}
+export interface CounterTransaction {
+  incrby(key: string, delta: number): CounterTransaction;
+  pexpire(key: string, ms: number): CounterTransaction;
+  exec(): Promise<[error: Error | null, result: unknown][] | null>;
+}
+
+/** How long a drift's shared count lives after its last addition. */
+export const DRIFT_COUNT_TTL_MS = 30 * 24 * 3_600_000;
+
+/**
+ * A {@link SharedDriftCount} in Redis: `INCRBY <prefix><eventId> delta` and a refreshed expiry, in
+ * one MULTI. The event id is already a hash of (source, type, field, kind).
+ */
+export function createRedisDriftCounter(options: {
+  readonly redis: CounterStore;
+  readonly prefix: string;
+  readonly logger: Logger;
+  readonly ttlMs?: number;
+}): SharedDriftCount {
+  return async (eventId, delta) => {
+    const key = `${options.prefix}${eventId}`;
+    try {
+      const results = await options.redis
+        .multi()
+        .incrby(key, delta)
+        .pexpire(key, options.ttlMs ?? DRIFT_COUNT_TTL_MS)
+        .exec();
+      const [error, total] = results?.[0] ?? [new Error('transaction discarded'), null];
+      if (error !== null) throw error;
+      return Number(total);
+    } catch (err) {
+      options.logger.warn(
+        { err: { name: (err as Error).name } },
+        'shared drift count in Redis failed; the event carries this replica’s count',
+      );
+      return undefined;
+    }
+  };
+}
+
 /** Redis for the state replicas share, when `REDIS_URL` is set; without it alerts de-duplicate per process. */
 export async function openSharedAlertClaim(options: {
   readonly redisUrl: string | undefined;
   readonly groupId: string;
   readonly env: NodeJS.ProcessEnv;
   readonly logger: Logger;
-}): Promise<{ claim: AlertClaim; close(): Promise<void> } | undefined> {
+}): Promise<{ claim: AlertClaim; countDrift: SharedDriftCount; close(): Promise<void> } | undefined> {
   if (options.redisUrl === undefined) {
     options.logger.info('REDIS_URL not set: alert de-duplication is per replica');
     return undefined;
@@ -78,6 +129,11 @@ export async function openSharedAlertClaim(options: {
       redis,
       prefix: `ehrflow:${options.groupId}:alert:`,
       replica: process.env.HOSTNAME ?? hostname(),
+      logger: options.logger,
+    }),
+    countDrift: createRedisDriftCounter({
+      redis,
+      prefix: `ehrflow:${options.groupId}:drift-count:`,
       logger: options.logger,
     }),
     async close() {

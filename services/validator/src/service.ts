@@ -159,6 +159,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     }),
     ...(metrics ? { metrics } : {}),
     emit: (events) => producer.send(topics.drift, events.map((e) => ({ key: e.eventId, value: e }))),
+    ...(shared ? { sharedCount: shared.countDrift } : {}),
     logger,
   });
   const validator = createRecordValidator({ keyring, contracts, deletions, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
