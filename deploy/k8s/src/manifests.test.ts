@@ -259,6 +259,90 @@ describe('Kubernetes manifests', () => {
     }
   });
 
+  it('runs the MLLP receiver with its port in the Deployment and the Service, open to the senders only', () => {
+    const objs = objects(
+      mergeValues(defaultValues, {
+        services: {
+          'mllp-receiver': { listener: { serviceType: 'LoadBalancer', tlsSecret: 'team-mllp-tls' } },
+        },
+      }),
+    );
+    const deployment = find(objs, 'Deployment', 'ehrflow-mllp-receiver') as Obj;
+    const pod = podOf(deployment);
+    const c = pod.containers[0] as Container & { ports: { name: string; containerPort: number }[] };
+    expect(c.args).toEqual(['mllp-receiver']);
+    expect(c.ports).toContainEqual(expect.objectContaining({ name: 'mllp', containerPort: 2575 }));
+    const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ MLLP_PORT: '2575', MLLP_SOURCE_ID: 'site-a-hl7' });
+    expect(env.MLLP_TRANSACTIONAL_ID).toContain('$(POD_NAME)');
+    expect(env.REDIS_URL_FILE).toBeDefined();
+    for (const variable of ['MLLP_TLS_CERT_FILE', 'MLLP_TLS_KEY_FILE']) {
+      const mount = c.volumeMounts.find((m) => (env[variable] ?? '').startsWith(`${m.mountPath}/`));
+      expect(pod.volumes.find((v) => v.name === mount?.name)?.secret?.secretName).toBe('team-mllp-tls');
+    }
+
+    const service = find(objs, 'Service', 'ehrflow-mllp-receiver') as Obj;
+    expect(service.spec.type).toBe('LoadBalancer');
+    expect(service.spec.ports).toContainEqual(
+      expect.objectContaining({ name: 'mllp', port: 2575, targetPort: 'mllp' }),
+    );
+
+    const policy = find(objs, 'NetworkPolicy', 'ehrflow-mllp-receiver') as Obj;
+    const ingress = policy.spec.ingress as {
+      from: { ipBlock?: { cidr: string } }[];
+      ports: { port: number }[];
+    }[];
+    const mllpRule = ingress.find((r) => r.ports.some((p) => p.port === 2575));
+    expect(mllpRule?.from).toEqual([{ ipBlock: { cidr: '198.51.100.0/24' } }]);
+    // The HTTP port stays closed to the senders.
+    const httpRule = ingress.find((r) => r.ports.some((p) => p.port === HTTP_PORT));
+    expect(JSON.stringify(httpRule)).not.toContain('198.51.100.0/24');
+    // Egress: Kafka, registry, Redis; not the EHRs, not PostgreSQL.
+    const egress = JSON.stringify(policy.spec.egress);
+    expect(egress).toContain(defaultValues.redis.egress[0]?.cidr);
+    expect(egress).not.toContain(defaultValues.ehr.egress[0]?.cidr);
+    expect(egress).not.toContain(defaultValues.postgres.egress[0]?.cidr);
+    // Other services open no listener to the senders.
+    expect(JSON.stringify(find(objs, 'NetworkPolicy', 'ehrflow-loader'))).not.toContain('198.51.100.0/24');
+  });
+
+  it('reads a file-drop volume in one pod of its own that never overlaps a second', () => {
+    const objs = objects(
+      mergeValues(defaultValues, { services: { 'mllp-receiver': { fileDrop: { claimName: 'hl7-drop' } } } }),
+    );
+    const drop = find(objs, 'Deployment', 'ehrflow-mllp-receiver-file-drop') as Obj;
+    expect(drop.spec.replicas).toBe(1);
+    expect(drop.spec.strategy).toEqual({ type: 'Recreate' });
+    const pod = podOf(drop);
+    const c = pod.containers[0] as Container;
+    const dir = c.env.find((e) => e.name === 'MLLP_DROP_DIR')?.value ?? '';
+    const mount = c.volumeMounts.find((m) => m.mountPath === dir);
+    const volume = pod.volumes.find((v) => v.name === mount?.name) as {
+      persistentVolumeClaim?: { claimName: string };
+    };
+    expect(volume.persistentVolumeClaim?.claimName).toBe('hl7-drop');
+    // The receiver's Service, PDB and autoscaler do not select the file-drop pod.
+    const receiverSelector = (find(objs, 'Service', 'ehrflow-mllp-receiver') as Obj).spec.selector as Record<
+      string,
+      string
+    >;
+    const dropLabels = (drop.spec.template as { metadata: { labels: Record<string, string> } }).metadata
+      .labels;
+    expect(Object.entries(receiverSelector).every(([k, v]) => dropLabels[k] === v)).toBe(false);
+    expect(find(objs, 'NetworkPolicy', 'ehrflow-mllp-receiver-file-drop')).toBeDefined();
+    // The receiver's own pods read no folder.
+    const receiver = podOf(find(objs, 'Deployment', 'ehrflow-mllp-receiver') as Obj)
+      .containers[0] as Container;
+    expect(receiver.env.find((e) => e.name === 'MLLP_DROP_DIR')).toBeUndefined();
+    expect(() =>
+      renderManifests(
+        mergeValues(defaultValues, {
+          services: { 'mllp-receiver': { fileDrop: { claimName: 'hl7-drop' } } },
+        }),
+      ),
+    ).not.toThrow();
+  });
+
   it('the example manifests are current (npm run manifests -- --values deploy/k8s/values.example.json)', () => {
     const values = mergeValues(
       defaultValues,

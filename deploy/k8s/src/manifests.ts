@@ -20,9 +20,10 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule';
+import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
-import type { DeployValues, EgressRule } from './values.ts';
+import type { DeployValues, EgressRule, IngressPeer, ServiceValues } from './values.ts';
 import { alertRules } from './alerts.ts';
 
 /** Anything kubernetes-models builds: it knows its schema. */
@@ -41,6 +42,8 @@ const POLICY_DIR = '/etc/ehrflow/policy';
 const KAFKA_CA_DIR = '/etc/ehrflow/kafka-ca';
 const KAFKA_CLIENT_DIR = `${SECRET_DIR}/kafka-client`;
 const REGISTRY_CA_DIR = '/etc/ehrflow/registry-ca';
+const LISTENER_TLS_DIR = `${SECRET_DIR}/listener-tls`;
+const DROP_DIR = '/var/lib/ehrflow/drop';
 /** SIGTERM → drained and exited within SHUTDOWN_TIMEOUT_MS; the pod's grace period is longer. */
 const SHUTDOWN_TIMEOUT_MS = 25_000;
 const GRACE_SECONDS = 40;
@@ -51,6 +54,7 @@ const NEEDS: Record<string, { redis: boolean; postgres: boolean; ehr: boolean }>
   validator: { redis: true, postgres: false, ehr: false },
   redactor: { redis: true, postgres: false, ehr: false },
   loader: { redis: false, postgres: true, ehr: false },
+  'mllp-receiver': { redis: true, postgres: false, ehr: false },
 };
 const needsOf = (service: string) => NEEDS[service] ?? { redis: true, postgres: true, ehr: false };
 
@@ -124,12 +128,22 @@ export function buildManifests(values: DeployValues): Manifest[] {
       volumes.push({ name: 'policy', configMap: { name: name('redactor-policy') } });
       mounts.push({ name: 'policy', mountPath: POLICY_DIR, readOnly: true });
     }
+    const listener = sv.listener;
+    if (listener?.tlsSecret !== undefined) {
+      volumes.push({ name: 'listener-tls', secret: { secretName: listener.tlsSecret, defaultMode: 0o440 } });
+      mounts.push({ name: 'listener-tls', mountPath: LISTENER_TLS_DIR, readOnly: true });
+    }
     const container: IContainer = {
       name: service,
       image,
       imagePullPolicy: values.image.pullPolicy,
       args: [service],
-      ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
+      ports: [
+        { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+        ...(listener !== undefined
+          ? [{ name: listener.name, containerPort: listener.port, protocol: 'TCP' as const }]
+          : []),
+      ],
       env,
       volumeMounts: mounts,
       resources: sv.resources,
@@ -163,10 +177,68 @@ export function buildManifests(values: DeployValues): Manifest[] {
         },
       }),
     );
+    if (sv.fileDrop !== undefined) {
+      // One reader of the drop folder, never two at once (Recreate): a file is taken in once.
+      const dropComponent = `${service}-file-drop`;
+      out.push(
+        new Deployment({
+          metadata: meta(dropComponent, dropComponent),
+          spec: {
+            replicas: 1,
+            revisionHistoryLimit: 5,
+            selector: { matchLabels: selector(dropComponent) },
+            strategy: { type: 'Recreate' },
+            template: {
+              metadata: { labels: labels(dropComponent) },
+              spec: podSpec(
+                values,
+                [
+                  {
+                    ...container,
+                    env: [...env, { name: 'MLLP_DROP_DIR', value: DROP_DIR }],
+                    volumeMounts: [...mounts, { name: 'file-drop', mountPath: DROP_DIR }],
+                  },
+                ],
+                [
+                  ...volumes,
+                  { name: 'file-drop', persistentVolumeClaim: { claimName: sv.fileDrop.claimName } },
+                ],
+                name('app'),
+              ),
+            },
+          },
+        }),
+      );
+      out.push(
+        networkPolicy(
+          values,
+          { ...sv, listener: undefined },
+          meta(dropComponent, dropComponent),
+          selector(dropComponent),
+          needs,
+        ),
+      );
+    }
     out.push(
       new Service({
         metadata: meta(service, service),
-        spec: { selector: selector(service), ports: [{ name: 'http', port: HTTP_PORT, targetPort: 'http' }] },
+        spec: {
+          ...(listener?.serviceType === 'LoadBalancer' ? { type: 'LoadBalancer' } : {}),
+          selector: selector(service),
+          ports: [
+            { name: 'http', port: HTTP_PORT, targetPort: 'http' },
+            ...(listener !== undefined
+              ? [
+                  {
+                    name: listener.name,
+                    port: listener.port,
+                    targetPort: listener.name,
+                    protocol: 'TCP' as const,
+                  },
+                ]
+              : []),
+          ],
+        },
       }),
     );
     out.push(
@@ -242,7 +314,7 @@ export function buildManifests(values: DeployValues): Manifest[] {
         }),
       );
     }
-    out.push(networkPolicy(values, service, meta(service, service), selector(service), needs));
+    out.push(networkPolicy(values, sv, meta(service, service), selector(service), needs));
   }
 
   for (const job of jobs(values, customPolicy)) {
@@ -371,6 +443,19 @@ function serviceEnv(service: string, values: DeployValues, customPolicy: boolean
             ]
           : []),
       ];
+    case 'mllp-receiver': {
+      const listener = values.services[service]?.listener;
+      return [
+        ...(listener !== undefined ? [{ name: 'MLLP_PORT', value: String(listener.port) }] : []),
+        { name: 'MLLP_TRANSACTIONAL_ID', value: `${values.release}-mllp-receiver-$(POD_NAME)` },
+        ...(listener?.tlsSecret !== undefined
+          ? [
+              { name: 'MLLP_TLS_CERT_FILE', value: `${LISTENER_TLS_DIR}/tls.crt` },
+              { name: 'MLLP_TLS_KEY_FILE', value: `${LISTENER_TLS_DIR}/tls.key` },
+            ]
+          : []),
+      ];
+    }
     case 'redactor':
       return [
         { name: 'REDACTOR_POLICY', value: customPolicy ? `${POLICY_DIR}/policy.json` : builtIn(values) },
@@ -474,23 +559,26 @@ function dnsEgress(): INetworkPolicyEgressRule {
   };
 }
 
+/** A NetworkPolicy peer: an address block, or pods (by labels) of a namespace. */
+function peer(rule: IngressPeer): INetworkPolicyPeer {
+  return rule.cidr !== undefined
+    ? { ipBlock: { cidr: rule.cidr } }
+    : {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': rule.namespace ?? '' } },
+        ...(rule.podLabels !== undefined ? { podSelector: { matchLabels: { ...rule.podLabels } } } : {}),
+      };
+}
+
 function egressRules(rules: readonly EgressRule[]): INetworkPolicyEgressRule[] {
   return rules.map((rule) => ({
-    to: [
-      rule.cidr !== undefined
-        ? { ipBlock: { cidr: rule.cidr } }
-        : {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': rule.namespace ?? '' } },
-            ...(rule.podLabels !== undefined ? { podSelector: { matchLabels: { ...rule.podLabels } } } : {}),
-          },
-    ],
+    to: [peer(rule)],
     ports: rule.ports.map((port) => ({ protocol: 'TCP', port })),
   }));
 }
 
 function networkPolicy(
   values: DeployValues,
-  service: string,
+  sv: ServiceValues,
   metadata: { name: string; namespace: string; labels: Record<string, string> },
   podLabels: Record<string, string>,
   needs: { redis: boolean; postgres: boolean; ehr: boolean },
@@ -514,6 +602,15 @@ function networkPolicy(
           ],
           ports: [{ protocol: 'TCP', port: HTTP_PORT }],
         },
+        // A listener (MLLP) takes connections from the configured senders only.
+        ...(sv.listener !== undefined
+          ? [
+              {
+                from: sv.listener.from.map(peer),
+                ports: [{ protocol: 'TCP' as const, port: sv.listener.port }],
+              },
+            ]
+          : []),
       ],
       egress: [
         dnsEgress(),

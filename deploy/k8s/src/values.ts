@@ -15,6 +15,27 @@ export interface EgressRule {
   readonly ports: readonly number[];
 }
 
+/** Who may connect to a listener: an address block or in-cluster pods. */
+export interface IngressPeer {
+  /** CIDR of the senders, e.g. a hospital interface engine's addresses. */
+  readonly cidr?: string;
+  readonly namespace?: string;
+  readonly podLabels?: Readonly<Record<string, string>>;
+}
+
+/** A TCP listener of a push-source service (the MLLP receiver), besides its HTTP port. */
+export interface ListenerValues {
+  /** Port name in the Pod and the Service (`mllp`). */
+  readonly name: string;
+  readonly port: number;
+  /** `LoadBalancer` when the senders are outside the cluster. */
+  readonly serviceType: 'ClusterIP' | 'LoadBalancer';
+  /** The senders the NetworkPolicy lets in (nobody else reaches the port). */
+  readonly from: readonly IngressPeer[];
+  /** A `kubernetes.io/tls` Secret for MLLP over TLS (`tls.crt`, `tls.key`); omit for plain TCP. */
+  readonly tlsSecret?: string;
+}
+
 export interface ServiceValues {
   readonly minReplicas: number;
   readonly maxReplicas: number;
@@ -29,6 +50,14 @@ export interface ServiceValues {
   /** Consumer stages: the group and topic KEDA watches, and the lag per replica it aims for. */
   /** `topic` omitted: the lag of every topic the group consumes (the redactor and loader read many). */
   readonly lag?: { readonly group: string; readonly topic?: string; readonly lagPerReplica: number };
+  /** A listener for senders (the MLLP receiver's port). */
+  readonly listener?: ListenerValues;
+  /**
+   * Batch files dropped in a folder (the MLLP receiver's `MLLP_DROP_DIR`): a PersistentVolumeClaim
+   * the senders write to. Read by one extra pod of its own (`<release>-<service>-file-drop`, one
+   * replica, recreated rather than rolled) so two readers never take the same file.
+   */
+  readonly fileDrop?: { readonly claimName: string };
 }
 
 export interface DeployValues {
@@ -144,6 +173,20 @@ export const defaultValues: DeployValues = {
     validator: consumer('ehrflow-validator', 'ehr.raw'),
     redactor: consumer('ehrflow-redactor'),
     loader: consumer('ehrflow-loader'),
+    'mllp-receiver': {
+      minReplicas: 2,
+      maxReplicas: 4,
+      cpuTargetPercent: 70,
+      resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+      // The source id the raw envelopes carry; one receiver Deployment per HL7 feed.
+      env: { MLLP_SOURCE_ID: 'site-a-hl7' },
+      listener: {
+        name: 'mllp',
+        port: 2575,
+        serviceType: 'ClusterIP',
+        from: [{ cidr: '198.51.100.0/24' }],
+      },
+    },
   },
 };
 
