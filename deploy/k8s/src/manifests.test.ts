@@ -166,6 +166,42 @@ describe('Kubernetes manifests', () => {
     expect(find(objs, 'HorizontalPodAutoscaler', 'ehrflow-extractor')).toBeDefined();
   });
 
+  it('with KEDA, authenticates the lag scaler to Kafka like the services (TLS, SASL, client certificate)', () => {
+    const objs = objects(
+      mergeValues(defaultValues, {
+        keda: { enabled: true },
+        kafka: { clientCertSecret: 'team-kafka-client' },
+      }),
+    );
+    const auth = find(objs, 'TriggerAuthentication', 'ehrflow-kafka') as Obj;
+    expect(auth.spec.secretTargetRef).toEqual([
+      { parameter: 'username', name: 'ehrflow-secrets', key: 'KAFKA_SASL_USERNAME' },
+      { parameter: 'password', name: 'ehrflow-secrets', key: 'KAFKA_SASL_PASSWORD' },
+      { parameter: 'cert', name: 'team-kafka-client', key: 'tls.crt' },
+      { parameter: 'key', name: 'team-kafka-client', key: 'tls.key' },
+    ]);
+    expect(auth.spec.configMapTargetRef).toEqual([
+      { parameter: 'ca', name: 'ehrflow-kafka-ca', key: 'ca.crt' },
+    ]);
+    const trigger = (
+      (find(objs, 'ScaledObject', 'ehrflow-validator') as Obj).spec.triggers as {
+        metadata: Record<string, string>;
+        authenticationRef?: { name: string };
+      }[]
+    )[0];
+    expect(trigger?.metadata).toMatchObject({ sasl: 'scram_sha512', tls: 'enable' });
+    expect(trigger?.authenticationRef).toEqual({ name: 'ehrflow-kafka' });
+    // A plaintext cluster without SASL needs none.
+    const plainKafka = Object.fromEntries(
+      Object.entries({ ...defaultValues.kafka, ssl: false }).filter(
+        ([key]) => key !== 'saslMechanism' && key !== 'caConfigMap',
+      ),
+    ) as unknown as DeployValues['kafka'];
+    const plain = objects({ ...defaultValues, keda: { enabled: true }, kafka: plainKafka });
+    expect(plain.some((o) => o.kind === 'ScaledObject')).toBe(true);
+    expect(plain.some((o) => o.kind === 'TriggerAuthentication')).toBe(false);
+  });
+
   it('ships the sources file and a custom policy in ConfigMaps', () => {
     const objs = objects(mergeValues(defaultValues, { redactorPolicy: { custom: { name: 'site-policy' } } }));
     expect(

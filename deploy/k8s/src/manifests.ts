@@ -23,6 +23,8 @@ import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
+import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
+import type { ITriggerAuthenticationSpec } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthenticationSpec';
 import type { DeployValues, EgressRule, IngressPeer, ServiceValues } from './values.ts';
 import { alertRules } from './alerts.ts';
 
@@ -93,6 +95,12 @@ export function buildManifests(values: DeployValues): Manifest[] {
       }),
     );
   }
+
+  // KEDA reads the consumer groups' lag itself: it needs the same TLS, SASL and client
+  // certificate as the services, from the same Secret and ConfigMap.
+  const kedaAuth = values.keda.enabled ? kedaKafkaAuthentication(values) : undefined;
+  if (kedaAuth !== undefined)
+    out.push(new TriggerAuthentication({ metadata: meta('kafka', 'autoscaling'), spec: kedaAuth.spec }));
 
   const image = `${values.image.repository}:${values.image.tag}`;
   for (const [service, sv] of Object.entries(values.services)) {
@@ -265,7 +273,9 @@ export function buildManifests(values: DeployValues): Manifest[] {
                   lagThreshold: String(sv.lag.lagPerReplica),
                   // More replicas than partitions would sit idle.
                   allowIdleConsumers: 'false',
+                  ...(kedaAuth?.metadata ?? {}),
                 },
+                ...(kedaAuth !== undefined ? { authenticationRef: { name: name('kafka') } } : {}),
               },
             ],
           },
@@ -516,6 +526,50 @@ function containerSecurity() {
     readOnlyRootFilesystem: true,
     runAsNonRoot: true,
     capabilities: { drop: ['ALL'] },
+  };
+}
+
+/**
+ * The KEDA Kafka scaler's authentication: `sasl` and `tls` in the trigger's metadata, the secrets
+ * by reference (the app Secret's SASL keys, the client certificate Secret, the CA ConfigMap).
+ * Undefined for a plaintext cluster without SASL. `configMapTargetRef` needs KEDA 2.16 or later.
+ * @see https://keda.sh/docs/latest/scalers/apache-kafka/
+ */
+function kedaKafkaAuthentication(
+  values: DeployValues,
+): { spec: ITriggerAuthenticationSpec; metadata: Record<string, string> } | undefined {
+  const k = values.kafka;
+  if (!k.ssl && k.saslMechanism === undefined) return undefined;
+  const SASL = {
+    plain: 'plaintext',
+    'scram-sha-256': 'scram_sha256',
+    'scram-sha-512': 'scram_sha512',
+  } as const;
+  const secretTargetRef = [
+    ...(k.saslMechanism !== undefined
+      ? [
+          { parameter: 'username', name: values.existingSecret.app, key: 'KAFKA_SASL_USERNAME' },
+          { parameter: 'password', name: values.existingSecret.app, key: 'KAFKA_SASL_PASSWORD' },
+        ]
+      : []),
+    ...(k.ssl && k.clientCertSecret !== undefined
+      ? [
+          { parameter: 'cert', name: k.clientCertSecret, key: 'tls.crt' },
+          { parameter: 'key', name: k.clientCertSecret, key: 'tls.key' },
+        ]
+      : []),
+  ];
+  const configMapTargetRef =
+    k.ssl && k.caConfigMap !== undefined ? [{ parameter: 'ca', name: k.caConfigMap, key: 'ca.crt' }] : [];
+  return {
+    spec: {
+      ...(secretTargetRef.length > 0 ? { secretTargetRef } : {}),
+      ...(configMapTargetRef.length > 0 ? { configMapTargetRef } : {}),
+    },
+    metadata: {
+      ...(k.saslMechanism !== undefined ? { sasl: SASL[k.saslMechanism] } : {}),
+      ...(k.ssl ? { tls: 'enable' } : {}),
+    },
   };
 }
 
