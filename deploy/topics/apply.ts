@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaTls } from '@ehrflow/config';
+import { ConfigError, kafkaTls } from '@ehrflow/config';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { ensureTopics, loadTopicList, resolveTopics } from '@ehrflow/kafka/topics';
 
@@ -49,7 +49,20 @@ if (brokers.length === 0) {
   console.error('KAFKA_BROKERS is required');
   process.exit(78);
 }
-const transport = kafkaTls(process.env);
+let transport: ReturnType<typeof kafkaTls>;
+try {
+  transport = kafkaTls(process.env);
+} catch (err) {
+  // A ConfigError lists the variables by name, never their values.
+  const problems = err instanceof ConfigError ? err.problems : [];
+  console.error(
+    ['create-topics: invalid configuration', ...problems.map((p) => `  ${p.variable}: ${p.reason}`)].join(
+      '\n',
+    ),
+  );
+  process.exit(78);
+}
+if (transport.warning !== undefined) console.error(`create-topics: warning: ${transport.warning.message}`);
 const kafka = new Kafka({
   clientId: 'ehrflow-topics',
   brokers,
@@ -58,12 +71,20 @@ const kafka = new Kafka({
   ...(transport.sasl ? { sasl: transport.sasl } : {}),
 });
 const admin = kafka.admin();
-await admin.connect();
 try {
+  await admin.connect();
   const result = await ensureTopics(admin, topics);
   console.log(
     `topics: ${result.created.length} created, ${result.updated.length} grown, ${result.unchanged.length} unchanged`,
   );
+} catch (err) {
+  // One line an operator can act on (a refused certificate, a failed SASL login, an unreachable
+  // broker) instead of a stack trace; kafkajs messages carry no credential.
+  const code = (err as { code?: unknown }).code;
+  console.error(
+    `create-topics: failed against ${brokers.join(',')}: ${(err as Error).name}${typeof code === 'string' ? ` ${code}` : ''}: ${(err as Error).message}`,
+  );
+  process.exitCode = 1;
 } finally {
   await admin.disconnect();
 }
