@@ -116,3 +116,15 @@ describe('X12EnvelopeChecker', () => {
     expect(JSON.stringify(check.problem)).not.toMatch(/SIM[A-Z]/);
   });
 });
+
+describe('X12EnvelopeChecker with large reads', () => {
+  it('reads a file larger than the segment limit in one chunk (only the ISA is held before delimiters are known)', () => {
+    const file = syntheticInterchange({ seed: 1, controlNumber: 5, groups: [{ kind: '837P', sets: 300 }] });
+    expect(file.bytes.length).toBeGreaterThan(64 * 1024);
+    const checker = new X12EnvelopeChecker({ maxSegmentBytes: 1024 });
+    checker.push(file.bytes);
+    const check = checker.finish();
+    expect(check.problem).toBeUndefined();
+    expect(check.sets).toHaveLength(300);
+  });
+});

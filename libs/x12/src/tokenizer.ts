@@ -90,7 +90,9 @@ export class X12Tokenizer {
           from += 1;
         this.#pendingStart = chunkStart + from;
       }
-      this.#append(chunk.subarray(from));
+      // Only the ISA's 106 bytes are held here; the rest of the chunk is tokenized below.
+      const need = ISA_LENGTH - this.#pendingBytes;
+      this.#append(chunk.subarray(from, from + need));
       if (this.#pendingBytes < ISA_LENGTH) return out;
       const head = Buffer.concat(this.#pending);
       const delimiters = readDelimiters(head);
@@ -102,9 +104,9 @@ export class X12Tokenizer {
       this.#terminator = delimiters.segment.charCodeAt(0);
       this.#pending = [];
       this.#pendingBytes = 0;
-      this.#emit(out, head.subarray(0, ISA_LENGTH), this.#pendingStart, this.#pendingStart + ISA_LENGTH);
+      this.#emit(out, head, this.#pendingStart, this.#pendingStart + ISA_LENGTH);
       this.#skipLineBreak = true;
-      const rest = head.subarray(ISA_LENGTH);
+      const rest = chunk.subarray(from + need);
       this.#offset -= rest.length;
       return [...out, ...this.push(rest)];
     }
