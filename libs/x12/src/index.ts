@@ -36,3 +36,16 @@ export {
   type TokenizerProblem,
   type X12Segment,
 } from './tokenizer.ts';
+export {
+  compileX12Mapping,
+  convert,
+  kindOf,
+  loadX12Mapping,
+  setControlOf,
+  type PhiLookup,
+  type X12Issue,
+  type X12Mapping,
+  type X12MappingResult,
+  type X12Resource,
+  type X12Type,
+} from './fhir-mapping.ts';
