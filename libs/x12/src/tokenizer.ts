@@ -178,13 +178,41 @@ export class X12Tokenizer {
     if (text.endsWith(d.segment)) text = text.slice(0, -1);
     if (d.segment === '\n' && text.endsWith('\r')) text = text.slice(0, -1);
     this.#ordinal += 1;
-    const elements = text.split(d.element);
-    const id = elements[0] as string;
+    const cut = text.indexOf(d.element);
+    const id = cut === -1 ? text : text.slice(0, cut);
     if (!SEGMENT_ID.test(id)) {
       this.#fail('segment_id_invalid', start, this.#ordinal);
       return;
     }
-    out.push({ id, elements, start, end, ordinal: this.#ordinal });
+    out.push(new LazySegment(id, text, d.element, start, end, this.#ordinal));
+  }
+}
+
+/**
+ * A segment whose elements are split on first use: the envelope check looks at the elements of
+ * six segment kinds only, and splitting every segment was its largest cost (garbage collection).
+ */
+class LazySegment implements X12Segment {
+  readonly id: string;
+  readonly start: number;
+  readonly end: number;
+  readonly ordinal: number;
+  #elements: string[] | undefined;
+  readonly #text: string;
+  readonly #separator: string;
+
+  constructor(id: string, text: string, separator: string, start: number, end: number, ordinal: number) {
+    this.id = id;
+    this.start = start;
+    this.end = end;
+    this.ordinal = ordinal;
+    this.#text = text;
+    this.#separator = separator;
+  }
+
+  get elements(): readonly string[] {
+    this.#elements ??= this.#text.split(this.#separator);
+    return this.#elements;
   }
 }
 
