@@ -64,6 +64,8 @@ export const validatorEnv = z.object({
   ALERT_LOG_FALLBACK: booleanFlag(true),
   /** The HL7 v2 → contract mapping (`schemas/hl7/v2-mapping.json` of this checkout when unset). */
   VALIDATOR_HL7_MAPPING: z.string().min(1).optional(),
+  /** The X12 → contract mapping (`schemas/x12/mapping.json` of this checkout when unset). */
+  VALIDATOR_X12_MAPPING: z.string().min(1).optional(),
 });
 
 export type ValidatorConfig = z.infer<typeof validatorEnv>;

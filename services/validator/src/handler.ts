@@ -4,6 +4,7 @@ import type { BatchHandler, InputRecord, Output } from '@ehrflow/kafka';
 import { typeLabel, type ValidatorMetrics } from './metrics.ts';
 import type { Hl7Validator } from './hl7-validate.ts';
 import type { Monitor } from './monitor.ts';
+import type { X12Validator } from './x12-validate.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
 
@@ -11,6 +12,8 @@ export interface HandlerDeps {
   readonly validator: RecordValidator;
   /** The HL7 v2 path: `HL7V2` envelopes go there (one message → several outcomes). */
   readonly hl7?: Hl7Validator;
+  /** The X12 path: `X12` envelopes (one transaction set → one resource per claim or payment). */
+  readonly x12?: X12Validator;
   readonly monitor: Monitor;
   readonly quarantineTopic: string;
   readonly metrics?: ValidatorMetrics;
@@ -99,6 +102,8 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
     for (const input of inputs) {
       if (deps.hl7 !== undefined && input.envelope !== undefined && input.envelope.format === 'HL7V2') {
         for (const outcome of await deps.hl7.validate(input)) out.push(toOutput(outcome, input));
+      } else if (deps.x12 !== undefined && input.envelope !== undefined && input.envelope.format === 'X12') {
+        for (const outcome of await deps.x12.validate(input)) out.push(toOutput(outcome, input));
       } else {
         out.push(toOutput(await deps.validator.validate(input), input));
       }

@@ -30,6 +30,7 @@ Configuration comes from the environment only:
   VALIDATOR_QUARANTINE_SPIKE, VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS
   ALERT_WEBHOOK_URL, ALERT_WEBHOOK_TIMEOUT_MS, ALERT_FILE, ALERT_WINDOW_MS, ALERT_GATHER_MS
   VALIDATOR_HL7_MAPPING (default schemas/hl7/v2-mapping.json): HL7 v2 messages → contracts
+  VALIDATOR_X12_MAPPING (default schemas/x12/mapping.json): X12 837/835 transaction sets → contracts
   REDIS_URL, REDIS_TLS_CA   alert de-duplication shared by replicas (per replica without)
 
 Every served contract (ehr.valid.<Type>-value) and ehr.valid.deletions-value must be registered:

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { kafkaTls, type Env } from '@ehrflow/config';
 import { BASELINES_DIR, createCodec, createRegistry, findSchemasDir, loadBaselines, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
 import { loadHl7Mapping } from '@ehrflow/hl7';
+import { loadX12Mapping } from '@ehrflow/x12';
 import { PipelineError } from '@ehrflow/errors';
 import { r4ResourceTypes } from '@ehrflow/fhir';
 import { createConsumerRunner, createKafka, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
@@ -18,6 +19,7 @@ import { loadDeletionContract, type DeletionContract } from './deletion.ts';
 import { createDriftAggregator } from './drift-aggregator.ts';
 import { createValidatorHandler, type ValidatorHandler } from './handler.ts';
 import { createHl7Validator } from './hl7-validate.ts';
+import { contractPhiLookup, createX12Validator } from './x12-validate.ts';
 import { createValidatorMetrics, type ValidatorMetrics } from './metrics.ts';
 import { createMonitor, type Monitor } from './monitor.ts';
 import { openSharedAlertClaim, replicaTransactionalId } from './replica.ts';
@@ -164,9 +166,14 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
   });
   const validator = createRecordValidator({ keyring, contracts, deletions, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
   const hl7Mapping = loadHl7Mapping(config.VALIDATOR_HL7_MAPPING ?? join(findSchemasDir(), 'hl7', 'v2-mapping.json'));
+  const x12Mapping = loadX12Mapping(
+    config.VALIDATOR_X12_MAPPING ?? join(findSchemasDir(), 'x12', 'mapping.json'),
+    contractPhiLookup(findSchemasDir()),
+  );
   const handler = createValidatorHandler({
     validator,
     hl7: createHl7Validator({ keyring, mapping: hl7Mapping, fhir: validator }),
+    x12: createX12Validator({ keyring, mapping: x12Mapping, fhir: validator }),
     monitor,
     quarantineTopic: topics.quarantine,
     ...(metrics ? { metrics } : {}),

@@ -1,0 +1,447 @@
+import { readFileSync } from 'node:fs';
+import { PipelineError } from '@ehrflow/errors';
+import type { X12Delimiters } from './delimiters.ts';
+import { tokenize, type X12Segment } from './tokenizer.ts';
+
+/**
+ * X12 transaction sets → FHIR R4 resources, driven by a mapping file (`schemas/x12/mapping.json`):
+ * which guide (GS08) is which kind, which segments a set may carry, where one resource starts (a
+ * claim at each subscriber `HL*…*22`, a payment at each `CLP`), where each element of the contract
+ * comes from, and which segments carry PHI. The file is compiled and checked when it loads. Every
+ * problem a set has against it is an {@link X12Issue} with a position, never a value.
+ * @see ASC X12 005010X222A1 (837P), 005010X223A2 (837I), 005010X221A1 (835)
+ */
+
+/** AN text, ID code, R decimal, N0 integer, DT date CCYYMMDD, RD8 date range CCYYMMDD-CCYYMMDD. */
+export type X12Type = 'AN' | 'ID' | 'R' | 'N0' | 'DT' | 'RD8';
+const TYPES: ReadonlySet<string> = new Set(['AN', 'ID', 'R', 'N0', 'DT', 'RD8']);
+
+interface FieldRule {
+  readonly path: string;
+  readonly from?: string;
+  readonly value?: string;
+  /** Text with `{POS}` parts, each the value at POS (`Patient/{NM1[IL]-09}`). */
+  readonly template?: string;
+  readonly type?: X12Type;
+  readonly required?: boolean;
+  /** For RD8: which end of the range. */
+  readonly part?: 'start' | 'end';
+  /** The 1-based number of the line (lines only). */
+  readonly sequence?: true;
+}
+
+interface SetRule {
+  readonly guide: string;
+  readonly transactionSet: string;
+  readonly resource: string;
+  /** The segment that starts one resource, optionally with element `element` equal to `value`. */
+  readonly unit: { readonly segment: string; readonly element?: number; readonly value?: string };
+  /** Segments a set of this kind may carry; any other is drift. */
+  readonly segments: readonly string[];
+  readonly fields: readonly FieldRule[];
+  /** Every composite of these segments as one repetition of `path` (diagnosis codes from HI). */
+  readonly lists?: readonly {
+    readonly path: string;
+    readonly segment: string;
+    readonly component: number;
+    readonly fields: readonly {
+      readonly path: string;
+      readonly sequence?: true;
+      readonly code?: true;
+      readonly value?: string;
+    }[];
+  }[];
+  /** Lines: each `start` segment begins one repetition of `path` (`item`). */
+  readonly lines?: { readonly path: string; readonly start: string; readonly fields: readonly FieldRule[] };
+}
+
+interface MappingFile {
+  readonly versions: readonly string[];
+  /** Segment id → PHI class of what it carries (names, addresses, birth dates, identifiers). */
+  readonly phiSegments: Readonly<Record<string, string>>;
+  readonly sets: Readonly<Record<string, SetRule>>;
+}
+
+/** A problem of one set against the mapping: kind and position only. */
+export interface X12Issue {
+  readonly kind:
+    'missing_required' | 'type_mismatch' | 'unexpected_segment' | 'unknown_set' | 'version_changed';
+  /** `CLM-02`, `ZZZ`, `GS-08`. */
+  readonly position: string;
+  /** Position of the segment in the set (ST is 1), when one. */
+  readonly segmentPosition: number | null;
+  readonly resourceType: string | null;
+  readonly expected: string | null;
+  /** The kind of what was found (`text`, `digits`, `empty`), never the value. */
+  readonly observed: string | null;
+}
+
+export interface X12Resource {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly resource: Record<string, unknown>;
+}
+
+export interface X12MappingResult {
+  /** `837P`, `837I`, `835`, or null when the guide is not mapped. */
+  readonly kind: string | null;
+  readonly issues: readonly X12Issue[];
+  /** Empty when there is an issue: a set is taken whole or not at all. */
+  readonly resources: readonly X12Resource[];
+}
+
+export interface X12Mapping {
+  readonly resourceTypes: readonly string[];
+  readonly kinds: readonly string[];
+  /** Maps one self-contained transaction set (ISA, GS, ST…SE bytes). */
+  map(payload: Buffer): X12MappingResult;
+}
+
+const POSITION = /^([A-Z][A-Z0-9]{1,2})(?:\[([A-Z0-9]{1,3})\])?-(\d{2})(?:\.(\d{1,2}))?$/;
+const TEMPLATE_PART = /\{([^}]+)\}/g;
+const FHIR_ID_UNSAFE = /[^A-Za-z0-9.-]/g;
+const PATH = /^[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*$/;
+
+/** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
+export function loadX12Mapping(path: string, phiOf?: PhiLookup): X12Mapping {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new PipelineError('CONFIG_INVALID', 'X12 mapping file could not be read as JSON', {
+      cause: err,
+      context: { path },
+    });
+  }
+  return compileX12Mapping(json, phiOf);
+}
+
+/**
+ * The PHI class a contract gives a FHIR path of a resource type (`Claim`, `patient.reference`), or
+ * undefined when no contract field has that path. Used to prove that whatever comes from a PHI
+ * segment lands in a field the contract classifies as PHI.
+ */
+export type PhiLookup = (resourceType: string, path: string) => string | undefined;
+
+export function compileX12Mapping(json: unknown, phiOf?: PhiLookup): X12Mapping {
+  const file = json as MappingFile;
+  if (
+    typeof file !== 'object' ||
+    file === null ||
+    typeof file.sets !== 'object' ||
+    typeof file.phiSegments !== 'object'
+  ) {
+    throw new PipelineError('CONFIG_INVALID', 'X12 mapping needs versions, phiSegments and sets');
+  }
+  const problems: string[] = [];
+  const positionsOf = (f: FieldRule): string[] =>
+    f.from !== undefined
+      ? [f.from]
+      : [...(f.template ?? '').matchAll(TEMPLATE_PART)].map((m) => m[1] as string);
+  const checkField = (where: string, resource: string, f: FieldRule, prefix: string) => {
+    const sources = [f.from, f.value, f.template, f.sequence].filter((x) => x !== undefined).length;
+    if (sources !== 1) problems.push(`${where}: exactly one of from, value, template, sequence`);
+    if (!PATH.test(f.path)) problems.push(`${where}: path`);
+    if (f.from !== undefined && (f.type === undefined || !TYPES.has(f.type)))
+      problems.push(`${where}: type must be one of ${[...TYPES].join(', ')}`);
+    for (const pos of positionsOf(f)) {
+      if (!POSITION.test(pos)) {
+        problems.push(`${where}: position ${pos} is not SEG[qualifier]-NN[.c]`);
+        continue;
+      }
+      const segment = (POSITION.exec(pos) as RegExpExecArray)[1] as string;
+      const phi = file.phiSegments[segment];
+      if (phi !== undefined && phiOf !== undefined) {
+        const contractPath = `${prefix}${f.path}`.replace(/\[\d+\]/g, '');
+        const declared = phiOf(resource, contractPath);
+        if (declared === undefined || declared === 'none')
+          problems.push(
+            `${where}: ${segment} carries PHI but ${resource}.${contractPath} is not a PHI field of the contract`,
+          );
+      }
+    }
+  };
+  for (const [kind, rule] of Object.entries(file.sets)) {
+    for (const [i, f] of rule.fields.entries()) checkField(`sets.${kind}.fields[${i}]`, rule.resource, f, '');
+    for (const [i, f] of (rule.lines?.fields ?? []).entries())
+      checkField(`sets.${kind}.lines.fields[${i}]`, rule.resource, f, `${rule.lines?.path ?? ''}.`);
+    for (const [i, l] of (rule.lists ?? []).entries())
+      if (file.phiSegments[l.segment] !== undefined)
+        problems.push(`sets.${kind}.lists[${i}]: ${l.segment} carries PHI`);
+    if (!rule.segments.includes(rule.unit.segment))
+      problems.push(`sets.${kind}.unit: ${rule.unit.segment} is not among its segments`);
+  }
+  if (problems.length > 0) {
+    throw new PipelineError('CONFIG_INVALID', `X12 mapping invalid: ${problems.join('; ')}`, {
+      context: { problems: problems.length },
+    });
+  }
+  const byGuide = new Map(Object.entries(file.sets).map(([kind, rule]) => [rule.guide, { kind, rule }]));
+  return {
+    resourceTypes: [...new Set(Object.values(file.sets).map((r) => r.resource))],
+    kinds: Object.keys(file.sets),
+    map: (payload) => mapSet(file, byGuide, payload),
+  };
+}
+
+/** The kind of a value, for issues: never the value. */
+export function kindOf(value: string): string {
+  if (value === '') return 'empty';
+  if (/^\d+$/.test(value)) return 'digits';
+  if (/^[+-]?\d*\.\d+$/.test(value)) return 'decimal';
+  return 'text';
+}
+
+/** Converts a value of an X12 type into its FHIR JSON form, or undefined when it is not of that type. */
+export function convert(type: X12Type, value: string, part?: 'start' | 'end'): string | number | undefined {
+  const date = (d: string) =>
+    /^\d{8}$/.test(d) ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : undefined;
+  switch (type) {
+    case 'AN':
+    case 'ID':
+      return value;
+    case 'R':
+      return /^-?(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : undefined;
+    case 'N0':
+      return /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+    case 'DT':
+      return date(value);
+    case 'RD8': {
+      const m = /^(\d{8})-(\d{8})$/.exec(value);
+      return m ? date((part === 'end' ? m[2] : m[1]) as string) : undefined;
+    }
+  }
+}
+
+/** Sets `a.b[0].c` on an object, creating what is missing. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let at: Record<string, unknown> = target;
+  for (const [i, part] of parts.entries()) {
+    const m = /^([a-zA-Z]+)(?:\[(\d+)\])?$/.exec(part) as RegExpExecArray;
+    const name = m[1] as string;
+    const last = i === parts.length - 1;
+    if (m[2] === undefined) {
+      if (last) at[name] = value;
+      else at = (at[name] ??= {}) as Record<string, unknown>;
+    } else {
+      const list = (at[name] ??= []) as unknown[];
+      const index = Number(m[2]);
+      if (last) list[index] = value;
+      else at = (list[index] ??= {}) as Record<string, unknown>;
+    }
+  }
+}
+
+/** Segments in scope, innermost first; a position finds the first match. */
+type Scope = readonly (readonly X12Segment[])[];
+
+function lookup(
+  scope: Scope,
+  pos: string,
+  d: X12Delimiters,
+): { value: string; segment: X12Segment | undefined } {
+  const m = POSITION.exec(pos) as RegExpExecArray;
+  const [id, qualifier, element, component] = [
+    m[1] as string,
+    m[2],
+    Number(m[3]),
+    m[4] === undefined ? undefined : Number(m[4]),
+  ];
+  for (const segments of scope) {
+    const s = segments.find((x) => x.id === id && (qualifier === undefined || x.elements[1] === qualifier));
+    if (s === undefined) continue;
+    const raw = s.elements[element] ?? '';
+    const value = component === undefined ? raw : (raw.split(d.component)[component - 1] ?? '');
+    return { value, segment: s };
+  }
+  return { value: '', segment: undefined };
+}
+
+function mapSet(
+  file: MappingFile,
+  byGuide: ReadonlyMap<string, { kind: string; rule: SetRule }>,
+  payload: Buffer,
+): X12MappingResult {
+  const { segments, delimiters, problem } = tokenize(payload);
+  if (problem !== undefined || delimiters === undefined) {
+    return {
+      kind: null,
+      resources: [],
+      issues: [
+        {
+          kind: 'unknown_set',
+          position: 'ISA',
+          segmentPosition: null,
+          resourceType: null,
+          expected: 'X12',
+          observed: problem?.kind ?? 'empty',
+        },
+      ],
+    };
+  }
+  const isa = segments[0] as X12Segment;
+  const gs = segments.find((s) => s.id === 'GS');
+  const stIndex = segments.findIndex((s) => s.id === 'ST');
+  const set = segments.slice(stIndex);
+  const guide = gs?.elements[8] ?? '';
+  const found = byGuide.get(guide);
+  if (found === undefined || stIndex < 0 || set[0]?.elements[1] !== found.rule.transactionSet) {
+    return {
+      kind: null,
+      resources: [],
+      issues: [
+        {
+          kind: 'unknown_set',
+          position: 'GS-08',
+          segmentPosition: null,
+          resourceType: null,
+          expected: [...byGuide.keys()].join('|'),
+          observed: kindOf(guide),
+        },
+      ],
+    };
+  }
+  const { kind, rule } = found;
+  const issues: X12Issue[] = [];
+  const positionInSet = (s: X12Segment | undefined) => (s === undefined ? null : set.indexOf(s) + 1);
+  if (!file.versions.includes(isa.elements[12] ?? '')) {
+    issues.push({
+      kind: 'version_changed',
+      position: 'ISA-12',
+      segmentPosition: null,
+      resourceType: rule.resource,
+      expected: file.versions.join('|'),
+      observed: kindOf(isa.elements[12] ?? ''),
+    });
+  }
+  const allowed = new Set(rule.segments);
+  for (const s of set) {
+    if (!allowed.has(s.id))
+      issues.push({
+        kind: 'unexpected_segment',
+        position: s.id.replace(/[^A-Z0-9]/g, ''),
+        segmentPosition: positionInSet(s),
+        resourceType: rule.resource,
+        expected: null,
+        observed: null,
+      });
+  }
+  const isUnitStart = (s: X12Segment) =>
+    s.id === rule.unit.segment &&
+    (rule.unit.element === undefined || s.elements[rule.unit.element] === rule.unit.value);
+  const firstUnit = set.findIndex(isUnitStart);
+  const header = firstUnit < 0 ? set : set.slice(0, firstUnit);
+  const units: X12Segment[][] = [];
+  for (const s of firstUnit < 0 ? [] : set.slice(firstUnit)) {
+    if (isUnitStart(s)) units.push([s]);
+    else units.at(-1)?.push(s);
+  }
+  const unitsOfInterest = units;
+  const resources: X12Resource[] = [];
+  const field = (target: Record<string, unknown>, f: FieldRule, scope: Scope, line = 0) => {
+    if (f.value !== undefined) return setPath(target, f.path, f.value);
+    if (f.sequence === true) return setPath(target, f.path, line);
+    if (f.template !== undefined) {
+      let missing: { pos: string; segment: X12Segment | undefined } | undefined;
+      const text = f.template.replace(TEMPLATE_PART, (_all, pos: string) => {
+        const v = lookup(scope, pos, delimiters);
+        if (v.value === '') missing ??= { pos, segment: v.segment };
+        return v.value.replace(FHIR_ID_UNSAFE, '-');
+      });
+      if (missing !== undefined) {
+        if (f.required === true)
+          issues.push({
+            kind: 'missing_required',
+            position: missing.pos,
+            segmentPosition: positionInSet(missing.segment),
+            resourceType: rule.resource,
+            expected: null,
+            observed: 'empty',
+          });
+        return;
+      }
+      return setPath(target, f.path, text);
+    }
+    const { value, segment } = lookup(scope, f.from as string, delimiters);
+    if (value === '') {
+      if (f.required === true)
+        issues.push({
+          kind: 'missing_required',
+          position: f.from as string,
+          segmentPosition: positionInSet(segment),
+          resourceType: rule.resource,
+          expected: f.type ?? null,
+          observed: 'empty',
+        });
+      return;
+    }
+    const converted = convert(f.type as X12Type, value, f.part);
+    if (converted === undefined) {
+      issues.push({
+        kind: 'type_mismatch',
+        position: f.from as string,
+        segmentPosition: positionInSet(segment),
+        resourceType: rule.resource,
+        expected: f.type ?? null,
+        observed: kindOf(value),
+      });
+      return;
+    }
+    setPath(
+      target,
+      f.path,
+      f.path === 'id' ? String(converted).replace(FHIR_ID_UNSAFE, '-').slice(0, 64) : converted,
+    );
+  };
+  for (const unit of unitsOfInterest) {
+    const resource: Record<string, unknown> = { resourceType: rule.resource };
+    const scope: Scope = [unit, header];
+    for (const f of rule.fields) field(resource, f, scope);
+    for (const list of rule.lists ?? []) {
+      let n = 0;
+      for (const s of unit.filter((x) => x.id === list.segment)) {
+        for (const composite of s.elements.slice(1)) {
+          const code = composite.split(delimiters.component)[list.component - 1] ?? '';
+          if (code === '') continue;
+          const entry: Record<string, unknown> = {};
+          n += 1;
+          for (const lf of list.fields) setPath(entry, lf.path, lf.sequence ? n : lf.code ? code : lf.value);
+          setPath(resource, `${list.path}[${n - 1}]`, entry);
+        }
+      }
+    }
+    if (rule.lines !== undefined) {
+      const lines: X12Segment[][] = [];
+      for (const s of unit) {
+        if (s.id === rule.lines.start) lines.push([s]);
+        else lines.at(-1)?.push(s);
+      }
+      for (const [i, line] of lines.entries()) {
+        const entry: Record<string, unknown> = {};
+        for (const f of rule.lines.fields) field(entry, f, [line, unit, header], i + 1);
+        setPath(resource, `${rule.lines.path}[${i}]`, entry);
+      }
+    }
+    resources.push({
+      resourceType: rule.resource,
+      id: typeof resource.id === 'string' ? resource.id : '',
+      resource,
+    });
+  }
+  if (unitsOfInterest.length === 0)
+    issues.push({
+      kind: 'missing_required',
+      position: rule.unit.segment,
+      segmentPosition: null,
+      resourceType: rule.resource,
+      expected: null,
+      observed: 'empty',
+    });
+  return { kind, issues, resources: issues.length > 0 ? [] : resources };
+}
+
+/** The ST02 of a self-contained set payload (a control number; for positions in quarantine reasons). */
+export function setControlOf(payload: Buffer): string {
+  return tokenize(payload).segments.find((s) => s.id === 'ST')?.elements[2] ?? '';
+}

@@ -1,0 +1,70 @@
+import { PipelineError } from '@ehrflow/errors';
+
+/**
+ * Where a file stands and which transaction sets are already on `ehr.raw`, shared by restarts and
+ * replicas. Keys are keyed digests (HMAC of source, sender and control numbers), never ids or values.
+ */
+export interface ProgressStore {
+  /** Transaction sets of the file already written, in order (0 when none); `complete` once all were. */
+  progress(fileKey: string): Promise<{ next: number; complete: boolean } | undefined>;
+  /** For each set digest, whether it was written before (within the window). */
+  seen(digests: readonly string[]): Promise<boolean[]>;
+  /** Records, after Kafka acknowledged them, sets written and how far the file got — in one step. */
+  commit(fileKey: string, next: number, digests: readonly string[], complete: boolean): Promise<void>;
+  /** Whether an interchange (sender + ISA13) was taken in before, and marking it. */
+  interchangeSeen(digest: string): Promise<boolean>;
+  markInterchange(digest: string): Promise<void>;
+  /** A control number for our acknowledgments (1..999999999). */
+  nextAckControl(): Promise<number>;
+}
+
+/** The Redis commands used (ioredis' `Redis` fits; unit tests pass a small fake). */
+export interface ProgressRedis {
+  get(key: string): Promise<string | null>;
+  mget(...keys: string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;
+  incr(key: string): Promise<number>;
+  multi(): { set(key: string, value: string, px: 'PX', ms: number): unknown; exec(): Promise<unknown> };
+}
+
+export const PROGRESS_PREFIX = 'ehrflow:x12:';
+
+const unavailable = (what: string) => (err: unknown) => {
+  throw new PipelineError('REDIS_UNAVAILABLE', `${what} could not be reached in Redis`, { cause: err });
+};
+
+/** The Redis store: `file:<key>` → `next[:done]`, `set:<digest>`, `ix:<digest>`, all with the window as TTL. */
+export function createRedisProgress(redis: ProgressRedis, sourceId: string, windowMs: number): ProgressStore {
+  const file = (k: string) => `${PROGRESS_PREFIX}file:${k}`;
+  const set = (d: string) => `${PROGRESS_PREFIX}set:${d}`;
+  const ix = (d: string) => `${PROGRESS_PREFIX}ix:${d}`;
+  return {
+    async progress(fileKey) {
+      const v = await redis.get(file(fileKey)).catch(unavailable('file checkpoint'));
+      if (v === null) return undefined;
+      const [next, flag] = v.split(':');
+      return { next: Number(next), complete: flag === 'done' };
+    },
+    async seen(digests) {
+      if (digests.length === 0) return [];
+      const values = await redis.mget(...digests.map(set)).catch(unavailable('duplicate window'));
+      return values.map((v) => v !== null);
+    },
+    async commit(fileKey, next, digests, complete) {
+      const tx = redis.multi();
+      for (const d of digests) tx.set(set(d), '1', 'PX', windowMs);
+      tx.set(file(fileKey), complete ? `${next}:done` : String(next), 'PX', windowMs);
+      await tx.exec().catch(unavailable('file checkpoint'));
+    },
+    async interchangeSeen(digest) {
+      return (await redis.get(ix(digest)).catch(unavailable('duplicate window'))) !== null;
+    },
+    async markInterchange(digest) {
+      await redis.set(ix(digest), '1', 'PX', windowMs).catch(unavailable('duplicate window'));
+    },
+    async nextAckControl() {
+      const n = await redis.incr(`${PROGRESS_PREFIX}ack:${sourceId}`).catch(unavailable('ack counter'));
+      return ((n - 1) % 999_999_999) + 1;
+    },
+  };
+}
