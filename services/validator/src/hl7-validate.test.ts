@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER } from '@ehrflow/contracts';
 import { loadHl7Mapping } from '@ehrflow/hl7';
 import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +85,16 @@ describe('HL7 v2 path of the validator', () => {
     expect(decryptField(ring, String(patient.birthDate))).toBe('1980-02-14');
     expect(patient.sourceId).toBe('mllp-north');
     expect(JSON.stringify(patient)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('every record derived from a message names the message and its number of parts (for reconciliation)', async () => {
+    const { outcomes, envelope } = await setup().validate(adt());
+    expect(outcomes).toHaveLength(4);
+    for (const o of outcomes)
+      expect(valid(o)?.headers).toEqual({
+        [SOURCE_RECORD_HEADER]: envelope.recordId,
+        [SOURCE_PARTS_HEADER]: '4',
+      });
   });
 
   it('a birth date gone from PID-7 quarantines the whole message as missing_required at PID-7 with a drift event; the HL7 payload is kept', async () => {

@@ -1,4 +1,9 @@
-import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
+import {
+  SOURCE_PARTS_HEADER,
+  SOURCE_RECORD_HEADER,
+  type QuarantineReason,
+  type RawEnvelope,
+} from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { recordIdOf } from '@ehrflow/fhir';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
@@ -131,6 +136,11 @@ export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
         ];
       }
       const outcomes: Outcome[] = [];
+      // Every part names its message and how many parts it has: reconciliation counts messages.
+      const parts = {
+        [SOURCE_RECORD_HEADER]: envelope.recordId,
+        [SOURCE_PARTS_HEADER]: String(result.resources.length),
+      };
       for (const [index, r] of result.resources.entries()) {
         const derived: RawEnvelope = {
           ...envelope,
@@ -159,7 +169,9 @@ export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
                   keyId: envelope.keyId,
                 },
               }
-            : outcome,
+            : outcome.kind === 'valid'
+              ? { ...outcome, headers: { ...outcome.headers, ...parts } }
+              : outcome,
         );
       }
       if (outcomes.length === 0)
