@@ -16,7 +16,7 @@ import { createRecordValidator, type Outcome } from './validate-record.ts';
 
 const ring = testKeyring();
 const MAPPING = fileURLToPath(new URL('../../../schemas/hl7/v2-mapping.json', import.meta.url));
-const TYPES = ['Patient', 'Encounter', 'Observation', 'Condition', 'AllergyIntolerance'];
+const TYPES = ['Patient', 'Encounter', 'Observation', 'Condition', 'AllergyIntolerance', 'MedicationRequest'];
 
 /** Synthetic messages only: invented names and ids. */
 function adt(opts: { birth?: string; extra?: string; version?: string } = {}): string {
@@ -95,6 +95,32 @@ describe('HL7 v2 path of the validator', () => {
         [SOURCE_RECORD_HEADER]: envelope.recordId,
         [SOURCE_PARTS_HEADER]: '4',
       });
+  });
+
+  it('a pharmacy order (RDE^O11, RXE) becomes a valid MedicationRequest record under the FHIR contract', async () => {
+    const rde = [
+      'MSH|^~\\&|SIMRX|SIMHOSP|EHRFLOW|EHRFLOW|20261205120000||RDE^O11^RDE_O11|RX-1|P|2.5.1',
+      'PID|1||SIM0000042^^^SIMHOSP^MR||Zqxcanaryvalue^Ada||19800214|F',
+      'PV1|1|I|WARD1^101^1||||||||||||||||V00000042',
+      'ORC|NW|PLC1|||||||20261205093000',
+      'RXE|^^^20261205^^R|313782^Synthetic drug^RXN|250||mg|TAB|^Take one by mouth|||||3',
+      'RXR|PO^Oral^HL70162',
+    ].join('\r');
+    const { outcomes } = await setup().validate(rde);
+    expect(outcomes.map((o) => `${o.kind}:${valid(o)?.contract.resourceType ?? ''}`)).toEqual([
+      'valid:Patient',
+      'valid:MedicationRequest',
+    ]);
+    const med = valid(outcomes[1] as Outcome)?.value as Record<string, unknown>;
+    expect(med).toMatchObject({
+      status: 'active',
+      intent: 'order',
+      medicationCodeableConceptCode: '313782',
+      doseQuantityValue: 250,
+      doseQuantityUnit: 'mg',
+      dosageRouteCode: 'PO',
+      numberOfRepeatsAllowed: 3,
+    });
   });
 
   it('a birth date gone from PID-7 quarantines the whole message as missing_required at PID-7 with a drift event; the HL7 payload is kept', async () => {
