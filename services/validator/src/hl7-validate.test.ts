@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER } from '@ehrflow/contracts';
-import { loadHl7Mapping } from '@ehrflow/hl7';
+import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
 import { describe, expect, it } from 'vitest';
 import { createContractCache } from './contract-cache.ts';
-import { createHl7Validator } from './hl7-validate.ts';
+import { driftKeyOf } from './drift-aggregator.ts';
+import { createHl7Validator, hl7FeedId } from './hl7-validate.ts';
 import {
   contractJson,
   deletionContract,
@@ -139,10 +140,30 @@ describe('HL7 v2 path of the validator', () => {
         kind: 'missing_field',
         fieldPath: 'PID-7',
         resourceType: 'Patient',
-        sourceId: 'mllp-north',
+        // Drift is per feed: source, sending application, sending facility and message type.
+        sourceId: 'mllp-north:SIMEHR:SIMHOSP:ADT_A01',
       }),
     ]);
+    expect(q.value.sourceId).toBe('mllp-north');
     expect(JSON.stringify(q.value.detail)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('drift of one application at two facilities (MSH-4) is two feeds; a facility that is no id shape is hashed', () => {
+    const view = (facility: string) =>
+      parseHl7(
+        adt().replace('|SIMEHR|SIMHOSP|', `|SIMEHR|${facility}|`).replace('ADT^A01^ADT_A01', 'ORU^R01'),
+      );
+    const north = hl7FeedId('mllp-north', view('NORTHLAB'));
+    const south = hl7FeedId('mllp-north', view('SOUTHLAB'));
+    expect(north).toBe('mllp-north:SIMEHR:NORTHLAB:ORU_R01');
+    expect(south).toBe('mllp-north:SIMEHR:SOUTHLAB:ORU_R01');
+    expect(
+      driftKeyOf({ sourceId: north, resourceType: 'Patient', fieldPath: 'PID-7', kind: 'missing_field' }),
+    ).not.toBe(
+      driftKeyOf({ sourceId: south, resourceType: 'Patient', fieldPath: 'PID-7', kind: 'missing_field' }),
+    );
+    // A facility field carrying something shaped like a record value is never repeated.
+    expect(hl7FeedId('mllp-north', view('19800214'))).toMatch(/^mllp-north:SIMEHR:h[0-9a-f]{8}:ORU_R01$/);
   });
 
   it('a type change, a Z-segment and another MSH-12 are quarantine reasons and drift events', async () => {
