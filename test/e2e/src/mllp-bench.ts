@@ -10,8 +10,8 @@ const HELP = `Usage: node test/e2e/src/mllp-bench.ts [--messages N] [--senders N
 Runs the MLLP receiver in-process against the local stack (KAFKA_BROKERS, SCHEMA_REGISTRY_URL,
 REDIS_URL from the environment: eval "$(npm run -s stack -- env)"), then
   1. throughput: N messages (default 6000) from --senders (default 10) unpaced senders, each
-     waiting for its ACK before the next message (durable-ACKed messages per second, and the CPU
-     time of the process per message: receiver and senders together);
+     waiting for its ACK before the next message (durable-ACKed messages per second, and the
+     receiver's CPU time per message: the senders run in a worker thread);
   2. latency: the same senders paced at half the measured rate (p50/p99 ACK latency).
 Messages are synthetic ADT/ORU of about --bytes (default 1024). Topics are unique and deleted.
 `;
