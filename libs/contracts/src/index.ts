@@ -30,6 +30,7 @@ export {
   type PhiClassification,
 } from './contract.ts';
 export { DELETIONS_TOPIC_SUFFIX, DELETION_SCHEMA_FILE, KIND_HEADER, deletionsTopicOf } from './deletions.ts';
+export { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER } from './source-message.ts';
 export { breaksLevel, diffSchemas, type ChangeKind, type SchemaChange } from './diff.ts';
 export {
   CLEAN_TOPIC_PREFIX,

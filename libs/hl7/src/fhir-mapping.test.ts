@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileHl7Mapping, convert, loadHl7Mapping } from './fhir-mapping.ts';
+import { compileHl7Mapping, convert, groupOccurrences, loadHl7Mapping } from './fhir-mapping.ts';
 import { parseHl7 } from './message.ts';
 
 const MAPPING = fileURLToPath(new URL('../../../schemas/hl7/v2-mapping.json', import.meta.url));
@@ -155,5 +155,139 @@ describe('HL7 v2 → FHIR mapping (schemas/hl7/v2-mapping.json)', () => {
     expect(convert('TS', '202612051230-0500', '+00:00')).toBe('2026-12-05T12:30:00-05:00');
     expect(convert('DT', '1980-01-01', 'Z')).toBeUndefined();
     expect(convert('NM', '7.5', 'Z')).toBe(7.5);
+  });
+});
+
+/** Synthetic pharmacy orders (no real data): ORC/RXE/RXR per order, or ORC/RXO/RXR. */
+function pharmacyMessage(
+  type: 'RDE^O11' | 'RDE^O01' | 'OMP^O09',
+  version: string,
+  orders: readonly string[][],
+): string {
+  const [code, event] = type.split('^') as [string, string];
+  return [
+    `MSH|^~\\&|SIMRX|SIMHOSP|EHRFLOW|EHRFLOW|20261205120000||${code}^${event}^${code}_${event}|RX-1|P|${version}`,
+    'PID|1||SIM0000042^^^SIMHOSP^MR||Quillfeather^Ada||19800214|F',
+    'PV1|1|I|WARD1^101^1||||||||||||||||V00000042',
+    'AL1|1|DA|PENICILLIN^Synthetic allergen^L|MO',
+    ...orders.flat(),
+  ].join('\r');
+}
+const rxeOrder = (n: number, control = 'NW', extra: readonly string[] = []) => [
+  `ORC|${control}|PLC${n}|||||||20261205093000`,
+  `RXE|^^^20261205^^R|${n === 1 ? '313782' : '197361'}^Synthetic drug ${n}^RXN|${n * 250}||mg|TAB|^Take ${n} by mouth with food|||||${n}`,
+  ...extra,
+];
+
+describe('pharmacy orders (RXE/RXO → MedicationRequest)', () => {
+  it('an RDE^O11 maps each ORC/RXE order to a MedicationRequest, reading the ORC and RXR of its own order', () => {
+    const result = mapping.map(
+      parseHl7(
+        pharmacyMessage('RDE^O11', '2.5.1', [
+          rxeOrder(1, 'NW', ['RXR|PO^Oral^HL70162']),
+          rxeOrder(2, 'DC', ['RXR|IV^Intravenous^HL70162']),
+        ]),
+      ),
+    );
+    expect(result.issues).toEqual([]);
+    expect(result.resources.map((r) => r.resourceType)).toEqual([
+      'Patient',
+      'AllergyIntolerance',
+      'MedicationRequest',
+      'MedicationRequest',
+    ]);
+    const [first, second] = result.resources.slice(2).map((r) => r.resource);
+    expect(first).toMatchObject({
+      id: 'SIM0000042-rx-PLC1',
+      status: 'active',
+      intent: 'order',
+      medicationCodeableConcept: {
+        coding: [{ code: '313782', system: 'http://www.nlm.nih.gov/research/umls/rxnorm' }],
+      },
+      subject: { reference: 'Patient/SIM0000042' },
+      encounter: { reference: 'Encounter/V00000042' },
+      authoredOn: '2026-12-05T09:30:00+00:00',
+      dosageInstruction: [
+        {
+          text: 'Take 1 by mouth with food',
+          route: { coding: [{ code: 'PO' }] },
+          doseAndRate: [{ doseQuantity: { value: 250, unit: 'mg' } }],
+        },
+      ],
+      dispenseRequest: { numberOfRepeatsAllowed: 1 },
+    });
+    expect(second).toMatchObject({
+      id: 'SIM0000042-rx-PLC2',
+      status: 'stopped',
+      dosageInstruction: [
+        { route: { coding: [{ code: 'IV' }] }, doseAndRate: [{ doseQuantity: { value: 500 } }] },
+      ],
+    });
+  });
+
+  it.each(['2.3', '2.3.1'])(
+    'an RDE^O01 of version %s maps the same way; an order without RXR has no route',
+    (version) => {
+      const result = mapping.map(
+        parseHl7(pharmacyMessage('RDE^O01', version, [rxeOrder(1, 'NW', ['ORC|XX'].slice(1))])),
+      );
+      expect(result.issues).toEqual([]);
+      const med = result.resources.find((r) => r.resourceType === 'MedicationRequest')?.resource;
+      expect(med?.status).toBe('active');
+      expect(JSON.stringify(med)).not.toContain('route');
+    },
+  );
+
+  it('an OMP^O09 (2.4) maps RXO: requested give code, amount, units, refills; ORC-5 order status wins over ORC-1', () => {
+    const result = mapping.map(
+      parseHl7(
+        pharmacyMessage('OMP^O09', '2.4', [
+          [
+            'ORC|NW|PLC7|||CM||||20261205093000',
+            'RXO|00071015523^Synthetic drug 7^NDC|5||mL|||||||||2',
+            'RXR|PO^Oral^HL70162',
+          ],
+        ]),
+      ),
+    );
+    expect(result.issues).toEqual([]);
+    expect(result.resources.find((r) => r.resourceType === 'MedicationRequest')?.resource).toMatchObject({
+      id: 'SIM0000042-rx-PLC7',
+      status: 'completed',
+      medicationCodeableConcept: { coding: [{ code: '00071015523', system: 'http://hl7.org/fhir/sid/ndc' }] },
+      dosageInstruction: [{ doseAndRate: [{ doseQuantity: { value: 5, unit: 'mL' } }] }],
+      dispenseRequest: { numberOfRepeatsAllowed: 2 },
+    });
+  });
+
+  it('drift in an order: an empty give code is missing_required at RXE[2]-2, a non-number dose a type_mismatch', () => {
+    const noCode = [['ORC|NW|PLC1', 'RXE|^^^20261205^^R|^Synthetic^RXN|250||mg']];
+    const badDose = [rxeOrder(1), ['ORC|NW|PLC2', 'RXE|^^^20261205^^R|197361^Synthetic^RXN|two||mg']];
+    const missing = mapping.map(parseHl7(pharmacyMessage('RDE^O11', '2.5', [rxeOrder(1), ...noCode])));
+    expect(missing.resources).toEqual([]);
+    expect(missing.issues.map((i) => `${i.kind}:${i.position}`)).toContain('missing_required:RXE[2]-2.1');
+    const mismatch = mapping.map(parseHl7(pharmacyMessage('RDE^O11', '2.5', badDose)));
+    expect(mismatch.issues.map((i) => `${i.kind}:${i.position}:${i.observed}`)).toContain(
+      'type_mismatch:RXE[2]-3:text',
+    );
+    expect(mapping.resourceTypes).toContain('MedicationRequest');
+    expect(mapping.resourceTypes).not.toContain('MedicationRequest.RXE');
+  });
+
+  it('groupOccurrences: the ORC before an RXE and the first RXR after it, none when the order has no RXR', () => {
+    const names = ['MSH', 'PID', 'ORC', 'RXE', 'RXR', 'RXR', 'ORC', 'RXE', 'ORC', 'RXE', 'RXR'];
+    expect(groupOccurrences(names, 'RXE', 1, ['ORC', 'RXR'])).toEqual({ ORC: 1, RXR: 1 });
+    expect(groupOccurrences(names, 'RXE', 2, ['ORC', 'RXR'])).toEqual({ ORC: 2, RXR: 0 });
+    expect(groupOccurrences(names, 'RXE', 3, ['ORC', 'RXR'])).toEqual({ ORC: 3, RXR: 3 });
+  });
+
+  it('a rule keyed other than by a resource type must name one; group needs each', () => {
+    const base = { versions: ['2.5.1'], encodingCharacters: '^~\\&', messages: {}, timezone: '+00:00' };
+    expect(() =>
+      compileHl7Mapping({
+        ...base,
+        resources: { 'MedicationRequest.RXE': { segment: 'RXE', group: ['ORC'], id: '{RXE-1}', fields: [] } },
+      }),
+    ).toThrow(/MedicationRequest\.RXE: a key that is not a resource type needs resourceType.*group\[0\]/);
   });
 });

@@ -27,8 +27,16 @@ interface FieldRule {
 }
 
 interface ResourceRule {
+  /** The contract the rule fills; defaults to the rule's key (a key such as `MedicationRequest.RXO` needs it). */
+  readonly resourceType?: string;
   readonly segment: string;
   readonly each?: boolean;
+  /**
+   * With `each`: segments read at the same order as the rule's segment (e.g. `["ORC", "RXR"]` for an
+   * RXE). The first names the group start: the nth RXE belongs to the ORC before it, and every
+   * listed segment is read at its first occurrence between that ORC and the next one.
+   */
+  readonly group?: readonly string[];
   readonly id: string;
   readonly fields: readonly FieldRule[];
 }
@@ -123,6 +131,13 @@ export function compileHl7Mapping(json: unknown): Hl7Mapping {
   }
   for (const [type, rule] of Object.entries(file.resources)) {
     if (!/^[A-Z][A-Z0-9]{2}$/.test(rule.segment)) problems.push(`resources.${type}.segment`);
+    if (rule.resourceType !== undefined && !/^[A-Z][A-Za-z]+$/.test(rule.resourceType))
+      problems.push(`resources.${type}.resourceType`);
+    else if (rule.resourceType === undefined && !/^[A-Z][A-Za-z]+$/.test(type))
+      problems.push(`resources.${type}: a key that is not a resource type needs resourceType`);
+    for (const [i, seg] of (rule.group ?? []).entries())
+      if (!/^[A-Z][A-Z0-9]{2}$/.test(seg) || rule.each !== true)
+        problems.push(`resources.${type}.group[${i}]`);
     for (const m of rule.id.matchAll(TEMPLATE_PART)) checkPosition(`resources.${type}.id`, m[1] as string);
     for (const [i, f] of rule.fields.entries()) {
       const where = `resources.${type}.fields[${i}]`;
@@ -150,7 +165,7 @@ export function compileHl7Mapping(json: unknown): Hl7Mapping {
     });
   }
   return {
-    resourceTypes: Object.keys(file.resources),
+    resourceTypes: [...new Set(Object.entries(file.resources).map(([key, r]) => r.resourceType ?? key))],
     messageTypes: Object.keys(file.messages),
     map: (view) => mapMessage(file, view),
   };
@@ -162,7 +177,7 @@ function at(view: Hl7View, pos: string, occurrence: Readonly<Record<string, numb
   const field = Number(m[2]);
   const component = m[3] === undefined ? undefined : Number(m[3]);
   const occ = occurrence[seg] ?? 1;
-  return view.value(seg, field, component ?? 1, 1, occ);
+  return occ === 0 ? '' : view.value(seg, field, component ?? 1, 1, occ);
 }
 
 /** The kind of a value, for issues: never the value. */
@@ -269,12 +284,18 @@ function mapMessage(file: MappingFile, view: Hl7View): Hl7MappingResult {
   }
   const event = h.messageType.split('^')[1] ?? '';
   const resources: Hl7Resource[] = [];
-  for (const type of message.resources) {
-    const rule = file.resources[type] as ResourceRule;
+  for (const key of message.resources) {
+    const rule = file.resources[key] as ResourceRule;
+    const type = rule.resourceType ?? key;
     const count = view.count(rule.segment);
     const occurrences = rule.each ? Array.from({ length: count }, (_, i) => i + 1) : count > 0 ? [1] : [];
     for (const occ of occurrences) {
-      const occurrence = { [rule.segment]: occ };
+      const occurrence = {
+        ...(rule.group === undefined
+          ? {}
+          : groupOccurrences(view.segmentNames, rule.segment, occ, rule.group)),
+        [rule.segment]: occ,
+      };
       const where = (pos: string) =>
         rule.each && pos.startsWith(rule.segment) ? `${pos.split('-')[0]}[${occ}]-${pos.split('-')[1]}` : pos;
       const resource: Record<string, unknown> = { resourceType: type };
@@ -345,6 +366,51 @@ function mapMessage(file: MappingFile, view: Hl7View): Hl7MappingResult {
   }
   const blocking = issues.some((i) => i.blocking);
   return { issues, resources: blocking ? [] : resources };
+}
+
+/**
+ * Occurrences of the segments of an order group for the `occ`th `segment`: the group runs from the
+ * last `group[0]` before it to the next `group[0]`; each listed segment is taken at its first
+ * occurrence inside that range, 0 (nothing) when it has none there.
+ */
+export function groupOccurrences(
+  names: readonly string[],
+  segment: string,
+  occ: number,
+  group: readonly string[],
+): Record<string, number> {
+  const start = group[0] as string;
+  let at = -1;
+  for (let i = 0, seen = 0; i < names.length; i += 1)
+    if (names[i] === segment && ++seen === occ) {
+      at = i;
+      break;
+    }
+  let from = 0;
+  for (let i = at; i >= 0; i -= 1)
+    if (names[i] === start) {
+      from = i;
+      break;
+    }
+  let to = names.length;
+  for (let i = at + 1; i < names.length; i += 1)
+    if (names[i] === start) {
+      to = i;
+      break;
+    }
+  const out: Record<string, number> = {};
+  for (const seg of group) {
+    out[seg] = 0;
+    for (let i = 0, seen = 0; i < to; i += 1) {
+      if (names[i] !== seg) continue;
+      seen += 1;
+      if (i >= from) {
+        out[seg] = seen;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 function fill(template: string, view: Hl7View, occurrence: Readonly<Record<string, number>>): string {

@@ -13,6 +13,13 @@ import type { Pool } from 'pg';
 import { INFRA_TABLES } from './ddl.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
 import { qualified } from './names.ts';
+import {
+  countMessages,
+  emptyMessageScan,
+  notePart,
+  type MessageCounts,
+  type MessageScan,
+} from './reconcile-messages.ts';
 import { toDatabaseError } from './pg-errors.ts';
 import { isDeleteRecord } from './rows.ts';
 import { scanTopics, type ScannedRecord } from './topic-scan.ts';
@@ -74,7 +81,10 @@ export type ReconcileStage =
   | 'quarantined'
   | 'valid_plus_quarantined'
   | 'clean'
-  | 'loaded';
+  | 'loaded'
+  | 'valid_messages'
+  | 'clean_messages'
+  | 'loaded_messages';
 
 /** One line of the reconciliation table. Every count is counted where it says, never copied. */
 export interface ReconcileRow {
@@ -123,6 +133,19 @@ export interface ReconcileResult {
   } | null;
   readonly rows: readonly ReconcileRow[];
   readonly byType: Readonly<Record<string, TypeCounts>>;
+  /**
+   * Counts in raw messages, present when a raw record of the job maps to several valid records
+   * (HL7 v2): the rows then compare valid + quarantined messages with raw, and clean and loaded
+   * messages with valid ones; the record rows still compare valid, clean and loaded records.
+   */
+  readonly messages?: MessageCounts;
+  /**
+   * A push feed (raw records but no job event, e.g. an MLLP listener): open-ended, so there is no
+   * source count to compare raw with; the caller compares raw with what the senders saw ACKed.
+   */
+  readonly feed?: boolean;
+  /** Blocks refused whole before the raw topic (a batch whose trailer lied), in quarantine. */
+  readonly refusedBlocks?: number;
   /** Facts that stop the job from reconciling, or that the reader should know (PHI-free). */
   readonly notes: readonly string[];
 }
@@ -130,7 +153,12 @@ export interface ReconcileResult {
 interface Seen {
   readonly type: string;
   readonly deleted: boolean;
+  /** Raw envelopes only: the payload format. */
+  readonly format?: string;
 }
+
+/** Raw formats of push feeds: their records have no job event (an open-ended job per listener). */
+const FEED_FORMATS: ReadonlySet<string> = new Set(['HL7V2']);
 
 /** What one scan collects for one job. */
 interface JobScan {
@@ -141,6 +169,10 @@ interface JobScan {
   readonly valid: Map<string, Seen>;
   readonly quarantined: Map<string, Seen>;
   readonly clean: Map<string, Seen>;
+  /** Valid records grouped by the raw message they came from. */
+  readonly parts: MessageScan;
+  /** Record ids of quarantined blocks that never reached the raw topic. */
+  readonly refused: Set<string>;
 }
 
 /**
@@ -187,6 +219,8 @@ export async function reconcileJobs(
         valid: new Map(),
         quarantined: new Map(),
         clean: new Map(),
+        parts: emptyMessageScan(),
+        refused: new Set(),
       },
     ]),
   );
@@ -218,10 +252,12 @@ export async function reconcileJobs(
         if (scan.job === undefined || e.updatedAt >= scan.job.updatedAt) scan.job = e;
       } else if (r.topic === topics.raw) {
         const e = value as unknown as RawEnvelope;
-        scan.raw.set(e.recordId, { type: e.resourceType, deleted: e.kind === 'DELETE' });
+        scan.raw.set(e.recordId, { type: e.resourceType, deleted: e.kind === 'DELETE', format: e.format });
       } else if (r.topic === topics.quarantine) {
         const q = value as unknown as QuarantineRecord;
-        scan.quarantined.set(q.recordId, { type: q.resourceType ?? 'unknown', deleted: false });
+        // Refused before the raw topic (partition -1): not one of the job's raw records.
+        if (q.sourcePartition === -1 && q.sourceTopic !== topics.raw) scan.refused.add(q.recordId);
+        else scan.quarantined.set(q.recordId, { type: q.resourceType ?? 'unknown', deleted: false });
       } else if (deletionStage.has(r.topic)) {
         // Deletions of the reconciled types only, like the per-type topics.
         const d = value as unknown as Deletion;
@@ -231,6 +267,7 @@ export async function reconcileJobs(
       } else {
         const where = typeOfTopic.get(r.topic);
         if (where !== undefined) {
+          if (where.stage === 'valid') notePart(scan.parts, String(value.recordId), r.headers);
           scan[where.stage].set(String(value.recordId), {
             type: where.type,
             deleted: isDeleteRecord(value, r.headers),
@@ -264,6 +301,21 @@ async function summarize(
   for (const [topic, n] of undecodable)
     notes.push(`${n} record(s) in ${topic} could not be decoded and are not attributed to any job`);
   const loaded = await loadedCounts(deps, jobId, notes);
+  const grouped = scan.parts.messages.size > 0;
+  const feed =
+    job === undefined &&
+    seen.raw.size > 0 &&
+    [...seen.raw.values()].every((r) => FEED_FORMATS.has(r.format ?? ''));
+  const messages = grouped
+    ? countMessages({
+        raw: new Set(seen.raw.keys()),
+        valid: new Set(seen.valid.keys()),
+        quarantined: new Set(seen.quarantined.keys()),
+        clean: new Set(seen.clean.keys()),
+        loaded: await loadedIds(deps, jobId),
+        scan: scan.parts,
+      })
+    : undefined;
 
   const tally = (m: Map<string, Seen>) => {
     let deletes = 0;
@@ -298,7 +350,7 @@ async function summarize(
   const errors = job === undefined ? null : job.counts.errors;
   // Events written before duplicates were counted have none.
   const duplicates = job === undefined ? null : (job.counts.duplicates ?? 0);
-  const rows: ReconcileRow[] = [
+  const sourceRows: ReconcileRow[] = [
     {
       stage: 'source_read',
       label: 'source read',
@@ -328,16 +380,22 @@ async function summarize(
       gap: null,
       ok: duplicates !== null,
     },
+  ];
+  const rows: ReconcileRow[] = [
+    ...(feed ? [] : sourceRows),
     {
       stage: 'raw',
       label: 'raw produced',
       from: topics.raw,
       ...raw,
-      ...compareBoth(
-        raw,
-        read === null || errors === null || duplicates === null ? null : read - errors - duplicates,
-        job === undefined ? null : job.counts.deleted,
-      ),
+      // A push feed has no source count: the caller compares raw with the senders' ACKs.
+      ...(feed
+        ? compare(null, null)
+        : compareBoth(
+            raw,
+            read === null || errors === null || duplicates === null ? null : read - errors - duplicates,
+            job === undefined ? null : job.counts.deleted,
+          )),
     },
     {
       stage: 'valid',
@@ -357,19 +415,23 @@ async function summarize(
       gap: null,
       ok: true,
     },
-    {
-      stage: 'valid_plus_quarantined',
-      label: 'valid + quarantined',
-      from: '',
-      count: valid.count + quarantined.count,
-      upserts: valid.upserts + quarantined.upserts,
-      deletes: valid.deletes + quarantined.deletes,
-      ...compareBoth(
-        { count: valid.count + quarantined.count, deletes: valid.deletes + quarantined.deletes },
-        raw.count,
-        raw.deletes,
-      ),
-    },
+    ...(messages === undefined
+      ? [
+          {
+            stage: 'valid_plus_quarantined' as const,
+            label: 'valid + quarantined',
+            from: '',
+            count: valid.count + quarantined.count,
+            upserts: valid.upserts + quarantined.upserts,
+            deletes: valid.deletes + quarantined.deletes,
+            ...compareBoth(
+              { count: valid.count + quarantined.count, deletes: valid.deletes + quarantined.deletes },
+              raw.count,
+              raw.deletes,
+            ),
+          },
+        ]
+      : messageRows(messages, raw.count, quarantined.deletes)),
     {
       stage: 'clean',
       label: 'clean',
@@ -387,7 +449,11 @@ async function summarize(
   ];
 
   const { retry } = scan;
-  if (job === undefined) notes.push(`no event for job ${jobId} in ${topics.jobs}`);
+  if (feed)
+    notes.push(
+      `push feed: no job event; raw counts messages written, to compare with what the senders saw ACKed`,
+    );
+  else if (job === undefined) notes.push(`no event for job ${jobId} in ${topics.jobs}`);
   else if (job.state === 'partial') {
     const entries = Object.values(job.errorEntries?.byType ?? {}).reduce((a, b) => a + Number(b), 0);
     const types = Object.keys(job.errorEntries?.byType ?? {})
@@ -405,6 +471,12 @@ async function summarize(
     notes.push(`job state is ${job.state}, not completed: its counts may still move`);
   if (duplicates !== null && duplicates > 0)
     notes.push(`the source listed ${duplicates} resource(s) more than once; each is one record downstream`);
+  if (messages !== undefined && messages.incomplete > 0)
+    notes.push(`${messages.incomplete} message(s) have only some of their records on the valid topics`);
+  if (scan.refused.size > 0)
+    notes.push(
+      `${scan.refused.size} block(s) refused whole before ${topics.raw} (e.g. a batch whose trailer count lied) are in ${topics.quarantine}`,
+    );
 
   const byType: Record<string, TypeCounts> = {};
   const bump = (type: string, key: keyof TypeCounts, n = 1) => {
@@ -415,7 +487,8 @@ async function summarize(
     for (const s of m.values()) bump(s.type, key);
   for (const [type, n] of loaded.byType) bump(type, 'loaded', n);
 
-  const closed = job?.state === 'completed' || (job?.state === 'partial' && retry?.state === 'completed');
+  const closed =
+    feed || job?.state === 'completed' || (job?.state === 'partial' && retry?.state === 'completed');
   return {
     jobId,
     reconciled: closed && rows.every((r) => r.ok),
@@ -426,13 +499,60 @@ async function summarize(
         : { sourceId: job.sourceId, kind: job.kind, state: job.state, counts: job.counts },
     rows,
     byType,
+    ...(messages === undefined ? {} : { messages }),
+    ...(feed ? { feed } : {}),
+    ...(scan.refused.size > 0 ? { refusedBlocks: scan.refused.size } : {}),
     notes,
   };
+}
+
+/**
+ * Rows in messages: valid + quarantined messages = raw messages, clean messages = loaded
+ * messages = valid messages. A message is valid when all of its records are.
+ */
+function messageRows(m: MessageCounts, raw: number, quarantinedDeletes: number): ReconcileRow[] {
+  const row = (
+    stage: ReconcileStage,
+    label: string,
+    count: number,
+    expected: number | null,
+  ): ReconcileRow => ({
+    stage,
+    label,
+    from: 'messages',
+    count,
+    expected,
+    gap: expected === null ? null : count - expected,
+    ok: expected === null || count === expected,
+  });
+  return [
+    row('valid_messages', 'valid messages (every record valid)', m.valid, null),
+    {
+      ...row('valid_plus_quarantined', 'valid + quarantined messages', m.valid + m.quarantined, raw),
+      deletes: quarantinedDeletes,
+    },
+    row('clean_messages', 'clean messages', m.clean, m.valid),
+    row('loaded_messages', 'loaded messages', m.loaded, m.valid),
+  ];
 }
 
 function prefixOf(byType: Readonly<Record<string, string>>): string {
   const [first] = Object.entries(byType);
   return first === undefined ? '' : first[1].slice(0, first[1].length - first[0].length);
+}
+
+/** Record ids the loader committed for the job (only asked when messages are counted). */
+async function loadedIds(deps: ReconcileDeps, jobId: string): Promise<Set<string>> {
+  try {
+    const res = await deps.pool.query<{ record_id: string }>(
+      `SELECT record_id FROM ${qualified(deps.schema, INFRA_TABLES.ledger)} WHERE job_id = $1`,
+      [jobId],
+    );
+    return new Set(res.rows.map((r) => r.record_id));
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '42P01') return new Set();
+    throw toDatabaseError(err, 'reconcile');
+  }
 }
 
 async function loadedCounts(

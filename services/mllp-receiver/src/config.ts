@@ -15,6 +15,11 @@ export const receiverEnv = z.object({
   /** PEM files of the listener's certificate and key: both set means MLLP over TLS. */
   MLLP_TLS_CERT_FILE: z.string().min(1).optional(),
   MLLP_TLS_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * PEM file of the CA(s) that sign senders' client certificates: set means mutual TLS — a sender
+   * without a certificate from them is refused at the handshake. Needs MLLP_TLS_CERT_FILE/KEY_FILE.
+   */
+  MLLP_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
   /** Largest block accepted (a batch file is one block); larger ones are answered AR and the connection closed. */
   MLLP_MAX_MESSAGE_BYTES: z.coerce
     .number()

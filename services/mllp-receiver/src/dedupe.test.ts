@@ -9,15 +9,10 @@ function fakeRedis(fail = false): DedupeRedis & { store: Map<string, number> } {
       fail
         ? Promise.reject(new Error('down'))
         : Promise.resolve(keys.map((k) => (store.has(k) ? '1' : null))),
-    pipeline() {
-      const ops: [string, number][] = [];
-      return {
-        set: (key: string, _v: string, _px: 'PX', ms: number) => ops.push([key, ms]),
-        exec: () => {
-          for (const [k, ms] of ops) store.set(k, ms);
-          return Promise.resolve([]);
-        },
-      };
+    set: (key: string, _v: string, _px: 'PX', ms: number) => {
+      if (fail) return Promise.reject(new Error('down'));
+      store.set(key, ms);
+      return Promise.resolve('OK');
     },
   };
 }

@@ -164,6 +164,63 @@ describe('MLLP listener', () => {
     expect(t.writer.written).toHaveLength(1);
   });
 
+  it('mutual TLS: a sender without a client certificate is refused at the handshake; one with a certificate of the configured CA is served', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mllp-mtls-'));
+    const selfSigned = (name: string, cn: string) =>
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          `/CN=${cn}`,
+          '-addext',
+          `subjectAltName=DNS:${cn}`,
+          '-keyout',
+          join(dir, `${name}-key.pem`),
+          '-out',
+          join(dir, `${name}.pem`),
+        ],
+        { stdio: 'ignore' },
+      );
+    selfSigned('server', 'localhost');
+    // A self-signed client certificate is its own CA: the listener trusts exactly it.
+    selfSigned('client', 'north-engine');
+    selfSigned('stranger', 'other-engine');
+    const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    const server = read('server.pem');
+    const client = { cert: read('client.pem'), key: read('client-key.pem') };
+    const t = testIngest();
+    const port = await start(t, {
+      tls: { cert: server, key: read('server-key.pem'), clientCa: client.cert },
+    });
+
+    // No certificate, and a certificate the listener does not trust: no ACK, nothing written.
+    for (const clientCert of [undefined, { cert: read('stranger.pem'), key: read('stranger-key.pem') }]) {
+      const s = new MllpSender(port, '127.0.0.1', { tlsCa: server, ...(clientCert ? { clientCert } : {}) });
+      senders.push(s);
+      const refused = await s.connect().then(
+        async () => (await s.send(msg('MTLS-0'), 2_000)) === undefined,
+        () => true,
+      );
+      expect(refused).toBe(true);
+    }
+    expect(t.writer.written).toHaveLength(0);
+
+    const s = new MllpSender(port, '127.0.0.1', { tlsCa: server, clientCert: client });
+    await s.connect();
+    senders.push(s);
+    expect((await s.send(msg('MTLS-1')))?.code).toBe('AA');
+    expect(t.writer.written).toHaveLength(1);
+  });
+
   it('closes within the grace when a sender never closes its side', async () => {
     const t = testIngest();
     const port = await start(t);

@@ -20,8 +20,11 @@ export interface ListenerOptions {
   readonly maxQueuedPerConnection: number;
   readonly ackApplication: string;
   readonly ackFacility: string;
-  /** PEM certificate and key: MLLP over TLS. */
-  readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * PEM certificate and key: MLLP over TLS. With `clientCa`, mutual TLS: a sender must present a
+   * certificate signed by one of these CAs, or the handshake fails and nothing is read.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
 }
 
 /** How long a drained connection waits for the sender to close its side. */
@@ -75,9 +78,27 @@ export function createMllpListener(options: ListenerOptions): MllpListener {
   };
 
   const server: Server = options.tls
-    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, onSocket)
+    ? createTlsServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          minVersion: 'TLSv1.2',
+          ...(options.tls.clientCa === undefined
+            ? {}
+            : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+        },
+        onSocket,
+      )
     : createTcpServer(onSocket);
   server.on('error', (err) => logger.error({ err }, 'MLLP listener error'));
+  // A failed handshake (no client certificate, an unknown CA): counted and logged by address only.
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => {
+    metrics?.refused.inc({ reason: 'tls_handshake' });
+    logger.warn(
+      { sender: socket.remoteAddress ?? 'unknown', reason: 'tls_handshake', code: err.code ?? 'unknown' },
+      'MLLP connection refused',
+    );
+  });
 
   return {
     listen(port, host) {

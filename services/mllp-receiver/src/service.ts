@@ -58,8 +58,18 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
       ? {
           cert: readFileSync(config.MLLP_TLS_CERT_FILE, 'utf8'),
           key: readFileSync(config.MLLP_TLS_KEY_FILE, 'utf8'),
+          ...(config.MLLP_TLS_CLIENT_CA_FILE === undefined
+            ? {}
+            : { clientCa: readFileSync(config.MLLP_TLS_CLIENT_CA_FILE, 'utf8') }),
         }
       : undefined;
+  if (config.MLLP_TLS_CLIENT_CA_FILE !== undefined && tls === undefined) {
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      'MLLP_TLS_CLIENT_CA_FILE needs MLLP_TLS_CERT_FILE and MLLP_TLS_KEY_FILE (mutual TLS is TLS first)',
+      { context: { field: 'MLLP_TLS_CLIENT_CA_FILE' } },
+    );
+  }
   if (tls === undefined && config.EHRFLOW_MODE !== 'development') {
     logger.warn(
       { reason: 'plaintext-outside-development' },

@@ -76,7 +76,9 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
     const output: Output =
       outcome.kind === 'deletion'
         ? { topic: outcome.topic, key: outcome.key, value: outcome.value, headers: { [KIND_HEADER]: 'DELETE' } }
-        : { topic: outcome.topic, key: outcome.key, value: outcome.value };
+        : outcome.headers === undefined
+          ? { topic: outcome.topic, key: outcome.key, value: outcome.value }
+          : { topic: outcome.topic, key: outcome.key, value: outcome.value, headers: { ...outcome.headers } };
     if (input.envelope !== undefined) {
       origins.set(output, {
         origin: {

@@ -1,9 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { loadHl7Mapping } from '@ehrflow/hl7';
+import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER } from '@ehrflow/contracts';
+import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
 import { describe, expect, it } from 'vitest';
 import { createContractCache } from './contract-cache.ts';
-import { createHl7Validator } from './hl7-validate.ts';
+import { driftKeyOf } from './drift-aggregator.ts';
+import { createHl7Validator, hl7FeedId } from './hl7-validate.ts';
 import {
   contractJson,
   deletionContract,
@@ -15,7 +17,7 @@ import { createRecordValidator, type Outcome } from './validate-record.ts';
 
 const ring = testKeyring();
 const MAPPING = fileURLToPath(new URL('../../../schemas/hl7/v2-mapping.json', import.meta.url));
-const TYPES = ['Patient', 'Encounter', 'Observation', 'Condition', 'AllergyIntolerance'];
+const TYPES = ['Patient', 'Encounter', 'Observation', 'Condition', 'AllergyIntolerance', 'MedicationRequest'];
 
 /** Synthetic messages only: invented names and ids. */
 function adt(opts: { birth?: string; extra?: string; version?: string } = {}): string {
@@ -86,6 +88,42 @@ describe('HL7 v2 path of the validator', () => {
     expect(JSON.stringify(patient)).not.toContain('Zqxcanaryvalue');
   });
 
+  it('every record derived from a message names the message and its number of parts (for reconciliation)', async () => {
+    const { outcomes, envelope } = await setup().validate(adt());
+    expect(outcomes).toHaveLength(4);
+    for (const o of outcomes)
+      expect(valid(o)?.headers).toEqual({
+        [SOURCE_RECORD_HEADER]: envelope.recordId,
+        [SOURCE_PARTS_HEADER]: '4',
+      });
+  });
+
+  it('a pharmacy order (RDE^O11, RXE) becomes a valid MedicationRequest record under the FHIR contract', async () => {
+    const rde = [
+      'MSH|^~\\&|SIMRX|SIMHOSP|EHRFLOW|EHRFLOW|20261205120000||RDE^O11^RDE_O11|RX-1|P|2.5.1',
+      'PID|1||SIM0000042^^^SIMHOSP^MR||Zqxcanaryvalue^Ada||19800214|F',
+      'PV1|1|I|WARD1^101^1||||||||||||||||V00000042',
+      'ORC|NW|PLC1|||||||20261205093000',
+      'RXE|^^^20261205^^R|313782^Synthetic drug^RXN|250||mg|TAB|^Take one by mouth|||||3',
+      'RXR|PO^Oral^HL70162',
+    ].join('\r');
+    const { outcomes } = await setup().validate(rde);
+    expect(outcomes.map((o) => `${o.kind}:${valid(o)?.contract.resourceType ?? ''}`)).toEqual([
+      'valid:Patient',
+      'valid:MedicationRequest',
+    ]);
+    const med = valid(outcomes[1] as Outcome)?.value as Record<string, unknown>;
+    expect(med).toMatchObject({
+      status: 'active',
+      intent: 'order',
+      medicationCodeableConceptCode: '313782',
+      doseQuantityValue: 250,
+      doseQuantityUnit: 'mg',
+      dosageRouteCode: 'PO',
+      numberOfRepeatsAllowed: 3,
+    });
+  });
+
   it('a birth date gone from PID-7 quarantines the whole message as missing_required at PID-7 with a drift event; the HL7 payload is kept', async () => {
     const { outcomes, envelope } = await setup().validate(adt({ birth: '' }));
     expect(outcomes).toHaveLength(1);
@@ -102,10 +140,30 @@ describe('HL7 v2 path of the validator', () => {
         kind: 'missing_field',
         fieldPath: 'PID-7',
         resourceType: 'Patient',
-        sourceId: 'mllp-north',
+        // Drift is per feed: source, sending application, sending facility and message type.
+        sourceId: 'mllp-north:SIMEHR:SIMHOSP:ADT_A01',
       }),
     ]);
+    expect(q.value.sourceId).toBe('mllp-north');
     expect(JSON.stringify(q.value.detail)).not.toContain('Zqxcanaryvalue');
+  });
+
+  it('drift of one application at two facilities (MSH-4) is two feeds; a facility that is no id shape is hashed', () => {
+    const view = (facility: string) =>
+      parseHl7(
+        adt().replace('|SIMEHR|SIMHOSP|', `|SIMEHR|${facility}|`).replace('ADT^A01^ADT_A01', 'ORU^R01'),
+      );
+    const north = hl7FeedId('mllp-north', view('NORTHLAB'));
+    const south = hl7FeedId('mllp-north', view('SOUTHLAB'));
+    expect(north).toBe('mllp-north:SIMEHR:NORTHLAB:ORU_R01');
+    expect(south).toBe('mllp-north:SIMEHR:SOUTHLAB:ORU_R01');
+    expect(
+      driftKeyOf({ sourceId: north, resourceType: 'Patient', fieldPath: 'PID-7', kind: 'missing_field' }),
+    ).not.toBe(
+      driftKeyOf({ sourceId: south, resourceType: 'Patient', fieldPath: 'PID-7', kind: 'missing_field' }),
+    );
+    // A facility field carrying something shaped like a record value is never repeated.
+    expect(hl7FeedId('mllp-north', view('19800214'))).toMatch(/^mllp-north:SIMEHR:h[0-9a-f]{8}:ORU_R01$/);
   });
 
   it('a type change, a Z-segment and another MSH-12 are quarantine reasons and drift events', async () => {

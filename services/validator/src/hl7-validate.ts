@@ -1,8 +1,14 @@
-import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
+import { createHash } from 'node:crypto';
+import {
+  SOURCE_PARTS_HEADER,
+  SOURCE_RECORD_HEADER,
+  type QuarantineReason,
+  type RawEnvelope,
+} from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { recordIdOf } from '@ehrflow/fhir';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
-import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
+import { decryptPayload, encryptPayload, isOperationalField, type Keyring } from '@ehrflow/phi';
 import type { DriftObservation } from './drift-observation.ts';
 import { originOf, quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
@@ -57,6 +63,26 @@ const messageLabel = (view: Hl7View): string => {
   return `HL7v2:${/^[A-Z0-9]{3}(_[A-Z0-9]{2,3})?$/.test(label) ? label : 'other'}`;
 };
 
+/**
+ * The feed an HL7 drift belongs to: source, sending application (MSH-3), sending facility (MSH-4)
+ * and message type (`north-adt:LABAPP:NORTHLAB:ORU_R01`). Two facilities behind one interface
+ * engine, or the ADT and ORU feeds of one application, drift (and alert) separately. MSH-3/MSH-4
+ * are kept readable only when they have an operational id's shape; otherwise a short hash stands in.
+ * @see HL7 v2.5.1 chapter 2, MSH-3 sending application and MSH-4 sending facility
+ */
+export function hl7FeedId(sourceId: string, view: Hl7View): string {
+  const part = (value: string): string =>
+    value !== '' && /^[A-Za-z0-9._-]{1,40}$/.test(value) && isOperationalField('sourceId', value)
+      ? value
+      : `h${createHash('sha256').update(value).digest('hex').slice(0, 8)}`;
+  return [
+    sourceId,
+    part(view.header.sendingApplication),
+    part(view.header.sendingFacility),
+    messageLabel(view).slice('HL7v2:'.length),
+  ].join(':');
+}
+
 export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
   const now = deps.now ?? Date.now;
 
@@ -88,6 +114,7 @@ export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
         return [quarantine(origin, key, reason, null, `HL7 v2 message unusable (${err.code})`)];
       }
       const label = messageLabel(view);
+      const feed = hl7FeedId(envelope.sourceId, view);
       const result = deps.mapping.map(view);
       const drift = result.issues.map((issue): DriftObservation => ({
         kind:
@@ -98,7 +125,7 @@ export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
               : issue.kind === 'unknown_message_type'
                 ? 'unknown_resource_type'
                 : 'type_changed',
-        sourceId: envelope.sourceId,
+        sourceId: feed,
         resourceType: issue.resourceType ?? label,
         subject: null,
         version: null,
@@ -131,6 +158,11 @@ export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
         ];
       }
       const outcomes: Outcome[] = [];
+      // Every part names its message and how many parts it has: reconciliation counts messages.
+      const parts = {
+        [SOURCE_RECORD_HEADER]: envelope.recordId,
+        [SOURCE_PARTS_HEADER]: String(result.resources.length),
+      };
       for (const [index, r] of result.resources.entries()) {
         const derived: RawEnvelope = {
           ...envelope,
@@ -159,7 +191,9 @@ export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
                   keyId: envelope.keyId,
                 },
               }
-            : outcome,
+            : outcome.kind === 'valid'
+              ? { ...outcome, headers: { ...outcome.headers, ...parts } }
+              : outcome,
         );
       }
       if (outcomes.length === 0)

@@ -143,7 +143,9 @@ describe('validator HL7 v2 path (integration)', () => {
       return found.length > 0 ? found : undefined;
     }, 'a drift event at PID-7');
     expect(new Set(events.map((e) => e.eventId)).size).toBe(1);
-    expect(events[0]).toMatchObject({ kind: 'missing_field', sourceId, resourceType: 'Patient' });
+    // Drift is per feed: source, sending application, facility (MSH-4) and message type.
+    const feed = `${sourceId}:NORTHADT:SIMHOSP:ADT_A08`;
+    expect(events[0]).toMatchObject({ kind: 'missing_field', sourceId: feed, resourceType: 'Patient' });
     const alerts = await waitFor(() => {
       try {
         const found = readFileSync(alertFile, 'utf8')
@@ -156,7 +158,7 @@ describe('validator HL7 v2 path (integration)', () => {
         return Promise.resolve(undefined);
       }
     }, 'an alert');
-    expect(alerts.filter((a) => a.sourceId === sourceId)).toHaveLength(1);
+    expect(alerts.filter((a) => a.sourceId === feed)).toHaveLength(1);
     const haystack = JSON.stringify([
       quarantined.map((q) => ({ ...q, payload: undefined })),
       events,

@@ -51,6 +51,8 @@ export type Outcome =
       readonly value: MappedRecord;
       readonly contract: ActiveContract;
       readonly drift: readonly DriftObservation[];
+      /** Kafka headers of the valid record (the HL7 path links each part to its message). */
+      readonly headers?: Readonly<Record<string, string>>;
     }
   | {
       /** A DELETE envelope, bound for `ehr.valid.deletions`. */

@@ -13,6 +13,7 @@ import { connectAdmin, createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { measureBrokerLimit, type BrokerLimitResult } from './bench/broker-limit.ts';
 import { measureEndToEnd, type EndToEndResult } from './bench/end-to-end.ts';
+import { formatMllp, measureMllp, type MllpBenchResult } from './bench/mllp.ts';
 import { measurePassThrough, type PassThroughResult } from './bench/pass-through.ts';
 import { createScratch } from './bench/scratch.ts';
 import { REPO_ROOT, stackEnv } from './stack-env.ts';
@@ -25,12 +26,15 @@ Measures, on the local stack, in this order:
   pass-through  four consume/decode/encode/produce stages through temporary topics
   end-to-end    extractor -> validator -> redactor -> loader over simulator data, faults off;
                 then a latency run at ~50% of the measured end-to-end rate
+  mllp          the MLLP receiver: durable-ACKed HL7 messages/s from 10 senders, CPU per
+                message, ACK latency at half that rate (also: npm run bench:mllp)
 Every run uses its own temporary topics, subjects, consumer groups and database schema, and
 removes them at the end. Bounded: each part has a record count and a time limit.
 
 Options:
   --out PATH                  JSON report (default .run/bench/bench-<time>.json)
-  --only LIST                 comma list of parts: broker,pass-through,end-to-end,latency
+  --only LIST                 comma list of parts: broker,pass-through,end-to-end,latency,mllp
+  --mllp-messages N           messages for the MLLP throughput run (default 6000)
   --broker-records N          records for the producer tool (default 200000)
   --pass-through-records N    records through the pass-through pipeline (default 30000)
   --patients N                patients per site for end-to-end (default 300; 2 sites)
@@ -39,7 +43,7 @@ Options:
   --help                      this text
 `;
 
-const PARTS = ['broker', 'pass-through', 'end-to-end', 'latency'] as const;
+const PARTS = ['broker', 'pass-through', 'end-to-end', 'latency', 'mllp'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface BenchReport {
@@ -60,6 +64,7 @@ export interface BenchReport {
   readonly broker: BrokerLimitResult | null;
   readonly passThrough: PassThroughResult | null;
   readonly endToEnd: EndToEndResult | null;
+  readonly mllp: MllpBenchResult | null;
   /** Parts that failed or were skipped, with the reason. */
   readonly notMeasured: Readonly<Record<string, string>>;
 }
@@ -77,6 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
         patients: { type: 'string', default: '300' },
         'payload-bytes': { type: 'string', default: '1380' },
         'max-batch': { type: 'string', default: '500' },
+        'mllp-messages': { type: 'string', default: '6000' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -102,6 +108,7 @@ async function main(argv: readonly string[]): Promise<number> {
     patients: positive(values.patients, '--patients'),
     payloadBytes: positive(values['payload-bytes'], '--payload-bytes'),
     maxBatch: positive(values['max-batch'], '--max-batch'),
+    mllpMessages: positive(values['mllp-messages'], '--mllp-messages'),
   };
   const startedAt = new Date();
   const out = resolve(
@@ -131,6 +138,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let broker: BrokerLimitResult | null = null;
   let passThrough: PassThroughResult | null = null;
   let endToEnd: EndToEndResult | null = null;
+  let mllp: MllpBenchResult | null = null;
 
   const attempt = async <T>(part: Part, fn: () => Promise<T>): Promise<T | null> => {
     if (!only.has(part)) {
@@ -195,6 +203,9 @@ async function main(argv: readonly string[]): Promise<number> {
         onProgress: say,
       }),
     );
+    mllp = await attempt('mllp', () =>
+      measureMllp({ env, logger, messages: numbers.mllpMessages, senders: 10, bytes: 1024, onProgress: say }),
+    );
   } finally {
     await scratch.cleanUp().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
@@ -224,6 +235,7 @@ async function main(argv: readonly string[]): Promise<number> {
     broker,
     passThrough,
     endToEnd,
+    mllp,
     notMeasured,
   };
 
@@ -276,6 +288,7 @@ export function renderTable(report: BenchReport): string {
       );
     }
   }
+  if (report.mllp !== null) lines.push(...formatMllp(report.mllp));
   for (const [part, reason] of Object.entries(report.notMeasured))
     lines.push(`not measured: ${part}: ${reason}`);
   return lines.join('\n');

@@ -1,6 +1,7 @@
 /**
  * A smaller run of the demo's own path (`runDemo`, the same code `npm run demo` runs): a few
- * hundred patients at two sites with production faults on, on the real topics. Needs the local
+ * hundred patients at two sites with production faults on, and the HL7 v2 feed beside them, on
+ * the real topics. Needs the local
  * stack with the pipeline and clean schemas registered (scripts/demo.sh does both; so does
  * `npm run schemas -- register && node services/redactor/src/cli.ts register-schemas`).
  */
@@ -45,6 +46,24 @@ describe('the demo, small', () => {
       expect(rate.grantedPerMinute).toBeGreaterThan(0);
       expect(rate.grantedPerMinute).toBeLessThan(rate.ceilingPerMinute);
     }
+    // The HL7 feed beside the sites: 3 senders x 10 messages plus a complete batch of 3, the drift
+    // switch quarantining the lab's last 4; received = ACKed = raw = valid + quarantined = clean = loaded.
+    const hl7 = report.hl7;
+    expect(hl7?.feed?.acked).toBe(33);
+    expect(hl7?.feed?.batchesRefused).toBe(1);
+    expect(hl7?.received).toBe(33);
+    expect(hl7?.duplicates).toBeGreaterThan(0);
+    expect(hl7?.messages).toEqual({
+      raw: 33,
+      valid: 29,
+      quarantined: 4,
+      incomplete: 0,
+      clean: 29,
+      loaded: 29,
+    });
+    expect(hl7?.records?.loaded).toBe(hl7?.feed?.expectedRecords);
+    expect(hl7?.records?.loaded).toBeGreaterThan(2 * 29);
+    expect(hl7?.reconciled).toBe(true);
     expect(report.reconciled).toBe(true);
     expect(report.leakScan?.incomplete).toEqual([]);
     expect(report.leakScan?.protectedMatches).toBeGreaterThan(0);

@@ -21,6 +21,8 @@ export interface FeedOptions {
   readonly driftFrom?: number;
   readonly drift?: Drift;
   readonly enhanced?: boolean;
+  /** Per message (by index): options that replace the feed's (a planted canary patient, a type). */
+  readonly override?: (index: number) => Partial<MessageOptions> | undefined;
   /** Called with each message as generated (before its first send). */
   readonly onMessage?: (controlId: string, text: string) => void;
   /** Called for each accepting ACK as it arrives. */
@@ -89,6 +91,7 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
       ...(options.targetBytes !== undefined ? { targetBytes: options.targetBytes } : {}),
       ...(options.drift !== undefined && i >= (options.driftFrom ?? 0) ? { drift: options.drift } : {}),
       ...(options.enhanced ? { acceptAck: 'AL' as const, applicationAck: 'NE' as const } : {}),
+      ...options.override?.(i),
     };
     const message = syntheticMessage(random, messageOptions);
     options.onMessage?.(controlId, message);

@@ -20,6 +20,20 @@ describe('synthetic HL7 messages', () => {
     expect(oru.count('OBX')).toBe(4);
   });
 
+  it('a planted patient replaces the drawn name and record number; a note becomes a free-text OBX', () => {
+    const text = syntheticMessage(seededRandom(5), {
+      controlId: 'P',
+      type: 'ORU^R01',
+      patient: { family: 'Zqxfamily', given: 'Zqxgiven', mrn: 'ZQX0001' },
+      note: 'Reviewed with Zqxgiven Zqxfamily.',
+    });
+    const oru = parseHl7(text);
+    expect(oru.value('PID', 5)).toBe('Zqxfamily');
+    expect(oru.value('PID', 3)).toBe('ZQX0001');
+    expect(oru.count('OBX')).toBe(5);
+    expect(text).toContain('|ST|11526-1^Pathology study^LN||Reviewed with Zqxgiven Zqxfamily.|');
+  });
+
   it('drift switches move the birth date, add a Z-segment, change MSH-12 or the type of PID-7', () => {
     const r = () => seededRandom(4);
     const moved = parseHl7(syntheticMessage(r(), { controlId: 'D', drift: 'birthdate-moved' }));

@@ -56,9 +56,16 @@ export interface MessageOptions {
   readonly drift?: Drift;
   /** Pads the message with OBX/NTE segments to about this many bytes. */
   readonly targetBytes?: number;
+  /** A planted patient (canary names and record number) instead of drawn ones. */
+  readonly patient?: { readonly family: string; readonly given: string; readonly mrn?: string };
+  /** ORU^R01 only: a free-text result (an OBX of type ST) with this text, after the lab values. */
+  readonly note?: string;
 }
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+
+const nameOf = (family: string, given: string, planted: MessageOptions['patient']): string =>
+  planted === undefined ? `${family}^${given}` : `${planted.family}^${planted.given}`;
 
 /** One synthetic message, CR-separated, drawn from `random`. */
 export function syntheticMessage(random: () => number, options: MessageOptions): string {
@@ -67,7 +74,8 @@ export function syntheticMessage(random: () => number, options: MessageOptions):
   const [code, event] = type.split('^') as [string, string];
   const drift = options.drift ?? 'none';
   const version = drift === 'version-change' ? '2.6' : (options.version ?? '2.5.1');
-  const mrn = `SIM${pad(Math.floor(random() * 1e7), 7)}`;
+  const drawnMrn = `SIM${pad(Math.floor(random() * 1e7), 7)}`;
+  const mrn = options.patient?.mrn ?? drawnMrn;
   const birth = `19${pad(40 + Math.floor(random() * 60), 2)}${pad(1 + Math.floor(random() * 12), 2)}${pad(1 + Math.floor(random() * 28), 2)}`;
   const visit = `V${pad(Math.floor(random() * 1e8), 8)}`;
   const msh = [
@@ -97,7 +105,8 @@ export function syntheticMessage(random: () => number, options: MessageOptions):
     '',
     `${mrn}^^^SIMHOSP^MR`,
     '',
-    `${pick(FAMILY)}^${pick(GIVEN)}`,
+    // Drawn even when planted, so a planted patient leaves the rest of the feed unchanged.
+    nameOf(pick(FAMILY), pick(GIVEN), options.patient),
     '',
     drift === 'birthdate-moved' ? '' : birthField,
     drift === 'birthdate-moved' ? birth : pick(['F', 'M', 'U']),
@@ -141,6 +150,8 @@ export function syntheticMessage(random: () => number, options: MessageOptions):
       segments.push(`OBX|${i}|NM|${loinc}^${name}^LN||${value}|${unit}|${lo}-${hi}|N|||F|||20261205113000`);
       i += 1;
     }
+    if (options.note !== undefined)
+      segments.push(`OBX|${i}|ST|11526-1^Pathology study^LN||${options.note}||||||F|||20261205113000`);
   }
   if (drift === 'z-segment') segments.push('ZPI|1|SIMVENDOR|EXTRA');
   const target = options.targetBytes ?? 0;

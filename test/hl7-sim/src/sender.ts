@@ -39,11 +39,21 @@ export class MllpSender {
   readonly port: number;
   /** PEM of the CA that signed the receiver's certificate: connect with TLS, verifying it. */
   readonly tlsCa: string | undefined;
+  /** PEM certificate and key this sender presents (mutual TLS). */
+  readonly clientCert: { readonly cert: string; readonly key: string } | undefined;
 
-  constructor(port: number, host = '127.0.0.1', options: { readonly tlsCa?: string } = {}) {
+  constructor(
+    port: number,
+    host = '127.0.0.1',
+    options: {
+      readonly tlsCa?: string;
+      readonly clientCert?: { readonly cert: string; readonly key: string };
+    } = {},
+  ) {
     this.port = port;
     this.host = host;
     this.tlsCa = options.tlsCa;
+    this.clientCert = options.clientCert;
   }
 
   async connect(): Promise<void> {
@@ -53,8 +63,15 @@ export class MllpSender {
       const socket =
         this.tlsCa === undefined
           ? connect({ port: this.port, host: this.host }, () => resolve())
-          : connectTls({ port: this.port, host: this.host, ca: this.tlsCa, servername: 'localhost' }, () =>
-              resolve(),
+          : connectTls(
+              {
+                port: this.port,
+                host: this.host,
+                ca: this.tlsCa,
+                servername: 'localhost',
+                ...this.clientCert,
+              },
+              () => resolve(),
             );
       socket.setNoDelay(true);
       socket.once('error', reject);

@@ -15,10 +15,12 @@ export interface DemoArgs {
 export const DEMO_HELP = `Usage: npm run demo -- [options]      (node test/e2e/src/demo.ts [options])
 
 Runs the whole pipeline against a simulated EHR with production faults: starts the simulator and
-the four services (extractor, validator, redactor, loader), backfills every site, shows live
-progress, then prints the report (reconciliation, retries, 429s, token refreshes, drift and
-quarantine, leak scan, throughput). Exit 0 only when every job reconciles and the leak scan finds
-nothing. scripts/demo.sh starts the local stack and registers the schemas first.
+the four services (extractor, validator, redactor, loader), backfills every site, and beside it
+runs an HL7 v2 feed (mllp-receiver and three hostile senders: early resends, a drift switch, one
+lying batch). Shows live progress, then prints the report (reconciliation, the HL7 feed's
+received = ACKed = raw = valid + quarantined = clean = loaded, retries, 429s, token refreshes,
+drift and quarantine, leak scan, throughput). Exit 0 only when every job and the feed reconcile
+and the leak scan finds nothing. scripts/demo.sh starts the local stack and registers the schemas first.
 
 Options:
   --patients N       patients per site (default 2000)

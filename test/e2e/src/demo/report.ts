@@ -24,6 +24,8 @@ export function formatDemoReport(r: DemoReport): string {
       `loaded ${formatCount(r.loaded)} -> ${r.reconciled ? 'RECONCILED' : 'GAP'}`,
   );
   out.push('');
+  out.push(...formatHl7(r));
+  out.push('');
   out.push('Production conditions');
   const sim = r.simulator;
   const rows = [
@@ -63,6 +65,32 @@ export function formatDemoReport(r: DemoReport): string {
   for (const p of r.problems) out.push(`PROBLEM: ${p}`);
   out.push(r.passed ? 'RESULT: PASS (reconciled, 0 leak hits)' : 'RESULT: FAIL');
   return out.join('\n');
+}
+
+/** The HL7 feed: the identity in messages, the records they map to, what the senders met. */
+function formatHl7(r: DemoReport): string[] {
+  const h = r.hl7;
+  if (h === null) return ['HL7 v2 feed: did not run'];
+  const lines = [
+    `HL7 v2 feed (${h.sourceId}, job ${h.jobId}): ${h.reconciled ? 'reconciled' : 'NOT reconciled'}`,
+  ];
+  const m = h.messages;
+  const f = h.feed;
+  lines.push(
+    `  messages: received ${formatCount(h.received)} = ACKed ${formatCount(f?.acked)} = raw ${formatCount(m?.raw)} = ` +
+      `valid ${formatCount(m?.valid)} + quarantined ${formatCount(m?.quarantined)}; clean ${formatCount(m?.clean)} = loaded ${formatCount(m?.loaded)}`,
+  );
+  if (h.records !== null)
+    lines.push(
+      `  records from the valid messages: valid ${formatCount(h.records.valid)} = clean ${formatCount(h.records.clean)} = loaded ${formatCount(h.records.loaded)} ` +
+        `(the mapping makes ${formatCount(f?.expectedRecords)})`,
+    );
+  if (f !== null)
+    lines.push(
+      `  senders: ${formatCount(f.sent)} sent, ${formatCount(h.duplicates)} early resends answered again, ${formatCount(f.transientNaks)} transient NAKs, ` +
+        `${formatCount(f.reconnects)} reconnects; batches: ${f.batchesAccepted} accepted whole, ${f.batchesRefused} refused whole (lying BTS-1, quarantined)`,
+    );
+  return lines;
 }
 
 /** Granted rate converging: the configured limit is a ceiling, the EHR decides what it grants. */

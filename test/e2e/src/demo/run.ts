@@ -20,13 +20,23 @@ import {
   type ServiceHandle,
   type ServiceName,
 } from '../pipeline/services.ts';
-import { stageCounts, topicEnds, type StageCounts } from '../pipeline/stage-counts.ts';
+import { loadedRows, stageCounts, topicEnds, type StageCounts } from '../pipeline/stage-counts.ts';
 import { reconcileCli } from '../pipeline/reconcile-cli.ts';
 import { pipelineTopics } from '../pipeline/topic-names.ts';
 import { REPO_ROOT, stackEnv } from '../stack-env.ts';
 import { sleep } from '../wait.ts';
 import type { DemoArgs } from './args.ts';
 import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
+import {
+  hl7CanaryLabels,
+  hl7CanaryValues,
+  hl7Plan,
+  receiverCounts,
+  runHl7Feed,
+  startHl7Receiver,
+  type Hl7FeedResult,
+  type Hl7Receiver,
+} from './hl7-feed.ts';
 import { progressLine } from './progress.ts';
 import { sourceRates, type SourceRate } from './rates.ts';
 import { readRunEvents, type RunEvents } from './topic-events.ts';
@@ -39,6 +49,33 @@ export interface JobReconciliation {
   readonly jobId: string;
   readonly sourceId: string;
   readonly reconciled: boolean;
+  readonly result: unknown;
+}
+
+/**
+ * The HL7 v2 feed's reconciliation: received (the receiver's count of messages written) = ACKed
+ * (what the senders saw accepted) = raw = valid + quarantined = clean = loaded, in messages; the
+ * records they map to are carried through (valid = clean = loaded records).
+ */
+export interface Hl7DemoReport {
+  readonly sourceId: string;
+  readonly jobId: string;
+  readonly feed: Hl7FeedResult | null;
+  readonly received: number;
+  /** Resends the receiver answered again without writing. */
+  readonly duplicates: number;
+  readonly messages: {
+    readonly raw: number;
+    readonly valid: number;
+    readonly quarantined: number;
+    /** Messages with only some of their records on the valid topics (0 when reconciled). */
+    readonly incomplete: number;
+    readonly clean: number;
+    readonly loaded: number;
+  } | null;
+  readonly records: { readonly valid: number; readonly clean: number; readonly loaded: number } | null;
+  readonly reconciled: boolean;
+  /** The loader's `reconcile --json` result of the feed's job. */
   readonly result: unknown;
 }
 
@@ -60,6 +97,8 @@ export interface DemoReport {
   readonly loadedPerSecond: number;
   readonly jobs: readonly JobView[];
   readonly reconciliation: readonly JobReconciliation[];
+  /** The HL7 v2 feed beside the FHIR sites (null when it could not start). */
+  readonly hl7: Hl7DemoReport | null;
   readonly counts: StageCounts | null;
   readonly extractor: {
     readonly retries: number;
@@ -147,6 +186,13 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   let counts: StageCounts | null = null;
   const serviceMetrics: Record<string, Record<string, number>> = {};
   let rates: SourceRate[] = [];
+  const hl7SourceId = `demo-${runId}-hl7`;
+  let hl7Receiver: Hl7Receiver | undefined;
+  let hl7Starting: Promise<Hl7Receiver> | undefined;
+  let hl7Feed: Hl7FeedResult | null = null;
+  let hl7FeedDone = false;
+  let hl7Metrics = '';
+  let fhirLoaded = 0;
   try {
     for (const type of ['Patient', 'Observation']) {
       try {
@@ -176,6 +222,16 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     );
 
     const baseline = await topicEnds(admin, topics);
+    hl7Starting = startHl7Receiver({
+      env,
+      sourceId: hl7SourceId,
+      topics: { raw: topics.raw, quarantine: topics.quarantine },
+      logDir,
+      alertFile,
+      transactionalId: `demo-${runId}-mllp`,
+    });
+    // Settled here so a failed start is reported below, not as an unhandled rejection.
+    hl7Starting.catch(() => undefined);
     services = await startPipelineServices({
       env,
       topics,
@@ -190,6 +246,21 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       `services ready: ${[...services.values()].map((s) => `${s.name} ${s.url} (pid ${s.child.pid})`).join(', ')}`,
     );
 
+    hl7Receiver = await hl7Starting;
+    const plan = hl7Plan(args.patients);
+    io.say(
+      `HL7 v2 feed: mllp-receiver on port ${hl7Receiver.port} (pid ${hl7Receiver.child.pid}); 3 senders x ${plan.perSender} ADT/ORU ` +
+        `(early resends; a drift switch at message ${plan.driftFrom} of one lab; a second facility), one complete and one lying batch`,
+    );
+    const feedRun = runHl7Feed(hl7Receiver.port, plan, seedNumber(args.seed))
+      .then((r) => {
+        hl7Feed = r;
+      })
+      .catch(() => problems.push('the HL7 feed failed to run'))
+      .finally(() => {
+        hl7FeedDone = true;
+      });
+
     const extractor = services.get('extractor') as ServiceHandle;
     const runStartedAt = Date.now();
     for (const sourceId of ehr.sourceIds.values())
@@ -199,6 +270,9 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     const deadline = Date.now() + args.timeoutSeconds * 1000;
     let stableSince = 0;
     let lastLoaded = -1;
+    let hl7Loaded = -1;
+    let hl7Rows = 0;
+    let hl7StableSince = Date.now();
     for (;;) {
       jobs = await Promise.all(jobs.map((j) => getJob(extractor.url, j.id)));
       counts = await stageCounts({
@@ -207,7 +281,8 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
         topics,
         baseline,
         loaderSchema,
-        jobIds: jobs.map((j) => j.id),
+        // The feed's rows too: its clean records are in the clean topics' counts.
+        jobIds: [...jobs.map((j) => j.id), hl7Receiver.jobId],
         groups,
       });
       const sum = (f: (j: JobView) => number): number => jobs.reduce((s, j) => s + f(j), 0);
@@ -223,6 +298,10 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
           tokenRefreshes: sum((j) => j.counts.tokenRefreshes),
         }),
       );
+      if (!hl7Receiver.child.running()) {
+        problems.push(`mllp-receiver exited; see ${join(logDir, 'mllp-receiver.log')}`);
+        break;
+      }
       const dead = [...services.values()].find((s) => !s.child.running());
       if (dead !== undefined) {
         problems.push(
@@ -231,8 +310,24 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
         break;
       }
       const allFinal = jobs.every((j) => FINAL_STATES.has(j.state));
+      const nowLoaded = await ledgerCount(pool, loaderSchema, hl7Receiver.jobId);
+      hl7Rows = await loadedRows(pool, loaderSchema, [hl7Receiver.jobId]);
+      if (nowLoaded !== hl7Loaded) {
+        hl7Loaded = nowLoaded;
+        hl7StableSince = Date.now();
+      }
+      // The feed is in when the senders are done and what the mapping makes of the ACKed messages
+      // is loaded; a shortfall that stops moving ends the wait (reconciliation shows it).
+      const feed = hl7Feed as Hl7FeedResult | null;
+      const hl7In =
+        hl7FeedDone &&
+        (feed === null || hl7Loaded >= feed.expectedRecords || Date.now() - hl7StableSince >= 15_000);
       const drained =
-        allFinal && counts.lag.validator === 0 && counts.lag.redactor === 0 && counts.loaded >= counts.clean;
+        allFinal &&
+        hl7In &&
+        counts.lag.validator === 0 &&
+        counts.lag.redactor === 0 &&
+        counts.loaded >= counts.clean;
       if (counts.loaded !== lastLoaded) {
         lastLoaded = counts.loaded;
         stableSince = Date.now();
@@ -255,6 +350,12 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     }
     finishedAt = Date.now();
     io.progress('');
+    // The sites' rows alone: the feed reconciles on its own below.
+    fhirLoaded = counts === null ? 0 : counts.loaded - hl7Rows;
+    await feedRun;
+    hl7Metrics = await fetchText(`${hl7Receiver.url}/metrics`);
+    await writeFile(join(metricsDir, 'mllp-receiver.prom'), hl7Metrics);
+    serviceMetrics['mllp-receiver'] = pickMetrics(hl7Metrics);
 
     for (const handle of services.values()) {
       const text = await fetchMetrics(handle);
@@ -272,18 +373,30 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     problems.push(err instanceof Error ? (err.message.split('\n')[0] ?? 'failed') : 'failed');
   } finally {
     await stopPipelineServices(services);
+    await (hl7Receiver ?? (await hl7Starting?.catch(() => undefined)))?.child.stop(10_000);
     await ehr?.stop();
   }
 
   const sourceIds = new Set(ehr?.sourceIds.values() ?? []);
-  const reconciliation: JobReconciliation[] = [];
-  if (jobs.length > 0) io.say(`reconciling ${jobs.length} job(s) stage by stage…`);
-  for (const job of jobs) {
-    reconciliation.push(await reconcileJob(job, env, loaderSchema, problems));
-  }
+  const jobIds = [...jobs.map((j) => j.id), ...(hl7Receiver === undefined ? [] : [hl7Receiver.jobId])];
+  if (jobIds.length > 0) io.say(`reconciling ${jobIds.length} job(s) stage by stage (one topic scan)…`);
+  const results = await reconcileJobs(jobIds, env, loaderSchema, problems);
+  const reconciliation: JobReconciliation[] = jobs.map((job) => {
+    const result = results.get(job.id);
+    return {
+      jobId: job.id,
+      sourceId: job.sourceId,
+      reconciled: result?.reconciled === true,
+      result: result ?? null,
+    };
+  });
+  const hl7 =
+    hl7Receiver === undefined
+      ? null
+      : hl7Reconciliation(hl7Receiver, hl7Feed, hl7Metrics, results.get(hl7Receiver.jobId), problems);
   let events: RunEvents | null = null;
   try {
-    events = await readRunEvents(kafka, codec, topics, sourceIds, startedAt);
+    events = await readRunEvents(kafka, codec, topics, new Set([...sourceIds, hl7SourceId]), startedAt);
   } catch {
     problems.push('could not read drift and quarantine topics');
   }
@@ -291,7 +404,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   io.say('leak scan: every log, alert, metric, topic record, Redis key and clean row of this run…');
   try {
     leakScan = await runLeakScan({
-      canaries: canaryValues(canaries),
+      canaries: [...canaryValues(canaries), ...hl7CanaryValues()],
       logPaths: [logDir],
       alertPaths: [alertFile],
       metricsFiles: [metricsDir],
@@ -313,12 +426,14 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   await pool.end().catch(() => undefined);
 
   const served = [...(ehr?.expectedPerSource.values() ?? [])].reduce((a, b) => a + b, 0);
-  const quarantined = events?.quarantinedRecords ?? 0;
-  const loaded = counts?.loaded ?? 0;
+  // The FHIR sites' quarantine; the HL7 feed reconciles on its own.
+  const quarantined = (events?.quarantinedRecords ?? 0) - (events?.quarantinedBySource[hl7SourceId] ?? 0);
+  const loaded = fhirLoaded;
   const expectedLoaded = served - quarantined;
   const reconciled =
     reconciliation.length > 0 &&
     reconciliation.every((r) => r.reconciled) &&
+    hl7?.reconciled === true &&
     loaded === expectedLoaded &&
     jobs.every((j) => j.state === 'completed');
   if (loaded !== expectedLoaded)
@@ -345,6 +460,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     loadedPerSecond: durationMs > 0 ? Math.round((loaded * 1000) / durationMs) : 0,
     jobs,
     reconciliation,
+    hl7,
     counts,
     extractor: {
       retries: sum((j) => j.counts.retries),
@@ -356,7 +472,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     events,
     serviceMetrics,
     leakScan,
-    canaryLabels: canaryLabels(canaries),
+    canaryLabels: [...canaryLabels(canaries), ...hl7CanaryLabels()],
     problems,
   };
 }
@@ -392,23 +508,128 @@ export function productionFaults(totalPatients: number): FaultsInput {
   };
 }
 
-async function reconcileJob(
-  job: JobView,
+/** Reconciles every job with one run of `loader reconcile` (one scan of the topics); by job id. */
+async function reconcileJobs(
+  jobIds: readonly string[],
   env: NodeJS.ProcessEnv,
   schema: string,
   problems: string[],
-): Promise<JobReconciliation> {
+): Promise<Map<string, ReconcileJson>> {
+  const out = new Map<string, ReconcileJson>();
+  if (jobIds.length === 0) return out;
   try {
-    return parseReconcile(job, await reconcileCli({ jobIds: [job.id], env, dbSchema: schema }));
+    const parsed = JSON.parse(await reconcileCli({ jobIds, env, dbSchema: schema })) as ReconcileJson & {
+      jobs?: ReconcileJson[];
+    };
+    // One job: its result; several: { reconciled, jobs: [...] } in the order given.
+    const list = jobIds.length === 1 ? [parsed] : (parsed.jobs ?? []);
+    for (const result of list) if (typeof result.jobId === 'string') out.set(result.jobId, result);
   } catch {
-    problems.push(`reconcile of job ${job.id} failed to run`);
-    return { jobId: job.id, sourceId: job.sourceId, reconciled: false, result: null };
+    problems.push(`reconcile of ${jobIds.length} job(s) failed to run`);
+  }
+  return out;
+}
+
+/** The part of `loader reconcile --json` the demo reads. */
+interface ReconcileJson {
+  readonly jobId?: unknown;
+  readonly reconciled?: unknown;
+  readonly messages?: {
+    raw: number;
+    valid: number;
+    quarantined: number;
+    incomplete: number;
+    clean: number;
+    loaded: number;
+  };
+  readonly rows?: readonly { readonly stage?: unknown; readonly count?: unknown }[];
+}
+
+/** The feed's identity, checked: received = ACKed = raw = valid + quarantined = clean = loaded. */
+export function hl7Reconciliation(
+  receiver: Pick<Hl7Receiver, 'sourceId' | 'jobId'>,
+  feed: Hl7FeedResult | null,
+  metrics: string,
+  result: ReconcileJson | undefined,
+  problems: string[],
+): Hl7DemoReport {
+  const { received, duplicates } = receiverCounts(metrics);
+  const m = result?.messages ?? null;
+  const recordsAt = (stage: string): number => {
+    const row = result?.rows?.find((r) => r.stage === stage);
+    return typeof row?.count === 'number' ? row.count : -1;
+  };
+  const records =
+    m === null ? null : { valid: recordsAt('valid'), clean: recordsAt('clean'), loaded: recordsAt('loaded') };
+  const checks: [boolean, string][] = [
+    [feed !== null, 'the HL7 senders did not finish'],
+    [m !== null, 'the HL7 feed has no message counts in its reconciliation'],
+    [result?.reconciled === true, `job ${receiver.jobId} did not reconcile`],
+    [feed !== null && received === feed.acked, `HL7: received ${received} != ACKed ${feed?.acked ?? '-'}`],
+    [
+      m !== null && feed !== null && m.raw === feed.acked,
+      `HL7: raw ${m?.raw ?? '-'} != ACKed ${feed?.acked ?? '-'}`,
+    ],
+    [
+      m !== null && m.valid + m.quarantined === m.raw,
+      `HL7: valid ${m?.valid ?? '-'} + quarantined ${m?.quarantined ?? '-'} != raw ${m?.raw ?? '-'} messages`,
+    ],
+    [m !== null && m.clean === m.valid, `HL7: clean ${m?.clean ?? '-'} != valid ${m?.valid ?? '-'} messages`],
+    [
+      m !== null && m.loaded === m.clean,
+      `HL7: loaded ${m?.loaded ?? '-'} != clean ${m?.clean ?? '-'} messages`,
+    ],
+    [
+      m !== null && feed !== null && m.quarantined === feed.expectedQuarantined,
+      `HL7: ${m?.quarantined ?? '-'} messages quarantined, the drift switch should quarantine ${feed?.expectedQuarantined ?? '-'}`,
+    ],
+    [
+      records !== null && feed !== null && records.loaded === feed.expectedRecords,
+      `HL7: ${records?.loaded ?? '-'} records loaded, the mapping makes ${feed?.expectedRecords ?? '-'} of the clean messages`,
+    ],
+  ];
+  const failed = checks.filter(([ok]) => !ok).map(([, why]) => why);
+  problems.push(...failed);
+  return {
+    sourceId: receiver.sourceId,
+    jobId: receiver.jobId,
+    feed,
+    received,
+    duplicates,
+    messages: m,
+    records,
+    reconciled: failed.length === 0,
+    result: result ?? null,
+  };
+}
+
+/** Rows the loader committed for one job (0 before its ledger exists). */
+async function ledgerCount(pool: pg.Pool, schema: string, jobId: string): Promise<number> {
+  try {
+    const { rows } = await pool.query<{ n: string }>(
+      `select count(*) as n from "${schema}".loader_ledger where job_id = $1`,
+      [jobId],
+    );
+    return Number(rows[0]?.n ?? 0);
+  } catch {
+    return 0;
   }
 }
 
-function parseReconcile(job: JobView, stdout: string): JobReconciliation {
-  const result = JSON.parse(stdout) as { reconciled?: unknown };
-  return { jobId: job.id, sourceId: job.sourceId, reconciled: result.reconciled === true, result };
+async function fetchText(url: string): Promise<string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    return await res.text();
+  } catch {
+    return '';
+  }
+}
+
+/** A number from the demo's seed text (the HL7 senders' seeds). */
+function seedNumber(seed: string): number {
+  let n = 0;
+  for (const ch of seed) n = (n * 31 + ch.charCodeAt(0)) >>> 0;
+  return n % 1_000_000;
 }
 
 /** The counters the report shows from a service's /metrics (label sets summed). */

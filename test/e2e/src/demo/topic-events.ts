@@ -10,6 +10,8 @@ export interface RunEvents {
   readonly quarantinedByReason: Record<string, number>;
   /** Distinct quarantined record ids. */
   readonly quarantinedRecords: number;
+  /** Distinct quarantined record ids per source. */
+  readonly quarantinedBySource: Record<string, number>;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function readRunEvents(
   sinceMs: number,
 ): Promise<RunEvents> {
   const drift = new Map<string, DriftSummary>();
-  const quarantined = new Map<string, string>();
+  const quarantined = new Map<string, { reason: string; sourceId: string }>();
   await readTopics(
     kafka,
     { topics: [topics.drift, topics.quarantine], sinceMs, timeoutMs: 60_000 },
@@ -38,7 +40,8 @@ export async function readRunEvents(
       }
       if (record.topic === topics.drift) {
         const e = decoded.value as DriftEvent;
-        if (!sourceIds.has(e.sourceId)) return;
+        // An HL7 drift names its feed: `<source>:<application>:<facility>:<message type>`.
+        if (!sourceIds.has(e.sourceId) && !sourceIds.has(e.sourceId.split(':')[0] ?? '')) return;
         const key = `${e.sourceId}\0${e.resourceType}\0${e.fieldPath ?? ''}\0${e.kind}`;
         const prev = drift.get(key);
         const count = Number(e.count);
@@ -53,20 +56,25 @@ export async function readRunEvents(
         }
       } else {
         const q = decoded.value as QuarantineRecord;
-        if (sourceIds.has(q.sourceId)) quarantined.set(q.recordId, q.reason);
+        if (sourceIds.has(q.sourceId))
+          quarantined.set(q.recordId, { reason: q.reason, sourceId: q.sourceId });
       }
     },
   );
   const driftByKind: Record<string, number> = {};
   for (const d of drift.values()) driftByKind[d.kind] = (driftByKind[d.kind] ?? 0) + 1;
   const quarantinedByReason: Record<string, number> = {};
-  for (const reason of quarantined.values())
+  const quarantinedBySource: Record<string, number> = {};
+  for (const { reason, sourceId } of quarantined.values()) {
     quarantinedByReason[reason] = (quarantinedByReason[reason] ?? 0) + 1;
+    quarantinedBySource[sourceId] = (quarantinedBySource[sourceId] ?? 0) + 1;
+  }
   return {
     driftByKind,
     driftEvents: driftLines([...drift.values()]),
     quarantinedByReason,
     quarantinedRecords: quarantined.size,
+    quarantinedBySource,
   };
 }
 
