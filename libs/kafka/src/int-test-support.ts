@@ -6,14 +6,12 @@
  * it implements the same `Codec` interface (contract failures as `SCHEMA_MISMATCH`, bad bytes as
  * `PARSE_ERROR`), which is all the runner relies on.
  */
-import { randomBytes } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
+import { deleteTopics, FAST_KAFKA_RETRY, localStack, RUN_ID, uniqueName, waitFor } from '@ehrflow/testing';
 import { Partitioners, type Admin } from 'kafkajs';
 import { createKafka, type KafkaClient } from './client.ts';
 import type { Codec } from './codec.ts';
 import type { KafkaLogger } from './logger.ts';
-
-export const TEST_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 
 /** A JSON codec: a value with `invalid: true` breaks the "schema"; bytes that are not JSON do not decode. */
 export function jsonTestCodec(): Codec {
@@ -63,13 +61,6 @@ export function memoryLogger(lines: LogLine[] = [], bindings: Record<string, unk
   };
 }
 
-/** Part of every name this test process makes, so its groups can be found and removed. */
-const RUN_ID = randomBytes(3).toString('hex');
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}.${RUN_ID}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
-}
-
 /** Deletes the topics given and every consumer group this test process named. */
 export async function cleanUp(admin: Admin, topics: readonly string[]): Promise<void> {
   await deleteTopics(admin, topics);
@@ -81,27 +72,12 @@ export async function cleanUp(admin: Admin, topics: readonly string[]): Promise<
 /** A client for the local broker with fast retries, so failures surface quickly in tests. */
 export function testClient(clientId: string, logger: KafkaLogger = memoryLogger()): KafkaClient {
   return createKafka({
-    brokers: TEST_BROKERS,
+    brokers: localStack().brokers,
     clientId,
     logger,
     mode: 'development',
-    retry: { retries: 5, initialRetryTimeMs: 100, maxRetryTimeMs: 2_000 },
+    retry: FAST_KAFKA_RETRY,
   });
-}
-
-export async function createTopics(
-  admin: Admin,
-  topics: readonly string[],
-  partitions: number,
-): Promise<void> {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-  });
-}
-
-export async function deleteTopics(admin: Admin, topics: readonly string[]): Promise<void> {
-  await admin.deleteTopics({ topics: [...topics] }).catch(() => undefined);
 }
 
 /** Produces records `{ id: "r<i>" }` for i in [from, to), keyed by id, in batches. */
@@ -191,18 +167,4 @@ export async function readAll(
     await consumer.disconnect();
   }
   return values;
-}
-
-/** Polls `condition` every `intervalMs` until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  options: { readonly timeoutMs: number; readonly intervalMs?: number; readonly what: string },
-): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting to ${options.what}`);
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
-  }
 }

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { createRegistry } from '@ehrflow/contracts';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
+import { freePort, waitFor } from '@ehrflow/testing';
 import pg from 'pg';
 
 const HELP = `Usage: node services/extractor/src/bench.ts [options]
@@ -104,25 +104,6 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Polls until `probe` answers true, or throws after `timeoutMs`. */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** Peak resident set size of a process (VmHWM), in bytes; 0 when it cannot be read. */
 function peakRss(pid: number): number {
   try {
@@ -185,7 +166,11 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
     );
     children.push(sim);
     const simUrl = `http://127.0.0.1:${simPort}`;
-    await until('the simulator', async () => (await fetch(`${simUrl}/_admin/counters`)).ok, 30_000);
+    await waitFor(() => fetch(`${simUrl}/_admin/counters`).then((r) => r.ok, () => false), {
+      what: 'the simulator',
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
 
     writeFileSync(join(ctx.dir, 'client.secret'), secret);
     const sourcesFile = join(ctx.dir, `sources-${spec.name}.json`);
@@ -231,7 +216,11 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
     });
     children.push(extractor);
     const api = `http://127.0.0.1:${apiPort}`;
-    await until('the extractor', async () => (await fetch(`${api}/readyz`)).ok, 60_000);
+    await waitFor(() => fetch(`${api}/readyz`).then((r) => r.ok, () => false), {
+      what: 'the extractor',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     const readyRssBytes = peakRss(extractor.pid ?? 0);
 
     const started = performance.now();
@@ -243,15 +232,10 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
     if (!res.ok) throw new Error(`job not accepted: ${res.status}`);
     const { id } = (await res.json()) as { id: string };
     let job: JobSummary | undefined;
-    await until(
-      'the job to end',
-      async () => {
+    await waitFor(async () => {
         job = (await (await fetch(`${api}/jobs/${id}`)).json()) as JobSummary;
         return job.state !== 'running' && job.state !== 'pending';
-      },
-      3_600_000,
-      100,
-    );
+      }, { what: 'the job to end', timeoutMs: 3_600_000 });
     const seconds = (performance.now() - started) / 1000;
     const peakRssBytes = peakRss(extractor.pid ?? 0);
     if (job?.state !== 'completed') throw new Error(`the job ended ${job?.state ?? 'unknown'}`);

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,6 +18,7 @@ import { recordIdOf } from '@ehrflow/fhir';
 import { createKafka, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger, type Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
+import { waitForValue } from '@ehrflow/testing';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { buildExtractor, type Extractor } from './app.ts';
@@ -213,7 +213,7 @@ export function createIntStack(prefix: string): IntStack {
         },
       });
       try {
-        await waitFor('records on the test topics', () => Promise.resolve(until(raw, events) ? true : undefined), 60_000);
+        await waitForValue(() => Promise.resolve(until(raw, events) ? true : undefined), { what: 'records on the test topics', timeoutMs: 60_000 });
       } finally {
         await consumer.disconnect();
       }
@@ -223,27 +223,12 @@ export function createIntStack(prefix: string): IntStack {
   return stack;
 }
 
-/** Bounded wait on an observable condition: resolves with the first defined probe result. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The job's view once it left `pending`/`running`, polled within `timeoutMs`. */
 export async function waitForEnd(extractor: Extractor, jobId: string, timeoutMs: number): Promise<JobView> {
-  return waitFor(
-    `job ${jobId} to end`,
-    async () => {
+  return waitForValue(async () => {
       const view = await extractor.jobs.get(jobId);
       return view !== undefined && view.state !== 'running' && view.state !== 'pending' ? view : undefined;
-    },
-    timeoutMs,
-  );
+    }, { what: `job ${jobId} to end`, timeoutMs: timeoutMs });
 }
 
 /** Filter of the resources a test expects, by type and the generator's metadata. */
@@ -276,17 +261,6 @@ export function expectedRecords(
     }
   }
   return { upserts, deletes };
-}
-
-/** A free TCP port on the loopback interface. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** A logger at `level` whose lines are kept in memory for assertions. */

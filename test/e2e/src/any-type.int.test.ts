@@ -38,8 +38,7 @@ import {
 import { stageCounts, topicEnds } from './pipeline/stage-counts.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
 import { readTopics } from './scan-kafka.ts';
-import { stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+import { stackEnv, waitFor } from '@ehrflow/testing';
 
 const PATIENTS = 15;
 const runId = randomUUID().slice(0, 8);

@@ -15,7 +15,7 @@ import { measureBrokerLimit, type BrokerLimitResult } from './bench/broker-limit
 import { measureEndToEnd, type EndToEndResult } from './bench/end-to-end.ts';
 import { measurePassThrough, type PassThroughResult } from './bench/pass-through.ts';
 import { createScratch } from './bench/scratch.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
+import { REPO_ROOT, stackEnv } from '@ehrflow/testing';
 import { formatCount, formatMb, formatRatio, formatTable } from './bench/table.ts';
 
 const HELP = `Usage: node test/e2e/src/bench.ts [options]   (npm run bench -- [options])

@@ -34,8 +34,7 @@ import {
 import { stageCounts, snakeCase, topicEnds } from './pipeline/stage-counts.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
 import { reconcileCli } from './pipeline/reconcile-cli.ts';
-import { stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+import { stackEnv, waitFor } from '@ehrflow/testing';
 
 
 const PATIENTS = 20;

@@ -10,7 +10,7 @@ import { DEMO_HELP, parseDemoArgs, type DemoArgs } from './demo/args.ts';
 import { createProgressWriter } from './demo/progress.ts';
 import { formatDemoReport } from './demo/report.ts';
 import { runDemo } from './demo/run.ts';
-import { REPO_ROOT } from './stack-env.ts';
+import { REPO_ROOT } from '@ehrflow/testing';
 
 async function main(argv: readonly string[]): Promise<number> {
   let args: DemoArgs;

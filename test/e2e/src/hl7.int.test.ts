@@ -22,7 +22,7 @@ import { createScratch, type Scratch } from './bench/scratch.ts';
 import { leakScanPassed } from './leak-report.ts';
 import { runLeakScan } from './leak-scan.ts';
 import { startChild, type Child } from './child.ts';
-import { freePort } from './pipeline/free-port.ts';
+import { freePort, REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 import { provisionPipeline } from './pipeline/provision.ts';
 import { loadOrCreateSecrets } from './pipeline/secrets.ts';
 import {
@@ -32,8 +32,6 @@ import {
   type ServiceName,
 } from './pipeline/services.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
 
 const runId = randomUUID().slice(0, 8);
 const prefix = `e2e.hl7.${runId}.`;

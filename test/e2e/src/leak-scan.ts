@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
-import { createCanaryMatcher, type CanaryMatcher } from './canary.ts';
+import { type CanaryMatcher, createCanaryMatcher } from '@ehrflow/testing';
 import {
   emptyCounts,
   formatLeakReport,

@@ -34,8 +34,7 @@ import {
   type ServiceName,
 } from './pipeline/services.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+import { REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 
 const run = promisify(execFile);
 const RECORDS = 6;

@@ -30,8 +30,7 @@ import {
   type ServiceName,
 } from './pipeline/services.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
-import { stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+import { stackEnv, waitFor } from '@ehrflow/testing';
 
 const PATIENTS = 30;
 const runId = randomUUID().slice(0, 8);

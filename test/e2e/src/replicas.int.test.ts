@@ -21,7 +21,7 @@ import { createLogger } from '@ehrflow/logging';
 import { createScratch, type Scratch } from './bench/scratch.ts';
 import { startChild, type Child } from './child.ts';
 import { startEhr, type EhrSetup } from './pipeline/ehr-setup.ts';
-import { freePort } from './pipeline/free-port.ts';
+import { freePort, REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 import { FINAL_STATES, getJob, startJob, type JobView } from './pipeline/jobs.ts';
 import { provisionPipeline } from './pipeline/provision.ts';
 import { reconcileCli } from './pipeline/reconcile-cli.ts';
@@ -34,8 +34,6 @@ import {
 } from './pipeline/services.ts';
 import { stageCounts, topicEnds, type StageCounts } from './pipeline/stage-counts.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
 
 const PATIENTS = 60;
 const runId = randomUUID().slice(0, 8);

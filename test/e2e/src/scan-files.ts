@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { CanaryMatcher } from './canary.ts';
+import type { CanaryMatcher } from '@ehrflow/testing';
 import type { LeakHit, LeakSource } from './leak-report.ts';
 
 export interface FileScanResult {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createKeyring, encryptPayload } from '@ehrflow/phi';
-import { createCanaryMatcher } from './canary.ts';
+import { createCanaryMatcher } from '@ehrflow/testing';
 import { scanKafkaRecord, type ScannedRecord, type ValueDecoder } from './scan-kafka.ts';
 import { createValueScanner } from './scan-value.ts';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import type { CanaryMatcher } from './canary.ts';
+import type { CanaryMatcher } from '@ehrflow/testing';
 import type { LeakHit } from './leak-report.ts';
 import type { ValueScanner } from './scan-value.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCanaryMatcher } from './canary.ts';
+import { createCanaryMatcher } from '@ehrflow/testing';
 import { scanTableRow } from './scan-postgres.ts';
 import { scanRedisEntry } from './scan-redis.ts';
 import { createValueScanner } from './scan-value.ts';

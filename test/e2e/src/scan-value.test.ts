@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createKeyring, createRecordCipher, encryptField, encryptPayload } from '@ehrflow/phi';
-import { createCanaryMatcher } from './canary.ts';
+import { createCanaryMatcher } from '@ehrflow/testing';
 import { createValueScanner, looksLikeEnvelope } from './scan-value.ts';
 
 const CANARY = 'Quillonbeck';

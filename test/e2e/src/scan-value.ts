@@ -10,7 +10,7 @@ import {
   keyIdOf,
   type Keyring,
 } from '@ehrflow/phi';
-import { mergeMatches, type CanaryMatch, type CanaryMatcher } from './canary.ts';
+import { type CanaryMatch, type CanaryMatcher, mergeMatches } from '@ehrflow/testing';
 import type { LeakKind } from './leak-report.ts';
 
 /** A canary found at a field path of a structured value. */

@@ -42,8 +42,7 @@ import {
 import { stageCounts, topicEnds, type StageCounts } from './pipeline/stage-counts.ts';
 import { pipelineTopics } from './pipeline/topic-names.ts';
 import { reconcileCli } from './pipeline/reconcile-cli.ts';
-import { REPO_ROOT } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+import { REPO_ROOT, waitFor } from '@ehrflow/testing';
 
 
 const stackHome = process.env.EHRFLOW_STACK_HOME ?? join(REPO_ROOT, '.run', 'stack');

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { createCodec, type SchemaRegistry } from '@ehrflow/contracts';
 import { startEhr, type EhrSetup } from '../pipeline/ehr-setup.ts';
 import { FINAL_STATES, getJob, startJob, type JobView } from '../pipeline/jobs.ts';
+import { provisionPipeline } from '../pipeline/provision.ts';
 import { loadOrCreateSecrets } from '../pipeline/secrets.ts';
 import {
   startPipelineServices,
@@ -16,12 +15,9 @@ import {
 import { loadedRows, snakeCase } from '../pipeline/stage-counts.ts';
 import { RESOURCE_TYPES, pipelineTopics, type PipelineTopics } from '../pipeline/topic-names.ts';
 import { readTopics } from '../scan-kafka.ts';
-import { REPO_ROOT } from '../stack-env.ts';
-import { sleep } from '../wait.ts';
+import { REPO_ROOT, sleep } from '@ehrflow/testing';
 import { rate, type StageFigure } from './pass-through.ts';
 import type { Scratch } from './scratch.ts';
-
-const run = promisify(execFile);
 
 export interface LatencyFigures {
   readonly p50Ms: number;
@@ -62,8 +58,7 @@ export interface EndToEndResult {
 export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
   const { scratch, runId } = options;
   const topics = pipelineTopics(`bench.${runId}.`);
-  await createPipelineTopics(scratch, topics);
-  await registerPipelineSchemas(scratch, topics, options.env);
+  await provisionPipeline(scratch, topics, options.env);
 
   const secrets = await loadOrCreateSecrets(join(REPO_ROOT, '.run', 'bench', 'secrets.env'));
   const env: NodeJS.ProcessEnv = { ...options.env, ...secrets, LOG_LEVEL: 'warn' };
@@ -234,37 +229,6 @@ async function measureLatencyAtHalfRate(
   ehr.sim.setFaults({ servedLinesPerSecond: 0 });
   const timing = await options.collect([job.id]);
   return { ...timing.latency, targetPerSecond };
-}
-
-async function createPipelineTopics(scratch: Scratch, topics: PipelineTopics): Promise<void> {
-  await scratch.createTopics([topics.raw, topics.quarantine, ...topics.valid, ...topics.clean], 3);
-  await scratch.createTopics([topics.drift, topics.jobs], 1);
-}
-
-async function registerPipelineSchemas(
-  scratch: Scratch,
-  topics: PipelineTopics,
-  env: NodeJS.ProcessEnv,
-): Promise<void> {
-  await scratch.registerValueSchema([topics.raw], 'pipeline/raw-envelope.avsc');
-  await scratch.registerValueSchema([topics.quarantine], 'pipeline/quarantine-record.avsc');
-  await scratch.registerValueSchema([topics.drift], 'pipeline/drift-event.avsc');
-  await scratch.registerValueSchema([topics.jobs], 'pipeline/job-event.avsc');
-  for (const type of RESOURCE_TYPES)
-    await scratch.registerValueSchema([`${topics.validPrefix}${type}`], `fhir/${type}.avsc`);
-  await run(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'services', 'redactor', 'src', 'cli.ts'),
-      'register-schemas',
-      '--valid-prefix',
-      topics.validPrefix,
-      '--clean-prefix',
-      topics.cleanPrefix,
-    ],
-    { env, timeout: 60_000 },
-  );
-  scratch.subjects.push(...topics.clean.map((t) => `${t}-value`), `${topics.validDeletions}-value`);
 }
 
 interface Timings {

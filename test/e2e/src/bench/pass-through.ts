@@ -5,7 +5,7 @@ import type { Codec } from '@ehrflow/contracts';
 import { createProducer, type KafkaClient } from '@ehrflow/kafka';
 import { startChild, type Child } from '../child.ts';
 import { topicRecordCount, type Scratch } from './scratch.ts';
-import { waitFor } from '../wait.ts';
+import { waitFor } from '@ehrflow/testing';
 
 export interface PassThroughOptions {
   readonly kafka: KafkaClient;

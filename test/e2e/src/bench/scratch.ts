@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { waitFor } from '../wait.ts';
+import { waitFor } from '@ehrflow/testing';
 import { canonicalText, findSchemasDir, type SchemaRegistry } from '@ehrflow/contracts';
 
 /**

@@ -23,8 +23,7 @@ import {
 import { stageCounts, topicEnds, type StageCounts } from '../pipeline/stage-counts.ts';
 import { reconcileCli } from '../pipeline/reconcile-cli.ts';
 import { pipelineTopics } from '../pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from '../stack-env.ts';
-import { sleep } from '../wait.ts';
+import { REPO_ROOT, sleep, stackEnv } from '@ehrflow/testing';
 import type { DemoArgs } from './args.ts';
 import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
 import { progressLine } from './progress.ts';

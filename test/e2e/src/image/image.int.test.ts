@@ -22,7 +22,7 @@ import { createLogger } from '@ehrflow/logging';
 import type { Admin } from 'kafkajs';
 import { createScratch, type Scratch } from '../bench/scratch.ts';
 import { startEhr, type EhrSetup } from '../pipeline/ehr-setup.ts';
-import { freePort } from '../pipeline/free-port.ts';
+import { freePort, stackEnv, waitFor } from '@ehrflow/testing';
 import { provisionPipeline } from '../pipeline/provision.ts';
 import { loadOrCreateSecrets } from '../pipeline/secrets.ts';
 import {
@@ -32,8 +32,6 @@ import {
   type ServiceName,
 } from '../pipeline/services.ts';
 import { pipelineTopics } from '../pipeline/topic-names.ts';
-import { stackEnv } from '../stack-env.ts';
-import { waitFor } from '../wait.ts';
 import {
   buildImage,
   containerLogs,

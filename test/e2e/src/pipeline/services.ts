@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild, type Child } from '../child.ts';
-import { REPO_ROOT } from '../stack-env.ts';
-import { waitFor } from '../wait.ts';
-import { freePort } from './free-port.ts';
+import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
 import type { PipelineTopics } from './topic-names.ts';
 
 export const SERVICE_NAMES = ['extractor', 'validator', 'redactor', 'loader'] as const;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-/** The repository root (this file is test/e2e/src/stack-env.ts). */
+/** The repository root (this file is test/testing/src/stack-env.ts). */
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /**
