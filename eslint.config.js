@@ -41,7 +41,7 @@ export default tseslint.config(
   },
   {
     // Tests of a service may start the simulator and other test projects; production code may not.
-    files: ['**/*.test.ts', '**/*.fixture.ts', '**/int-test-*.ts', '**/test-*.ts', '**/testing/**/*.ts', '**/testing.ts', '**/bench*.ts'],
+    files: ['**/*.test.ts', '**/*.fixture.ts', '**/testing/**/*.ts', '**/testing.ts', '**/bench*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
 import type { KafkaClient } from './client.ts';
 import { createConsumerRunner } from './consumer-runner.ts';
-import { cleanUp, testClient } from './int-test-support.ts';
+import { cleanUp, testClient } from './testing/kafka.ts';
 import { createProducer } from './producer.ts';
 import type { Output } from './records.ts';
 

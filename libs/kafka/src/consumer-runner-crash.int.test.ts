@@ -6,9 +6,9 @@ import { createTopics, localStack, uniqueName, waitFor } from '@ehrflow/testing'
 import { consumerLag, totalLag } from './admin.ts';
 import type { KafkaClient } from './client.ts';
 import type { DeliveryMode } from './delivery.ts';
-import { cleanUp, produceNumbered, readAll, testClient } from './int-test-support.ts';
+import { cleanUp, produceNumbered, readAll, testClient } from './testing/kafka.ts';
 
-const WORKER = fileURLToPath(new URL('./int-test-worker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./testing/worker.ts', import.meta.url));
 
 interface WorkerEvent {
   readonly event: string;

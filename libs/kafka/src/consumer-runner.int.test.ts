@@ -14,7 +14,7 @@ import {
   produceRaw,
   readAll,
   testClient,
-} from './int-test-support.ts';
+} from './testing/kafka.ts';
 import { createProducer } from './producer.ts';
 import type { InputRecord, Output } from './records.ts';
 

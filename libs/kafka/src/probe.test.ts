@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
 import { freePort } from '@ehrflow/testing';
 import type { KafkaClientConfig } from './client.ts';
-import { memoryLogger, type LogLine } from './int-test-support.ts';
+import { memoryLogger, type LogLine } from './testing/kafka.ts';
 import { createKafkaProbe, probeKafkaJsConfig } from './probe.ts';
 
 function config(brokers: string, lines: LogLine[] = []): KafkaClientConfig {

@@ -9,7 +9,7 @@ import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
 import type { KafkaClient } from './client.ts';
 import { createConsumerRunner } from './consumer-runner.ts';
 import type { DeliveryMode } from './delivery.ts';
-import { cleanUp, jsonTestCodec, produceNumbered, testClient } from './int-test-support.ts';
+import { cleanUp, jsonTestCodec, produceNumbered, testClient } from './testing/kafka.ts';
 
 const TOTAL = Number(process.env.KAFKA_BENCH_RECORDS ?? '20000');
 const MAX_BATCH = Number(process.env.KAFKA_BENCH_MAX_BATCH ?? '500');

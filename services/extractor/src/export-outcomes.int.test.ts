@@ -3,7 +3,7 @@ import { decryptPayload } from '@ehrflow/phi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForValue } from '@ehrflow/testing';
 import type { Extractor } from './app.ts';
-import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './int-test-support.ts';
+import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './testing/stack.ts';
 
 // What a Bulk Data manifest can hold besides output files — `error` and `deleted` entries — and
 // what happens when its files expire before the extractor has read them all.

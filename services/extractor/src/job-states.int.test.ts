@@ -12,7 +12,7 @@ import {
   waitForEnd,
   type Exchange,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 import type { JobAlert } from './job-alert.ts';
 
 // Honest job states against a server that fails part of an export (error entries), lists

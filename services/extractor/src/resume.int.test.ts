@@ -13,7 +13,7 @@ import {
   expectedRecords,
   recordExchanges,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 
 // kill -9 of an extractor process in the middle of a backfill, then a new process: the files the
 // checkpoint marks finished are never requested again, partial files resume with a Range request

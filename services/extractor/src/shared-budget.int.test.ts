@@ -8,7 +8,7 @@ import {
   recordExchanges,
   waitForEnd,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 
 // One source's rate budget is shared through Redis by every replica and every job: two replicas
 // together stay within it, and an incremental job is served before a running backfill.

@@ -9,9 +9,9 @@
 import { PipelineError } from '@ehrflow/errors';
 import { deleteTopics, FAST_KAFKA_RETRY, localStack, RUN_ID, uniqueName, waitFor } from '@ehrflow/testing';
 import { Partitioners, type Admin } from 'kafkajs';
-import { createKafka, type KafkaClient } from './client.ts';
-import type { Codec } from './codec.ts';
-import type { KafkaLogger } from './logger.ts';
+import { createKafka, type KafkaClient } from '../client.ts';
+import type { Codec } from '../codec.ts';
+import type { KafkaLogger } from '../logger.ts';
 
 /** A JSON codec: a value with `invalid: true` breaks the "schema"; bytes that are not JSON do not decode. */
 export function jsonTestCodec(): Codec {

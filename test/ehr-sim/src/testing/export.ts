@@ -2,8 +2,8 @@
  * Helpers for this package's own tests (not exported from index.ts): obtain tokens and drive an
  * export through `app.inject`, so most tests need no listening socket.
  */
-import type { Simulator } from './simulator.ts';
-import type { ExportManifest } from './export-jobs.ts';
+import type { Simulator } from '../simulator.ts';
+import type { ExportManifest } from '../export-jobs.ts';
 
 export const SECRET_CLIENT = { clientId: 'test-client', secret: 'test-secret-0001' } as const;
 

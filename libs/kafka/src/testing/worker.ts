@@ -3,11 +3,11 @@
  * `{ id }` records from WORKER_INPUT to WORKER_OUTPUT until SIGTERM (drain, exit 0) or SIGKILL.
  * Prints one JSON line per event on stdout so the test can act at the right moment.
  *
- * Run: node libs/kafka/src/int-test-worker.ts (with the WORKER_* variables set).
+ * Run: node libs/kafka/src/testing/worker.ts (with the WORKER_* variables set).
  */
-import { createConsumerRunner } from './consumer-runner.ts';
-import type { DeliveryMode } from './delivery.ts';
-import { jsonTestCodec, memoryLogger, testClient } from './int-test-support.ts';
+import { createConsumerRunner } from '../consumer-runner.ts';
+import type { DeliveryMode } from '../delivery.ts';
+import { jsonTestCodec, memoryLogger, testClient } from './kafka.ts';
 
 function env(name: string): string {
   const value = process.env[name];

@@ -4,9 +4,9 @@
  */
 import type { Consumer, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { PipelineError } from '@ehrflow/errors';
-import type { KafkaClient } from './client.ts';
-import type { Codec } from './codec.ts';
-import { memoryLogger } from './int-test-support.ts';
+import type { KafkaClient } from '../client.ts';
+import type { Codec } from '../codec.ts';
+import { memoryLogger } from './kafka.ts';
 
 export type Call =
   | { readonly op: 'connect' | 'disconnect' | 'tx.begin' | 'tx.commit' | 'tx.abort' }

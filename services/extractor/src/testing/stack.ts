@@ -21,11 +21,11 @@ import { parseKeyring, type Keyring } from '@ehrflow/phi';
 import { waitForValue } from '@ehrflow/testing';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import pg from 'pg';
-import { buildExtractor, type Extractor } from './app.ts';
-import { extractorEnv } from './config.ts';
-import { DELETED_VERSION } from './envelope.ts';
-import type { JobView } from './job-view.ts';
-import type { ExtractorMetrics } from './metrics.ts';
+import { buildExtractor, type Extractor } from '../app.ts';
+import { extractorEnv } from '../config.ts';
+import { DELETED_VERSION } from '../envelope.ts';
+import type { JobView } from '../job-view.ts';
+import type { ExtractorMetrics } from '../metrics.ts';
 
 // Shared set-up of the extractor's integration tests: a unique raw/jobs topic pair (subjects
 // registered with the ehr.raw / ehr.jobs schemas), a unique PostgreSQL schema, a unique keyring,
