@@ -1,15 +1,15 @@
 /**
  * `npm run demo`: the whole pipeline against a simulated EHR with production faults, ending with
- * the reconciliation and leak-scan report. Run `node test/e2e/src/demo.ts --help`.
+ * the reconciliation and leak-scan report. Run `node tools/demo/src/demo.ts --help`.
  * scripts/demo.sh starts the local stack and registers the schemas before calling this.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { DEMO_HELP, parseDemoArgs, type DemoArgs } from './demo/args.ts';
-import { createProgressWriter } from './demo/progress.ts';
-import { formatDemoReport } from './demo/report.ts';
-import { runDemo } from './demo/run.ts';
+import { DEMO_HELP, parseDemoArgs, type DemoArgs } from './args.ts';
+import { createProgressWriter } from './progress.ts';
+import { formatDemoReport } from './report.ts';
+import { runDemo } from './run.ts';
 import { REPO_ROOT } from '@ehrflow/testing';
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import type { StageCounts } from '../pipeline/stage-counts.ts';
+import type { StageCounts } from '@ehrflow/pipeline-tools';
 
 export interface ProgressInput {
   readonly elapsedMs: number;

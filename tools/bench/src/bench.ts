@@ -2,7 +2,7 @@
  * `npm run bench`: the pipeline's throughput and latency beside two reference figures measured on
  * the same broker and machine in the same run — Kafka's own producer performance tool (the broker
  * limit) and a pass-through pipeline (four stages that only consume, decode, encode and produce).
- * Prints a table and writes JSON (`--out`). Run `node test/e2e/src/bench.ts --help`.
+ * Prints a table and writes JSON (`--out`). Run `node tools/bench/src/bench.ts --help`.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -11,14 +11,13 @@ import { parseArgs } from 'node:util';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { connectAdmin, createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { measureBrokerLimit, type BrokerLimitResult } from './bench/broker-limit.ts';
-import { measureEndToEnd, type EndToEndResult } from './bench/end-to-end.ts';
-import { measurePassThrough, type PassThroughResult } from './bench/pass-through.ts';
-import { createScratch } from './bench/scratch.ts';
+import { measureBrokerLimit, type BrokerLimitResult } from './broker-limit.ts';
+import { measureEndToEnd, type EndToEndResult } from './end-to-end.ts';
+import { measurePassThrough, type PassThroughResult } from './pass-through.ts';
+import { createScratch, formatCount, formatMb, formatRatio, formatTable } from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, stackEnv } from '@ehrflow/testing';
-import { formatCount, formatMb, formatRatio, formatTable } from './bench/table.ts';
 
-const HELP = `Usage: node test/e2e/src/bench.ts [options]   (npm run bench -- [options])
+const HELP = `Usage: node tools/bench/src/bench.ts [options]   (npm run bench -- [options])
 
 Measures, on the local stack, in this order:
   broker        Kafka's ProducerPerformance tool (JDK, acks=all, same record size)

@@ -2,22 +2,29 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { createCodec, type SchemaRegistry } from '@ehrflow/contracts';
-import { startEhr, type EhrSetup } from '../pipeline/ehr-setup.ts';
-import { FINAL_STATES, getJob, startJob, type JobView } from '../pipeline/jobs.ts';
-import { provisionPipeline } from '../pipeline/provision.ts';
-import { loadOrCreateSecrets } from '../pipeline/secrets.ts';
 import {
-  startPipelineServices,
-  stopPipelineServices,
+  type EhrSetup,
+  FINAL_STATES,
+  getJob,
+  type JobView,
+  loadedRows,
+  loadOrCreateSecrets,
+  type PipelineTopics,
+  pipelineTopics,
+  provisionPipeline,
+  readTopics,
+  RESOURCE_TYPES,
+  type Scratch,
   type ServiceHandle,
   type ServiceName,
-} from '../pipeline/services.ts';
-import { loadedRows, snakeCase } from '../pipeline/stage-counts.ts';
-import { RESOURCE_TYPES, pipelineTopics, type PipelineTopics } from '../pipeline/topic-names.ts';
-import { readTopics } from '../scan-kafka.ts';
+  snakeCase,
+  startEhr,
+  startJob,
+  startPipelineServices,
+  stopPipelineServices,
+} from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, sleep } from '@ehrflow/testing';
 import { rate, type StageFigure } from './pass-through.ts';
-import type { Scratch } from './scratch.ts';
 
 export interface LatencyFigures {
   readonly p50Ms: number;

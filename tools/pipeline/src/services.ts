@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startChild, type Child } from '../child.ts';
+import { startChild, type Child } from './child.ts';
 import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
 import type { PipelineTopics } from './topic-names.ts';
 

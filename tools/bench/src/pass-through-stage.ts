@@ -4,7 +4,7 @@
  * to the next topic — through the same consumer runner, delivery mode and chunk size as the
  * services, and nothing else (no validation, redaction or loading).
  *
- *   node test/e2e/src/bench/pass-through-stage.ts FROM TO GROUP MAX_BATCH
+ *   node tools/bench/src/pass-through-stage.ts FROM TO GROUP MAX_BATCH
  *
  * Needs KAFKA_BROKERS and SCHEMA_REGISTRY_URL. Prints JSON lines: `{"event":"first","at":ms}` when
  * the first chunk arrives and `{"event":"stats",...}` every second; drains on SIGTERM.

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { Codec, DriftEvent, QuarantineRecord } from '@ehrflow/contracts';
-import { readTopics } from '../scan-kafka.ts';
+import { readTopics } from '@ehrflow/pipeline-tools';
 
 /** Drift events and quarantined records of a run, counted by kind and by reason. */
 export interface RunEvents {

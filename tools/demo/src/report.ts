@@ -1,5 +1,4 @@
-import { formatCount, formatTable } from '../bench/table.ts';
-import { formatLeakReport } from '../leak-report.ts';
+import { formatCount, formatLeakReport, formatTable } from '@ehrflow/pipeline-tools';
 import type { DemoReport, JobReconciliation } from './run.ts';
 
 interface ReconcileRowLike {

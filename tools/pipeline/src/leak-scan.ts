@@ -5,7 +5,7 @@
  * canary in their ciphertext and must not open with a wrong key. Reports name the canary by index
  * and the place by a PHI-free location — never the value.
  *
- * Run `node test/e2e/src/leak-scan.ts --help` for the command line.
+ * Run `node tools/pipeline/src/leak-scan.ts --help` for the command line.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -194,7 +194,7 @@ async function pipelineTopics(kafka: Kafka): Promise<string[]> {
   }
 }
 
-const HELP = `Usage: node test/e2e/src/leak-scan.ts [options]
+const HELP = `Usage: node tools/pipeline/src/leak-scan.ts [options]
 
 Searches the outputs of a pipeline run for canary values. Prints hits by canary index and
 location, never the values. Exit 0: no hit and everything scanned; 1: hits or an incomplete

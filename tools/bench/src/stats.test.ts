@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePerfSummary } from './broker-limit.ts';
 import { percentile } from './end-to-end.ts';
 import { rate } from './pass-through.ts';
-import { formatTable } from './table.ts';
+import { formatTable } from '@ehrflow/pipeline-tools';
 
 describe('percentile', () => {
   it('takes the nearest rank', () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Scratch } from '../bench/scratch.ts';
+import type { Scratch } from './scratch.ts';
 import { REPO_ROOT } from '@ehrflow/testing';
 import { RESOURCE_TYPES, type PipelineTopics } from './topic-names.ts';
 

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import type { Codec } from '@ehrflow/contracts';
 import { createProducer, type KafkaClient } from '@ehrflow/kafka';
-import { startChild, type Child } from '../child.ts';
-import { topicRecordCount, type Scratch } from './scratch.ts';
+import { type Child, type Scratch, startChild, topicRecordCount } from '@ehrflow/pipeline-tools';
 import { waitFor } from '@ehrflow/testing';
 
 export interface PassThroughOptions {

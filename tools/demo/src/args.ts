@@ -12,7 +12,7 @@ export interface DemoArgs {
   readonly help: boolean;
 }
 
-export const DEMO_HELP = `Usage: npm run demo -- [options]      (node test/e2e/src/demo.ts [options])
+export const DEMO_HELP = `Usage: npm run demo -- [options]      (node tools/demo/src/demo.ts [options])
 
 Runs the whole pipeline against a simulated EHR with production faults: starts the simulator and
 the four services (extractor, validator, redactor, loader), backfills every site, shows live

@@ -1,4 +1,4 @@
-import { sumMetric } from '../pipeline/services.ts';
+import { sumMetric } from '@ehrflow/pipeline-tools';
 
 /** How the rate granted to one source ended: the demo's "granted rate converging" line. */
 export interface SourceRate {

@@ -12,7 +12,7 @@ import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { receiverEnv, startReceiver } from '@ehrflow/mllp-receiver';
 
-const HELP = `Usage: node test/e2e/src/mllp-bench.ts [--messages N] [--senders N] [--bytes N]
+const HELP = `Usage: node tools/bench/src/mllp-bench.ts [--messages N] [--senders N] [--bytes N]
 
 Runs the MLLP receiver in-process against the local stack (KAFKA_BROKERS, SCHEMA_REGISTRY_URL,
 REDIS_URL from the environment: eval "$(npm run -s stack -- env)"), then

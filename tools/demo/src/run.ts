@@ -7,22 +7,29 @@ import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import type { FaultsInput } from '@ehrflow/ehr-sim';
 import { parseKeyring } from '@ehrflow/phi';
-import { leakScanPassed, type LeakReport } from '../leak-report.ts';
-import { runLeakScan } from '../leak-scan.ts';
-import { startEhr, type EhrSetup } from '../pipeline/ehr-setup.ts';
-import { FINAL_STATES, getJob, startJob, type JobView } from '../pipeline/jobs.ts';
-import { loadOrCreateSecrets } from '../pipeline/secrets.ts';
 import {
+  type EhrSetup,
   fetchMetrics,
+  FINAL_STATES,
+  getJob,
+  type JobView,
+  type LeakReport,
+  leakScanPassed,
+  loadOrCreateSecrets,
+  pipelineTopics,
+  reconcileCli,
+  runLeakScan,
+  type ServiceHandle,
+  type ServiceName,
+  stageCounts,
+  type StageCounts,
+  startEhr,
+  startJob,
   startPipelineServices,
   stopPipelineServices,
   sumMetric,
-  type ServiceHandle,
-  type ServiceName,
-} from '../pipeline/services.ts';
-import { stageCounts, topicEnds, type StageCounts } from '../pipeline/stage-counts.ts';
-import { reconcileCli } from '../pipeline/reconcile-cli.ts';
-import { pipelineTopics } from '../pipeline/topic-names.ts';
+  topicEnds,
+} from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, sleep, stackEnv } from '@ehrflow/testing';
 import type { DemoArgs } from './args.ts';
 import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
