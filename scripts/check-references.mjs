@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -38,7 +39,9 @@ for (const pattern of rootPackage.workspaces) {
 const problems = [];
 for (const [name, dir] of projects) {
   const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
-  const deps = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((d) => projects.has(d));
+  const deps = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((d) =>
+    projects.has(d),
+  );
   const want = deps.map((d) => relative(join(root, dir), join(root, projects.get(d)))).sort();
   const tsconfigPath = join(root, dir, 'tsconfig.json');
   const tsconfig = JSON.parse(readFileSync(tsconfigPath, 'utf8'));
@@ -46,11 +49,13 @@ for (const [name, dir] of projects) {
   if (JSON.stringify(want) === JSON.stringify(have)) continue;
   const missing = want.filter((p) => !have.includes(p));
   const extra = have.filter((p) => !want.includes(p));
-  problems.push(`${dir}/tsconfig.json (${name}): missing [${missing.join(', ')}], not declared [${extra.join(', ')}]`);
+  problems.push(
+    `${dir}/tsconfig.json (${name}): missing [${missing.join(', ')}], not declared [${extra.join(', ')}]`,
+  );
   if (fix) {
     if (want.length > 0) tsconfig.references = want.map((path) => ({ path }));
     else delete tsconfig.references;
-    writeFileSync(tsconfigPath, `${JSON.stringify(tsconfig, null, 2)}\n`);
+    await writeJson(tsconfigPath, tsconfig);
   }
 }
 
@@ -62,7 +67,7 @@ if (JSON.stringify(rootWant) !== JSON.stringify(rootHave)) {
   problems.push(`tsconfig.json: references [${rootHave.join(', ')}], projects [${rootWant.join(', ')}]`);
   if (fix) {
     rootTsconfig.references = rootWant.map((path) => ({ path }));
-    writeFileSync(rootTsconfigPath, `${JSON.stringify(rootTsconfig, null, 2)}\n`);
+    await writeJson(rootTsconfigPath, rootTsconfig);
   }
 }
 
@@ -78,4 +83,10 @@ function listDirs(dir) {
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort();
+}
+
+/** Writes JSON formatted as the repository's prettier configuration would (so format:check holds). */
+async function writeJson(path, value) {
+  const options = (await prettier.resolveConfig(path)) ?? {};
+  writeFileSync(path, await prettier.format(JSON.stringify(value), { ...options, filepath: path }));
 }

@@ -1,4 +1,10 @@
-export { createCanaryMatcher, mergeMatches, MIN_CANARY_LENGTH, type CanaryMatch, type CanaryMatcher } from './canary.ts';
+export {
+  createCanaryMatcher,
+  mergeMatches,
+  MIN_CANARY_LENGTH,
+  type CanaryMatch,
+  type CanaryMatcher,
+} from './canary.ts';
 export { freePort } from './free-port.ts';
 export {
   createTopics,

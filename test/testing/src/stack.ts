@@ -34,7 +34,11 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Creates topics with one replica and waits for their leaders. */
-export async function createTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
+export async function createTopics(
+  admin: Admin,
+  topics: readonly string[],
+  partitions: number,
+): Promise<void> {
   await admin.createTopics({
     waitForLeaders: true,
     topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),

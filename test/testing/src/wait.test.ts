@@ -9,9 +9,9 @@ describe('waitFor', () => {
   });
 
   it('fails naming what it waited for when the time is up', async () => {
-    await expect(waitFor(() => false, { what: 'the impossible', timeoutMs: 30, intervalMs: 5 })).rejects.toThrow(
-      'timed out after 30 ms waiting for the impossible',
-    );
+    await expect(
+      waitFor(() => false, { what: 'the impossible', timeoutMs: 30, intervalMs: 5 }),
+    ).rejects.toThrow('timed out after 30 ms waiting for the impossible');
   });
 
   it('propagates an error of the check at once', async () => {
@@ -31,7 +31,11 @@ describe('waitFor', () => {
 describe('waitForValue', () => {
   it('returns the first defined value of the probe', async () => {
     const values = [undefined, undefined, 0, 7];
-    const got = await waitForValue(() => Promise.resolve(values.shift()), { what: 'a value', timeoutMs: 2_000, intervalMs: 1 });
+    const got = await waitForValue(() => Promise.resolve(values.shift()), {
+      what: 'a value',
+      timeoutMs: 2_000,
+      intervalMs: 1,
+    });
     expect(got).toBe(0);
   });
 });
