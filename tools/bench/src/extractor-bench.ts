@@ -12,7 +12,7 @@ import { createLogger } from '@ehrflow/logging';
 import { freePort, waitFor } from '@ehrflow/testing';
 import pg from 'pg';
 
-const HELP = `Usage: node services/extractor/src/bench.ts [options]
+const HELP = `Usage: node tools/bench/src/extractor-bench.ts [options]
 
 Extraction benchmark: the EHR simulator (its own process, no faults, no rate limit) serves a
 backfill to the extractor service (its own process, rate limit off); envelopes go to a temporary
@@ -37,7 +37,7 @@ Options:
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const SIM_CLI = here('../../../test/ehr-sim/src/cli.ts');
-const EXTRACTOR_MAIN = here('./main.ts');
+const EXTRACTOR_MAIN = here('../../../services/extractor/src/main.ts');
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
