@@ -1,12 +1,61 @@
-// Type-aware lint for the whole workspace. Module boundaries: services never import services,
-// libs never import services or test projects.
+// Type-aware lint for the whole workspace, and the layering of docs/architecture.md as a rule.
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+// Layers (docs/architecture.md, "Layout as built"). Every project carries a `type:` tag and a
+// `scope:` tag (its own name) in its package.json. Production code: services use libs only, never
+// another service; each lib uses only the libs below it in the documented order; nothing in
+// production imports tools, simulators or test support. Tools (tools/*) may use libs, services'
+// public entry points (their package exports), the simulators and test support; tests may use
+// everything but are never imported by anything else.
+const LIB_LAYERS = {
+  'scope:errors': [],
+  'scope:config': ['scope:errors'],
+  'scope:phi': ['scope:errors'],
+  'scope:logging': ['scope:errors', 'scope:phi'],
+  'scope:contracts': ['scope:errors'],
+  'scope:kafka': ['scope:errors'],
+  'scope:http': ['scope:errors'],
+  'scope:fhir': ['scope:errors', 'scope:contracts'],
+  'scope:hl7': ['scope:errors'],
+  'scope:x12': ['scope:errors'],
+  'scope:deid': ['scope:errors', 'scope:phi', 'scope:contracts'],
+  'scope:service': ['scope:errors', 'scope:logging'],
+};
+const PRODUCTION = [
+  { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  ...Object.entries(LIB_LAYERS).map(([sourceTag, below]) => ({ sourceTag, onlyDependOnLibsWithTags: below })),
+  {
+    sourceTag: 'type:tool',
+    onlyDependOnLibsWithTags: ['type:lib', 'type:service', 'type:test', 'type:testing', 'type:tool'],
+  },
+  {
+    sourceTag: 'type:test',
+    onlyDependOnLibsWithTags: ['type:lib', 'type:service', 'type:test', 'type:testing', 'type:tool'],
+  },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:lib'] },
+];
+// Test files (and src/testing/ helpers) of a lib or service may also use other libs, the
+// simulators and test support; a service's tests still never import another service.
+const TESTS = [
+  { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'type:test', 'type:testing'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:test', 'type:testing'] },
+  ...PRODUCTION.filter(
+    (c) => !c.sourceTag.startsWith('scope:') && !['type:service', 'type:lib'].includes(c.sourceTag),
+  ),
+];
+function boundaries(depConstraints) {
+  return { enforceBuildableLibDependency: false, allow: [], depConstraints };
+}
+
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '**/*.config.ts', '**/*.mjs', 'eslint.config.js'] },
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '**/*.config.ts', '**/*.mjs', 'eslint.config.js'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -21,40 +70,25 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name='only']", message: 'no .only in tests' },
-      ],
-      '@nx/enforce-module-boundaries': [
-        'error',
         {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:lib', 'type:service', 'type:test'] },
-            { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:lib'] },
-          ],
+          selector: "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name='only']",
+          message: 'no .only in tests',
         },
       ],
+      '@nx/enforce-module-boundaries': ['error', boundaries(PRODUCTION)],
     },
   },
   {
-    // Tests of a service may start the simulator and other test projects; production code may not.
-    files: ['**/*.test.ts', '**/*.fixture.ts', '**/int-test-*.ts', '**/test-*.ts'],
+    // Tests and their helpers; the services' benchmarks (which use test fixtures) until they move to tools/.
+    files: [
+      '**/*.test.ts',
+      '**/*.fixture.ts',
+      '**/src/testing/**/*.ts',
+      '**/src/testing.ts',
+      'services/*/src/bench*.ts',
+    ],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'type:test'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:test'] },
-            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:lib', 'type:service', 'type:test'] },
-            { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:lib'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', boundaries(TESTS)],
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/unbound-method': 'off',

@@ -12,6 +12,7 @@ export default defineConfig({
           include: [
             'libs/**/src/**/*.test.ts',
             'services/**/src/**/*.test.ts',
+            'tools/*/src/**/*.test.ts',
             'test/*/src/**/*.test.ts',
             'deploy/*/src/**/*.test.ts',
           ],
@@ -22,7 +23,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{libs,services,test,deploy}/**/src/**/*.int.test.ts'],
+          include: ['{libs,services,tools,test,deploy}/**/src/**/*.int.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

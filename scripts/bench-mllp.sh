@@ -7,7 +7,7 @@ export PATH="$repo/node_modules/.bin:$PATH"
 cd "$repo"
 
 for arg in "$@"; do
-  if [[ "$arg" == --help || "$arg" == -h ]]; then exec node test/e2e/src/mllp-bench.ts --help; fi
+  if [[ "$arg" == --help || "$arg" == -h ]]; then exec node tools/bench/src/mllp-bench.ts --help; fi
 done
 
 bash deploy/local/stack up
@@ -16,4 +16,4 @@ set -a
 source <(bash deploy/local/stack env)
 EHRFLOW_MODE=development
 set +a
-exec node test/e2e/src/mllp-bench.ts "$@"
+exec node tools/bench/src/mllp-bench.ts "$@"

@@ -7,7 +7,7 @@ export PATH="$repo/node_modules/.bin:$PATH"
 cd "$repo"
 
 for arg in "$@"; do
-  if [[ "$arg" == --help || "$arg" == -h ]]; then exec node test/e2e/src/bench.ts --help; fi
+  if [[ "$arg" == --help || "$arg" == -h ]]; then exec node tools/bench/src/bench.ts --help; fi
 done
 
 bash deploy/local/stack up
@@ -15,4 +15,4 @@ set -a
 # shellcheck disable=SC1090
 source <(bash deploy/local/stack env)
 set +a
-exec node test/e2e/src/bench.ts "$@"
+exec node tools/bench/src/bench.ts "$@"

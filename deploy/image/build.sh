@@ -91,7 +91,7 @@ rsync -a --delete --delete-excluded --files-from=<(printf '%s/\n' "${third_party
 app_files=(package.json schemas deploy/image/entrypoint.ts deploy/topics)
 for w in "${workspaces[@]}"; do app_files+=("$w/package.json" "$w/src"); done
 rsync -a --delete --delete-excluded -R \
-  --exclude='*.test.ts' --exclude='*.int.test.ts' --exclude='*.fixture.ts' --exclude='int-test-*.ts' \
+  --exclude='*.test.ts' --exclude='*.int.test.ts' --exclude='*.fixture.ts' --exclude='testing/' \
   "${app_files[@]}" "$CONTEXT/app/"
 mkdir -p "$CONTEXT/app/node_modules/@ehrflow"
 find "$CONTEXT/app/node_modules/@ehrflow" -mindepth 1 -maxdepth 1 -delete

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
+import { waitFor } from '@ehrflow/testing';
 import { canonicalText, parseAvro } from './avro.ts';
 import { createCodec } from './codec.ts';
 import type { RegisteredSchema, SchemaRegistry } from './registry.ts';
@@ -191,7 +192,11 @@ describe('createCodec', () => {
     clock += 60;
     // Stale: this call still uses v1 and starts one background lookup.
     expect((await codec.encode('job-value', value)).readUInt32BE(1)).toBe(v1.id);
-    await waitFor(async () => (await codec.latestVersion('job-value')).id === v2.id);
+    await waitFor(async () => (await codec.latestVersion('job-value')).id === v2.id, {
+      what: 'the codec to see version 2',
+      timeoutMs: 2_000,
+      intervalMs: 5,
+    });
     expect((await codec.encode('job-value', { ...value, extra: 'x' })).readUInt32BE(1)).toBe(v2.id);
   });
 
@@ -209,7 +214,7 @@ describe('createCodec', () => {
     fake.setDown(true);
     clock = 20;
     expect((await codec.encode('job-value', value)).readUInt32BE(1)).toBe(v1.id);
-    await waitFor(() => failures.length === 1);
+    await waitFor(() => failures.length === 1, { what: 'one refresh failure', timeoutMs: 2_000, intervalMs: 5 });
     expect(failures).toEqual(['job-value:REGISTRY_UNAVAILABLE']);
     // A failed refresh waits a full period before the next attempt.
     const calls = fake.latestCalls();
@@ -239,10 +244,3 @@ describe('createCodec', () => {
   });
 });
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

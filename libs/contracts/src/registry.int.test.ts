@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
+import { waitFor } from '@ehrflow/testing';
 import { canonicalText } from './avro.ts';
 import { DEFAULT_REGISTRY_URL } from './cli.ts';
 import { createCodec } from './codec.ts';
@@ -125,7 +126,11 @@ describe('schema registry (Apicurio ccompat)', () => {
 
     const v2 = await registry.register(subject, canonicalText(V2));
     expect(v2.version).toBe(2);
-    await waitFor(async () => (await codec.latestVersion(subject)).id === v2.id, 10_000);
+    await waitFor(async () => (await codec.latestVersion(subject)).id === v2.id, {
+      what: 'the codec to see the new version',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     const buf = await codec.encode(subject, { ...value, memo: 'x' });
     expect(buf.readUInt32BE(1)).toBe(v2.id);
     expect((await codec.decode(buf)).version).toBe(2);
@@ -150,10 +155,3 @@ describe('schema registry (Apicurio ccompat)', () => {
   });
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -23,6 +23,8 @@ export class PipelineError extends Error {
   readonly retryable: boolean;
   readonly context: ErrorContext;
   readonly retryAfterMs: number | undefined;
+  /** The status an HTTP API answers with when this error reaches a client (from the catalog). */
+  readonly httpStatus: number;
 
   constructor(code: ErrorCode, message: string, options: PipelineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -32,6 +34,7 @@ export class PipelineError extends Error {
     this.retryable = isRetryableClass(this.errorClass);
     this.context = options.context ?? {};
     this.retryAfterMs = options.retryAfterMs;
+    this.httpStatus = ERROR_CATALOG[code].httpStatus;
   }
 }
 
@@ -53,7 +56,12 @@ export function isPipelineError(err: unknown): err is PipelineError {
 
 /** Programmer errors are never retried: retrying a bug only hides it. */
 export function isProgrammerError(err: unknown): boolean {
-  return err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError;
+  return (
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof SyntaxError ||
+    err instanceof ReferenceError
+  );
 }
 
 /** Whether an unknown failure is worth another attempt: known retryable codes, never programmer errors. */

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@ehrflow/testing';
 import type { HttpLogger } from './logger.ts';
 import type { TokenFetch, TokenResponse } from './token-endpoint.ts';
 import { createTokenProvider, type TokenCipher, type TokenProviderOptions } from './token-provider.ts';
@@ -47,14 +48,6 @@ function slowEndpoint(delayMs: number): { fetch: TokenFetch; calls: () => number
       };
     },
   };
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('createTokenProvider across replicas (Redis)', () => {
@@ -131,7 +124,11 @@ describe('createTokenProvider across replicas (Redis)', () => {
     const b = replica(endpoint.fetch, { cipher });
     const first = await a.getToken();
     a.invalidate(first);
-    await waitFor(async () => (await admin.exists(`ehrflow:tok:${sourceId}`)) === 0);
+    await waitFor(async () => (await admin.exists(`ehrflow:tok:${sourceId}`)) === 0, {
+      what: 'the cached token to expire from Redis',
+      timeoutMs: 3_000,
+      intervalMs: 10,
+    });
     b.invalidate(first);
     expect(await b.getToken()).toBe('tok-2');
     expect(await a.getToken()).toBe('tok-2');

@@ -5,9 +5,10 @@
 import { canonicalText, createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
 import type { KafkaClient } from './client.ts';
 import { createConsumerRunner } from './consumer-runner.ts';
-import { createTopics, cleanUp, testClient, uniqueName, waitFor } from './int-test-support.ts';
+import { cleanUp, testClient } from './testing/kafka.ts';
 import { createProducer } from './producer.ts';
 import type { Output } from './records.ts';
 

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createKafka, toKafkaJsConfig, type KafkaClientConfig } from './client.ts';
-import { memoryLogger, type LogLine } from './int-test-support.ts';
+import { memoryLogger, type LogLine } from './testing/kafka.ts';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge.ts';
 import { patchKafkaJsRequestQueue } from './request-queue-patch.ts';
 

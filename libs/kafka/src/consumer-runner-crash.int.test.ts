@@ -2,21 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, localStack, uniqueName, waitFor } from '@ehrflow/testing';
 import { consumerLag, totalLag } from './admin.ts';
 import type { KafkaClient } from './client.ts';
 import type { DeliveryMode } from './delivery.ts';
-import {
-  TEST_BROKERS,
-  createTopics,
-  cleanUp,
-  produceNumbered,
-  readAll,
-  testClient,
-  uniqueName,
-  waitFor,
-} from './int-test-support.ts';
+import { cleanUp, produceNumbered, readAll, testClient } from './testing/kafka.ts';
 
-const WORKER = fileURLToPath(new URL('./int-test-worker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./testing/worker.ts', import.meta.url));
 
 interface WorkerEvent {
   readonly event: string;
@@ -32,7 +24,7 @@ class Worker {
 
   constructor(env: Record<string, string>) {
     this.child = spawn(process.execPath, [WORKER], {
-      env: { ...process.env, KAFKA_BROKERS: TEST_BROKERS, ...env },
+      env: { ...process.env, KAFKA_BROKERS: localStack().brokers, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buffered = '';

@@ -1,12 +1,12 @@
 import { PipelineError } from '@ehrflow/errors';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
 import { consumerLag, totalLag } from './admin.ts';
 import { createKafka, type KafkaClient } from './client.ts';
 import { createConsumerRunner, type ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.ts';
 import type { DeliveryMode } from './delivery.ts';
 import {
-  createTopics,
   cleanUp,
   jsonTestCodec,
   memoryLogger,
@@ -14,9 +14,7 @@ import {
   produceRaw,
   readAll,
   testClient,
-  uniqueName,
-  waitFor,
-} from './int-test-support.ts';
+} from './testing/kafka.ts';
 import { createProducer } from './producer.ts';
 import type { InputRecord, Output } from './records.ts';
 

@@ -1,7 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
 import { createConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.ts';
-import { memoryLogger } from './int-test-support.ts';
+import { memoryLogger } from './testing/kafka.ts';
 import type { InputRecord, Output } from './records.ts';
 import {
   fakeClient,
@@ -10,7 +10,7 @@ import {
   fakeProducer,
   sentValues,
   type FakeBatchMessage,
-} from './test-fakes.ts';
+} from './testing/fakes.ts';
 
 const msgs = (from: number, to: number): FakeBatchMessage[] =>
   Array.from({ length: to - from }, (_, i) => ({

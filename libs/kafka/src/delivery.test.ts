@@ -3,8 +3,8 @@ import type * as KafkaJs from 'kafkajs';
 import type { Producer, TopicMessages } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createAtLeastOnceDelivery, createTransactionalDelivery, type CommitPoint } from './delivery.ts';
-import { memoryLogger } from './int-test-support.ts';
-import { fakeClient, fakeProducer, type Call } from './test-fakes.ts';
+import { memoryLogger } from './testing/kafka.ts';
+import { fakeClient, fakeProducer, type Call } from './testing/fakes.ts';
 
 const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof KafkaJs;
 const messages: TopicMessages[] = [{ topic: 'out', messages: [{ key: 'k', value: Buffer.from('v') }] }];

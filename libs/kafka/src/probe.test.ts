@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
+import { freePort } from '@ehrflow/testing';
 import type { KafkaClientConfig } from './client.ts';
-import { memoryLogger, type LogLine } from './int-test-support.ts';
+import { memoryLogger, type LogLine } from './testing/kafka.ts';
 import { createKafkaProbe, probeKafkaJsConfig } from './probe.ts';
 
 function config(brokers: string, lines: LogLine[] = []): KafkaClientConfig {
@@ -24,15 +25,6 @@ async function silentPort(): Promise<number> {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
-}
-
-/** A TCP port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function failure(p: Promise<unknown>): Promise<PipelineError> {
@@ -67,7 +59,7 @@ describe('probeKafkaJsConfig', () => {
 describe('createKafkaProbe', () => {
   it('rejects with KAFKA_UNAVAILABLE when nothing listens, without logging through kafkajs', async () => {
     const lines: LogLine[] = [];
-    const probe = createKafkaProbe(config(`127.0.0.1:${await closedPort()}`, lines), { timeoutMs: 500 });
+    const probe = createKafkaProbe(config(`127.0.0.1:${await freePort()}`, lines), { timeoutMs: 500 });
     try {
       const err = await failure(probe.probe());
       expect(err.code).toBe('KAFKA_UNAVAILABLE');

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createProducer } from './producer.ts';
-import { fakeClient, fakeCodec, fakeProducer, sentValues } from './test-fakes.ts';
+import { fakeClient, fakeCodec, fakeProducer, sentValues } from './testing/fakes.ts';
 
 const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof KafkaJs;
 

@@ -5,18 +5,11 @@
  */
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
 import type { KafkaClient } from './client.ts';
 import { createConsumerRunner } from './consumer-runner.ts';
 import type { DeliveryMode } from './delivery.ts';
-import {
-  createTopics,
-  cleanUp,
-  jsonTestCodec,
-  produceNumbered,
-  testClient,
-  uniqueName,
-  waitFor,
-} from './int-test-support.ts';
+import { cleanUp, jsonTestCodec, produceNumbered, testClient } from './testing/kafka.ts';
 
 const TOTAL = Number(process.env.KAFKA_BENCH_RECORDS ?? '20000');
 const MAX_BATCH = Number(process.env.KAFKA_BENCH_MAX_BATCH ?? '500');

@@ -15,12 +15,14 @@ export interface ErrorBody {
 // failure; their messages, unlike the codes, can quote the URL, a header or the body.
 const FRAMEWORK_CODE = /^(FST_|ERR_)[A-Z0-9_]{1,80}$/;
 
-/** The HTTP status an error asks for, or 500 when it does not carry a valid one. */
+/**
+ * The HTTP status an error asks for: its own `statusCode`, else its catalog status when it is a
+ * PipelineError, else 500.
+ */
 export function statusOf(err: unknown): number {
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599
-    ? status
-    : 500;
+  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599) return status;
+  return isPipelineError(err) ? err.httpStatus : 500;
 }
 
 /** Builds the reply body for an error: status text plus a catalog or framework code when known. */

@@ -7,7 +7,6 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryProbe } from '@ehrflow/contracts';
 import { createKafkaProbe } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
+import { freePort, waitForValue } from '@ehrflow/testing';
 import { createDependencyChecks, type DependencyChecks } from './dependency-checks.ts';
 import { createServiceHttp, type ServiceHttp } from './service-http.ts';
 
@@ -24,27 +24,6 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const STACK = join(REPO, 'deploy/local/stack');
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const SHARED_BROKER_PORT = 9092;
-
-/** A TCP port that is free now (bound and released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Polls `read` until `done` holds or `timeoutMs` passes; fails with the last value seen. */
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
-}
 
 function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
@@ -129,11 +108,17 @@ describe('/readyz follows a real Kafka broker', () => {
       log.logger,
     );
     try {
-      const up = await waitFor(server.readyz, (r) => r.status === 200, 30_000);
+      const up = await waitForValue(async () => {
+        const r = await server.readyz();
+        return r.status === 200 ? r : undefined;
+      }, { what: 'readyz 200', timeoutMs: 30_000, intervalMs: 250 });
       expect(up.checks).toEqual({ lifecycle: true, service: true, kafka: true });
 
       await stack('down');
-      const down = await waitFor(server.readyz, (r) => r.status === 503, 30_000);
+      const down = await waitForValue(async () => {
+        const r = await server.readyz();
+        return r.status === 503 ? r : undefined;
+      }, { what: 'readyz 503', timeoutMs: 30_000, intervalMs: 250 });
       expect(down.checks).toEqual({ lifecycle: true, service: true, kafka: false });
       // Keep asking while it is down: the state is logged once, not on every probe.
       for (let i = 0; i < 6; i += 1) {
@@ -142,7 +127,10 @@ describe('/readyz follows a real Kafka broker', () => {
       }
 
       await stack('up');
-      const back = await waitFor(server.readyz, (r) => r.status === 200, 60_000);
+      const back = await waitForValue(async () => {
+        const r = await server.readyz();
+        return r.status === 200 ? r : undefined;
+      }, { what: 'readyz 200', timeoutMs: 60_000, intervalMs: 250 });
       expect(back.checks.kafka).toBe(true);
 
       const changes = log.lines.filter((l) => l.dependency === 'kafka').map((l) => [l.msg, l.previous]);

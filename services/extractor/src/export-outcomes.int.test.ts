@@ -1,8 +1,9 @@
 import { createSimulator, type Simulator } from '@ehrflow/ehr-sim';
 import { decryptPayload } from '@ehrflow/phi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForValue } from '@ehrflow/testing';
 import type { Extractor } from './app.ts';
-import { createIntStack, expectedRecords, waitFor, waitForEnd, type SiteSetup } from './int-test-support.ts';
+import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './testing/stack.ts';
 
 // What a Bulk Data manifest can hold besides output files — `error` and `deleted` entries — and
 // what happens when its files expire before the extractor has read them all.
@@ -116,14 +117,10 @@ describe('expired export files', () => {
     });
     await withSite('xp', sim, { sources: { maxConcurrency: 1 }, env: { EXTRACTOR_MAX_EXPORT_ATTEMPTS: '2' } }, async (extractor, site) => {
       const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-      const before = await waitFor(
-        'two files done',
-        async () => {
+      const before = await waitForValue(async () => {
           const view = await extractor.jobs.get(job.id);
           return view !== undefined && view.parts.done >= 2 ? view : undefined;
-        },
-        30_000,
-      );
+        }, { what: 'two files done', timeoutMs: 30_000 });
       expect(before.parts.done).toBeLessThan(before.parts.total);
       offsetMs = 2 * sim.options.export.fileTtlMs;
 

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { recordIdOf } from '@ehrflow/fhir';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { decryptPayload, parseKeyring } from '@ehrflow/phi';
+import { freePort, waitForValue } from '@ehrflow/testing';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,17 +138,6 @@ async function inProcess(env: Record<string, string>): Promise<Extractor> {
   return extractor;
 }
 
-/** Bounded wait on an observable condition. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Every raw envelope and job event of a job, read back from the test topics. */
 async function readBack(
   jobId: string,
@@ -168,7 +157,7 @@ async function readBack(
     },
   });
   try {
-    await waitFor('records on the test topics', () => Promise.resolve(until(raw, events) ? true : undefined), 60_000);
+    await waitForValue(() => Promise.resolve(until(raw, events) ? true : undefined), { what: 'records on the test topics', timeoutMs: 60_000 });
   } finally {
     await consumer.disconnect();
   }
@@ -312,7 +301,7 @@ describe('credentials revoked mid-job', () => {
     const extractor = await inProcess(envFor(sourcesFile(sim, [site], { rateLimitPerMinute: 6000, maxConcurrency: 1 })));
     try {
       const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-      await waitFor('first envelopes', async () => ((await extractor.jobs.get(job.id))?.counts.produced ?? 0) > 0 || undefined, 30_000);
+      await waitForValue(async () => ((await extractor.jobs.get(job.id))?.counts.produced ?? 0) > 0 || undefined, { what: 'first envelopes', timeoutMs: 30_000 });
       sim.revoke(secretClient.clientId);
       const final = await extractor.jobs.wait(job.id);
       expect(final).toMatchObject({ state: 'failed', reason: 'auth', errorCode: 'AUTH_REJECTED' });
@@ -336,16 +325,6 @@ describe('kill -9 mid-backfill and restart', () => {
   afterAll(() => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   });
-
-  async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const server = createServer();
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-      });
-    });
-  }
 
   function startChild(env: Record<string, string>): ChildProcess {
     const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -384,15 +363,11 @@ describe('kill -9 mid-backfill and restart', () => {
     });
     try {
       const first = startChild(env);
-      const job = await waitFor('the first extractor', () => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }), 30_000);
-      const before = await waitFor(
-        'progress before the kill',
-        async () => {
+      const job = await waitForValue(() => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }), { what: 'the first extractor', timeoutMs: 30_000 });
+      const before = await waitForValue(async () => {
           const view = await api(port, 'GET', `/jobs/${job.id}`);
           return view !== undefined && view.parts.done >= 2 ? view : undefined;
-        },
-        60_000,
-      );
+        }, { what: 'progress before the kill', timeoutMs: 60_000 });
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
       const servedBefore = sim.counters().resourcesServed;
@@ -400,14 +375,10 @@ describe('kill -9 mid-backfill and restart', () => {
       sim.resetCounters();
 
       startChild(env);
-      const final = await waitFor(
-        'the resumed job to finish',
-        async () => {
+      const final = await waitForValue(async () => {
           const view = await api(port, 'GET', `/jobs/${job.id}`);
           return view !== undefined && view.state !== 'running' && view.state !== 'pending' ? view : undefined;
-        },
-        90_000,
-      );
+        }, { what: 'the resumed job to finish', timeoutMs: 90_000 });
       expect(final.state).toBe('completed');
       const expected = expectedIds(sim, site.site, site.sourceId);
       expect(final.counts.produced).toBe(expected.size);

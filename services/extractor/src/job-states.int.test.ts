@@ -2,17 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '@ehrflow/ehr-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForValue } from '@ehrflow/testing';
 import type { Extractor } from './app.ts';
 import type { BackfillProgress } from './checkpoint.ts';
 import {
   createIntStack,
   expectedRecords,
   recordExchanges,
-  waitFor,
   waitForEnd,
   type Exchange,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 import type { JobAlert } from './job-alert.ts';
 
 // Honest job states against a server that fails part of an export (error entries), lists
@@ -178,14 +178,10 @@ describe('resume', () => {
       { EXTRACTOR_HTTP_RETRIES: '1', EXTRACTOR_RETRY_MAX_MS: '50' },
       async (extractor, site, exchanges) => {
         const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-        await waitFor(
-          'two files done',
-          async () => {
+        await waitForValue(async () => {
             const view = await extractor.jobs.get(job.id);
             return view !== undefined && view.parts.done >= 2 ? view : undefined;
-          },
-          30_000,
-        );
+          }, { what: 'two files done', timeoutMs: 30_000 });
         // The EHR breaks down: every request fails, retries run out, the job fails.
         sim.setFaults({ serverErrors: { every: 1, burst: 1_000_000, status: 500 } });
         const failed = await waitForEnd(extractor, job.id, 30_000);
@@ -236,7 +232,7 @@ describe('resume', () => {
           ? progress
           : undefined;
       };
-      const atCancel = await waitFor('every Patient file read', patientsDone, 30_000);
+      const atCancel = await waitForValue(patientsDone, { what: 'every Patient file read', timeoutMs: 30_000 });
       await extractor.jobs.cancel(job.id);
       expect(await waitForEnd(extractor, job.id, 30_000)).toMatchObject({
         state: 'cancelled',

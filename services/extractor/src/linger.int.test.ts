@@ -1,6 +1,6 @@
 import { createSimulator } from '@ehrflow/ehr-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './int-test-support.ts';
+import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './testing/stack.ts';
 
 // A slow link: the simulator serves 20 lines a second. With batches of 500 and a 100-line file,
 // records would wait for the end of the file; EXTRACTOR_BATCH_LINGER_MS sends them on while the

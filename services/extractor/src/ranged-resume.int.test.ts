@@ -1,6 +1,6 @@
 import { createSimulator } from '@ehrflow/ehr-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './int-test-support.ts';
+import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './testing/stack.ts';
 
 // A server that renders NDJSON on the fly (a `meta` stamp of varying length per request), behind a
 // network that resets and cuts downloads mid-line: a resume at a byte offset of an earlier

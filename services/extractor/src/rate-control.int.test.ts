@@ -7,7 +7,7 @@ import {
   waitForEnd,
   type Exchange,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 
 // A configured rate limit is a ceiling, not a truth. The EHR enforces far less than the sources
 // file says, over a sliding window, and answers every 429 with a short constant Retry-After that

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createSimulator } from '@ehrflow/ehr-sim';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, waitForValue } from '@ehrflow/testing';
 import type { BackfillProgress } from './checkpoint.ts';
 import { createJobStore } from './job-store.ts';
 import type { JobView } from './job-view.ts';
@@ -10,11 +11,9 @@ import {
   createIntStack,
   DATABASE_URL,
   expectedRecords,
-  freePort,
   recordExchanges,
-  waitFor,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 
 // kill -9 of an extractor process in the middle of a backfill, then a new process: the files the
 // checkpoint marks finished are never requested again, partial files resume with a Range request
@@ -73,18 +72,14 @@ describe('kill -9 mid-download and restart', () => {
     const store = createJobStore(pool, stack.dbSchema);
     try {
       const first = startChild(env);
-      const job = await waitFor('the first extractor', () => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }), 30_000);
-      await waitFor(
-        'finished and partial files',
-        async () => {
+      const job = await waitForValue(() => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }), { what: 'the first extractor', timeoutMs: 30_000 });
+      await waitForValue(async () => {
           const record = await store.get(job.id);
           const files = record?.progress?.kind === 'backfill' ? record.progress.files : [];
           const done = files.filter((f) => f.done).length;
           const partial = files.filter((f) => !f.done && f.position.byteOffset > 0).length;
           return done >= 2 && partial >= 1 ? true : undefined;
-        },
-        60_000,
-      );
+        }, { what: 'finished and partial files', timeoutMs: 60_000 });
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
       const killedAt = Date.now();
@@ -100,14 +95,10 @@ describe('kill -9 mid-download and restart', () => {
       sim.resetCounters();
 
       startChild(env);
-      const final = await waitFor(
-        'the resumed job to finish',
-        async () => {
+      const final = await waitForValue(async () => {
           const view = await api(port, 'GET', `/jobs/${job.id}`);
           return view !== undefined && view.state !== 'running' && view.state !== 'pending' ? view : undefined;
-        },
-        90_000,
-      );
+        }, { what: 'the resumed job to finish', timeoutMs: 90_000 });
       const expected = expectedRecords(sim, site.site, site.sourceId).upserts;
       expect(final.state).toBe('completed');
       expect(final.counts.produced).toBe(expected.size);

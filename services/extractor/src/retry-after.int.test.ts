@@ -8,7 +8,7 @@ import {
   waitForEnd,
   type Exchange,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 
 // A 429 storm in each Retry-After form the simulator speaks. One incremental job with a
 // concurrency of one sends strictly one request at a time, so the request after a 429 is its

@@ -1,14 +1,14 @@
 import { createSimulator } from '@ehrflow/ehr-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForValue } from '@ehrflow/testing';
 import { createExtractorMetrics, type ExtractorMetrics } from './metrics.ts';
 import {
   createIntStack,
   expectedRecords,
   recordExchanges,
-  waitFor,
   waitForEnd,
   type SiteSetup,
-} from './int-test-support.ts';
+} from './testing/stack.ts';
 
 // One source's rate budget is shared through Redis by every replica and every job: two replicas
 // together stay within it, and an incremental job is served before a running backfill.
@@ -99,11 +99,7 @@ describe('priorities on one source', () => {
     const extractor = await stack.inProcess(stack.envFor(sources), { metrics });
     try {
       const backfill = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill', types: ['Observation', 'Condition'] });
-      await waitFor(
-        'the backfill downloading',
-        async () => (((await extractor.jobs.get(backfill.id))?.parts.done ?? 0) >= 2 ? true : undefined),
-        30_000,
-      );
+      await waitForValue(async () => (((await extractor.jobs.get(backfill.id))?.parts.done ?? 0) >= 2 ? true : undefined), { what: 'the backfill downloading', timeoutMs: 30_000 });
       const before = await grants(metrics, site.sourceId);
       const incremental = await extractor.jobs.start({
         source: site.sourceId,

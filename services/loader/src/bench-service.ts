@@ -8,19 +8,11 @@
 import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
+import { createTopics, deleteTopics } from '@ehrflow/testing';
 import { startLoader } from './loader.ts';
 import { ident } from './names.ts';
 import { cleanSchemaFromContract } from './testing/clean-fixtures.ts';
-import {
-  createTopics,
-  deleteTopics,
-  produceValues,
-  register,
-  testCodec,
-  testKafka,
-  testLogger,
-  testRegistry,
-} from './testing/kafka.ts';
+import { produceValues, register, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
 import { TEST_DATABASE_URL, uniqueSuffix } from './testing/pg.ts';
 import { WRITE_MODES, type WriteMode } from './writers.ts';
 

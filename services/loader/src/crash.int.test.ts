@@ -3,19 +3,11 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { migrate } from './migrate.ts';
 import { tableModelOf } from './table-model.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
-import {
-  createTopics,
-  deleteTopics,
-  produceValues,
-  register,
-  testCodec,
-  testKafka,
-  testRegistry,
-  waitFor,
-} from './testing/kafka.ts';
+import { produceValues, register, testCodec, testKafka, testRegistry } from './testing/kafka.ts';
 import { testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
 
 const suffix = uniqueSuffix();

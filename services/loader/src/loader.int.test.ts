@@ -1,22 +1,13 @@
 import { PipelineError } from '@ehrflow/errors';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { loaderLag } from './lag.ts';
 import { startLoader, type Loader, type LoaderOptions } from './loader.ts';
 import { KIND_HEADER } from './rows.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
 import { schemaFile } from './testing/pipeline-fixtures.ts';
-import {
-  createTopics,
-  deleteTopics,
-  produceValues,
-  register,
-  testCodec,
-  testKafka,
-  testLogger,
-  testRegistry,
-  waitFor,
-} from './testing/kafka.ts';
+import { produceValues, register, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
 import { testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
 
 const suffix = uniqueSuffix();

@@ -1,19 +1,10 @@
 import { isPipelineError } from '@ehrflow/errors';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { startLoader, type Loader } from './loader.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
-import {
-  createTopics,
-  deleteTopics,
-  produceValues,
-  register,
-  testCodec,
-  testKafka,
-  testLogger,
-  testRegistry,
-  waitFor,
-} from './testing/kafka.ts';
+import { produceValues, register, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
 import { testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
 
 const suffix = uniqueSuffix();

@@ -1,19 +1,17 @@
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { runCli } from './cli.ts';
 import { startLoader } from './loader.ts';
 import { pipelineTopics, reconcile, type ReconcileDeps, type ReconcileResult } from './reconcile.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
 import {
-  createTopics,
-  deleteTopics,
   produceValues,
   register,
   testCodec,
   testKafka,
   testLogger,
   testRegistry,
-  waitFor,
   TEST_BROKERS,
   TEST_REGISTRY_URL,
 } from './testing/kafka.ts';

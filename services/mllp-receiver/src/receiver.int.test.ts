@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +34,7 @@ import {
 import { createKafka, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { decryptPayload, parseKeyring } from '@ehrflow/phi';
+import { freePort } from '@ehrflow/testing';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
@@ -59,14 +59,6 @@ let mllpPort = 0;
 const logger = createLogger({ name: 'mllp-it', level: 'warn' });
 const children = new Set<ChildProcess>();
 const output: string[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
 
 /** Starts the service and resolves once it logs that it listens. */
 async function startReceiver(): Promise<ChildProcess> {

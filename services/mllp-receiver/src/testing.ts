@@ -1,6 +1,7 @@
 import { createLogger, type Logger } from '@ehrflow/logging';
 import { createKeyring } from '@ehrflow/phi';
 import type { OutgoingMessage } from '@ehrflow/kafka';
+import { waitFor as sharedWaitFor } from '@ehrflow/testing';
 import type { BatchAlert } from './alerts.ts';
 import type { DedupeWindow } from './dedupe.ts';
 import { createIngest, type Ingest } from './ingest.ts';
@@ -122,11 +123,7 @@ export function testIngest(): TestIngest {
   return { ingest, writer, dedupe, quarantined, alerts, logs: text, logger };
 }
 
-/** Waits until `check()` holds, polling every 10 ms; fails after `ms`. */
-export async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until `check()` holds, polling every 10 ms; fails after `ms` (the shared bounded wait with this package's defaults). */
+export function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
+  return sharedWaitFor(check, { what: 'the condition', timeoutMs: ms, intervalMs: 10 });
 }

@@ -21,7 +21,6 @@ const REASONS: Partial<Record<ErrorCode, QuarantineReason>> = {
   PARSE_ERROR: 'parse_error',
   SCHEMA_MISMATCH: 'schema_mismatch',
   UNKNOWN_RESOURCE_TYPE: 'unknown_resource_type',
-  TYPE_MISMATCH: 'type_mismatch',
   MISSING_REQUIRED: 'missing_required',
   TOO_LARGE: 'too_large',
   CONTRACT_VIOLATION: 'contract_violation',

@@ -24,6 +24,7 @@ import { checkSafeHarbor, leakScan } from '@ehrflow/deid';
 import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring, encryptField, parseKeyring } from '@ehrflow/phi';
+import { waitFor } from '@ehrflow/testing';
 import { loadRedactorConfig } from './config.ts';
 import { startRedactor, type RunningRedactor } from './service.ts';
 import {
@@ -171,19 +172,6 @@ async function readTopics(
   return seen;
 }
 
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 beforeAll(async () => {
   kafka = createKafka({ brokers: BROKERS, clientId: `${prefix}test`, logger, mode: 'development' });
   const admin = kafka.kafkajs.admin();
@@ -272,20 +260,16 @@ describe('redactor (integration)', () => {
       clientId: `${prefix}redactor`,
     });
     redactor.done.catch(() => undefined);
-    await waitFor(() => redactor?.ready() === true, 30_000, 'redactor ready');
+    await waitFor(() => redactor?.ready() === true, { what: 'redactor ready', timeoutMs: 30_000, intervalMs: 200 });
 
     // Site A before the rotation (k1), Patients first so their notes' names are known (best effort).
     await produceValid('Patient', siteA, oldRing);
-    await waitFor(() => (redactor?.stats().committed ?? 0) >= siteA.length, 30_000, 'site A patients');
+    await waitFor(() => (redactor?.stats().committed ?? 0) >= siteA.length, { what: 'site A patients', timeoutMs: 30_000, intervalMs: 200 });
     await produceValid('Observation', siteA, oldRing);
     await produceValid('Condition', siteA, oldRing);
     // The rotation: writers switch to k2; the redactor's ring already holds both.
     await produceValid('Patient', siteB, rotatedRing);
-    await waitFor(
-      () => (redactor?.stats().committed ?? 0) >= siteA.length * 3 + siteB.length,
-      30_000,
-      'site B patients',
-    );
+    await waitFor(() => (redactor?.stats().committed ?? 0) >= siteA.length * 3 + siteB.length, { what: 'site B patients', timeoutMs: 30_000, intervalMs: 200 });
     await produceValid('Observation', siteB, rotatedRing);
     await produceValid('Condition', siteB, rotatedRing);
     await produceValid('Observation', siteC, rotatedRing);
@@ -394,7 +378,7 @@ describe('redactor (integration)', () => {
       clientId: `${prefix}redactor-del`,
     });
     redactor.done.catch(() => undefined);
-    await waitFor(() => redactor?.ready() === true, 30_000, 'redactor ready');
+    await waitFor(() => redactor?.ready() === true, { what: 'redactor ready', timeoutMs: 30_000, intervalMs: 200 });
     const observations = [...sources.entries()].filter(
       ([, s]) => s.type === 'Observation' && s.person.sourceId === 'site-a',
     );
@@ -457,20 +441,12 @@ describe('redactor (integration)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       let port = 0;
-      await waitFor(
-        () => {
+      await waitFor(() => {
           const m = /"port":(\d+)[^\n]*"msg":"redactor started"/.exec(out.join(''));
           port = m ? Number(m[1]) : 0;
           return port > 0;
-        },
-        30_000,
-        'redactor process to start',
-      );
-      await waitFor(
-        async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
-        30_000,
-        'readiness',
-      );
+        }, { what: 'redactor process to start', timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, { what: 'readiness', timeoutMs: 30_000, intervalMs: 200 });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
       // It resumes from the group's committed offsets: only the new record is processed.
@@ -485,8 +461,7 @@ describe('redactor (integration)', () => {
           /ehrflow_redactor_records_total\{[^}]*outcome="clean"[^}]*\} 1\b/.test(
             await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
           ),
-        30_000,
-        'the late record in metrics',
+        { what: 'the late record in metrics', timeoutMs: 30_000, intervalMs: 200 },
       );
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain('ehrflow_redactor_records_total');

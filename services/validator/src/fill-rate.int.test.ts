@@ -15,6 +15,7 @@ import { createLogger } from '@ehrflow/logging';
 import { createKeyring, decryptField, type Keyring } from '@ehrflow/phi';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForValue } from '@ehrflow/testing';
 import type { Alert } from './alerts/alert.ts';
 import { loadValidatorConfig } from './config.ts';
 import { startValidator, type RunningValidator } from './service.ts';
@@ -26,7 +27,6 @@ import {
   testEnv,
   testRegistry,
   testTopics,
-  waitFor,
 } from './testing/stack.ts';
 import { learnBaseline } from './baseline.ts';
 import { coverageOf } from './coverage.ts';
@@ -157,14 +157,10 @@ async function barrier(): Promise<void> {
   barriers += 1;
   const sourceId = `site-barrier-${barriers}`;
   await produceRaw([rawEnvelope(ring, patient(900_000 + barriers, { barrierMarker: true }), { sourceId })]);
-  await waitFor(
-    async () =>
+  await waitForValue(async () =>
       (await drift()).some((e) => e.sourceId === sourceId && e.kind === 'unexpected_field')
         ? true
-        : undefined,
-    `drift barrier ${barriers}`,
-    30_000,
-  );
+        : undefined, { what: `drift barrier ${barriers}`, timeoutMs: 30_000, intervalMs: 250 });
 }
 
 /** Offsets of this run's raw records, by record id (the raw topic is this run's own). */
@@ -178,10 +174,10 @@ async function rawOffsets(): Promise<Map<string, bigint>> {
 }
 
 function validAll(ids: readonly string[]): Promise<Record<string, unknown>[]> {
-  return waitFor(async () => {
+  return waitForValue(async () => {
     const found = (await valid()).filter((r) => ids.includes(r.recordId as string));
     return new Set(found.map((r) => r.recordId)).size === ids.length ? found : undefined;
-  }, `${ids.length} valid records`);
+  }, { what: `${ids.length} valid records`, timeoutMs: 60_000, intervalMs: 250 });
 }
 
 beforeAll(async () => {
@@ -228,14 +224,10 @@ describe('fill-rate drift on the real stack', () => {
     // First empty window: the drop is reported against the contract rate and the baseline.
     const empty1 = envelopes(WINDOW, null);
     await produceRaw(empty1);
-    const [first] = await waitFor(
-      async () => {
+    const [first] = await waitForValue(async () => {
         const found = await fillRateDrops();
         return found.length > 0 ? found : undefined;
-      },
-      'a fill_rate_drop event',
-      30_000,
-    );
+      }, { what: 'a fill_rate_drop event', timeoutMs: 30_000, intervalMs: 250 });
     expect(first).toMatchObject({
       kind: 'fill_rate_drop',
       sourceId: SOURCE,
@@ -259,11 +251,7 @@ describe('fill-rate drift on the real stack', () => {
     // Second empty window: the same drift, its count updated (an upsert under one event id).
     const empty2 = envelopes(WINDOW, null);
     await produceRaw(empty2);
-    const update = await waitFor(
-      async () => (await fillRateDrops()).find((e) => e.count === 2 * WINDOW),
-      'the updated fill_rate_drop event',
-      30_000,
-    );
+    const update = await waitForValue(async () => (await fillRateDrops()).find((e) => e.count === 2 * WINDOW), { what: 'the updated fill_rate_drop event', timeoutMs: 30_000, intervalMs: 250 });
     expect(update).toMatchObject({
       eventId: first?.eventId,
       fieldPath: FIELD,
@@ -294,11 +282,7 @@ describe('fill-rate drift on the real stack', () => {
     }
 
     // One alert for the source, naming the field. Stopping flushes every pending alert and event.
-    await waitFor(
-      () => Promise.resolve(alerts().some((a) => a.sourceId === SOURCE) ? true : undefined),
-      'an alert',
-      10_000,
-    );
+    await waitForValue(() => Promise.resolve(alerts().some((a) => a.sourceId === SOURCE) ? true : undefined), { what: 'an alert', timeoutMs: 10_000, intervalMs: 250 });
     await validator.stop();
     const sourceAlerts = alerts().filter((a) => a.sourceId === SOURCE);
     expect(sourceAlerts).toHaveLength(1);

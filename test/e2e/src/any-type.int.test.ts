@@ -23,23 +23,28 @@ import {
 } from '@ehrflow/contracts';
 import { createKafka, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createScratch, type Scratch } from './bench/scratch.ts';
-import { startEhr, type EhrSetup } from './pipeline/ehr-setup.ts';
-import { FINAL_STATES, getJob, startJob, type JobView } from './pipeline/jobs.ts';
-import { provisionPipeline } from './pipeline/provision.ts';
-import { reconcileCli } from './pipeline/reconcile-cli.ts';
-import { loadOrCreateSecrets } from './pipeline/secrets.ts';
 import {
-  startPipelineServices,
-  stopPipelineServices,
+  createScratch,
+  type EhrSetup,
+  FINAL_STATES,
+  getJob,
+  type JobView,
+  loadOrCreateSecrets,
+  pipelineTopics,
+  provisionPipeline,
+  readTopics,
+  reconcileCli,
+  type Scratch,
   type ServiceHandle,
   type ServiceName,
-} from './pipeline/services.ts';
-import { stageCounts, topicEnds } from './pipeline/stage-counts.ts';
-import { pipelineTopics } from './pipeline/topic-names.ts';
-import { readTopics } from './scan-kafka.ts';
-import { stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+  stageCounts,
+  startEhr,
+  startJob,
+  startPipelineServices,
+  stopPipelineServices,
+  topicEnds,
+} from '@ehrflow/pipeline-tools';
+import { stackEnv, waitFor } from '@ehrflow/testing';
 
 const PATIENTS = 15;
 const runId = randomUUID().slice(0, 8);

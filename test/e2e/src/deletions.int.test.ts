@@ -20,22 +20,28 @@ import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { RESOURCE_TYPES, resourceId } from '@ehrflow/ehr-sim';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createScratch, type Scratch } from './bench/scratch.ts';
-import { startEhr, type EhrSetup } from './pipeline/ehr-setup.ts';
-import { FINAL_STATES, getJob, startJob, type JobView } from './pipeline/jobs.ts';
-import { provisionPipeline } from './pipeline/provision.ts';
-import { loadOrCreateSecrets } from './pipeline/secrets.ts';
 import {
-  startPipelineServices,
-  stopPipelineServices,
+  createScratch,
+  type EhrSetup,
+  FINAL_STATES,
+  getJob,
+  type JobView,
+  loadOrCreateSecrets,
+  pipelineTopics,
+  provisionPipeline,
+  reconcileCli,
+  type Scratch,
   type ServiceHandle,
   type ServiceName,
-} from './pipeline/services.ts';
-import { stageCounts, snakeCase, topicEnds } from './pipeline/stage-counts.ts';
-import { pipelineTopics } from './pipeline/topic-names.ts';
-import { reconcileCli } from './pipeline/reconcile-cli.ts';
-import { stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+  snakeCase,
+  stageCounts,
+  startEhr,
+  startJob,
+  startPipelineServices,
+  stopPipelineServices,
+  topicEnds,
+} from '@ehrflow/pipeline-tools';
+import { stackEnv, waitFor } from '@ehrflow/testing';
 
 
 const PATIENTS = 20;

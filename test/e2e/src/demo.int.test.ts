@@ -6,7 +6,7 @@
  * `npm run schemas -- register && node services/redactor/src/cli.ts register-schemas`).
  */
 import { describe, expect, it } from 'vitest';
-import { runDemo } from './demo/run.ts';
+import { runDemo } from '@ehrflow/demo';
 
 describe('the demo, small', () => {
   it('reconciles every job, loads what the simulator served minus quarantined, and leaks nothing', async () => {

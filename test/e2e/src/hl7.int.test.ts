@@ -18,22 +18,22 @@ import { runFeed } from '@ehrflow/hl7-sim';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { parseKeyring } from '@ehrflow/phi';
-import { createScratch, type Scratch } from './bench/scratch.ts';
-import { leakScanPassed } from './leak-report.ts';
-import { runLeakScan } from './leak-scan.ts';
-import { startChild, type Child } from './child.ts';
-import { freePort } from './pipeline/free-port.ts';
-import { provisionPipeline } from './pipeline/provision.ts';
-import { loadOrCreateSecrets } from './pipeline/secrets.ts';
 import {
-  startPipelineServices,
-  stopPipelineServices,
+  type Child,
+  createScratch,
+  leakScanPassed,
+  loadOrCreateSecrets,
+  pipelineTopics,
+  provisionPipeline,
+  runLeakScan,
+  type Scratch,
   type ServiceHandle,
   type ServiceName,
-} from './pipeline/services.ts';
-import { pipelineTopics } from './pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+  startChild,
+  startPipelineServices,
+  stopPipelineServices,
+} from '@ehrflow/pipeline-tools';
+import { freePort, REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 
 const runId = randomUUID().slice(0, 8);
 const prefix = `e2e.hl7.${runId}.`;

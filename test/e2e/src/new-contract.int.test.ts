@@ -24,18 +24,18 @@ import {
   type SchemaRegistry,
 } from '@ehrflow/contracts';
 import { encryptPayload, parseKeyring } from '@ehrflow/phi';
-import { createScratch, type Scratch } from './bench/scratch.ts';
-import { NEW_TYPE, newContractJson } from './new-contract-fixture.ts';
-import { loadOrCreateSecrets } from './pipeline/secrets.ts';
 import {
-  startPipelineServices,
-  stopPipelineServices,
+  createScratch,
+  loadOrCreateSecrets,
+  pipelineTopics,
+  type Scratch,
   type ServiceHandle,
   type ServiceName,
-} from './pipeline/services.ts';
-import { pipelineTopics } from './pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+  startPipelineServices,
+  stopPipelineServices,
+} from '@ehrflow/pipeline-tools';
+import { NEW_TYPE, newContractJson } from './new-contract-fixture.ts';
+import { REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 
 const run = promisify(execFile);
 const RECORDS = 6;

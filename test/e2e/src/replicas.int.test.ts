@@ -18,24 +18,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createScratch, type Scratch } from './bench/scratch.ts';
-import { startChild, type Child } from './child.ts';
-import { startEhr, type EhrSetup } from './pipeline/ehr-setup.ts';
-import { freePort } from './pipeline/free-port.ts';
-import { FINAL_STATES, getJob, startJob, type JobView } from './pipeline/jobs.ts';
-import { provisionPipeline } from './pipeline/provision.ts';
-import { reconcileCli } from './pipeline/reconcile-cli.ts';
-import { loadOrCreateSecrets } from './pipeline/secrets.ts';
 import {
+  type Child,
+  createScratch,
+  type EhrSetup,
+  FINAL_STATES,
+  getJob,
+  type JobView,
+  loadOrCreateSecrets,
+  type PipelineServicesOptions,
+  pipelineTopics,
+  provisionPipeline,
+  reconcileCli,
+  type Scratch,
   serviceEnv,
   serviceMain,
-  type PipelineServicesOptions,
   type ServiceName,
-} from './pipeline/services.ts';
-import { stageCounts, topicEnds, type StageCounts } from './pipeline/stage-counts.ts';
-import { pipelineTopics } from './pipeline/topic-names.ts';
-import { REPO_ROOT, stackEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+  stageCounts,
+  type StageCounts,
+  startChild,
+  startEhr,
+  startJob,
+  topicEnds,
+} from '@ehrflow/pipeline-tools';
+import { freePort, REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 
 const PATIENTS = 60;
 const runId = randomUUID().slice(0, 8);

@@ -28,22 +28,28 @@ import { kafkaTls, pgTls, redisTls } from '@ehrflow/config';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createScratch, type Scratch } from './bench/scratch.ts';
-import { startEhr, type EhrSetup } from './pipeline/ehr-setup.ts';
-import { FINAL_STATES, getJob, startJob, type JobView } from './pipeline/jobs.ts';
-import { provisionPipeline } from './pipeline/provision.ts';
-import { loadOrCreateSecrets } from './pipeline/secrets.ts';
 import {
-  startPipelineServices,
-  stopPipelineServices,
+  createScratch,
+  type EhrSetup,
+  FINAL_STATES,
+  getJob,
+  type JobView,
+  loadOrCreateSecrets,
+  pipelineTopics,
+  provisionPipeline,
+  reconcileCli,
+  type Scratch,
   type ServiceHandle,
   type ServiceName,
-} from './pipeline/services.ts';
-import { stageCounts, topicEnds, type StageCounts } from './pipeline/stage-counts.ts';
-import { pipelineTopics } from './pipeline/topic-names.ts';
-import { reconcileCli } from './pipeline/reconcile-cli.ts';
-import { REPO_ROOT } from './stack-env.ts';
-import { waitFor } from './wait.ts';
+  stageCounts,
+  type StageCounts,
+  startEhr,
+  startJob,
+  startPipelineServices,
+  stopPipelineServices,
+  topicEnds,
+} from '@ehrflow/pipeline-tools';
+import { REPO_ROOT, waitFor } from '@ehrflow/testing';
 
 
 const stackHome = process.env.EHRFLOW_STACK_HOME ?? join(REPO_ROOT, '.run', 'stack');

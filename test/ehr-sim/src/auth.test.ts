@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JWT_BEARER } from './auth.ts';
 import { createSimulator, type Simulator } from './simulator.ts';
-import { fakeClock, SECRET_CLIENT } from './test-support.ts';
+import { fakeClock, SECRET_CLIENT } from './testing/export.ts';
 
 // app.inject sends Host: localhost:80, so that is the token URL an assertion must name.
 const TOKEN_URL = 'http://localhost:80/site-a/auth/token';

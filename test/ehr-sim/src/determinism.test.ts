@@ -5,7 +5,7 @@ import { ExportJobs } from './export-jobs.ts';
 import { ResourceGenerator } from './generator.ts';
 import { fileLines, ndjsonBody } from './ndjson-body.ts';
 import { createSimulator } from './simulator.ts';
-import { pathOf, runExport, SECRET_CLIENT, secretToken } from './test-support.ts';
+import { pathOf, runExport, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
 /** sha256 over every output file of a full export, in manifest order. */
 async function exportDigest(seed: string): Promise<{ digest: string; files: number }> {

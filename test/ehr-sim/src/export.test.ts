@@ -9,7 +9,7 @@ import {
   runExport,
   SECRET_CLIENT,
   secretToken,
-} from './test-support.ts';
+} from './testing/export.ts';
 import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 
 const SINCE = '2024-09-01T00:00:00.000Z';

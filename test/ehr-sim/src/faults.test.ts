@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultInjector } from './faults.ts';
 import { createSimulator, type Simulator } from './simulator.ts';
-import { downloadLines, exportHeaders, runExport, SECRET_CLIENT, secretToken } from './test-support.ts';
+import { downloadLines, exportHeaders, runExport, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
 describe('fault knobs', () => {
   let sim: Simulator;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from './simulator.ts';
-import { pathOf, runExport, SECRET_CLIENT, secretToken } from './test-support.ts';
+import { pathOf, runExport, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
 /**
  * A resumed download continues at a byte offset of the download it resumes, so its bytes must

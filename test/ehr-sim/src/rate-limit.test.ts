@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ABSURD_RETRY_AFTER_SECONDS } from './faults.ts';
 import { RATE_LIMIT_EXTENSION } from './fhir-routes.ts';
 import { createSimulator, type Simulator } from './simulator.ts';
-import { fakeClock, SECRET_CLIENT, secretToken } from './test-support.ts';
+import { fakeClock, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
 describe('rate limit and counters', () => {
   let sim: Simulator;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from './simulator.ts';
-import { pathOf, SECRET_CLIENT, secretToken } from './test-support.ts';
+import { pathOf, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
 interface Bundle {
   resourceType: string;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from './simulator.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
-import { downloadLines, runExport, SECRET_CLIENT, secretToken } from './test-support.ts';
+import { downloadLines, runExport, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
 const PATIENTS = 12;
 

@@ -8,10 +8,10 @@ import {
 } from '@ehrflow/contracts';
 import { createKafka, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger, type Logger } from '@ehrflow/logging';
-import type { Admin } from 'kafkajs';
+import { FAST_KAFKA_RETRY, localStack } from '@ehrflow/testing';
 
-export const TEST_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-export const TEST_REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+export const TEST_BROKERS = localStack().brokers;
+export const TEST_REGISTRY_URL = localStack().registryUrl;
 
 /** Quiet unless LOADER_TEST_LOG is set (then at that level). */
 export function testLogger(): Logger {
@@ -24,27 +24,12 @@ export function testKafka(clientId: string, logger: Logger = testLogger()): Kafk
     clientId,
     logger,
     mode: 'development',
-    retry: { retries: 5, initialRetryTimeMs: 100, maxRetryTimeMs: 2_000 },
+    retry: FAST_KAFKA_RETRY,
   });
 }
 
 export function testRegistry(): SchemaRegistry {
   return createRegistry({ url: TEST_REGISTRY_URL });
-}
-
-export async function createTopics(
-  admin: Admin,
-  topics: readonly string[],
-  partitions: number,
-): Promise<void> {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-  });
-}
-
-export async function deleteTopics(admin: Admin, topics: readonly string[]): Promise<void> {
-  await admin.deleteTopics({ topics: [...topics] }).catch(() => undefined);
 }
 
 /** Registers a schema (JSON) under a subject; returns its id and version. */
@@ -102,18 +87,4 @@ export async function produceValues(
 export function testCodec(registry: SchemaRegistry): Codec {
   // refreshMs 0: a version registered during a test is used at once.
   return createCodec(registry, { refreshMs: 0 });
-}
-
-/** Polls `condition` until it holds; fails naming `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  options: { readonly timeoutMs: number; readonly intervalMs?: number; readonly what: string },
-): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}`);
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
-  }
 }

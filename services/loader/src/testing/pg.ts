@@ -1,9 +1,10 @@
 /** PostgreSQL helpers for the loader's integration tests: a pool and a unique schema per test file. */
 import { randomBytes } from 'node:crypto';
+import { localStack } from '@ehrflow/testing';
 import pg from 'pg';
 import { ident } from '../names.ts';
 
-export const TEST_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_DATABASE_URL = localStack().databaseUrl;
 
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;

@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { canonicalText, createCodec, createRegistry, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
 import type { KafkaClient } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
+import { localStack } from '@ehrflow/testing';
 import { readRange } from '../topic-reader.ts';
 import { pipelineSchemaJson } from './fixtures.ts';
 
-export const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
-export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+export const REGISTRY_URL = localStack().registryUrl;
+export const BROKERS = localStack().brokers;
 
 export interface TestTopics {
   readonly id: string;
@@ -87,15 +88,4 @@ export async function readValues<T>(kafka: KafkaClient, codec: Codec, topic: str
     for (const m of batch) if (m.message.value) out.push((await codec.decode<T>(m.message.value)).value);
   });
   return out;
-}
-
-/** Polls until `condition` returns a value (not undefined); fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(condition: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }

@@ -20,20 +20,20 @@ import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import type { Admin } from 'kafkajs';
-import { createScratch, type Scratch } from '../bench/scratch.ts';
-import { startEhr, type EhrSetup } from '../pipeline/ehr-setup.ts';
-import { freePort } from '../pipeline/free-port.ts';
-import { provisionPipeline } from '../pipeline/provision.ts';
-import { loadOrCreateSecrets } from '../pipeline/secrets.ts';
 import {
+  createScratch,
+  type EhrSetup,
+  loadOrCreateSecrets,
+  type PipelineServicesOptions,
+  pipelineTopics,
+  provisionPipeline,
+  type Scratch,
   SERVICE_NAMES,
   serviceEnv,
-  type PipelineServicesOptions,
   type ServiceName,
-} from '../pipeline/services.ts';
-import { pipelineTopics } from '../pipeline/topic-names.ts';
-import { stackEnv } from '../stack-env.ts';
-import { waitFor } from '../wait.ts';
+  startEhr,
+} from '@ehrflow/pipeline-tools';
+import { freePort, stackEnv, waitFor } from '@ehrflow/testing';
 import {
   buildImage,
   containerLogs,

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '../stack-env.ts';
+import { REPO_ROOT } from '@ehrflow/testing';
 
 const run = promisify(execFile);
 

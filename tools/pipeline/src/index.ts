@@ -1,0 +1,25 @@
+export { startChild, type Child } from './child.ts';
+export { startEhr, type EhrSetup } from './ehr-setup.ts';
+export { FINAL_STATES, getJob, startJob, type JobView } from './jobs.ts';
+export { formatLeakReport, leakScanPassed, type LeakReport } from './leak-report.ts';
+export { runLeakScan } from './leak-scan.ts';
+export { provisionPipeline } from './provision.ts';
+export { reconcileCli } from './reconcile-cli.ts';
+export { readTopics } from './scan-kafka.ts';
+export { createScratch, topicRecordCount, type Scratch } from './scratch.ts';
+export { loadOrCreateSecrets } from './secrets.ts';
+export {
+  fetchMetrics,
+  SERVICE_NAMES,
+  serviceEnv,
+  serviceMain,
+  startPipelineServices,
+  stopPipelineServices,
+  sumMetric,
+  type PipelineServicesOptions,
+  type ServiceHandle,
+  type ServiceName,
+} from './services.ts';
+export { loadedRows, snakeCase, stageCounts, topicEnds, type StageCounts } from './stage-counts.ts';
+export { formatCount, formatMb, formatRatio, formatTable } from './table.ts';
+export { pipelineTopics, RESOURCE_TYPES, type PipelineTopics } from './topic-names.ts';

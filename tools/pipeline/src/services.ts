@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startChild, type Child } from './child.ts';
+import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
+import type { PipelineTopics } from './topic-names.ts';
+
+export const SERVICE_NAMES = ['extractor', 'validator', 'redactor', 'loader'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** A running service: its process and the base URL of its HTTP server (health, metrics, API). */
+export interface ServiceHandle {
+  readonly name: ServiceName;
+  readonly child: Child;
+  readonly url: string;
+}
+
+export interface PipelineServicesOptions {
+  /** Shared variables: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, DATABASE_URL, keys. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly topics: PipelineTopics;
+  readonly sourcesFile: string;
+  readonly logDir: string;
+  /** Database schemas of the extractor's job table and the loader's tables. */
+  readonly extractorDbSchema: string;
+  readonly loaderDbSchema: string;
+  /** Consumer groups; the product's defaults when omitted. */
+  readonly groups?: Partial<Record<'validator' | 'redactor' | 'loader', string>>;
+  readonly alertFile?: string;
+  /** Extra variables per service (tuning). */
+  readonly extraEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  readonly readyTimeoutMs?: number;
+}
+
+/** The entry point of a service, or undefined when it has not been written yet. */
+export function serviceMain(name: ServiceName): string | undefined {
+  const path = join(REPO_ROOT, 'services', name, 'src', 'main.ts');
+  return existsSync(path) ? path : undefined;
+}
+
+/** Which services cannot be started (no `main.ts`). */
+export function missingServices(): ServiceName[] {
+  return SERVICE_NAMES.filter((name) => serviceMain(name) === undefined);
+}
+
+/** Environment of each service for one deployment (topic names, schemas, groups, ports). */
+export function serviceEnv(
+  name: ServiceName,
+  port: number,
+  options: PipelineServicesOptions,
+): NodeJS.ProcessEnv {
+  const { topics } = options;
+  const shared = {
+    ...options.env,
+    EHRFLOW_MODE: options.env.EHRFLOW_MODE ?? 'development',
+    LOG_LEVEL: options.env.LOG_LEVEL ?? 'info',
+    HTTP_PORT: String(port),
+  };
+  const own: Record<ServiceName, NodeJS.ProcessEnv> = {
+    extractor: {
+      EXTRACTOR_SOURCES_FILE: options.sourcesFile,
+      EXTRACTOR_RAW_TOPIC: topics.raw,
+      EXTRACTOR_JOBS_TOPIC: topics.jobs,
+      EXTRACTOR_DB_SCHEMA: options.extractorDbSchema,
+      EXTRACTOR_PROGRESS_INTERVAL_MS: '2000',
+    },
+    validator: {
+      VALIDATOR_RAW_TOPIC: topics.raw,
+      VALIDATOR_VALID_TOPIC_PREFIX: topics.validPrefix,
+      VALIDATOR_QUARANTINE_TOPIC: topics.quarantine,
+      VALIDATOR_DRIFT_TOPIC: topics.drift,
+      ...(options.groups?.validator ? { VALIDATOR_GROUP_ID: options.groups.validator } : {}),
+      ...(options.alertFile ? { ALERT_FILE: options.alertFile, ALERT_LOG_FALLBACK: 'false' } : {}),
+    },
+    redactor: {
+      REDACTOR_VALID_TOPIC_PREFIX: topics.validPrefix,
+      REDACTOR_CLEAN_TOPIC_PREFIX: topics.cleanPrefix,
+      REDACTOR_QUARANTINE_TOPIC: topics.quarantine,
+      ...(options.groups?.redactor ? { REDACTOR_GROUP_ID: options.groups.redactor } : {}),
+    },
+    loader: {
+      LOADER_TOPIC_PREFIX: topics.cleanPrefix,
+      LOADER_DB_SCHEMA: options.loaderDbSchema,
+      ...(options.groups?.loader ? { LOADER_GROUP_ID: options.groups.loader } : {}),
+    },
+  };
+  return { ...shared, ...own[name], ...options.extraEnv?.[name] };
+}
+
+/**
+ * Starts the four services as child processes (logs in `<logDir>/<service>.log`) and waits until
+ * each answers `/readyz` with 200. A service that exits or never gets ready fails the start, and
+ * the ones already started are stopped.
+ */
+export async function startPipelineServices(
+  options: PipelineServicesOptions,
+  order: readonly ServiceName[] = ['loader', 'redactor', 'validator', 'extractor'],
+): Promise<Map<ServiceName, ServiceHandle>> {
+  const missing = missingServices();
+  if (missing.length > 0) throw new Error(`services without main.ts: ${missing.join(', ')}`);
+  const handles = new Map<ServiceName, ServiceHandle>();
+  try {
+    for (const name of order) {
+      const port = await freePort();
+      const child = await startChild({
+        name,
+        args: [serviceMain(name) as string],
+        env: serviceEnv(name, port, options),
+        logFile: join(options.logDir, `${name}.log`),
+        cwd: REPO_ROOT,
+      });
+      const handle = { name, child, url: `http://127.0.0.1:${port}` };
+      handles.set(name, handle);
+      await waitReady(handle, options.readyTimeoutMs ?? 90_000, options.logDir);
+    }
+    return handles;
+  } catch (err) {
+    await stopPipelineServices(handles);
+    throw err;
+  }
+}
+
+/** Stops services in pipeline order (the source first, so downstream can drain what is in flight). */
+export async function stopPipelineServices(handles: ReadonlyMap<ServiceName, ServiceHandle>): Promise<void> {
+  for (const name of SERVICE_NAMES) await handles.get(name)?.child.stop(20_000);
+}
+
+async function waitReady(handle: ServiceHandle, timeoutMs: number, logDir: string): Promise<void> {
+  await waitFor(
+    async () => {
+      if (!handle.child.running()) {
+        throw new Error(
+          `${handle.name} exited during start (code ${String(await handle.child.exited)}); see ${join(logDir, `${handle.name}.log`)}`,
+        );
+      }
+      try {
+        const res = await fetch(`${handle.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        await res.body?.cancel();
+        return res.status === 200;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs, intervalMs: 300, what: `${handle.name} to be ready` },
+  );
+}
+
+/** Fetches a service's Prometheus text (empty string when unreachable). */
+export async function fetchMetrics(handle: ServiceHandle): Promise<string> {
+  try {
+    const res = await fetch(`${handle.url}/metrics`, { signal: AbortSignal.timeout(3_000) });
+    return await res.text();
+  } catch {
+    return '';
+  }
+}
+
+/** Sum of a Prometheus metric's samples whose name matches exactly (any labels). */
+export function sumMetric(text: string, name: string, labelFilter?: (labels: string) => boolean): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eE]+|NaN)/.exec(line);
+    if (m?.[1] !== name) continue;
+    if (labelFilter !== undefined && !labelFilter(m[2] ?? '')) continue;
+    const v = Number(m[3]);
+    if (Number.isFinite(v)) sum += v;
+  }
+  return sum;
+}
