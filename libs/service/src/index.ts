@@ -31,3 +31,16 @@ export {
   type DependencyProbe,
   type DependencyState,
 } from './dependency-checks.ts';
+export {
+  runStage,
+  type StageConfig,
+  type StageContext,
+  type StageDefinition,
+  type StageHandle,
+} from './stage.ts';
+export {
+  createStageKafka,
+  stageKafkaConfig,
+  type StageKafkaOptions,
+  type StageKafkaSettings,
+} from './stage-kafka.ts';
