@@ -1,6 +1,6 @@
 import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
-import type { RetryPolicy } from '@ehrflow/http';
+import type { RetryPolicy } from '@ehrflow/resilience';
 import { createKafka, createProducer, valueSubject, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
