@@ -8,6 +8,7 @@ export {
   DEFAULT_RETRY_POLICY,
   TEST_RETRY_POLICY,
   backoffCeilingMs,
+  fullJitterDelayMs,
   rateLimitDelayMs,
   retry,
   shouldRetry,
