@@ -44,3 +44,4 @@ export {
   type StageKafkaOptions,
   type StageKafkaSettings,
 } from './stage-kafka.ts';
+export { runConsumerStage, type ConsumerStage, type ConsumerStageOptions } from './consumer-stage.ts';

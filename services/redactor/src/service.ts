@@ -20,7 +20,7 @@ import {
 } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { createStageKafka, type ServiceMetrics } from '@ehrflow/service';
+import { createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
 import { planCleanSchemas, verifyCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { topicsOf, type RedactorConfig } from './config.ts';
 import { createDecryptor, type Decryptor } from './decrypt.ts';
@@ -162,31 +162,20 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     maxBatch: config.REDACTOR_MAX_BATCH,
     logger,
   });
-  const done = runner.run();
-  const statsTimer = setInterval(() => {
-    const stats = runner.stats() as unknown as Readonly<Record<string, number>>;
-    for (const [stat, value] of Object.entries(stats)) metrics?.consumer.set({ stat }, value);
-  }, 5_000);
-  statsTimer.unref();
-  let stopping: Promise<void> | undefined;
+  const stage = runConsumerStage(runner, {
+    ...(metrics === undefined ? {} : { stats: metrics.consumer }),
+    close: async () => {
+      await registry.close();
+      await redis?.quit().catch(() => undefined);
+    },
+  });
   return {
     plan,
     deletions: deletionPlan,
-    done,
-    ready: () => runner.ready(),
+    done: stage.done,
+    ready: stage.ready,
     stats: () => runner.stats(),
-    stop() {
-      stopping ??= (async () => {
-        clearInterval(statsTimer);
-        try {
-          await runner.stop();
-        } finally {
-          await registry.close();
-          await redis?.quit().catch(() => undefined);
-        }
-      })();
-      return stopping;
-    },
+    stop: stage.stop,
   };
 }
 

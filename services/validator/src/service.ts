@@ -7,7 +7,7 @@ import { r4ResourceTypes } from '@ehrflow/fhir';
 import { createConsumerRunner, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
-import { createStageKafka, type ServiceMetrics } from '@ehrflow/service';
+import { createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
 import type { AlertSink } from './alerts/alert.ts';
 import { createAlertManager, type AlertManager } from './alerts/alert-manager.ts';
 import { createFileAlertSink } from './alerts/file-sink.ts';
@@ -219,28 +219,12 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     logger: options.logger,
   });
   parts.monitor.start();
-  const done = runner.run();
-  const statsTimer = setInterval(() => {
-    const stats = runner.stats();
-    for (const [stat, value] of Object.entries(stats) as [string, number][]) parts.metrics?.consumer.set({ stat }, value);
-  }, 5_000);
-  let stopping: Promise<void> | undefined;
-  return {
-    parts,
-    runner,
-    done,
-    ready: () => runner.ready(),
-    stop() {
-      stopping ??= (async () => {
-        clearInterval(statsTimer);
-        try {
-          await runner.stop();
-        } finally {
-          await parts.monitor.stop();
-          await parts.close();
-        }
-      })();
-      return stopping;
+  const stage = runConsumerStage(runner, {
+    ...(parts.metrics === undefined ? {} : { stats: parts.metrics.consumer }),
+    close: async () => {
+      await parts.monitor.stop();
+      await parts.close();
     },
-  };
+  });
+  return { parts, runner, done: stage.done, ready: stage.ready, stop: stage.stop };
 }
