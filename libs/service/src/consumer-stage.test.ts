@@ -1,4 +1,4 @@
-import type { ConsumerRunner, ConsumerStats } from '@ehrflow/kafka';
+import type { ConsumerStats } from '@ehrflow/kafka';
 import { describe, expect, it, vi } from 'vitest';
 import { runConsumerStage } from './consumer-stage.ts';
 import { createMetrics } from './metrics.ts';
@@ -20,7 +20,7 @@ function fakeRunner(stopFails = false) {
       await Promise.resolve();
       if (stopFails) throw new Error('stop failed');
     },
-  } as unknown as ConsumerRunner;
+  };
   return { runner, calls };
 }
 
