@@ -1,7 +1,7 @@
 import type { Env } from '@ehrflow/config';
 import type { KafkaClient } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
-import type { ServiceMetrics } from '@ehrflow/service';
+import type { ServiceMetrics, StageContext, StageHandle } from '@ehrflow/service';
 import { createClients, type LoaderConfig } from './config.ts';
 import { startLoader, type BatchEvent, type Loader } from './loader.ts';
 
@@ -80,4 +80,13 @@ export async function startLoaderService(options: LoaderServiceOptions): Promise
       }
     },
   };
+}
+
+/**
+ * The loader as a pipeline stage: what `runStage` starts in `main.ts`. A loader that stops by
+ * itself (an error it cannot retry) rejects `done`, which takes the process down with exit 1.
+ */
+export async function startLoaderStage(context: StageContext<LoaderConfig>): Promise<StageHandle> {
+  const service = await startLoaderService({ ...context, kafka: context.kafka() });
+  return { ready: () => service.loader.ready(), stop: () => service.stop(), done: service.loader.done };
 }
