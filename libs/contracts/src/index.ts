@@ -46,6 +46,7 @@ export {
   type SubjectSchema,
 } from './load.ts';
 export {
+  DEFAULT_REGISTRY_RETRY,
   createRegistry,
   type RegisteredSchema,
   type RegistryOptions,
