@@ -12,17 +12,19 @@ import tseslint from 'typescript-eslint';
 // everything but are never imported by anything else.
 const LIB_LAYERS = {
   'scope:errors': [],
+  'scope:scrubber': [],
+  'scope:resilience': ['scope:errors'],
   'scope:config': ['scope:errors'],
   'scope:phi': ['scope:errors'],
-  'scope:logging': ['scope:errors', 'scope:phi'],
-  'scope:contracts': ['scope:errors'],
-  'scope:kafka': ['scope:errors'],
-  'scope:http': ['scope:errors'],
+  'scope:logging': ['scope:errors', 'scope:scrubber'],
+  'scope:contracts': ['scope:errors', 'scope:config', 'scope:resilience'],
+  'scope:kafka': ['scope:errors', 'scope:resilience'],
+  'scope:http': ['scope:errors', 'scope:logging', 'scope:resilience'],
   'scope:fhir': ['scope:errors', 'scope:contracts'],
   'scope:hl7': ['scope:errors'],
   'scope:x12': ['scope:errors'],
-  'scope:deid': ['scope:errors', 'scope:phi', 'scope:contracts'],
-  'scope:service': ['scope:errors', 'scope:logging'],
+  'scope:deid': ['scope:errors', 'scope:phi', 'scope:scrubber', 'scope:contracts'],
+  'scope:service': ['scope:errors', 'scope:logging', 'scope:config', 'scope:contracts', 'scope:kafka'],
 };
 const PRODUCTION = [
   { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },

@@ -47,6 +47,7 @@ export {
   type SubjectSchema,
 } from './load.ts';
 export {
+  DEFAULT_REGISTRY_RETRY,
   createRegistry,
   type RegisteredSchema,
   type RegistryOptions,

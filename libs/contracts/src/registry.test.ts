@@ -110,6 +110,26 @@ describe('createRegistry', () => {
     await registry.close();
   });
 
+  it('retries a read that failed transiently with the shared retry module, never a write', async () => {
+    const fast = { retries: 2, initialMs: 1, factor: 2, maxMs: 5 };
+    const registry = createRegistry({ url: base, retry: fast });
+    let answers = [503, 503, 200];
+    handler = () => ({ status: answers.shift() ?? 200, body: ['s-value'] });
+    seen = [];
+    expect(await registry.subjects()).toEqual(['s-value']);
+    expect(seen).toHaveLength(3);
+    // Out of retries: the caller still sees the registry's own code, not RETRIES_EXHAUSTED.
+    answers = [503, 503, 503, 200];
+    seen = [];
+    expect((await failure(registry.subjects())).code).toBe('REGISTRY_UNAVAILABLE');
+    expect(seen).toHaveLength(3);
+    handler = () => ({ status: 503 });
+    seen = [];
+    expect((await failure(registry.register('s-value', SCHEMA))).code).toBe('REGISTRY_UNAVAILABLE');
+    expect(seen).toHaveLength(1);
+    await registry.close();
+  });
+
   it('treats compatibility of a subject without versions as compatible and reads verbose messages', async () => {
     const registry = createRegistry({ url: base });
     handler = () => ({ status: 404, body: { error_code: 40401 } });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PipelineError } from '@ehrflow/errors';
+import { PipelineError, isPipelineError } from '@ehrflow/errors';
+import { retry, type RetryPolicy } from '@ehrflow/resilience';
 import { parseAvroText, type AvroType } from './avro.ts';
 import {
   COMPATIBILITY_LEVELS,
@@ -86,7 +87,15 @@ export interface RegistryOptions {
    * (`SCHEMA_REGISTRY_CA`, `SCHEMA_REGISTRY_USERNAME(_FILE)`, `SCHEMA_REGISTRY_PASSWORD(_FILE)`).
    */
   readonly transport?: RegistryTransport;
+  /**
+   * Retry of reads (GET) that fail transiently (REGISTRY_UNAVAILABLE: unreachable, timeout, 5xx).
+   * Default {@link DEFAULT_REGISTRY_RETRY}; writes are never retried here.
+   */
+  readonly retry?: RetryPolicy;
 }
+
+/** Two more tries within about a second: rides out a registry restart blip, then fails the caller. */
+export const DEFAULT_REGISTRY_RETRY: RetryPolicy = { retries: 2, initialMs: 200, factor: 2, maxMs: 1_000 };
 
 const versionSchema = z.object({
   subject: z.string(),
@@ -110,11 +119,17 @@ const configSchema = z.object({
 
 /** Creates a registry client. Nothing is fetched until the first call. */
 export function createRegistry(options: RegistryOptions): SchemaRegistry {
-  const { call, safeUrl, close } = createRegistryHttp(
-    options.url,
-    options.timeoutMs ?? 5000,
-    options.transport,
-  );
+  const http = createRegistryHttp(options.url, options.timeoutMs ?? 5000, options.transport);
+  const { safeUrl, close } = http;
+  const policy = options.retry ?? DEFAULT_REGISTRY_RETRY;
+  // Reads are idempotent: retried on transient failures with the shared retry module. The caller
+  // still sees the registry's own error (REGISTRY_UNAVAILABLE), not RETRIES_EXHAUSTED.
+  const call: typeof http.call = (c, schema) =>
+    c.method !== 'GET'
+      ? http.call(c, schema)
+      : retry(() => http.call(c, schema), policy).catch((err: unknown) => {
+          throw isPipelineError(err) && err.code === 'RETRIES_EXHAUSTED' ? err.cause : err;
+        });
   const seg = (s: string): string => encodeURIComponent(s);
 
   async function fetchVersion(subject: string, version: number | 'latest'): Promise<RegisteredSchema> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scrub } from '@ehrflow/phi';
+import { scrub } from '@ehrflow/scrubber';
 import { compilePolicy } from './compile.ts';
 import { createPatientDirectory } from './patient-directory.ts';
 import { generateCorpus } from './text/corpus.ts';

@@ -1,5 +1,5 @@
 /**
- * FHIR R4 for the pipeline: the parser seam for raw formats, a small FHIRPath subset, the mapping
+ * FHIR R4 for the pipeline: the parser seam for raw formats and the FHIR JSON parser, a small FHIRPath subset, the mapping
  * of resources onto the flat data contracts in `schemas/fhir/`, record ids and fill-rate drift.
  *
  * @see https://hl7.org/fhir/R4/
@@ -27,8 +27,6 @@ export { compileMappings, type MappingSet } from './mapping-set.ts';
 export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   createFhirJsonParser,
-  createUnsupportedParser,
-  parserFor,
   type ParseContext,
   type ParsedResource,
   type Parser,

@@ -1,7 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
 import { locateJsonError } from './json-syntax.ts';
-import { createFhirJsonParser, parserFor } from './parser.ts';
+import { createFhirJsonParser } from './parser.ts';
 
 const CANARY = 'CANARY-PHI-7f3a9c';
 const ctx = { recordId: 'rec-0001' };
@@ -102,21 +102,6 @@ describe('FHIR JSON parser', () => {
     expect(err.code).toBe('PARSE_ERROR');
     expect(err.context.reason).toBe(reason);
     expect(exposed(err)).not.toContain(CANARY);
-  });
-});
-
-describe('parser seam', () => {
-  it('serves FHIR JSON and answers FORMAT_UNSUPPORTED for HL7 v2 and X12', () => {
-    expect(parserFor('FHIR_JSON').format).toBe('FHIR_JSON');
-    for (const format of ['HL7V2', 'X12'] as const) {
-      const parser = parserFor(format);
-      expect(parser.format).toBe(format);
-      const err = caught(() => parser.parse(bytes(`MSH|^~\\&|${CANARY}`), ctx));
-      expect(err.code).toBe('FORMAT_UNSUPPORTED');
-      expect(err.errorClass).toBe('contract');
-      expect(err.context).toEqual({ recordId: 'rec-0001', format });
-      expect(exposed(err)).not.toContain(CANARY);
-    }
   });
 });
 

@@ -3,10 +3,9 @@ import { isJsonObject } from './fhir-values.ts';
 import { locateJsonError } from './json-syntax.ts';
 
 /**
- * The parser seam: one parser per raw format (the `format` of the raw envelope). FHIR JSON is
- * implemented; HL7 v2 (ER7) and X12 are declared here and answer FORMAT_UNSUPPORTED until their
- * libraries (`libs/hl7`, `libs/x12`) provide a parser with the same shape, so the validator
- * routes every format the same way and only this table changes when one ships.
+ * The parser seam: one parser per raw format (the `format` of the raw envelope), and the FHIR
+ * JSON one. Which parser serves which format is the validator's business (`parsers.ts` there),
+ * not this library's: the HL7 v2 and X12 parsers live in their own libraries.
  *
  * Parse errors say where and why (byte offset, reason from a fixed list) and never quote the
  * payload: not in the message, not in the context, not through a `cause` (V8's JSON messages quote
@@ -98,33 +97,6 @@ export function createFhirJsonParser(options: ParserOptions = {}): Parser {
       };
     },
   };
-}
-
-/** A placeholder for a format whose parser has not shipped: every payload is FORMAT_UNSUPPORTED. */
-export function createUnsupportedParser(format: Exclude<RawFormat, 'FHIR_JSON'>): Parser {
-  return {
-    format,
-    parse(_payload, { recordId }) {
-      throw new PipelineError(
-        'FORMAT_UNSUPPORTED',
-        `record ${recordId}: no ${format} parser yet (HL7 v2 and X12 are seams)`,
-        {
-          context: { recordId, format },
-        },
-      );
-    },
-  };
-}
-
-/** The parser of a raw format. */
-export function parserFor(format: RawFormat, options: ParserOptions = {}): Parser {
-  switch (format) {
-    case 'FHIR_JSON':
-      return createFhirJsonParser(options);
-    case 'HL7V2':
-    case 'X12':
-      return createUnsupportedParser(format);
-  }
 }
 
 function parseError(recordId: string, reason: string, position: number | undefined): PipelineError {

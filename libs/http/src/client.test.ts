@@ -1,11 +1,11 @@
 import { PipelineError } from '@ehrflow/errors';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from './client.ts';
-import { createSemaphore } from './concurrency.ts';
+import { createSemaphore } from '@ehrflow/resilience';
 import type { HttpLogger } from './logger.ts';
 import type { NdjsonLine } from './ndjson.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import type { RetryPolicy } from './retry.ts';
+import type { RetryPolicy } from '@ehrflow/resilience';
 import { startLocalServer, type Handler, type LocalServer } from './testing/local-server.ts';
 import type { TokenProvider } from './token-provider.ts';
 

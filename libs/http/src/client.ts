@@ -1,6 +1,6 @@
 import { PipelineError, type ErrorContext } from '@ehrflow/errors';
 import type { Dispatcher } from 'undici';
-import type { Semaphore, Release } from './concurrency.ts';
+import type { Semaphore, Release } from '@ehrflow/resilience';
 import { fromNetworkError, fromStatus, isUsableStatus } from './http-errors.ts';
 import { silentLogger, type HttpLogger } from './logger.ts';
 import {
@@ -14,7 +14,7 @@ import {
 } from './ndjson.ts';
 import type { Priority, RateLimiter } from './rate-limiter.ts';
 import { parseRetryAfter } from './retry-after.ts';
-import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '@ehrflow/resilience';
 import { createPoolCache, type PoolOptions } from './pools.ts';
 import { routeOf } from './route.ts';
 import type { TokenProvider } from './token-provider.ts';

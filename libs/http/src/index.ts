@@ -10,7 +10,6 @@ export {
   type RequestOptions,
   type ResponseHeaders,
 } from './client.ts';
-export { createSemaphore, type Release, type Semaphore, type SemaphoreOptions } from './concurrency.ts';
 export { fromNetworkError, fromStatus, isUsableStatus, networkErrorCode } from './http-errors.ts';
 export { silentLogger, type HttpLogger } from './logger.ts';
 export {
@@ -40,20 +39,8 @@ export {
   type RetryAfter,
   type RetryAfterForm,
 } from './retry-after.ts';
-export {
-  DEFAULT_RETRY_POLICY,
-  TEST_RETRY_POLICY,
-  backoffCeilingMs,
-  rateLimitDelayMs,
-  retry,
-  shouldRetry,
-  type Bail,
-  type RetryEvent,
-  type RetryPolicy,
-} from './retry.ts';
 export { createPoolCache, type PoolCache, type PoolOptions } from './pools.ts';
 export { routeOf } from './route.ts';
-export { sleep, type Sleep } from './sleep.ts';
 export {
   createTokenRequester,
   undiciTokenFetch,

@@ -7,7 +7,7 @@ import {
   type RateLimiterOptions,
   type SharedRateLimiter,
 } from './rate-limiter.ts';
-import type { Sleep } from './sleep.ts';
+import type { Sleep } from '@ehrflow/resilience';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
 import type { Redis } from 'ioredis';
 import { assertSourceId, defineScript, redisUnavailable } from './redis-script.ts';
-import { sleep as defaultSleep, type Sleep } from './sleep.ts';
+import { sleep as defaultSleep, type Sleep } from '@ehrflow/resilience';
 
 /** Incremental syncs are served before backfills of the same source. */
 export type Priority = 'incremental' | 'backfill';

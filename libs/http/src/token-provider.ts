@@ -3,7 +3,7 @@ import { isPipelineError } from '@ehrflow/errors';
 import type { Redis } from 'ioredis';
 import { silentLogger, type HttpLogger } from './logger.ts';
 import { assertSourceId, defineScript, redisUnavailable } from './redis-script.ts';
-import { sleep } from './sleep.ts';
+import { sleep } from '@ehrflow/resilience';
 import { createTokenRequester, type IssuedToken, type TokenEndpointOptions } from './token-endpoint.ts';
 
 /** Encrypts tokens before they are shared through Redis; without it tokens never leave the process. */

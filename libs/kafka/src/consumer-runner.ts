@@ -1,6 +1,6 @@
 import { PipelineError, isPipelineError, isRetryable } from '@ehrflow/errors';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts';
+import { fullJitterDelayMs } from '@ehrflow/resilience';
 import {
   processChunk,
   type BatchHandler,
@@ -24,6 +24,22 @@ import { newKafkaJsProducer } from './producer.ts';
 import { RunnerProgress, type ConsumerStats } from './runner-progress.ts';
 
 export type { ConsumerStats } from './runner-progress.ts';
+
+/**
+ * Back-off between attempts of a failed chunk: exponential (doubling) with full jitter
+ * (`fullJitterDelayMs` of `@ehrflow/resilience`), so replicas that failed together do not retry
+ * together; a `retryAfterMs` the error carries wins.
+ */
+export interface BackoffPolicy {
+  /** Upper bound of the first wait. */
+  readonly initialMs: number;
+  /** Upper bound of any wait. */
+  readonly maxMs: number;
+  /** Attempts in total (first try included) before giving up; `Infinity` never gives up. */
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 30_000, maxAttempts: 10 };
 
 export interface ConsumerRunnerOptions {
   readonly kafka: KafkaClient;
@@ -278,7 +294,7 @@ export function createConsumerRunner(
           }
           progress.retried();
           const askedWait = isPipelineError(error) ? error.retryAfterMs : undefined;
-          const delay = askedWait ?? backoffDelay(policy, attempt);
+          const delay = askedWait ?? fullJitterDelayMs({ ...policy, factor: 2 }, attempt - 1);
           logger.warn(
             { err: error, topic: commit.topic, partition: commit.partition, attempt, delayMs: delay },
             'chunk failed transiently; retrying',

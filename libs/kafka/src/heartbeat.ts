@@ -1,5 +1,5 @@
 import type { EachBatchPayload } from 'kafkajs';
-import { sleep } from './backoff.ts';
+import { sleep } from '@ehrflow/resilience';
 import { isRebalanceError } from './kafka-errors.ts';
 
 /**
@@ -35,7 +35,13 @@ export async function waitWithHeartbeat(
 ): Promise<void> {
   const until = Date.now() + ms;
   while (!signal.aborted && Date.now() < until) {
-    await sleep(Math.min(intervalMs, until - Date.now()), signal);
-    if (!signal.aborted) await payload.heartbeat();
+    try {
+      await sleep(Math.min(intervalMs, until - Date.now()), signal);
+    } catch (err) {
+      // The shared sleep rejects with the abort reason; here an abort only ends the wait early.
+      if (signal.aborted) return;
+      throw err;
+    }
+    await payload.heartbeat();
   }
 }

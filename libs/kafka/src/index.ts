@@ -5,7 +5,7 @@
  * list. kafkajs stays behind this boundary so it can be swapped.
  */
 export { consumerLag, connectAdmin, totalLag, type LagAdmin, type PartitionLag } from './admin.ts';
-export { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+export { DEFAULT_BACKOFF, type BackoffPolicy } from './consumer-runner.ts';
 export type { BatchHandler, BeforeCommitHook, ChunkInfo, QuarantineHook } from './chunk-processor.ts';
 export {
   DEFAULT_KAFKA_RETRY,

@@ -8,7 +8,7 @@ import {
   type LoggerOptions,
 } from 'pino';
 import { PipelineError } from '@ehrflow/errors';
-import { createScrubber, scrubDeep } from '@ehrflow/phi';
+import { createScrubber, scrubDeep } from '@ehrflow/scrubber';
 import { interpolate } from './interpolate.ts';
 import { isOmittedKey } from './omitted-keys.ts';
 import { serializeError } from './serialize-error.ts';
@@ -48,7 +48,7 @@ const LEVELS = new Set([...Object.keys(pino.levels.values), 'silent']);
 export function createLogger(options: CreateLoggerOptions): Logger {
   const level = options.level ?? 'info';
   assertLevel(level);
-  // Operational ids (source, job, topic, partition, offset, subject) stay readable: see @ehrflow/phi.
+  // Operational ids (source, job, topic, partition, offset, subject) stay readable: see @ehrflow/scrubber.
   const { scrub, scrubField } = createScrubber({ sensitive: options.sensitive ?? [], keepOperational: true });
   const sanitize = (value: unknown): unknown =>
     scrubDeep(value, {

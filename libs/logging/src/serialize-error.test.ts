@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
-import { createScrubber } from '@ehrflow/phi';
+import { createScrubber } from '@ehrflow/scrubber';
 import { serializeError, type SerializedError } from './serialize-error.ts';
 
 describe('serializeError', () => {

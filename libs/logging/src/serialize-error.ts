@@ -1,4 +1,4 @@
-import { scrub as defaultScrub } from '@ehrflow/phi';
+import { scrub as defaultScrub } from '@ehrflow/scrubber';
 
 /**
  * Context keys of `PipelineError.context` (or any error's `context`) that reach the log. They

@@ -17,6 +17,3 @@ export {
   partitionKey,
   pseudonym,
 } from './pseudonym.ts';
-export { PLACEHOLDERS, createScrubber, scrub, type Scrubber, type ScrubberOptions } from './scrubber.ts';
-export { CIRCULAR, OMITTED_OBJECT, scrubDeep, type ScrubDeepOptions } from './scrub-deep.ts';
-export { isOperationalField } from './operational.ts';

@@ -31,3 +31,17 @@ export {
   type DependencyProbe,
   type DependencyState,
 } from './dependency-checks.ts';
+export {
+  runStage,
+  type StageConfig,
+  type StageContext,
+  type StageDefinition,
+  type StageHandle,
+} from './stage.ts';
+export {
+  createStageKafka,
+  stageKafkaConfig,
+  type StageKafkaOptions,
+  type StageKafkaSettings,
+} from './stage-kafka.ts';
+export { runConsumerStage, type ConsumerStage, type ConsumerStageOptions } from './consumer-stage.ts';

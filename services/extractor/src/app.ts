@@ -1,7 +1,7 @@
 import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
-import type { RetryPolicy } from '@ehrflow/http';
-import { createKafka, createProducer, valueSubject, type RecordProducer } from '@ehrflow/kafka';
+import type { RetryPolicy } from '@ehrflow/resilience';
+import { createKafka, createProducer, valueSubject, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
@@ -41,6 +41,8 @@ export async function buildExtractor(
   logger: Logger,
   metrics?: ExtractorMetrics,
   rawEnv: Env = process.env,
+  /** The stage skeleton's Kafka client (its transport warning logged); otherwise made here. */
+  kafkaClient?: KafkaClient,
 ): Promise<Extractor> {
   const retryPolicy: RetryPolicy = {
     retries: env.EXTRACTOR_HTTP_RETRIES,
@@ -56,7 +58,7 @@ export async function buildExtractor(
     retryPolicy: { ...retryPolicy, rateLimitRetries: retryPolicy.retries },
     logger,
   });
-  const transport = extractorTransport(rawEnv, logger);
+  const transport = extractorTransport(rawEnv, logger, kafkaClient !== undefined);
   const keyring = parseKeyring(env.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
   const opened: (() => Promise<unknown>)[] = [];
@@ -83,13 +85,15 @@ export async function buildExtractor(
       onRefreshError: (err, subject) => logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
     });
 
-    const kafka = createKafka({
-      brokers: env.KAFKA_BROKERS,
-      clientId: env.KAFKA_CLIENT_ID ?? 'ehrflow-extractor',
-      logger,
-      mode: env.EHRFLOW_MODE,
-      ...transport.kafka,
-    });
+    const kafka =
+      kafkaClient ??
+      createKafka({
+        brokers: env.KAFKA_BROKERS,
+        clientId: env.KAFKA_CLIENT_ID ?? 'ehrflow-extractor',
+        logger,
+        mode: env.EHRFLOW_MODE,
+        ...transport.kafka,
+      });
     const producer: RecordProducer = createProducer({ kafka, codec, logger });
     await producer.connect();
     opened.push(() => producer.disconnect());

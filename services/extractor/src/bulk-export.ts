@@ -1,5 +1,6 @@
 import { PipelineError, isPipelineError } from '@ehrflow/errors';
-import { parseRetryAfter, retry, sleep, type NdjsonLine, type ResponseHeaders } from '@ehrflow/http';
+import { parseRetryAfter, type NdjsonLine, type ResponseHeaders } from '@ehrflow/http';
+import { retry, sleep } from '@ehrflow/resilience';
 import { addExportLine, Batch } from './batch.ts';
 import {
   carriedOver,

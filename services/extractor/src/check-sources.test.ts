@@ -1,5 +1,5 @@
 import { PipelineError } from '@ehrflow/errors';
-import { TEST_RETRY_POLICY } from '@ehrflow/http';
+import { TEST_RETRY_POLICY } from '@ehrflow/resilience';
 import { describe, expect, it } from 'vitest';
 import { checkSources, type CheckDeps } from './check-sources.ts';
 import type { DeclaredSource } from './sources.ts';

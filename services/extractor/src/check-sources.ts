@@ -1,11 +1,6 @@
 import { isPipelineError } from '@ehrflow/errors';
-import {
-  createTokenRequester,
-  fromNetworkError,
-  silentLogger,
-  type RetryPolicy,
-  type TokenEndpointOptions,
-} from '@ehrflow/http';
+import { createTokenRequester, fromNetworkError, silentLogger, type TokenEndpointOptions } from '@ehrflow/http';
+import { type RetryPolicy } from '@ehrflow/resilience';
 import { request } from 'undici';
 import { resolveTokenUrls } from './source-discovery.ts';
 import type { DeclaredSource, SourceConfig } from './sources.ts';

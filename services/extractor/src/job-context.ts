@@ -1,4 +1,5 @@
-import type { HttpClient, HttpLogger, RetryPolicy } from '@ehrflow/http';
+import type { HttpClient, HttpLogger } from '@ehrflow/http';
+import type { RetryPolicy } from '@ehrflow/resilience';
 import type { OutgoingMessage } from '@ehrflow/kafka';
 import type { Batch } from './batch.ts';
 import type { JobProgress, RecordCounts } from './checkpoint.ts';

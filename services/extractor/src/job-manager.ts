@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
 import type { JobEvent, JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
-import type { HttpClient, RetryPolicy } from '@ehrflow/http';
+import type { HttpClient } from '@ehrflow/http';
+import type { RetryPolicy } from '@ehrflow/resilience';
 import type { Logger } from '@ehrflow/logging';
 import type { Keyring } from '@ehrflow/phi';
 import { cancelExport, runBulkExport } from './bulk-export.ts';

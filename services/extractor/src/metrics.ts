@@ -26,8 +26,10 @@ export interface ExtractorMetrics {
   syncTokens(sourceId: string, total: number): void;
 }
 
-export function createExtractorMetrics(): ExtractorMetrics {
-  const service = createMetrics('extractor');
+/** `service`: the registry to add to (the stage skeleton's); a new one by default. */
+export function createExtractorMetrics(
+  service: ServiceMetrics = createMetrics('extractor'),
+): ExtractorMetrics {
   const m = {
     requests: service.counter('extractor_http_requests_total', 'Requests sent to sources', ['source']),
     retries: service.counter(

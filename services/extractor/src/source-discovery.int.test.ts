@@ -1,6 +1,7 @@
 import { ConfigError } from '@ehrflow/config';
 import { createSimulator, type Simulator } from '@ehrflow/ehr-sim';
-import { TEST_RETRY_POLICY, silentLogger } from '@ehrflow/http';
+import { silentLogger } from '@ehrflow/http';
+import { TEST_RETRY_POLICY } from '@ehrflow/resilience';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTokenUrls } from './source-discovery.ts';
 import type { DeclaredSource } from './sources.ts';

@@ -1,5 +1,6 @@
 import { ConfigError } from '@ehrflow/config';
-import { SmartDiscoveryError, TEST_RETRY_POLICY, type SmartConfiguration } from '@ehrflow/http';
+import { SmartDiscoveryError, type SmartConfiguration } from '@ehrflow/http';
+import { TEST_RETRY_POLICY } from '@ehrflow/resilience';
 import { describe, expect, it } from 'vitest';
 import { resolveTokenUrls } from './source-discovery.ts';
 import type { DeclaredSource } from './sources.ts';

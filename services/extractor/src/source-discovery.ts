@@ -1,14 +1,7 @@
 import { ConfigError, type ConfigProblem } from '@ehrflow/config';
 import { isPipelineError } from '@ehrflow/errors';
-import {
-  discoverSmartConfiguration,
-  retry,
-  SmartDiscoveryError,
-  smartConfigurationUrl,
-  type HttpLogger,
-  type RetryPolicy,
-  type SmartConfiguration,
-} from '@ehrflow/http';
+import { discoverSmartConfiguration, SmartDiscoveryError, smartConfigurationUrl, type HttpLogger, type SmartConfiguration } from '@ehrflow/http';
+import { retry, type RetryPolicy } from '@ehrflow/resilience';
 import type { DeclaredSource, SourceConfig } from './sources.ts';
 
 export interface DiscoveryDeps {

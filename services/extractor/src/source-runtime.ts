@@ -1,17 +1,5 @@
-import {
-  createHttpClient,
-  createRateLimiter,
-  createSemaphore,
-  createTokenProvider,
-  type HttpClient,
-  type HttpLogger,
-  type Priority,
-  type RateLimiter,
-  type RetryPolicy,
-  type Semaphore,
-  type SharedRateLimiter,
-  type TokenProvider,
-} from '@ehrflow/http';
+import { createHttpClient, createRateLimiter, createTokenProvider, type HttpClient, type HttpLogger, type Priority, type RateLimiter, type SharedRateLimiter, type TokenProvider } from '@ehrflow/http';
+import { createSemaphore, type RetryPolicy, type Semaphore } from '@ehrflow/resilience';
 import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { Redis } from 'ioredis';
 import type { ExtractorMetrics } from './metrics.ts';

@@ -24,15 +24,16 @@ export interface ExtractorTransport {
  * Reads the TLS settings of the three clients from the raw environment with `@ehrflow/config`
  * (`KAFKA_SSL*`, `KAFKA_SASL*`, `REDIS_URL` + `REDIS_TLS_CA`, `DATABASE_URL` `sslmode` +
  * `PG_SSL_CA`) and logs, at warn level, each client that stays plaintext outside development.
+ * `kafkaWarned`: the Kafka warning was logged already (by the stage skeleton that made the client).
  * @throws ConfigError listing every inconsistent variable of the three clients by name.
  */
-export function extractorTransport(env: Env, logger: Logger): ExtractorTransport {
+export function extractorTransport(env: Env, logger: Logger, kafkaWarned = false): ExtractorTransport {
   const problems: ConfigProblem[] = [];
   const kafka = collect(() => kafkaTls(env), problems);
   const redis = collect(() => redisTls(env), problems);
   const db = collect(() => pgTls(env), problems);
   if (kafka === undefined || redis === undefined || db === undefined) throw new ConfigError(problems);
-  for (const warning of [kafka.warning, redis.warning, db.warning]) {
+  for (const warning of [kafkaWarned ? undefined : kafka.warning, redis.warning, db.warning]) {
     if (warning !== undefined)
       logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
   }

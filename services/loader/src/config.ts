@@ -1,6 +1,7 @@
 import { csv, kafkaTls, pgTls, pipelineEnv, port, z, type Env } from '@ehrflow/config';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
-import { createKafka, type KafkaClient } from '@ehrflow/kafka';
+import type { KafkaClient } from '@ehrflow/kafka';
+import { createStageKafka } from '@ehrflow/service';
 import type { Logger } from '@ehrflow/logging';
 import pg from 'pg';
 import { WRITE_MODES } from './writers.ts';
@@ -41,29 +42,26 @@ export interface LoaderClients {
 }
 
 /**
- * Creates the Kafka client (TLS/SASL from the environment), the registry client and the database
- * pool (TLS from `sslmode`). Plaintext outside development is logged as a warning.
+ * Creates the Kafka client (TLS/SASL from `kafkaTls`, unless the stage skeleton's client is
+ * given), the registry client and the database pool (TLS from `sslmode`). Plaintext outside
+ * development is logged as a warning (Kafka's by whoever made the client).
  */
 export function createClients(
   config: LoaderConfig,
   env: Env,
   logger: Logger,
   clientId: string,
+  kafkaClient?: KafkaClient,
 ): LoaderClients {
-  const kTls = kafkaTls(env);
+  const kTls = kafkaClient === undefined ? kafkaTls(env) : undefined;
   const dbTls = pgTls(env);
-  for (const warning of [kTls.warning, dbTls.warning]) {
+  for (const warning of [kTls?.warning, dbTls.warning]) {
     if (warning !== undefined)
       logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
   }
-  const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID ?? clientId,
-    logger,
-    mode: config.EHRFLOW_MODE,
-    ...(kTls.ssl ? { ssl: kTls.ssl } : {}),
-    ...(kTls.sasl ? { sasl: kTls.sasl } : {}),
-  });
+  const kafka =
+    kafkaClient ??
+    createStageKafka(config, { logger, defaultClientId: clientId, ...(kTls ? { transport: kTls } : {}) });
   const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
   const pool = new pg.Pool({
     connectionString: dbTls.connectionString,

@@ -1,7 +1,7 @@
 import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
 import { createCodec, deletionsTopicOf } from '@ehrflow/contracts';
 import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
-import { retry, type RetryPolicy } from '@ehrflow/http';
+import { retry, type RetryPolicy } from '@ehrflow/resilience';
 import { toKafkaError, type KafkaClient } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';

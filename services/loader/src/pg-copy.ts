@@ -1,49 +1,30 @@
-import pg from 'pg';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
+import copyStreams from 'pg-copy-streams';
 
-/** The two calls of node-postgres' connection that COPY FROM STDIN needs. */
-interface CopyConnection {
-  sendCopyFromChunk(chunk: Buffer): void;
-  endCopyFrom(): void;
-}
+/** Lines per chunk written to the COPY stream (one CopyData message each). */
+const CHUNK_LINES = 256;
 
 /**
- * `COPY … FROM STDIN` for node-postgres without an extra package: a `pg.Query` whose answer to
- * the server's CopyInResponse is the prepared payload, then CopyDone. The rest of the exchange
- * (CommandComplete, errors, ReadyForQuery) is `pg.Query`'s own.
+ * Runs `COPY <target> FROM STDIN` (text format) with `lines`, each already encoded by
+ * {@link copyLine}, through `pg-copy-streams` (node-postgres' public `Submittable` API); resolves
+ * with the number of rows the server copied.
  * @see https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-COPY
  */
-class CopyFromQuery extends pg.Query {
-  readonly #chunks: readonly Buffer[];
-
-  constructor(
-    text: string,
-    chunks: readonly Buffer[],
-    callback: (err: Error | null | undefined, result: pg.ResultBuilder) => void,
-  ) {
-    super({ text }, undefined, callback);
-    this.#chunks = chunks;
-  }
-
-  handleCopyInResponse(connection: CopyConnection): void {
-    for (const chunk of this.#chunks) connection.sendCopyFromChunk(chunk);
-    connection.endCopyFrom();
-  }
+export async function copyFrom(
+  client: PoolClient,
+  copySql: string,
+  lines: readonly string[],
+): Promise<number> {
+  const stream = client.query(copyStreams.from(copySql));
+  await pipeline(Readable.from(chunksOf(lines)), stream);
+  return stream.rowCount;
 }
 
-/** Runs `COPY <target> FROM STDIN` (text format) with `rows`, each already encoded by {@link copyLine}. */
-export function copyFrom(client: PoolClient, copySql: string, lines: readonly string[]): Promise<number> {
-  const chunks: Buffer[] = [];
-  const CHUNK = 256;
-  for (let i = 0; i < lines.length; i += CHUNK)
-    chunks.push(Buffer.from(lines.slice(i, i + CHUNK).join(''), 'utf8'));
-  return new Promise((resolve, reject) => {
-    const query = new CopyFromQuery(copySql, chunks, (err, result) => {
-      if (err) reject(err);
-      else resolve(result.rowCount ?? 0);
-    });
-    void client.query(query);
-  });
+function* chunksOf(lines: readonly string[]): Generator<Buffer> {
+  for (let i = 0; i < lines.length; i += CHUNK_LINES)
+    yield Buffer.from(lines.slice(i, i + CHUNK_LINES).join(''), 'utf8');
 }
 
 /** One line of COPY text format: fields separated by tabs, `\N` for null, newline-terminated. */

@@ -1,81 +1,11 @@
 /**
  * The MLLP receiver service: HL7 v2 over MLLP in, raw envelopes on `ehr.raw`, ACKs only after
- * the durable write. Run `node services/mllp-receiver/src/main.ts --help`.
+ * the durable write. Configuration, Kafka, health/readiness/metrics and
+ * the lifecycle come from `runStage`; run `node services/mllp-receiver/src/main.ts --help`.
  */
-import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
-import { createRegistryProbe } from '@ehrflow/contracts';
-import { createKafkaProbe } from '@ehrflow/kafka';
-import { createLogger } from '@ehrflow/logging';
-import { createDependencyChecks, createMetrics, createServiceHttp, runService } from '@ehrflow/service';
+import { runStage } from '@ehrflow/service';
 import { receiverEnv } from './config.ts';
-import { startReceiver } from './service.ts';
+import { startReceiverStage } from './stage.ts';
+import { USAGE } from './usage.ts';
 
-const HELP = `Usage: node services/mllp-receiver/src/main.ts
-
-Listens for HL7 v2 over MLLP (TCP, or TLS with MLLP_TLS_CERT_FILE and MLLP_TLS_KEY_FILE), writes
-each message as an encrypted raw envelope (format HL7V2) to ehr.raw with acks=all and only then
-ACKs it (AA, or CA in enhanced mode per MSH-15/16). Resends are deduplicated in Redis by
-(sending application, facility, MSH-10) and ACKed again. Batches (FHS/BHS ... BTS/FTS) are
-written whole in one Kafka transaction, or refused whole into ehr.quarantine with an alert.
-Serves GET /healthz, /readyz and /metrics on HTTP_PORT. Configuration from the environment:
-
-  KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, PHI_KEYRING, PSEUDONYM_KEY, MLLP_SOURCE_ID   required
-  HTTP_PORT (0 = any), LOG_LEVEL, EHRFLOW_MODE, SHUTDOWN_TIMEOUT_MS
-  MLLP_PORT (2575), MLLP_HOST, MLLP_TLS_CERT_FILE, MLLP_TLS_KEY_FILE, MLLP_TLS_CLIENT_CA_FILE (mutual TLS)
-  MLLP_MAX_MESSAGE_BYTES, MLLP_IDLE_TIMEOUT_MS, MLLP_READ_TIMEOUT_MS
-  MLLP_MAX_CONNECTIONS_PER_SENDER, MLLP_MAX_CONNECTIONS, MLLP_MAX_QUEUED_PER_CONNECTION
-  MLLP_MAX_PENDING, MLLP_PRODUCERS, MLLP_MAX_SEND_BATCH, MLLP_DEDUPE_WINDOW_MS
-  MLLP_RAW_TOPIC, MLLP_QUARANTINE_TOPIC, MLLP_TRANSACTIONAL_ID
-  MLLP_DROP_DIR, MLLP_DROP_POLL_MS (batch files *.hl7 dropped in a folder; done/ and rejected/ beside them)
-  MLLP_ACK_APPLICATION, MLLP_ACK_FACILITY, MLLP_PROCESSING_IDS
-  ALERT_FILE, ALERT_LOG_FALLBACK
-TLS to Kafka and Redis: KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_*; REDIS_URL=rediss://... with REDIS_TLS_CA.
-
-ehr.raw-value and ehr.quarantine-value must be registered (npm run schemas -- register).
-See services/mllp-receiver/README.md.
-`;
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-
-const config = loadConfigOrExit(receiverEnv, 'mllp-receiver');
-const logger = createLogger({ name: 'mllp-receiver', level: config.LOG_LEVEL });
-const metrics = createMetrics('mllp-receiver');
-
-await runService({
-  name: 'mllp-receiver',
-  logger,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  async start() {
-    const receiver = await startReceiver({ config, logger, metrics });
-    const http = createServiceHttp({
-      name: 'mllp-receiver',
-      port: config.HTTP_PORT,
-      logger,
-      registry: metrics.registry,
-      readiness: () => receiver.ready(),
-    });
-    const kafkaTransport = kafkaTls(process.env);
-    const dependencies = createDependencyChecks(
-      {
-        kafka: createKafkaProbe({
-          brokers: config.KAFKA_BROKERS,
-          clientId: `${config.KAFKA_CLIENT_ID ?? 'ehrflow-mllp-receiver'}-probe`,
-          logger,
-          mode: config.EHRFLOW_MODE,
-          ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
-          ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
-        }),
-        registry: createRegistryProbe({ url: config.SCHEMA_REGISTRY_URL }),
-      },
-      { logger },
-    );
-    dependencies.addTo(http);
-    const address = await http.listen();
-    // One line a supervisor (or a test) can wait for: both ports, no configuration values.
-    logger.info({ port: address.port, mllpPort: receiver.port }, 'mllp-receiver started');
-    return { stop: () => receiver.stop().finally(() => dependencies.close()), http };
-  },
-});
+await runStage({ name: 'mllp-receiver', usage: USAGE, env: receiverEnv, start: startReceiverStage });

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { kafkaTls, redisTls, type Env } from '@ehrflow/config';
+import { redisTls, type Env } from '@ehrflow/config';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
-import { createKafka, createProducer, type RecordProducer } from '@ehrflow/kafka';
+import { createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import type { ServiceMetrics } from '@ehrflow/service';
+import { createStageKafka, type ServiceMetrics } from '@ehrflow/service';
 import { Redis } from 'ioredis';
 import { createAlertSink, type AlertSink } from './alerts.ts';
 import type { ReceiverConfig } from './config.ts';
@@ -22,6 +22,8 @@ export interface StartOptions {
   readonly logger: Logger;
   readonly env?: Env;
   readonly metrics?: ServiceMetrics;
+  /** Kafka client (the stage skeleton's); otherwise made from `config` and `env`. */
+  readonly kafka?: KafkaClient;
   /** Extra alert sink (tests). */
   readonly alerts?: AlertSink;
 }
@@ -47,11 +49,11 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
   const env = options.env ?? process.env;
   const keyring = parseKeyring(config.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(config.PSEUDONYM_KEY);
-  const kafkaTransport = kafkaTls(env);
+  // Kafka's transport warning is logged by the stage skeleton (or whoever made `options.kafka`).
   const redisTransport = redisTls(env);
-  for (const warning of [kafkaTransport.warning, redisTransport.warning]) {
-    if (warning !== undefined)
-      logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
+  if (redisTransport.warning !== undefined) {
+    const { warning } = redisTransport;
+    logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
   }
   const tls =
     config.MLLP_TLS_CERT_FILE !== undefined && config.MLLP_TLS_KEY_FILE !== undefined
@@ -99,14 +101,8 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
     });
     for (const topic of [config.MLLP_RAW_TOPIC, config.MLLP_QUARANTINE_TOPIC])
       await codec.latestVersion(`${topic}-value`);
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID ?? 'ehrflow-mllp-receiver',
-      logger,
-      mode: config.EHRFLOW_MODE,
-      ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
-      ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
-    });
+    const kafka =
+      options.kafka ?? createStageKafka(config, { logger, defaultClientId: 'ehrflow-mllp-receiver', env });
     const producers = Array.from({ length: config.MLLP_PRODUCERS }, () =>
       createProducer({ kafka, codec, logger }),
     );

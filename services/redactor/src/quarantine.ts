@@ -1,7 +1,8 @@
 import type { QuarantineReason, QuarantineRecord } from '@ehrflow/contracts';
 import { PipelineError, type ErrorCode } from '@ehrflow/errors';
 import type { RecordPosition } from '@ehrflow/kafka';
-import { encryptPayload, scrub, type Keyring } from '@ehrflow/phi';
+import { encryptPayload, type Keyring } from '@ehrflow/phi';
+import { scrub } from '@ehrflow/scrubber';
 
 /** Where a refused `ehr.valid.*` record came from. */
 export interface RedactorOrigin {

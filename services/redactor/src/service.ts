@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { kafkaTls, redisTls, type Env } from '@ehrflow/config';
+import { redisTls, type Env } from '@ehrflow/config';
 import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import {
   createDeidentifier,
@@ -12,10 +12,15 @@ import {
   type SharedPatientDirectory,
 } from '@ehrflow/deid';
 import { PipelineError } from '@ehrflow/errors';
-import { createConsumerRunner, createKafka, type ConsumerRunner, type ConsumerStats } from '@ehrflow/kafka';
+import {
+  createConsumerRunner,
+  type ConsumerRunner,
+  type ConsumerStats,
+  type KafkaClient,
+} from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import type { ServiceMetrics } from '@ehrflow/service';
+import { createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
 import { planCleanSchemas, verifyCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { topicsOf, type RedactorConfig } from './config.ts';
 import { createDecryptor, type Decryptor } from './decrypt.ts';
@@ -38,6 +43,9 @@ export interface RedactorOptions {
   readonly metrics?: ServiceMetrics;
   /** An already loaded policy (tests); otherwise `REDACTOR_POLICY` is loaded. */
   readonly policy?: Policy;
+  /** Kafka client (the stage skeleton's); otherwise made from `config` and `env`. */
+  readonly kafka?: KafkaClient;
+  /** Kafka client id when `kafka` is not given; wins over `KAFKA_CLIENT_ID`. */
   readonly clientId?: string;
   /** Clock for age caps (tests). */
   readonly now?: () => Date;
@@ -134,16 +142,14 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     ...(shared === undefined ? {} : { directory: shared }),
   });
 
-  const tls = kafkaTls(options.env ?? process.env);
-  if (tls.warning !== undefined) logger.warn({ reason: tls.warning.reason }, tls.warning.message);
-  const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS,
-    clientId: options.clientId ?? config.KAFKA_CLIENT_ID ?? 'ehrflow-redactor',
-    logger,
-    mode: config.EHRFLOW_MODE,
-    ...(tls.ssl ? { ssl: tls.ssl } : {}),
-    ...(tls.sasl ? { sasl: tls.sasl } : {}),
-  });
+  const kafka =
+    options.kafka ??
+    createStageKafka(config, {
+      logger,
+      defaultClientId: 'ehrflow-redactor',
+      clientId: options.clientId,
+      env: options.env,
+    });
   const runner: ConsumerRunner = createConsumerRunner({
     kafka,
     groupId: config.REDACTOR_GROUP_ID,
@@ -156,31 +162,20 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     maxBatch: config.REDACTOR_MAX_BATCH,
     logger,
   });
-  const done = runner.run();
-  const statsTimer = setInterval(() => {
-    const stats = runner.stats() as unknown as Readonly<Record<string, number>>;
-    for (const [stat, value] of Object.entries(stats)) metrics?.consumer.set({ stat }, value);
-  }, 5_000);
-  statsTimer.unref();
-  let stopping: Promise<void> | undefined;
+  const stage = runConsumerStage(runner, {
+    ...(metrics === undefined ? {} : { stats: metrics.consumer }),
+    close: async () => {
+      await registry.close();
+      await redis?.quit().catch(() => undefined);
+    },
+  });
   return {
     plan,
     deletions: deletionPlan,
-    done,
-    ready: () => runner.ready(),
+    done: stage.done,
+    ready: stage.ready,
     stats: () => runner.stats(),
-    stop() {
-      stopping ??= (async () => {
-        clearInterval(statsTimer);
-        try {
-          await runner.stop();
-        } finally {
-          await registry.close();
-          await redis?.quit().catch(() => undefined);
-        }
-      })();
-      return stopping;
-    },
+    stop: stage.stop,
   };
 }
 

@@ -8,7 +8,8 @@ import {
 import { isPipelineError } from '@ehrflow/errors';
 import { recordIdOf } from '@ehrflow/fhir';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
-import { decryptPayload, encryptPayload, isOperationalField, type Keyring } from '@ehrflow/phi';
+import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
+import { isOperationalField } from '@ehrflow/scrubber';
 import type { DriftObservation } from './drift-observation.ts';
 import { originOf, quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';

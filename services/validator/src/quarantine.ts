@@ -1,7 +1,7 @@
 import type { QuarantineReason, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
 import type { Issue } from '@ehrflow/fhir';
 import type { RecordPosition } from '@ehrflow/kafka';
-import { scrub } from '@ehrflow/phi';
+import { scrub } from '@ehrflow/scrubber';
 
 /** Where a quarantined record came from, and its encrypted original. */
 export interface QuarantineOrigin {

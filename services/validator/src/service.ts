@@ -1,14 +1,14 @@
 import { join } from 'node:path';
-import { kafkaTls, type Env } from '@ehrflow/config';
+import type { Env } from '@ehrflow/config';
 import { BASELINES_DIR, createCodec, createRegistry, findSchemasDir, loadBaselines, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
 import { loadHl7Mapping } from '@ehrflow/hl7';
 import { loadX12Mapping } from '@ehrflow/x12';
 import { PipelineError } from '@ehrflow/errors';
 import { r4ResourceTypes } from '@ehrflow/fhir';
-import { createConsumerRunner, createKafka, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
+import { createConsumerRunner, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
-import type { ServiceMetrics } from '@ehrflow/service';
+import { createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
 import type { AlertSink } from './alerts/alert.ts';
 import { createAlertManager, type AlertManager } from './alerts/alert-manager.ts';
 import { createFileAlertSink } from './alerts/file-sink.ts';
@@ -52,6 +52,9 @@ export interface BuildOptions {
   readonly metrics?: ServiceMetrics;
   /** Extra sinks (tests); the configured webhook/file sinks are added to these. */
   readonly sinks?: readonly AlertSink[];
+  /** Kafka client (the stage skeleton's); otherwise made from `config` and `env`. */
+  readonly kafka?: KafkaClient;
+  /** Kafka client id when `kafka` is not given; wins over `KAFKA_CLIENT_ID`. */
   readonly clientId?: string;
 }
 
@@ -83,15 +86,9 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
   const { config, logger } = options;
   const topics = topicsOf(config);
   const keyring = parseKeyring(config.PHI_KEYRING);
-  const tls = kafkaTls(options.env ?? process.env);
-  const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS,
-    clientId: options.clientId ?? config.KAFKA_CLIENT_ID ?? 'ehrflow-validator',
-    logger,
-    mode: config.EHRFLOW_MODE,
-    ...(tls.ssl ? { ssl: tls.ssl } : {}),
-    ...(tls.sasl ? { sasl: tls.sasl } : {}),
-  });
+  const kafka =
+    options.kafka ??
+    createStageKafka(config, { logger, defaultClientId: 'ehrflow-validator', clientId: options.clientId, env: options.env });
   const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
   const codec = createCodec(registry, {
     refreshMs: config.VALIDATOR_SCHEMA_REFRESH_MS,
@@ -230,28 +227,12 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     logger: options.logger,
   });
   parts.monitor.start();
-  const done = runner.run();
-  const statsTimer = setInterval(() => {
-    const stats = runner.stats();
-    for (const [stat, value] of Object.entries(stats) as [string, number][]) parts.metrics?.consumer.set({ stat }, value);
-  }, 5_000);
-  let stopping: Promise<void> | undefined;
-  return {
-    parts,
-    runner,
-    done,
-    ready: () => runner.ready(),
-    stop() {
-      stopping ??= (async () => {
-        clearInterval(statsTimer);
-        try {
-          await runner.stop();
-        } finally {
-          await parts.monitor.stop();
-          await parts.close();
-        }
-      })();
-      return stopping;
+  const stage = runConsumerStage(runner, {
+    ...(parts.metrics === undefined ? {} : { stats: parts.metrics.consumer }),
+    close: async () => {
+      await parts.monitor.stop();
+      await parts.close();
     },
-  };
+  });
+  return { parts, runner, done: stage.done, ready: stage.ready, stop: stage.stop };
 }

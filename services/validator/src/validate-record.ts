@@ -3,7 +3,6 @@ import { isPipelineError, type PipelineError } from '@ehrflow/errors';
 import {
   isBlocking,
   isR4ResourceType,
-  parserFor,
   type Issue,
   type MappedRecord,
   type ParsedResource,
@@ -13,6 +12,7 @@ import {
 import type { RecordPosition } from '@ehrflow/kafka';
 import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { ActiveContract, ContractCache } from './contract-cache.ts';
+import { parserFor } from './parsers.ts';
 import { checkDeletePayload, deletionRecord, type DeletionContract } from './deletion.ts';
 import type { DriftObservation } from './drift-observation.ts';
 import { encryptPhiFields } from './encrypt-phi.ts';

@@ -1,5 +1,5 @@
 /**
- * Safe Harbor identifiers of prose that the shared log scrubber (`@ehrflow/phi`) leaves to the
+ * Safe Harbor identifiers of prose that the shared log scrubber (`@ehrflow/scrubber`) leaves to the
  * clinical pass: it runs after the scrubber and the patient's known identifiers, on their output.
  *
  * | placeholder | catches |

@@ -1,4 +1,4 @@
-import { scrub } from '@ehrflow/phi';
+import { scrub } from '@ehrflow/scrubber';
 import type { KnownIdentifiers } from '../known-identifiers.ts';
 import { clinicalDetectors } from './identifier-patterns.ts';
 import { NAME_LAYERS, findNames, type NameLayer } from './name-detector.ts';
@@ -8,7 +8,7 @@ import { NAME_LAYERS, findNames, type NameLayer } from './name-detector.ts';
  * placeholders that later layers see (an e-mail that holds a name goes whole as `[EMAIL]`; a name
  * glued to `[NAME]` is found beside it).
  *
- * 1. `patterns` — the shared scrubber (`@ehrflow/phi`) and the clinical patterns: dates, ages
+ * 1. `patterns` — the shared scrubber (`@ehrflow/scrubber`) and the clinical patterns: dates, ages
  *    over 89, phones, e-mail, URLs, IPs, SSNs, labelled ids, addresses (see identifier-patterns);
  * 2. `known` — the record's and its patient's own identifiers in any case or spacing;
  * 3. `context`, `dictionary`, `heuristic` — the name layers (see name-detector).

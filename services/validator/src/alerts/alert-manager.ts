@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createScrubber, scrubDeep } from '@ehrflow/phi';
+import { createScrubber, scrubDeep } from '@ehrflow/scrubber';
 import type { Alert, AlertSignal, AlertSink } from './alert.ts';
 
 /** Alerts keep operational ids (source, topic, subject, offsets) readable; everything else is scrubbed. */

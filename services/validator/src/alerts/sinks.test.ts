@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEST_RETRY_POLICY } from '@ehrflow/http';
+import { TEST_RETRY_POLICY } from '@ehrflow/resilience';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from './alert.ts';
 import { createFileAlertSink } from './file-sink.ts';

@@ -1,5 +1,6 @@
 import { PipelineError } from '@ehrflow/errors';
-import { DEFAULT_RETRY_POLICY, fromNetworkError, fromStatus, retry, type RetryPolicy } from '@ehrflow/http';
+import { fromNetworkError, fromStatus } from '@ehrflow/http';
+import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '@ehrflow/resilience';
 import { Agent, request } from 'undici';
 import type { AlertSink } from './alert.ts';
 

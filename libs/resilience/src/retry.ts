@@ -73,6 +73,19 @@ export function backoffCeilingMs(
 }
 
 /**
+ * Exponential backoff with full jitter: uniform in `[0, backoffCeilingMs(policy, retryIndex))`,
+ * so callers that failed together do not retry together.
+ * @see https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+ */
+export function fullJitterDelayMs(
+  policy: Pick<RetryPolicy, 'initialMs' | 'factor' | 'maxMs'>,
+  retryIndex: number,
+  random: () => number = Math.random,
+): number {
+  return Math.floor(random() * backoffCeilingMs(policy, retryIndex));
+}
+
+/**
  * Whether a failure deserves another attempt: `transient` and `rate_limited` pipeline errors do,
  * `auth` only when the caller allows one auth retry, and programmer errors, plain errors,
  * `contract` and `permanent` failures never do.
@@ -145,7 +158,7 @@ export async function retry<T>(
 }
 
 function nextDelayMs(policy: RetryPolicy, retryIndex: number, err: unknown, random: () => number): number {
-  const jittered = Math.floor(random() * backoffCeilingMs(policy, retryIndex));
+  const jittered = fullJitterDelayMs(policy, retryIndex, random);
   const floor = isPipelineError(err) ? (err.retryAfterMs ?? 0) : 0;
   return Math.max(jittered, floor);
 }

@@ -1,6 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
-import { backoffCeilingMs, retry, shouldRetry, type RetryPolicy } from './retry.ts';
+import { backoffCeilingMs, fullJitterDelayMs, retry, shouldRetry, type RetryPolicy } from './retry.ts';
+import { sleep } from './sleep.ts';
 
 const transient = (): PipelineError => new PipelineError('HTTP_TRANSIENT', 'boom');
 
@@ -264,5 +265,28 @@ describe('shouldRetry', () => {
     expect(shouldRetry(new PipelineError('AUTH_EXPIRED', 'x'), true)).toBe(true);
     expect(shouldRetry(new PipelineError('RETRIES_EXHAUSTED', 'x'), true)).toBe(false);
     expect(shouldRetry(new TypeError('x'), true)).toBe(false);
+  });
+});
+
+describe('fullJitterDelayMs', () => {
+  it('doubles its ceiling per retry up to the cap, with full jitter below it', () => {
+    const policy = { initialMs: 100, factor: 2, maxMs: 1_000 };
+    const top = () => 0.999999;
+    expect([0, 1, 2, 3, 4, 5].map((n) => fullJitterDelayMs(policy, n, top))).toEqual([
+      99, 199, 399, 799, 999, 999,
+    ]);
+    expect(fullJitterDelayMs(policy, 3, () => 0)).toBe(0);
+  });
+});
+
+describe('sleep', () => {
+  it('ends at once when its signal aborts, rejecting with the abort reason', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stopping');
+    const started = Date.now();
+    const slept = sleep(60_000, controller.signal);
+    controller.abort(reason);
+    await expect(slept).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });

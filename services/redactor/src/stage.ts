@@ -1,0 +1,10 @@
+import type { StageContext, StageHandle } from '@ehrflow/service';
+import type { RedactorConfig } from './config.ts';
+import { startRedactor } from './service.ts';
+
+/** The redactor as a pipeline stage: what `runStage` starts in `main.ts`. */
+export async function startRedactorStage(context: StageContext<RedactorConfig>): Promise<StageHandle> {
+  const redactor = await startRedactor({ ...context, kafka: context.kafka() });
+  const started = { delivery: context.config.REDACTOR_DELIVERY, policy: redactor.plan.policy.name };
+  return { ...redactor, started };
+}

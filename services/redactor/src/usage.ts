@@ -1,0 +1,32 @@
+/** What `node services/redactor/src/main.ts --help` prints. */
+export const USAGE = `Usage: node services/redactor/src/main.ts
+
+Runs the redactor: ehr.valid.<Type> → decrypt PHI fields → de-identify under the policy →
+ehr.clean.<Type> (schema derived from the contract and the policy), or ehr.quarantine for a record
+that cannot be processed; ehr.valid.deletions → logical id pseudonymised as the type's logicalId →
+ehr.clean.deletions (topics: <prefix>deletions). Configuration comes from the environment only:
+
+  KAFKA_BROKERS, SCHEMA_REGISTRY_URL, PHI_KEYRING, PSEUDONYM_KEY   required
+  HTTP_PORT (0 = any), LOG_LEVEL, EHRFLOW_MODE, SHUTDOWN_TIMEOUT_MS
+  KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD(_FILE)
+  REDACTOR_POLICY          safe-harbor (default) | limited-data-set | path to a policy JSON file
+  REDACTOR_DELIVERY        at-least-once (default) | transactional
+  REDACTOR_GROUP_ID, REDACTOR_TRANSACTIONAL_ID, REDACTOR_MAX_BATCH
+  REDACTOR_VALID_TOPIC_PREFIX (ehr.valid.), REDACTOR_CLEAN_TOPIC_PREFIX (ehr.clean.)
+  REDACTOR_QUARANTINE_TOPIC (ehr.quarantine), REDACTOR_RESOURCE_TYPES (comma list)
+  REDACTOR_PATIENT_DIRECTORY_SIZE  patients remembered to scrub their names from other records'
+                                   notes (default 100000; 0 = off: every non-Patient note withheld)
+  REDIS_URL                        shares the directory across replicas and restarts as keyed
+                                   digests (no PHI in Redis); unset = this process's memory only
+  REDACTOR_DIRECTORY_KEY_PREFIX (ehrflow:redactor:directory:), REDACTOR_DIRECTORY_TTL_SECONDS (90 days)
+
+Free text (notes) is published scrubbed — patterns, the patient's identifiers, and every person's
+name (context, name dictionaries, capitalised words; see libs/deid/README.md) — only for records
+whose patient the directory knows and whose residual risk is within the policy's threshold;
+otherwise it becomes [WITHHELD] (ehrflow_redactor_free_text_withheld_total{type,reason}).
+
+The service refuses to start when a key is missing, the policy does not compile against the
+registered valid contracts, or a clean schema (deletions included) is not registered. Register the
+clean schemas first:
+  node services/redactor/src/cli.ts register-schemas [--policy P]
+`;
