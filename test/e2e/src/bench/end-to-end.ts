@@ -8,8 +8,10 @@ import { startEhr, type EhrSetup } from '../pipeline/ehr-setup.ts';
 import { FINAL_STATES, getJob, startJob, type JobView } from '../pipeline/jobs.ts';
 import { loadOrCreateSecrets } from '../pipeline/secrets.ts';
 import {
+  fetchMetrics,
   startPipelineServices,
   stopPipelineServices,
+  sumMetric,
   type ServiceHandle,
   type ServiceName,
 } from '../pipeline/services.ts';
@@ -18,6 +20,7 @@ import { RESOURCE_TYPES, pipelineTopics, type PipelineTopics } from '../pipeline
 import { readTopics } from '../scan-kafka.ts';
 import { REPO_ROOT } from '../stack-env.ts';
 import { sleep } from '../wait.ts';
+import { cpuBetween, ownCpuSeconds, sampleOfMetrics, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';
 import { rate, type StageFigure } from './pass-through.ts';
 import type { Scratch } from './scratch.ts';
 
@@ -51,7 +54,33 @@ export interface EndToEndResult {
   /** Extraction (raw envelope `extractedAt`) to row (`_loaded_at`, the loader's transaction time). */
   readonly latency: LatencyFigures;
   readonly stages: readonly StageFigure[];
+  /** CPU of the four services per resource loaded (the sum of the stages' CPU over the run). */
+  readonly cpu: CpuFigure | undefined;
+  /** CPU of this process (the simulated EHR serving the data, and the bench's polling) per resource. */
+  readonly simulatorCpu: CpuFigure | undefined;
   readonly latencyRun: (LatencyFigures & { readonly targetPerSecond: number }) | null;
+}
+
+/** The counter of records each service handled, from its own `/metrics`. */
+export const RECORD_METRICS: Readonly<Record<ServiceName, string>> = {
+  extractor: 'ehrflow_extractor_resources_produced_total',
+  validator: 'ehrflow_validator_records_total',
+  redactor: 'ehrflow_redactor_records_total',
+  loader: 'ehrflow_loader_records_total',
+};
+
+/** Each service's CPU and record counter, read from its `/metrics`. */
+async function sampleServices(
+  services: ReadonlyMap<ServiceName, ServiceHandle>,
+): Promise<Map<ServiceName, CpuSample>> {
+  const out = new Map<ServiceName, CpuSample>();
+  await Promise.all(
+    [...services.values()].map(async (s) => {
+      const sample = sampleOfMetrics(await fetchMetrics(s), RECORD_METRICS[s.name], sumMetric);
+      if (sample !== undefined) out.set(s.name, sample);
+    }),
+  );
+  return out;
 }
 
 /**
@@ -102,6 +131,8 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       },
     });
     const extractor = services.get('extractor') as ServiceHandle;
+    const cpuBefore = await sampleServices(services);
+    const ownBefore = ownCpuSeconds();
     let jobs: JobView[] = [];
     for (const source of mainSources) jobs.push(await startJob(extractor.url, { source, kind: 'backfill' }));
     const deadline = Date.now() + options.timeoutMs;
@@ -128,7 +159,14 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       }
       await sleep(250);
     }
+    const cpuAfter = await sampleServices(services);
+    const ownAfter = ownCpuSeconds();
     const peaks = new Map([...services.values()].map((s) => [s.name, s.child.peakRssBytes()]));
+    const cpuOf = (name: ServiceName): CpuFigure | undefined => {
+      const before = cpuBefore.get(name);
+      const after = cpuAfter.get(name);
+      return before === undefined || after === undefined ? undefined : cpuBetween(before, after);
+    };
 
     const timing = await collectTimings(
       options.env,
@@ -143,21 +181,25 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
         stage: 'extractor (raw produced)',
         perSecond: timing.stageRates.raw,
         peakRssBytes: peaks.get('extractor'),
+        cpu: cpuOf('extractor'),
       },
       {
         stage: 'validator (valid produced)',
         perSecond: timing.stageRates.valid,
         peakRssBytes: peaks.get('validator'),
+        cpu: cpuOf('validator'),
       },
       {
         stage: 'redactor (clean produced)',
         perSecond: timing.stageRates.clean,
         peakRssBytes: peaks.get('redactor'),
+        cpu: cpuOf('redactor'),
       },
       {
         stage: 'loader (rows committed)',
         perSecond: timing.stageRates.loaded,
         peakRssBytes: peaks.get('loader'),
+        cpu: cpuOf('loader'),
       },
     ];
     const perSecond = rate(loaded, timing.lastRowAt - timing.firstRawAt);
@@ -180,6 +222,11 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       durationMs: timing.lastRowAt - timing.firstRawAt,
       latency: timing.latency,
       stages,
+      cpu: totalCpu(
+        stages.map((st) => st.cpu),
+        loaded,
+      ),
+      simulatorCpu: cpuBetween({ cpuSeconds: ownBefore, records: 0 }, { cpuSeconds: ownAfter, records: loaded }),
       latencyRun,
     };
   } finally {
