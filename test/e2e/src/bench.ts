@@ -44,6 +44,8 @@ Options:
   --payload-bytes N           pass-through payload size; records are ~1.5 KB (default 1380)
   --max-batch N               chunk size of the pass-through stages (default 500, as the services)
   --timeout-seconds N         time limit of the pass-through and of the end-to-end part (default 900)
+  --cpu-prof DIR              write V8 CPU profiles of the validator, redactor and loader of the
+                              end-to-end part into DIR/<service>/ (open them in Chrome DevTools)
   --help                      this text
 `;
 
@@ -95,6 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
         'payload-bytes': { type: 'string', default: '1380' },
         'max-batch': { type: 'string', default: '500' },
         'timeout-seconds': { type: 'string', default: '900' },
+        'cpu-prof': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -213,6 +216,14 @@ async function main(argv: readonly string[]): Promise<number> {
         logDir,
         latencyRun: only.has('latency'),
         timeoutMs: numbers.timeoutMs,
+        ...(values['cpu-prof'] === undefined
+          ? {}
+          : {
+              cpuProfile: {
+                dir: resolve(values['cpu-prof']),
+                services: ['validator', 'redactor', 'loader'] as const,
+              },
+            }),
         onProgress: say,
       }),
     );

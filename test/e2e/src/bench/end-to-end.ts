@@ -44,6 +44,8 @@ export interface EndToEndOptions {
   readonly latencyRun: boolean;
   readonly timeoutMs: number;
   readonly onProgress?: (line: string) => void;
+  /** Write a V8 CPU profile of these services into `cpuProfileDir` (written when they stop). */
+  readonly cpuProfile?: { readonly dir: string; readonly services: readonly ServiceName[] };
 }
 
 export interface EndToEndResult {
@@ -129,6 +131,7 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
         redactor: `bench.${runId}.redactor`,
         loader: `bench.${runId}.loader`,
       },
+      ...(options.cpuProfile === undefined ? {} : { extraEnv: profileEnv(options.cpuProfile, env) }),
     });
     const extractor = services.get('extractor') as ServiceHandle;
     const cpuBefore = await sampleServices(services);
@@ -236,6 +239,19 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     await pool.query(`drop schema if exists "${schemas.loader}" cascade`).catch(() => undefined);
     await pool.end();
   }
+}
+
+/** NODE_OPTIONS that make each named service write a CPU profile (`<dir>/<service>/*.cpuprofile`). */
+function profileEnv(
+  profile: { readonly dir: string; readonly services: readonly ServiceName[] },
+  env: NodeJS.ProcessEnv,
+): Partial<Record<ServiceName, NodeJS.ProcessEnv>> {
+  const out: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {};
+  for (const name of profile.services) {
+    const dir = join(profile.dir, name);
+    out[name] = { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim() };
+  }
+  return out;
 }
 
 /** The site whose backfill runs paced, after the throughput run, for the latency figure. */
