@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadHl7Mapping } from '@ehrflow/hl7';
-import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
+import { decryptPayload, decryptRecord, isEncryptedField } from '@ehrflow/phi';
 import { describe, expect, it } from 'vitest';
 import { createContractCache } from './contract-cache.ts';
 import { createHl7Validator } from './hl7-validate.ts';
@@ -81,7 +81,7 @@ describe('HL7 v2 path of the validator', () => {
     ]);
     const patient = valid(outcomes[0] as Outcome)?.value as Record<string, unknown>;
     expect(isEncryptedField(patient.birthDate)).toBe(true);
-    expect(decryptField(ring, String(patient.birthDate))).toBe('1980-02-14');
+    expect(decryptRecord(ring, patient).birthDate).toBe('1980-02-14');
     expect(patient.sourceId).toBe('mllp-north');
     expect(JSON.stringify(patient)).not.toContain('Zqxcanaryvalue');
   });
