@@ -42,7 +42,8 @@ describe('field encryption', () => {
     expect(isEncryptedField('enc:v1:')).toBe(false);
     expect(isEncryptedField('enc:v2:')).toBe(false);
     expect(isEncryptedField('enc:v2:AAAA')).toBe(true);
-    expect(isEncryptedField('enc:v3:AAAA')).toBe(false);
+    expect(isEncryptedField('enc:v4:AAAA')).toBe(false);
+    expect(isEncryptedField('enc:v3:-')).toBe(true);
     expect(isEncryptedField('enc:v1:ab+/')).toBe(false);
     expect(isEncryptedField(42)).toBe(false);
     expect(isEncryptedField('Jane')).toBe(false);

@@ -48,12 +48,12 @@ export const FIELD_V2_VERSION = 2;
 /** Prefix of a version-2 encrypted field. */
 export const ENCRYPTED_FIELD_PREFIX_V2 = 'enc:v2:';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const CIPHER = 'aes-256-gcm';
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
+export const CIPHER = 'aes-256-gcm';
 /** wrapIv + wrappedDek + wrapTag. */
-const WRAP_BYTES = IV_BYTES + KEY_BYTES + TAG_BYTES;
-const GCM_OPTIONS = { authTagLength: TAG_BYTES } as const;
+export const WRAP_BYTES = IV_BYTES + KEY_BYTES + TAG_BYTES;
+export const GCM_OPTIONS = { authTagLength: TAG_BYTES } as const;
 
 /** Encrypts the fields of one record; see `createRecordCipher`. */
 export interface RecordCipher {
@@ -185,7 +185,8 @@ export function keyIdOfFieldV2(body: string): string {
   return parseHeader(Buffer.from(body, 'base64url')).kid;
 }
 
-function unwrap(kek: KeyObject, keyBlock: Buffer, headerLength: number): KeyObject {
+/** Unwraps the DEK of a key block (header, wrap IV, wrapped DEK, wrap tag). Throws when it fails authentication. */
+export function unwrap(kek: KeyObject, keyBlock: Buffer, headerLength: number): KeyObject {
   const wrapIv = keyBlock.subarray(headerLength, headerLength + IV_BYTES);
   const unwrapper = createDecipheriv(CIPHER, kek, wrapIv, GCM_OPTIONS);
   unwrapper.setAAD(keyBlock.subarray(0, headerLength));
@@ -198,15 +199,17 @@ function unwrap(kek: KeyObject, keyBlock: Buffer, headerLength: number): KeyObje
   }
 }
 
-function encodeHeader(kid: string): Buffer {
+/** Version byte, kid length, kid. */
+export function encodeHeader(kid: string, version: number = FIELD_V2_VERSION): Buffer {
   const kidBytes = Buffer.from(kid, 'ascii');
-  return Buffer.concat([Buffer.from([FIELD_V2_VERSION, kidBytes.length]), kidBytes]);
+  return Buffer.concat([Buffer.from([version, kidBytes.length]), kidBytes]);
 }
 
-function parseHeader(blob: Buffer): { kid: string; keyBlockLength: number } {
+/** The kid and key block length of a blob that starts with a key block of `version`. */
+export function parseHeader(blob: Buffer, version: number = FIELD_V2_VERSION): { kid: string; keyBlockLength: number } {
   if (blob.length < 2) throw decryptError('encrypted field is truncated');
-  if (blob[0] !== FIELD_V2_VERSION) {
-    throw decryptError(`encrypted field has version byte ${String(blob[0])}, expected ${FIELD_V2_VERSION}`);
+  if (blob[0] !== version) {
+    throw decryptError(`encrypted field has version byte ${String(blob[0])}, expected ${version}`);
   }
   const kidLength = blob[1] ?? 0;
   const keyBlockLength = 2 + kidLength + WRAP_BYTES;
@@ -224,7 +227,7 @@ function parseHeader(blob: Buffer): { kid: string; keyBlockLength: number } {
 const RANDOM_POOL = Buffer.alloc(4096);
 let randomOffset = RANDOM_POOL.length;
 
-function takeRandom(into: Uint8Array, at: number, length: number): void {
+export function takeRandom(into: Uint8Array, at: number, length: number): void {
   if (length > RANDOM_POOL.length - randomOffset) {
     randomFillSync(RANDOM_POOL);
     randomOffset = 0;
@@ -237,6 +240,6 @@ function takeRandom(into: Uint8Array, at: number, length: number): void {
   randomOffset += length;
 }
 
-function decryptError(message: string, kid?: string): PipelineError {
+export function decryptError(message: string, kid?: string): PipelineError {
   return new PipelineError('DECRYPT_FAILED', message, { context: kid === undefined ? {} : { kid } });
 }

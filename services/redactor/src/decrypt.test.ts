@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createKeyring, encryptField } from '@ehrflow/phi';
+import { SEALED_REF, createKeyring, encryptField } from '@ehrflow/phi';
 import { createDecryptor } from './decrypt.ts';
 import { contractOfType, patientResource, people, validRecord } from './testing/fixtures.ts';
 
@@ -18,14 +18,33 @@ describe('createDecryptor', () => {
     const decrypt = createDecryptor(contractOfType('Patient'), rotated);
     const before = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
     const after = validRecord('Patient', patientResource(jane), jane.sourceId, rotated);
-    expect(String(before.encrypted.nameFamily)).not.toBe(String(after.encrypted.nameFamily));
+    expect(JSON.stringify(before.encrypted)).not.toBe(JSON.stringify(after.encrypted));
     expect(decrypt(before.encrypted)).toEqual(before.plain);
     expect(decrypt(after.encrypted)).toEqual(after.plain);
   });
 
+  it('decrypts records of older validators (one enc:v1: value per field)', () => {
+    const decrypt = createDecryptor(contractOfType('Patient'), rotated);
+    const legacy = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing, 'v1');
+    expect(String(legacy.encrypted.nameFamily)).toMatch(/^enc:v1:/);
+    expect(decrypt(legacy.encrypted)).toEqual(legacy.plain);
+  });
+
+  it('fails on sealed values of a key the ring does not hold, or moved to another field', () => {
+    const stranger = createKeyring([['k9', Buffer.alloc(32, 9)]]);
+    const decrypt = createDecryptor(contractOfType('Patient'), rotated);
+    const foreign = validRecord('Patient', patientResource(jane), jane.sourceId, stranger);
+    expect(() => decrypt(foreign.encrypted)).toThrow(/sealed PHI fields cannot be decrypted \(DECRYPT_FAILED\)/);
+    const { encrypted } = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
+    expect(encrypted.telecomPhone).toBe(SEALED_REF);
+    expect(() => decrypt({ ...encrypted, telecomPhone: null, telecomEmail: SEALED_REF })).toThrow(
+      /sealed PHI fields cannot be decrypted/,
+    );
+  });
+
   it('fails on a key the ring does not hold, naming the field and not the value', () => {
     const stranger = createKeyring([['k9', Buffer.alloc(32, 9)]]);
-    const { encrypted } = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
+    const { encrypted } = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing, 'v1');
     const record = { ...encrypted, nameFamily: encryptField(stranger, jane.family) };
     const decrypt = createDecryptor(contractOfType('Patient'), rotated);
     expect(() => decrypt(record)).toThrow(/field nameFamily: cannot decrypt/);

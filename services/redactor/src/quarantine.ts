@@ -35,7 +35,7 @@ export function reasonOf(err: unknown): QuarantineReason | undefined {
 
 /**
  * The `ehr.quarantine` value for a record the redactor refused. The payload is the refused record
- * as it was on the valid topic — the decoded record as JSON (its PHI fields still `enc:v1:`/`enc:v2:`
+ * as it was on the valid topic — the decoded record as JSON (its PHI fields still encrypted, `enc:v3:` or `enc:v1:`/`enc:v2:`
  * ciphertext), or the undecodable bytes — sealed again in an envelope with the active key, so the
  * quarantine topic carries nothing readable without the keyring. The detail is the error's
  * message (PHI-free by construction), scrubbed once more.

@@ -1,14 +1,14 @@
 import {
   contractOf,
+  isPhi,
   type Contract,
   type Deletion,
   type QuarantineReason,
   type RawEnvelope,
 } from '@ehrflow/contracts';
-import type { MappedRecord } from '@ehrflow/fhir';
-import type { Keyring } from '@ehrflow/phi';
+import type { MappedRecord, MappedValue } from '@ehrflow/fhir';
+import { createRecordCipher, type Keyring, type RecordCipher } from '@ehrflow/phi';
 import type { LatestVersionSource } from './contract-cache.ts';
-import { encryptPhiFields } from './encrypt-phi.ts';
 
 /** The registered contract of `ehr.valid.deletions`, read once at start. */
 export interface DeletionContract {
@@ -103,8 +103,9 @@ export function checkDeletePayload(
 }
 
 /**
- * The `ehr.valid.deletions` value of a DELETE envelope, its PHI fields (the logical id)
- * encrypted exactly as those of a typed valid record: one data key per record, `enc:v2:`.
+ * The `ehr.valid.deletions` value of a DELETE envelope, its one PHI field (the logical id) a
+ * self-contained `enc:v2:` value under a data key of its own, as `deletion.avsc` documents.
+ * (Sealing, `enc:v3:`, pays off for records with many PHI values; for one it costs the same.)
  */
 export function deletionRecord(
   envelope: RawEnvelope,
@@ -123,7 +124,16 @@ export function deletionRecord(
     deidPolicy: null,
     deidPolicyVersion: null,
   };
-  return encryptPhiFields(plain, deletions.contract, ring) as unknown as Deletion;
+  const out: Record<string, MappedValue> = { ...plain };
+  let cipher: RecordCipher | undefined;
+  for (const field of deletions.contract.fields) {
+    if (!isPhi(field)) continue;
+    const value = out[field.name];
+    const encrypt = (v: string): string => (cipher ??= createRecordCipher(ring)).encrypt(v);
+    if (typeof value === 'string') out[field.name] = encrypt(value);
+    else if (Array.isArray(value)) out[field.name] = value.map((v) => encrypt(String(v)));
+  }
+  return out as unknown as Deletion;
 }
 
 function kindOf(value: unknown): string {

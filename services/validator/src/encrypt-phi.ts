@@ -1,6 +1,6 @@
 import { isPhi, type Contract } from '@ehrflow/contracts';
 import type { MappedRecord, MappedValue } from '@ehrflow/fhir';
-import { createRecordCipher, type Keyring, type RecordCipher } from '@ehrflow/phi';
+import { sealFields, type Keyring, type SealedValue } from '@ehrflow/phi';
 
 type ContractFields = Contract['fields'];
 
@@ -17,23 +17,25 @@ function phiFieldNames(fields: ContractFields): readonly string[] {
 }
 
 /**
- * Encrypts every PHI field of a mapped record in place of its value (`enc:v2:` strings), with the
- * active key of the ring. PHI is default-deny: a field whose class is anything but `none` —
- * including a field nobody classified — is encrypted. The mapping guarantees such fields are
- * strings or arrays of strings. No AAD is bound, so the redactor decrypts with the ring alone.
+ * Encrypts every PHI field of a mapped record in place of its value, with the active key of the
+ * ring. PHI is default-deny: a field whose class is anything but `none` — including a field
+ * nobody classified — is encrypted. The mapping guarantees such fields are strings or arrays of
+ * strings. No AAD is bound, so the redactor decrypts with the ring alone.
  *
- * One record cipher serves all fields of the record: one data key, wrapped once, a fresh IV per
- * value; each value still decrypts on its own with `decryptField`.
+ * All PHI values of the record are sealed together (`enc:v3:`, `sealFields`): one data key, one
+ * AES-GCM operation per record; the first value holds the sealed block, the others a reference
+ * to it, and `openSealedFields` gives them back by field.
  */
 export function encryptPhiFields(record: MappedRecord, contract: Pick<Contract, 'fields'>, ring: Keyring): MappedRecord {
   const out: Record<string, MappedValue> = { ...record };
-  // Created on first use: a record without PHI values costs no key wrap.
-  let cipher: RecordCipher | undefined;
-  const encrypt = (value: string): string => (cipher ??= createRecordCipher(ring)).encrypt(value);
+  const phi: [string, SealedValue][] = [];
   for (const name of phiFieldNames(contract.fields)) {
     const value = out[name];
-    if (typeof value === 'string') out[name] = encrypt(value);
-    else if (Array.isArray(value)) out[name] = value.map((v) => encrypt(String(v)));
+    if (typeof value === 'string') phi.push([name, value]);
+    else if (Array.isArray(value)) phi.push([name, value.map((v) => String(v))]);
   }
+  // A record without PHI values costs no key wrap.
+  if (phi.length === 0) return out;
+  for (const [name, sealed] of sealFields(ring, phi)) out[name] = sealed;
   return out;
 }

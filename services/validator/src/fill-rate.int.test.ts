@@ -12,7 +12,7 @@ import {
 } from '@ehrflow/contracts';
 import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { createKeyring, decryptField, type Keyring } from '@ehrflow/phi';
+import { createKeyring, decryptRecord, type Keyring } from '@ehrflow/phi';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForValue } from '@ehrflow/testing';
@@ -278,7 +278,7 @@ describe('fill-rate drift on the real stack', () => {
     const emptyIds = new Set([...empty1, ...empty2].map((e) => e.recordId));
     for (const r of records) {
       if (emptyIds.has(r.recordId as string)) expect(r[FIELD]).toBeNull();
-      else expect(decryptField(ring, r[FIELD] as string)).toBe(EMAIL_CANARY);
+      else expect(decryptRecord(ring, r)[FIELD]).toBe(EMAIL_CANARY);
     }
 
     // One alert for the source, naming the field. Stopping flushes every pending alert and event.

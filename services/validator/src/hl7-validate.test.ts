@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER } from '@ehrflow/contracts';
 import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
-import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
+import { decryptPayload, decryptRecord, isEncryptedField } from '@ehrflow/phi';
 import { describe, expect, it } from 'vitest';
 import { createContractCache } from './contract-cache.ts';
 import { driftKeyOf } from './drift-aggregator.ts';
@@ -83,7 +83,7 @@ describe('HL7 v2 path of the validator', () => {
     ]);
     const patient = valid(outcomes[0] as Outcome)?.value as Record<string, unknown>;
     expect(isEncryptedField(patient.birthDate)).toBe(true);
-    expect(decryptField(ring, String(patient.birthDate))).toBe('1980-02-14');
+    expect(decryptRecord(ring, patient).birthDate).toBe('1980-02-14');
     expect(patient.sourceId).toBe('mllp-north');
     expect(JSON.stringify(patient)).not.toContain('Zqxcanaryvalue');
   });

@@ -14,15 +14,22 @@ import { createLogger } from '@ehrflow/logging';
 import { measureBrokerLimit, type BrokerLimitResult } from './broker-limit.ts';
 import { measureEndToEnd, type EndToEndResult } from './end-to-end.ts';
 import { formatMllp, measureMllp, type MllpBenchResult } from './mllp.ts';
-import { measurePassThrough, type PassThroughResult } from './pass-through.ts';
-import { createScratch, formatCount, formatMb, formatRatio, formatTable } from '@ehrflow/pipeline-tools';
+import { measurePassThrough, type PassThroughResult, type StageFigure } from './pass-through.ts';
+import {
+  createScratch,
+  formatCount,
+  formatMb,
+  formatMicros,
+  formatRatio,
+  formatTable,
+} from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, stackEnv } from '@ehrflow/testing';
 
 const HELP = `Usage: node tools/bench/src/bench.ts [options]   (npm run bench -- [options])
 
 Measures, on the local stack, in this order:
-  broker        Kafka's ProducerPerformance tool (JDK, acks=all, same record size)
   pass-through  four consume/decode/encode/produce stages through temporary topics
+  broker        Kafka's ProducerPerformance tool (JDK, acks=all, same record size)
   end-to-end    extractor -> validator -> redactor -> loader over simulator data, faults off;
                 then a latency run at ~50% of the measured end-to-end rate
   mllp          the MLLP receiver: durable-ACKed HL7 messages/s from 10 senders, CPU per
@@ -30,15 +37,25 @@ Measures, on the local stack, in this order:
 Every run uses its own temporary topics, subjects, consumer groups and database schema, and
 removes them at the end. Bounded: each part has a record count and a time limit.
 
+Beside each stage's rate it prints the stage's process CPU (user + system) per record, from the
+stage's own counters (the services' /metrics, the pass-through stages' stats lines): on a machine
+shared with other work, rates swing with the neighbours' load while CPU per record barely moves.
+The defaults (150,000 pass-through records; 2 sites x 4,000 patients, ~104,000 resources end to
+end) run long enough for a stable figure, about 5-10 minutes in all; use smaller numbers for a
+quick check (e.g. --pass-through-records 5000 --patients 100).
+
 Options:
   --out PATH                  JSON report (default .run/bench/bench-<time>.json)
   --only LIST                 comma list of parts: broker,pass-through,end-to-end,latency,mllp
   --mllp-messages N           messages for the MLLP throughput run (default 6000)
   --broker-records N          records for the producer tool (default 200000)
-  --pass-through-records N    records through the pass-through pipeline (default 30000)
-  --patients N                patients per site for end-to-end (default 300; 2 sites)
+  --pass-through-records N    records through the pass-through pipeline (default 150000)
+  --patients N                patients per site for end-to-end (default 4000; 2 sites, ~13 resources each)
   --payload-bytes N           pass-through payload size; records are ~1.5 KB (default 1380)
   --max-batch N               chunk size of the pass-through stages (default 500, as the services)
+  --timeout-seconds N         time limit of the pass-through and of the end-to-end part (default 900)
+  --cpu-prof DIR              write V8 CPU profiles of the validator, redactor and loader of the
+                              end-to-end part into DIR/<service>/ (open them in Chrome DevTools)
   --help                      this text
 `;
 
@@ -48,9 +65,18 @@ type Part = (typeof PARTS)[number];
 export interface BenchReport {
   readonly command: string;
   readonly startedAt: string;
-  readonly machine: { readonly cpus: number; readonly node: string };
+  /** `loadAverage`: the 1-minute load average when the run started and when it ended. */
+  readonly machine: {
+    readonly cpus: number;
+    readonly node: string;
+    readonly loadAverage: { readonly start: number; readonly end: number };
+  };
   readonly endToEndPerSecond: number | null;
   readonly passThroughPerSecond: number | null;
+  /** CPU of the four services per resource loaded (µs, user + system, summed over the stages). */
+  readonly endToEndCpuMicrosPerRecord: number | null;
+  /** CPU of the four pass-through stages per record (µs). */
+  readonly passThroughCpuMicrosPerRecord: number | null;
   readonly brokerLimitPerSecond: number | null;
   readonly p50LatencyMs: number | null;
   readonly p99LatencyMs: number | null;
@@ -77,11 +103,13 @@ async function main(argv: readonly string[]): Promise<number> {
         out: { type: 'string' },
         only: { type: 'string' },
         'broker-records': { type: 'string', default: '200000' },
-        'pass-through-records': { type: 'string', default: '30000' },
-        patients: { type: 'string', default: '300' },
+        'pass-through-records': { type: 'string', default: '150000' },
+        patients: { type: 'string', default: '4000' },
         'payload-bytes': { type: 'string', default: '1380' },
         'max-batch': { type: 'string', default: '500' },
         'mllp-messages': { type: 'string', default: '6000' },
+        'timeout-seconds': { type: 'string', default: '900' },
+        'cpu-prof': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -108,8 +136,11 @@ async function main(argv: readonly string[]): Promise<number> {
     payloadBytes: positive(values['payload-bytes'], '--payload-bytes'),
     maxBatch: positive(values['max-batch'], '--max-batch'),
     mllpMessages: positive(values['mllp-messages'], '--mllp-messages'),
+    timeoutMs: positive(values['timeout-seconds'], '--timeout-seconds') * 1000,
   };
   const startedAt = new Date();
+  const { availableParallelism, loadavg } = await import('node:os');
+  const loadAtStart = loadavg()[0] ?? 0;
   const out = resolve(
     values.out ??
       join(REPO_ROOT, '.run', 'bench', `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`),
@@ -171,7 +202,7 @@ async function main(argv: readonly string[]): Promise<number> {
         partitions: 3,
         logDir,
         env: { ...env, LOG_LEVEL: 'warn' },
-        timeoutMs: 180_000,
+        timeoutMs: numbers.timeoutMs,
         onProgress: say,
       }),
     );
@@ -198,7 +229,15 @@ async function main(argv: readonly string[]): Promise<number> {
         env,
         logDir,
         latencyRun: only.has('latency'),
-        timeoutMs: 300_000,
+        timeoutMs: numbers.timeoutMs,
+        ...(values['cpu-prof'] === undefined
+          ? {}
+          : {
+              cpuProfile: {
+                dir: resolve(values['cpu-prof']),
+                services: ['validator', 'redactor', 'loader'] as const,
+              },
+            }),
         onProgress: say,
       }),
     );
@@ -220,9 +259,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const report: BenchReport = {
     command: `npm run bench -- ${argv.join(' ')}`.trim(),
     startedAt: startedAt.toISOString(),
-    machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version },
+    machine: {
+      cpus: availableParallelism(),
+      node: process.version,
+      loadAverage: { start: round2(loadAtStart), end: round2(loadavg()[0] ?? 0) },
+    },
     endToEndPerSecond: e2e ?? null,
     passThroughPerSecond: pt ?? null,
+    endToEndCpuMicrosPerRecord: endToEnd?.cpu?.microsPerRecord ?? null,
+    passThroughCpuMicrosPerRecord: passThrough?.cpu?.microsPerRecord ?? null,
     brokerLimitPerSecond: bl === undefined ? null : Math.round(bl),
     p50LatencyMs: latency?.p50Ms ?? null,
     p99LatencyMs: latency?.p99Ms ?? null,
@@ -247,12 +292,23 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** The terminal table of a report. */
 export function renderTable(report: BenchReport): string {
-  const rows: string[][] = [['measure', 'resources/s', 'vs pass-through', 'vs broker', 'peak RSS']];
+  const rows: string[][] = [
+    ['measure', 'resources/s', 'vs pass-through', 'vs broker', 'CPU µs/record', 'peak RSS'],
+  ];
+  const stageRow = (s: StageFigure): string[] => [
+    `  ${s.stage}`,
+    formatCount(s.perSecond),
+    '',
+    '',
+    formatMicros(s.cpu?.microsPerRecord),
+    formatMb(s.peakRssBytes),
+  ];
   rows.push([
     'broker limit (ProducerPerformance)',
     formatCount(report.brokerLimitPerSecond ?? undefined),
     '',
     '100.0%',
+    '',
     '',
   ]);
   rows.push([
@@ -260,19 +316,29 @@ export function renderTable(report: BenchReport): string {
     formatCount(report.passThroughPerSecond ?? undefined),
     '100.0%',
     formatRatio(report.ratios.passThroughToBroker ?? undefined),
+    formatMicros(report.passThroughCpuMicrosPerRecord ?? undefined),
     '',
   ]);
-  for (const s of report.passThrough?.stages ?? [])
-    rows.push([`  ${s.stage}`, formatCount(s.perSecond), '', '', formatMb(s.peakRssBytes)]);
+  for (const s of report.passThrough?.stages ?? []) rows.push(stageRow(s));
   rows.push([
     'end-to-end pipeline',
     formatCount(report.endToEndPerSecond ?? undefined),
     formatRatio(report.ratios.endToEndToPassThrough ?? undefined),
     formatRatio(report.ratios.endToEndToBroker ?? undefined),
+    formatMicros(report.endToEndCpuMicrosPerRecord ?? undefined),
     '',
   ]);
-  for (const s of report.endToEnd?.stages ?? [])
-    rows.push([`  ${s.stage}`, formatCount(s.perSecond), '', '', formatMb(s.peakRssBytes)]);
+  for (const s of report.endToEnd?.stages ?? []) rows.push(stageRow(s));
+  if (report.endToEnd?.simulatorCpu !== undefined) {
+    rows.push([
+      '  (simulated EHR, in the bench process)',
+      '',
+      '',
+      '',
+      formatMicros(report.endToEnd.simulatorCpu.microsPerRecord),
+      '',
+    ]);
+  }
   const lines = [formatTable(rows)];
   const e2e = report.endToEnd;
   if (e2e !== null) {
@@ -287,10 +353,23 @@ export function renderTable(report: BenchReport): string {
       );
     }
   }
+  if (report.passThrough !== null) {
+    lines.push(
+      `pass-through: ${report.passThrough.records} records of ~${report.passThrough.recordBytes} B in ${(report.passThrough.durationMs / 1000).toFixed(1)} s`,
+    );
+  }
+  lines.push(
+    `CPU µs/record: process user + system CPU of each stage over the run / records it handled; ` +
+      `load average ${report.machine.loadAverage.start} at start, ${report.machine.loadAverage.end} at end`,
+  );
   if (report.mllp !== null) lines.push(...formatMllp(report.mllp));
   for (const [part, reason] of Object.entries(report.notMeasured))
     lines.push(`not measured: ${part}: ${reason}`);
   return lines.join('\n');
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 function positive(text: string | undefined, name: string): number {

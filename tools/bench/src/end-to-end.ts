@@ -4,6 +4,7 @@ import pg from 'pg';
 import { createCodec, type SchemaRegistry } from '@ehrflow/contracts';
 import {
   type EhrSetup,
+  fetchMetrics,
   FINAL_STATES,
   getJob,
   type JobView,
@@ -22,8 +23,10 @@ import {
   startJob,
   startPipelineServices,
   stopPipelineServices,
+  sumMetric,
 } from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, sleep } from '@ehrflow/testing';
+import { cpuBetween, ownCpuSeconds, sampleOfMetrics, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';
 import { rate, type StageFigure } from './pass-through.ts';
 
 export interface LatencyFigures {
@@ -44,6 +47,8 @@ export interface EndToEndOptions {
   readonly latencyRun: boolean;
   readonly timeoutMs: number;
   readonly onProgress?: (line: string) => void;
+  /** Write a V8 CPU profile of these services into `cpuProfileDir` (written when they stop). */
+  readonly cpuProfile?: { readonly dir: string; readonly services: readonly ServiceName[] };
 }
 
 export interface EndToEndResult {
@@ -54,7 +59,33 @@ export interface EndToEndResult {
   /** Extraction (raw envelope `extractedAt`) to row (`_loaded_at`, the loader's transaction time). */
   readonly latency: LatencyFigures;
   readonly stages: readonly StageFigure[];
+  /** CPU of the four services per resource loaded (the sum of the stages' CPU over the run). */
+  readonly cpu: CpuFigure | undefined;
+  /** CPU of this process (the simulated EHR serving the data, and the bench's polling) per resource. */
+  readonly simulatorCpu: CpuFigure | undefined;
   readonly latencyRun: (LatencyFigures & { readonly targetPerSecond: number }) | null;
+}
+
+/** The counter of records each service handled, from its own `/metrics`. */
+export const RECORD_METRICS: Readonly<Record<ServiceName, string>> = {
+  extractor: 'ehrflow_extractor_resources_produced_total',
+  validator: 'ehrflow_validator_records_total',
+  redactor: 'ehrflow_redactor_records_total',
+  loader: 'ehrflow_loader_records_total',
+};
+
+/** Each service's CPU and record counter, read from its `/metrics`. */
+async function sampleServices(
+  services: ReadonlyMap<ServiceName, ServiceHandle>,
+): Promise<Map<ServiceName, CpuSample>> {
+  const out = new Map<ServiceName, CpuSample>();
+  await Promise.all(
+    [...services.values()].map(async (s) => {
+      const sample = sampleOfMetrics(await fetchMetrics(s), RECORD_METRICS[s.name], sumMetric);
+      if (sample !== undefined) out.set(s.name, sample);
+    }),
+  );
+  return out;
 }
 
 /**
@@ -102,8 +133,11 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
         redactor: `bench.${runId}.redactor`,
         loader: `bench.${runId}.loader`,
       },
+      ...(options.cpuProfile === undefined ? {} : { extraEnv: profileEnv(options.cpuProfile, env) }),
     });
     const extractor = services.get('extractor') as ServiceHandle;
+    const cpuBefore = await sampleServices(services);
+    const ownBefore = ownCpuSeconds();
     let jobs: JobView[] = [];
     for (const source of mainSources) jobs.push(await startJob(extractor.url, { source, kind: 'backfill' }));
     const deadline = Date.now() + options.timeoutMs;
@@ -130,7 +164,14 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       }
       await sleep(250);
     }
+    const cpuAfter = await sampleServices(services);
+    const ownAfter = ownCpuSeconds();
     const peaks = new Map([...services.values()].map((s) => [s.name, s.child.peakRssBytes()]));
+    const cpuOf = (name: ServiceName): CpuFigure | undefined => {
+      const before = cpuBefore.get(name);
+      const after = cpuAfter.get(name);
+      return before === undefined || after === undefined ? undefined : cpuBetween(before, after);
+    };
 
     const timing = await collectTimings(
       options.env,
@@ -145,21 +186,25 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
         stage: 'extractor (raw produced)',
         perSecond: timing.stageRates.raw,
         peakRssBytes: peaks.get('extractor'),
+        cpu: cpuOf('extractor'),
       },
       {
         stage: 'validator (valid produced)',
         perSecond: timing.stageRates.valid,
         peakRssBytes: peaks.get('validator'),
+        cpu: cpuOf('validator'),
       },
       {
         stage: 'redactor (clean produced)',
         perSecond: timing.stageRates.clean,
         peakRssBytes: peaks.get('redactor'),
+        cpu: cpuOf('redactor'),
       },
       {
         stage: 'loader (rows committed)',
         perSecond: timing.stageRates.loaded,
         peakRssBytes: peaks.get('loader'),
+        cpu: cpuOf('loader'),
       },
     ];
     const perSecond = rate(loaded, timing.lastRowAt - timing.firstRawAt);
@@ -182,6 +227,11 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       durationMs: timing.lastRowAt - timing.firstRawAt,
       latency: timing.latency,
       stages,
+      cpu: totalCpu(
+        stages.map((st) => st.cpu),
+        loaded,
+      ),
+      simulatorCpu: cpuBetween({ cpuSeconds: ownBefore, records: 0 }, { cpuSeconds: ownAfter, records: loaded }),
       latencyRun,
     };
   } finally {
@@ -191,6 +241,19 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     await pool.query(`drop schema if exists "${schemas.loader}" cascade`).catch(() => undefined);
     await pool.end();
   }
+}
+
+/** NODE_OPTIONS that make each named service write a CPU profile (`<dir>/<service>/*.cpuprofile`). */
+function profileEnv(
+  profile: { readonly dir: string; readonly services: readonly ServiceName[] },
+  env: NodeJS.ProcessEnv,
+): Partial<Record<ServiceName, NodeJS.ProcessEnv>> {
+  const out: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {};
+  for (const name of profile.services) {
+    const dir = join(profile.dir, name);
+    out[name] = { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim() };
+  }
+  return out;
 }
 
 /** The site whose backfill runs paced, after the throughput run, for the latency figure. */

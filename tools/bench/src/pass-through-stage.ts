@@ -6,8 +6,9 @@
  *
  *   node tools/bench/src/pass-through-stage.ts FROM TO GROUP MAX_BATCH
  *
- * Needs KAFKA_BROKERS and SCHEMA_REGISTRY_URL. Prints JSON lines: `{"event":"first","at":ms}` when
- * the first chunk arrives and `{"event":"stats",...}` every second; drains on SIGTERM.
+ * Needs KAFKA_BROKERS and SCHEMA_REGISTRY_URL. Prints JSON lines: `{"event":"first","at":ms,...}`
+ * when the first chunk arrives and `{"event":"stats",...}` every second (the runner's counters,
+ * `cpuSeconds` of this process and `maxRssBytes`); drains on SIGTERM.
  */
 import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { createConsumerRunner, createKafka, type DecodedRecord } from '@ehrflow/kafka';
@@ -27,6 +28,12 @@ const registry = createRegistry({ url: registryUrl });
 const codec = createCodec(registry);
 let firstAt = 0;
 
+/** Process CPU seconds so far (user + system): the stage's CPU per record is taken from it. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 const runner = createConsumerRunner({
   kafka,
   groupId,
@@ -37,7 +44,7 @@ const runner = createConsumerRunner({
   handler: (batch) => {
     if (firstAt === 0) {
       firstAt = Date.now();
-      process.stdout.write(`${JSON.stringify({ event: 'first', at: firstAt })}\n`);
+      process.stdout.write(`${JSON.stringify({ event: 'first', at: firstAt, cpuSeconds: cpuSeconds() })}\n`);
     }
     // The runner decoded the values and encodes the outputs: that is the whole stage.
     return Promise.resolve(
@@ -49,7 +56,14 @@ const runner = createConsumerRunner({
 });
 
 const timer = setInterval(() => {
-  process.stdout.write(`${JSON.stringify({ event: 'stats', ...runner.stats() })}\n`);
+  const line = {
+    event: 'stats',
+    ...runner.stats(),
+    cpuSeconds: cpuSeconds(),
+    // ru_maxrss is in KiB on Linux.
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }, 1_000);
 
 process.once('SIGTERM', () => {

@@ -5,6 +5,7 @@ import type { Codec } from '@ehrflow/contracts';
 import { createProducer, type KafkaClient } from '@ehrflow/kafka';
 import { type Child, type Scratch, startChild, topicRecordCount } from '@ehrflow/pipeline-tools';
 import { waitFor } from '@ehrflow/testing';
+import { cpuBetween, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';
 
 export interface PassThroughOptions {
   readonly kafka: KafkaClient;
@@ -27,6 +28,8 @@ export interface StageFigure {
   readonly stage: string;
   readonly perSecond: number;
   readonly peakRssBytes: number | undefined;
+  /** Process CPU of the stage over the measured span, per record it handled. */
+  readonly cpu?: CpuFigure | undefined;
 }
 
 export interface PassThroughResult {
@@ -36,6 +39,8 @@ export interface PassThroughResult {
   readonly perSecond: number;
   readonly durationMs: number;
   readonly stages: readonly StageFigure[];
+  /** CPU of all four stages per record through the pipeline. */
+  readonly cpu: CpuFigure | undefined;
 }
 
 export const STAGES = 4;
@@ -56,6 +61,9 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
   options.onProgress?.(`pass-through: ${options.records} records of ~${recordBytes} bytes in ${topics[0]}`);
 
   const firsts = new Map<number, number>();
+  /** CPU at each stage's first chunk, and its latest stats (CPU and records committed). */
+  const cpuAtFirst = new Map<number, CpuSample>();
+  const latest = new Map<number, CpuSample>();
   const children: Child[] = [];
   try {
     for (let i = 0; i < STAGES; i++) {
@@ -72,7 +80,17 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
           env: options.env,
           logFile: join(options.logDir, `pass-through-stage${i + 1}.log`),
           onJson: (event) => {
-            if (event.event === 'first' && typeof event.at === 'number') firsts.set(i, event.at);
+            if (event.event === 'first' && typeof event.at === 'number') {
+              firsts.set(i, event.at);
+              if (typeof event.cpuSeconds === 'number')
+                cpuAtFirst.set(i, { cpuSeconds: event.cpuSeconds, records: 0 });
+            }
+            if (
+              event.event === 'stats' &&
+              typeof event.cpuSeconds === 'number' &&
+              typeof event.committed === 'number'
+            )
+              latest.set(i, { cpuSeconds: event.cpuSeconds, records: event.committed });
           },
         }),
       );
@@ -100,13 +118,21 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
     const end = done.get(STAGES);
     if (start === undefined || end === undefined)
       throw new Error('pass-through: stage 1 never reported its first record');
-    const stages = children.map((child, i) => {
+    // Each stage reports its CPU once a second; wait for a report that counts every record committed.
+    await waitFor(
+      () => Promise.resolve(children.every((_, i) => (latest.get(i)?.records ?? 0) >= options.records)),
+      { timeoutMs: 10_000, intervalMs: 100, what: 'every pass-through stage to report its CPU' },
+    ).catch(() => undefined);
+    const stages = children.map((child, i): StageFigure => {
       const began = firsts.get(i) ?? start;
       const finished = done.get(i + 1) ?? end;
+      const first = cpuAtFirst.get(i);
+      const last = latest.get(i);
       return {
         stage: `pass-through stage ${i + 1}`,
         perSecond: rate(options.records, finished - began),
         peakRssBytes: child.peakRssBytes(),
+        cpu: first === undefined || last === undefined ? undefined : cpuBetween(first, last),
       };
     });
     return {
@@ -115,6 +141,10 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
       perSecond: rate(options.records, end - start),
       durationMs: end - start,
       stages,
+      cpu: totalCpu(
+        stages.map((s) => s.cpu),
+        options.records,
+      ),
     };
   } finally {
     await Promise.all(children.map((c) => c.stop(10_000)));

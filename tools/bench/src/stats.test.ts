@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parsePerfSummary } from './broker-limit.ts';
+import { cpuBetween, sampleOfMetrics, totalCpu } from './cpu.ts';
 import { percentile } from './end-to-end.ts';
 import { rate } from './pass-through.ts';
-import { formatTable } from '@ehrflow/pipeline-tools';
+import { formatMicros, formatTable, sumMetric } from '@ehrflow/pipeline-tools';
 
 describe('percentile', () => {
   it('takes the nearest rank', () => {
@@ -47,5 +48,48 @@ describe('formatTable', () => {
         ['ccc', '1'],
       ]),
     ).toBe('a    bb\n---  --\nccc   1');
+  });
+});
+
+describe('cpu per record', () => {
+  it('divides the CPU spent between two samples by the records handled in between', () => {
+    expect(cpuBetween({ cpuSeconds: 1.5, records: 100 }, { cpuSeconds: 3.5, records: 10_100 })).toEqual({
+      cpuSeconds: 2,
+      records: 10_000,
+      microsPerRecord: 200,
+    });
+    expect(cpuBetween({ cpuSeconds: 1, records: 5 }, { cpuSeconds: 2, records: 5 })).toBeUndefined();
+  });
+
+  it('reads process CPU and a record counter from Prometheus text', () => {
+    const text = [
+      '# HELP ehrflow_process_cpu_seconds_total Total user and system CPU time spent in seconds.',
+      '# TYPE ehrflow_process_cpu_seconds_total counter',
+      'ehrflow_process_cpu_seconds_total{service="validator"} 12.5',
+      'ehrflow_validator_records_total{outcome="valid",resource_type="Patient",service="validator"} 300',
+      'ehrflow_validator_records_total{outcome="quarantined",resource_type="Patient",service="validator"} 7',
+    ].join('\n');
+    expect(sampleOfMetrics(text, 'ehrflow_validator_records_total', sumMetric)).toEqual({
+      cpuSeconds: 12.5,
+      records: 307,
+    });
+    expect(sampleOfMetrics('', 'ehrflow_validator_records_total', sumMetric)).toBeUndefined();
+  });
+
+  it('totals the stages per record through the pipeline', () => {
+    const a = { cpuSeconds: 1, records: 1000, microsPerRecord: 1000 };
+    const b = { cpuSeconds: 3, records: 1000, microsPerRecord: 3000 };
+    expect(totalCpu([a, undefined, b], 2000)).toEqual({
+      cpuSeconds: 4,
+      records: 2000,
+      microsPerRecord: 2000,
+    });
+    expect(totalCpu([undefined], 10)).toBeUndefined();
+  });
+
+  it('formats microseconds', () => {
+    expect(formatMicros(12.34)).toBe('12.3 µs');
+    expect(formatMicros(1234.4)).toBe('1,234 µs');
+    expect(formatMicros(undefined)).toBe('-');
   });
 });

@@ -21,5 +21,5 @@ export {
   type ServiceName,
 } from './services.ts';
 export { loadedRows, snakeCase, stageCounts, topicEnds, type StageCounts } from './stage-counts.ts';
-export { formatCount, formatMb, formatRatio, formatTable } from './table.ts';
+export { formatCount, formatMb, formatMicros, formatRatio, formatTable } from './table.ts';
 export { pipelineTopics, RESOURCE_TYPES, type PipelineTopics } from './topic-names.ts';

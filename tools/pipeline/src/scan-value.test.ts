@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createKeyring, createRecordCipher, encryptField, encryptPayload } from '@ehrflow/phi';
+import { createKeyring, createRecordCipher, encryptField, encryptPayload, sealFields } from '@ehrflow/phi';
 import { createCanaryMatcher } from '@ehrflow/testing';
 import { createValueScanner, looksLikeEnvelope } from './scan-value.ts';
 
@@ -70,6 +70,23 @@ describe('createValueScanner', () => {
     const control = createValueScanner(matcher, ring).scan(value, ['r2']);
     expect(control.hits).toEqual([]);
     expect(control.protectedMatches).toBe(3);
+  });
+
+  it('checks sealed v3 records: the block is opened whole, references carry nothing', () => {
+    const sealed = Object.fromEntries(
+      sealFields(ring, [
+        ['family', CANARY],
+        ['given', [CANARY, 'Ann']],
+      ]),
+    );
+    const value = { recordId: 'r3', ...sealed };
+    const blind = createValueScanner(matcher).scan(value);
+    expect(blind.hits).toEqual([]);
+    expect(blind.encryptedChecked).toBe(3);
+    expect(blind.protectedMatches).toBe(0);
+    const control = createValueScanner(matcher, ring).scan(value);
+    expect(control.hits).toEqual([]);
+    expect(control.protectedMatches).toBe(2);
   });
 
   it('does not count a v2 field it cannot open with the right AAD, and a wrong ring never opens it', () => {

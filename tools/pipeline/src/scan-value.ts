@@ -7,7 +7,9 @@ import {
   decryptPayload,
   fieldKeyId,
   isEncryptedField,
+  isSealedValue,
   keyIdOf,
+  openSealedBlock,
   type Keyring,
 } from '@ehrflow/phi';
 import { type CanaryMatch, type CanaryMatcher, mergeMatches } from '@ehrflow/testing';
@@ -33,7 +35,7 @@ export interface ValueScanResult {
 export interface ValueScanner {
   /**
    * Scans a decoded value: clear strings, numbers and dates for canaries; encrypted fields
-   * (`enc:v1:` and `enc:v2:`, both as text and as decoded bytes) and envelope bytes for canaries
+   * (`enc:v1:`, `enc:v2:` and sealed `enc:v3:` blocks, both as text and as decoded bytes) and envelope bytes for canaries
    * in their ciphertext, and checks that a key with the same kid but other bytes cannot open them.
    *
    * @param aadCandidates additional authenticated data the pipeline may have bound values to
@@ -179,8 +181,19 @@ function tryOpen(ring: Keyring, envelope: Buffer, aads: readonly (string | undef
   return undefined;
 }
 
-/** Opens an encrypted field (v1 or v2) without and with each AAD; undefined when none works. */
+/**
+ * Opens an encrypted field (v1 or v2) without and with each AAD, or a sealed v3 block (all the
+ * record's sealed values, joined by newlines); undefined when none works.
+ */
 function tryOpenField(ring: Keyring, field: string, aads: readonly string[]): string | undefined {
+  if (isSealedValue(field)) {
+    try {
+      return openSealedBlock(ring, field).join('\n');
+    } catch {
+      // Wrong key: expected for the wrong ring.
+      return undefined;
+    }
+  }
   for (const aad of [undefined, ...aads]) {
     try {
       return decryptField(ring, field, aad);

@@ -23,3 +23,9 @@ export function formatMb(bytes: number | undefined): string {
 export function formatRatio(ratio: number | undefined): string {
   return ratio === undefined || !Number.isFinite(ratio) ? '-' : `${(ratio * 100).toFixed(1)}%`;
 }
+
+/** Microseconds → `123 µs` (one decimal below 100). */
+export function formatMicros(micros: number | undefined): string {
+  if (micros === undefined || !Number.isFinite(micros)) return '-';
+  return `${micros < 100 ? micros.toFixed(1) : Math.round(micros).toLocaleString('en-US')} µs`;
+}

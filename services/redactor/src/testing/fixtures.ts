@@ -16,7 +16,7 @@ import {
 } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import { compileMapping, recordIdOf, type MappedRecord } from '@ehrflow/fhir';
-import { encryptField, partitionKey, type Keyring } from '@ehrflow/phi';
+import { encryptField, partitionKey, sealFields, type Keyring, type SealedValue } from '@ehrflow/phi';
 
 const SCHEMAS = new URL('../../../../schemas/', import.meta.url);
 
@@ -171,12 +171,17 @@ export function contractOfType(type: string): Contract {
   return c;
 }
 
-/** A valid record as the validator would produce it: mapped, then PHI fields encrypted with `ring`. */
+/**
+ * A valid record as the validator would produce it: mapped, then PHI fields encrypted with `ring`
+ * — sealed together (`enc:v3:`) as the validator writes them, or, with `format: 'v1'`, one
+ * self-contained `enc:v1:` value per field as records written by older validators hold them.
+ */
 export function validRecord(
   type: TestType,
   resource: Record<string, unknown>,
   sourceId: string,
   ring: Keyring,
+  format: 'sealed' | 'v1' = 'sealed',
 ): {
   /** The mapped record; its pipeline ids are strings (the mapping sets them from the metadata). */
   plain: MappedRecord & { readonly recordId: string; readonly logicalId: string };
@@ -197,11 +202,18 @@ export function validRecord(
     );
   }
   const encrypted: Record<string, unknown> = { ...result.record };
+  const phi: [string, SealedValue][] = [];
   for (const field of contract.fields) {
     if (!isPhi(field)) continue;
     const value = encrypted[field.name];
-    if (typeof value === 'string') encrypted[field.name] = encryptField(ring, value);
-    else if (Array.isArray(value)) encrypted[field.name] = value.map((v) => encryptField(ring, String(v)));
+    if (typeof value === 'string') phi.push([field.name, value]);
+    else if (Array.isArray(value)) phi.push([field.name, value.map((v) => String(v))]);
+  }
+  if (format === 'v1') {
+    for (const [name, value] of phi)
+      encrypted[name] = typeof value === 'string' ? encryptField(ring, value) : value.map((v) => encryptField(ring, v));
+  } else if (phi.length > 0) {
+    for (const [name, sealed] of sealFields(ring, phi)) encrypted[name] = sealed;
   }
   const { recordId, logicalId } = result.record;
   if (typeof recordId !== 'string' || typeof logicalId !== 'string')
