@@ -214,7 +214,11 @@ describe('createCodec', () => {
     fake.setDown(true);
     clock = 20;
     expect((await codec.encode('job-value', value)).readUInt32BE(1)).toBe(v1.id);
-    await waitFor(() => failures.length === 1, { what: 'one refresh failure', timeoutMs: 2_000, intervalMs: 5 });
+    await waitFor(() => failures.length === 1, {
+      what: 'one refresh failure',
+      timeoutMs: 2_000,
+      intervalMs: 5,
+    });
     expect(failures).toEqual(['job-value:REGISTRY_UNAVAILABLE']);
     // A failed refresh waits a full period before the next attempt.
     const calls = fake.latestCalls();
@@ -243,4 +247,3 @@ describe('createCodec', () => {
     await expect(codec.decode(unknownId)).rejects.toMatchObject({ code: 'SCHEMA_NOT_REGISTERED' });
   });
 });
-

@@ -154,4 +154,3 @@ describe('schema registry (Apicurio ccompat)', () => {
     await wrong.close();
   });
 });
-

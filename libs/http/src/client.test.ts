@@ -208,7 +208,9 @@ describe('createHttpClient: requests', () => {
       getToken: () => {
         calls++;
         return calls === 1
-          ? Promise.reject(new PipelineError('RATE_LIMITED', 'token endpoint answered 429', { retryAfterMs: 3_000 }))
+          ? Promise.reject(
+              new PipelineError('RATE_LIMITED', 'token endpoint answered 429', { retryAfterMs: 3_000 }),
+            )
           : Promise.resolve('tok-after-wait');
       },
       invalidate: () => undefined,
@@ -256,9 +258,8 @@ describe('createHttpClient: requests', () => {
   });
 
   it('reads an epoch-number Retry-After as the time it names, logs its form, and keeps retrying 429s past `retries`', async () => {
-    const h = await harness(
-      (_req, res, _body, i) =>
-        i < 6 ? json(res, 429, {}, { 'retry-after': String((NOW + 2_000) / 1000) }) : json(res, 200, {}),
+    const h = await harness((_req, res, _body, i) =>
+      i < 6 ? json(res, 429, {}, { 'retry-after': String((NOW + 2_000) / 1000) }) : json(res, 200, {}),
     );
     await h.client.json('GET', 'Observation');
     // Six 429s with retries: 3 — rate limits are counted apart (the harness allows 3 of each).
@@ -526,11 +527,16 @@ describe('createHttpClient: ndjsonLines', () => {
         res.end(changed);
         return;
       }
-      res.writeHead(206, { etag: '"v2"', 'content-range': `bytes 0-${changed.length - 1}/${changed.length}` });
+      res.writeHead(206, {
+        etag: '"v2"',
+        'content-range': `bytes 0-${changed.length - 1}/${changed.length}`,
+      });
       res.end(changed);
     });
     const { lines, error } = await collect(
-      h.client.ndjsonLines('files/Patient.ndjson', { range: { byteOffset: 72, lineNo: 3, validator: '"v1"' } }),
+      h.client.ndjsonLines('files/Patient.ndjson', {
+        range: { byteOffset: 72, lineNo: 3, validator: '"v1"' },
+      }),
     );
     expect(error).toBeUndefined();
     expect(h.server.requests).toHaveLength(1);
@@ -554,7 +560,12 @@ describe('createHttpClient: ndjsonLines', () => {
       h.client.ndjsonLines('files/Patient.ndjson', { range: { byteOffset: 72, lineNo: 3 } }),
     );
     expect(lines).toEqual([
-      { line: '{"resourceType":"Patient","id":"3"}', lineNo: 3, byteOffset: 72, next: { byteOffset: 108, lineNo: 4 } },
+      {
+        line: '{"resourceType":"Patient","id":"3"}',
+        lineNo: 3,
+        byteOffset: 72,
+        next: { byteOffset: 108, lineNo: 4 },
+      },
     ]);
   });
 

@@ -66,7 +66,8 @@ export function createKafkaProbe(cfg: KafkaClientConfig, options: KafkaProbeOpti
       try {
         const admin = await connect();
         const cluster = await admin.describeCluster();
-        if (cluster.brokers.length === 0) throw new PipelineError('KAFKA_UNAVAILABLE', 'Kafka reported no brokers');
+        if (cluster.brokers.length === 0)
+          throw new PipelineError('KAFKA_UNAVAILABLE', 'Kafka reported no brokers');
       } catch (err) {
         await drop();
         throw asProbeError(err);

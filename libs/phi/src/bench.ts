@@ -18,7 +18,10 @@ function measure(label: string, run: () => void): void {
   const started = performance.now();
   for (let i = 0; i < RECORDS; i++) run();
   const seconds = (performance.now() - started) / 1000;
-  const perSecond = (n: number): string => Math.round(n / seconds).toLocaleString('en-US').padStart(9);
+  const perSecond = (n: number): string =>
+    Math.round(n / seconds)
+      .toLocaleString('en-US')
+      .padStart(9);
   console.log(`${label.padEnd(12)} ${perSecond(RECORDS * FIELDS)} fields/s ${perSecond(RECORDS)} records/s`);
 }
 
@@ -40,8 +43,12 @@ measure('v2 encrypt', () => {
   record.forEach((v) => cipher.encrypt(v));
 });
 measure('v1 decrypt', () => v1Sample.forEach((s) => decryptField(ring, s)));
-measure('v2 decrypt', () => (v2Records[next++ % v2Records.length] ?? v2Sample).forEach((s) => decryptField(ring, s)));
+measure('v2 decrypt', () =>
+  (v2Records[next++ % v2Records.length] ?? v2Sample).forEach((s) => decryptField(ring, s)),
+);
 measure('v2 (cached)', () => v2Sample.forEach((s) => decryptField(ring, s)));
 const cache = fieldKeyCacheStats();
 console.log(`key cache: size ${cache.size}/${cache.capacity}, hits ${cache.hits}, misses ${cache.misses}`);
-console.log(`field size, ${record[0]?.length ?? 0}-char value: v1 ${v1Sample[0]?.length ?? 0} chars, v2 ${v2Sample[0]?.length ?? 0} chars`);
+console.log(
+  `field size, ${record[0]?.length ?? 0}-char value: v1 ${v1Sample[0]?.length ?? 0} chars, v2 ${v2Sample[0]?.length ?? 0} chars`,
+);

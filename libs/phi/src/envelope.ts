@@ -82,7 +82,9 @@ export function decryptPayload(ring: Keyring, envelope: Buffer, aad?: Buffer): B
     unwrapper.setAuthTag(parts.wrapTag);
     dek = joined(unwrapper.update(parts.wrappedDek), unwrapper.final());
 
-    const decipher = createDecipheriv(CIPHER, createSecretKey(dek), parts.dataIv, { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv(CIPHER, createSecretKey(dek), parts.dataIv, {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(dataAad(parts.prefix, aad));
     decipher.setAuthTag(parts.dataTag);
     return joined(decipher.update(parts.ciphertext), decipher.final());

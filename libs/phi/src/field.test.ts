@@ -32,7 +32,12 @@ describe('field encryption', () => {
 
   it('decrypts v1 and v2 fields of one record side by side', () => {
     const cipher = createRecordCipher(ring);
-    const mixed = [encryptField(ring, 'Jane'), cipher.encrypt('Canary'), encryptField(ring, ''), cipher.encrypt('1961-03-03')];
+    const mixed = [
+      encryptField(ring, 'Jane'),
+      cipher.encrypt('Canary'),
+      encryptField(ring, ''),
+      cipher.encrypt('1961-03-03'),
+    ];
     expect(mixed.map((s) => s.slice(0, 7))).toEqual(['enc:v1:', 'enc:v2:', 'enc:v1:', 'enc:v2:']);
     expect(mixed.map((s) => decryptField(ring, s))).toEqual(['Jane', 'Canary', '', '1961-03-03']);
     expect(mixed.map((s) => fieldKeyId(s))).toEqual(['k1', 'k1', 'k1', 'k1']);

@@ -71,7 +71,9 @@ export function fieldKeyId(encrypted: string): string {
   }
   const body = encrypted.slice(PREFIX_LENGTH);
   if (encrypted.startsWith(ENCRYPTED_FIELD_PREFIX_V3)) return keyIdOfSealed(encrypted);
-  return encrypted.startsWith(ENCRYPTED_FIELD_PREFIX_V2) ? keyIdOfFieldV2(body) : keyIdOf(Buffer.from(body, 'base64url'));
+  return encrypted.startsWith(ENCRYPTED_FIELD_PREFIX_V2)
+    ? keyIdOfFieldV2(body)
+    : keyIdOf(Buffer.from(body, 'base64url'));
 }
 
 function aadBytes(aad: string | undefined): Buffer | undefined {
@@ -84,6 +86,9 @@ function aadBytes(aad: string | undefined): Buffer | undefined {
  *
  * @throws PipelineError DECRYPT_FAILED naming the field or kid, never a value.
  */
-export function decryptRecord(ring: Keyring, record: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function decryptRecord(
+  ring: Keyring,
+  record: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   return decryptRecordFields(ring, record, (r, v) => decryptField(r, v));
 }

@@ -61,10 +61,16 @@ describe('record cipher (enc:v2)', () => {
     expect(one[0]).toBe(2);
     expect(one.length).toBe(KEY_BLOCK + 12 + 16 + Buffer.byteLength(CANARY));
     expect(one.subarray(0, KEY_BLOCK).equals(two.subarray(0, KEY_BLOCK))).toBe(true);
-    expect(one.subarray(KEY_BLOCK, KEY_BLOCK + 12).equals(two.subarray(KEY_BLOCK, KEY_BLOCK + 12))).toBe(false);
+    expect(one.subarray(KEY_BLOCK, KEY_BLOCK + 12).equals(two.subarray(KEY_BLOCK, KEY_BLOCK + 12))).toBe(
+      false,
+    );
     expect(one.subarray(KEY_BLOCK + 28).equals(two.subarray(KEY_BLOCK + 28))).toBe(false);
 
-    const ivs = new Set(Array.from({ length: 200 }, () => blobOf(cipher.encrypt('v')).toString('hex', KEY_BLOCK, KEY_BLOCK + 12)));
+    const ivs = new Set(
+      Array.from({ length: 200 }, () =>
+        blobOf(cipher.encrypt('v')).toString('hex', KEY_BLOCK, KEY_BLOCK + 12),
+      ),
+    );
     expect(ivs.size).toBe(200);
     const other = blobOf(createRecordCipher(ringOld).encrypt(CANARY));
     expect(other.subarray(0, KEY_BLOCK).equals(one.subarray(0, KEY_BLOCK))).toBe(false);
@@ -77,7 +83,8 @@ describe('record cipher (enc:v2)', () => {
     const encrypted = fields.map((v) => cipher.encrypt(v));
     const body = (s: string): string => s.slice('enc:v2:'.length);
     expect(decryptFieldV2(ringOld, body(encrypted[7] ?? ''), undefined, cache)).toBe('value-7');
-    for (const [i, field] of encrypted.entries()) expect(decryptFieldV2(ringOld, body(field), undefined, cache)).toBe(fields[i]);
+    for (const [i, field] of encrypted.entries())
+      expect(decryptFieldV2(ringOld, body(field), undefined, cache)).toBe(fields[i]);
     expect(cache.stats()).toMatchObject({ size: 1, misses: 1, hits: 15 });
   });
 
@@ -89,7 +96,8 @@ describe('record cipher (enc:v2)', () => {
     expect(after.misses - before.misses).toBe(1);
     expect(after.hits - before.hits).toBe(14);
 
-    for (let i = 0; i < after.capacity + 20; i++) decryptField(ringOld, createRecordCipher(ringOld).encrypt('v'));
+    for (let i = 0; i < after.capacity + 20; i++)
+      decryptField(ringOld, createRecordCipher(ringOld).encrypt('v'));
     expect(fieldKeyCacheStats().size).toBe(after.capacity);
   });
 
@@ -123,7 +131,9 @@ describe('record cipher (enc:v2)', () => {
       for (const bit of [0x01, 0x80]) {
         const tampered = Buffer.from(blob);
         tampered[i] = (tampered[i] ?? 0) ^ bit;
-        const error = failure(() => decryptField(ringBoth, `enc:v2:${tampered.toString('base64url')}`, 'rec-1'));
+        const error = failure(() =>
+          decryptField(ringBoth, `enc:v2:${tampered.toString('base64url')}`, 'rec-1'),
+        );
         expect(error.code, `byte ${i} bit ${bit}`).toBe('DECRYPT_FAILED');
         expect(error.message).not.toContain('Zqxcanary');
       }

@@ -78,7 +78,9 @@ export function createRecordCipher(ring: Keyring, aad?: string): RecordCipher {
   const kek = ring.keyOf(kid);
   if (kek === undefined) {
     // Only reachable with a hand-built ring object; parseKeyring/createKeyring guarantee it.
-    throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', { context: { kid } });
+    throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', {
+      context: { kid },
+    });
   }
   const header = encodeHeader(kid);
   // The key block (header, wrap IV, wrapped DEK, wrap tag) is assembled in place, in one buffer.
@@ -90,7 +92,12 @@ export function createRecordCipher(ring: Keyring, aad?: string): RecordCipher {
   let dek: KeyObject;
   try {
     takeRandom(dekBytes, 0, KEY_BYTES);
-    const wrapper = createCipheriv(CIPHER, kek, keyBlock.subarray(wrapIvAt, wrapIvAt + IV_BYTES), GCM_OPTIONS);
+    const wrapper = createCipheriv(
+      CIPHER,
+      kek,
+      keyBlock.subarray(wrapIvAt, wrapIvAt + IV_BYTES),
+      GCM_OPTIONS,
+    );
     wrapper.setAAD(header);
     const wrapped = Buffer.concat([wrapper.update(dekBytes), wrapper.final()]);
     keyBlock.set(wrapped, wrapIvAt + IV_BYTES);
@@ -100,7 +107,8 @@ export function createRecordCipher(ring: Keyring, aad?: string): RecordCipher {
   } finally {
     dekBytes.fill(0);
   }
-  const fieldAad = aad === undefined || aad === '' ? keyBlock : Buffer.concat([keyBlock, Buffer.from(aad, 'utf8')]);
+  const fieldAad =
+    aad === undefined || aad === '' ? keyBlock : Buffer.concat([keyBlock, Buffer.from(aad, 'utf8')]);
   // base64 of a byte string whose length is a multiple of 3 is a prefix of the base64 of any
   // extension of it, so the shared key block is encoded once per record, not once per field.
   const headLength = keyBlock.length - (keyBlock.length % 3);
@@ -148,7 +156,12 @@ export function fieldKeyCacheStats(): DekCacheStats {
  * @throws PipelineError DECRYPT_FAILED when malformed, its kid is not in the ring, or it fails
  *   authentication. The error names the kid, never any data.
  */
-export function decryptFieldV2(ring: Keyring, body: string, aad?: string, cache: DekCache = unwrapped): string {
+export function decryptFieldV2(
+  ring: Keyring,
+  body: string,
+  aad?: string,
+  cache: DekCache = unwrapped,
+): string {
   const blob = Buffer.from(body, 'base64url');
   const { kid, keyBlockLength } = parseHeader(blob);
   const kek = ring.keyOf(kid);
@@ -165,7 +178,9 @@ export function decryptFieldV2(ring: Keyring, body: string, aad?: string, cache:
       cache.set(kek, keyBlock, dek);
     }
     const decipher = createDecipheriv(CIPHER, dek, blob.subarray(ivAt, tagAt), GCM_OPTIONS);
-    decipher.setAAD(aad === undefined || aad === '' ? keyBlock : Buffer.concat([keyBlock, Buffer.from(aad, 'utf8')]));
+    decipher.setAAD(
+      aad === undefined || aad === '' ? keyBlock : Buffer.concat([keyBlock, Buffer.from(aad, 'utf8')]),
+    );
     decipher.setAuthTag(blob.subarray(tagAt, tagAt + TAG_BYTES));
     const head = decipher.update(blob.subarray(tagAt + TAG_BYTES));
     const tail = decipher.final();
@@ -191,7 +206,10 @@ export function unwrap(kek: KeyObject, keyBlock: Buffer, headerLength: number): 
   const unwrapper = createDecipheriv(CIPHER, kek, wrapIv, GCM_OPTIONS);
   unwrapper.setAAD(keyBlock.subarray(0, headerLength));
   unwrapper.setAuthTag(keyBlock.subarray(headerLength + IV_BYTES + KEY_BYTES));
-  const dekBytes = Buffer.concat([unwrapper.update(keyBlock.subarray(headerLength + IV_BYTES, headerLength + IV_BYTES + KEY_BYTES)), unwrapper.final()]);
+  const dekBytes = Buffer.concat([
+    unwrapper.update(keyBlock.subarray(headerLength + IV_BYTES, headerLength + IV_BYTES + KEY_BYTES)),
+    unwrapper.final(),
+  ]);
   try {
     return createSecretKey(dekBytes);
   } finally {
@@ -206,7 +224,10 @@ export function encodeHeader(kid: string, version: number = FIELD_V2_VERSION): B
 }
 
 /** The kid and key block length of a blob that starts with a key block of `version`. */
-export function parseHeader(blob: Buffer, version: number = FIELD_V2_VERSION): { kid: string; keyBlockLength: number } {
+export function parseHeader(
+  blob: Buffer,
+  version: number = FIELD_V2_VERSION,
+): { kid: string; keyBlockLength: number } {
   if (blob.length < 2) throw decryptError('encrypted field is truncated');
   if (blob[0] !== version) {
     throw decryptError(`encrypted field has version byte ${String(blob[0])}, expected ${version}`);

@@ -61,7 +61,13 @@ describe('createDependencyCheck', () => {
     const probe = scriptedProbe();
     const time = clock();
     const log = capturingLogger();
-    const dep = createDependencyCheck({ name: 'kafka', probe, logger: log.logger, intervalMs: 5000, now: time.now });
+    const dep = createDependencyCheck({
+      name: 'kafka',
+      probe,
+      logger: log.logger,
+      intervalMs: 5000,
+      now: time.now,
+    });
 
     expect(dep.state()).toBe('unknown');
     expect(await dep.check()).toBe(true);
@@ -118,7 +124,13 @@ describe('createDependencyCheck', () => {
     const probe = scriptedProbe();
     const time = clock();
     const log = capturingLogger();
-    const dep = createDependencyCheck({ name: 'kafka', probe, logger: log.logger, intervalMs: 10, now: time.now });
+    const dep = createDependencyCheck({
+      name: 'kafka',
+      probe,
+      logger: log.logger,
+      intervalMs: 10,
+      now: time.now,
+    });
 
     const foreign = Object.assign(new Error(`connect refused for ${CANARY}`), { code: 'ECONNREFUSED' });
     probe.down(foreign);
@@ -150,7 +162,9 @@ describe('createDependencyCheck', () => {
     };
     const dep = createDependencyCheck({ name: 'registry', probe: throwing, logger: log.logger });
     expect(await dep.check()).toBe(false);
-    expect(log.lines.find((l) => l.msg === 'dependency unreachable')).toMatchObject({ reason: 'REGISTRY_UNAVAILABLE' });
+    expect(log.lines.find((l) => l.msg === 'dependency unreachable')).toMatchObject({
+      reason: 'REGISTRY_UNAVAILABLE',
+    });
   });
 });
 
@@ -184,7 +198,10 @@ describe('createDependencyChecks', () => {
 
   it('closes every probe even when one fails to close', async () => {
     const a = scriptedProbe();
-    const b: DependencyProbe = { probe: () => Promise.resolve(), close: () => Promise.reject(new Error('close failed')) };
+    const b: DependencyProbe = {
+      probe: () => Promise.resolve(),
+      close: () => Promise.reject(new Error('close failed')),
+    };
     const c = scriptedProbe();
     const deps = createDependencyChecks({ a, b, c }, { logger: capturingLogger().logger });
     await deps.close();

@@ -143,7 +143,9 @@ export function createDependencyChecks(
   probes: Readonly<Record<string, DependencyProbe>>,
   options: Omit<DependencyCheckOptions, 'name' | 'probe'>,
 ): DependencyChecks {
-  const checks = Object.entries(probes).map(([name, probe]) => createDependencyCheck({ ...options, name, probe }));
+  const checks = Object.entries(probes).map(([name, probe]) =>
+    createDependencyCheck({ ...options, name, probe }),
+  );
   return {
     checks,
     addTo(http) {

@@ -44,7 +44,13 @@ async function serve(
   probes: Parameters<typeof createDependencyChecks>[0],
   logger: ReturnType<typeof capturingLogger>['logger'],
 ): Promise<{ readyz: () => Promise<Readyz>; close: () => Promise<void> }> {
-  const http: ServiceHttp = createServiceHttp({ name: 'readiness-int', port: 0, host: '127.0.0.1', logger, readiness: () => true });
+  const http: ServiceHttp = createServiceHttp({
+    name: 'readiness-int',
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    readiness: () => true,
+  });
   const deps: DependencyChecks = createDependencyChecks(probes, { logger, intervalMs: 500, timeoutMs: 1500 });
   deps.addTo(http);
   const { port } = await http.listen();
@@ -108,17 +114,23 @@ describe('/readyz follows a real Kafka broker', () => {
       log.logger,
     );
     try {
-      const up = await waitForValue(async () => {
-        const r = await server.readyz();
-        return r.status === 200 ? r : undefined;
-      }, { what: 'readyz 200', timeoutMs: 30_000, intervalMs: 250 });
+      const up = await waitForValue(
+        async () => {
+          const r = await server.readyz();
+          return r.status === 200 ? r : undefined;
+        },
+        { what: 'readyz 200', timeoutMs: 30_000, intervalMs: 250 },
+      );
       expect(up.checks).toEqual({ lifecycle: true, service: true, kafka: true });
 
       await stack('down');
-      const down = await waitForValue(async () => {
-        const r = await server.readyz();
-        return r.status === 503 ? r : undefined;
-      }, { what: 'readyz 503', timeoutMs: 30_000, intervalMs: 250 });
+      const down = await waitForValue(
+        async () => {
+          const r = await server.readyz();
+          return r.status === 503 ? r : undefined;
+        },
+        { what: 'readyz 503', timeoutMs: 30_000, intervalMs: 250 },
+      );
       expect(down.checks).toEqual({ lifecycle: true, service: true, kafka: false });
       // Keep asking while it is down: the state is logged once, not on every probe.
       for (let i = 0; i < 6; i += 1) {
@@ -127,10 +139,13 @@ describe('/readyz follows a real Kafka broker', () => {
       }
 
       await stack('up');
-      const back = await waitForValue(async () => {
-        const r = await server.readyz();
-        return r.status === 200 ? r : undefined;
-      }, { what: 'readyz 200', timeoutMs: 60_000, intervalMs: 250 });
+      const back = await waitForValue(
+        async () => {
+          const r = await server.readyz();
+          return r.status === 200 ? r : undefined;
+        },
+        { what: 'readyz 200', timeoutMs: 60_000, intervalMs: 250 },
+      );
       expect(back.checks.kafka).toBe(true);
 
       const changes = log.lines.filter((l) => l.dependency === 'kafka').map((l) => [l.msg, l.previous]);
@@ -154,8 +169,14 @@ describe('/readyz follows the schema registry', () => {
     const unreachableUrl = `http://127.0.0.1:${await freePort()}/apis/ccompat/v7`;
     const dead = await serve({ registry: createRegistryProbe({ url: unreachableUrl }) }, log.logger);
     try {
-      expect(await real.readyz()).toEqual({ status: 200, checks: { lifecycle: true, service: true, registry: true } });
-      expect(await dead.readyz()).toEqual({ status: 503, checks: { lifecycle: true, service: true, registry: false } });
+      expect(await real.readyz()).toEqual({
+        status: 200,
+        checks: { lifecycle: true, service: true, registry: true },
+      });
+      expect(await dead.readyz()).toEqual({
+        status: 503,
+        checks: { lifecycle: true, service: true, registry: false },
+      });
       expect(log.lines.find((l) => l.msg === 'dependency unreachable')).toMatchObject({
         dependency: 'registry',
         reason: 'REGISTRY_UNAVAILABLE',

@@ -1,7 +1,13 @@
 import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import type { RetryPolicy } from '@ehrflow/resilience';
-import { createKafka, createProducer, valueSubject, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
+import {
+  createKafka,
+  createProducer,
+  valueSubject,
+  type KafkaClient,
+  type RecordProducer,
+} from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
@@ -74,7 +80,11 @@ export async function buildExtractor(
     opened.push(() => store.close());
     await store.migrate();
 
-    const redis = new Redis(env.REDIS_URL, { ...transport.redis, maxRetriesPerRequest: 3, lazyConnect: true });
+    const redis = new Redis(env.REDIS_URL, {
+      ...transport.redis,
+      maxRetriesPerRequest: 3,
+      lazyConnect: true,
+    });
     opened.push(() => redis.quit());
     await redis.connect();
 
@@ -82,7 +92,8 @@ export async function buildExtractor(
     opened.push(() => registry.close());
     await requireSubjects(registry, [env.EXTRACTOR_RAW_TOPIC, env.EXTRACTOR_JOBS_TOPIC]);
     const codec = createCodec(registry, {
-      onRefreshError: (err, subject) => logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
+      onRefreshError: (err, subject) =>
+        logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
     });
 
     const kafka =
@@ -108,7 +119,9 @@ export async function buildExtractor(
       store,
       sources,
       sink: { send: (messages) => producer.send(env.EXTRACTOR_RAW_TOPIC, messages) },
-      events: { send: (event) => producer.send(env.EXTRACTOR_JOBS_TOPIC, [{ key: event.jobId, value: event }]) },
+      events: {
+        send: (event) => producer.send(env.EXTRACTOR_JOBS_TOPIC, [{ key: event.jobId, value: event }]),
+      },
       keyring,
       pseudonymKey,
       leaseMs: env.EXTRACTOR_LEASE_MS,
@@ -129,8 +142,14 @@ export async function buildExtractor(
       sources,
       async ready() {
         const [redisOk, dbOk] = await Promise.all([
-          redis.ping().then(() => true, () => false),
-          pool.query('SELECT 1').then(() => true, () => false),
+          redis.ping().then(
+            () => true,
+            () => false,
+          ),
+          pool.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ),
         ]);
         return redisOk && dbOk;
       },

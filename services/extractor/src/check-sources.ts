@@ -1,5 +1,10 @@
 import { isPipelineError } from '@ehrflow/errors';
-import { createTokenRequester, fromNetworkError, silentLogger, type TokenEndpointOptions } from '@ehrflow/http';
+import {
+  createTokenRequester,
+  fromNetworkError,
+  silentLogger,
+  type TokenEndpointOptions,
+} from '@ehrflow/http';
 import { type RetryPolicy } from '@ehrflow/resilience';
 import { request } from 'undici';
 import { resolveTokenUrls } from './source-discovery.ts';

@@ -41,7 +41,15 @@ export function upsertMessage(
 export function deleteMessage(ctx: EnvelopeContext, ref: DeletedRef, sourceLocator: string): OutgoingMessage {
   const recordId = recordIdOf(ctx.sourceId, ref.resourceType, ref.id, DELETED_VERSION);
   const payload = Buffer.from(JSON.stringify({ resourceType: ref.resourceType, id: ref.id }), 'utf8');
-  return message(ctx, recordId, ref.resourceType, 'DELETE', `${ref.resourceType}/${ref.id}`, payload, sourceLocator);
+  return message(
+    ctx,
+    recordId,
+    ref.resourceType,
+    'DELETE',
+    `${ref.resourceType}/${ref.id}`,
+    payload,
+    sourceLocator,
+  );
 }
 
 function message(

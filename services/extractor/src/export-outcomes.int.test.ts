@@ -21,8 +21,16 @@ async function withSite(
   body: (extractor: Extractor, site: SiteSetup) => Promise<void>,
 ): Promise<void> {
   await sim.start(0);
-  const site: SiteSetup = { site: 'site-a', sourceId: `${name}-${stack.rid}`, clientId: stack.secretClient.clientId };
-  const sources = stack.sourcesFile(sim, [site], { rateLimitPerMinute: 60_000, resourceTypes: [...TYPES], ...extra.sources });
+  const site: SiteSetup = {
+    site: 'site-a',
+    sourceId: `${name}-${stack.rid}`,
+    clientId: stack.secretClient.clientId,
+  };
+  const sources = stack.sourcesFile(sim, [site], {
+    rateLimitPerMinute: 60_000,
+    resourceTypes: [...TYPES],
+    ...extra.sources,
+  });
   const extractor = await stack.inProcess(stack.envFor(sources, extra.env));
   try {
     await body(extractor, site);
@@ -50,7 +58,11 @@ describe('manifest entries', () => {
 
       // The simulator's error file holds one OperationOutcome per exported type.
       // Every file read and the counts add up, but the source said it failed: partial, never completed.
-      expect(final).toMatchObject({ state: 'partial', reason: 'source_errors', errorsByCode: { EXPORT_ERROR_ENTRY: TYPES.length } });
+      expect(final).toMatchObject({
+        state: 'partial',
+        reason: 'source_errors',
+        errorsByCode: { EXPORT_ERROR_ENTRY: TYPES.length },
+      });
       expect(final.errorEntries).toEqual({
         byType: Object.fromEntries(TYPES.map((t) => [t, 1])),
         issueCodes: { processing: TYPES.length },
@@ -80,7 +92,10 @@ describe('manifest entries', () => {
     await withSite('dl', sim, {}, async (extractor, site) => {
       const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill', since });
       const final = await waitForEnd(extractor, job.id, 60_000);
-      const { upserts, deletes } = expectedRecords(sim, site.site, site.sourceId, { types: TYPES, sinceMs: Date.parse(since) });
+      const { upserts, deletes } = expectedRecords(sim, site.site, site.sourceId, {
+        types: TYPES,
+        sinceMs: Date.parse(since),
+      });
       expect(deletes.size).toBeGreaterThan(3);
 
       expect(final).toMatchObject({ state: 'completed', reason: null });
@@ -94,7 +109,10 @@ describe('manifest entries', () => {
       expect(new Set(raw.filter((r) => r.kind === 'UPSERT').map((r) => r.recordId))).toEqual(upserts);
       const first = deleted[0];
       if (first === undefined) throw new Error('no DELETE envelope');
-      const payload = JSON.parse(decryptPayload(stack.keyring, first.payload).toString('utf8')) as { resourceType: string; id: string };
+      const payload = JSON.parse(decryptPayload(stack.keyring, first.payload).toString('utf8')) as {
+        resourceType: string;
+        id: string;
+      };
       expect(TYPES).toContain(payload.resourceType);
       expect(payload.id).toMatch(/^[a-z]+-\d+$/);
     });
@@ -115,26 +133,42 @@ describe('expired export files', () => {
       faults: { latency: { fixedMs: 60, randomMs: 0 } },
       now: () => Date.now() + offsetMs,
     });
-    await withSite('xp', sim, { sources: { maxConcurrency: 1 }, env: { EXTRACTOR_MAX_EXPORT_ATTEMPTS: '2' } }, async (extractor, site) => {
-      const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-      const before = await waitForValue(async () => {
-          const view = await extractor.jobs.get(job.id);
-          return view !== undefined && view.parts.done >= 2 ? view : undefined;
-        }, { what: 'two files done', timeoutMs: 30_000 });
-      expect(before.parts.done).toBeLessThan(before.parts.total);
-      offsetMs = 2 * sim.options.export.fileTtlMs;
+    await withSite(
+      'xp',
+      sim,
+      { sources: { maxConcurrency: 1 }, env: { EXTRACTOR_MAX_EXPORT_ATTEMPTS: '2' } },
+      async (extractor, site) => {
+        const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
+        const before = await waitForValue(
+          async () => {
+            const view = await extractor.jobs.get(job.id);
+            return view !== undefined && view.parts.done >= 2 ? view : undefined;
+          },
+          { what: 'two files done', timeoutMs: 30_000 },
+        );
+        expect(before.parts.done).toBeLessThan(before.parts.total);
+        offsetMs = 2 * sim.options.export.fileTtlMs;
 
-      const final = await waitForEnd(extractor, job.id, 60_000);
-      const expected = expectedRecords(sim, site.site, site.sourceId, { types: TYPES }).upserts;
-      expect(final).toMatchObject({ state: 'completed', reason: null });
-      // Counts start again with the new export: exact, not doubled by the first attempt's files.
-      expect(final.counts).toMatchObject({ read: expected.size, produced: expected.size, deleted: 0, errors: 0 });
-      expect(sim.counters().exportsStarted).toBe(2);
-      expect((await extractor.store.get(job.id))?.exportAttempts).toBe(2);
+        const final = await waitForEnd(extractor, job.id, 60_000);
+        const expected = expectedRecords(sim, site.site, site.sourceId, { types: TYPES }).upserts;
+        expect(final).toMatchObject({ state: 'completed', reason: null });
+        // Counts start again with the new export: exact, not doubled by the first attempt's files.
+        expect(final.counts).toMatchObject({
+          read: expected.size,
+          produced: expected.size,
+          deleted: 0,
+          errors: 0,
+        });
+        expect(sim.counters().exportsStarted).toBe(2);
+        expect((await extractor.store.get(job.id))?.exportAttempts).toBe(2);
 
-      const { raw } = await stack.readBack(job.id, (r) => new Set(r.map((x) => x.recordId)).size >= expected.size);
-      expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
-    });
+        const { raw } = await stack.readBack(
+          job.id,
+          (r) => new Set(r.map((x) => x.recordId)).size >= expected.size,
+        );
+        expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
+      },
+    );
   });
 
   it('gives up after EXTRACTOR_MAX_EXPORT_ATTEMPTS exports whose files are always expired', async () => {

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@ehrflow/config';
-import { createCodec, createRegistry, loadSchemaSet, type JobEvent, type RawEnvelope } from '@ehrflow/contracts';
+import {
+  createCodec,
+  createRegistry,
+  loadSchemaSet,
+  type JobEvent,
+  type RawEnvelope,
+} from '@ehrflow/contracts';
 import { createSimulator, resourceId, RESOURCE_TYPES, type Simulator } from '@ehrflow/ehr-sim';
 import { recordIdOf } from '@ehrflow/fhir';
 import { createKafka } from '@ehrflow/kafka';
@@ -33,7 +39,12 @@ const KEYRING = `k${rid}:${randomBytes(32).toString('base64')}`;
 const keyring = parseKeyring(KEYRING);
 const dir = mkdtempSync(join(tmpdir(), `extractor-${rid}-`));
 const logger = createLogger({ name: 'extractor-int', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const kafka = createKafka({ brokers: '127.0.0.1:9092', clientId: `extractor-int-${rid}`, logger, mode: 'test' });
+const kafka = createKafka({
+  brokers: '127.0.0.1:9092',
+  clientId: `extractor-int-${rid}`,
+  logger,
+  mode: 'test',
+});
 const registry = createRegistry({ url: REGISTRY_URL });
 const codec = createCodec(registry);
 
@@ -71,7 +82,10 @@ beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
   pemFile = join(dir, 'client.pem');
   writeFileSync(pemFile, await exportPKCS8(privateKey));
-  jwtClient = { clientId: `jwt-${rid}`, jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES384' }] } };
+  jwtClient = {
+    clientId: `jwt-${rid}`,
+    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES384' }] },
+  };
   secretClient = { clientId: `sec-${rid}`, secret: randomBytes(12).toString('hex') };
   writeFileSync(join(dir, 'client.secret'), secretClient.secret);
 });
@@ -81,7 +95,8 @@ afterAll(async () => {
   await admin.connect();
   await admin.deleteTopics({ topics: [RAW_TOPIC, JOBS_TOPIC] }).catch(() => undefined);
   await admin.disconnect();
-  for (const topic of [RAW_TOPIC, JOBS_TOPIC]) await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
+  for (const topic of [RAW_TOPIC, JOBS_TOPIC])
+    await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
   await registry.close();
   const pool = new pg.Pool({ connectionString: DATABASE_URL });
   await pool.query(`DROP SCHEMA IF EXISTS "${DB_SCHEMA}" CASCADE`);
@@ -90,7 +105,11 @@ afterAll(async () => {
 });
 
 /** Writes a sources file for the given sites (site-a: client secret, site-b: SMART JWT ES384). */
-function sourcesFile(sim: Simulator, sites: readonly SiteSetup[], extra: Record<string, unknown> = {}): string {
+function sourcesFile(
+  sim: Simulator,
+  sites: readonly SiteSetup[],
+  extra: Record<string, unknown> = {},
+): string {
   const file = join(dir, `sources-${randomUUID()}.json`);
   const sources = sites.map((s) => ({
     id: s.sourceId,
@@ -157,7 +176,10 @@ async function readBack(
     },
   });
   try {
-    await waitForValue(() => Promise.resolve(until(raw, events) ? true : undefined), { what: 'records on the test topics', timeoutMs: 60_000 });
+    await waitForValue(() => Promise.resolve(until(raw, events) ? true : undefined), {
+      what: 'records on the test topics',
+      timeoutMs: 60_000,
+    });
   } finally {
     await consumer.disconnect();
   }
@@ -212,7 +234,9 @@ describe('backfill across two sites with short tokens, a strict rate limit and a
       { site: 'site-b', sourceId: `b-${rid}`, clientId: jwtClient.clientId },
     ];
     extractor = await inProcess(envFor(sourcesFile(sim, sites, { rateLimitPerMinute: 300, headroom: 0.6 })));
-    const started = await Promise.all(sites.map((s) => extractor!.jobs.start({ source: s.sourceId, kind: 'backfill' })));
+    const started = await Promise.all(
+      sites.map((s) => extractor!.jobs.start({ source: s.sourceId, kind: 'backfill' })),
+    );
     const finals = await Promise.all(started.map((j) => extractor!.jobs.wait(j.id)));
 
     for (const [i, final] of finals.entries()) {
@@ -223,12 +247,21 @@ describe('backfill across two sites with short tokens, a strict rate limit and a
       expect(final.counts.read).toBe(final.counts.produced + final.counts.deleted + final.counts.errors);
       expect(final.counts.tokenRefreshes).toBeGreaterThan(1);
 
-      const { raw, events } = await readBack(final.id, (r, e) => r.length >= expected.size && e.some((x) => x.state === 'completed'));
+      const { raw, events } = await readBack(
+        final.id,
+        (r, e) => r.length >= expected.size && e.some((x) => x.state === 'completed'),
+      );
       const ids = raw.map((r) => r.recordId);
       expect(new Set(ids).size).toBe(ids.length);
       expect(new Set(ids)).toEqual(expected);
-      expect(raw.every((r) => r.sourceId === site.sourceId && r.kind === 'UPSERT' && r.keyId === keyring.activeKid)).toBe(true);
-      const sample = JSON.parse(decryptPayload(keyring, (raw[0] as RawEnvelope).payload).toString('utf8')) as { id: string };
+      expect(
+        raw.every(
+          (r) => r.sourceId === site.sourceId && r.kind === 'UPSERT' && r.keyId === keyring.activeKid,
+        ),
+      ).toBe(true);
+      const sample = JSON.parse(
+        decryptPayload(keyring, (raw[0] as RawEnvelope).payload).toString('utf8'),
+      ) as { id: string };
       expect(typeof sample.id).toBe('string');
       expect(events.map((e) => e.state)).toEqual(expect.arrayContaining(['running', 'completed']));
       expect(events.at(-1)?.counts.produced).toBe(expected.size);
@@ -251,11 +284,22 @@ describe('backfill across two sites with short tokens, a strict rate limit and a
 
 describe('incremental sync', () => {
   it('pages through _lastUpdated > since, produces every newer resource and stores the watermark', async () => {
-    const sim = createSimulator({ seed: `in-${rid}`, sites: ['site-a'], patientsPerSite: 60, clients: [secretClient] });
+    const sim = createSimulator({
+      seed: `in-${rid}`,
+      sites: ['site-a'],
+      patientsPerSite: 60,
+      clients: [secretClient],
+    });
     await sim.start(0);
     const site: SiteSetup = { site: 'site-a', sourceId: `i-${rid}`, clientId: secretClient.clientId };
     const extractor = await inProcess(
-      envFor(sourcesFile(sim, [site], { rateLimitPerMinute: 6000, pageSize: 25, resourceTypes: ['Patient', 'Observation'] })),
+      envFor(
+        sourcesFile(sim, [site], {
+          rateLimitPerMinute: 6000,
+          pageSize: 25,
+          resourceTypes: ['Patient', 'Observation'],
+        }),
+      ),
     );
     try {
       const since = '2024-07-01T00:00:00Z';
@@ -298,10 +342,15 @@ describe('credentials revoked mid-job', () => {
     });
     await sim.start(0);
     const site: SiteSetup = { site: 'site-a', sourceId: `r-${rid}`, clientId: secretClient.clientId };
-    const extractor = await inProcess(envFor(sourcesFile(sim, [site], { rateLimitPerMinute: 6000, maxConcurrency: 1 })));
+    const extractor = await inProcess(
+      envFor(sourcesFile(sim, [site], { rateLimitPerMinute: 6000, maxConcurrency: 1 })),
+    );
     try {
       const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-      await waitForValue(async () => ((await extractor.jobs.get(job.id))?.counts.produced ?? 0) > 0 || undefined, { what: 'first envelopes', timeoutMs: 30_000 });
+      await waitForValue(
+        async () => ((await extractor.jobs.get(job.id))?.counts.produced ?? 0) > 0 || undefined,
+        { what: 'first envelopes', timeoutMs: 30_000 },
+      );
       sim.revoke(secretClient.clientId);
       const final = await extractor.jobs.wait(job.id);
       expect(final).toMatchObject({ state: 'failed', reason: 'auth', errorCode: 'AUTH_REJECTED' });
@@ -327,16 +376,26 @@ describe('kill -9 mid-backfill and restart', () => {
   });
 
   function startChild(env: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     children.push(child);
     return child;
   }
 
-  async function api(port: number, method: string, path: string, body?: unknown): Promise<JobView | undefined> {
+  async function api(
+    port: number,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<JobView | undefined> {
     try {
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
       });
       return res.ok ? ((await res.json()) as JobView) : undefined;
     } catch {
@@ -363,11 +422,17 @@ describe('kill -9 mid-backfill and restart', () => {
     });
     try {
       const first = startChild(env);
-      const job = await waitForValue(() => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }), { what: 'the first extractor', timeoutMs: 30_000 });
-      const before = await waitForValue(async () => {
+      const job = await waitForValue(
+        () => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }),
+        { what: 'the first extractor', timeoutMs: 30_000 },
+      );
+      const before = await waitForValue(
+        async () => {
           const view = await api(port, 'GET', `/jobs/${job.id}`);
           return view !== undefined && view.parts.done >= 2 ? view : undefined;
-        }, { what: 'progress before the kill', timeoutMs: 60_000 });
+        },
+        { what: 'progress before the kill', timeoutMs: 60_000 },
+      );
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
       const servedBefore = sim.counters().resourcesServed;
@@ -375,10 +440,15 @@ describe('kill -9 mid-backfill and restart', () => {
       sim.resetCounters();
 
       startChild(env);
-      const final = await waitForValue(async () => {
+      const final = await waitForValue(
+        async () => {
           const view = await api(port, 'GET', `/jobs/${job.id}`);
-          return view !== undefined && view.state !== 'running' && view.state !== 'pending' ? view : undefined;
-        }, { what: 'the resumed job to finish', timeoutMs: 90_000 });
+          return view !== undefined && view.state !== 'running' && view.state !== 'pending'
+            ? view
+            : undefined;
+        },
+        { what: 'the resumed job to finish', timeoutMs: 90_000 },
+      );
       expect(final.state).toBe('completed');
       const expected = expectedIds(sim, site.site, site.sourceId);
       expect(final.counts.produced).toBe(expected.size);

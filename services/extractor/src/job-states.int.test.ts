@@ -178,10 +178,13 @@ describe('resume', () => {
       { EXTRACTOR_HTTP_RETRIES: '1', EXTRACTOR_RETRY_MAX_MS: '50' },
       async (extractor, site, exchanges) => {
         const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
-        await waitForValue(async () => {
+        await waitForValue(
+          async () => {
             const view = await extractor.jobs.get(job.id);
             return view !== undefined && view.parts.done >= 2 ? view : undefined;
-          }, { what: 'two files done', timeoutMs: 30_000 });
+          },
+          { what: 'two files done', timeoutMs: 30_000 },
+        );
         // The EHR breaks down: every request fails, retries run out, the job fails.
         sim.setFaults({ serverErrors: { every: 1, burst: 1_000_000, status: 500 } });
         const failed = await waitForEnd(extractor, job.id, 30_000);
@@ -232,7 +235,10 @@ describe('resume', () => {
           ? progress
           : undefined;
       };
-      const atCancel = await waitForValue(patientsDone, { what: 'every Patient file read', timeoutMs: 30_000 });
+      const atCancel = await waitForValue(patientsDone, {
+        what: 'every Patient file read',
+        timeoutMs: 30_000,
+      });
       await extractor.jobs.cancel(job.id);
       expect(await waitForEnd(extractor, job.id, 30_000)).toMatchObject({
         state: 'cancelled',

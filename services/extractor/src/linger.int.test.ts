@@ -23,8 +23,15 @@ describe('batch linger on a slow link', () => {
       faults: { servedLinesPerSecond: 20 },
     });
     await sim.start(0);
-    const site: SiteSetup = { site: 'site-a', sourceId: `lg-${stack.rid}`, clientId: stack.secretClient.clientId };
-    const sources = stack.sourcesFile(sim, [site], { rateLimitPerMinute: 60_000, resourceTypes: ['Patient'] });
+    const site: SiteSetup = {
+      site: 'site-a',
+      sourceId: `lg-${stack.rid}`,
+      clientId: stack.secretClient.clientId,
+    };
+    const sources = stack.sourcesFile(sim, [site], {
+      rateLimitPerMinute: 60_000,
+      resourceTypes: ['Patient'],
+    });
     const extractor = await stack.inProcess(
       stack.envFor(sources, { EXTRACTOR_BATCH_SIZE: '500', EXTRACTOR_BATCH_LINGER_MS: '200' }),
     );
@@ -33,10 +40,11 @@ describe('batch linger on a slow link', () => {
       const expected = expectedRecords(sim, site.site, site.sourceId, { types: ['Patient'] }).upserts;
       // Snapshots of the job while it runs: produced records before the only file is done.
       const producedWhileDownloading = new Set<number>();
-      for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
         const view = await extractor.jobs.get(job.id);
         if (view === undefined || (view.state !== 'running' && view.state !== 'pending')) break;
-        if (view.parts.done === 0 && view.counts.produced > 0) producedWhileDownloading.add(view.counts.produced);
+        if (view.parts.done === 0 && view.counts.produced > 0)
+          producedWhileDownloading.add(view.counts.produced);
         await new Promise((r) => setTimeout(r, 25));
       }
       const final = await waitForEnd(extractor, job.id, 60_000);

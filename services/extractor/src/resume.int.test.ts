@@ -25,12 +25,16 @@ const children: ChildProcess[] = [];
 
 beforeAll(() => stack.setUp());
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await stack.tearDown();
 });
 
 function startChild(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   return child;
 }
@@ -39,7 +43,9 @@ async function api(port: number, method: string, path: string, body?: unknown): 
   try {
     const res = await fetch(`http://127.0.0.1:${port}${path}`, {
       method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
     return res.ok ? ((await res.json()) as JobView) : undefined;
   } catch {
@@ -60,26 +66,39 @@ describe('kill -9 mid-download and restart', () => {
     });
     const exchanges = recordExchanges(sim);
     await sim.start(0);
-    const site: SiteSetup = { site: 'site-a', sourceId: `rs-${stack.rid}`, clientId: stack.secretClient.clientId };
+    const site: SiteSetup = {
+      site: 'site-a',
+      sourceId: `rs-${stack.rid}`,
+      clientId: stack.secretClient.clientId,
+    };
     const port = await freePort();
-    const env = stack.envFor(stack.sourcesFile(sim, [site], { rateLimitPerMinute: 60_000, maxConcurrency: 2 }), {
-      HTTP_PORT: String(port),
-      EXTRACTOR_LEASE_MS: '1500',
-      // Small batches: a file is committed many times while it downloads, so a kill leaves partial files.
-      EXTRACTOR_BATCH_SIZE: '10',
-    });
+    const env = stack.envFor(
+      stack.sourcesFile(sim, [site], { rateLimitPerMinute: 60_000, maxConcurrency: 2 }),
+      {
+        HTTP_PORT: String(port),
+        EXTRACTOR_LEASE_MS: '1500',
+        // Small batches: a file is committed many times while it downloads, so a kill leaves partial files.
+        EXTRACTOR_BATCH_SIZE: '10',
+      },
+    );
     const pool = new pg.Pool({ connectionString: DATABASE_URL });
     const store = createJobStore(pool, stack.dbSchema);
     try {
       const first = startChild(env);
-      const job = await waitForValue(() => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }), { what: 'the first extractor', timeoutMs: 30_000 });
-      await waitForValue(async () => {
+      const job = await waitForValue(
+        () => api(port, 'POST', '/jobs', { source: site.sourceId, kind: 'backfill' }),
+        { what: 'the first extractor', timeoutMs: 30_000 },
+      );
+      await waitForValue(
+        async () => {
           const record = await store.get(job.id);
           const files = record?.progress?.kind === 'backfill' ? record.progress.files : [];
           const done = files.filter((f) => f.done).length;
           const partial = files.filter((f) => !f.done && f.position.byteOffset > 0).length;
           return done >= 2 && partial >= 1 ? true : undefined;
-        }, { what: 'finished and partial files', timeoutMs: 60_000 });
+        },
+        { what: 'finished and partial files', timeoutMs: 60_000 },
+      );
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
       const killedAt = Date.now();
@@ -88,17 +107,26 @@ describe('kill -9 mid-download and restart', () => {
       const atKill = (await store.get(job.id))?.progress as BackfillProgress;
       const pathOf = (url: string): string => new URL(url).pathname;
       const finished = new Set(atKill.files.filter((f) => f.done).map((f) => pathOf(f.url)));
-      const partial = new Set(atKill.files.filter((f) => !f.done && f.position.byteOffset > 0).map((f) => pathOf(f.url)));
-      const untouched = new Set(atKill.files.filter((f) => !f.done && f.position.byteOffset === 0).map((f) => pathOf(f.url)));
+      const partial = new Set(
+        atKill.files.filter((f) => !f.done && f.position.byteOffset > 0).map((f) => pathOf(f.url)),
+      );
+      const untouched = new Set(
+        atKill.files.filter((f) => !f.done && f.position.byteOffset === 0).map((f) => pathOf(f.url)),
+      );
       expect(finished.size).toBeGreaterThanOrEqual(2);
       expect(finished.size).toBeLessThan(atKill.files.length);
       sim.resetCounters();
 
       startChild(env);
-      const final = await waitForValue(async () => {
+      const final = await waitForValue(
+        async () => {
           const view = await api(port, 'GET', `/jobs/${job.id}`);
-          return view !== undefined && view.state !== 'running' && view.state !== 'pending' ? view : undefined;
-        }, { what: 'the resumed job to finish', timeoutMs: 90_000 });
+          return view !== undefined && view.state !== 'running' && view.state !== 'pending'
+            ? view
+            : undefined;
+        },
+        { what: 'the resumed job to finish', timeoutMs: 90_000 },
+      );
       const expected = expectedRecords(sim, site.site, site.sourceId).upserts;
       expect(final.state).toBe('completed');
       expect(final.counts.produced).toBe(expected.size);
@@ -115,7 +143,10 @@ describe('kill -9 mid-download and restart', () => {
       // Partial files continue where their checkpoint stopped: 206 to a Range request.
       for (const p of partial) expect(downloads.find((e) => e.path === p)?.status, p).toBe(206);
 
-      const { raw } = await stack.readBack(job.id, (r) => new Set(r.map((x) => x.recordId)).size >= expected.size);
+      const { raw } = await stack.readBack(
+        job.id,
+        (r) => new Set(r.map((x) => x.recordId)).size >= expected.size,
+      );
       expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
     } finally {
       await pool.end();

@@ -52,7 +52,11 @@ describe.each(['seconds', 'http-date', 'absurd', 'epoch'] as const)('429s with R
     });
     const exchanges = recordExchanges(sim);
     await sim.start(0);
-    const site: SiteSetup = { site: 'site-a', sourceId: `ra-${form}-${stack.rid}`, clientId: stack.secretClient.clientId };
+    const site: SiteSetup = {
+      site: 'site-a',
+      sourceId: `ra-${form}-${stack.rid}`,
+      clientId: stack.secretClient.clientId,
+    };
     const logs = capturingLogger('ra', 'warn');
     const sources = stack.sourcesFile(sim, [site], {
       rateLimitPerMinute: 60_000,
@@ -80,7 +84,9 @@ describe.each(['seconds', 'http-date', 'absurd', 'epoch'] as const)('429s with R
       expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
 
       // Token requests have their own path; the searches are one sequential stream.
-      const stream = exchanges.filter((e) => !e.path.endsWith('/auth/token')).sort((a, b) => a.arrivedAt - b.arrivedAt);
+      const stream = exchanges
+        .filter((e) => !e.path.endsWith('/auth/token'))
+        .sort((a, b) => a.arrivedAt - b.arrivedAt);
       const throttled = stream.filter((e) => e.status === 429);
       expect(throttled.length).toBeGreaterThanOrEqual(3);
       const headerShape = {
@@ -93,7 +99,10 @@ describe.each(['seconds', 'http-date', 'absurd', 'epoch'] as const)('429s with R
 
       const gaps = throttled.map((e) => {
         const next = stream.find((x) => x.arrivedAt >= e.answeredAt && x !== e);
-        return { asked: askedMs(e, form), gap: next === undefined ? Infinity : next.arrivedAt - e.answeredAt };
+        return {
+          asked: askedMs(e, form),
+          gap: next === undefined ? Infinity : next.arrivedAt - e.answeredAt,
+        };
       });
       for (const g of gaps) expect(g.gap).toBeGreaterThanOrEqual(g.asked - TOLERANCE_MS);
       // The check above must be able to fail: some 429s asked for clearly more than the backoff.

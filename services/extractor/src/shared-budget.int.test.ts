@@ -33,12 +33,20 @@ describe('two replicas on one source', () => {
     });
     const exchanges = recordExchanges(sim);
     await sim.start(0);
-    const site: SiteSetup = { site: 'site-a', sourceId: `rb-${stack.rid}`, clientId: stack.secretClient.clientId };
+    const site: SiteSetup = {
+      site: 'site-a',
+      sourceId: `rb-${stack.rid}`,
+      clientId: stack.secretClient.clientId,
+    };
     // Budget 600 × 0.5 = 300/min = 5/s; the bucket holds one second of it (5 tokens).
-    const env = stack.envFor(stack.sourcesFile(sim, [site], { rateLimitPerMinute: 600, headroom: 0.5, resourceTypes: [...types] }));
+    const env = stack.envFor(
+      stack.sourcesFile(sim, [site], { rateLimitPerMinute: 600, headroom: 0.5, resourceTypes: [...types] }),
+    );
     const replicas = [await stack.inProcess(env), await stack.inProcess(env)];
     try {
-      const jobs = await Promise.all(replicas.map((r) => r.jobs.start({ source: site.sourceId, kind: 'backfill' })));
+      const jobs = await Promise.all(
+        replicas.map((r) => r.jobs.start({ source: site.sourceId, kind: 'backfill' })),
+      );
       const finals = await Promise.all(replicas.map((r, i) => waitForEnd(r, jobs[i]!.id, 90_000)));
 
       const expected = expectedRecords(sim, site.site, site.sourceId, { types }).upserts;
@@ -59,7 +67,8 @@ describe('two replicas on one source', () => {
       expect(client?.peakPerMinute).toBeLessThanOrEqual(300 + 5 + 2);
       // Over the whole run: one bucket plus the budget for the time it took. Unshared budgets
       // would send about twice as much.
-      const spanSeconds = (Math.max(...sent.map((e) => e.arrivedAt)) - Math.min(...sent.map((e) => e.arrivedAt))) / 1000;
+      const spanSeconds =
+        (Math.max(...sent.map((e) => e.arrivedAt)) - Math.min(...sent.map((e) => e.arrivedAt))) / 1000;
       expect(spanSeconds).toBeGreaterThan(5);
       expect(sent.length).toBeLessThanOrEqual(5 + 5 * spanSeconds + 2);
     } finally {
@@ -70,8 +79,13 @@ describe('two replicas on one source', () => {
 });
 
 describe('priorities on one source', () => {
-  async function grants(metrics: ExtractorMetrics, sourceId: string): Promise<{ incremental: number; backfill: number }> {
-    const metric = await metrics.service.registry.getSingleMetric('ehrflow_extractor_limiter_grants_total')?.get();
+  async function grants(
+    metrics: ExtractorMetrics,
+    sourceId: string,
+  ): Promise<{ incremental: number; backfill: number }> {
+    const metric = await metrics.service.registry
+      .getSingleMetric('ehrflow_extractor_limiter_grants_total')
+      ?.get();
     const value = (priority: string): number =>
       metric?.values.find((v) => v.labels.source === sourceId && v.labels.priority === priority)?.value ?? 0;
     return { incremental: value('incremental'), backfill: value('backfill') };
@@ -87,7 +101,11 @@ describe('priorities on one source', () => {
       export: { maxResourcesPerFile: 10, pollsBeforeReady: 1, retryAfterSeconds: 1 },
     });
     await sim.start(0);
-    const site: SiteSetup = { site: 'site-a', sourceId: `pr-${stack.rid}`, clientId: stack.secretClient.clientId };
+    const site: SiteSetup = {
+      site: 'site-a',
+      sourceId: `pr-${stack.rid}`,
+      clientId: stack.secretClient.clientId,
+    };
     // Budget 200 × 0.6 = 120/min = 2/s: the backfill (~40 files) needs about 20 s of it.
     const sources = stack.sourcesFile(sim, [site], {
       rateLimitPerMinute: 200,
@@ -98,8 +116,15 @@ describe('priorities on one source', () => {
     const metrics = createExtractorMetrics();
     const extractor = await stack.inProcess(stack.envFor(sources), { metrics });
     try {
-      const backfill = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill', types: ['Observation', 'Condition'] });
-      await waitForValue(async () => (((await extractor.jobs.get(backfill.id))?.parts.done ?? 0) >= 2 ? true : undefined), { what: 'the backfill downloading', timeoutMs: 30_000 });
+      const backfill = await extractor.jobs.start({
+        source: site.sourceId,
+        kind: 'backfill',
+        types: ['Observation', 'Condition'],
+      });
+      await waitForValue(
+        async () => (((await extractor.jobs.get(backfill.id))?.parts.done ?? 0) >= 2 ? true : undefined),
+        { what: 'the backfill downloading', timeoutMs: 30_000 },
+      );
       const before = await grants(metrics, site.sourceId);
       const incremental = await extractor.jobs.start({
         source: site.sourceId,
@@ -111,7 +136,11 @@ describe('priorities on one source', () => {
       const after = await grants(metrics, site.sourceId);
       const backfillView = await extractor.jobs.get(backfill.id);
 
-      expect(done).toMatchObject({ state: 'completed', counts: { produced: 100 }, parts: { done: 1, total: 1 } });
+      expect(done).toMatchObject({
+        state: 'completed',
+        counts: { produced: 100 },
+        parts: { done: 1, total: 1 },
+      });
       // The incremental job finished while the backfill was still running, not after it.
       expect(backfillView?.state).toBe('running');
       expect(backfillView?.parts.done).toBeLessThan(backfillView?.parts.total ?? 0);

@@ -1,6 +1,12 @@
 import { ConfigError, type ConfigProblem } from '@ehrflow/config';
 import { isPipelineError } from '@ehrflow/errors';
-import { discoverSmartConfiguration, SmartDiscoveryError, smartConfigurationUrl, type HttpLogger, type SmartConfiguration } from '@ehrflow/http';
+import {
+  discoverSmartConfiguration,
+  SmartDiscoveryError,
+  smartConfigurationUrl,
+  type HttpLogger,
+  type SmartConfiguration,
+} from '@ehrflow/http';
 import { retry, type RetryPolicy } from '@ehrflow/resilience';
 import type { DeclaredSource, SourceConfig } from './sources.ts';
 

@@ -1,4 +1,14 @@
-import { createHttpClient, createRateLimiter, createTokenProvider, type HttpClient, type HttpLogger, type Priority, type RateLimiter, type SharedRateLimiter, type TokenProvider } from '@ehrflow/http';
+import {
+  createHttpClient,
+  createRateLimiter,
+  createTokenProvider,
+  type HttpClient,
+  type HttpLogger,
+  type Priority,
+  type RateLimiter,
+  type SharedRateLimiter,
+  type TokenProvider,
+} from '@ehrflow/http';
 import { createSemaphore, type RetryPolicy, type Semaphore } from '@ehrflow/resilience';
 import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { Redis } from 'ioredis';

@@ -34,7 +34,9 @@ describe('createDecryptor', () => {
     const stranger = createKeyring([['k9', Buffer.alloc(32, 9)]]);
     const decrypt = createDecryptor(contractOfType('Patient'), rotated);
     const foreign = validRecord('Patient', patientResource(jane), jane.sourceId, stranger);
-    expect(() => decrypt(foreign.encrypted)).toThrow(/sealed PHI fields cannot be decrypted \(DECRYPT_FAILED\)/);
+    expect(() => decrypt(foreign.encrypted)).toThrow(
+      /sealed PHI fields cannot be decrypted \(DECRYPT_FAILED\)/,
+    );
     const { encrypted } = validRecord('Patient', patientResource(jane), jane.sourceId, oldRing);
     expect(encrypted.telecomPhone).toBe(SEALED_REF);
     expect(() => decrypt({ ...encrypted, telecomPhone: null, telecomEmail: SEALED_REF })).toThrow(

@@ -1,6 +1,12 @@
 import { isPhi, type Contract } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
-import { decryptField, isEncryptedField, openSealedFields, type Keyring, type SealedValue } from '@ehrflow/phi';
+import {
+  decryptField,
+  isEncryptedField,
+  openSealedFields,
+  type Keyring,
+  type SealedValue,
+} from '@ehrflow/phi';
 
 /** Decrypts the PHI fields of one `ehr.valid.<Type>` record. */
 export type Decryptor = (record: Readonly<Record<string, unknown>>) => Record<string, unknown>;
@@ -49,7 +55,8 @@ function openSealed(
     for (const name of phiFields) {
       const value = record[name];
       const values: unknown[] = Array.isArray(value) ? value : [value];
-      if (value !== null && value !== undefined && !values.every((v) => isEncryptedField(v))) decryptOne(ring, name, value);
+      if (value !== null && value !== undefined && !values.every((v) => isEncryptedField(v)))
+        decryptOne(ring, name, value);
     }
     const code = err instanceof PipelineError ? err.code : 'DECRYPT_FAILED';
     const fieldPath = err instanceof PipelineError ? err.context.fieldPath : undefined;

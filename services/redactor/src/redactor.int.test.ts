@@ -260,16 +260,28 @@ describe('redactor (integration)', () => {
       clientId: `${prefix}redactor`,
     });
     redactor.done.catch(() => undefined);
-    await waitFor(() => redactor?.ready() === true, { what: 'redactor ready', timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(() => redactor?.ready() === true, {
+      what: 'redactor ready',
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
 
     // Site A before the rotation (k1), Patients first so their notes' names are known (best effort).
     await produceValid('Patient', siteA, oldRing);
-    await waitFor(() => (redactor?.stats().committed ?? 0) >= siteA.length, { what: 'site A patients', timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(() => (redactor?.stats().committed ?? 0) >= siteA.length, {
+      what: 'site A patients',
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     await produceValid('Observation', siteA, oldRing);
     await produceValid('Condition', siteA, oldRing);
     // The rotation: writers switch to k2; the redactor's ring already holds both.
     await produceValid('Patient', siteB, rotatedRing);
-    await waitFor(() => (redactor?.stats().committed ?? 0) >= siteA.length * 3 + siteB.length, { what: 'site B patients', timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(() => (redactor?.stats().committed ?? 0) >= siteA.length * 3 + siteB.length, {
+      what: 'site B patients',
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     await produceValid('Observation', siteB, rotatedRing);
     await produceValid('Condition', siteB, rotatedRing);
     await produceValid('Observation', siteC, rotatedRing);
@@ -378,7 +390,11 @@ describe('redactor (integration)', () => {
       clientId: `${prefix}redactor-del`,
     });
     redactor.done.catch(() => undefined);
-    await waitFor(() => redactor?.ready() === true, { what: 'redactor ready', timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(() => redactor?.ready() === true, {
+      what: 'redactor ready',
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     const observations = [...sources.entries()].filter(
       ([, s]) => s.type === 'Observation' && s.person.sourceId === 'site-a',
     );
@@ -441,12 +457,19 @@ describe('redactor (integration)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       let port = 0;
-      await waitFor(() => {
+      await waitFor(
+        () => {
           const m = /"port":(\d+)[^\n]*"msg":"redactor started"/.exec(out.join(''));
           port = m ? Number(m[1]) : 0;
           return port > 0;
-        }, { what: 'redactor process to start', timeoutMs: 30_000, intervalMs: 200 });
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, { what: 'readiness', timeoutMs: 30_000, intervalMs: 200 });
+        },
+        { what: 'redactor process to start', timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
+        what: 'readiness',
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
       // It resumes from the group's committed offsets: only the new record is processed.

@@ -14,7 +14,13 @@ import { createKeyring } from '@ehrflow/phi';
 import { loadValidatorConfig } from './config.ts';
 import { createContractCache } from './contract-cache.ts';
 import { startValidator } from './service.ts';
-import { contractJson, deletionContract, memorySchemaSource, patient, rawEnvelope } from './testing/fixtures.ts';
+import {
+  contractJson,
+  deletionContract,
+  memorySchemaSource,
+  patient,
+  rawEnvelope,
+} from './testing/fixtures.ts';
 import { BROKERS, registerTestSubjects, testEnv, testRegistry, testTopics } from './testing/stack.ts';
 import { createRecordValidator } from './validate-record.ts';
 
@@ -29,14 +35,21 @@ const logger = createLogger({ name: 'validator-bench', level: 'warn' });
 /** A synthetic Patient of about 1.5 KB of JSON. */
 function benchPatient(n: number): Record<string, unknown> {
   return patient(n, {
-    text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">Synthetic patient ${n} ${'x'.repeat(420)}</div>` },
+    text: {
+      status: 'generated',
+      div: `<div xmlns="http://www.w3.org/1999/xhtml">Synthetic patient ${n} ${'x'.repeat(420)}</div>`,
+    },
     telecom: [
       { system: 'phone', value: '555-0100', use: 'home' },
       { system: 'phone', value: '555-0101', use: 'work' },
       { system: 'email', value: `synthetic${n}@example.org` },
     ],
-    maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }] },
-    communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'en-US' }] }, preferred: true }],
+    maritalStatus: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }],
+    },
+    communication: [
+      { language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'en-US' }] }, preferred: true },
+    ],
     managingOrganization: { reference: 'Organization/syn-org-1' },
   });
 }
@@ -48,14 +61,24 @@ async function benchCore(): Promise<void> {
     resourceTypes: ['Patient'],
     fillRateWindow: 500,
   });
-  const validator = createRecordValidator({ keyring: ring, contracts, deletions: deletionContract(), maxPayloadBytes: 4 * 1024 * 1024 });
+  const validator = createRecordValidator({
+    keyring: ring,
+    contracts,
+    deletions: deletionContract(),
+    maxPayloadBytes: 4 * 1024 * 1024,
+  });
   const envelopes = Array.from({ length: TOTAL }, (_, n) => rawEnvelope(ring, benchPatient(n)));
   const size = JSON.stringify(benchPatient(0)).length;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   let valid = 0;
   for (const [i, envelope] of envelopes.entries()) {
-    const out = await validator.validate({ envelope, position: { topic: 'ehr.raw', partition: 0, offset: String(i) }, key: null, replayCount: 0 });
+    const out = await validator.validate({
+      envelope,
+      position: { topic: 'ehr.raw', partition: 0, offset: String(i) },
+      key: null,
+      replayCount: 0,
+    });
     if (out.kind === 'valid') valid++;
   }
   const ms = performance.now() - started;
@@ -77,21 +100,34 @@ async function benchService(mode: DeliveryMode): Promise<void> {
     VALIDATOR_TRANSACTIONAL_ID: `${topics.id}-tx`,
     ALERT_LOG_FALLBACK: 'false',
     // To compare chunk sizes: VALIDATOR_MAX_BATCH=1000 node services/validator/src/bench.ts
-    ...(process.env.VALIDATOR_MAX_BATCH === undefined ? {} : { VALIDATOR_MAX_BATCH: process.env.VALIDATOR_MAX_BATCH }),
+    ...(process.env.VALIDATOR_MAX_BATCH === undefined
+      ? {}
+      : { VALIDATOR_MAX_BATCH: process.env.VALIDATOR_MAX_BATCH }),
   });
   const config = loadValidatorConfig(env);
-  const kafka = createKafka({ brokers: BROKERS, clientId: `${topics.id}-bench`, logger, mode: 'development' });
+  const kafka = createKafka({
+    brokers: BROKERS,
+    clientId: `${topics.id}-bench`,
+    logger,
+    mode: 'development',
+  });
   const admin = kafka.kafkajs.admin();
   await admin.connect();
   const { registry, codec } = testRegistry();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: topics.all.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.all.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+    });
     await registerTestSubjects(registry, topics, { Patient: contractJson('Patient') });
     const producer = createProducer({ kafka, codec, logger });
     await producer.connect();
     const envelopes = Array.from({ length: TOTAL }, (_, n) => rawEnvelope(ring, benchPatient(n)));
     for (let i = 0; i < envelopes.length; i += 1000) {
-      await producer.send(topics.raw, envelopes.slice(i, i + 1000).map((e) => ({ key: e.recordId, value: e })));
+      await producer.send(
+        topics.raw,
+        envelopes.slice(i, i + 1000).map((e) => ({ key: e.recordId, value: e })),
+      );
     }
     await producer.disconnect();
     const started = performance.now();

@@ -4,9 +4,19 @@ import { parseReplayArgs } from './cli.ts';
 describe('replay arguments', () => {
   it('parses each source', () => {
     expect(parseReplayArgs(['--from-quarantine'])).toEqual({ kind: 'quarantine' });
-    expect(parseReplayArgs(['--from-quarantine', '--reason', 'missing_required'])).toEqual({ kind: 'quarantine', reason: 'missing_required' });
-    expect(parseReplayArgs(['--raw-from-offset', '2:1200'])).toEqual({ kind: 'raw-offset', partition: 2, offset: '1200' });
-    expect(parseReplayArgs(['--raw-from-time', '2024-05-01T00:00:00Z'])).toEqual({ kind: 'raw-time', since: new Date('2024-05-01T00:00:00Z') });
+    expect(parseReplayArgs(['--from-quarantine', '--reason', 'missing_required'])).toEqual({
+      kind: 'quarantine',
+      reason: 'missing_required',
+    });
+    expect(parseReplayArgs(['--raw-from-offset', '2:1200'])).toEqual({
+      kind: 'raw-offset',
+      partition: 2,
+      offset: '1200',
+    });
+    expect(parseReplayArgs(['--raw-from-time', '2024-05-01T00:00:00Z'])).toEqual({
+      kind: 'raw-time',
+      since: new Date('2024-05-01T00:00:00Z'),
+    });
     expect(parseReplayArgs(['--help'])).toBe('help');
   });
 

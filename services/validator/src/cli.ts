@@ -70,7 +70,10 @@ Exit codes: 0 ok, 1 failure or no record of S, 2 usage.
 /** Parses `baseline` options; exported for tests. */
 export function parseBaselineArgs(
   args: readonly string[],
-): { source: string; types: string[] | undefined; write: boolean; dir: string | undefined } | 'help' | { error: string } {
+):
+  | { source: string; types: string[] | undefined; write: boolean; dir: string | undefined }
+  | 'help'
+  | { error: string } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -90,7 +93,10 @@ export function parseBaselineArgs(
   if (values.help) return 'help';
   if (values.source === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(values.source))
     return { error: '--source takes a configured source id' };
-  const types = values.types?.split(',').map((t) => t.trim()).filter(Boolean);
+  const types = values.types
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   return { source: values.source, types, write: values.write === true, dir: values.dir };
 }
 
@@ -112,7 +118,9 @@ async function baselineCommand(rest: readonly string[]): Promise<void> {
     ...(tls.ssl ? { ssl: tls.ssl } : {}),
     ...(tls.sasl ? { sasl: tls.sasl } : {}),
   });
-  const registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7' });
+  const registry = createRegistry({
+    url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+  });
   try {
     const { baseline, rates } = await learnBaseline(
       { kafka, codec: createCodec(registry) },
@@ -128,8 +136,15 @@ async function baselineCommand(rest: readonly string[]): Promise<void> {
       process.exitCode = 1;
       return;
     }
-    const rows = rates.map((r) => [r.resourceType, r.field, r.learned.toFixed(3), r.contract === null ? '-' : r.contract.toFixed(2)]);
-    const widths = [0, 1, 2, 3].map((i) => Math.max(...[['TYPE', 'FIELD', 'LEARNED', 'CONTRACT'], ...rows].map((r) => (r[i] ?? '').length)));
+    const rows = rates.map((r) => [
+      r.resourceType,
+      r.field,
+      r.learned.toFixed(3),
+      r.contract === null ? '-' : r.contract.toFixed(2),
+    ]);
+    const widths = [0, 1, 2, 3].map((i) =>
+      Math.max(...[['TYPE', 'FIELD', 'LEARNED', 'CONTRACT'], ...rows].map((r) => (r[i] ?? '').length)),
+    );
     for (const row of [['TYPE', 'FIELD', 'LEARNED', 'CONTRACT'], ...rows])
       process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`);
     process.stdout.write(`\nlearned from ${types.map((t) => `${baseline.records[t]} ${t}`).join(', ')}\n`);
@@ -163,7 +178,12 @@ async function coverageCommand(rest: readonly string[]): Promise<void> {
   try {
     ({ values } = parseArgs({
       args: [...rest],
-      options: { source: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        source: { type: 'string' },
+        since: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -173,7 +193,8 @@ async function coverageCommand(rest: readonly string[]): Promise<void> {
     process.stdout.write(COVERAGE_HELP);
     return;
   }
-  if (values.source === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(values.source)) usage('--source takes a configured source id', COVERAGE_HELP);
+  if (values.source === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(values.source))
+    usage('--source takes a configured source id', COVERAGE_HELP);
   const sinceMs = values.since === undefined ? undefined : Date.parse(values.since);
   if (sinceMs !== undefined && Number.isNaN(sinceMs)) usage('--since takes an ISO 8601 time', COVERAGE_HELP);
   const env = process.env;
@@ -188,18 +209,25 @@ async function coverageCommand(rest: readonly string[]): Promise<void> {
     ...(tls.ssl ? { ssl: tls.ssl } : {}),
     ...(tls.sasl ? { sasl: tls.sasl } : {}),
   });
-  const registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7' });
+  const registry = createRegistry({
+    url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+  });
   try {
     const codec = createCodec(registry);
     const validPrefix = env.VALIDATOR_VALID_TOPIC_PREFIX ?? 'ehr.valid.';
     const contracts = new Map<string, Contract>();
     for (const type of RESOURCE_TYPES) {
       const latest = await codec.latestVersion(`${validPrefix}${type}-value`).catch(() => undefined);
-      if (latest !== undefined) contracts.set(type, contractOf(latest.text, `${latest.subject} v${latest.version}`));
+      if (latest !== undefined)
+        contracts.set(type, contractOf(latest.text, `${latest.subject} v${latest.version}`));
     }
     const report = await coverageOf(
       { kafka, codec, keyring: parseKeyring(env.PHI_KEYRING), contracts },
-      { source: values.source, rawTopic: env.VALIDATOR_RAW_TOPIC ?? 'ehr.raw', ...(sinceMs === undefined ? {} : { sinceMs }) },
+      {
+        source: values.source,
+        rawTopic: env.VALIDATOR_RAW_TOPIC ?? 'ehr.raw',
+        ...(sinceMs === undefined ? {} : { sinceMs }),
+      },
     );
     if (report.types.length === 0) {
       process.stderr.write(`no raw record of source ${values.source} found\n`);
@@ -211,7 +239,9 @@ async function coverageCommand(rest: readonly string[]): Promise<void> {
       return;
     }
     for (const t of report.types) {
-      const what = t.contracted ? `${t.uncovered.length} element(s) no contract field carries` : 'no contract';
+      const what = t.contracted
+        ? `${t.uncovered.length} element(s) no contract field carries`
+        : 'no contract';
       process.stdout.write(`${t.resourceType}: ${t.records} record(s), ${what}\n`);
       for (const u of t.uncovered) process.stdout.write(`  ${String(u.records).padStart(7)}  ${u.path}\n`);
     }

@@ -23,7 +23,13 @@ describe('drift aggregator', () => {
     expect(agg.observe(obs(6))).toBe(false);
     const first = agg.due(2000);
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatchObject({ kind: 'missing_field', fieldPath: 'Patient.birthDate', firstOffset: '5', firstSeenAt: 1005, count: 2 });
+    expect(first[0]).toMatchObject({
+      kind: 'missing_field',
+      fieldPath: 'Patient.birthDate',
+      firstOffset: '5',
+      firstSeenAt: 1005,
+      count: 2,
+    });
     agg.markEmitted(first, 2000);
     expect(agg.due(3000)).toEqual([]);
     agg.observe(obs(7));

@@ -35,7 +35,9 @@ interface Entry {
   emittedAt: number | null;
 }
 
-export function driftKeyOf(o: Pick<DriftObservation, 'sourceId' | 'resourceType' | 'fieldPath' | 'kind'>): string {
+export function driftKeyOf(
+  o: Pick<DriftObservation, 'sourceId' | 'resourceType' | 'fieldPath' | 'kind'>,
+): string {
   return [o.sourceId, o.resourceType, o.fieldPath ?? '', o.kind].join('\u0000');
 }
 
@@ -82,7 +84,13 @@ export function createDriftAggregator(options: DriftAggregatorOptions): DriftAgg
           }
         }
       }
-      entries.set(key, { first: observation, last: observation, count: weight, emittedCount: 0, emittedAt: null });
+      entries.set(key, {
+        first: observation,
+        last: observation,
+        count: weight,
+        emittedCount: 0,
+        emittedAt: null,
+      });
       return true;
     },
 

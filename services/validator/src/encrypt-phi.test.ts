@@ -54,7 +54,12 @@ describe('encryptPhiFields', () => {
     const one = encryptPhiFields(record, contract, ring);
     const two = encryptPhiFields(record, contract, ring);
     expect((one.nameFamily as string).length).toBeGreaterThan(SEALED_REF.length);
-    expect([...(one.nameGiven as string[]), one.birthDate, one.note]).toEqual([SEALED_REF, SEALED_REF, SEALED_REF, SEALED_REF]);
+    expect([...(one.nameGiven as string[]), one.birthDate, one.note]).toEqual([
+      SEALED_REF,
+      SEALED_REF,
+      SEALED_REF,
+      SEALED_REF,
+    ]);
     expect(one.nameFamily).not.toBe(two.nameFamily);
     expect(encryptPhiFields({ recordId: 'r2', gender: 'male', telecomPhone: null }, contract, ring)).toEqual({
       recordId: 'r2',

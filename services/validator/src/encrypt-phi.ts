@@ -26,7 +26,11 @@ function phiFieldNames(fields: ContractFields): readonly string[] {
  * AES-GCM operation per record; the first value holds the sealed block, the others a reference
  * to it, and `openSealedFields` gives them back by field.
  */
-export function encryptPhiFields(record: MappedRecord, contract: Pick<Contract, 'fields'>, ring: Keyring): MappedRecord {
+export function encryptPhiFields(
+  record: MappedRecord,
+  contract: Pick<Contract, 'fields'>,
+  ring: Keyring,
+): MappedRecord {
   const out: Record<string, MappedValue> = { ...record };
   const phi: [string, SealedValue][] = [];
   for (const name of phiFieldNames(contract.fields)) {

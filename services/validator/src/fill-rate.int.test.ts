@@ -157,10 +157,13 @@ async function barrier(): Promise<void> {
   barriers += 1;
   const sourceId = `site-barrier-${barriers}`;
   await produceRaw([rawEnvelope(ring, patient(900_000 + barriers, { barrierMarker: true }), { sourceId })]);
-  await waitForValue(async () =>
+  await waitForValue(
+    async () =>
       (await drift()).some((e) => e.sourceId === sourceId && e.kind === 'unexpected_field')
         ? true
-        : undefined, { what: `drift barrier ${barriers}`, timeoutMs: 30_000, intervalMs: 250 });
+        : undefined,
+    { what: `drift barrier ${barriers}`, timeoutMs: 30_000, intervalMs: 250 },
+  );
 }
 
 /** Offsets of this run's raw records, by record id (the raw topic is this run's own). */
@@ -174,10 +177,13 @@ async function rawOffsets(): Promise<Map<string, bigint>> {
 }
 
 function validAll(ids: readonly string[]): Promise<Record<string, unknown>[]> {
-  return waitForValue(async () => {
-    const found = (await valid()).filter((r) => ids.includes(r.recordId as string));
-    return new Set(found.map((r) => r.recordId)).size === ids.length ? found : undefined;
-  }, { what: `${ids.length} valid records`, timeoutMs: 60_000, intervalMs: 250 });
+  return waitForValue(
+    async () => {
+      const found = (await valid()).filter((r) => ids.includes(r.recordId as string));
+      return new Set(found.map((r) => r.recordId)).size === ids.length ? found : undefined;
+    },
+    { what: `${ids.length} valid records`, timeoutMs: 60_000, intervalMs: 250 },
+  );
 }
 
 beforeAll(async () => {
@@ -224,10 +230,13 @@ describe('fill-rate drift on the real stack', () => {
     // First empty window: the drop is reported against the contract rate and the baseline.
     const empty1 = envelopes(WINDOW, null);
     await produceRaw(empty1);
-    const [first] = await waitForValue(async () => {
+    const [first] = await waitForValue(
+      async () => {
         const found = await fillRateDrops();
         return found.length > 0 ? found : undefined;
-      }, { what: 'a fill_rate_drop event', timeoutMs: 30_000, intervalMs: 250 });
+      },
+      { what: 'a fill_rate_drop event', timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(first).toMatchObject({
       kind: 'fill_rate_drop',
       sourceId: SOURCE,
@@ -251,7 +260,10 @@ describe('fill-rate drift on the real stack', () => {
     // Second empty window: the same drift, its count updated (an upsert under one event id).
     const empty2 = envelopes(WINDOW, null);
     await produceRaw(empty2);
-    const update = await waitForValue(async () => (await fillRateDrops()).find((e) => e.count === 2 * WINDOW), { what: 'the updated fill_rate_drop event', timeoutMs: 30_000, intervalMs: 250 });
+    const update = await waitForValue(
+      async () => (await fillRateDrops()).find((e) => e.count === 2 * WINDOW),
+      { what: 'the updated fill_rate_drop event', timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(update).toMatchObject({
       eventId: first?.eventId,
       fieldPath: FIELD,
@@ -282,7 +294,10 @@ describe('fill-rate drift on the real stack', () => {
     }
 
     // One alert for the source, naming the field. Stopping flushes every pending alert and event.
-    await waitForValue(() => Promise.resolve(alerts().some((a) => a.sourceId === SOURCE) ? true : undefined), { what: 'an alert', timeoutMs: 10_000, intervalMs: 250 });
+    await waitForValue(
+      () => Promise.resolve(alerts().some((a) => a.sourceId === SOURCE) ? true : undefined),
+      { what: 'an alert', timeoutMs: 10_000, intervalMs: 250 },
+    );
     await validator.stop();
     const sourceAlerts = alerts().filter((a) => a.sourceId === SOURCE);
     expect(sourceAlerts).toHaveLength(1);

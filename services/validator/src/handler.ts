@@ -47,10 +47,17 @@ export function isRawEnvelope(value: unknown): value is RawEnvelope {
 export function toRawInput(record: InputRecord, replayCount = 0): RawInput {
   const position = { topic: record.topic, partition: record.partition, offset: record.offset };
   if (record.decodeError !== undefined) {
-    return { undecodable: { error: record.decodeError, raw: record.raw }, position, key: record.key, replayCount };
+    return {
+      undecodable: { error: record.decodeError, raw: record.raw },
+      position,
+      key: record.key,
+      replayCount,
+    };
   }
   if (!isRawEnvelope(record.value)) {
-    const error = new PipelineError('SCHEMA_MISMATCH', 'record on the raw topic is not a raw envelope', { context: position });
+    const error = new PipelineError('SCHEMA_MISMATCH', 'record on the raw topic is not a raw envelope', {
+      context: position,
+    });
     return { undecodable: { error, raw: null }, position, key: record.key, replayCount };
   }
   return { envelope: record.value, position, key: record.key, replayCount };
@@ -64,7 +71,10 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
   function toOutput(outcome: Outcome, input: RawInput): Output {
     deps.monitor.observeDrift(outcome.drift);
     if (outcome.kind === 'quarantined') {
-      deps.metrics?.records.inc({ outcome: 'quarantined', resource_type: typeLabel(outcome.value.resourceType) });
+      deps.metrics?.records.inc({
+        outcome: 'quarantined',
+        resource_type: typeLabel(outcome.value.resourceType),
+      });
       deps.monitor.observeQuarantine(outcome.value);
       return { topic: deps.quarantineTopic, key: outcome.key, value: outcome.value };
     }
@@ -75,7 +85,12 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
     deps.metrics?.records.inc({ outcome: outcome.kind, resource_type: served.resourceType });
     const output: Output =
       outcome.kind === 'deletion'
-        ? { topic: outcome.topic, key: outcome.key, value: outcome.value, headers: { [KIND_HEADER]: 'DELETE' } }
+        ? {
+            topic: outcome.topic,
+            key: outcome.key,
+            value: outcome.value,
+            headers: { [KIND_HEADER]: 'DELETE' },
+          }
         : outcome.headers === undefined
           ? { topic: outcome.topic, key: outcome.key, value: outcome.value }
           : { topic: outcome.topic, key: outcome.key, value: outcome.value, headers: { ...outcome.headers } };
@@ -122,10 +137,19 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
       const fieldPath = typeof error.context.fieldPath === 'string' ? error.context.fieldPath : null;
       const value = quarantineRecord(
         known.origin,
-        { reason: 'schema_mismatch', fieldPath, detail: error.message, subject: known.subject, version: known.version },
+        {
+          reason: 'schema_mismatch',
+          fieldPath,
+          detail: error.message,
+          subject: known.subject,
+          version: known.version,
+        },
         now(),
       );
-      deps.metrics?.records.inc({ outcome: 'schema_mismatch', resource_type: typeLabel(known.origin.resourceType) });
+      deps.metrics?.records.inc({
+        outcome: 'schema_mismatch',
+        resource_type: typeLabel(known.origin.resourceType),
+      });
       deps.monitor.observeQuarantine(value);
       return { topic: deps.quarantineTopic, key: output.key, value };
     },

@@ -120,44 +120,56 @@ describe('validator HL7 v2 path (integration)', () => {
     const before = new Set(envelopes.slice(0, 15).map((e) => e.recordId));
     const after = new Set(envelopes.slice(15).map((e) => e.recordId));
 
-    const quarantined = await waitForValue(async () => {
-      const found = (await readValues<QuarantineRecord>(kafka, codec, topics.quarantine)).filter((q) =>
-        after.has(q.recordId),
-      );
-      return found.length >= after.size ? found : undefined;
-    }, { what: '15 quarantined messages', timeoutMs: 60_000, intervalMs: 250 });
+    const quarantined = await waitForValue(
+      async () => {
+        const found = (await readValues<QuarantineRecord>(kafka, codec, topics.quarantine)).filter((q) =>
+          after.has(q.recordId),
+        );
+        return found.length >= after.size ? found : undefined;
+      },
+      { what: '15 quarantined messages', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(new Set(quarantined.map((q) => `${q.reason}:${q.fieldPath}:${q.resourceType}`))).toEqual(
       new Set(['missing_required:PID-7:HL7v2:ADT_A08']),
     );
-    const patients = await waitForValue(async () => {
-      const found = await readValues<Record<string, unknown>>(kafka, codec, `${topics.validPrefix}Patient`);
-      return found.length >= before.size ? found : undefined;
-    }, { what: '15 patients', timeoutMs: 60_000, intervalMs: 250 });
+    const patients = await waitForValue(
+      async () => {
+        const found = await readValues<Record<string, unknown>>(kafka, codec, `${topics.validPrefix}Patient`);
+        return found.length >= before.size ? found : undefined;
+      },
+      { what: '15 patients', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(patients).toHaveLength(15);
     expect(patients.every((p) => p.sourceId === sourceId)).toBe(true);
 
-    const events = await waitForValue(async () => {
-      const found = (await readValues<DriftEvent>(kafka, codec, topics.drift)).filter(
-        (d) => d.fieldPath === 'PID-7',
-      );
-      return found.length > 0 ? found : undefined;
-    }, { what: 'a drift event at PID-7', timeoutMs: 60_000, intervalMs: 250 });
+    const events = await waitForValue(
+      async () => {
+        const found = (await readValues<DriftEvent>(kafka, codec, topics.drift)).filter(
+          (d) => d.fieldPath === 'PID-7',
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'a drift event at PID-7', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(new Set(events.map((e) => e.eventId)).size).toBe(1);
     // Drift is per feed: source, sending application, facility (MSH-4) and message type.
     const feed = `${sourceId}:NORTHADT:SIMHOSP:ADT_A08`;
     expect(events[0]).toMatchObject({ kind: 'missing_field', sourceId: feed, resourceType: 'Patient' });
-    const alerts = await waitForValue(() => {
-      try {
-        const found = readFileSync(alertFile, 'utf8')
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Alert);
-        return Promise.resolve(found.length > 0 ? found : undefined);
-      } catch {
-        return Promise.resolve(undefined);
-      }
-    }, { what: 'an alert', timeoutMs: 60_000, intervalMs: 250 });
+    const alerts = await waitForValue(
+      () => {
+        try {
+          const found = readFileSync(alertFile, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Alert);
+          return Promise.resolve(found.length > 0 ? found : undefined);
+        } catch {
+          return Promise.resolve(undefined);
+        }
+      },
+      { what: 'an alert', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(alerts.filter((a) => a.sourceId === feed)).toHaveLength(1);
     const haystack = JSON.stringify([
       quarantined.map((q) => ({ ...q, payload: undefined })),

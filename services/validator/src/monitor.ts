@@ -110,7 +110,13 @@ export function createMonitor(options: MonitorOptions): Monitor {
           continue;
         }
         logger.warn(
-          { kind: o.kind, sourceId: o.sourceId, resourceType: o.resourceType, fieldPath: o.fieldPath, offset: o.offset },
+          {
+            kind: o.kind,
+            sourceId: o.sourceId,
+            resourceType: o.resourceType,
+            fieldPath: o.fieldPath,
+            offset: o.offset,
+          },
           'drift detected',
         );
         alerts.signal(

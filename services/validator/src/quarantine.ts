@@ -33,7 +33,11 @@ const MAX_DETAIL = 1000;
  * Builds the value of an `ehr.quarantine` record. The detail goes through the scrubber even
  * though it is assembled from type names and paths, because a path segment came from the data.
  */
-export function quarantineRecord(origin: QuarantineOrigin, cause: QuarantineCause, now: number): QuarantineRecord {
+export function quarantineRecord(
+  origin: QuarantineOrigin,
+  cause: QuarantineCause,
+  now: number,
+): QuarantineRecord {
   return {
     recordId: origin.recordId,
     jobId: origin.jobId,
@@ -55,7 +59,11 @@ export function quarantineRecord(origin: QuarantineOrigin, cause: QuarantineCaus
 }
 
 /** The origin fields of a decoded raw envelope. */
-export function originOf(envelope: RawEnvelope, position: RecordPosition, replayCount: number): QuarantineOrigin {
+export function originOf(
+  envelope: RawEnvelope,
+  position: RecordPosition,
+  replayCount: number,
+): QuarantineOrigin {
   return {
     position,
     recordId: envelope.recordId,
@@ -69,10 +77,18 @@ export function originOf(envelope: RawEnvelope, position: RecordPosition, replay
 }
 
 /** Which issue names the quarantine reason when several block a record. */
-const ISSUE_PRIORITY: readonly Issue['kind'][] = ['missing_required', 'type_mismatch', 'contract_violation', 'unexpected_field'];
+const ISSUE_PRIORITY: readonly Issue['kind'][] = [
+  'missing_required',
+  'type_mismatch',
+  'contract_violation',
+  'unexpected_field',
+];
 
 /** The quarantine reason for a record the mapping refused, from its blocking issues. */
-export function reasonOfIssues(blocking: readonly Issue[]): { reason: QuarantineReason; issue: Issue | undefined } {
+export function reasonOfIssues(blocking: readonly Issue[]): {
+  reason: QuarantineReason;
+  issue: Issue | undefined;
+} {
   for (const kind of ISSUE_PRIORITY) {
     const issue = blocking.find((i) => i.kind === kind);
     if (issue === undefined) continue;
@@ -86,7 +102,9 @@ export function reasonOfIssues(blocking: readonly Issue[]): { reason: Quarantine
 export function describeIssues(issues: readonly Issue[]): string {
   return issues
     .map((i) => {
-      const types = [i.expected && `expected ${i.expected}`, i.observed && `observed ${i.observed}`].filter(Boolean);
+      const types = [i.expected && `expected ${i.expected}`, i.observed && `observed ${i.observed}`].filter(
+        Boolean,
+      );
       return `${i.kind} ${i.path}${types.length > 0 ? ` (${types.join(', ')})` : ''}`;
     })
     .join('; ');

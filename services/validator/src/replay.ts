@@ -71,7 +71,11 @@ export async function replay(parts: ValidatorParts, source: ReplaySource): Promi
 }
 
 /** Produces replay outputs; one the registered schema refuses is quarantined (schema_mismatch). */
-async function produce(parts: ValidatorParts, outputs: readonly Output[], counts: { valid: number; quarantined: number }): Promise<void> {
+async function produce(
+  parts: ValidatorParts,
+  outputs: readonly Output[],
+  counts: { valid: number; quarantined: number },
+): Promise<void> {
   const byTopic = new Map<string, Output[]>();
   for (const o of outputs) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
   for (const [topic, list] of byTopic) {
@@ -100,14 +104,25 @@ async function fromRaw(parts: ValidatorParts, m: RangeMessage): Promise<RawInput
   try {
     if (m.message.value === null) throw new PipelineError('PARSE_ERROR', 'tombstone on the raw topic');
     const decoded = await parts.codec.decode(m.message.value);
-    return toRawInput({ ...position, key, headers: {}, timestamp: Number(m.message.timestamp), value: decoded.value, schemaId: decoded.schemaId });
+    return toRawInput({
+      ...position,
+      key,
+      headers: {},
+      timestamp: Number(m.message.timestamp),
+      value: decoded.value,
+      schemaId: decoded.schemaId,
+    });
   } catch (err) {
     if (!isPipelineError(err) || err.retryable) throw err;
     return { undecodable: { error: err, raw: m.message.value }, position, key, replayCount: 0 };
   }
 }
 
-async function fromQuarantine(parts: ValidatorParts, m: RangeMessage, reason: QuarantineReason | undefined): Promise<RawInput | undefined> {
+async function fromQuarantine(
+  parts: ValidatorParts,
+  m: RangeMessage,
+  reason: QuarantineReason | undefined,
+): Promise<RawInput | undefined> {
   if (m.message.value === null) return undefined;
   const { value } = await parts.codec.decode<QuarantineRecord>(m.message.value);
   const key = m.message.key === null ? null : m.message.key.toString('utf8');
@@ -139,7 +154,10 @@ export interface QuarantineReplayOptions {
  * `ehr.valid.*` records to the same topic, and their payload is a field-encrypted valid record,
  * not a raw FHIR payload — re-validating it would only quarantine it again, as something else.
  */
-export function quarantineReplayInput(value: QuarantineRecord, options: QuarantineReplayOptions): RawInput | undefined {
+export function quarantineReplayInput(
+  value: QuarantineRecord,
+  options: QuarantineReplayOptions,
+): RawInput | undefined {
   if (value.sourceTopic !== options.rawTopic) return undefined;
   if (options.reason !== undefined && value.reason !== options.reason) return undefined;
   if (value.recordId.startsWith('undecodable:')) return undefined;
@@ -207,7 +225,10 @@ function isDeletionOf(plain: Buffer, value: QuarantineRecord): boolean {
   );
 }
 
-async function rawStarts(parts: ValidatorParts, source: Exclude<ReplaySource, { kind: 'quarantine' }>): Promise<Map<number, string>> {
+async function rawStarts(
+  parts: ValidatorParts,
+  source: Exclude<ReplaySource, { kind: 'quarantine' }>,
+): Promise<Map<number, string>> {
   if (source.kind === 'raw-offset') return new Map([[source.partition, source.offset]]);
   const admin = parts.kafka.kafkajs.admin();
   await admin.connect();
@@ -216,7 +237,10 @@ async function rawStarts(parts: ValidatorParts, source: Exclude<ReplaySource, { 
     // -1: no record at or after the time in that partition; start at its end (nothing to read).
     const ends = await admin.fetchTopicOffsets(parts.topics.raw);
     return new Map(
-      offsets.map((o) => [o.partition, o.offset === '-1' ? (ends.find((e) => e.partition === o.partition)?.high ?? '0') : o.offset]),
+      offsets.map((o) => [
+        o.partition,
+        o.offset === '-1' ? (ends.find((e) => e.partition === o.partition)?.high ?? '0') : o.offset,
+      ]),
     );
   } finally {
     await admin.disconnect();

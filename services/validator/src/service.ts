@@ -1,11 +1,25 @@
 import { join } from 'node:path';
 import type { Env } from '@ehrflow/config';
-import { BASELINES_DIR, createCodec, createRegistry, findSchemasDir, loadBaselines, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import {
+  BASELINES_DIR,
+  createCodec,
+  createRegistry,
+  findSchemasDir,
+  loadBaselines,
+  type Codec,
+  type SchemaRegistry,
+} from '@ehrflow/contracts';
 import { loadHl7Mapping } from '@ehrflow/hl7';
 import { loadX12Mapping } from '@ehrflow/x12';
 import { PipelineError } from '@ehrflow/errors';
 import { r4ResourceTypes } from '@ehrflow/fhir';
-import { createConsumerRunner, createProducer, type ConsumerRunner, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
+import {
+  createConsumerRunner,
+  createProducer,
+  type ConsumerRunner,
+  type KafkaClient,
+  type RecordProducer,
+} from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
 import { createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
@@ -62,14 +76,24 @@ export interface BuildOptions {
 export function configuredSinks(config: ValidatorConfig, logger: Logger): AlertSink[] {
   const sinks: AlertSink[] = [];
   if (config.ALERT_WEBHOOK_URL !== undefined) {
-    sinks.push(createWebhookAlertSink({ url: config.ALERT_WEBHOOK_URL, timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS }));
+    sinks.push(
+      createWebhookAlertSink({ url: config.ALERT_WEBHOOK_URL, timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS }),
+    );
   }
   if (config.ALERT_FILE !== undefined) sinks.push(createFileAlertSink(config.ALERT_FILE));
   if (sinks.length === 0 && config.ALERT_LOG_FALLBACK) {
     sinks.push({
       name: 'log',
       send: (alert) => {
-        logger.warn({ alertId: alert.alertId, sourceId: alert.sourceId, resourceType: alert.resourceType, records: alert.records }, alert.summary);
+        logger.warn(
+          {
+            alertId: alert.alertId,
+            sourceId: alert.sourceId,
+            resourceType: alert.resourceType,
+            records: alert.records,
+          },
+          alert.summary,
+        );
         return Promise.resolve();
       },
     });
@@ -88,11 +112,17 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
   const keyring = parseKeyring(config.PHI_KEYRING);
   const kafka =
     options.kafka ??
-    createStageKafka(config, { logger, defaultClientId: 'ehrflow-validator', clientId: options.clientId, env: options.env });
+    createStageKafka(config, {
+      logger,
+      defaultClientId: 'ehrflow-validator',
+      clientId: options.clientId,
+      env: options.env,
+    });
   const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
   const codec = createCodec(registry, {
     refreshMs: config.VALIDATOR_SCHEMA_REFRESH_MS,
-    onRefreshError: (err, subject) => logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
+    onRefreshError: (err, subject) =>
+      logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
   });
   const contracts = createContractCache({
     source: codec,
@@ -103,7 +133,10 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
       ? { baselines: loadBaselines(config.VALIDATOR_BASELINES_DIR ?? join(findSchemasDir(), BASELINES_DIR)) }
       : {}),
     onCompileError: (err, subject, version) =>
-      logger.error({ err, subject, version }, 'registered contract version does not compile; keeping the previous one'),
+      logger.error(
+        { err, subject, version },
+        'registered contract version does not compile; keeping the previous one',
+      ),
   });
   // Refuse to start without every contract, the deletions' included (services never auto-register).
   for (const type of config.VALIDATOR_RESOURCE_TYPES) {
@@ -113,7 +146,9 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
       await registry.close();
       throw err instanceof PipelineError
         ? err
-        : new PipelineError('CONTRACT_VIOLATION', `contract of ${type} could not be loaded`, { context: { resourceType: type } });
+        : new PipelineError('CONTRACT_VIOLATION', `contract of ${type} could not be loaded`, {
+            context: { resourceType: type },
+          });
     }
   }
   // Read the R4 type names now (tens of ms), not in the middle of the first batch with a type
@@ -142,7 +177,10 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     windowMs: config.ALERT_WINDOW_MS,
     onSent: (alert, sink) => {
       metrics?.alerts.inc({ sink, result: 'sent' });
-      logger.info({ alertId: alert.alertId, sink, sourceId: alert.sourceId, resourceType: alert.resourceType }, 'alert sent');
+      logger.info(
+        { alertId: alert.alertId, sink, sourceId: alert.sourceId, resourceType: alert.resourceType },
+        'alert sent',
+      );
     },
     onSendError: (err, sink) => {
       metrics?.alerts.inc({ sink, result: 'failed' });
@@ -157,12 +195,23 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
       windowMs: config.VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS,
     }),
     ...(metrics ? { metrics } : {}),
-    emit: (events) => producer.send(topics.drift, events.map((e) => ({ key: e.eventId, value: e }))),
+    emit: (events) =>
+      producer.send(
+        topics.drift,
+        events.map((e) => ({ key: e.eventId, value: e })),
+      ),
     ...(shared ? { sharedCount: shared.countDrift } : {}),
     logger,
   });
-  const validator = createRecordValidator({ keyring, contracts, deletions, maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES });
-  const hl7Mapping = loadHl7Mapping(config.VALIDATOR_HL7_MAPPING ?? join(findSchemasDir(), 'hl7', 'v2-mapping.json'));
+  const validator = createRecordValidator({
+    keyring,
+    contracts,
+    deletions,
+    maxPayloadBytes: config.VALIDATOR_MAX_PAYLOAD_BYTES,
+  });
+  const hl7Mapping = loadHl7Mapping(
+    config.VALIDATOR_HL7_MAPPING ?? join(findSchemasDir(), 'hl7', 'v2-mapping.json'),
+  );
   const x12Mapping = loadX12Mapping(
     config.VALIDATOR_X12_MAPPING ?? join(findSchemasDir(), 'x12', 'mapping.json'),
     contractPhiLookup(findSchemasDir()),

@@ -87,16 +87,25 @@ export async function readRange(
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const outcome = await Promise.race([finished.then(() => 'done' as const), timeout]).finally(() => clearTimeout(timer));
+    const outcome = await Promise.race([finished.then(() => 'done' as const), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
     if (outcome === 'timeout') {
-      throw new PipelineError('KAFKA_UNAVAILABLE', `reading ${topic} did not reach its end within ${timeoutMs} ms`, {
-        context: { topic, timeoutMs },
-      });
+      throw new PipelineError(
+        'KAFKA_UNAVAILABLE',
+        `reading ${topic} did not reach its end within ${timeoutMs} ms`,
+        {
+          context: { topic, timeoutMs },
+        },
+      );
     }
   } finally {
     await consumer.disconnect();
     const admin2 = kafka.kafkajs.admin();
-    await admin2.connect().then(() => admin2.deleteGroups([groupId])).catch(() => undefined);
+    await admin2
+      .connect()
+      .then(() => admin2.deleteGroups([groupId]))
+      .catch(() => undefined);
     await admin2.disconnect().catch(() => undefined);
   }
   if (failure !== undefined) throw failure;

@@ -18,9 +18,16 @@ import { createRecordValidator, NOT_A_TYPE, type Outcome, type RawInput } from '
 const ring = testKeyring();
 
 function setup(
-  options: { fillRateWindow?: number; maxPayloadBytes?: number; policy?: 'strict'; baselines?: Baselines } = {},
+  options: {
+    fillRateWindow?: number;
+    maxPayloadBytes?: number;
+    policy?: 'strict';
+    baselines?: Baselines;
+  } = {},
 ) {
-  const patientSchema = options.policy ? { ...contractJson('Patient'), policy: options.policy } : contractJson('Patient');
+  const patientSchema = options.policy
+    ? { ...contractJson('Patient'), policy: options.policy }
+    : contractJson('Patient');
   const source = memorySchemaSource({
     'ehr.valid.Patient-value': patientSchema,
     'ehr.valid.Observation-value': contractJson('Observation'),

@@ -92,17 +92,25 @@ const alerts = (): Alert[] => {
 
 /** Quarantine records of the given record ids, once all of them are there. */
 function quarantinedAll(ids: readonly string[], minReplay = 0): Promise<QuarantineRecord[]> {
-  return waitForValue(async () => {
-    const found = (await quarantine()).filter((q) => ids.includes(q.recordId) && q.replayCount >= minReplay);
-    return new Set(found.map((q) => q.recordId)).size === ids.length ? found : undefined;
-  }, { what: `${ids.length} quarantine records`, timeoutMs: 60_000, intervalMs: 250 });
+  return waitForValue(
+    async () => {
+      const found = (await quarantine()).filter(
+        (q) => ids.includes(q.recordId) && q.replayCount >= minReplay,
+      );
+      return new Set(found.map((q) => q.recordId)).size === ids.length ? found : undefined;
+    },
+    { what: `${ids.length} quarantine records`, timeoutMs: 60_000, intervalMs: 250 },
+  );
 }
 
 function validAll(ids: readonly string[], accept: (r: Record<string, unknown>) => boolean = () => true) {
-  return waitForValue(async () => {
-    const found = (await valid()).filter((r) => ids.includes(r.recordId as string) && accept(r));
-    return new Set(found.map((r) => r.recordId)).size === ids.length ? found : undefined;
-  }, { what: `${ids.length} valid records`, timeoutMs: 60_000, intervalMs: 250 });
+  return waitForValue(
+    async () => {
+      const found = (await valid()).filter((r) => ids.includes(r.recordId as string) && accept(r));
+      return new Set(found.map((r) => r.recordId)).size === ids.length ? found : undefined;
+    },
+    { what: `${ids.length} valid records`, timeoutMs: 60_000, intervalMs: 250 },
+  );
 }
 
 /** The clear (non-payload) part of quarantine records, drift events and alerts, plus logs. */
@@ -162,7 +170,8 @@ describe('validator on the real stack', () => {
     expect((await valid()).filter((r) => renamedIds.includes(r.recordId as string))).toEqual([]);
     for (const r of validRecords) expect(isEncryptedField(r.birthDate)).toBe(true);
 
-    const events = await waitForValue(async () => {
+    const events = await waitForValue(
+      async () => {
         const all = (await drift()).filter((e) => e.sourceId === sourceId);
         const missing = all.filter((e) => e.kind === 'missing_field' && e.fieldPath === 'Patient.birthDate');
         const unexpected = all.filter(
@@ -170,13 +179,18 @@ describe('validator on the real stack', () => {
         );
         // The periodic update brings the full count: every signal has been seen by then.
         return missing.some((e) => e.count === 12) && unexpected.length > 0 ? all : undefined;
-      }, { what: 'missing_field and unexpected_field drift events', timeoutMs: 20_000, intervalMs: 250 });
+      },
+      { what: 'missing_field and unexpected_field drift events', timeoutMs: 20_000, intervalMs: 250 },
+    );
     expect(events.find((e) => e.kind === 'missing_field')?.firstOffset).toBe(String(good.length));
 
-    const siteAlerts = await waitForValue(() => {
+    const siteAlerts = await waitForValue(
+      () => {
         const found = alerts().filter((a) => a.sourceId === sourceId);
         return Promise.resolve(found.length > 0 ? found : undefined);
-      }, { what: 'an alert', timeoutMs: 10_000, intervalMs: 250 });
+      },
+      { what: 'an alert', timeoutMs: 10_000, intervalMs: 250 },
+    );
     expect(siteAlerts).toHaveLength(1);
     expect(siteAlerts[0]).toMatchObject({ resourceType: 'Patient', contract: patientSubject });
     expect(siteAlerts[0]?.signals.map((s) => s.fieldPath)).toEqual(
@@ -220,13 +234,16 @@ describe('validator on the real stack', () => {
       resourceType: 'Basic',
     });
     await validAll([after.recordId]);
-    const events = await waitForValue(async () => {
+    const events = await waitForValue(
+      async () => {
         const all = (await drift()).filter((e) => e.sourceId === sourceId);
         return all.some((e) => e.kind === 'type_changed') &&
           all.some((e) => e.kind === 'unknown_resource_type')
           ? all
           : undefined;
-      }, { what: 'type_changed and unknown_resource_type drift', timeoutMs: 20_000, intervalMs: 250 });
+      },
+      { what: 'type_changed and unknown_resource_type drift', timeoutMs: 20_000, intervalMs: 250 },
+    );
     expect(clearHaystack(records, events)).not.toContain('Zqxcanaryvalue');
   });
 
@@ -241,22 +258,26 @@ describe('validator on the real stack', () => {
     });
     await produceRaw([...deletes, malformed]);
     const ids = deletes.map((e) => e.recordId);
-    const found = await waitForValue(async () => {
-      const out: { value: Record<string, unknown>; kind: string | undefined; key: string | undefined }[] = [];
-      await readRange(kafka, topics.deletions, async (batch) => {
-        for (const m of batch) {
-          if (m.message.value === null) continue;
-          const { value } = await codec.decode<Record<string, unknown>>(m.message.value);
-          out.push({
-            value,
-            kind: m.message.headers?.['ehrflow-kind']?.toString(),
-            key: m.message.key?.toString(),
-          });
-        }
-      });
-      const mine = out.filter((o) => ids.includes(o.value.recordId as string));
-      return new Set(mine.map((o) => o.value.recordId)).size === ids.length ? mine : undefined;
-    }, { what: `${ids.length} deletions`, timeoutMs: 60_000, intervalMs: 250 });
+    const found = await waitForValue(
+      async () => {
+        const out: { value: Record<string, unknown>; kind: string | undefined; key: string | undefined }[] =
+          [];
+        await readRange(kafka, topics.deletions, async (batch) => {
+          for (const m of batch) {
+            if (m.message.value === null) continue;
+            const { value } = await codec.decode<Record<string, unknown>>(m.message.value);
+            out.push({
+              value,
+              kind: m.message.headers?.['ehrflow-kind']?.toString(),
+              key: m.message.key?.toString(),
+            });
+          }
+        });
+        const mine = out.filter((o) => ids.includes(o.value.recordId as string));
+        return new Set(mine.map((o) => o.value.recordId)).size === ids.length ? mine : undefined;
+      },
+      { what: `${ids.length} deletions`, timeoutMs: 60_000, intervalMs: 250 },
+    );
     for (const d of found) {
       expect(d.kind).toBe('DELETE');
       expect(d.key).toBe(d.value.recordId); // produceRaw keys by record id; the key is passed through
@@ -302,7 +323,8 @@ describe('validator on the real stack', () => {
     const { version } = await registry.register(patientSubject, canonicalText(v2));
     expect(version).toBe(2);
     // Within a refresh period the running validator maps with v2, without a restart.
-    const mapped = await waitForValue(async () => {
+    const mapped = await waitForValue(
+      async () => {
         await produceRaw([
           rawEnvelope(
             ring,
@@ -312,7 +334,9 @@ describe('validator on the real stack', () => {
         ]);
         const found = (await valid()).filter((r) => r.sourceId === 'site-steward' && r.contractVersion === 2);
         return found.length > 0 ? found : undefined;
-      }, { what: 'a record mapped with contract v2', timeoutMs: 30_000, intervalMs: 250 });
+      },
+      { what: 'a record mapped with contract v2', timeoutMs: 30_000, intervalMs: 250 },
+    );
     for (const r of mapped) expect(r.maritalStatusText).toBe('married');
   });
 
@@ -325,7 +349,8 @@ describe('validator on the real stack', () => {
     await registry.register(patientSubject, canonicalText({ ...base, policy: 'strict' }));
     const sourceId = 'site-replay';
     // Until the validator sees the strict version, records pass; wait for one to be refused.
-    const refused = await waitForValue(async () => {
+    const refused = await waitForValue(
+      async () => {
         const e = rawEnvelope(ring, patient(Math.floor(Math.random() * 1e9), { favouriteColour: 'blue' }), {
           sourceId,
         });
@@ -334,7 +359,9 @@ describe('validator on the real stack', () => {
           (q) => q.sourceId === sourceId && q.reason === 'contract_violation',
         );
         return found.length > 0 ? found : undefined;
-      }, { what: 'a record refused under the strict policy', timeoutMs: 30_000, intervalMs: 250 });
+      },
+      { what: 'a record refused under the strict policy', timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(refused[0]?.fieldPath).toBe('Patient.favouriteColour');
     const ids = refused.map((q) => q.recordId);
 
@@ -360,7 +387,11 @@ describe('validator on the real stack', () => {
     const sourceId = 'site-restart';
     const batch = Array.from({ length: 400 }, (_, n) => rawEnvelope(ring, patient(1000 + n), { sourceId }));
     await produceRaw(batch);
-    await waitForValue(() => Promise.resolve(validator.runner.stats().committed > 0 ? true : undefined), { what: 'some progress', timeoutMs: 30_000, intervalMs: 250 });
+    await waitForValue(() => Promise.resolve(validator.runner.stats().committed > 0 ? true : undefined), {
+      what: 'some progress',
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
     await validator.stop();
     validator = await startValidator({ config, logger, env });
     validator.done.catch(() => undefined);

@@ -132,37 +132,49 @@ describe('validator X12 path (integration)', () => {
       [...claims, ...payments].map((e) => ({ key: e.recordId, value: e })),
     );
     const after = new Set(claims.slice(5).map((e) => e.recordId));
-    const quarantined = await waitForValue(async () => {
-      const found = (await readValues<QuarantineRecord>(kafka, codec, topics.quarantine)).filter((q) =>
-        after.has(q.recordId),
-      );
-      return found.length >= after.size ? found : undefined;
-    }, { what: '5 quarantined sets', timeoutMs: 60_000, intervalMs: 250 });
+    const quarantined = await waitForValue(
+      async () => {
+        const found = (await readValues<QuarantineRecord>(kafka, codec, topics.quarantine)).filter((q) =>
+          after.has(q.recordId),
+        );
+        return found.length >= after.size ? found : undefined;
+      },
+      { what: '5 quarantined sets', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(new Set(quarantined.map((q) => `${q.reason}:${q.fieldPath}:${q.resourceType}`))).toEqual(
       new Set(['missing_required:CLM-02:X12:837P']),
     );
     // Sets 0-4 hold 2 claims each; in set 5 the first claim drifts, so the whole set is held back.
-    const valid = await waitForValue(async () => {
-      const found = await readValues<Record<string, unknown>>(kafka, codec, `${topics.validPrefix}Claim`);
-      return found.length >= 10 ? found : undefined;
-    }, { what: '10 claims', timeoutMs: 60_000, intervalMs: 250 });
+    const valid = await waitForValue(
+      async () => {
+        const found = await readValues<Record<string, unknown>>(kafka, codec, `${topics.validPrefix}Claim`);
+        return found.length >= 10 ? found : undefined;
+      },
+      { what: '10 claims', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(valid).toHaveLength(10);
     expect(valid.every((c) => c.sourceId === sourceId && String(c.patientRef).startsWith('enc:'))).toBe(true);
-    const eobs = await waitForValue(async () => {
-      const found = await readValues<Record<string, unknown>>(
-        kafka,
-        codec,
-        `${topics.validPrefix}ExplanationOfBenefit`,
-      );
-      return found.length >= 6 ? found : undefined;
-    }, { what: '6 explanations of benefit', timeoutMs: 60_000, intervalMs: 250 });
+    const eobs = await waitForValue(
+      async () => {
+        const found = await readValues<Record<string, unknown>>(
+          kafka,
+          codec,
+          `${topics.validPrefix}ExplanationOfBenefit`,
+        );
+        return found.length >= 6 ? found : undefined;
+      },
+      { what: '6 explanations of benefit', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(eobs).toHaveLength(6);
-    const events = await waitForValue(async () => {
-      const found = (await readValues<DriftEvent>(kafka, codec, topics.drift)).filter((d) =>
-        d.fieldPath?.includes('CLM-02'),
-      );
-      return found.length > 0 ? found : undefined;
-    }, { what: 'a drift event at CLM-02', timeoutMs: 60_000, intervalMs: 250 });
+    const events = await waitForValue(
+      async () => {
+        const found = (await readValues<DriftEvent>(kafka, codec, topics.drift)).filter((d) =>
+          d.fieldPath?.includes('CLM-02'),
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'a drift event at CLM-02', timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(events[0]).toMatchObject({ kind: 'missing_field', sourceId });
     const haystack = JSON.stringify([
       quarantined.map((q) => ({ ...q, payload: undefined })),

@@ -43,7 +43,6 @@ import {
 } from '@ehrflow/pipeline-tools';
 import { stackEnv, waitFor } from '@ehrflow/testing';
 
-
 const PATIENTS = 20;
 /** Share of clinical resources the restarted EHR reports deleted. */
 const DELETED_FRACTION = 0.2;

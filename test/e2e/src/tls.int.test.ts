@@ -51,7 +51,6 @@ import {
 } from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, waitFor } from '@ehrflow/testing';
 
-
 const stackHome = process.env.EHRFLOW_STACK_HOME ?? join(REPO_ROOT, '.run', 'stack');
 const tlsEnvFile = join(stackHome, 'run', 'tls.env');
 const tlsStackUp = existsSync(tlsEnvFile);
@@ -203,7 +202,8 @@ describe.skipIf(!tlsStackUp)(title, () => {
     await waitFor(
       async () => {
         const dead = [...services.values()].find((s) => !s.child.running());
-        if (dead !== undefined) throw new Error(`${dead.name} exited; see ${join(logDir, `${dead.name}.log`)}`);
+        if (dead !== undefined)
+          throw new Error(`${dead.name} exited; see ${join(logDir, `${dead.name}.log`)}`);
         // Sessions come and go with the pools: collect every one seen while the pipeline runs.
         const { rows } = await db.query<PgSession & { pid: number }>(
           `select s.pid, a.application_name as app, s.ssl, s.version

@@ -44,7 +44,10 @@ describe('servedLinesPerSecond (a slow link)', () => {
   });
 
   it('paces every chunk of a body by the lines it carries', async () => {
-    const lines = Array.from({ length: 200 }, (_, i) => `${JSON.stringify({ id: i, pad: 'x'.repeat(1_000) })}\n`);
+    const lines = Array.from(
+      { length: 200 },
+      (_, i) => `${JSON.stringify({ id: i, pad: 'x'.repeat(1_000) })}\n`,
+    );
     const paced: number[] = [];
     const chunks: Buffer[] = [];
     for await (const chunk of ndjsonBody(lines, {

@@ -26,7 +26,14 @@ import {
   sumMetric,
 } from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, sleep } from '@ehrflow/testing';
-import { cpuBetween, ownCpuSeconds, sampleOfMetrics, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';
+import {
+  cpuBetween,
+  ownCpuSeconds,
+  sampleOfMetrics,
+  totalCpu,
+  type CpuFigure,
+  type CpuSample,
+} from './cpu.ts';
 import { rate, type StageFigure } from './pass-through.ts';
 
 export interface LatencyFigures {
@@ -218,7 +225,8 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
           deadline: Date.now() + options.timeoutMs,
           services,
           onProgress: options.onProgress,
-          collect: (jobIds) => collectTimings(options.env, topics, pool, schemas.loader, jobIds, options.registry),
+          collect: (jobIds) =>
+            collectTimings(options.env, topics, pool, schemas.loader, jobIds, options.registry),
         })
       : null;
     return {
@@ -231,7 +239,10 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
         stages.map((st) => st.cpu),
         loaded,
       ),
-      simulatorCpu: cpuBetween({ cpuSeconds: ownBefore, records: 0 }, { cpuSeconds: ownAfter, records: loaded }),
+      simulatorCpu: cpuBetween(
+        { cpuSeconds: ownBefore, records: 0 },
+        { cpuSeconds: ownAfter, records: loaded },
+      ),
       latencyRun,
     };
   } finally {

@@ -127,7 +127,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 function counterSum(text: string, name: string, sourceId: string): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) && line.includes(`source="${sourceId}"`)) sum += Number(line.split(' ').at(-1));
+    if (line.startsWith(`${name}{`) && line.includes(`source="${sourceId}"`))
+      sum += Number(line.split(' ').at(-1));
   }
   return sum;
 }
@@ -138,7 +139,11 @@ interface JobSummary {
   readonly parts: { readonly total: number };
 }
 
-async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: string; rawTopic: string; jobsTopic: string; dbSchema: string }): Promise<RunResult> {
+async function runOne(
+  spec: RunSpec,
+  options: Options,
+  ctx: { rid: string; dir: string; rawTopic: string; jobsTopic: string; dbSchema: string },
+): Promise<RunResult> {
   const simPort = await freePort();
   const apiPort = await freePort();
   const clientId = `bench-${ctx.rid}`;
@@ -150,27 +155,45 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
       process.execPath,
       [
         SIM_CLI,
-        '--port', String(simPort),
-        '--seed', `bench-${ctx.rid}`,
-        '--sites', 'site-a',
-        '--patients', String(Math.max(1, Math.ceil(spec.resources / PER_PATIENT))),
-        '--per-patient', '2',
-        '--rate-limit', '0',
-        '--max-per-file', String(spec.perFile),
-        '--polls-before-ready', '0',
-        '--poll-retry-after', '0',
-        '--token-lifetime', '3600',
-        '--client', `${clientId}:${secret}`,
+        '--port',
+        String(simPort),
+        '--seed',
+        `bench-${ctx.rid}`,
+        '--sites',
+        'site-a',
+        '--patients',
+        String(Math.max(1, Math.ceil(spec.resources / PER_PATIENT))),
+        '--per-patient',
+        '2',
+        '--rate-limit',
+        '0',
+        '--max-per-file',
+        String(spec.perFile),
+        '--polls-before-ready',
+        '0',
+        '--poll-retry-after',
+        '0',
+        '--token-lifetime',
+        '3600',
+        '--client',
+        `${clientId}:${secret}`,
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     children.push(sim);
     const simUrl = `http://127.0.0.1:${simPort}`;
-    await waitFor(() => fetch(`${simUrl}/_admin/counters`).then((r) => r.ok, () => false), {
-      what: 'the simulator',
-      timeoutMs: 30_000,
-      intervalMs: 200,
-    });
+    await waitFor(
+      () =>
+        fetch(`${simUrl}/_admin/counters`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      {
+        what: 'the simulator',
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
 
     writeFileSync(join(ctx.dir, 'client.secret'), secret);
     const sourcesFile = join(ctx.dir, `sources-${spec.name}.json`);
@@ -216,11 +239,18 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
     });
     children.push(extractor);
     const api = `http://127.0.0.1:${apiPort}`;
-    await waitFor(() => fetch(`${api}/readyz`).then((r) => r.ok, () => false), {
-      what: 'the extractor',
-      timeoutMs: 60_000,
-      intervalMs: 200,
-    });
+    await waitFor(
+      () =>
+        fetch(`${api}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      {
+        what: 'the extractor',
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      },
+    );
     const readyRssBytes = peakRss(extractor.pid ?? 0);
 
     const started = performance.now();
@@ -232,10 +262,13 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
     if (!res.ok) throw new Error(`job not accepted: ${res.status}`);
     const { id } = (await res.json()) as { id: string };
     let job: JobSummary | undefined;
-    await waitFor(async () => {
+    await waitFor(
+      async () => {
         job = (await (await fetch(`${api}/jobs/${id}`)).json()) as JobSummary;
         return job.state !== 'running' && job.state !== 'pending';
-      }, { what: 'the job to end', timeoutMs: 3_600_000 });
+      },
+      { what: 'the job to end', timeoutMs: 3_600_000 },
+    );
     const seconds = (performance.now() - started) / 1000;
     const peakRssBytes = peakRss(extractor.pid ?? 0);
     if (job?.state !== 'completed') throw new Error(`the job ended ${job?.state ?? 'unknown'}`);
@@ -256,7 +289,17 @@ async function runOne(spec: RunSpec, options: Options, ctx: { rid: string; dir: 
 
 function printTable(results: readonly RunResult[]): void {
   const rows = [
-    ['run', 'files', 'resources', 'payload MB', 'seconds', 'resources/s', 'MB/s', 'RSS at ready MB', 'peak RSS MB'],
+    [
+      'run',
+      'files',
+      'resources',
+      'payload MB',
+      'seconds',
+      'resources/s',
+      'MB/s',
+      'RSS at ready MB',
+      'peak RSS MB',
+    ],
     ...results.map((r) => [
       r.name,
       String(r.files),
@@ -270,7 +313,8 @@ function printTable(results: readonly RunResult[]): void {
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padStart(widths[i]!)).join('  ')}\n`);
+  for (const row of rows)
+    process.stdout.write(`${row.map((cell, i) => cell.padStart(widths[i]!)).join('  ')}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -294,7 +338,12 @@ async function main(argv: string[]): Promise<number> {
     dbSchema: `extractor_bench_${rid}`,
   };
   const logger = createLogger({ name: 'extractor-bench', level: 'warn' });
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: `extractor-bench-${rid}`, logger, mode: 'development' });
+  const kafka = createKafka({
+    brokers: KAFKA_BROKERS,
+    clientId: `extractor-bench-${rid}`,
+    logger,
+    mode: 'development',
+  });
   const registry = createRegistry({ url: REGISTRY_URL });
   const admin = kafka.kafkajs.admin();
   await admin.connect();
@@ -326,7 +375,8 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await admin.deleteTopics({ topics: [ctx.rawTopic, ctx.jobsTopic] }).catch(() => undefined);
     await admin.disconnect();
-    for (const topic of [ctx.rawTopic, ctx.jobsTopic]) await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
+    for (const topic of [ctx.rawTopic, ctx.jobsTopic])
+      await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
     await registry.close();
     const pool = new pg.Pool({ connectionString: DATABASE_URL });
     await pool.query(`DROP SCHEMA IF EXISTS "${ctx.dbSchema}" CASCADE`).catch(() => undefined);

@@ -73,7 +73,10 @@ export interface IntStack {
   /** The extractor environment for a sources file, with fast test timings. */
   envFor(sourcesPath: string, extra?: Record<string, string>): Record<string, string>;
   /** Builds an extractor in this process and starts its timers. */
-  inProcess(env: Record<string, string>, options?: { logger?: Logger; metrics?: ExtractorMetrics }): Promise<Extractor>;
+  inProcess(
+    env: Record<string, string>,
+    options?: { logger?: Logger; metrics?: ExtractorMetrics },
+  ): Promise<Extractor>;
   /** Every raw envelope and job event of a job, read back until `until` holds (bounded). */
   readBack(
     jobId: string,
@@ -86,7 +89,12 @@ export function createIntStack(prefix: string): IntStack {
   const rid = randomBytes(4).toString('hex');
   const keyringText = `k${rid}:${randomBytes(32).toString('base64')}`;
   const logger = createLogger({ name: `${prefix}-int`, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const kafka = createKafka({ brokers: '127.0.0.1:9092', clientId: `${prefix}-int-${rid}`, logger, mode: 'test' });
+  const kafka = createKafka({
+    brokers: '127.0.0.1:9092',
+    clientId: `${prefix}-int-${rid}`,
+    logger,
+    mode: 'test',
+  });
   const registry = createRegistry({ url: REGISTRY_URL });
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-${rid}-`));
   const rawTopic = `t.${rid}.${prefix}.raw`;
@@ -142,7 +150,8 @@ export function createIntStack(prefix: string): IntStack {
       await admin.connect();
       await admin.deleteTopics({ topics: [rawTopic, jobsTopic] }).catch(() => undefined);
       await admin.disconnect();
-      for (const topic of [rawTopic, jobsTopic]) await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
+      for (const topic of [rawTopic, jobsTopic])
+        await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
       await registry.close();
       const pool = new pg.Pool({ connectionString: DATABASE_URL });
       await pool.query(`DROP SCHEMA IF EXISTS "${stack.dbSchema}" CASCADE`);
@@ -193,7 +202,12 @@ export function createIntStack(prefix: string): IntStack {
     },
 
     async inProcess(env, options = {}) {
-      const extractor = await buildExtractor(loadConfig(extractorEnv, env), options.logger ?? logger, options.metrics, env);
+      const extractor = await buildExtractor(
+        loadConfig(extractorEnv, env),
+        options.logger ?? logger,
+        options.metrics,
+        env,
+      );
       extractor.jobs.run();
       return extractor;
     },
@@ -213,7 +227,10 @@ export function createIntStack(prefix: string): IntStack {
         },
       });
       try {
-        await waitForValue(() => Promise.resolve(until(raw, events) ? true : undefined), { what: 'records on the test topics', timeoutMs: 60_000 });
+        await waitForValue(() => Promise.resolve(until(raw, events) ? true : undefined), {
+          what: 'records on the test topics',
+          timeoutMs: 60_000,
+        });
       } finally {
         await consumer.disconnect();
       }
@@ -225,10 +242,13 @@ export function createIntStack(prefix: string): IntStack {
 
 /** The job's view once it left `pending`/`running`, polled within `timeoutMs`. */
 export async function waitForEnd(extractor: Extractor, jobId: string, timeoutMs: number): Promise<JobView> {
-  return waitForValue(async () => {
+  return waitForValue(
+    async () => {
       const view = await extractor.jobs.get(jobId);
       return view !== undefined && view.state !== 'running' && view.state !== 'pending' ? view : undefined;
-    }, { what: `job ${jobId} to end`, timeoutMs: timeoutMs });
+    },
+    { what: `job ${jobId} to end`, timeoutMs: timeoutMs },
+  );
 }
 
 /** Filter of the resources a test expects, by type and the generator's metadata. */
@@ -257,7 +277,8 @@ export function expectedRecords(
       const meta = sim.generator.meta(site, type, i);
       if (filter.sinceMs !== undefined && meta.lastUpdatedMs < filter.sinceMs) continue;
       if (!meta.deleted) upserts.add(recordIdOf(sourceId, type, resourceId(type, i), String(meta.versionId)));
-      else if (filter.sinceMs !== undefined) deletes.add(recordIdOf(sourceId, type, resourceId(type, i), DELETED_VERSION));
+      else if (filter.sinceMs !== undefined)
+        deletes.add(recordIdOf(sourceId, type, resourceId(type, i), DELETED_VERSION));
     }
   }
   return { upserts, deletes };

@@ -211,7 +211,8 @@ export function validRecord(
   }
   if (format === 'v1') {
     for (const [name, value] of phi)
-      encrypted[name] = typeof value === 'string' ? encryptField(ring, value) : value.map((v) => encryptField(ring, v));
+      encrypted[name] =
+        typeof value === 'string' ? encryptField(ring, value) : value.map((v) => encryptField(ring, v));
   } else if (phi.length > 0) {
     for (const [name, sealed] of sealFields(ring, phi)) encrypted[name] = sealed;
   }

@@ -17,7 +17,10 @@ describe('file alert sink', () => {
     const sink = createFileAlertSink(path);
     await sink.send(alert);
     await sink.send({ ...alert, alertId: 'a2' });
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Alert);
     expect(lines.map((l) => l.alertId)).toEqual(['a1', 'a2']);
     rmSync(dir, { recursive: true });
   });
@@ -55,8 +58,15 @@ describe('webhook alert sink', () => {
 
   it('fails at once on a 4xx without echoing the URL', async () => {
     const { url, bodies } = await serve([400]);
-    const sink = createWebhookAlertSink({ url: `${url}?token=secret-token`, timeoutMs: 2000, retry: TEST_RETRY_POLICY });
-    const err = await sink.send(alert).then(() => undefined, (e: unknown) => e);
+    const sink = createWebhookAlertSink({
+      url: `${url}?token=secret-token`,
+      timeoutMs: 2000,
+      retry: TEST_RETRY_POLICY,
+    });
+    const err = await sink.send(alert).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'HTTP_PERMANENT' });
     expect(JSON.stringify(err) + String(err)).not.toContain('secret-token');
     expect(bodies).toHaveLength(1);

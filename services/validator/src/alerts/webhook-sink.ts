@@ -47,7 +47,11 @@ export function createWebhookAlertSink(options: WebhookSinkOptions): AlertSink {
         await res.body.dump();
         if (res.statusCode >= 200 && res.statusCode < 300) return;
         const retryAfter = Number(res.headers['retry-after']);
-        throw fromStatus(res.statusCode, context, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+        throw fromStatus(
+          res.statusCode,
+          context,
+          Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+        );
       }, policy);
     },
     close: () => dispatcher.close(),

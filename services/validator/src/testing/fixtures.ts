@@ -1,7 +1,13 @@
 /** Test support (not exported from the package): synthetic resources, keys and contracts. */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { canonicalText, contractOf, parseAvroText, type RawEnvelope, type RegisteredSchema } from '@ehrflow/contracts';
+import {
+  canonicalText,
+  contractOf,
+  parseAvroText,
+  type RawEnvelope,
+  type RegisteredSchema,
+} from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import { recordIdOf } from '@ehrflow/fhir';
 import { createKeyring, encryptPayload, type Keyring } from '@ehrflow/phi';
@@ -51,7 +57,9 @@ export function withOptionalField(
 }
 
 /** A latest-version source over in-memory schemas, versions bumped by `register`. */
-export function memorySchemaSource(initial: Record<string, Record<string, unknown>> = {}): LatestVersionSource & {
+export function memorySchemaSource(
+  initial: Record<string, Record<string, unknown>> = {},
+): LatestVersionSource & {
   register(subject: string, schema: Record<string, unknown>): void;
 } {
   const latest = new Map<string, RegisteredSchema>();
@@ -66,7 +74,10 @@ export function memorySchemaSource(initial: Record<string, Record<string, unknow
     register,
     latestVersion(subject) {
       const found = latest.get(subject);
-      if (found === undefined) return Promise.reject(new PipelineError('SCHEMA_NOT_REGISTERED', `subject ${subject} not registered`));
+      if (found === undefined)
+        return Promise.reject(
+          new PipelineError('SCHEMA_NOT_REGISTERED', `subject ${subject} not registered`),
+        );
       return Promise.resolve(found);
     },
   };
@@ -90,7 +101,9 @@ export function patient(n: number, overrides: Record<string, unknown> = {}): Rec
     telecom: [{ system: 'phone', value: '555-0100' }],
     gender: n % 2 === 0 ? 'female' : 'male',
     birthDate: '1970-01-31',
-    address: [{ line: ['1 Example Street'], city: 'Testville', state: 'MA', postalCode: '99999', country: 'US' }],
+    address: [
+      { line: ['1 Example Street'], city: 'Testville', state: 'MA', postalCode: '99999', country: 'US' },
+    ],
     ...overrides,
   };
 }
@@ -103,8 +116,10 @@ export function rawEnvelope(
 ): RawEnvelope {
   const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload), 'utf8');
   const sourceId = opts.sourceId ?? 'site-a';
-  const resourceType = opts.resourceType ?? (Buffer.isBuffer(payload) ? 'Patient' : String(payload.resourceType));
-  const logicalId = opts.logicalId ?? (Buffer.isBuffer(payload) ? randomBytes(6).toString('hex') : String(payload.id));
+  const resourceType =
+    opts.resourceType ?? (Buffer.isBuffer(payload) ? 'Patient' : String(payload.resourceType));
+  const logicalId =
+    opts.logicalId ?? (Buffer.isBuffer(payload) ? randomBytes(6).toString('hex') : String(payload.id));
   return {
     recordId: recordIdOf(sourceId, resourceType, logicalId, '1'),
     jobId: opts.jobId ?? 'job-test',
@@ -122,7 +137,12 @@ export function rawEnvelope(
 
 /** The `ehr.valid.deletions` contract from `schemas/pipeline/deletion.avsc`, as version 1. */
 export function deletionContract(topic = 'ehr.valid.deletions'): DeletionContract {
-  return { topic, subject: `${topic}-value`, version: 1, contract: contractOf(pipelineSchemaJson('deletion.avsc'), 'deletion.avsc') };
+  return {
+    topic,
+    subject: `${topic}-value`,
+    version: 1,
+    contract: contractOf(pipelineSchemaJson('deletion.avsc'), 'deletion.avsc'),
+  };
 }
 
 /**

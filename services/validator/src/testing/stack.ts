@@ -1,6 +1,12 @@
 /** Integration-test support (not exported): unique topics and subjects on the local stack. */
 import { randomBytes } from 'node:crypto';
-import { canonicalText, createCodec, createRegistry, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import {
+  canonicalText,
+  createCodec,
+  createRegistry,
+  type Codec,
+  type SchemaRegistry,
+} from '@ehrflow/contracts';
 import type { KafkaClient } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import { localStack } from '@ehrflow/testing';
@@ -52,7 +58,10 @@ export async function registerTestSubjects(
     [`${topics.quarantine}-value`, pipelineSchemaJson('quarantine-record.avsc')],
     [`${topics.drift}-value`, pipelineSchemaJson('drift-event.avsc')],
     [`${topics.deletions}-value`, pipelineSchemaJson('deletion.avsc')],
-    ...Object.entries(contracts).map(([type, json]): [string, Record<string, unknown>] => [`${topics.validPrefix}${type}-value`, json]),
+    ...Object.entries(contracts).map(([type, json]): [string, Record<string, unknown>] => [
+      `${topics.validPrefix}${type}-value`,
+      json,
+    ]),
   ];
   for (const [subject, json] of pairs) {
     await registry.register(subject, canonicalText(json));
