@@ -17,3 +17,4 @@ export {
   type RetryPolicy,
 } from './retry.ts';
 export { sleep, type Sleep } from './sleep.ts';
+export { createPoller, type Poller, type PollerOptions } from './poller.ts';

@@ -45,3 +45,4 @@ export {
   type StageKafkaSettings,
 } from './stage-kafka.ts';
 export { runConsumerStage, type ConsumerStage, type ConsumerStageOptions } from './consumer-stage.ts';
+export { openReceiverBase, type ReceiverBaseOptions } from './receiver-base.ts';

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@ehrflow/logging';
+import { createPoller } from '@ehrflow/resilience';
 import { shownName, type JobResult } from './job.ts';
 
 /**
@@ -33,9 +34,6 @@ export function createInbox(options: InboxOptions): Inbox {
   const now = options.now ?? Date.now;
   /** Last size/mtime seen per file and since when it has not moved. */
   const seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  let stopped = false;
 
   async function complete(name: string, markers: ReadonlySet<string>): Promise<boolean> {
     if (markers.has(`${name}.done`)) return true;
@@ -60,7 +58,7 @@ export function createInbox(options: InboxOptions): Inbox {
     for (const name of seen.keys()) if (!candidates.includes(name)) seen.delete(name);
     let ended = 0;
     for (const name of candidates) {
-      if (stopped) break;
+      if (poller.stopped) break;
       if (!(await complete(name, markers))) continue;
       try {
         const result = await options.take(name);
@@ -75,31 +73,19 @@ export function createInbox(options: InboxOptions): Inbox {
     return ended;
   }
 
-  const tick = () => {
-    running = scan()
-      .catch((err: unknown) => {
-        logger.error({ err }, 'inbox scan failed; will retry');
-        return 0;
-      })
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, options.pollMs);
-      });
-  };
+  const poller = createPoller({
+    pollMs: options.pollMs,
+    task: scan,
+    onError: (err) => logger.error({ err }, 'inbox scan failed; will retry'),
+    fallback: 0,
+  });
 
   return {
-    scan: () => running ?? scan(),
-    start() {
-      stopped = false;
-      timer = setTimeout(tick, 0);
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
+    scan: () => poller.run(),
+    start: () => poller.start(),
+    stop: () => poller.stop(),
     get stopping() {
-      return stopped;
+      return poller.stopped;
     },
   };
 }

@@ -1,61 +1,11 @@
 /**
  * The billing receiver: X12 837/835 files dropped in a folder, checked whole, written to
- * `ehr.raw` one transaction set per record. Run `node services/billing-receiver/src/main.ts --help`.
+ * `ehr.raw` one transaction set per record. Configuration, Kafka, health/readiness/metrics and
+ * the lifecycle come from `runStage`; run `node services/billing-receiver/src/main.ts --help`.
  */
-import { loadConfigOrExit } from '@ehrflow/config';
-import { createLogger } from '@ehrflow/logging';
-import { createMetrics, createServiceHttp, runService } from '@ehrflow/service';
+import { runStage } from '@ehrflow/service';
 import { billingEnv } from './config.ts';
-import { startBillingReceiver } from './service.ts';
+import { startBillingStage } from './stage.ts';
+import { USAGE } from './usage.ts';
 
-const HELP = `Usage: node services/billing-receiver/src/main.ts
-
-Watches X12_INBOX_DIR for X12 files (837P, 837I, 835; by suffix, default .x12,.edi,.837,.835).
-A file is read once complete (its <name>.done marker exists, or its size has not moved for
-X12_STABLE_MS). Its envelope is checked whole (ISA/IEA, GS/GE, ST/SE control numbers and counts);
-a refused file is encrypted into quarantine/ with its reason and an ehr.quarantine record, and
-the plaintext removed. An accepted file is written to ehr.raw (format X12, one record per
-transaction set, encrypted, acks=all) in Kafka transactions with a checkpoint in Redis after each,
-so a restart resumes where it stopped; sets already known (sender + ISA13 + GS06 + ST02) are not
-written again. The file then moves to done/. TA1 and 999 acknowledgments go to X12_OUTBOX_DIR.
-Serves GET /healthz, /readyz and /metrics on HTTP_PORT. Configuration from the environment:
-
-  KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, PHI_KEYRING, PSEUDONYM_KEY   required
-  X12_SOURCE_ID, X12_INBOX_DIR, X12_OUTBOX_DIR                                 required
-  HTTP_PORT (0 = any), LOG_LEVEL, EHRFLOW_MODE, SHUTDOWN_TIMEOUT_MS
-  X12_SUFFIXES, X12_POLL_MS, X12_STABLE_MS, X12_REQUIRE_MARKER
-  X12_MAX_FILE_BYTES, X12_MAX_SEGMENT_BYTES, X12_BATCH_SETS, X12_DEDUPE_WINDOW_MS
-  X12_RAW_TOPIC, X12_QUARANTINE_TOPIC, X12_TRANSACTIONAL_ID, X12_ACK_QUALIFIER, X12_ACK_ID
-TLS to Kafka and Redis: KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_*; REDIS_URL=rediss://... with REDIS_TLS_CA.
-
-ehr.raw-value and ehr.quarantine-value must be registered (npm run schemas -- register).
-See services/billing-receiver/README.md.
-`;
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-
-const config = loadConfigOrExit(billingEnv, 'billing-receiver');
-const logger = createLogger({ name: 'billing-receiver', level: config.LOG_LEVEL });
-const metrics = createMetrics('billing-receiver');
-
-await runService({
-  name: 'billing-receiver',
-  logger,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  async start() {
-    const receiver = await startBillingReceiver({ config, logger, metrics });
-    const http = createServiceHttp({
-      name: 'billing-receiver',
-      port: config.HTTP_PORT,
-      logger,
-      registry: metrics.registry,
-      readiness: () => receiver.ready(),
-    });
-    const address = await http.listen();
-    logger.info({ port: address.port }, 'billing-receiver started');
-    return { stop: () => receiver.stop(), http };
-  },
-});
+await runStage({ name: 'billing-receiver', usage: USAGE, env: billingEnv, start: startBillingStage });

@@ -1,12 +1,9 @@
 import { hostname } from 'node:os';
-import { kafkaTls, redisTls, type Env } from '@ehrflow/config';
-import { createCodec, createRegistry } from '@ehrflow/contracts';
-import { PipelineError } from '@ehrflow/errors';
-import { createKafka, createProducer } from '@ehrflow/kafka';
+import { type Env } from '@ehrflow/config';
+import { createProducer, type KafkaClient } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import type { ServiceMetrics } from '@ehrflow/service';
-import { Redis } from 'ioredis';
+import { createStageKafka, openReceiverBase, type ServiceMetrics } from '@ehrflow/service';
 import type { BillingConfig } from './config.ts';
 import { createInbox, type Inbox } from './inbox.ts';
 import { takeFile, type JobDeps } from './job.ts';
@@ -18,6 +15,8 @@ export interface StartOptions {
   readonly logger: Logger;
   readonly env?: Env;
   readonly metrics?: ServiceMetrics;
+  /** A Kafka client made by the caller (the stage skeleton); one on the environment's transport otherwise. */
+  readonly kafka?: KafkaClient;
 }
 
 export interface RunningBillingReceiver {
@@ -38,42 +37,23 @@ export async function startBillingReceiver(options: StartOptions): Promise<Runni
   const env = options.env ?? process.env;
   const keyring = parseKeyring(config.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(config.PSEUDONYM_KEY);
-  const kafkaTransport = kafkaTls(env);
-  const redisTransport = redisTls(env);
-  for (const warning of [kafkaTransport.warning, redisTransport.warning]) {
-    if (warning !== undefined)
-      logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
-  }
+  // Kafka's transport warning is logged by the stage skeleton (or whoever made `options.kafka`),
+  // Redis's by openReceiverBase.
   const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const redis = new Redis(config.REDIS_URL, {
-      ...(redisTransport.tls ? { tls: redisTransport.tls } : {}),
-      maxRetriesPerRequest: 2,
-      lazyConnect: true,
-    });
-    closers.push(() => redis.quit());
-    await redis.connect().catch((err: unknown) => {
-      throw new PipelineError('REDIS_UNAVAILABLE', 'Redis could not be reached', { cause: err });
-    });
-    const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
-    closers.push(() => registry.close());
-    const codec = createCodec(registry, {
-      onRefreshError: (err, subject) =>
-        logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
-    });
-    for (const topic of [config.X12_RAW_TOPIC, config.X12_QUARANTINE_TOPIC])
-      await codec.latestVersion(`${topic}-value`);
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID ?? 'ehrflow-billing-receiver',
+    const { redis, codec } = await openReceiverBase({
+      redisUrl: config.REDIS_URL,
+      registryUrl: config.SCHEMA_REGISTRY_URL,
+      env,
       logger,
-      mode: config.EHRFLOW_MODE,
-      ...(kafkaTransport.ssl ? { ssl: kafkaTransport.ssl } : {}),
-      ...(kafkaTransport.sasl ? { sasl: kafkaTransport.sasl } : {}),
+      subjects: [config.X12_RAW_TOPIC, config.X12_QUARANTINE_TOPIC].map((topic) => `${topic}-value`),
+      closers,
     });
+    const kafka =
+      options.kafka ?? createStageKafka(config, { logger, defaultClientId: 'ehrflow-billing-receiver', env });
     const sets = createProducer({
       kafka,
       codec,

@@ -2,6 +2,7 @@ import { mkdir, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { printableControlId } from '@ehrflow/hl7';
 import type { Logger } from '@ehrflow/logging';
+import { createPoller } from '@ehrflow/resilience';
 import type { Ingest } from './ingest.ts';
 
 /**
@@ -29,9 +30,6 @@ export interface FileDropOptions {
 
 export function createFileDrop(options: FileDropOptions): FileDrop {
   const { dir, ingest, logger } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  let stopped = false;
 
   async function takeFile(name: string): Promise<void> {
     const path = join(dir, name);
@@ -62,7 +60,7 @@ export function createFileDrop(options: FileDropOptions): FileDrop {
       .sort();
     let handled = 0;
     for (const name of names) {
-      if (stopped) break;
+      if (poller.stopped) break;
       try {
         await takeFile(name);
         handled += 1;
@@ -76,23 +74,16 @@ export function createFileDrop(options: FileDropOptions): FileDrop {
     return handled;
   }
 
-  const tick = () => {
-    running = scan().finally(() => {
-      running = undefined;
-      if (!stopped) timer = setTimeout(tick, options.pollMs);
-    });
-  };
+  const poller = createPoller({
+    pollMs: options.pollMs,
+    task: scan,
+    onError: (err) => logger.error({ err }, 'drop folder scan failed; will retry'),
+    fallback: 0,
+  });
 
   return {
-    scan: () => running ?? scan(),
-    start() {
-      stopped = false;
-      timer = setTimeout(tick, 0);
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
+    scan: () => poller.run(),
+    start: () => poller.start(),
+    stop: () => poller.stop(),
   };
 }

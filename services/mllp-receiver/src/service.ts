@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { redisTls, type Env } from '@ehrflow/config';
-import { createCodec, createRegistry } from '@ehrflow/contracts';
+import { type Env } from '@ehrflow/config';
 import { PipelineError } from '@ehrflow/errors';
 import { createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { createStageKafka, type ServiceMetrics } from '@ehrflow/service';
-import { Redis } from 'ioredis';
+import { createStageKafka, openReceiverBase, type ServiceMetrics } from '@ehrflow/service';
 import { createAlertSink, type AlertSink } from './alerts.ts';
 import type { ReceiverConfig } from './config.ts';
 import { createRedisDedupe } from './dedupe.ts';
@@ -49,12 +47,8 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
   const env = options.env ?? process.env;
   const keyring = parseKeyring(config.PHI_KEYRING);
   const pseudonymKey = parsePseudonymKey(config.PSEUDONYM_KEY);
-  // Kafka's transport warning is logged by the stage skeleton (or whoever made `options.kafka`).
-  const redisTransport = redisTls(env);
-  if (redisTransport.warning !== undefined) {
-    const { warning } = redisTransport;
-    logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
-  }
+  // Kafka's transport warning is logged by the stage skeleton (or whoever made `options.kafka`),
+  // Redis's by openReceiverBase.
   const tls =
     config.MLLP_TLS_CERT_FILE !== undefined && config.MLLP_TLS_KEY_FILE !== undefined
       ? {
@@ -83,24 +77,15 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const redis = new Redis(config.REDIS_URL, {
-      ...(redisTransport.tls ? { tls: redisTransport.tls } : {}),
-      maxRetriesPerRequest: 2,
-      lazyConnect: true,
-      enableAutoPipelining: true,
+    const { redis, codec } = await openReceiverBase({
+      redisUrl: config.REDIS_URL,
+      registryUrl: config.SCHEMA_REGISTRY_URL,
+      env,
+      logger,
+      subjects: [config.MLLP_RAW_TOPIC, config.MLLP_QUARANTINE_TOPIC].map((topic) => `${topic}-value`),
+      autoPipelining: true,
+      closers,
     });
-    closers.push(() => redis.quit());
-    await redis.connect().catch((err: unknown) => {
-      throw new PipelineError('REDIS_UNAVAILABLE', 'Redis could not be reached', { cause: err });
-    });
-    const registry = createRegistry({ url: config.SCHEMA_REGISTRY_URL });
-    closers.push(() => registry.close());
-    const codec = createCodec(registry, {
-      onRefreshError: (err, subject) =>
-        logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
-    });
-    for (const topic of [config.MLLP_RAW_TOPIC, config.MLLP_QUARANTINE_TOPIC])
-      await codec.latestVersion(`${topic}-value`);
     const kafka =
       options.kafka ?? createStageKafka(config, { logger, defaultClientId: 'ehrflow-mllp-receiver', env });
     const producers = Array.from({ length: config.MLLP_PRODUCERS }, () =>
