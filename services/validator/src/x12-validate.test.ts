@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { decryptField, decryptPayload, isEncryptedField } from '@ehrflow/phi';
+import { decryptPayload, decryptRecord, isEncryptedField } from '@ehrflow/phi';
 import { X12EnvelopeChecker, loadX12Mapping } from '@ehrflow/x12';
 import { syntheticInterchange, type InterchangeOptions } from '@ehrflow/x12-sim';
 import { describe, expect, it } from 'vitest';
@@ -85,7 +85,7 @@ describe('X12 path of the validator', () => {
     const claim = valid(outcomes[0])?.value as Record<string, unknown>;
     const sim = file.sets[0]?.claims[0];
     expect(isEncryptedField(claim.patientRef)).toBe(true);
-    expect(decryptField(ring, String(claim.patientRef))).toBe(`Patient/${sim?.memberId}`);
+    expect(decryptRecord(ring, claim).patientRef).toBe(`Patient/${sim?.memberId}`);
     expect(claim.totalValue).toBe(sim?.total);
     expect((claim.items as unknown[]).length).toBe(sim?.lines);
     const text = JSON.stringify(outcomes);
