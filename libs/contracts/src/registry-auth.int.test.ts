@@ -126,6 +126,8 @@ describe('schema registry over TLS with its own CA and basic auth from files', (
   });
 
   it('by default reads the CA and the credentials from the process environment', async () => {
+    // A deployment sets the URL beside the CA: a CA with an http:// URL is a configuration error.
+    vi.stubEnv('SCHEMA_REGISTRY_URL', url);
     vi.stubEnv('SCHEMA_REGISTRY_CA', files.ca);
     vi.stubEnv('SCHEMA_REGISTRY_USERNAME_FILE', files.user);
     vi.stubEnv('SCHEMA_REGISTRY_PASSWORD_FILE', files.password);
