@@ -47,7 +47,7 @@ quick check (e.g. --pass-through-records 5000 --patients 100).
 Options:
   --out PATH                  JSON report (default .run/bench/bench-<time>.json)
   --only LIST                 comma list of parts: broker,pass-through,end-to-end,latency,mllp
-  --mllp-messages N           messages for the MLLP throughput run (default 6000)
+  --mllp-messages N           messages for the MLLP throughput run (default 20000: shorter runs are dominated by warm-up)
   --broker-records N          records for the producer tool (default 200000)
   --pass-through-records N    records through the pass-through pipeline (default 150000)
   --patients N                patients per site for end-to-end (default 4000; 2 sites, ~13 resources each)
@@ -107,7 +107,7 @@ async function main(argv: readonly string[]): Promise<number> {
         patients: { type: 'string', default: '4000' },
         'payload-bytes': { type: 'string', default: '1380' },
         'max-batch': { type: 'string', default: '500' },
-        'mllp-messages': { type: 'string', default: '6000' },
+        'mllp-messages': { type: 'string', default: '20000' },
         'timeout-seconds': { type: 'string', default: '900' },
         'cpu-prof': { type: 'string' },
         help: { type: 'boolean' },

@@ -9,7 +9,7 @@ const HELP = `Usage: node tools/bench/src/mllp-bench.ts [--messages N] [--sender
 
 Runs the MLLP receiver in-process against the local stack (KAFKA_BROKERS, SCHEMA_REGISTRY_URL,
 REDIS_URL from the environment: eval "$(npm run -s stack -- env)"), then
-  1. throughput: N messages (default 6000) from --senders (default 10) unpaced senders, each
+  1. throughput: N messages (default 20000) from --senders (default 10) unpaced senders, each
      waiting for its ACK before the next message (durable-ACKed messages per second, and the
      receiver's CPU time per message: the senders run in a worker thread);
   2. latency: the same senders paced at half the measured rate (p50/p99 ACK latency).
@@ -33,7 +33,7 @@ const arg = (name: string, fallback: number): number => {
 const result = await measureMllp({
   env: process.env,
   logger: createLogger({ name: 'mllp-bench', level: 'warn' }),
-  messages: arg('--messages', 6000),
+  messages: arg('--messages', 20000),
   senders: arg('--senders', 10),
   bytes: arg('--bytes', 1024),
 });
