@@ -50,6 +50,11 @@ const TESTS = [
     (c) => !c.sourceTag.startsWith('scope:') && !['type:service', 'type:lib'].includes(c.sourceTag),
   ),
 ];
+// The Kafka client is libs/kafka's business alone (docs/architecture.md, "Kafka client"): everything
+// else uses @ehrflow/kafka, so that replacing the client touches one package. The client
+// comparison in tools/bench/src/clients drives each candidate client directly, by design.
+const KAFKA_CLIENTS = ['kafkajs', '@platformatic/kafka', '@confluentinc/kafka-javascript'];
+const KAFKA_CLIENT_OWNERS = ['libs/kafka/**', 'tools/bench/src/clients/**'];
 function boundaries(depConstraints) {
   return { enforceBuildableLibDependency: false, allow: [], depConstraints };
 }
@@ -94,6 +99,25 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: KAFKA_CLIENT_OWNERS,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: KAFKA_CLIENTS.map((name) => ({
+            name,
+            message: 'Only libs/kafka uses the Kafka client: import what you need from @ehrflow/kafka.',
+          })),
+          patterns: KAFKA_CLIENTS.map((name) => ({
+            group: [`${name}/*`],
+            message: 'Only libs/kafka uses the Kafka client: import what you need from @ehrflow/kafka.',
+          })),
+        },
+      ],
     },
   },
   prettier,

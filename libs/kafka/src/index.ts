@@ -50,3 +50,13 @@ export {
 } from './topics.ts';
 export { createKafkaProbe, probeKafkaJsConfig, type KafkaProbe, type KafkaProbeOptions } from './probe.ts';
 export { patchKafkaJsRequestQueue, type PatchResult } from './request-queue-patch.ts';
+export {
+  ConfigResourceTypes,
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaConfig,
+  type KafkaMessage,
+} from './client-exports.ts';

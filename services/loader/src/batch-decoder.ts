@@ -1,7 +1,7 @@
 import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import type { Logger } from '@ehrflow/logging';
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from '@ehrflow/kafka';
 import type { Pool } from 'pg';
 import { headersOf } from './headers.ts';
 import type { BatchRecord, RejectedRecord } from './load-batch.ts';

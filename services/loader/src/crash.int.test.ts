@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { migrate } from './migrate.ts';

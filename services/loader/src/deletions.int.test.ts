@@ -5,7 +5,7 @@
  * of a type without a table is kept in loader_rejects; the version order keeps a tombstone against
  * a redelivered upsert of the same version and lets a newer version bring the row back.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { startLoader, type Loader } from './loader.ts';

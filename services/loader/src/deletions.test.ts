@@ -1,7 +1,7 @@
 import type { Codec } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import { createLogger } from '@ehrflow/logging';
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from '@ehrflow/kafka';
 import type { Pool, PoolClient } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { checkDeletionSchema, createDeletionDecoder } from './deletions.ts';

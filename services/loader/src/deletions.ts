@@ -1,7 +1,7 @@
 import { KIND_HEADER, contractOf, type Codec } from '@ehrflow/contracts';
 import { PipelineError, isPipelineError, type ErrorCode } from '@ehrflow/errors';
 import type { Logger } from '@ehrflow/logging';
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from '@ehrflow/kafka';
 import { headersOf } from './headers.ts';
 import type { DecodedSlice } from './batch-decoder.ts';
 import type { BatchRecord } from './load-batch.ts';

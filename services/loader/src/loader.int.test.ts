@@ -1,5 +1,5 @@
 import { PipelineError } from '@ehrflow/errors';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { loaderLag } from './lag.ts';

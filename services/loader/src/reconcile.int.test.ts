@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
 import { runCli } from './cli.ts';

@@ -7,12 +7,17 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
+import {
+  type Admin,
+  createKafka,
+  createProducer,
+  type KafkaClient,
+  type RecordProducer,
+} from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Codec, DriftEvent, QuarantineRecord, RawEnvelope, SchemaRegistry } from '@ehrflow/contracts';
 import { hl7RecordId } from '@ehrflow/hl7';
 import { seededRandom, syntheticMessage } from '@ehrflow/hl7-sim';
-import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring, encryptPayload, type Keyring } from '@ehrflow/phi';
 import { waitForValue } from '@ehrflow/testing';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
-import type { KafkaClient } from '@ehrflow/kafka';
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaClient, KafkaMessage } from '@ehrflow/kafka';
 
 export interface RangeMessage {
   readonly partition: number;

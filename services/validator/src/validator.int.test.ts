@@ -9,10 +9,15 @@ import {
   type SchemaRegistry,
   type Codec,
 } from '@ehrflow/contracts';
-import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
+import {
+  createKafka,
+  createProducer,
+  type KafkaClient,
+  type RecordProducer,
+  type Admin,
+} from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring, decryptField, decryptRecord, isEncryptedField, type Keyring } from '@ehrflow/phi';
-import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForValue } from '@ehrflow/testing';
 import type { Alert } from './alerts/alert.ts';

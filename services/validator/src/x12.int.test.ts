@@ -7,10 +7,15 @@
  * ExplanationOfBenefit records.
  */
 import { createHash } from 'node:crypto';
-import type { Admin } from 'kafkajs';
+import {
+  type Admin,
+  createKafka,
+  createProducer,
+  type KafkaClient,
+  type RecordProducer,
+} from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Codec, DriftEvent, QuarantineRecord, RawEnvelope, SchemaRegistry } from '@ehrflow/contracts';
-import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring, encryptPayload, type Keyring } from '@ehrflow/phi';
 import { waitForValue } from '@ehrflow/testing';

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { Admin } from 'kafkajs';
+import { type Admin, createKafka, type KafkaClient } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,7 +21,6 @@ import {
   type QuarantineRecord,
   type SchemaRegistry,
 } from '@ehrflow/contracts';
-import { createKafka, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import {
   createScratch,

@@ -13,12 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { Admin } from 'kafkajs';
+import { type Admin, createKafka } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import { RESOURCE_TYPES, resourceId } from '@ehrflow/ehr-sim';
-import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import {
   createScratch,

@@ -9,13 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
+import { type Admin, createKafka } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCodec, createRegistry, type QuarantineRecord, type SchemaRegistry } from '@ehrflow/contracts';
 import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { runFeed } from '@ehrflow/hl7-sim';
-import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { parseKeyring } from '@ehrflow/phi';
 import {

@@ -12,11 +12,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
+import { type Admin, createKafka } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
-import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import {
   type Child,

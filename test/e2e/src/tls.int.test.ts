@@ -21,12 +21,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, createKafka } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaTls, pgTls, redisTls } from '@ehrflow/config';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
-import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import {
   createScratch,

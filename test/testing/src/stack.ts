@@ -3,7 +3,6 @@
  * listen, names no other test run uses, and topic creation and removal.
  */
 import { randomBytes } from 'node:crypto';
-import type { Admin } from 'kafkajs';
 
 /** Addresses of the local stack: the environment's (as `deploy/local/stack env` prints them), else the stack's defaults. */
 export interface LocalStack {
@@ -33,9 +32,21 @@ export function uniqueName(prefix: string): string {
   return `${prefix}.${RUN_ID}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * The admin calls the topic helpers make. `@ehrflow/kafka`'s `Admin` fits; test support names
+ * no Kafka client itself (only libs/kafka imports one).
+ */
+export interface TopicAdmin {
+  createTopics(options: {
+    waitForLeaders: boolean;
+    topics: { topic: string; numPartitions: number; replicationFactor: number }[];
+  }): Promise<boolean>;
+  deleteTopics(options: { topics: string[] }): Promise<void>;
+}
+
 /** Creates topics with one replica and waits for their leaders. */
 export async function createTopics(
-  admin: Admin,
+  admin: TopicAdmin,
   topics: readonly string[],
   partitions: number,
 ): Promise<void> {
@@ -46,7 +57,7 @@ export async function createTopics(
 }
 
 /** Deletes topics; a topic already gone is not an error (clean-up after a failed set-up). */
-export async function deleteTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+export async function deleteTopics(admin: TopicAdmin, topics: readonly string[]): Promise<void> {
   if (topics.length === 0) return;
   await admin.deleteTopics({ topics: [...topics] }).catch(() => undefined);
 }

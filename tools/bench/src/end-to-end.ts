@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from '@ehrflow/kafka';
 import pg from 'pg';
 import { createCodec, type SchemaRegistry } from '@ehrflow/contracts';
 import {

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
+import { type Admin, createProducer, type KafkaClient } from '@ehrflow/kafka';
 import type { Codec } from '@ehrflow/contracts';
-import { createProducer, type KafkaClient } from '@ehrflow/kafka';
 import { type Child, type Scratch, startChild, topicRecordCount } from '@ehrflow/pipeline-tools';
 import { waitFor } from '@ehrflow/testing';
 import { cpuBetween, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import pg from 'pg';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
-import { patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import type { FaultsInput } from '@ehrflow/ehr-sim';
 import { parseKeyring } from '@ehrflow/phi';
 import {

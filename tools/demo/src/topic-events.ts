@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '@ehrflow/kafka';
 import type { Codec, DriftEvent, QuarantineRecord } from '@ehrflow/contracts';
 import { readTopics } from '@ehrflow/pipeline-tools';
 

@@ -10,7 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '@ehrflow/kafka';
 import pg from 'pg';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';

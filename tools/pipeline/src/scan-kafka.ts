@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka } from '@ehrflow/kafka';
 import type { CanaryMatcher } from '@ehrflow/testing';
 import type { LeakHit } from './leak-report.ts';
 import type { ValueScanner } from './scan-value.ts';

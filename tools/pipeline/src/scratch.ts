@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@ehrflow/kafka';
 import { waitFor } from '@ehrflow/testing';
 import { canonicalText, findSchemasDir, type SchemaRegistry } from '@ehrflow/contracts';
 

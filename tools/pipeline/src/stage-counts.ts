@@ -1,6 +1,5 @@
-import type { Admin } from 'kafkajs';
+import { type Admin, consumerLag, totalLag } from '@ehrflow/kafka';
 import type { Pool } from 'pg';
-import { consumerLag, totalLag } from '@ehrflow/kafka';
 import type { PipelineTopics } from './topic-names.ts';
 import { RESOURCE_TYPES } from './topic-names.ts';
 

@@ -17,9 +17,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
-import { createKafka } from '@ehrflow/kafka';
+import { createKafka, type Admin } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import type { Admin } from 'kafkajs';
 import {
   createScratch,
   type EhrSetup,
