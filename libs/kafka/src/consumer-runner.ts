@@ -20,6 +20,7 @@ import {
 import { isRebalanceError, toKafkaError } from './kafka-errors.ts';
 import { startHeartbeat, waitWithHeartbeat } from './heartbeat.ts';
 import type { KafkaLogger } from './logger.ts';
+import type { PositionStore, StoredChunkResult } from './position-store.ts';
 import { newKafkaJsProducer } from './producer.ts';
 import { RunnerProgress, type ConsumerStats } from './runner-progress.ts';
 
@@ -41,20 +42,14 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 30_000, maxAttempts: 10 };
 
-export interface ConsumerRunnerOptions {
+/** What every runner is configured with, whichever way it makes its work durable. */
+export interface RunnerBaseOptions {
   readonly kafka: KafkaClient;
   readonly groupId: string;
   readonly topics: readonly string[];
-  readonly codec: Codec;
-  readonly handler: BatchHandler;
-  readonly delivery: DeliveryMode;
-  /** Required for `transactional`; stable per replica, so a restarted replica fences its previous self. */
-  readonly transactionalId?: string;
-  /** Most records handed to the handler at once (a fetched batch is split into chunks of this size). */
+  /** Most records handed over at once (a fetched batch is split into chunks of this size). */
   readonly maxBatch: number;
   readonly logger?: KafkaLogger;
-  readonly onQuarantine?: QuarantineHook;
-  readonly beforeCommit?: BeforeCommitHook;
   /** Where a group without committed offsets starts. Defaults to true: a new stage must see everything. */
   readonly fromBeginning?: boolean;
   /** Defaults to 30 s (kafkajs default); the broker's `group.min.session.timeout.ms` is the floor. */
@@ -71,6 +66,29 @@ export interface ConsumerRunnerOptions {
   readonly retry?: Partial<BackoffPolicy>;
   /** How long `stop()` may take to finish the in-flight chunk, commit and disconnect. Defaults to 30 s. */
   readonly stopTimeoutMs?: number;
+  /** Bytes fetched per partition at once (kafkajs default 1 MiB); bounds a chunk's bytes from above. */
+  readonly maxBytesPerPartition?: number;
+}
+
+/** A stage: decode, handle, produce its outputs, commit its offsets in Kafka. */
+export interface ConsumerRunnerOptions extends RunnerBaseOptions {
+  readonly codec: Codec;
+  readonly handler: BatchHandler;
+  readonly delivery: DeliveryMode;
+  /** Required for `transactional`; stable per replica, so a restarted replica fences its previous self. */
+  readonly transactionalId?: string;
+  readonly onQuarantine?: QuarantineHook;
+  readonly beforeCommit?: BeforeCommitHook;
+}
+
+/** A sink that keeps its positions with its output (see {@link PositionStore}); nothing is committed to Kafka. */
+export interface PositionStoreRunnerOptions extends RunnerBaseOptions {
+  readonly positionStore: PositionStore;
+  /**
+   * Partitions whose chunks are stored at the same time. Defaults to 1. Each partition's chunks
+   * still go in order; a store handles different partitions independently (own transactions).
+   */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 export interface ConsumerRunner {
@@ -87,6 +105,11 @@ export interface ConsumerRunner {
   stop(): Promise<void>;
   /** Connected, in the group and not stopping: the readiness probe. */
   ready(): boolean;
+  /**
+   * Settles once `run()` has connected and subscribed (resolves) or failed to (rejects with the
+   * same error as `run()`). Pending until `run()` is called.
+   */
+  started(): Promise<void>;
   stats(): ConsumerStats;
 }
 
@@ -110,16 +133,21 @@ function nextOffset(offset: string): string {
  * @see https://kafka.apache.org/documentation/#semantics
  */
 export function createConsumerRunner(
-  options: ConsumerRunnerOptions,
+  options: ConsumerRunnerOptions | PositionStoreRunnerOptions,
   seams: RunnerSeams = {},
 ): ConsumerRunner {
-  const { kafka, groupId, codec, maxBatch } = options;
+  const { kafka, groupId, maxBatch } = options;
   if (!Number.isInteger(maxBatch) || maxBatch < 1)
     throw new RangeError('maxBatch must be a positive integer');
   if (options.topics.length === 0) throw new RangeError('topics must not be empty');
-  if (options.delivery === 'transactional' && !options.transactionalId) {
+  const store = 'positionStore' in options ? options.positionStore : undefined;
+  const stage = 'positionStore' in options ? undefined : options;
+  if (stage?.delivery === 'transactional' && !stage.transactionalId) {
     throw new RangeError('transactional delivery needs a transactionalId');
   }
+  const concurrency = 'positionStore' in options ? (options.partitionsConsumedConcurrently ?? 1) : 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError('partitionsConsumedConcurrently must be a positive integer');
   const logger = (options.logger ?? kafka.logger).child({ component: 'consumer-runner', groupId });
   const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.retry };
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3_000;
@@ -134,6 +162,12 @@ export function createConsumerRunner(
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: heartbeatIntervalMs,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+      ...(options.maxBytesPerPartition === undefined
+        ? {}
+        : {
+            maxBytesPerPartition: options.maxBytesPerPartition,
+            maxBytes: Math.max(10 * 1024 * 1024, 4 * options.maxBytesPerPartition),
+          }),
       allowAutoTopicCreation: false,
     });
   let admin: Admin | undefined = seams.admin;
@@ -149,28 +183,39 @@ export function createConsumerRunner(
     const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
     return offset === undefined || offset === '-1' ? null : offset;
   };
-  const delivery: Delivery =
-    options.delivery === 'transactional'
-      ? createTransactionalDelivery({
-          kafka,
-          transactionalId: options.transactionalId as string,
-          groupId,
-          logger,
-          committedOffset,
-          ...(seams.producer ? { newProducer: seams.producer } : {}),
-        })
-      : createAtLeastOnceDelivery(seams.producer ? seams.producer() : newKafkaJsProducer(kafka));
-  const deps: ChunkDeps = {
-    codec,
-    handler: options.handler,
-    delivery,
-    ...(options.onQuarantine ? { onQuarantine: options.onQuarantine } : {}),
-    ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
-  };
+  // A position store makes its own writes durable: no producer, no Kafka commits.
+  const delivery: Delivery | undefined =
+    stage === undefined
+      ? undefined
+      : stage.delivery === 'transactional'
+        ? createTransactionalDelivery({
+            kafka,
+            transactionalId: stage.transactionalId as string,
+            groupId,
+            logger,
+            committedOffset,
+            ...(seams.producer ? { newProducer: seams.producer } : {}),
+          })
+        : createAtLeastOnceDelivery(seams.producer ? seams.producer() : newKafkaJsProducer(kafka));
+  const deps: ChunkDeps | undefined =
+    stage === undefined || delivery === undefined
+      ? undefined
+      : {
+          codec: stage.codec,
+          handler: stage.handler,
+          delivery,
+          ...(stage.onQuarantine ? { onQuarantine: stage.onQuarantine } : {}),
+          ...(stage.beforeCommit ? { beforeCommit: stage.beforeCommit } : {}),
+        };
 
   let state: State = 'idle';
   let joined = false;
   let starting: Promise<void> | undefined;
+  let markStarted!: { resolve: () => void; reject: (err: unknown) => void };
+  const startedPromise = new Promise<void>((resolve, reject) => {
+    markStarted = { resolve, reject };
+  });
+  startedPromise.catch(() => undefined);
   let stopping: Promise<void> | undefined;
   let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
   let fatal: unknown;
@@ -197,7 +242,9 @@ export function createConsumerRunner(
     const point: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
     if (!active() || !progress.advances(point)) return;
     serialized(async () => {
-      if (delivery.mode === 'transactional') {
+      if (store !== undefined) {
+        await store.skip(point);
+      } else if (delivery?.mode === 'transactional') {
         await delivery.deliver([], point, { commitOffsets: () => Promise.resolve() });
       } else {
         await consumer.commitOffsets([{ topic, partition, offset: point.offset }]);
@@ -215,7 +262,17 @@ export function createConsumerRunner(
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     joined = true;
     const partitions = progress.keepOnly(event.payload.memberAssignment);
-    logger.info({ partitions }, 'joined consumer group');
+    // Synchronous on purpose: kafkajs emits this before the first fetch of the new generation, so
+    // these seeks decide where that fetch starts.
+    if (store !== undefined) {
+      for (const [topic, assigned] of Object.entries(event.payload.memberAssignment)) {
+        for (const partition of assigned) {
+          const next = store.next(topic, partition);
+          if (next !== undefined) consumer.seek({ topic, partition, offset: next });
+        }
+      }
+    }
+    logger.info({ partitions, positions: store === undefined ? 'kafka' : 'store' }, 'joined consumer group');
   });
   consumer.on(consumer.events.CRASH, (event) => {
     joined = false;
@@ -251,32 +308,56 @@ export function createConsumerRunner(
    * batch went stale ('abandoned'), or failed permanently ('failed', after calling `fail`).
    * Rebalance errors propagate: kafkajs re-joins and the uncommitted chunk is fetched again.
    */
+  /** One attempt at a chunk: through the position store, or the stage's decode-handle-deliver. */
+  async function attemptChunk(
+    payload: EachBatchPayload,
+    messages: readonly KafkaMessage[],
+    commit: CommitPoint,
+    heartbeat: { check: () => void },
+  ): Promise<StoredChunkResult | undefined> {
+    if (store !== undefined) {
+      const result = await store.store({
+        topic: commit.topic,
+        partition: commit.partition,
+        messages,
+        commit,
+      });
+      progress.chunkDone(commit, { records: result.records, outputs: 0, decodeErrors: 0, quarantined: 0 }, 0);
+      return result;
+    }
+    const result = await serialized(() =>
+      processChunk(deps as ChunkDeps, messages, commit, {
+        commitOffsets: (offsets) => payload.commitOffsetsIfNecessary({ topics: offsets }),
+        checkStillMember: heartbeat.check,
+      }),
+    );
+    progress.chunkDone(commit, result, 0);
+    return undefined;
+  }
+
   async function runChunk(
     payload: EachBatchPayload,
     messages: readonly KafkaMessage[],
     commit: CommitPoint,
-  ): Promise<'done' | 'abandoned' | 'failed'> {
+  ): Promise<{ outcome: 'done'; stored?: StoredChunkResult } | { outcome: 'abandoned' | 'failed' }> {
     let resume: (() => void) | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
-        if (!active() || !payload.isRunning() || payload.isStale()) return 'abandoned';
+        if (!active() || !payload.isRunning() || payload.isStale()) return { outcome: 'abandoned' };
         const started = Date.now();
         const heartbeat = startHeartbeat(payload, heartbeatIntervalMs);
         try {
-          const result = await serialized(() =>
-            processChunk(deps, messages, commit, {
-              commitOffsets: (offsets) => payload.commitOffsetsIfNecessary({ topics: offsets }),
-              checkStillMember: heartbeat.check,
-            }),
-          );
-          progress.chunkDone(commit, result, Date.now() - started);
-          return 'done';
+          const stored = await attemptChunk(payload, messages, commit, heartbeat);
+          progress.tookMs(Date.now() - started);
+          return stored === undefined ? { outcome: 'done' } : { outcome: 'done', stored };
         } catch (err) {
           if (isRebalanceError(err)) throw err;
+          // A stop asked for while a store's attempt was failing is not the store's failure.
+          if (store !== undefined && !active()) return { outcome: 'abandoned' };
           const error = classify(err);
           if (!isRetryable(error)) {
             fail(error);
-            return 'failed';
+            return { outcome: 'failed' };
           }
           if (attempt >= policy.maxAttempts) {
             fail(
@@ -290,7 +371,7 @@ export function createConsumerRunner(
                 },
               }),
             );
-            return 'failed';
+            return { outcome: 'failed' };
           }
           progress.retried();
           const askedWait = isPipelineError(error) ? error.retryAfterMs : undefined;
@@ -324,37 +405,47 @@ export function createConsumerRunner(
       const isLast = i + maxBatch >= batch.messages.length;
       const lastOffset = isLast ? lastOfBatch : (messages[messages.length - 1] as KafkaMessage).offset;
       const commit: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
-      const outcome = await runChunk(payload, messages, commit);
-      if (outcome !== 'done') return;
+      const result = await runChunk(payload, messages, commit);
+      if (result.outcome !== 'done') return;
       payload.resolveOffset(lastOffset);
       progress.setLag(topic, partition, batch.highWatermark, commit.offset);
+      const skipTo = result.stored?.next;
+      if (skipTo !== undefined && BigInt(skipTo) > BigInt(commit.offset)) {
+        // Another consumer stored further than this fetch: continue from its position.
+        consumer.seek({ topic, partition, offset: skipTo });
+        return;
+      }
       await payload.heartbeat();
     }
   }
 
   async function start(): Promise<void> {
     try {
-      await delivery.connect();
+      await delivery?.connect();
       await consumer.connect();
       await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
       state = 'running';
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        // One chunk at a time: a transactional producer runs one transaction at a time anyway,
-        // and per-partition order must hold.
-        partitionsConsumedConcurrently: 1,
+        // A stage takes one chunk at a time: a transactional producer runs one transaction at a
+        // time anyway, and per-partition order must hold. A position store may take several
+        // partitions at once (kafkajs still hands over one batch per partition at a time).
+        partitionsConsumedConcurrently: concurrency,
         eachBatch,
       });
       logger.info(
-        { topics: options.topics.length, delivery: delivery.mode, maxBatch },
+        { topics: options.topics.length, delivery: delivery?.mode ?? 'position-store', maxBatch },
         'consumer runner started',
       );
+      markStarted.resolve();
     } catch (err) {
       state = 'stopping';
-      await Promise.allSettled([consumer.disconnect(), delivery.disconnect()]);
+      await Promise.allSettled([consumer.disconnect(), delivery?.disconnect()]);
       state = 'stopped';
-      throw toKafkaError(err, 'connect', { groupId });
+      const error = toKafkaError(err, 'connect', { groupId });
+      markStarted.reject(error);
+      throw error;
     }
   }
 
@@ -363,7 +454,7 @@ export function createConsumerRunner(
     await consumer.stop();
     await commitTail;
     await consumer.disconnect();
-    await delivery.disconnect();
+    await delivery?.disconnect();
     if (admin) await admin.disconnect();
   }
 
@@ -418,6 +509,7 @@ export function createConsumerRunner(
     },
     stop: shutdown,
     ready: () => active() && joined,
+    started: () => startedPromise,
     stats: () => progress.snapshot(),
   };
 }

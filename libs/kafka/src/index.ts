@@ -24,8 +24,11 @@ export {
   type ConsumerRunner,
   type ConsumerRunnerOptions,
   type ConsumerStats,
+  type PositionStoreRunnerOptions,
+  type RunnerBaseOptions,
 } from './consumer-runner.ts';
-export type { DeliveryMode } from './delivery.ts';
+export type { PositionStore, StoredChunk, StoredChunkResult } from './position-store.ts';
+export type { CommitPoint, DeliveryMode } from './delivery.ts';
 export { isRebalanceError, toKafkaError } from './kafka-errors.ts';
 export type { KafkaLogger } from './logger.ts';
 export { createProducer, type ProducerOptions, type RecordProducer } from './producer.ts';

@@ -67,7 +67,12 @@ export class RunnerProgress {
     c.batches += 1;
     c.decodeErrors += result.decodeErrors;
     c.quarantined += result.quarantined;
-    c.lastBatchMs = elapsedMs;
+    if (elapsedMs > 0) c.lastBatchMs = elapsedMs;
+  }
+
+  /** How long the last chunk took, attempts and back-off included. */
+  tookMs(elapsedMs: number): void {
+    this.counters.lastBatchMs = elapsedMs;
   }
 
   markCommitted(point: CommitPoint): void {

@@ -13,6 +13,7 @@ function fakeRunner(stopFails = false) {
         finish = resolve;
       }),
     ready: () => true,
+    started: () => Promise.resolve(),
     stats: () => ({ consumed: 7, committed: 5 }) as unknown as ConsumerStats,
     stop: async () => {
       calls.push('stop');

@@ -1,10 +1,13 @@
 import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
 import { createCodec, deletionsTopicOf } from '@ehrflow/contracts';
-import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
-import { retry, type RetryPolicy } from '@ehrflow/resilience';
-import { toKafkaError, type KafkaClient } from '@ehrflow/kafka';
+import { isPipelineError, isProgrammerError } from '@ehrflow/errors';
+import {
+  createConsumerRunner,
+  type KafkaClient,
+  type KafkaMessage,
+  type PositionStore,
+} from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import { createBatchDecoder, type DecodedSlice, type TopicState } from './batch-decoder.ts';
 import { checkDeletionSchema, createDeletionDecoder } from './deletions.ts';
@@ -63,7 +66,7 @@ export interface LoaderOptions {
    */
   readonly maxBytesPerPartition?: number;
   /** Retry of a batch whose transaction failed transiently (database or registry unavailable). */
-  readonly retry?: Partial<Pick<RetryPolicy, 'retries' | 'initialMs' | 'factor' | 'maxMs'>>;
+  readonly retry?: Partial<LoaderRetry>;
   /** Test seam: runs inside each batch transaction after rows and position are written, before COMMIT. */
   readonly beforeCommit?: BeforeCommit;
   /** Told after each committed batch (metrics). An exception it throws is ignored. */
@@ -118,7 +121,14 @@ export interface Loader {
 
 type MutableCounters = { -readonly [K in keyof LoaderCounters]: LoaderCounters[K] };
 
-const DEFAULT_RETRY = { retries: 30, initialMs: 200, factor: 2, maxMs: 10_000 };
+/** Back-off of a failed batch: doubling with full jitter from `initialMs` up to `maxMs`, `retries` times. */
+export interface LoaderRetry {
+  readonly retries: number;
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+const DEFAULT_RETRY: LoaderRetry = { retries: 30, initialMs: 200, maxMs: 10_000 };
 
 /**
  * Starts the loader: reads the registered clean schema of every resource type, migrates the
@@ -205,93 +215,6 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
     migrations: 0,
     lastBatchMs: 0,
   };
-  const stopSignal = new AbortController();
-  let joined = false;
-  let stopping: Promise<void> | undefined;
-  let fatal: unknown;
-  let settle!: { resolve: () => void; reject: (err: unknown) => void };
-  const done = new Promise<void>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-  // A caller that only calls stop() may never look at `done`; its rejection must not go unhandled.
-  done.catch(() => undefined);
-
-  const consumer: Consumer = options.kafka.kafkajs.consumer({
-    groupId,
-    // Only committed upstream transactions are loaded.
-    readUncommitted: false,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
-    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
-    allowAutoTopicCreation: false,
-  });
-
-  consumer.on(consumer.events.GROUP_JOIN, (event) => {
-    joined = true;
-    // Synchronous on purpose: kafkajs emits this before its first fetch of the new generation,
-    // so the seeks below decide where that fetch starts.
-    for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
-      for (const partition of partitions) {
-        const next = positions.get(positionKey(topic, partition));
-        if (next !== undefined) consumer.seek({ topic, partition, offset: next.toString() });
-      }
-    }
-    log.info(
-      { assignment: event.payload.memberAssignment },
-      'joined the consumer group; positions from the database',
-    );
-  });
-  consumer.on(consumer.events.REBALANCING, () => {
-    joined = false;
-  });
-  consumer.on(consumer.events.CRASH, (event) => {
-    joined = false;
-    if (!event.payload.restart) fail(toKafkaError(event.payload.error, 'consume', { groupId }));
-  });
-  // A batch of only transaction markers never reaches eachBatch; its end still becomes the stored
-  // position, so a caught-up loader shows no lag.
-  const markers = createMarkerPositions({ pool, schema, groupId, positions, log });
-  consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
-    if (event.payload.batchSize === 0)
-      markers.note(event.payload.topic, event.payload.partition, event.payload.lastOffset);
-  });
-  const markerTimer = setInterval(() => void markers.flush(), 1_000);
-  markerTimer.unref();
-
-  function fail(err: unknown): void {
-    if (fatal !== undefined) return;
-    fatal = err;
-    log.error({ err }, 'loader stopping on an error it cannot retry');
-    void shutdown();
-  }
-
-  function shutdown(): Promise<void> {
-    stopping ??= (async () => {
-      stopSignal.abort(new PipelineError('SHUTDOWN', 'loader stopping'));
-      clearInterval(markerTimer);
-      try {
-        await consumer.disconnect();
-        await markers.flush();
-      } finally {
-        joined = false;
-        if (fatal === undefined) settle.resolve();
-        else settle.reject(fatal);
-      }
-    })();
-    return stopping;
-  }
-
-  const policy: RetryPolicy = {
-    ...DEFAULT_RETRY,
-    ...options.retry,
-    signal: stopSignal.signal,
-    onRetry: ({ attempt, delayMs, error }) => {
-      counters.retries++;
-      log.warn({ attempt, delayMs, err: error }, 'batch failed transiently; retrying');
-    },
-  };
 
   const decode = createBatchDecoder({
     codec,
@@ -337,52 +260,43 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
     };
   }
 
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    const route = routeOf(batch.topic);
-    for (let start = 0; start < batch.messages.length; start += maxBatch) {
-      if (!payload.isRunning() || payload.isStale() || stopSignal.signal.aborted) return;
-      const end = Math.min(batch.messages.length, start + maxBatch);
-      const lastMessage = batch.messages[end - 1];
-      if (lastMessage === undefined) return;
-      // The last chunk ends where the fetched batch ends, transaction markers after the last record included.
-      const chunkEnd = end === batch.messages.length ? batch.lastOffset() : lastMessage.offset;
+  /**
+   * The loader's positions live in PostgreSQL, written in the transaction that writes the rows:
+   * the shared runner seeks to them on assignment, hands each chunk here and commits nothing to
+   * Kafka.
+   */
+  const positionStore: PositionStore = {
+    next: (topic, partition) => positions.get(positionKey(topic, partition))?.toString(),
+    async store({ topic, partition, messages, commit }) {
+      const route = routeOf(topic);
       const started = Date.now();
       let outcome: BatchOutcome;
       try {
-        outcome = await retry(async () => {
-          await payload.heartbeat();
-          const { records, rejected } = await route.decode(batch.partition, batch.messages.slice(start, end));
-          const chunk: PartitionBatch = {
-            topic: batch.topic,
-            partition: batch.partition,
-            records,
-            rejected,
-            lastOffset: chunkEnd,
-          };
-          return loadBatch(
-            {
-              pool,
-              schema,
-              groupId,
-              model: route.model(),
-              writer,
-              ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
-            },
-            chunk,
-          );
-        }, policy);
+        const { records, rejected } = await route.decode(partition, messages);
+        // The chunk ends where the fetch ends, transaction markers after the last record included.
+        const chunk: PartitionBatch = {
+          topic,
+          partition,
+          records,
+          rejected,
+          lastOffset: (BigInt(commit.offset) - 1n).toString(),
+        };
+        outcome = await loadBatch(
+          {
+            pool,
+            schema,
+            groupId,
+            model: route.model(),
+            writer,
+            ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+          },
+          chunk,
+        );
       } catch (err) {
-        if (stopSignal.signal.aborted) return;
-        // kafkajs errors (a rebalance seen by heartbeat) go back to kafkajs, which re-joins.
-        if (err instanceof Error && err.name.startsWith('KafkaJS')) throw err;
-        fail(isPipelineError(err) || isProgrammerError(err) ? err : toDatabaseError(err, 'batch'));
-        return;
+        throw isPipelineError(err) || isProgrammerError(err) ? err : toDatabaseError(err, 'batch');
       }
-      const key = positionKey(batch.topic, batch.partition);
-      positions.set(key, outcome.next);
-      payload.resolveOffset(lastMessage.offset);
-      counters.consumed += end - start;
+      positions.set(positionKey(topic, partition), outcome.next);
+      counters.consumed += messages.length;
       counters.upserted += outcome.upserted;
       counters.deleted += outcome.deleted;
       counters.ignored += outcome.ignored;
@@ -392,18 +306,18 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
       counters.lastBatchMs = Date.now() - started;
       notify({
         ...outcome,
-        topic: batch.topic,
+        topic,
         resourceType: route.label,
-        partition: batch.partition,
+        partition,
         durationMs: counters.lastBatchMs,
       });
-      if (outcome.next > BigInt(chunkEnd) + 1n) {
-        // Another replica loaded further than this fetch: continue from the stored position.
-        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.next.toString() });
-        return;
-      }
-    }
-  }
+      return { records: outcome.fresh, next: outcome.next.toString() };
+    },
+    skip(point) {
+      markers.note(point.topic, point.partition, (BigInt(point.offset) - 1n).toString());
+      return Promise.resolve();
+    },
+  };
 
   function notify(event: BatchEvent): void {
     try {
@@ -413,26 +327,51 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
     }
   }
 
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const runner = createConsumerRunner({
+    kafka: options.kafka,
+    groupId,
+    topics,
+    positionStore,
+    maxBatch,
+    partitionsConsumedConcurrently: options.concurrency ?? 2,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
+    maxWaitTimeMs: options.maxWaitTimeMs ?? 1_000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    // The runner's back-off doubles with full jitter; `retries` more attempts after the first.
+    retry: { initialMs: retry.initialMs, maxMs: retry.maxMs, maxAttempts: retry.retries + 1 },
+    logger: log,
+  });
+  // A batch of only transaction markers never reaches the store as a chunk; the runner reports its
+  // end through `skip`, and those positions are written once a second (see marker-positions.ts).
+  const markers = createMarkerPositions({ pool, schema, groupId, positions, log });
+  const markerTimer = setInterval(() => void markers.flush(), 1_000);
+  markerTimer.unref();
+
+  let stopping: Promise<void> | undefined;
+  const running = runner.run();
+  const done = running.finally(async () => {
+    clearInterval(markerTimer);
+    await markers.flush();
+  });
+  // A caller that only calls stop() may never look at `done`; its rejection must not go unhandled.
+  done.catch(() => undefined);
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: options.concurrency ?? 2,
-      eachBatch,
-    });
+    await runner.started();
   } catch (err) {
     clearInterval(markerTimer);
-    await consumer.disconnect().catch(() => undefined);
-    throw toKafkaError(err, 'connect', { groupId });
+    throw err;
   }
   log.info({ topics, schema, writeMode: writer.mode, maxBatch }, 'loader started');
 
   return {
-    stop: shutdown,
-    ready: () => joined && stopping === undefined && fatal === undefined,
-    counters: () => ({ ...counters }),
+    stop: () => {
+      stopping ??= runner.stop().then(() => done.catch(() => undefined));
+      return stopping;
+    },
+    ready: () => runner.ready(),
+    counters: () => ({ ...counters, retries: runner.stats().retries }),
     done,
     migration,
     topics,

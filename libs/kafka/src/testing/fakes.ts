@@ -132,6 +132,7 @@ export interface FakeConsumerLog {
   readonly resolved: string[];
   readonly pauses: number;
   readonly resumes: number;
+  readonly seeks: { topic: string; partition: number; offset: string }[];
 }
 
 /**
@@ -140,7 +141,13 @@ export interface FakeConsumerLog {
  */
 export function fakeConsumer() {
   const listeners = new Map<string, Listener[]>();
-  const log = { commits: [] as FakeConsumerLog['commits'], resolved: [] as string[], pauses: 0, resumes: 0 };
+  const log = {
+    commits: [] as FakeConsumerLog['commits'],
+    resolved: [] as string[],
+    pauses: 0,
+    resumes: 0,
+    seeks: [] as FakeConsumerLog['seeks'],
+  };
   let eachBatch: ((payload: unknown) => Promise<void>) | undefined;
   let running = false;
   let inFlight: Promise<void> = Promise.resolve();
@@ -178,6 +185,9 @@ export function fakeConsumer() {
     commitOffsets: (offsets: { topic: string; partition: number; offset: string }[]) => {
       for (const o of offsets) log.commits.push({ ...o, via: 'consumer' });
       return Promise.resolve();
+    },
+    seek: (position: { topic: string; partition: number; offset: string }) => {
+      log.seeks.push(position);
     },
   };
 
