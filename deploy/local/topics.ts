@@ -2,7 +2,7 @@
 // resource types with a contract (the generated pipeline manifest). Run by `stack up`.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '@ehrflow/kafka';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { ensureTopics, loadTopicList, resolveTopics } from '@ehrflow/kafka/topics';
 

@@ -6,7 +6,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '@ehrflow/kafka';
 import { ConfigError, kafkaTls } from '@ehrflow/config';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { ensureTopics, loadTopicList, resolveTopics } from '@ehrflow/kafka/topics';
