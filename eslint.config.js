@@ -52,17 +52,9 @@ const TESTS = [
 ];
 // The Kafka client is libs/kafka's business alone (docs/architecture.md, "Kafka client"): everything
 // else uses @ehrflow/kafka, so that replacing the client touches one package. The client
-// comparison in tools/bench/src/clients drives each candidate client directly, by design. The two
-// TLS integration tests of libs/config hand its TLS options to the client itself; libs/config sits
-// below libs/kafka (whose tests use contracts, which uses config), so importing @ehrflow/kafka
-// there would close a project-reference cycle. They move into libs/kafka with the next client.
+// comparison in tools/bench/src/clients drives each candidate client directly, by design.
 const KAFKA_CLIENTS = ['kafkajs', '@platformatic/kafka', '@confluentinc/kafka-javascript'];
-const KAFKA_CLIENT_OWNERS = [
-  'libs/kafka/**',
-  'tools/bench/src/clients/**',
-  'libs/config/src/tls.int.test.ts',
-  'libs/config/src/kafka-mtls.int.test.ts',
-];
+const KAFKA_CLIENT_OWNERS = ['libs/kafka/**', 'tools/bench/src/clients/**'];
 function boundaries(depConstraints) {
   return { enforceBuildableLibDependency: false, allow: [], depConstraints };
 }

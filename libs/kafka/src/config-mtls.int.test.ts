@@ -1,5 +1,6 @@
 /**
- * Kafka client authentication by certificate (mTLS) against the local stack's MTLS listener
+ * libs/config's `kafkaTls` with the Kafka client itself (here, because only libs/kafka imports the
+ * client). Kafka client authentication by certificate (mTLS) against the local stack's MTLS listener
  * (`deploy/local/stack up --tls`, KAFKA_MTLS_PORT): the client configured through `kafkaTls` with
  * the stack's client certificate is accepted; a client without a certificate, and one whose
  * certificate another CA signed, are refused in the handshake.
@@ -10,10 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Env } from './env.ts';
-import { readStackTlsEnv, stackTlsEnvFile } from './testing/stack-tls-env.ts';
-import { createTestCa, issueTestCertificate } from './testing/test-pki.ts';
-import { kafkaTls, type KafkaTlsOptions } from './tls.ts';
+import { kafkaTls, type Env, type KafkaTlsOptions } from '@ehrflow/config';
+import { createTestCa, issueTestCertificate } from '@ehrflow/config/testing';
+import { readStackTlsEnv, stackTlsEnvFile } from '@ehrflow/config/testing/stack-tls-env';
 
 const source = readStackTlsEnv();
 const enabled = source?.KAFKA_MTLS_BROKERS !== undefined;
