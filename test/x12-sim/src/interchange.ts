@@ -44,6 +44,8 @@ export interface InterchangeOptions {
     readonly kind: SetKind;
     readonly sets: number;
     readonly claimsPerSet?: number;
+    /** Share of 837 claims in a patient loop 2000C (the patient is a dependent); default 0. */
+    readonly dependentShare?: number;
   }[];
   readonly delimiters?: SimDelimiters;
   /** Line break after each terminator (`\n` or `\r\n`), as many senders write. */
@@ -119,6 +121,7 @@ export function syntheticInterchange(options: InterchangeOptions): SimFile {
         kind: group.kind,
         controlNumber: st02,
         ...(group.claimsPerSet !== undefined ? { claims: group.claimsPerSet } : {}),
+        ...(group.dependentShare !== undefined ? { dependentShare: group.dependentShare } : {}),
         drift,
       });
       for (const segment of segments) {
