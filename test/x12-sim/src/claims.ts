@@ -65,6 +65,17 @@ export interface SetOptions {
    * a patient loop 2000C (`HL*…*23`, PAT, NM1*QC, N3, N4, DMG) under the subscriber loop. Default 0.
    */
   readonly dependentShare?: number;
+  /** Canary values for the subscriber of the set's first 837 claim (leak scans look for them). */
+  readonly plant?: SimPlant;
+}
+
+/** Values planted in one claim: the subscriber's name, member id, street and SSN (REF*SY). */
+export interface SimPlant {
+  readonly family: string;
+  readonly given: string;
+  readonly memberId: string;
+  readonly street: string;
+  readonly ssn: string;
 }
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
@@ -183,7 +194,9 @@ export function syntheticSet(
     const birthDate = (from: number, span: number) =>
       `${from + Math.floor(random() * span)}${pad(1 + Math.floor(random() * 12), 2)}${pad(1 + Math.floor(random() * 28), 2)}`;
     for (let c = 0; c < n; c += 1) {
-      const memberId = member();
+      const plant = c === 0 ? options.plant : undefined;
+      const generatedMember = member();
+      const memberId = plant?.memberId ?? generatedMember;
       const claimId = `SIMC${pad(Math.floor(random() * 1e9), 9)}`;
       const lines = 1 + Math.floor(random() * 3);
       const charges = Array.from({ length: lines }, () => 50 + Math.floor(random() * 400));
@@ -197,10 +210,25 @@ export function syntheticSet(
       nextHl += 1;
       segs.push(['HL', subscriberHl, '1', '22', dependent === undefined ? '0' : '1']);
       segs.push(['SBR', 'P', dependent === undefined ? '18' : '', '', '', '', '', '', '', 'CI']);
-      segs.push(['NM1', 'IL', '1', pick(FAMILY), pick(GIVEN), '', '', '', 'MI', memberId]);
-      segs.push(['N3', `${1 + Math.floor(random() * 900)} ${pick(STREETS)}`]);
+      // Picks are drawn even when planted, so the rest of the file is the same with or without.
+      const [family, given] = [pick(FAMILY), pick(GIVEN)];
+      segs.push([
+        'NM1',
+        'IL',
+        '1',
+        plant?.family ?? family,
+        plant?.given ?? given,
+        '',
+        '',
+        '',
+        'MI',
+        memberId,
+      ]);
+      const street = `${1 + Math.floor(random() * 900)} ${pick(STREETS)}`;
+      segs.push(['N3', plant?.street ?? street]);
       segs.push(['N4', pick(CITIES), 'CA', `9${pad(Math.floor(random() * 1e4), 4)}`]);
       segs.push(['DMG', 'D8', birthDate(1940, 60), pick(['F', 'M'])]);
+      if (plant !== undefined) segs.push(['REF', 'SY', plant.ssn]);
       segs.push(['NM1', 'PR', '2', 'SIM PAYER', '', '', '', '', 'PI', 'SIMPAYER1']);
       if (dependent !== undefined) {
         // Patient loop 2000C: the patient is the subscriber's spouse (01) or child (19).

@@ -6,6 +6,7 @@ import {
   type SetDrift,
   type SetKind,
   type SimClaim,
+  type SimPlant,
 } from './claims.ts';
 
 /** The delimiters of a file: the usual `*` `:` `^` `~`, or odd ones a sender may choose. */
@@ -55,6 +56,8 @@ export interface InterchangeOptions {
   readonly cutAt?: number;
   /** Drift in the n-th transaction set of the file (0-based), from then on every set when `driftFrom`. */
   readonly drift?: { readonly kind: SetDrift; readonly from: number };
+  /** Canary values in the first claim of the n-th transaction set (0-based; an 837 set). */
+  readonly plant?: SimPlant & { readonly set: number };
 }
 
 export interface SimFile {
@@ -122,6 +125,7 @@ export function syntheticInterchange(options: InterchangeOptions): SimFile {
         controlNumber: st02,
         ...(group.claimsPerSet !== undefined ? { claims: group.claimsPerSet } : {}),
         ...(group.dependentShare !== undefined ? { dependentShare: group.dependentShare } : {}),
+        ...(options.plant?.set === setIndex ? { plant: options.plant } : {}),
         drift,
       });
       for (const segment of segments) {
