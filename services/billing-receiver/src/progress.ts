@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
-import { X12EnvelopeChecker, type InterchangeHeader } from '@ehrflow/x12';
+import { X12EnvelopeChecker } from '@ehrflow/x12';
 import { fileKeyOf, interchangeDigest, setDigest, type DigestContext } from './envelopes.ts';
 
 /**
@@ -49,7 +49,7 @@ export function billingProgressKeys(
   checker.push(bytes);
   const check = checker.finish();
   const digest = createHash('sha256').update(bytes).digest('hex');
-  const isa = check.header as InterchangeHeader | undefined;
+  const isa = check.header;
   return {
     file: fileKey(fileKeyOf(ctx, digest)),
     sets:
