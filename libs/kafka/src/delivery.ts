@@ -3,6 +3,7 @@ import type { KafkaClient } from './client.ts';
 import { toKafkaError } from './kafka-errors.ts';
 import type { KafkaLogger } from './logger.ts';
 import { newKafkaJsProducer } from './producer.ts';
+import { splitTopicMessages } from './send-limit.ts';
 
 /**
  * How a stage makes its outputs durable and moves its input position:
@@ -50,7 +51,8 @@ export function createAtLeastOnceDelivery(producer: Producer): Delivery {
     mode: 'at-least-once',
     connect: () => producer.connect(),
     async deliver(messages, commit, hooks) {
-      if (messages.length > 0) await producer.sendBatch({ topicMessages: [...messages], acks: -1 });
+      for (const run of splitTopicMessages(messages))
+        await producer.sendBatch({ topicMessages: run, acks: -1 });
       await hooks.beforeCommit?.();
       await hooks.commitOffsets(toTopicOffsets(commit));
     },
@@ -123,7 +125,8 @@ export function createTransactionalDelivery(options: {
       let committing = false;
       try {
         tx = await producer.transaction();
-        if (messages.length > 0) await tx.sendBatch({ topicMessages: [...messages], acks: -1 });
+        // Under the broker's batch limit, however far one input fanned out (send-limit.ts).
+        for (const run of splitTopicMessages(messages)) await tx.sendBatch({ topicMessages: run, acks: -1 });
         await hooks.beforeCommit?.();
         await tx.sendOffsets({ consumerGroupId: options.groupId, topics: toTopicOffsets(commit) });
         committing = true;

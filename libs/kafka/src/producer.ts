@@ -4,6 +4,7 @@ import { encodeValue, type Codec } from './codec.ts';
 import { toKafkaError } from './kafka-errors.ts';
 import type { KafkaLogger } from './logger.ts';
 import { toKafkaMessage, type OutgoingMessage } from './records.ts';
+import { splitMessages } from './send-limit.ts';
 
 /**
  * The one way this package makes a kafkajs producer: idempotent (so kafkajs' own retries never
@@ -87,7 +88,7 @@ export function createProducer(options: ProducerOptions): RecordProducer {
       const context = { topic, messages: messages.length };
       if (!transactionalId) {
         try {
-          await producer.send({ topic, messages: encoded, acks: -1 });
+          for (const run of splitMessages(encoded)) await producer.send({ topic, messages: run, acks: -1 });
         } catch (err) {
           throw toKafkaError(err, 'send', context);
         }
@@ -102,7 +103,7 @@ export function createProducer(options: ProducerOptions): RecordProducer {
           broken = false;
         }
         tx = await producer.transaction();
-        await tx.send({ topic, messages: encoded, acks: -1 });
+        for (const run of splitMessages(encoded)) await tx.send({ topic, messages: run, acks: -1 });
         await tx.commit();
       } catch (err) {
         if (tx?.isActive()) {

@@ -40,6 +40,55 @@ function payloads(options: InterchangeOptions): Buffer[] {
 }
 
 describe('X12 → FHIR mapping', () => {
+  it.each(['837P', '837I'] as const)(
+    'an %s claim of a dependent (patient loop 2000C) is about the patient, insured through the subscriber',
+    (kind) => {
+      const options: InterchangeOptions = {
+        seed: 41,
+        controlNumber: 9,
+        groups: [{ kind, sets: 1, claimsPerSet: 6, dependentShare: 0.5 }],
+      };
+      const sims = syntheticInterchange(options).sets[0]?.claims ?? [];
+      const dependents = sims.filter((c) => c.dependent !== undefined);
+      expect(dependents.length).toBeGreaterThan(0);
+      expect(dependents.length).toBeLessThan(sims.length);
+      const result = mapping.map(payloads(options)[0] as Buffer);
+      expect(result.issues).toEqual([]);
+      expect(result.resources).toHaveLength(sims.length);
+      for (const [i, sim] of sims.entries()) {
+        const claim = result.resources[i]?.resource;
+        expect(at(claim, 'id')).toBe(sim.claimId);
+        expect(at(claim, 'total.value')).toBe(sim.total);
+        expect(at(claim, 'insurance.0.coverage.reference')).toBe(`Coverage/${sim.memberId}`);
+        expect(at(claim, 'patient.reference')).toBe(
+          sim.dependent === undefined
+            ? `Patient/${sim.memberId}`
+            : `Patient/${sim.memberId}-${sim.dependent.relationship}-${sim.dependent.birthDate}`,
+        );
+      }
+    },
+  );
+
+  it('a dependent claim without its relationship code (PAT01) is missing_required at PAT-01', () => {
+    const options: InterchangeOptions = {
+      seed: 41,
+      controlNumber: 9,
+      groups: [{ kind: '837P', sets: 1, claimsPerSet: 6, dependentShare: 0.5 }],
+    };
+    const payload = (payloads(options)[0] as Buffer).toString('latin1').replace(/PAT\*\d\d~/, 'PAT*~');
+    const result = mapping.map(Buffer.from(payload, 'latin1'));
+    expect(result.resources).toEqual([]);
+    expect(result.issues[0]).toMatchObject({ kind: 'missing_required', position: 'PAT-01' });
+  });
+
+  it('refuses inSubunit on a set kind without a subunit', () => {
+    const json = JSON.parse(readFileSync(`${SCHEMAS}x12/mapping.json`, 'utf8')) as {
+      sets: Record<string, { subunit?: unknown; fields: Record<string, unknown>[] }>;
+    };
+    delete json.sets['837I']?.subunit;
+    expect(() => compileX12Mapping(json, phiOf)).toThrow(/837I\.fields\[\d+\]: inSubunit without a subunit/);
+  });
+
   it('maps an 837P set to one Claim per subscriber loop, with items and diagnoses', () => {
     const file = syntheticInterchange({
       seed: 4,

@@ -28,6 +28,11 @@ interface FieldRule {
   readonly part?: 'start' | 'end';
   /** The 1-based number of the line (lines only). */
   readonly sequence?: true;
+  /**
+   * `true`: the field applies only to a resource built from a subunit (an 837 patient loop 2000C);
+   * `false`: only to one built from a unit without subunits (the subscriber is the patient).
+   */
+  readonly inSubunit?: boolean;
 }
 
 interface SetRule {
@@ -36,6 +41,17 @@ interface SetRule {
   readonly resource: string;
   /** The segment that starts one resource, optionally with element `element` equal to `value`. */
   readonly unit: { readonly segment: string; readonly element?: number; readonly value?: string };
+  /**
+   * A loop nested in a unit that, when present, is the resource instead: one resource per subunit,
+   * its own segments looked up first, then the unit's segments before the first subunit, then the
+   * set header. In an 837 the patient loop 2000C (`HL*…*23`) under the subscriber loop 2000B.
+   */
+  readonly subunit?: {
+    readonly segment: string;
+    readonly element?: number;
+    readonly value?: string;
+    readonly loop?: string;
+  };
   /** Segments a set of this kind may carry; any other is drift. */
   readonly segments: readonly string[];
   readonly fields: readonly FieldRule[];
@@ -170,6 +186,11 @@ export function compileX12Mapping(json: unknown, phiOf?: PhiLookup): X12Mapping 
         problems.push(`sets.${kind}.lists[${i}]: ${l.segment} carries PHI`);
     if (!rule.segments.includes(rule.unit.segment))
       problems.push(`sets.${kind}.unit: ${rule.unit.segment} is not among its segments`);
+    if (rule.subunit !== undefined && !rule.segments.includes(rule.subunit.segment))
+      problems.push(`sets.${kind}.subunit: ${rule.subunit.segment} is not among its segments`);
+    for (const [i, f] of rule.fields.entries())
+      if (f.inSubunit !== undefined && rule.subunit === undefined)
+        problems.push(`sets.${kind}.fields[${i}]: inSubunit without a subunit`);
   }
   if (problems.length > 0) {
     throw new PipelineError('CONFIG_INVALID', `X12 mapping invalid: ${problems.join('; ')}`, {
@@ -337,9 +358,34 @@ function mapSet(
     if (isUnitStart(s)) units.push([s]);
     else units.at(-1)?.push(s);
   }
-  const unitsOfInterest = units;
+  // A unit with subunits (a subscriber with patient loops) gives one resource per subunit.
+  const sub = rule.subunit;
+  const isSubunitStart = (s: X12Segment) =>
+    sub !== undefined &&
+    s.id === sub.segment &&
+    (sub.element === undefined || s.elements[sub.element] === sub.value);
+  const unitsOfInterest: { segments: X12Segment[]; outer: X12Segment[] | undefined }[] = [];
+  for (const unit of units) {
+    const first = unit.findIndex(isSubunitStart);
+    if (first < 0) {
+      unitsOfInterest.push({ segments: unit, outer: undefined });
+      continue;
+    }
+    const outer = unit.slice(0, first);
+    for (const s of unit.slice(first)) {
+      if (isSubunitStart(s)) unitsOfInterest.push({ segments: [s], outer });
+      else unitsOfInterest.at(-1)?.segments.push(s);
+    }
+  }
   const resources: X12Resource[] = [];
-  const field = (target: Record<string, unknown>, f: FieldRule, scope: Scope, line = 0) => {
+  const field = (
+    target: Record<string, unknown>,
+    f: FieldRule,
+    scope: Scope,
+    line = 0,
+    inSubunit = false,
+  ) => {
+    if (f.inSubunit !== undefined && f.inSubunit !== inSubunit) return;
     if (f.value !== undefined) return setPath(target, f.path, f.value);
     if (f.sequence === true) return setPath(target, f.path, line);
     if (f.template !== undefined) {
@@ -394,10 +440,10 @@ function mapSet(
       f.path === 'id' ? String(converted).replace(FHIR_ID_UNSAFE, '-').slice(0, 64) : converted,
     );
   };
-  for (const unit of unitsOfInterest) {
+  for (const { segments: unit, outer } of unitsOfInterest) {
     const resource: Record<string, unknown> = { resourceType: rule.resource };
-    const scope: Scope = [unit, header];
-    for (const f of rule.fields) field(resource, f, scope);
+    const scope: Scope = outer === undefined ? [unit, header] : [unit, outer, header];
+    for (const f of rule.fields) field(resource, f, scope, 0, outer !== undefined);
     for (const list of rule.lists ?? []) {
       let n = 0;
       for (const s of unit.filter((x) => x.id === list.segment)) {
@@ -419,7 +465,7 @@ function mapSet(
       }
       for (const [i, line] of lines.entries()) {
         const entry: Record<string, unknown> = {};
-        for (const f of rule.lines.fields) field(entry, f, [line, unit, header], i + 1);
+        for (const f of rule.lines.fields) field(entry, f, [line, ...scope], i + 1);
         setPath(resource, `${rule.lines.path}[${i}]`, entry);
       }
     }

@@ -12,6 +12,9 @@ export interface EnvelopeContext {
   readonly now?: () => number;
 }
 
+/** What the keyed digests of identities need. */
+export type DigestContext = Pick<EnvelopeContext, 'sourceId' | 'pseudonymKey'>;
+
 /** The job of one file: `x12:<source>:<first 16 hex of the file's digest>`. */
 export const jobIdOf = (sourceId: string, fileDigest: string): string =>
   `x12:${sourceId}:${fileDigest.slice(0, 16)}`;
@@ -19,12 +22,12 @@ export const jobIdOf = (sourceId: string, fileDigest: string): string =>
 /** Where a quarantined file came from: not a Kafka record, so the topic names the drop. */
 export const dropTopicOf = (sourceId: string): string => `x12-drop:${sourceId}`;
 
-const keyed = (ctx: EnvelopeContext, ...parts: string[]): string =>
+const keyed = (ctx: DigestContext, ...parts: string[]): string =>
   createHmac('sha256', ctx.pseudonymKey).update(parts.join('\u0000')).digest('hex').slice(0, 40);
 
 /** Identity of a transaction set for the duplicate window: sender (ISA05/06) + ISA13 + GS06 + ST02. */
 export function setDigest(
-  ctx: EnvelopeContext,
+  ctx: DigestContext,
   isa: InterchangeHeader,
   gs: GroupHeader,
   set: TransactionSetRef,
@@ -42,12 +45,12 @@ export function setDigest(
 }
 
 /** Identity of an interchange: sender + ISA13. */
-export function interchangeDigest(ctx: EnvelopeContext, isa: InterchangeHeader): string {
+export function interchangeDigest(ctx: DigestContext, isa: InterchangeHeader): string {
   return keyed(ctx, 'ix', ctx.sourceId, isa.senderQualifier, isa.senderId, isa.controlNumber);
 }
 
 /** Key of a file's checkpoint: its content digest (a renamed copy is the same file). */
-export const fileKeyOf = (ctx: EnvelopeContext, fileDigest: string): string =>
+export const fileKeyOf = (ctx: DigestContext, fileDigest: string): string =>
   keyed(ctx, 'file', ctx.sourceId, fileDigest);
 
 /** `837P`, `837I`, `835` from the guide in GS08; otherwise `X12_<ST01>`. */

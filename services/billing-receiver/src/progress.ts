@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
+import { X12EnvelopeChecker } from '@ehrflow/x12';
+import { fileKeyOf, interchangeDigest, setDigest, type DigestContext } from './envelopes.ts';
 
 /**
  * Where a file stands and which transaction sets are already on `ehr.raw`, shared by restarts and
@@ -29,15 +32,45 @@ export interface ProgressRedis {
 
 export const PROGRESS_PREFIX = 'ehrflow:x12:';
 
+const fileKey = (k: string) => `${PROGRESS_PREFIX}file:${k}`;
+const setKey = (d: string) => `${PROGRESS_PREFIX}set:${d}`;
+const ixKey = (d: string) => `${PROGRESS_PREFIX}ix:${d}`;
+
+/**
+ * The Redis keys that hold what the receiver remembers of a file: its checkpoint, the identities of
+ * its transaction sets and of its interchange. Deleting them makes the receiver take the file again
+ * from its first set (an operator resending a file on purpose; a test opening the crash window).
+ */
+export function billingProgressKeys(
+  ctx: DigestContext,
+  bytes: Buffer,
+): { file: string; sets: string[]; interchange: string | undefined } {
+  const checker = new X12EnvelopeChecker();
+  checker.push(bytes);
+  const check = checker.finish();
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const isa = check.header;
+  return {
+    file: fileKey(fileKeyOf(ctx, digest)),
+    sets:
+      isa === undefined
+        ? []
+        : check.sets.map((s) =>
+            setKey(
+              setDigest(ctx, isa, (check.groups[s.groupIndex] as (typeof check.groups)[number]).header, s),
+            ),
+          ),
+    interchange: isa === undefined ? undefined : ixKey(interchangeDigest(ctx, isa)),
+  };
+}
+
 const unavailable = (what: string) => (err: unknown) => {
   throw new PipelineError('REDIS_UNAVAILABLE', `${what} could not be reached in Redis`, { cause: err });
 };
 
 /** The Redis store: `file:<key>` → `next[:done]`, `set:<digest>`, `ix:<digest>`, all with the window as TTL. */
 export function createRedisProgress(redis: ProgressRedis, sourceId: string, windowMs: number): ProgressStore {
-  const file = (k: string) => `${PROGRESS_PREFIX}file:${k}`;
-  const set = (d: string) => `${PROGRESS_PREFIX}set:${d}`;
-  const ix = (d: string) => `${PROGRESS_PREFIX}ix:${d}`;
+  const [file, set, ix] = [fileKey, setKey, ixKey];
   return {
     async progress(fileKey) {
       const v = await redis.get(file(fileKey)).catch(unavailable('file checkpoint'));

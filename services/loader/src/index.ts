@@ -25,6 +25,7 @@ export {
   type TypeCounts,
 } from './reconcile.ts';
 export { formatReconcile } from './reconcile-format.ts';
+export { billingTotals, type BillingTotals } from './reconcile-billing.ts';
 export { runCli, EXIT, type CliIo } from './cli.ts';
 export {
   migrate,

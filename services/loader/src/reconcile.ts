@@ -157,8 +157,11 @@ interface Seen {
   readonly format?: string;
 }
 
-/** Raw formats of push feeds: their records have no job event (an open-ended job per listener). */
-const FEED_FORMATS: ReadonlySet<string> = new Set(['HL7V2']);
+/**
+ * Raw formats of push feeds: their records have no job event (an open-ended job per MLLP listener;
+ * a job per X12 file, whose transaction sets the billing receiver counts).
+ */
+const FEED_FORMATS: ReadonlySet<string> = new Set(['HL7V2', 'X12']);
 
 /** What one scan collects for one job. */
 interface JobScan {
@@ -302,10 +305,11 @@ async function summarize(
     notes.push(`${n} record(s) in ${topic} could not be decoded and are not attributed to any job`);
   const loaded = await loadedCounts(deps, jobId, notes);
   const grouped = scan.parts.messages.size > 0;
+  // A pushed file refused whole (no raw record, its quarantine record only) is a closed feed job too.
   const feed =
     job === undefined &&
-    seen.raw.size > 0 &&
-    [...seen.raw.values()].every((r) => FEED_FORMATS.has(r.format ?? ''));
+    ((seen.raw.size > 0 && [...seen.raw.values()].every((r) => FEED_FORMATS.has(r.format ?? ''))) ||
+      (seen.raw.size === 0 && scan.refused.size > 0));
   const messages = grouped
     ? countMessages({
         raw: new Set(seen.raw.keys()),

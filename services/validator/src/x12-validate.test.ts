@@ -82,6 +82,11 @@ describe('X12 path of the validator', () => {
       'valid:Claim',
       'valid:Claim',
     ]);
+    // Each Claim names its transaction set and how many resources the set made (reconciliation).
+    const sources = outcomes.map((o) => valid(o)?.headers?.['ehrflow-source-record']);
+    expect(new Set(sources).size).toBe(1);
+    expect(sources[0]).toMatch(/^\S+$/);
+    expect(outcomes.map((o) => valid(o)?.headers?.['ehrflow-source-parts'])).toEqual(['2', '2']);
     const claim = valid(outcomes[0])?.value as Record<string, unknown>;
     const sim = file.sets[0]?.claims[0];
     expect(isEncryptedField(claim.patientRef)).toBe(true);

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
+import {
+  SOURCE_PARTS_HEADER,
+  SOURCE_RECORD_HEADER,
+  type QuarantineReason,
+  type RawEnvelope,
+} from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { recordIdOf } from '@ehrflow/fhir';
 import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
@@ -122,6 +127,11 @@ export function createX12Validator(deps: X12ValidatorDeps): X12Validator {
         ];
       }
       const outcomes: Outcome[] = [];
+      // Every resource names its transaction set and how many it has: reconciliation counts sets.
+      const parts = {
+        [SOURCE_RECORD_HEADER]: envelope.recordId,
+        [SOURCE_PARTS_HEADER]: String(result.resources.length),
+      };
       for (const [index, r] of result.resources.entries()) {
         const derived: RawEnvelope = {
           ...envelope,
@@ -150,7 +160,9 @@ export function createX12Validator(deps: X12ValidatorDeps): X12Validator {
                   keyId: envelope.keyId,
                 },
               }
-            : outcome,
+            : outcome.kind === 'valid'
+              ? { ...outcome, headers: { ...outcome.headers, ...parts } }
+              : outcome,
         );
       }
       return outcomes;

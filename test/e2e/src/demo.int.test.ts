@@ -1,7 +1,7 @@
 /**
  * A smaller run of the demo's own path (`runDemo`, the same code `npm run demo` runs): a few
- * hundred patients at two sites with production faults on, and the HL7 v2 feed beside them, on
- * the real topics. Needs the local
+ * hundred patients at two sites with production faults on, and the HL7 v2 and X12 billing feeds
+ * beside them, on the real topics. Needs the local
  * stack with the pipeline and clean schemas registered (scripts/demo.sh does both; so does
  * `npm run schemas -- register && node services/redactor/src/cli.ts register-schemas`).
  */
@@ -64,6 +64,34 @@ describe('the demo, small', () => {
     expect(hl7?.records?.loaded).toBe(hl7?.feed?.expectedRecords);
     expect(hl7?.records?.loaded).toBeGreaterThan(2 * 29);
     expect(hl7?.reconciled).toBe(true);
+    // The billing feed beside them: 3 good files (5 + 3 + 3 sets twice, and a sender whose 5 sets
+    // drift from the third on), 5 faulty files refused whole, one resent interchange.
+    // In = written = raw = valid + quarantined = clean = loaded, in transaction sets.
+    const billing = report.billing;
+    expect(billing?.drop).toMatchObject({ files: 9, setsIn: 27, expectedQuarantined: 3 });
+    expect(billing?.receiver).toEqual({ accepted: 3, rejected: 5, duplicates: 1, setsWritten: 27 });
+    expect(billing?.totals).toMatchObject({
+      raw: 27,
+      valid: 24,
+      quarantined: 3,
+      incomplete: 0,
+      clean: 24,
+      loaded: 24,
+      refusedFiles: 5,
+      reconciled: true,
+    });
+    expect(billing?.totals?.loadedRecords).toBe(billing?.drop?.expectedRecords);
+    const reasons = billing?.refused.map((r) => r.reason.split(' ')[0]) ?? [];
+    // The cut file ends inside a segment or between segments, as the cut falls.
+    expect(reasons[0]).toMatch(/^(segment_unterminated|[a-z]+_trailer_missing)$/);
+    expect(reasons.slice(1)).toEqual([
+      'segment_count_mismatch',
+      'set_count_mismatch',
+      'group_count_mismatch',
+      'set_control_mismatch',
+    ]);
+    expect(billing?.acks.ta1).toBe(9);
+    expect(billing?.reconciled).toBe(true);
     expect(report.reconciled).toBe(true);
     expect(report.leakScan?.incomplete).toEqual([]);
     expect(report.leakScan?.protectedMatches).toBeGreaterThan(0);

@@ -60,6 +60,22 @@ export interface SetOptions {
   /** Claims (837: CLM loops) or claim payments (835: CLP loops) in the set. */
   readonly claims?: number;
   readonly drift?: SetDrift;
+  /**
+   * Share (0..1) of 837 claims whose patient is not the subscriber (a spouse or child): written in
+   * a patient loop 2000C (`HL*…*23`, PAT, NM1*QC, N3, N4, DMG) under the subscriber loop. Default 0.
+   */
+  readonly dependentShare?: number;
+  /** Canary values for the subscriber of the set's first 837 claim (leak scans look for them). */
+  readonly plant?: SimPlant;
+}
+
+/** Values planted in one claim: the subscriber's name, member id, street and SSN (REF*SY). */
+export interface SimPlant {
+  readonly family: string;
+  readonly given: string;
+  readonly memberId: string;
+  readonly street: string;
+  readonly ssn: string;
 }
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
@@ -71,6 +87,8 @@ export interface SimClaim {
   readonly memberId: string;
   readonly total: number;
   readonly lines: number;
+  /** 837 claims of a dependent: PAT01 relationship code and the patient's birth date (CCYYMMDD). */
+  readonly dependent?: { readonly relationship: string; readonly birthDate: string };
 }
 
 /** One transaction set as segments (elements joined by `*`, no terminators), and its claims. */
@@ -172,26 +190,57 @@ export function syntheticSet(
     segs.push(['N3', '100 SIM WAY']);
     segs.push(['N4', 'SIMTOWN', 'CA', '90001']);
     segs.push(['REF', 'EI', '999999999']);
+    let nextHl = 2;
+    const birthDate = (from: number, span: number) =>
+      `${from + Math.floor(random() * span)}${pad(1 + Math.floor(random() * 12), 2)}${pad(1 + Math.floor(random() * 28), 2)}`;
     for (let c = 0; c < n; c += 1) {
-      const memberId = member();
+      const plant = c === 0 ? options.plant : undefined;
+      const generatedMember = member();
+      const memberId = plant?.memberId ?? generatedMember;
       const claimId = `SIMC${pad(Math.floor(random() * 1e9), 9)}`;
       const lines = 1 + Math.floor(random() * 3);
       const charges = Array.from({ length: lines }, () => 50 + Math.floor(random() * 400));
       const total = charges.reduce((a, b) => a + b, 0);
       const service = date();
-      const hl = String(c + 2);
-      segs.push(['HL', hl, '1', '22', '0']);
-      segs.push(['SBR', 'P', '18', '', '', '', '', '', '', 'CI']);
-      segs.push(['NM1', 'IL', '1', pick(FAMILY), pick(GIVEN), '', '', '', 'MI', memberId]);
-      segs.push(['N3', `${1 + Math.floor(random() * 900)} ${pick(STREETS)}`]);
-      segs.push(['N4', pick(CITIES), 'CA', `9${pad(Math.floor(random() * 1e4), 4)}`]);
+      const dependent =
+        (options.dependentShare ?? 0) > 0 && random() < (options.dependentShare ?? 0)
+          ? { relationship: pick(['01', '19']), birthDate: '' }
+          : undefined;
+      const subscriberHl = String(nextHl);
+      nextHl += 1;
+      segs.push(['HL', subscriberHl, '1', '22', dependent === undefined ? '0' : '1']);
+      segs.push(['SBR', 'P', dependent === undefined ? '18' : '', '', '', '', '', '', '', 'CI']);
+      // Picks are drawn even when planted, so the rest of the file is the same with or without.
+      const [family, given] = [pick(FAMILY), pick(GIVEN)];
       segs.push([
-        'DMG',
-        'D8',
-        `19${pad(40 + Math.floor(random() * 60), 2)}${pad(1 + Math.floor(random() * 12), 2)}${pad(1 + Math.floor(random() * 28), 2)}`,
-        pick(['F', 'M']),
+        'NM1',
+        'IL',
+        '1',
+        plant?.family ?? family,
+        plant?.given ?? given,
+        '',
+        '',
+        '',
+        'MI',
+        memberId,
       ]);
+      const street = `${1 + Math.floor(random() * 900)} ${pick(STREETS)}`;
+      segs.push(['N3', plant?.street ?? street]);
+      segs.push(['N4', pick(CITIES), 'CA', `9${pad(Math.floor(random() * 1e4), 4)}`]);
+      segs.push(['DMG', 'D8', birthDate(1940, 60), pick(['F', 'M'])]);
+      if (plant !== undefined) segs.push(['REF', 'SY', plant.ssn]);
       segs.push(['NM1', 'PR', '2', 'SIM PAYER', '', '', '', '', 'PI', 'SIMPAYER1']);
+      if (dependent !== undefined) {
+        // Patient loop 2000C: the patient is the subscriber's spouse (01) or child (19).
+        dependent.birthDate = birthDate(dependent.relationship === '19' ? 2005 : 1945, 20);
+        segs.push(['HL', String(nextHl), subscriberHl, '23', '0']);
+        nextHl += 1;
+        segs.push(['PAT', dependent.relationship]);
+        segs.push(['NM1', 'QC', '1', pick(FAMILY), pick(GIVEN)]);
+        segs.push(['N3', `${1 + Math.floor(random() * 900)} ${pick(STREETS)}`]);
+        segs.push(['N4', pick(CITIES), 'CA', `9${pad(Math.floor(random() * 1e4), 4)}`]);
+        segs.push(['DMG', 'D8', dependent.birthDate, pick(['F', 'M'])]);
+      }
       segs.push([
         'CLM',
         claimId,
@@ -220,7 +269,7 @@ export function syntheticSet(
         );
         segs.push(['DTP', '472', 'D8', service]);
       }
-      claims.push({ claimId, memberId, total, lines });
+      claims.push({ claimId, memberId, total, lines, ...(dependent === undefined ? {} : { dependent }) });
     }
   }
   segs.push(['SE', String(segs.length + 1), options.controlNumber]);

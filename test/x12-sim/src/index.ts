@@ -7,6 +7,7 @@ export {
   type SetKind,
   type SetOptions,
   type SimClaim,
+  type SimPlant,
 } from './claims.ts';
 export {
   ODD_DELIMITERS,

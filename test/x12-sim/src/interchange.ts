@@ -6,6 +6,7 @@ import {
   type SetDrift,
   type SetKind,
   type SimClaim,
+  type SimPlant,
 } from './claims.ts';
 
 /** The delimiters of a file: the usual `*` `:` `^` `~`, or odd ones a sender may choose. */
@@ -44,6 +45,8 @@ export interface InterchangeOptions {
     readonly kind: SetKind;
     readonly sets: number;
     readonly claimsPerSet?: number;
+    /** Share of 837 claims in a patient loop 2000C (the patient is a dependent); default 0. */
+    readonly dependentShare?: number;
   }[];
   readonly delimiters?: SimDelimiters;
   /** Line break after each terminator (`\n` or `\r\n`), as many senders write. */
@@ -53,6 +56,8 @@ export interface InterchangeOptions {
   readonly cutAt?: number;
   /** Drift in the n-th transaction set of the file (0-based), from then on every set when `driftFrom`. */
   readonly drift?: { readonly kind: SetDrift; readonly from: number };
+  /** Canary values in the first claim of the n-th transaction set (0-based; an 837 set). */
+  readonly plant?: SimPlant & { readonly set: number };
 }
 
 export interface SimFile {
@@ -119,6 +124,8 @@ export function syntheticInterchange(options: InterchangeOptions): SimFile {
         kind: group.kind,
         controlNumber: st02,
         ...(group.claimsPerSet !== undefined ? { claims: group.claimsPerSet } : {}),
+        ...(group.dependentShare !== undefined ? { dependentShare: group.dependentShare } : {}),
+        ...(options.plant?.set === setIndex ? { plant: options.plant } : {}),
         drift,
       });
       for (const segment of segments) {

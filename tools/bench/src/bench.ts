@@ -15,6 +15,7 @@ import { measureBrokerLimit, type BrokerLimitResult } from './broker-limit.ts';
 import { measureEndToEnd, type EndToEndResult } from './end-to-end.ts';
 import { formatMllp, measureMllp, type MllpBenchResult } from './mllp.ts';
 import { measurePassThrough, type PassThroughResult, type StageFigure } from './pass-through.ts';
+import { formatX12, measureX12, type X12BenchResult } from './x12.ts';
 import {
   createScratch,
   formatCount,
@@ -34,6 +35,9 @@ Measures, on the local stack, in this order:
                 then a latency run at ~50% of the measured end-to-end rate
   mllp          the MLLP receiver: durable-ACKed HL7 messages/s from 10 senders, CPU per
                 message, ACK latency at half that rate (also: npm run bench:mllp)
+  x12           X12 837P claims/s from a file dropped in the billing receiver's folder to the
+                last Claim row (billing-receiver -> validator -> redactor -> loader), CPU per
+                claim per stage, and the parse rate alone (envelope check, mapping)
 Every run uses its own temporary topics, subjects, consumer groups and database schema, and
 removes them at the end. Bounded: each part has a record count and a time limit.
 
@@ -46,9 +50,11 @@ quick check (e.g. --pass-through-records 5000 --patients 100).
 
 Options:
   --out PATH                  JSON report (default .run/bench/bench-<time>.json)
-  --only LIST                 comma list of parts: broker,pass-through,end-to-end,latency,mllp
+  --only LIST                 comma list of parts: broker,pass-through,end-to-end,latency,mllp,x12
   --mllp-messages N           messages for the MLLP throughput run (default 20000: shorter runs are dominated by warm-up)
   --broker-records N          records for the producer tool (default 200000)
+  --x12-claims N              claims in the X12 part's 837P file, 5 per set (default 20000)
+  --x12-parse-only            the X12 part measures the parse rate alone (no services)
   --pass-through-records N    records through the pass-through pipeline (default 150000)
   --patients N                patients per site for end-to-end (default 4000; 2 sites, ~13 resources each)
   --payload-bytes N           pass-through payload size; records are ~1.5 KB (default 1380)
@@ -59,7 +65,7 @@ Options:
   --help                      this text
 `;
 
-const PARTS = ['broker', 'pass-through', 'end-to-end', 'latency', 'mllp'] as const;
+const PARTS = ['broker', 'pass-through', 'end-to-end', 'latency', 'mllp', 'x12'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface BenchReport {
@@ -90,6 +96,7 @@ export interface BenchReport {
   readonly passThrough: PassThroughResult | null;
   readonly endToEnd: EndToEndResult | null;
   readonly mllp: MllpBenchResult | null;
+  readonly x12: X12BenchResult | null;
   /** Parts that failed or were skipped, with the reason. */
   readonly notMeasured: Readonly<Record<string, string>>;
 }
@@ -108,6 +115,8 @@ async function main(argv: readonly string[]): Promise<number> {
         'payload-bytes': { type: 'string', default: '1380' },
         'max-batch': { type: 'string', default: '500' },
         'mllp-messages': { type: 'string', default: '20000' },
+        'x12-claims': { type: 'string', default: '20000' },
+        'x12-parse-only': { type: 'boolean' },
         'timeout-seconds': { type: 'string', default: '900' },
         'cpu-prof': { type: 'string' },
         help: { type: 'boolean' },
@@ -136,6 +145,7 @@ async function main(argv: readonly string[]): Promise<number> {
     payloadBytes: positive(values['payload-bytes'], '--payload-bytes'),
     maxBatch: positive(values['max-batch'], '--max-batch'),
     mllpMessages: positive(values['mllp-messages'], '--mllp-messages'),
+    x12Claims: positive(values['x12-claims'], '--x12-claims'),
     timeoutMs: positive(values['timeout-seconds'], '--timeout-seconds') * 1000,
   };
   const startedAt = new Date();
@@ -169,6 +179,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let passThrough: PassThroughResult | null = null;
   let endToEnd: EndToEndResult | null = null;
   let mllp: MllpBenchResult | null = null;
+  let x12: X12BenchResult | null = null;
 
   const attempt = async <T>(part: Part, fn: () => Promise<T>): Promise<T | null> => {
     if (!only.has(part)) {
@@ -244,6 +255,18 @@ async function main(argv: readonly string[]): Promise<number> {
     mllp = await attempt('mllp', () =>
       measureMllp({ env, logger, messages: numbers.mllpMessages, senders: 10, bytes: 1024, onProgress: say }),
     );
+    x12 = await attempt('x12', () =>
+      measureX12({
+        scratch,
+        runId,
+        claims: numbers.x12Claims,
+        env,
+        logDir,
+        timeoutMs: numbers.timeoutMs,
+        parseOnly: values['x12-parse-only'] === true,
+        onProgress: say,
+      }),
+    );
   } finally {
     await scratch.cleanUp().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
@@ -280,6 +303,7 @@ async function main(argv: readonly string[]): Promise<number> {
     passThrough,
     endToEnd,
     mllp,
+    x12,
     notMeasured,
   };
 
@@ -363,6 +387,7 @@ export function renderTable(report: BenchReport): string {
       `load average ${report.machine.loadAverage.start} at start, ${report.machine.loadAverage.end} at end`,
   );
   if (report.mllp !== null) lines.push(...formatMllp(report.mllp));
+  if (report.x12 !== null) lines.push(...formatX12(report.x12));
   for (const [part, reason] of Object.entries(report.notMeasured))
     lines.push(`not measured: ${part}: ${reason}`);
   return lines.join('\n');

@@ -25,6 +25,8 @@ export function formatDemoReport(r: DemoReport): string {
   out.push('');
   out.push(...formatHl7(r));
   out.push('');
+  out.push(...formatBilling(r));
+  out.push('');
   out.push('Production conditions');
   const sim = r.simulator;
   const rows = [
@@ -89,6 +91,29 @@ function formatHl7(r: DemoReport): string[] {
       `  senders: ${formatCount(f.sent)} sent, ${formatCount(h.duplicates)} early resends answered again, ${formatCount(f.transientNaks)} transient NAKs, ` +
         `${formatCount(f.reconnects)} reconnects; batches: ${f.batchesAccepted} accepted whole, ${f.batchesRefused} refused whole (lying BTS-1, quarantined)`,
     );
+  return lines;
+}
+
+/** The billing feed: the identity in transaction sets, refused files with reasons, acknowledgments. */
+function formatBilling(r: DemoReport): string[] {
+  const b = r.billing;
+  if (b === null) return ['X12 billing feed: did not run'];
+  const d = b.drop;
+  const t = b.totals;
+  const lines = [`X12 billing feed (${b.sourceId}): ${b.reconciled ? 'reconciled' : 'NOT reconciled'}`];
+  lines.push(
+    `  files: ${formatCount(d?.files)} dropped; ${formatCount(b.receiver.accepted)} taken in, ${formatCount(b.receiver.rejected)} refused whole, ` +
+      `${formatCount(b.receiver.duplicates)} resent interchange answered without a write`,
+  );
+  lines.push(
+    `  transaction sets: in ${formatCount(d?.setsIn)} = written ${formatCount(b.receiver.setsWritten)} = raw ${formatCount(t?.raw)} = ` +
+      `valid ${formatCount(t?.valid)} + quarantined ${formatCount(t?.quarantined)}; clean ${formatCount(t?.clean)} = loaded ${formatCount(t?.loaded)}`,
+  );
+  lines.push(
+    `  claims and payments loaded: ${formatCount(t?.loadedRecords)} (the valid sets hold ${formatCount(d?.expectedRecords)})`,
+  );
+  for (const f of b.refused) lines.push(`  refused (${f.fault}): ${f.reason}`);
+  lines.push(`  acknowledgments written: ${b.acks.ta1} TA1, ${b.acks.ack999} 999`);
   return lines;
 }
 

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel, patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import pg from 'pg';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
+import { billingTotals, type ReconcileResult } from '@ehrflow/loader';
 import type { FaultsInput } from '@ehrflow/ehr-sim';
 import { parseKeyring } from '@ehrflow/phi';
 import {
@@ -32,6 +33,17 @@ import {
 } from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, sleep, stackEnv } from '@ehrflow/testing';
 import type { DemoArgs } from './args.ts';
+import {
+  billingCanaryLabels,
+  billingCanaryValues,
+  billingReconciliation,
+  countAcks,
+  dropBillingFiles,
+  startBillingReceiver,
+  type BillingDemoReport,
+  type BillingDrop,
+  type BillingReceiver,
+} from './billing-feed.ts';
 import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
 import {
   hl7CanaryLabels,
@@ -105,6 +117,8 @@ export interface DemoReport {
   readonly reconciliation: readonly JobReconciliation[];
   /** The HL7 v2 feed beside the FHIR sites (null when it could not start). */
   readonly hl7: Hl7DemoReport | null;
+  /** The X12 billing feed beside them (null when it could not start). */
+  readonly billing: BillingDemoReport | null;
   readonly counts: StageCounts | null;
   readonly extractor: {
     readonly retries: number;
@@ -198,6 +212,11 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   let hl7Feed: Hl7FeedResult | null = null;
   let hl7FeedDone = false;
   let hl7Metrics = '';
+  const billingSourceId = `demo-${runId}-x12`;
+  let billingReceiver: BillingReceiver | undefined;
+  let billingStarting: Promise<BillingReceiver> | undefined;
+  let billingDrop: BillingDrop | null = null;
+  let billingMetrics = '';
   let fhirLoaded = 0;
   try {
     for (const type of ['Patient', 'Observation']) {
@@ -238,6 +257,16 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     });
     // Settled here so a failed start is reported below, not as an unhandled rejection.
     hl7Starting.catch(() => undefined);
+    billingStarting = startBillingReceiver({
+      env,
+      sourceId: billingSourceId,
+      topics: { raw: topics.raw, quarantine: topics.quarantine },
+      dir: join(demoDir, `x12-${runId}`),
+      logDir,
+      alertFile,
+      transactionalId: `demo-${runId}-x12`,
+    });
+    billingStarting.catch(() => undefined);
     services = await startPipelineServices({
       env,
       topics,
@@ -266,6 +295,12 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       .finally(() => {
         hl7FeedDone = true;
       });
+    billingReceiver = await billingStarting;
+    io.say(
+      `X12 billing feed: billing-receiver (pid ${billingReceiver.child.pid}) on a watched folder; files are dropped once the ` +
+        `backfills have met the gateway's rate limit (a 429), or a minute in`,
+    );
+    let billingJobs: readonly string[] = [];
 
     const extractor = services.get('extractor') as ServiceHandle;
     const runStartedAt = Date.now();
@@ -279,8 +314,29 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     let hl7Loaded = -1;
     let hl7Rows = 0;
     let hl7StableSince = Date.now();
+    let billingLoaded = -1;
+    let billingRows = 0;
+    let billingStableSince = Date.now();
     for (;;) {
       jobs = await Promise.all(jobs.map((j) => getJob(extractor.url, j.id)));
+      // The billing drop waits until the backfills have met the gateway's limit (a 429, which the
+      // report shows), so the receiver's work cannot keep a site under that limit on a small
+      // machine; at the latest a minute in.
+      if (
+        billingDrop === null &&
+        (jobs.some((j) => j.counts.throttled > 0) ||
+          jobs.every((j) => FINAL_STATES.has(j.state)) ||
+          Date.now() - runStartedAt >= 60_000)
+      ) {
+        billingDrop = await dropBillingFiles(billingReceiver, args.patients, seedNumber(args.seed));
+        billingJobs = billingDrop.acceptedJobs;
+        billingStableSince = Date.now();
+        io.say(
+          `X12 billing feed: ${billingDrop.files} files dropped: ${billingDrop.acceptedJobs.length} good (837P with dependents, ` +
+            `837I, 835; odd delimiters; a drift switch) holding ${billingDrop.setsIn} transaction sets, ` +
+            `${billingDrop.refused.length} faulty (cut, SE/GE/IEA counts, SE02), one resent interchange`,
+        );
+      }
       counts = await stageCounts({
         admin,
         pool,
@@ -288,7 +344,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
         baseline,
         loaderSchema,
         // The feed's rows too: its clean records are in the clean topics' counts.
-        jobIds: [...jobs.map((j) => j.id), hl7Receiver.jobId],
+        jobIds: [...jobs.map((j) => j.id), hl7Receiver.jobId, ...billingJobs],
         groups,
       });
       const sum = (f: (j: JobView) => number): number => jobs.reduce((s, j) => s + f(j), 0);
@@ -308,6 +364,10 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
         problems.push(`mllp-receiver exited; see ${join(logDir, 'mllp-receiver.log')}`);
         break;
       }
+      if (!billingReceiver.child.running()) {
+        problems.push(`billing-receiver exited; see ${join(logDir, 'billing-receiver.log')}`);
+        break;
+      }
       const dead = [...services.values()].find((s) => !s.child.running());
       if (dead !== undefined) {
         problems.push(
@@ -316,7 +376,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
         break;
       }
       const allFinal = jobs.every((j) => FINAL_STATES.has(j.state));
-      const nowLoaded = await ledgerCount(pool, loaderSchema, hl7Receiver.jobId);
+      const nowLoaded = await ledgerCount(pool, loaderSchema, [hl7Receiver.jobId]);
       hl7Rows = await loadedRows(pool, loaderSchema, [hl7Receiver.jobId]);
       if (nowLoaded !== hl7Loaded) {
         hl7Loaded = nowLoaded;
@@ -328,9 +388,19 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
       const hl7In =
         hl7FeedDone &&
         (feed === null || hl7Loaded >= feed.expectedRecords || Date.now() - hl7StableSince >= 15_000);
+      const nowBilling = await ledgerCount(pool, loaderSchema, billingJobs);
+      billingRows = await loadedRows(pool, loaderSchema, billingJobs);
+      if (nowBilling !== billingLoaded) {
+        billingLoaded = nowBilling;
+        billingStableSince = Date.now();
+      }
+      const billingIn =
+        billingDrop !== null &&
+        (billingLoaded >= billingDrop.expectedRecords || Date.now() - billingStableSince >= 15_000);
       const drained =
         allFinal &&
         hl7In &&
+        billingIn &&
         counts.lag.validator === 0 &&
         counts.lag.redactor === 0 &&
         counts.loaded >= counts.clean;
@@ -357,11 +427,14 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     finishedAt = Date.now();
     io.progress('');
     // The sites' rows alone: the feed reconciles on its own below.
-    fhirLoaded = counts === null ? 0 : counts.loaded - hl7Rows;
+    fhirLoaded = counts === null ? 0 : counts.loaded - hl7Rows - billingRows;
     await feedRun;
     hl7Metrics = await fetchText(`${hl7Receiver.url}/metrics`);
     await writeFile(join(metricsDir, 'mllp-receiver.prom'), hl7Metrics);
     serviceMetrics['mllp-receiver'] = pickMetrics(hl7Metrics);
+    billingMetrics = await fetchText(`${billingReceiver.url}/metrics`);
+    await writeFile(join(metricsDir, 'billing-receiver.prom'), billingMetrics);
+    serviceMetrics['billing-receiver'] = pickMetrics(billingMetrics);
 
     for (const handle of services.values()) {
       const text = await fetchMetrics(handle);
@@ -380,11 +453,20 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   } finally {
     await stopPipelineServices(services);
     await (hl7Receiver ?? (await hl7Starting?.catch(() => undefined)))?.child.stop(10_000);
+    await (billingReceiver ?? (await billingStarting?.catch(() => undefined)))?.child.stop(10_000);
     await ehr?.stop();
   }
 
   const sourceIds = new Set(ehr?.sourceIds.values() ?? []);
-  const jobIds = [...jobs.map((j) => j.id), ...(hl7Receiver === undefined ? [] : [hl7Receiver.jobId])];
+  const billingFileJobs =
+    billingDrop === null
+      ? []
+      : [...billingDrop.acceptedJobs, ...billingDrop.refused.map((r) => r.jobId), billingDrop.duplicateJob];
+  const jobIds = [
+    ...jobs.map((j) => j.id),
+    ...(hl7Receiver === undefined ? [] : [hl7Receiver.jobId]),
+    ...billingFileJobs,
+  ];
   if (jobIds.length > 0) io.say(`reconciling ${jobIds.length} job(s) stage by stage (one topic scan)…`);
   const results = await reconcileJobs(jobIds, env, loaderSchema, problems);
   const reconciliation: JobReconciliation[] = jobs.map((job) => {
@@ -400,9 +482,19 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     hl7Receiver === undefined
       ? null
       : hl7Reconciliation(hl7Receiver, hl7Feed, hl7Metrics, results.get(hl7Receiver.jobId), problems);
+  const billing =
+    billingReceiver === undefined
+      ? null
+      : await billingReport(billingReceiver, billingDrop, billingMetrics, results, problems);
   let events: RunEvents | null = null;
   try {
-    events = await readRunEvents(kafka, codec, topics, new Set([...sourceIds, hl7SourceId]), startedAt);
+    events = await readRunEvents(
+      kafka,
+      codec,
+      topics,
+      new Set([...sourceIds, hl7SourceId, billingSourceId]),
+      startedAt,
+    );
   } catch {
     problems.push('could not read drift and quarantine topics');
   }
@@ -410,7 +502,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   io.say('leak scan: every log, alert, metric, topic record, Redis key and clean row of this run…');
   try {
     leakScan = await runLeakScan({
-      canaries: [...canaryValues(canaries), ...hl7CanaryValues()],
+      canaries: [...canaryValues(canaries), ...hl7CanaryValues(), ...billingCanaryValues()],
       logPaths: [logDir],
       alertPaths: [alertFile],
       metricsFiles: [metricsDir],
@@ -432,14 +524,18 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
   await pool.end().catch(() => undefined);
 
   const served = [...(ehr?.expectedPerSource.values() ?? [])].reduce((a, b) => a + b, 0);
-  // The FHIR sites' quarantine; the HL7 feed reconciles on its own.
-  const quarantined = (events?.quarantinedRecords ?? 0) - (events?.quarantinedBySource[hl7SourceId] ?? 0);
+  // The FHIR sites' quarantine; the HL7 and billing feeds reconcile on their own.
+  const quarantined =
+    (events?.quarantinedRecords ?? 0) -
+    (events?.quarantinedBySource[hl7SourceId] ?? 0) -
+    (events?.quarantinedBySource[billingSourceId] ?? 0);
   const loaded = fhirLoaded;
   const expectedLoaded = served - quarantined;
   const reconciled =
     reconciliation.length > 0 &&
     reconciliation.every((r) => r.reconciled) &&
     hl7?.reconciled === true &&
+    billing?.reconciled === true &&
     loaded === expectedLoaded &&
     jobs.every((j) => j.state === 'completed');
   if (loaded !== expectedLoaded)
@@ -467,6 +563,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     jobs,
     reconciliation,
     hl7,
+    billing,
     counts,
     extractor: {
       retries: sum((j) => j.counts.retries),
@@ -478,7 +575,7 @@ export async function runDemo(args: DemoArgs, io: DemoIo): Promise<DemoReport> {
     events,
     serviceMetrics,
     leakScan,
-    canaryLabels: [...canaryLabels(canaries), ...hl7CanaryLabels()],
+    canaryLabels: [...canaryLabels(canaries), ...hl7CanaryLabels(), ...billingCanaryLabels()],
     problems,
   };
 }
@@ -610,11 +707,11 @@ export function hl7Reconciliation(
 }
 
 /** Rows the loader committed for one job (0 before its ledger exists). */
-async function ledgerCount(pool: pg.Pool, schema: string, jobId: string): Promise<number> {
+async function ledgerCount(pool: pg.Pool, schema: string, jobIds: readonly string[]): Promise<number> {
   try {
     const { rows } = await pool.query<{ n: string }>(
-      `select count(*) as n from "${schema}".loader_ledger where job_id = $1`,
-      [jobId],
+      `select count(*) as n from "${schema}".loader_ledger where job_id = any($1)`,
+      [[...jobIds]],
     );
     return Number(rows[0]?.n ?? 0);
   } catch {
@@ -629,6 +726,52 @@ async function fetchText(url: string): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/**
+ * The billing feed's report: the file jobs' reconciliation summed per transaction set, the reasons
+ * the receiver gave for each refused file (its `quarantine/<digest>.reason.json`), the
+ * acknowledgments in the outbox.
+ */
+async function billingReport(
+  receiver: BillingReceiver,
+  drop: BillingDrop | null,
+  metrics: string,
+  results: ReadonlyMap<string, ReconcileJson>,
+  problems: string[],
+): Promise<BillingDemoReport> {
+  const files =
+    drop === null
+      ? []
+      : [...drop.acceptedJobs, ...drop.refused.map((r) => r.jobId)]
+          .map((id) => results.get(id))
+          .filter((r) => r !== undefined);
+  const totals =
+    drop === null || files.length === 0 ? null : billingTotals(files as unknown as ReconcileResult[]);
+  const reasons = new Map<string, string>();
+  for (const r of drop?.refused ?? []) {
+    try {
+      const text = await readFile(
+        join(receiver.inbox, 'quarantine', `${r.jobId.split(':').at(-1) ?? ''}.reason.json`),
+        'utf8',
+      );
+      reasons.set(r.jobId, String((JSON.parse(text) as { reason?: unknown }).reason));
+    } catch {
+      // Reported as a missing reason.
+    }
+  }
+  const dupRaw = drop === null ? undefined : results.get(drop.duplicateJob);
+  const duplicateRaw = Number(dupRaw?.rows?.find((row) => row.stage === 'raw')?.count ?? 0);
+  return billingReconciliation({
+    sourceId: receiver.sourceId,
+    drop,
+    metrics,
+    totals,
+    reasons,
+    acks: await countAcks(receiver.outbox),
+    duplicateRaw,
+    problems,
+  });
 }
 
 /** A number from the demo's seed text (the HL7 senders' seeds). */
