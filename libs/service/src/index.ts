@@ -46,3 +46,4 @@ export {
 } from './stage-kafka.ts';
 export { runConsumerStage, type ConsumerStage, type ConsumerStageOptions } from './consumer-stage.ts';
 export { openReceiverBase, type ReceiverBaseOptions } from './receiver-base.ts';
+export { connectRedis, logTransportWarning, type RedisConnectOptions } from './transport.ts';

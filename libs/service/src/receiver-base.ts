@@ -1,8 +1,8 @@
-import { redisTls, type Env } from '@ehrflow/config';
+import type { Env } from '@ehrflow/config';
 import { createCodec, createRegistry, type Codec } from '@ehrflow/contracts';
-import { PipelineError } from '@ehrflow/errors';
 import type { Logger } from '@ehrflow/logging';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './transport.ts';
 
 export interface ReceiverBaseOptions {
   readonly redisUrl: string;
@@ -27,21 +27,14 @@ export async function openReceiverBase(
   options: ReceiverBaseOptions,
 ): Promise<{ redis: Redis; codec: Codec }> {
   const { logger, closers } = options;
-  const transport = redisTls(options.env);
-  if (transport.warning !== undefined) {
-    const { warning } = transport;
-    logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
-  }
-  const redis = new Redis(options.redisUrl, {
-    ...(transport.tls ? { tls: transport.tls } : {}),
-    maxRetriesPerRequest: 2,
-    lazyConnect: true,
-    ...(options.autoPipelining === true ? { enableAutoPipelining: true } : {}),
+  const redis = await connectRedis({
+    url: options.redisUrl,
+    env: options.env,
+    logger,
+    purpose: 'checkpoints and the duplicate window',
+    ...(options.autoPipelining === true ? { autoPipelining: true } : {}),
   });
   closers.push(() => redis.quit());
-  await redis.connect().catch((err: unknown) => {
-    throw new PipelineError('REDIS_UNAVAILABLE', 'Redis could not be reached', { cause: err });
-  });
   const registry = createRegistry({ url: options.registryUrl });
   closers.push(() => registry.close());
   const codec = createCodec(registry, {

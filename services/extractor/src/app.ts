@@ -10,8 +10,8 @@ import {
 } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
+import { connectRedis } from '@ehrflow/service';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { Redis } from 'ioredis';
 import { createDbPool } from './db-pool.ts';
 import type { ExtractorEnv } from './config.ts';
 import { createJobAlertSink } from './job-alert.ts';
@@ -80,13 +80,16 @@ export async function buildExtractor(
     opened.push(() => store.close());
     await store.migrate();
 
-    const redis = new Redis(env.REDIS_URL, {
-      ...transport.redis,
+    // Its plaintext warning was logged with the other transports' by extractorTransport.
+    const redis = await connectRedis({
+      url: env.REDIS_URL,
+      env: rawEnv,
+      logger,
+      purpose: 'the shared rate limiters and token locks',
+      warn: false,
       maxRetriesPerRequest: 3,
-      lazyConnect: true,
     });
     opened.push(() => redis.quit());
-    await redis.connect();
 
     const registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL });
     opened.push(() => registry.close());

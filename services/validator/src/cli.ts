@@ -16,8 +16,8 @@ import {
 } from '@ehrflow/contracts';
 import { parseKeyring } from '@ehrflow/phi';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
-import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
+import { createStageKafka, logTransportWarning } from '@ehrflow/service';
 import { validatorEnv } from './config.ts';
 import { learnBaseline } from './baseline.ts';
 import { coverageOf } from './coverage.ts';
@@ -108,19 +108,7 @@ async function baselineCommand(rest: readonly string[]): Promise<void> {
   }
   if ('error' in parsed) usage(parsed.error, BASELINE_HELP);
   const env = process.env;
-  const logger = createLogger({ name: 'validator-baseline', level: env.LOG_LEVEL ?? 'warn' });
-  const tls = kafkaTls(env);
-  const kafka = createKafka({
-    brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    clientId: 'ehrflow-baseline',
-    logger,
-    mode: env.EHRFLOW_MODE === 'production' ? 'production' : 'development',
-    ...(tls.ssl ? { ssl: tls.ssl } : {}),
-    ...(tls.sasl ? { sasl: tls.sasl } : {}),
-  });
-  const registry = createRegistry({
-    url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-  });
+  const { kafka, registry } = commandClients('baseline', env);
   try {
     const { baseline, rates } = await learnBaseline(
       { kafka, codec: createCodec(registry) },
@@ -199,19 +187,7 @@ async function coverageCommand(rest: readonly string[]): Promise<void> {
   if (sinceMs !== undefined && Number.isNaN(sinceMs)) usage('--since takes an ISO 8601 time', COVERAGE_HELP);
   const env = process.env;
   if (env.PHI_KEYRING === undefined) usage('PHI_KEYRING is required to read the raw payloads', COVERAGE_HELP);
-  const logger = createLogger({ name: 'validator-coverage', level: env.LOG_LEVEL ?? 'warn' });
-  const tls = kafkaTls(env);
-  const kafka = createKafka({
-    brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    clientId: 'ehrflow-coverage',
-    logger,
-    mode: env.EHRFLOW_MODE === 'production' ? 'production' : 'development',
-    ...(tls.ssl ? { ssl: tls.ssl } : {}),
-    ...(tls.sasl ? { sasl: tls.sasl } : {}),
-  });
-  const registry = createRegistry({
-    url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-  });
+  const { kafka, registry } = commandClients('coverage', env);
   try {
     const codec = createCodec(registry);
     const validPrefix = env.VALIDATOR_VALID_TOPIC_PREFIX ?? 'ehr.valid.';
@@ -261,6 +237,24 @@ const REASONS: readonly QuarantineReason[] = [
   'decrypt_failed',
   'schema_mismatch',
 ];
+
+/**
+ * The Kafka client and registry of a read-only command, on the services' Kafka transport
+ * (`KAFKA_SSL*`, `KAFKA_SASL*`, its warning logged once), the local stack's addresses by default.
+ */
+function commandClients(command: string, env: NodeJS.ProcessEnv) {
+  const logger = createLogger({ name: `validator-${command}`, level: env.LOG_LEVEL ?? 'warn' });
+  const transport = kafkaTls(env);
+  logTransportWarning(logger, transport.warning);
+  const settings = {
+    KAFKA_BROKERS: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    EHRFLOW_MODE: env.EHRFLOW_MODE === 'production' ? ('production' as const) : ('development' as const),
+  };
+  return {
+    kafka: createStageKafka(settings, { logger, defaultClientId: `ehrflow-${command}`, transport }),
+    registry: createRegistry({ url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7' }),
+  };
+}
 
 function usage(message: string, help: string): never {
   process.stderr.write(`${message}\n\n${help}`);
