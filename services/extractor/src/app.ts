@@ -11,7 +11,7 @@ import {
 import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
 import { connectRedis } from '@ehrflow/service';
-import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
+import { parseEnvelopeKeys } from '@ehrflow/phi';
 import { createDbPool } from './db-pool.ts';
 import type { ExtractorEnv } from './config.ts';
 import { createJobAlertSink } from './job-alert.ts';
@@ -65,8 +65,7 @@ export async function buildExtractor(
     logger,
   });
   const transport = extractorTransport(rawEnv, logger, kafkaClient !== undefined);
-  const keyring = parseKeyring(env.PHI_KEYRING);
-  const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
+  const { keyring, pseudonymKey } = parseEnvelopeKeys(env);
   const opened: (() => Promise<unknown>)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const close of opened.reverse()) await close().catch(() => undefined);
