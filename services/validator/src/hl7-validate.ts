@@ -10,29 +10,10 @@ import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow
 import { decryptPayload } from '@ehrflow/phi';
 import { isOperationalField } from '@ehrflow/scrubber';
 import type { DriftObservation } from './drift-observation.ts';
-import {
-  validateDerived,
-  wholeQuarantine,
-  type DerivingDeps,
-  type DerivingValidator,
-} from './derived-resources.ts';
+import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
+import { validateDerived, wholeQuarantine } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
 import type { Outcome } from './validate-record.ts';
-
-/**
- * The validator's HL7 v2 path. An `HL7V2` envelope is decrypted and parsed (`@ehrflow/hl7`),
- * checked against the mapping in `schemas/hl7/` — drift of any kind (a required field empty or
- * moved, a type change, an unexpected segment or repetition, another MSH-12 or other encoding
- * characters) quarantines the **whole message** with the reason and the position, and is a drift
- * event — and otherwise becomes FHIR resources, each validated by the FHIR path against the same
- * contracts as FHIR sources. Quarantine records keep the original HL7 message (encrypted), so a
- * replay re-validates the whole message.
- */
-export type Hl7Validator = DerivingValidator;
-
-export interface Hl7ValidatorDeps extends DerivingDeps {
-  readonly mapping: Hl7Mapping;
-}
 
 const REASON: Readonly<Record<Hl7Issue['kind'], QuarantineReason>> = {
   missing_required: 'missing_required',
@@ -83,7 +64,16 @@ export function hl7FeedId(sourceId: string, view: Hl7View): string {
   ].join(':');
 }
 
-export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
+/**
+ * The validator's HL7 v2 path. An `HL7V2` envelope is decrypted and parsed (`@ehrflow/hl7`),
+ * checked against the mapping in `schemas/hl7/` — drift of any kind (a required field empty or
+ * moved, a type change, an unexpected segment or repetition, another MSH-12 or other encoding
+ * characters) quarantines the **whole message** with the reason and the position, and is a drift
+ * event — and otherwise becomes FHIR resources, each validated by the FHIR path against the same
+ * contracts as FHIR sources. Quarantine records keep the original HL7 message (encrypted), so a
+ * replay re-validates the whole message.
+ */
+export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7Mapping }): DerivingValidator {
   const now = deps.now ?? Date.now;
 
   const quarantine = wholeQuarantine(now);

@@ -5,29 +5,10 @@ import { isPipelineError } from '@ehrflow/errors';
 import { decryptPayload } from '@ehrflow/phi';
 import type { PhiLookup, X12Issue, X12Mapping } from '@ehrflow/x12';
 import type { DriftObservation } from './drift-observation.ts';
-import {
-  validateDerived,
-  wholeQuarantine,
-  type DerivingDeps,
-  type DerivingValidator,
-} from './derived-resources.ts';
+import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
+import { validateDerived, wholeQuarantine } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
 import type { Outcome } from './validate-record.ts';
-
-/**
- * The validator's X12 path. An `X12` envelope (one transaction set with its ISA and GS, as the
- * billing receiver writes it) is decrypted, mapped with `schemas/x12/mapping.json` — drift of any
- * kind (a required element empty, a code where a number belongs, an unexpected segment or loop,
- * an unknown guide) quarantines the **whole transaction set** with the reason and position and is
- * a drift event for its sender — and otherwise becomes Claim / ExplanationOfBenefit resources,
- * each validated by the FHIR path against the same contracts as FHIR sources. Quarantine records
- * keep the original set (encrypted), so a replay re-validates it whole.
- */
-export type X12Validator = DerivingValidator;
-
-export interface X12ValidatorDeps extends DerivingDeps {
-  readonly mapping: X12Mapping;
-}
 
 const REASON: Readonly<Record<X12Issue['kind'], QuarantineReason>> = {
   missing_required: 'missing_required',
@@ -64,7 +45,16 @@ export function contractPhiLookup(schemasDir: string): PhiLookup {
   };
 }
 
-export function createX12Validator(deps: X12ValidatorDeps): X12Validator {
+/**
+ * The validator's X12 path. An `X12` envelope (one transaction set with its ISA and GS, as the
+ * billing receiver writes it) is decrypted, mapped with `schemas/x12/mapping.json` — drift of any
+ * kind (a required element empty, a code where a number belongs, an unexpected segment or loop,
+ * an unknown guide) quarantines the **whole transaction set** with the reason and position and is
+ * a drift event for its sender — and otherwise becomes Claim / ExplanationOfBenefit resources,
+ * each validated by the FHIR path against the same contracts as FHIR sources. Quarantine records
+ * keep the original set (encrypted), so a replay re-validates it whole.
+ */
+export function createX12Validator(deps: DerivingDeps & { readonly mapping: X12Mapping }): DerivingValidator {
   const now = deps.now ?? Date.now;
   const quarantine = wholeQuarantine(now);
 
