@@ -81,13 +81,12 @@ export default tseslint.config(
     },
   },
   {
-    // Tests and their helpers; the services' benchmarks (which use test fixtures) until they move to tools/.
+    // Tests and their helpers.
     files: [
       '**/*.test.ts',
       '**/*.fixture.ts',
       '**/src/testing/**/*.ts',
       '**/src/testing.ts',
-      'services/*/src/bench*.ts',
     ],
     rules: {
       '@nx/enforce-module-boundaries': ['error', boundaries(TESTS)],
