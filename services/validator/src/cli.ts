@@ -3,7 +3,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
 import {
   BASELINES_DIR,
@@ -74,22 +74,15 @@ export function parseBaselineArgs(
   | { source: string; types: string[] | undefined; write: boolean; dir: string | undefined }
   | 'help'
   | { error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        source: { type: 'string' },
-        types: { type: 'string' },
-        write: { type: 'boolean' },
-        dir: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : 'invalid options' };
-  }
+  const parsed = parseOptions(args, {
+    source: { type: 'string' },
+    types: { type: 'string' },
+    write: { type: 'boolean' },
+    dir: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (parsed.error !== undefined) return { error: parsed.error };
+  const { values } = parsed;
   if (values.help) return 'help';
   if (values.source === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(values.source))
     return { error: '--source takes a configured source id' };
@@ -162,21 +155,14 @@ VALIDATOR_VALID_TOPIC_PREFIX. Exit codes: 0 ok, 1 failure or no record of S, 2 u
 `;
 
 async function coverageCommand(rest: readonly string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: {
-        source: { type: 'string' },
-        since: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    usage(err instanceof Error ? err.message : 'invalid options', COVERAGE_HELP);
-  }
+  const parsed = parseOptions(rest, {
+    source: { type: 'string' },
+    since: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (parsed.error !== undefined) usage(parsed.error, COVERAGE_HELP);
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(COVERAGE_HELP);
     return;
@@ -256,6 +242,18 @@ function commandClients(command: string, env: NodeJS.ProcessEnv) {
   };
 }
 
+/**
+ * The options of a command (`--help` among them), or the parser's complaint: an unknown option, a
+ * missing value, a flag given a value.
+ */
+function parseOptions<O extends ParseArgsOptionsConfig>(args: readonly string[], options: O) {
+  try {
+    return { values: parseArgs({ args: [...args], options, strict: true }).values };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : 'invalid options' };
+  }
+}
+
 function usage(message: string, help: string): never {
   process.stderr.write(`${message}\n\n${help}`);
   process.exit(2);
@@ -263,22 +261,15 @@ function usage(message: string, help: string): never {
 
 /** Parses `replay` options into a source; exported for tests. */
 export function parseReplayArgs(args: readonly string[]): ReplaySource | 'help' | { error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        'from-quarantine': { type: 'boolean' },
-        reason: { type: 'string' },
-        'raw-from-offset': { type: 'string' },
-        'raw-from-time': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : 'invalid options' };
-  }
+  const parsed = parseOptions(args, {
+    'from-quarantine': { type: 'boolean' },
+    reason: { type: 'string' },
+    'raw-from-offset': { type: 'string' },
+    'raw-from-time': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (parsed.error !== undefined) return { error: parsed.error };
+  const { values } = parsed;
   if (values.help) return 'help';
   const chosen = [values['from-quarantine'], values['raw-from-offset'], values['raw-from-time']].filter(
     (v) => v !== undefined,
