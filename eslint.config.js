@@ -82,12 +82,7 @@ export default tseslint.config(
   },
   {
     // Tests and their helpers.
-    files: [
-      '**/*.test.ts',
-      '**/*.fixture.ts',
-      '**/src/testing/**/*.ts',
-      '**/src/testing.ts',
-    ],
+    files: ['**/*.test.ts', '**/*.fixture.ts', '**/src/testing/**/*.ts', '**/src/testing.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', boundaries(TESTS)],
       '@typescript-eslint/no-unsafe-assignment': 'off',
