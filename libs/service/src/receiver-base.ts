@@ -57,7 +57,7 @@ export interface ReceiverBase {
   /** Closes everything, last opened first; a failing close does not stop the others. */
   close(): Promise<void>;
   /** True once the receiver's `stop` was called. */
-  stopping(): boolean;
+  readonly stopping: () => boolean;
   /**
    * The receiver's `ready` (not stopping, Redis answering) and an idempotent `stop` that marks it
    * stopping, runs `drain` (stop taking data in, finish what is in flight) and closes everything.

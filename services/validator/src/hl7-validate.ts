@@ -1,10 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  SOURCE_PARTS_HEADER,
-  SOURCE_RECORD_HEADER,
-  type QuarantineReason,
-  type RawEnvelope,
-} from '@ehrflow/contracts';
+import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER, type QuarantineReason } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
 import { decryptPayload } from '@ehrflow/phi';
@@ -13,7 +8,6 @@ import type { DriftObservation } from './drift-observation.ts';
 import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
 import { validateDerived, wholeQuarantine } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
-import type { Outcome } from './validate-record.ts';
 
 const REASON: Readonly<Record<Hl7Issue['kind'], QuarantineReason>> = {
   missing_required: 'missing_required',

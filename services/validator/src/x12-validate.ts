@@ -8,7 +8,6 @@ import type { DriftObservation } from './drift-observation.ts';
 import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
 import { validateDerived, wholeQuarantine } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
-import type { Outcome } from './validate-record.ts';
 
 const REASON: Readonly<Record<X12Issue['kind'], QuarantineReason>> = {
   missing_required: 'missing_required',
