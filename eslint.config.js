@@ -86,14 +86,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests and their helpers; the services' benchmarks (which use test fixtures) until they move to tools/.
-    files: [
-      '**/*.test.ts',
-      '**/*.fixture.ts',
-      '**/src/testing/**/*.ts',
-      '**/src/testing.ts',
-      'services/*/src/bench*.ts',
-    ],
+    // Tests and their helpers.
+    files: ['**/*.test.ts', '**/*.fixture.ts', '**/src/testing/**/*.ts', '**/src/testing.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', boundaries(TESTS)],
       '@typescript-eslint/no-unsafe-assignment': 'off',

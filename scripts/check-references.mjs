@@ -3,6 +3,10 @@
 // package.json: a project's tsconfig.json references exactly the workspace projects it depends on
 // (dependencies and devDependencies), and the root tsconfig.json references every project.
 // `--fix` rewrites the tsconfig files; without it, a difference is listed and the exit code is 1.
+// It also checks the other direction, which knip does not (it reports undeclared npm packages, not
+// undeclared workspace packages): every `@ehrflow/*` package a project's source imports is
+// declared in its package.json — in `dependencies` for production code, in either list for tests
+// and `src/testing/` helpers. An undeclared import is not fixed, only listed.
 // Written here because `nx sync` keeps references only through the @nx/js TypeScript plugin,
 // which this workspace does not use (its projects are inferred from package.json files).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -59,6 +63,23 @@ for (const [name, dir] of projects) {
   }
 }
 
+const undeclared = [];
+for (const [name, dir] of projects) {
+  const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+  for (const file of sourceFiles(join(root, dir))) {
+    const path = relative(root, file);
+    const test = /\.(test|fixture)\.ts$/.test(path) || /\/src\/testing(\/|\.ts$)/.test(path);
+    const declared = { ...manifest.dependencies, ...(test ? manifest.devDependencies : {}) };
+    const text = readFileSync(file, 'utf8');
+    for (const [, used] of text.matchAll(/(?:from|import\()\s*['"](@ehrflow\/[a-z0-9-]+)/g)) {
+      if (used !== name && projects.has(used) && declared[used] === undefined)
+        undeclared.push(
+          `${path} imports ${used}, which ${dir}/package.json does not declare${test ? '' : ' in dependencies'}`,
+        );
+    }
+  }
+}
+
 const rootTsconfigPath = join(root, 'tsconfig.json');
 const rootTsconfig = JSON.parse(readFileSync(rootTsconfigPath, 'utf8'));
 const rootWant = [...projects.values()].sort();
@@ -72,9 +93,19 @@ if (JSON.stringify(rootWant) !== JSON.stringify(rootHave)) {
 }
 
 for (const p of problems) console.log(`${fix ? 'fixed' : 'out of step'}: ${p}`);
-if (problems.length > 0 && !fix) {
+for (const u of new Set(undeclared)) console.log(`undeclared: ${u}`);
+if (problems.length > 0 && !fix)
   console.log('Run `npm run references -- --fix` to rewrite them from the package.json files.');
-  process.exit(1);
+if (undeclared.length > 0)
+  console.log('Declare each imported workspace package in the importing package.json.');
+if ((problems.length > 0 && !fix) || undeclared.length > 0) process.exit(1);
+
+/** The .ts files of a project, node_modules and build output left out. */
+function sourceFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
+    .map((e) => join(e.parentPath, e.name))
+    .filter((f) => !/[\\/](node_modules|dist)[\\/]/.test(relative(dir, f)));
 }
 
 function listDirs(dir) {

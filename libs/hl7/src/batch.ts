@@ -111,30 +111,16 @@ export function readBlock(text: string): Hl7Block {
       case 'BTS': {
         if (!inBatch) return invalid({ reason: 'batch_malformed', position: 'BTS' });
         close();
-        const declared = fields(segment)[1];
-        if (declared !== undefined && declared !== '' && Number(declared) !== batchMessages) {
-          return invalid({
-            reason: 'batch_count_mismatch',
-            position: 'BTS-1',
-            declared: toCount(declared),
-            found: batchMessages,
-          });
-        }
+        const lie = countMismatch(segment, 'BTS-1', batchMessages);
+        if (lie) return invalid(lie);
         inBatch = false;
         batches += 1;
         break;
       }
       case 'FTS': {
         if (inBatch) return invalid({ reason: 'batch_incomplete', position: 'BTS' });
-        const declared = fields(segment)[1];
-        if (declared !== undefined && declared !== '' && Number(declared) !== batches) {
-          return invalid({
-            reason: 'batch_count_mismatch',
-            position: 'FTS-1',
-            declared: toCount(declared),
-            found: batches,
-          });
-        }
+        const lie = countMismatch(segment, 'FTS-1', batches);
+        if (lie) return invalid(lie);
         sawFts = true;
         break;
       }
@@ -146,6 +132,17 @@ export function readBlock(text: string): Hl7Block {
 }
 
 /** A declared count as a number; a non-number counts as -1 (the position says where). */
+/** The problem of a trailer (BTS-1, FTS-1) whose declared count is not what was found; none when it is empty. */
+function countMismatch(
+  segment: string,
+  position: 'BTS-1' | 'FTS-1',
+  found: number,
+): BatchProblem | undefined {
+  const declared = fields(segment)[1];
+  if (declared === undefined || declared === '' || Number(declared) === found) return undefined;
+  return { reason: 'batch_count_mismatch', position, declared: toCount(declared), found };
+}
+
 function toCount(text: string): number {
   const n = Number(text);
   return Number.isInteger(n) ? n : -1;

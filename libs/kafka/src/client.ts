@@ -116,8 +116,9 @@ export function toKafkaJsConfig(cfg: KafkaClientConfig): KafkaConfig {
 
 /**
  * Creates the Kafka client of a service: TLS and SASL from configuration, kafkajs logs forwarded
- * into our logger, tuned retries. Warns when the connection is unencrypted outside development
- * (and always when SASL credentials would travel in clear).
+ * into our logger, tuned retries. The plaintext and SASL-over-plaintext warnings are not logged
+ * here but by whoever reads the transport (`kafkaTls` of `@ehrflow/config`), once per process:
+ * a process makes several clients.
  */
 export function createKafka(cfg: KafkaClientConfig): KafkaClient {
   const logger = cfg.logger.child({ component: 'kafka', clientId: cfg.clientId });
@@ -129,11 +130,6 @@ export function createKafka(cfg: KafkaClientConfig): KafkaClient {
     );
   }
   const config = toKafkaJsConfig(cfg);
-  if (!cfg.ssl && cfg.sasl) {
-    logger.warn({ mechanism: cfg.sasl.mechanism }, 'SASL over plaintext: credentials travel unencrypted');
-  } else if (!cfg.ssl && cfg.mode !== 'development') {
-    logger.warn({ mode: cfg.mode }, 'Kafka connection is plaintext (no TLS) outside development');
-  }
   if (cfg.ssl?.rejectUnauthorized === false && cfg.mode !== 'development') {
     logger.warn({ mode: cfg.mode }, 'Kafka TLS certificate verification is disabled');
   }

@@ -34,3 +34,4 @@ export {
   partitionKey,
   pseudonym,
 } from './pseudonym.ts';
+export { parseEnvelopeKeys, type EnvelopeKeys } from './envelope-keys.ts';

@@ -45,4 +45,11 @@ export {
   type StageKafkaSettings,
 } from './stage-kafka.ts';
 export { runConsumerStage, type ConsumerStage, type ConsumerStageOptions } from './consumer-stage.ts';
-export { openReceiverBase, type ReceiverBaseOptions } from './receiver-base.ts';
+export {
+  openReceiverBase,
+  type ReceiverBase,
+  type ReceiverBaseOptions,
+  type ReceiverStartOptions,
+  type RunningReceiverBase,
+} from './receiver-base.ts';
+export { connectRedis, logTransportWarning, type RedisConnectOptions } from './transport.ts';

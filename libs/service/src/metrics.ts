@@ -109,28 +109,32 @@ export function createMetrics(serviceName: string): ServiceMetrics {
   registry.setDefaultLabels({ [SERVICE_LABEL]: serviceName });
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
-  return {
-    registry,
-    counter(name, help, labelNames = []) {
-      const fullName = prefixed(name);
-      const metric = new Counter({
+  /** Name, help, checked label names and the registry: what every metric is declared with. */
+  const declared = <L extends string>(name: string, help: string, labelNames: readonly L[]) => {
+    const fullName = prefixed(name);
+    return {
+      fullName,
+      options: {
         name: fullName,
         help,
         labelNames: checkLabelNames(fullName, labelNames),
         registers: [registry],
-      });
+      },
+    };
+  };
+
+  return {
+    registry,
+    counter(name, help, labelNames = []) {
+      const { fullName, options } = declared(name, help, labelNames);
+      const metric = new Counter(options);
       return {
         inc: (labels = {}, value = 1) => metric.inc(checkLabels(fullName, labels), value),
       };
     },
     gauge(name, help, labelNames = []) {
-      const fullName = prefixed(name);
-      const metric = new Gauge({
-        name: fullName,
-        help,
-        labelNames: checkLabelNames(fullName, labelNames),
-        registers: [registry],
-      });
+      const { fullName, options } = declared(name, help, labelNames);
+      const metric = new Gauge(options);
       return {
         set: (labels, value) => metric.set(checkLabels(fullName, labels), value),
         inc: (labels = {}, value = 1) => metric.inc(checkLabels(fullName, labels), value),
@@ -138,12 +142,9 @@ export function createMetrics(serviceName: string): ServiceMetrics {
       };
     },
     histogram(name, help, labelNames = [], buckets) {
-      const fullName = prefixed(name);
+      const { fullName, options } = declared(name, help, labelNames);
       const metric = new Histogram({
-        name: fullName,
-        help,
-        labelNames: checkLabelNames(fullName, labelNames),
-        registers: [registry],
+        ...options,
         ...(buckets === undefined ? {} : { buckets: [...buckets] }),
       });
       return {

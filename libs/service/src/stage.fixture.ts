@@ -10,6 +10,8 @@ await runStage({
   env: z.object({ ...pipelineEnv, STAGE_FIXTURE_MODE: z.enum(['ok', 'fail']).default('ok') }),
   start({ config, kafka }) {
     const client = kafka();
+    // A stage makes several clients (a consumer's, a producer's): the transport warning is still one.
+    kafka(`${client.clientId}-second`);
     const done =
       config.STAGE_FIXTURE_MODE === 'fail'
         ? Promise.reject(new PipelineError('KAFKA_UNAVAILABLE', 'consumer gave up'))

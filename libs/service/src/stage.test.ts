@@ -101,7 +101,7 @@ describe('runStage', () => {
   );
 
   it(
-    'logs the plaintext warning, serves its probes and own routes, and drains on SIGTERM',
+    'logs the plaintext warning once, serves its probes and own routes, and drains on SIGTERM',
     async () => {
       const r = run(BASE_ENV);
       const started = JSON.parse(await r.waitFor('fixture-stage started')) as {
@@ -111,6 +111,13 @@ describe('runStage', () => {
       expect(started.clientId).toBe('ehrflow-fixture-stage');
       const warning = JSON.parse(await r.waitFor('plaintext')) as { reason: string; client: string };
       expect(warning).toMatchObject({ client: 'kafka', reason: 'plaintext-outside-development' });
+      // Once per process, however many clients the stage makes (the fixture makes two).
+      expect(
+        r
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('plaintext')),
+      ).toHaveLength(1);
 
       const base = `http://127.0.0.1:${started.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);

@@ -16,6 +16,7 @@ import { createMetrics, type ServiceMetrics } from './metrics.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import { createServiceHttp } from './service-http.ts';
 import { createStageKafka, stageKafkaConfig, type StageKafkaSettings } from './stage-kafka.ts';
+import { logTransportWarning } from './transport.ts';
 
 /** What `runStage` itself reads from a stage's configuration (`pipelineEnv` provides all of it). */
 export interface StageConfig extends StageKafkaSettings {
@@ -110,8 +111,7 @@ export async function runStage<S extends z.ZodObject>(
   const settings = config as z.infer<S> & StageConfig;
   const kafkaTransport = readOrExit(name, () => kafkaTls(env));
   const logger = createLogger({ name, level: settings.LOG_LEVEL });
-  const { warning } = kafkaTransport;
-  if (warning !== undefined) logger.warn({ client: warning.client, reason: warning.reason }, warning.message);
+  logTransportWarning(logger, kafkaTransport.warning);
   const metrics = createMetrics(name);
   const defaultClientId = `ehrflow-${name}`;
 

@@ -410,28 +410,21 @@ function mapSet(
       return setPath(target, f.path, text);
     }
     const { value, segment } = lookup(scope, f.from as string, delimiters);
+    const elementIssue = (kind: 'missing_required' | 'type_mismatch', observed: string): X12Issue => ({
+      kind,
+      position: f.from as string,
+      segmentPosition: positionInSet(segment),
+      resourceType: rule.resource,
+      expected: f.type ?? null,
+      observed,
+    });
     if (value === '') {
-      if (f.required === true)
-        issues.push({
-          kind: 'missing_required',
-          position: f.from as string,
-          segmentPosition: positionInSet(segment),
-          resourceType: rule.resource,
-          expected: f.type ?? null,
-          observed: 'empty',
-        });
+      if (f.required === true) issues.push(elementIssue('missing_required', 'empty'));
       return;
     }
     const converted = convert(f.type as X12Type, value, f.part);
     if (converted === undefined) {
-      issues.push({
-        kind: 'type_mismatch',
-        position: f.from as string,
-        segmentPosition: positionInSet(segment),
-        resourceType: rule.resource,
-        expected: f.type ?? null,
-        observed: kindOf(value),
-      });
+      issues.push(elementIssue('type_mismatch', kindOf(value)));
       return;
     }
     setPath(

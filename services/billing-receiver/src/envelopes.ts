@@ -61,6 +61,10 @@ export function setTypeOf(gs: GroupHeader, set: TransactionSetRef): string {
   return /^\d{3}$/.test(set.type) ? `X12_${set.type}` : 'X12_other';
 }
 
+/** A record id: 32 hex digits of the SHA-256 of the identifying parts, NUL-separated. */
+const recordIdOf = (...parts: readonly string[]): string =>
+  createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+
 const printable = (id: string): string =>
   /^[A-Za-z0-9]{1,15}$/.test(id) ? id : `h:${createHash('sha256').update(id).digest('hex').slice(0, 12)}`;
 
@@ -75,20 +79,15 @@ export function rawSet(
   ids: { isa: InterchangeHeader; gs: GroupHeader; set: TransactionSetRef; fileDigest: string },
 ): OutgoingMessage {
   const { isa, gs, set } = ids;
-  const recordId = createHash('sha256')
-    .update(
-      [
-        ctx.sourceId,
-        'X12',
-        isa.senderQualifier,
-        isa.senderId,
-        isa.controlNumber,
-        gs.controlNumber,
-        set.controlNumber,
-      ].join('\u0000'),
-    )
-    .digest('hex')
-    .slice(0, 32);
+  const recordId = recordIdOf(
+    ctx.sourceId,
+    'X12',
+    isa.senderQualifier,
+    isa.senderId,
+    isa.controlNumber,
+    gs.controlNumber,
+    set.controlNumber,
+  );
   const value: RawEnvelope = {
     recordId,
     jobId: jobIdOf(ctx.sourceId, ids.fileDigest),
@@ -139,10 +138,7 @@ export function quarantinedFile(
     folderCopy: string;
   },
 ): OutgoingMessage {
-  const recordId = createHash('sha256')
-    .update(`${ctx.sourceId}\u0000X12_FILE\u0000${ids.fileDigest}`)
-    .digest('hex')
-    .slice(0, 32);
+  const recordId = recordIdOf(ctx.sourceId, 'X12_FILE', ids.fileDigest);
   const value: QuarantineRecord = {
     recordId,
     jobId: jobIdOf(ctx.sourceId, ids.fileDigest),

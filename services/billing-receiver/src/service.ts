@@ -1,29 +1,17 @@
 import { hostname } from 'node:os';
-import { type Env } from '@ehrflow/config';
-import { createProducer, type KafkaClient } from '@ehrflow/kafka';
-import type { Logger } from '@ehrflow/logging';
-import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { createStageKafka, openReceiverBase, type ServiceMetrics } from '@ehrflow/service';
+import { parseEnvelopeKeys } from '@ehrflow/phi';
+import { openReceiverBase, type ReceiverStartOptions, type RunningReceiverBase } from '@ehrflow/service';
 import type { BillingConfig } from './config.ts';
 import { createInbox, type Inbox } from './inbox.ts';
 import { takeFile, type JobDeps } from './job.ts';
 import { createBillingMetrics } from './metrics.ts';
 import { createRedisProgress } from './progress.ts';
 
-export interface StartOptions {
-  readonly config: BillingConfig;
-  readonly logger: Logger;
-  readonly env?: Env;
-  readonly metrics?: ServiceMetrics;
-  /** A Kafka client made by the caller (the stage skeleton); one on the environment's transport otherwise. */
-  readonly kafka?: KafkaClient;
-}
+export type StartOptions = ReceiverStartOptions<BillingConfig>;
 
-export interface RunningBillingReceiver {
+/** `stop` stops between two batches of the current file (its checkpoint intact), then disconnects. */
+export interface RunningBillingReceiver extends RunningReceiverBase {
   readonly inbox: Inbox;
-  ready(): boolean;
-  /** Stops between two batches of the current file (its checkpoint intact), then disconnects. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -35,41 +23,26 @@ export interface RunningBillingReceiver {
 export async function startBillingReceiver(options: StartOptions): Promise<RunningBillingReceiver> {
   const { config, logger } = options;
   const env = options.env ?? process.env;
-  const keyring = parseKeyring(config.PHI_KEYRING);
-  const pseudonymKey = parsePseudonymKey(config.PSEUDONYM_KEY);
+  const keys = parseEnvelopeKeys(config);
   // Kafka's transport warning is logged by the stage skeleton (or whoever made `options.kafka`),
   // Redis's by openReceiverBase.
-  const closers: (() => Promise<unknown>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-  };
+  const base = await openReceiverBase({
+    config,
+    env,
+    logger,
+    subjects: [config.X12_RAW_TOPIC, config.X12_QUARANTINE_TOPIC].map((topic) => `${topic}-value`),
+    kafka: options.kafka,
+    defaultClientId: 'ehrflow-billing-receiver',
+  });
   try {
-    const { redis, codec } = await openReceiverBase({
-      redisUrl: config.REDIS_URL,
-      registryUrl: config.SCHEMA_REGISTRY_URL,
-      env,
-      logger,
-      subjects: [config.X12_RAW_TOPIC, config.X12_QUARANTINE_TOPIC].map((topic) => `${topic}-value`),
-      closers,
-    });
-    const kafka =
-      options.kafka ?? createStageKafka(config, { logger, defaultClientId: 'ehrflow-billing-receiver', env });
-    const sets = createProducer({
-      kafka,
-      codec,
-      logger,
-      transactionalId: config.X12_TRANSACTIONAL_ID ?? `ehrflow-x12-${config.X12_SOURCE_ID}-${hostname()}`,
-    });
-    await sets.connect();
-    closers.push(() => sets.disconnect());
-    const quarantine = createProducer({ kafka, codec, logger });
-    await quarantine.connect();
-    closers.push(() => quarantine.disconnect());
+    const sets = await base.producer(
+      config.X12_TRANSACTIONAL_ID ?? `ehrflow-x12-${config.X12_SOURCE_ID}-${hostname()}`,
+    );
+    const quarantine = await base.producer();
 
-    let draining = false;
     const deps: JobDeps = {
-      envelopes: { sourceId: config.X12_SOURCE_ID, keyring, pseudonymKey },
-      store: createRedisProgress(redis, config.X12_SOURCE_ID, config.X12_DEDUPE_WINDOW_MS),
+      envelopes: { sourceId: config.X12_SOURCE_ID, ...keys },
+      store: createRedisProgress(base.redis, config.X12_SOURCE_ID, config.X12_DEDUPE_WINDOW_MS),
       writeSets: (messages) => sets.send(config.X12_RAW_TOPIC, messages),
       quarantine: (message) => quarantine.send(config.X12_QUARANTINE_TOPIC, [message]),
       logger,
@@ -84,7 +57,7 @@ export async function startBillingReceiver(options: StartOptions): Promise<Runni
       maxFileBytes: config.X12_MAX_FILE_BYTES,
       maxSegmentBytes: config.X12_MAX_SEGMENT_BYTES,
       batchSets: config.X12_BATCH_SETS,
-      stopping: () => draining,
+      stopping: base.stopping,
     };
     const inbox = createInbox({
       dir: config.X12_INBOX_DIR,
@@ -98,21 +71,9 @@ export async function startBillingReceiver(options: StartOptions): Promise<Runni
       logger,
     });
     inbox.start();
-    let stopping: Promise<void> | undefined;
-    return {
-      inbox,
-      ready: () => !draining && redis.status === 'ready',
-      stop() {
-        stopping ??= (async () => {
-          draining = true;
-          await inbox.stop();
-          await closeAll();
-        })();
-        return stopping;
-      },
-    };
+    return { inbox, ...base.running(() => inbox.stop()) };
   } catch (err) {
-    await closeAll();
+    await base.close();
     throw err;
   }
 }

@@ -10,8 +10,8 @@ import {
 } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
-import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { Redis } from 'ioredis';
+import { connectRedis } from '@ehrflow/service';
+import { parseEnvelopeKeys } from '@ehrflow/phi';
 import { createDbPool } from './db-pool.ts';
 import type { ExtractorEnv } from './config.ts';
 import { createJobAlertSink } from './job-alert.ts';
@@ -65,8 +65,7 @@ export async function buildExtractor(
     logger,
   });
   const transport = extractorTransport(rawEnv, logger, kafkaClient !== undefined);
-  const keyring = parseKeyring(env.PHI_KEYRING);
-  const pseudonymKey = parsePseudonymKey(env.PSEUDONYM_KEY);
+  const { keyring, pseudonymKey } = parseEnvelopeKeys(env);
   const opened: (() => Promise<unknown>)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const close of opened.reverse()) await close().catch(() => undefined);
@@ -80,13 +79,16 @@ export async function buildExtractor(
     opened.push(() => store.close());
     await store.migrate();
 
-    const redis = new Redis(env.REDIS_URL, {
-      ...transport.redis,
+    // Its plaintext warning was logged with the other transports' by extractorTransport.
+    const redis = await connectRedis({
+      url: env.REDIS_URL,
+      env: rawEnv,
+      logger,
+      purpose: 'the shared rate limiters and token locks',
+      warn: false,
       maxRetriesPerRequest: 3,
-      lazyConnect: true,
     });
     opened.push(() => redis.quit());
-    await redis.connect();
 
     const registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL });
     opened.push(() => registry.close());

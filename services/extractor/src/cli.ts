@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { ConfigError, loadConfigOrExit } from '@ehrflow/config';
 import { isPipelineError } from '@ehrflow/errors';
 import { createLogger } from '@ehrflow/logging';
@@ -60,29 +60,40 @@ export function progressLine(view: JobView, elapsedMs: number): string {
   );
 }
 
-async function runJob(args: string[]): Promise<number> {
+/**
+ * The options of a command, or 'help' once its help is printed; an unknown or malformed option
+ * fails with the command's usage.
+ */
+function commandOptions<O extends ParseArgsOptionsConfig>(
+  command: string,
+  help: string,
+  args: string[],
+  options: O,
+) {
   let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        source: { type: 'string' },
-        kind: { type: 'string' },
-        types: { type: 'string' },
-        since: { type: 'string' },
-        wait: { type: 'boolean', default: false },
-        'progress-ms': { type: 'string', default: '1000' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args, options, strict: true }));
   } catch {
-    fail('run-job: unknown or malformed option', RUN_JOB_HELP);
+    return fail(`${command}: unknown or malformed option`, help);
   }
-  if (values.help) {
-    process.stdout.write(RUN_JOB_HELP);
-    return 0;
+  if ((values as { help?: unknown }).help === true) {
+    process.stdout.write(help);
+    return 'help' as const;
   }
+  return values;
+}
+
+async function runJob(args: string[]): Promise<number> {
+  const values = commandOptions('run-job', RUN_JOB_HELP, args, {
+    source: { type: 'string' },
+    kind: { type: 'string' },
+    types: { type: 'string' },
+    since: { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    'progress-ms': { type: 'string', default: '1000' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values === 'help') return 0;
   if (values.source === undefined) fail('run-job: --source is required', RUN_JOB_HELP);
   const kind: StartJobRequest['kind'] =
     values.kind === 'backfill'
@@ -181,20 +192,11 @@ const checkEnv = extractorEnv.pick({
 });
 
 async function checkSourcesCommand(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { source: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
-      strict: true,
-    }));
-  } catch {
-    fail('check-sources: unknown or malformed option', CHECK_SOURCES_HELP);
-  }
-  if (values.help) {
-    process.stdout.write(CHECK_SOURCES_HELP);
-    return 0;
-  }
+  const values = commandOptions('check-sources', CHECK_SOURCES_HELP, args, {
+    source: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values === 'help') return 0;
   const env = loadConfigOrExit(checkEnv, 'extractor');
   try {
     const declared = loadSources(env.EXTRACTOR_SOURCES_FILE).filter(

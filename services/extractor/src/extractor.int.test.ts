@@ -1,203 +1,32 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@ehrflow/config';
-import {
-  createCodec,
-  createRegistry,
-  loadSchemaSet,
-  type JobEvent,
-  type RawEnvelope,
-} from '@ehrflow/contracts';
-import { createSimulator, resourceId, RESOURCE_TYPES, type Simulator } from '@ehrflow/ehr-sim';
+import type { RawEnvelope } from '@ehrflow/contracts';
+import { createSimulator, resourceId, type Simulator } from '@ehrflow/ehr-sim';
 import { recordIdOf } from '@ehrflow/fhir';
-import { createKafka } from '@ehrflow/kafka';
-import { createLogger } from '@ehrflow/logging';
-import { decryptPayload, parseKeyring } from '@ehrflow/phi';
+import { decryptPayload } from '@ehrflow/phi';
 import { freePort, waitForValue } from '@ehrflow/testing';
-import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildExtractor, type Extractor } from './app.ts';
-import { extractorEnv } from './config.ts';
+import type { Extractor } from './app.ts';
 import type { JobView } from './job-view.ts';
+import { createIntStack, expectedRecords, type SiteSetup } from './testing/stack.ts';
 
 // Integration tests against the real local stack and the EHR simulator (in process, port 0).
 // Isolation: unique raw/jobs topics (their subjects registered with the ehr.raw / ehr.jobs
 // schemas), a unique PostgreSQL schema, unique source ids (Redis keys) per run.
 
-const rid = randomBytes(4).toString('hex');
-const RAW_TOPIC = `t.${rid}.extractor.raw`;
-const JOBS_TOPIC = `t.${rid}.extractor.jobs`;
-const DB_SCHEMA = `extractor_t_${rid}`;
-const REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
-const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const KEYRING = `k${rid}:${randomBytes(32).toString('base64')}`;
-const keyring = parseKeyring(KEYRING);
-const dir = mkdtempSync(join(tmpdir(), `extractor-${rid}-`));
-const logger = createLogger({ name: 'extractor-int', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const kafka = createKafka({
-  brokers: '127.0.0.1:9092',
-  clientId: `extractor-int-${rid}`,
-  logger,
-  mode: 'test',
-});
-const registry = createRegistry({ url: REGISTRY_URL });
-const codec = createCodec(registry);
+const stack = createIntStack('extractor');
+const { rid, keyring, secretClient } = stack;
+const sourcesFile = stack.sourcesFile.bind(stack);
+const envFor = stack.envFor.bind(stack);
+const readBack = stack.readBack.bind(stack);
+const inProcess = (env: Record<string, string>) => stack.inProcess(env);
 
-interface SiteSetup {
-  readonly site: string;
-  readonly sourceId: string;
-  readonly clientId: string;
-}
-
-let secretClient: { clientId: string; secret: string };
-let jwtClient: { clientId: string; jwks: { keys: object[] } };
-let pemFile: string;
-
-beforeAll(async () => {
-  const admin = kafka.kafkajs.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [
-      { topic: RAW_TOPIC, numPartitions: 3 },
-      { topic: JOBS_TOPIC, numPartitions: 1 },
-    ],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
-  // From the local schema files, not the shared registry: a test runs the schemas of its checkout.
-  const local = loadSchemaSet();
-  for (const [topic, from] of [
-    [RAW_TOPIC, 'ehr.raw-value'],
-    [JOBS_TOPIC, 'ehr.jobs-value'],
-  ] as const) {
-    const schema = local.subjects.find((s) => s.subject === from)?.schema;
-    if (schema === undefined) throw new Error(`no local schema for ${from}`);
-    await registry.register(`${topic}-value`, schema.canonical);
-  }
-  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
-  pemFile = join(dir, 'client.pem');
-  writeFileSync(pemFile, await exportPKCS8(privateKey));
-  jwtClient = {
-    clientId: `jwt-${rid}`,
-    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES384' }] },
-  };
-  secretClient = { clientId: `sec-${rid}`, secret: randomBytes(12).toString('hex') };
-  writeFileSync(join(dir, 'client.secret'), secretClient.secret);
-});
-
-afterAll(async () => {
-  const admin = kafka.kafkajs.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [RAW_TOPIC, JOBS_TOPIC] }).catch(() => undefined);
-  await admin.disconnect();
-  for (const topic of [RAW_TOPIC, JOBS_TOPIC])
-    await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
-  await registry.close();
-  const pool = new pg.Pool({ connectionString: DATABASE_URL });
-  await pool.query(`DROP SCHEMA IF EXISTS "${DB_SCHEMA}" CASCADE`);
-  await pool.end();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** Writes a sources file for the given sites (site-a: client secret, site-b: SMART JWT ES384). */
-function sourcesFile(
-  sim: Simulator,
-  sites: readonly SiteSetup[],
-  extra: Record<string, unknown> = {},
-): string {
-  const file = join(dir, `sources-${randomUUID()}.json`);
-  const sources = sites.map((s) => ({
-    id: s.sourceId,
-    baseUrl: sim.fhirBase(s.site),
-    tokenUrl: sim.tokenUrl(s.site),
-    clientId: s.clientId,
-    auth:
-      s.clientId === secretClient.clientId
-        ? { method: 'secret', secretFile: 'client.secret' }
-        : { method: 'jwt', privateKeyFile: 'client.pem', alg: 'ES384', kid: 'k1' },
-    resourceTypes: [...RESOURCE_TYPES],
-    maxConcurrency: 4,
-    ...extra,
-  }));
-  writeFileSync(file, JSON.stringify({ sources }));
-  return file;
-}
-
-function envFor(sourcesPath: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    KAFKA_BROKERS: '127.0.0.1:9092',
-    SCHEMA_REGISTRY_URL: REGISTRY_URL,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    DATABASE_URL,
-    PHI_KEYRING: KEYRING,
-    PSEUDONYM_KEY: randomBytes(32).toString('base64'),
-    EHRFLOW_MODE: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    EXTRACTOR_SOURCES_FILE: sourcesPath,
-    EXTRACTOR_RAW_TOPIC: RAW_TOPIC,
-    EXTRACTOR_JOBS_TOPIC: JOBS_TOPIC,
-    EXTRACTOR_DB_SCHEMA: DB_SCHEMA,
-    EXTRACTOR_BATCH_SIZE: '50',
-    EXTRACTOR_HTTP_RETRIES: '10',
-    EXTRACTOR_RETRY_MAX_MS: '1000',
-    EXTRACTOR_PROGRESS_INTERVAL_MS: '1000',
-    EXTRACTOR_LEASE_MS: '3000',
-    ...extra,
-  };
-}
-
-async function inProcess(env: Record<string, string>): Promise<Extractor> {
-  const extractor = await buildExtractor(loadConfig(extractorEnv, env), logger, undefined, env);
-  extractor.jobs.run();
-  return extractor;
-}
-
-/** Every raw envelope and job event of a job, read back from the test topics. */
-async function readBack(
-  jobId: string,
-  until: (raw: RawEnvelope[], events: JobEvent[]) => boolean,
-): Promise<{ raw: RawEnvelope[]; events: JobEvent[] }> {
-  const raw: RawEnvelope[] = [];
-  const events: JobEvent[] = [];
-  const consumer = kafka.kafkajs.consumer({ groupId: `extractor-int-${rid}-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [RAW_TOPIC, JOBS_TOPIC], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ topic, message }) => {
-      if (message.value === null) return;
-      const { value } = await codec.decode(message.value);
-      if (topic === RAW_TOPIC && (value as RawEnvelope).jobId === jobId) raw.push(value as RawEnvelope);
-      if (topic === JOBS_TOPIC && (value as JobEvent).jobId === jobId) events.push(value as JobEvent);
-    },
-  });
-  try {
-    await waitForValue(() => Promise.resolve(until(raw, events) ? true : undefined), {
-      what: 'records on the test topics',
-      timeoutMs: 60_000,
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return { raw, events };
-}
+beforeAll(() => stack.setUp());
+afterAll(() => stack.tearDown());
 
 /** Record ids of every live (non-deleted) resource of a site, as the extractor must produce them. */
-function expectedIds(sim: Simulator, site: string, sourceId: string): Set<string> {
-  const ids = new Set<string>();
-  const layout = sim.generator.layout(site);
-  for (const type of RESOURCE_TYPES) {
-    for (let i = 0; i < layout.count(type); i++) {
-      const meta = sim.generator.meta(site, type, i);
-      if (!meta.deleted) ids.add(recordIdOf(sourceId, type, resourceId(type, i), String(meta.versionId)));
-    }
-  }
-  return ids;
-}
+const expectedIds = (sim: Simulator, site: string, sourceId: string): Set<string> =>
+  expectedRecords(sim, site, sourceId).upserts;
 
 describe('backfill across two sites with short tokens, a strict rate limit and a flaky network', () => {
   let sim: Simulator;
@@ -208,7 +37,7 @@ describe('backfill across two sites with short tokens, a strict rate limit and a
       seed: `bf-${rid}`,
       patientsPerSite: 150,
       resourcesPerPatient: 2,
-      clients: [secretClient, jwtClient],
+      clients: [secretClient, stack.jwtClient],
       tokenLifetimeSeconds: 5,
       // Stricter than the 300/min the sources file publishes: the EHR enforces 3 per second.
       rateLimit: { limit: 3, windowMs: 1000, window: 'sliding' },
@@ -231,7 +60,7 @@ describe('backfill across two sites with short tokens, a strict rate limit and a
   it('completes both jobs with every resource produced exactly once, within the rate budget', async () => {
     const sites: SiteSetup[] = [
       { site: 'site-a', sourceId: `a-${rid}`, clientId: secretClient.clientId },
-      { site: 'site-b', sourceId: `b-${rid}`, clientId: jwtClient.clientId },
+      { site: 'site-b', sourceId: `b-${rid}`, clientId: stack.jwtClient.clientId },
     ];
     extractor = await inProcess(envFor(sourcesFile(sim, sites, { rateLimitPerMinute: 300, headroom: 0.6 })));
     const started = await Promise.all(

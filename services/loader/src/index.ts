@@ -36,6 +36,7 @@ export {
 } from './migrate.ts';
 export { tableModelOf, LOADER_COLUMNS, type ColumnModel, type TableModel } from './table-model.ts';
 export { KIND_HEADER, isDeleteRecord } from './rows.ts';
-export { WRITE_MODES, type WriteMode } from './writers.ts';
+export { WRITE_MODES, createWriter, type WriteMode } from './writers.ts';
 export { INFRA_TABLES } from './ddl.ts';
-export type { BeforeCommit } from './load-batch.ts';
+export { loadBatch, type BatchRecord, type BeforeCommit } from './load-batch.ts';
+export { ident } from './names.ts';

@@ -1,4 +1,4 @@
-import { columnOf } from './ddl.ts';
+import { LOADER_COLUMN_DDL, columnOf } from './ddl.ts';
 import { ident, literal, qualified } from './names.ts';
 import { columnValues, type LoadRow } from './rows.ts';
 import { LOADER_COLUMNS, type ColumnModel, type TableModel } from './table-model.ts';
@@ -14,28 +14,12 @@ import { LOADER_COLUMNS, type ColumnModel, type TableModel } from './table-model
 
 /** Columns each written row supplies, in order: the contract's, then the loader's (not `_loaded_at`). */
 export function writtenColumns(model: TableModel): string[] {
-  return [
-    ...model.columns.map((c) => c.column),
-    LOADER_COLUMNS.record,
-    LOADER_COLUMNS.deletedAt,
-    LOADER_COLUMNS.orderTs,
-    LOADER_COLUMNS.orderVersion,
-    LOADER_COLUMNS.orderVersionText,
-    LOADER_COLUMNS.schemaId,
-  ];
+  return [...model.columns.map((c) => c.column), ...STAGING_COLUMNS.map(([name]) => name)];
 }
 
 /** The values of a row in {@link writtenColumns} order; `now` is the deletion time of a tombstone. */
 export function rowValues(model: TableModel, row: LoadRow, now: string): unknown[] {
-  return [
-    ...columnValues(model, row),
-    row.record,
-    row.deleted ? now : null,
-    row.orderTs,
-    row.orderVersion,
-    row.orderVersionText,
-    row.schemaId,
-  ];
+  return [...columnValues(model, row), ...stagingValues(row, now)];
 }
 
 function orderKey(alias: string): string {
@@ -82,18 +66,14 @@ export function countingMerge(insert: string): string {
 }
 
 /**
- * Loader columns a staging row carries next to the record: the typed contract columns are not
- * sent at all, they are extracted from `_record` by {@link stagingSelectList} (half the bytes on
+ * Loader columns a staging row carries, as the resource table declares them less `_loaded_at` (the
+ * table sets it) and unconstrained (the merge checks). The typed contract columns are not sent at
+ * all: they are extracted from `_record` by {@link stagingSelectList} (half the bytes on
  * the wire, and no per-column encoding in Node).
  */
-export const STAGING_COLUMNS: readonly (readonly [string, string])[] = [
-  [LOADER_COLUMNS.record, 'jsonb'],
-  [LOADER_COLUMNS.deletedAt, 'timestamp with time zone'],
-  [LOADER_COLUMNS.orderTs, 'timestamp with time zone'],
-  [LOADER_COLUMNS.orderVersion, 'bigint'],
-  [LOADER_COLUMNS.orderVersionText, 'text'],
-  [LOADER_COLUMNS.schemaId, 'integer'],
-];
+export const STAGING_COLUMNS: readonly (readonly [string, string])[] = LOADER_COLUMN_DDL.filter(
+  ([name]) => name !== LOADER_COLUMNS.loadedAt,
+).map(([name, type]) => [name, type.replace(' NOT NULL', '')] as const);
 
 /** The values of a staging row in {@link STAGING_COLUMNS} order. */
 export function stagingValues(row: LoadRow, now: string): unknown[] {

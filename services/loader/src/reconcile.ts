@@ -354,36 +354,22 @@ async function summarize(
   const errors = job === undefined ? null : job.counts.errors;
   // Events written before duplicates were counted have none.
   const duplicates = job === undefined ? null : (job.counts.duplicates ?? 0);
+  /** A count the source reported in its latest job event: nothing to compare it with. */
+  const reported = (stage: ReconcileStage, label: string, count: number | null): ReconcileRow => ({
+    stage,
+    label,
+    from: `${topics.jobs} (latest event)`,
+    count,
+    expected: null,
+    gap: null,
+    ok: count !== null,
+  });
   const sourceRows: ReconcileRow[] = [
-    {
-      stage: 'source_read',
-      label: 'source read',
-      from: `${topics.jobs} (latest event)`,
-      count: read,
-      expected: null,
-      gap: null,
-      ok: read !== null,
-    },
-    {
-      stage: 'source_errors',
-      label: 'source errors (reported)',
-      from: `${topics.jobs} (latest event)`,
-      count: errors,
-      expected: null,
-      gap: null,
-      ok: errors !== null,
-    },
-    {
-      // A resource the source listed twice (same type, id and version) is one record: counted
-      // once in raw, and explained here instead of showing as extra reads.
-      stage: 'source_duplicates',
-      label: 'source duplicates (same resource listed again)',
-      from: `${topics.jobs} (latest event)`,
-      count: duplicates,
-      expected: null,
-      gap: null,
-      ok: duplicates !== null,
-    },
+    reported('source_read', 'source read', read),
+    reported('source_errors', 'source errors (reported)', errors),
+    // A resource the source listed twice (same type, id and version) is one record: counted
+    // once in raw, and explained here instead of showing as extra reads.
+    reported('source_duplicates', 'source duplicates (same resource listed again)', duplicates),
   ];
   const rows: ReconcileRow[] = [
     ...(feed ? [] : sourceRows),

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type Env } from '@ehrflow/config';
 import { PipelineError } from '@ehrflow/errors';
-import { createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
-import type { Logger } from '@ehrflow/logging';
-import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { createStageKafka, openReceiverBase, type ServiceMetrics } from '@ehrflow/service';
+import type { RecordProducer } from '@ehrflow/kafka';
+import { parseEnvelopeKeys } from '@ehrflow/phi';
+import { openReceiverBase, type ReceiverStartOptions, type RunningReceiverBase } from '@ehrflow/service';
 import { createAlertSink, type AlertSink } from './alerts.ts';
 import type { ReceiverConfig } from './config.ts';
 import { createRedisDedupe } from './dedupe.ts';
@@ -15,25 +13,17 @@ import { createMllpListener, type MllpListener } from './listener.ts';
 import { createReceiverMetrics } from './metrics.ts';
 import { createGroupWriter, type GroupWriter } from './writer.ts';
 
-export interface StartOptions {
-  readonly config: ReceiverConfig;
-  readonly logger: Logger;
-  readonly env?: Env;
-  readonly metrics?: ServiceMetrics;
-  /** Kafka client (the stage skeleton's); otherwise made from `config` and `env`. */
-  readonly kafka?: KafkaClient;
+export interface StartOptions extends ReceiverStartOptions<ReceiverConfig> {
   /** Extra alert sink (tests). */
   readonly alerts?: AlertSink;
 }
 
 /** A running receiver. */
-export interface RunningReceiver {
+/** A running receiver; `stop` stops accepting, answers the blocks already read, flushes Kafka, disconnects. */
+export interface RunningReceiver extends RunningReceiverBase {
   readonly port: number;
   readonly writer: GroupWriter;
   readonly listener: MllpListener;
-  ready(): boolean;
-  /** Stops accepting, answers the blocks already read, flushes Kafka, disconnects. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -45,8 +35,7 @@ export interface RunningReceiver {
 export async function startReceiver(options: StartOptions): Promise<RunningReceiver> {
   const { config, logger } = options;
   const env = options.env ?? process.env;
-  const keyring = parseKeyring(config.PHI_KEYRING);
-  const pseudonymKey = parsePseudonymKey(config.PSEUDONYM_KEY);
+  const keys = parseEnvelopeKeys(config);
   // Kafka's transport warning is logged by the stage skeleton (or whoever made `options.kafka`),
   // Redis's by openReceiverBase.
   const tls =
@@ -72,38 +61,22 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
       'MLLP listener without TLS (set MLLP_TLS_CERT_FILE and MLLP_TLS_KEY_FILE)',
     );
   }
-  const closers: (() => Promise<unknown>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-  };
+  const base = await openReceiverBase({
+    config,
+    env,
+    logger,
+    subjects: [config.MLLP_RAW_TOPIC, config.MLLP_QUARANTINE_TOPIC].map((topic) => `${topic}-value`),
+    autoPipelining: true,
+    kafka: options.kafka,
+    defaultClientId: 'ehrflow-mllp-receiver',
+  });
   try {
-    const { redis, codec } = await openReceiverBase({
-      redisUrl: config.REDIS_URL,
-      registryUrl: config.SCHEMA_REGISTRY_URL,
-      env,
-      logger,
-      subjects: [config.MLLP_RAW_TOPIC, config.MLLP_QUARANTINE_TOPIC].map((topic) => `${topic}-value`),
-      autoPipelining: true,
-      closers,
-    });
-    const kafka =
-      options.kafka ?? createStageKafka(config, { logger, defaultClientId: 'ehrflow-mllp-receiver', env });
-    const producers = Array.from({ length: config.MLLP_PRODUCERS }, () =>
-      createProducer({ kafka, codec, logger }),
-    );
-    for (const p of producers) {
-      await p.connect();
-      closers.push(() => p.disconnect());
-    }
+    const producers: RecordProducer[] = [];
+    for (let i = 0; i < config.MLLP_PRODUCERS; i++) producers.push(await base.producer());
     const producer = producers[0] as RecordProducer;
-    const atomicProducer = createProducer({
-      kafka,
-      codec,
-      logger,
-      transactionalId: config.MLLP_TRANSACTIONAL_ID ?? `ehrflow-mllp-${config.MLLP_SOURCE_ID}-${hostname()}`,
-    });
-    await atomicProducer.connect();
-    closers.push(() => atomicProducer.disconnect());
+    const atomicProducer = await base.producer(
+      config.MLLP_TRANSACTIONAL_ID ?? `ehrflow-mllp-${config.MLLP_SOURCE_ID}-${hostname()}`,
+    );
 
     const metrics = options.metrics ? createReceiverMetrics(options.metrics) : undefined;
     const writer = createGroupWriter({
@@ -114,7 +87,7 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
       maxSendBatch: config.MLLP_MAX_SEND_BATCH,
     });
     const pendingTimer = setInterval(() => metrics?.pending.set({}, writer.pending), 1_000);
-    closers.push(() => Promise.resolve(clearInterval(pendingTimer)));
+    base.onClose(() => Promise.resolve(clearInterval(pendingTimer)));
     const sink = createAlertSink({
       ...(config.ALERT_FILE !== undefined ? { file: config.ALERT_FILE } : {}),
       logFallback: config.ALERT_LOG_FALLBACK,
@@ -124,9 +97,9 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
       send: (alert) => Promise.all([sink.send(alert), options.alerts?.send(alert)]).then(() => undefined),
     };
     const ingest = createIngest({
-      envelopes: { sourceId: config.MLLP_SOURCE_ID, keyring, pseudonymKey },
+      envelopes: { sourceId: config.MLLP_SOURCE_ID, ...keys },
       writer,
-      dedupe: createRedisDedupe(redis, config.MLLP_DEDUPE_WINDOW_MS),
+      dedupe: createRedisDedupe(base.redis, config.MLLP_DEDUPE_WINDOW_MS),
       quarantine: (message) => producer.send(config.MLLP_QUARANTINE_TOPIC, [message]),
       alerts,
       logger,
@@ -162,26 +135,18 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
             maxBytes: config.MLLP_MAX_MESSAGE_BYTES,
           });
     drop?.start();
-    let stopped = false;
-    let stopping: Promise<void> | undefined;
     return {
       port,
       writer,
       listener,
-      ready: () => !stopped && redis.status === 'ready',
-      stop() {
-        stopping ??= (async () => {
-          stopped = true;
-          await drop?.stop();
-          await listener.close();
-          await writer.idle();
-          await closeAll();
-        })();
-        return stopping;
-      },
+      ...base.running(async () => {
+        await drop?.stop();
+        await listener.close();
+        await writer.idle();
+      }),
     };
   } catch (err) {
-    await closeAll();
+    await base.close();
     throw err;
   }
 }

@@ -1,13 +1,8 @@
-import {
-  canonicalText,
-  contractOf,
-  sameSchemaJson,
-  type Contract,
-  type SchemaRegistry,
-} from '@ehrflow/contracts';
+import { contractOf, sameSchemaJson, type Contract, type SchemaRegistry } from '@ehrflow/contracts';
 import { compilePolicy, deriveCleanSchema, type CompiledPolicy, type Policy } from '@ehrflow/deid';
 import { PipelineError } from '@ehrflow/errors';
 import type { RedactorTopics } from './config.ts';
+import { latestRegistered, registerSchema } from './registered.ts';
 
 /** The registered contract of one `ehr.valid.<Type>` topic. */
 export interface ValidContract {
@@ -100,11 +95,8 @@ export async function registerCleanSchemas(
   plan: CleanPlan,
 ): Promise<CleanRegistration[]> {
   const out: CleanRegistration[] = [];
-  for (const t of plan.types.values()) {
-    const before = await latestVersionOrNull(registry, t.cleanSubject);
-    const { id, version } = await registry.register(t.cleanSubject, canonicalText(t.cleanSchema));
-    out.push({ subject: t.cleanSubject, id, version, changed: before !== version });
-  }
+  for (const t of plan.types.values())
+    out.push(await registerSchema(registry, t.cleanSubject, t.cleanSchema));
   return out;
 }
 
@@ -117,22 +109,9 @@ export async function registerCleanSchemas(
 export async function verifyCleanSchemas(registry: SchemaRegistry, plan: CleanPlan): Promise<void> {
   for (const t of plan.types.values()) {
     const hint = `run "node services/redactor/src/cli.ts register-schemas --policy ${plan.policy.name}"`;
-    let registered: unknown;
-    try {
-      registered = JSON.parse((await registry.latest(t.cleanSubject)).text);
-    } catch (err) {
-      if (err instanceof PipelineError && err.code === 'SCHEMA_NOT_REGISTERED') {
-        throw new PipelineError(
-          'SCHEMA_NOT_REGISTERED',
-          `clean subject ${t.cleanSubject} has no registered schema; ${hint}`,
-          {
-            cause: err,
-            context: { subject: t.cleanSubject },
-          },
-        );
-      }
-      throw err;
-    }
+    const registered: unknown = JSON.parse(
+      (await latestRegistered(registry, t.cleanSubject, hint, 'clean subject')).text,
+    );
     if (!sameSchemaJson(registered, t.cleanSchema)) {
       throw new PipelineError(
         'SCHEMA_NOT_REGISTERED',
@@ -140,14 +119,5 @@ export async function verifyCleanSchemas(registry: SchemaRegistry, plan: CleanPl
         { context: { subject: t.cleanSubject, validVersion: t.valid.version, policy: plan.policy.name } },
       );
     }
-  }
-}
-
-async function latestVersionOrNull(registry: SchemaRegistry, subject: string): Promise<number | null> {
-  try {
-    return (await registry.latest(subject)).version;
-  } catch (err) {
-    if (err instanceof PipelineError && err.code === 'SCHEMA_NOT_REGISTERED') return null;
-    throw err;
   }
 }

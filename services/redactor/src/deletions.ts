@@ -1,5 +1,4 @@
 import {
-  canonicalText,
   contractOf,
   deletionsTopicOf,
   isPhi,
@@ -14,6 +13,7 @@ import type { Keyring } from '@ehrflow/phi';
 import type { CleanRegistration } from './clean-schemas.ts';
 import type { RedactorTopics } from './config.ts';
 import { createDecryptor, type Decryptor } from './decrypt.ts';
+import { latestRegistered, registerSchema } from './registered.ts';
 
 /**
  * What the redactor does with deletions: read `<validPrefix>deletions`, write
@@ -55,22 +55,7 @@ export async function planDeletions(
   const validTopic = deletionsTopicOf(topics.validPrefix);
   const cleanTopic = deletionsTopicOf(topics.cleanPrefix);
   const validSubject = `${validTopic}-value`;
-  let latest;
-  try {
-    latest = await registry.latest(validSubject);
-  } catch (err) {
-    if (err instanceof PipelineError && err.code === 'SCHEMA_NOT_REGISTERED') {
-      throw new PipelineError(
-        'SCHEMA_NOT_REGISTERED',
-        `subject ${validSubject} has no registered schema; ${hint()}`,
-        {
-          cause: err,
-          context: { subject: validSubject },
-        },
-      );
-    }
-    throw err;
-  }
+  const latest = await latestRegistered(registry, validSubject, hint());
   const schema: unknown = JSON.parse(latest.text);
   const contract = contractOf(schema, `${validSubject} v${latest.version}`);
   const phi = contract.fields.filter((f) => isPhi(f)).map((f) => f.path);
@@ -102,18 +87,8 @@ export async function registerDeletionSchemas(
   schema: unknown,
 ): Promise<CleanRegistration[]> {
   const out: CleanRegistration[] = [];
-  for (const prefix of [topics.validPrefix, topics.cleanPrefix]) {
-    const subject = `${deletionsTopicOf(prefix)}-value`;
-    const before = await registry.latest(subject).then(
-      (s) => s.version,
-      (err: unknown) => {
-        if (err instanceof PipelineError && err.code === 'SCHEMA_NOT_REGISTERED') return null;
-        throw err;
-      },
-    );
-    const { id, version } = await registry.register(subject, canonicalText(schema));
-    out.push({ subject, id, version, changed: before !== version });
-  }
+  for (const prefix of [topics.validPrefix, topics.cleanPrefix])
+    out.push(await registerSchema(registry, `${deletionsTopicOf(prefix)}-value`, schema));
   return out;
 }
 
@@ -122,22 +97,7 @@ export async function registerDeletionSchemas(
  * @throws PipelineError SCHEMA_NOT_REGISTERED naming the subject and the command to run.
  */
 export async function verifyDeletionSchemas(registry: SchemaRegistry, plan: DeletionPlan): Promise<void> {
-  let registered: unknown;
-  try {
-    registered = JSON.parse((await registry.latest(plan.cleanSubject)).text);
-  } catch (err) {
-    if (err instanceof PipelineError && err.code === 'SCHEMA_NOT_REGISTERED') {
-      throw new PipelineError(
-        'SCHEMA_NOT_REGISTERED',
-        `subject ${plan.cleanSubject} has no registered schema; ${hint()}`,
-        {
-          cause: err,
-          context: { subject: plan.cleanSubject },
-        },
-      );
-    }
-    throw err;
-  }
+  const registered: unknown = JSON.parse((await latestRegistered(registry, plan.cleanSubject, hint())).text);
   if (!sameSchemaJson(registered, plan.schema)) {
     throw new PipelineError(
       'SCHEMA_NOT_REGISTERED',

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
-import { redisTls, type Env } from '@ehrflow/config';
+import type { Redis } from 'ioredis';
+import type { Env } from '@ehrflow/config';
 import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import {
   createDeidentifier,
@@ -11,7 +11,6 @@ import {
   type Policy,
   type SharedPatientDirectory,
 } from '@ehrflow/deid';
-import { PipelineError } from '@ehrflow/errors';
 import {
   createConsumerRunner,
   type ConsumerRunner,
@@ -20,7 +19,7 @@ import {
 } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
+import { connectRedis, createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
 import { planCleanSchemas, verifyCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { topicsOf, type RedactorConfig } from './config.ts';
 import { createDecryptor, type Decryptor } from './decrypt.ts';
@@ -203,23 +202,12 @@ async function openDirectories(
   }
   const local = createPatientDirectory(config.REDACTOR_PATIENT_DIRECTORY_SIZE);
   if (config.REDIS_URL === undefined) return { directory: local, shared: undefined, redis: undefined };
-  const { tls, warning } = redisTls(env);
-  if (warning !== undefined) logger.warn({ reason: warning.reason }, warning.message);
-  const redis = new Redis(config.REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    ...(tls === undefined ? {} : { tls }),
+  const redis = await connectRedis({
+    url: config.REDIS_URL,
+    env,
+    logger,
+    purpose: 'the shared patient directory',
   });
-  // Connection errors surface through commands (REDIS_UNAVAILABLE); the event would only repeat them.
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-  } catch (cause) {
-    redis.disconnect();
-    throw new PipelineError('REDIS_UNAVAILABLE', 'cannot connect to Redis for the shared patient directory', {
-      cause,
-    });
-  }
   const store = createRedisDirectoryStore(redis, {
     prefix: config.REDACTOR_DIRECTORY_KEY_PREFIX,
     ttlSeconds: config.REDACTOR_DIRECTORY_TTL_SECONDS,

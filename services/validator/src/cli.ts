@@ -3,7 +3,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { kafkaTls, loadConfigOrExit } from '@ehrflow/config';
 import {
   BASELINES_DIR,
@@ -16,8 +16,8 @@ import {
 } from '@ehrflow/contracts';
 import { parseKeyring } from '@ehrflow/phi';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
-import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
+import { createStageKafka, logTransportWarning } from '@ehrflow/service';
 import { validatorEnv } from './config.ts';
 import { learnBaseline } from './baseline.ts';
 import { coverageOf } from './coverage.ts';
@@ -74,22 +74,15 @@ export function parseBaselineArgs(
   | { source: string; types: string[] | undefined; write: boolean; dir: string | undefined }
   | 'help'
   | { error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        source: { type: 'string' },
-        types: { type: 'string' },
-        write: { type: 'boolean' },
-        dir: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : 'invalid options' };
-  }
+  const parsed = parseOptions(args, {
+    source: { type: 'string' },
+    types: { type: 'string' },
+    write: { type: 'boolean' },
+    dir: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (parsed.error !== undefined) return { error: parsed.error };
+  const { values } = parsed;
   if (values.help) return 'help';
   if (values.source === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(values.source))
     return { error: '--source takes a configured source id' };
@@ -108,19 +101,7 @@ async function baselineCommand(rest: readonly string[]): Promise<void> {
   }
   if ('error' in parsed) usage(parsed.error, BASELINE_HELP);
   const env = process.env;
-  const logger = createLogger({ name: 'validator-baseline', level: env.LOG_LEVEL ?? 'warn' });
-  const tls = kafkaTls(env);
-  const kafka = createKafka({
-    brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    clientId: 'ehrflow-baseline',
-    logger,
-    mode: env.EHRFLOW_MODE === 'production' ? 'production' : 'development',
-    ...(tls.ssl ? { ssl: tls.ssl } : {}),
-    ...(tls.sasl ? { sasl: tls.sasl } : {}),
-  });
-  const registry = createRegistry({
-    url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-  });
+  const { kafka, registry } = commandClients('baseline', env);
   try {
     const { baseline, rates } = await learnBaseline(
       { kafka, codec: createCodec(registry) },
@@ -174,21 +155,14 @@ VALIDATOR_VALID_TOPIC_PREFIX. Exit codes: 0 ok, 1 failure or no record of S, 2 u
 `;
 
 async function coverageCommand(rest: readonly string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: {
-        source: { type: 'string' },
-        since: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    usage(err instanceof Error ? err.message : 'invalid options', COVERAGE_HELP);
-  }
+  const parsed = parseOptions(rest, {
+    source: { type: 'string' },
+    since: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (parsed.error !== undefined) usage(parsed.error, COVERAGE_HELP);
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(COVERAGE_HELP);
     return;
@@ -199,19 +173,7 @@ async function coverageCommand(rest: readonly string[]): Promise<void> {
   if (sinceMs !== undefined && Number.isNaN(sinceMs)) usage('--since takes an ISO 8601 time', COVERAGE_HELP);
   const env = process.env;
   if (env.PHI_KEYRING === undefined) usage('PHI_KEYRING is required to read the raw payloads', COVERAGE_HELP);
-  const logger = createLogger({ name: 'validator-coverage', level: env.LOG_LEVEL ?? 'warn' });
-  const tls = kafkaTls(env);
-  const kafka = createKafka({
-    brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    clientId: 'ehrflow-coverage',
-    logger,
-    mode: env.EHRFLOW_MODE === 'production' ? 'production' : 'development',
-    ...(tls.ssl ? { ssl: tls.ssl } : {}),
-    ...(tls.sasl ? { sasl: tls.sasl } : {}),
-  });
-  const registry = createRegistry({
-    url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-  });
+  const { kafka, registry } = commandClients('coverage', env);
   try {
     const codec = createCodec(registry);
     const validPrefix = env.VALIDATOR_VALID_TOPIC_PREFIX ?? 'ehr.valid.';
@@ -262,6 +224,36 @@ const REASONS: readonly QuarantineReason[] = [
   'schema_mismatch',
 ];
 
+/**
+ * The Kafka client and registry of a read-only command, on the services' Kafka transport
+ * (`KAFKA_SSL*`, `KAFKA_SASL*`, its warning logged once), the local stack's addresses by default.
+ */
+function commandClients(command: string, env: NodeJS.ProcessEnv) {
+  const logger = createLogger({ name: `validator-${command}`, level: env.LOG_LEVEL ?? 'warn' });
+  const transport = kafkaTls(env);
+  logTransportWarning(logger, transport.warning);
+  const settings = {
+    KAFKA_BROKERS: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    EHRFLOW_MODE: env.EHRFLOW_MODE === 'production' ? ('production' as const) : ('development' as const),
+  };
+  return {
+    kafka: createStageKafka(settings, { logger, defaultClientId: `ehrflow-${command}`, transport }),
+    registry: createRegistry({ url: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7' }),
+  };
+}
+
+/**
+ * The options of a command (`--help` among them), or the parser's complaint: an unknown option, a
+ * missing value, a flag given a value.
+ */
+function parseOptions<O extends ParseArgsOptionsConfig>(args: readonly string[], options: O) {
+  try {
+    return { values: parseArgs({ args: [...args], options, strict: true }).values };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : 'invalid options' };
+  }
+}
+
 function usage(message: string, help: string): never {
   process.stderr.write(`${message}\n\n${help}`);
   process.exit(2);
@@ -269,22 +261,15 @@ function usage(message: string, help: string): never {
 
 /** Parses `replay` options into a source; exported for tests. */
 export function parseReplayArgs(args: readonly string[]): ReplaySource | 'help' | { error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        'from-quarantine': { type: 'boolean' },
-        reason: { type: 'string' },
-        'raw-from-offset': { type: 'string' },
-        'raw-from-time': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : 'invalid options' };
-  }
+  const parsed = parseOptions(args, {
+    'from-quarantine': { type: 'boolean' },
+    reason: { type: 'string' },
+    'raw-from-offset': { type: 'string' },
+    'raw-from-time': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (parsed.error !== undefined) return { error: parsed.error };
+  const { values } = parsed;
   if (values.help) return 'help';
   const chosen = [values['from-quarantine'], values['raw-from-offset'], values['raw-from-time']].filter(
     (v) => v !== undefined,

@@ -2,18 +2,17 @@ import { KIND_HEADER, type RawEnvelope } from '@ehrflow/contracts';
 import { PipelineError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output } from '@ehrflow/kafka';
 import { typeLabel, type ValidatorMetrics } from './metrics.ts';
-import type { Hl7Validator } from './hl7-validate.ts';
+import type { DerivingValidator } from './derived-resources.ts';
 import type { Monitor } from './monitor.ts';
-import type { X12Validator } from './x12-validate.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
 
 export interface HandlerDeps {
   readonly validator: RecordValidator;
   /** The HL7 v2 path: `HL7V2` envelopes go there (one message → several outcomes). */
-  readonly hl7?: Hl7Validator;
+  readonly hl7?: DerivingValidator;
   /** The X12 path: `X12` envelopes (one transaction set → one resource per claim or payment). */
-  readonly x12?: X12Validator;
+  readonly x12?: DerivingValidator;
   readonly monitor: Monitor;
   readonly quarantineTopic: string;
   readonly metrics?: ValidatorMetrics;

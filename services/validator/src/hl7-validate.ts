@@ -1,39 +1,13 @@
 import { createHash } from 'node:crypto';
-import {
-  SOURCE_PARTS_HEADER,
-  SOURCE_RECORD_HEADER,
-  type QuarantineReason,
-  type RawEnvelope,
-} from '@ehrflow/contracts';
+import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER, type QuarantineReason } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
-import { recordIdOf } from '@ehrflow/fhir';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
-import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
+import { decryptPayload } from '@ehrflow/phi';
 import { isOperationalField } from '@ehrflow/scrubber';
 import type { DriftObservation } from './drift-observation.ts';
-import { originOf, quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
-import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
-
-/**
- * The validator's HL7 v2 path. An `HL7V2` envelope is decrypted and parsed (`@ehrflow/hl7`),
- * checked against the mapping in `schemas/hl7/` — drift of any kind (a required field empty or
- * moved, a type change, an unexpected segment or repetition, another MSH-12 or other encoding
- * characters) quarantines the **whole message** with the reason and the position, and is a drift
- * event — and otherwise becomes FHIR resources, each validated by the FHIR path against the same
- * contracts as FHIR sources. Quarantine records keep the original HL7 message (encrypted), so a
- * replay re-validates the whole message.
- */
-export interface Hl7Validator {
-  validate(input: Extract<RawInput, { envelope: RawEnvelope }>): Promise<Outcome[]>;
-}
-
-export interface Hl7ValidatorDeps {
-  readonly keyring: Keyring;
-  readonly mapping: Hl7Mapping;
-  /** The FHIR path: validates each resource built from a message. */
-  readonly fhir: RecordValidator;
-  readonly now?: () => number;
-}
+import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
+import { validateDerived, wholeQuarantine } from './derived-resources.ts';
+import { originOf } from './quarantine.ts';
 
 const REASON: Readonly<Record<Hl7Issue['kind'], QuarantineReason>> = {
   missing_required: 'missing_required',
@@ -84,23 +58,19 @@ export function hl7FeedId(sourceId: string, view: Hl7View): string {
   ].join(':');
 }
 
-export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
+/**
+ * The validator's HL7 v2 path. An `HL7V2` envelope is decrypted and parsed (`@ehrflow/hl7`),
+ * checked against the mapping in `schemas/hl7/` — drift of any kind (a required field empty or
+ * moved, a type change, an unexpected segment or repetition, another MSH-12 or other encoding
+ * characters) quarantines the **whole message** with the reason and the position, and is a drift
+ * event — and otherwise becomes FHIR resources, each validated by the FHIR path against the same
+ * contracts as FHIR sources. Quarantine records keep the original HL7 message (encrypted), so a
+ * replay re-validates the whole message.
+ */
+export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7Mapping }): DerivingValidator {
   const now = deps.now ?? Date.now;
 
-  const quarantine = (
-    origin: QuarantineOrigin,
-    key: string | null,
-    reason: QuarantineReason,
-    fieldPath: string | null,
-    detail: string,
-    drift: DriftObservation[] = [],
-  ): Outcome => ({
-    kind: 'quarantined',
-    recordId: origin.recordId,
-    key: key ?? origin.recordId,
-    value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
-    drift,
-  });
+  const quarantine = wholeQuarantine(now);
 
   return {
     async validate(input) {
@@ -158,45 +128,11 @@ export function createHl7Validator(deps: Hl7ValidatorDeps): Hl7Validator {
           ),
         ];
       }
-      const outcomes: Outcome[] = [];
       // Every part names its message and how many parts it has: reconciliation counts messages.
-      const parts = {
+      const outcomes = await validateDerived(deps, input, result.resources, {
         [SOURCE_RECORD_HEADER]: envelope.recordId,
         [SOURCE_PARTS_HEADER]: String(result.resources.length),
-      };
-      for (const [index, r] of result.resources.entries()) {
-        const derived: RawEnvelope = {
-          ...envelope,
-          recordId: recordIdOf(envelope.sourceId, r.resourceType, r.id, `${envelope.recordId}:${index}`),
-          resourceType: r.resourceType,
-          format: 'FHIR_JSON',
-          payload: encryptPayload(deps.keyring, Buffer.from(JSON.stringify(r.resource), 'utf8')),
-          keyId: deps.keyring.activeKid,
-          sourceLocator: `${envelope.sourceLocator} ${r.resourceType} ${index + 1}`,
-        };
-        const outcome = await deps.fhir.validate({
-          envelope: derived,
-          position,
-          key,
-          replayCount: input.replayCount,
-        });
-        // A resource refused by its contract keeps the whole original message for replay.
-        outcomes.push(
-          outcome.kind === 'quarantined'
-            ? {
-                ...outcome,
-                value: {
-                  ...outcome.value,
-                  recordId: envelope.recordId,
-                  payload: envelope.payload,
-                  keyId: envelope.keyId,
-                },
-              }
-            : outcome.kind === 'valid'
-              ? { ...outcome, headers: { ...outcome.headers, ...parts } }
-              : outcome,
-        );
-      }
+      });
       if (outcomes.length === 0)
         return [
           quarantine(

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '@ehrflow/logging';
+import { connectRedis } from '@ehrflow/service';
 
 /**
  * The transactional id of this replica: `VALIDATOR_TRANSACTIONAL_ID` when set (the Kubernetes
@@ -115,15 +116,12 @@ export async function openSharedAlertClaim(options: {
     options.logger.info('REDIS_URL not set: alert de-duplication is per replica');
     return undefined;
   }
-  const { Redis } = await import('ioredis');
-  const { redisTls } = await import('@ehrflow/config');
-  const { tls } = redisTls(options.env);
-  const redis = new Redis(options.redisUrl, {
-    ...(tls ? { tls } : {}),
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
+  const redis = await connectRedis({
+    url: options.redisUrl,
+    env: options.env,
+    logger: options.logger,
+    purpose: 'alert de-duplication and drift counts',
   });
-  await redis.connect();
   return {
     claim: createRedisAlertClaim({
       redis,

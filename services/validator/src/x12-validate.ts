@@ -7,32 +7,12 @@ import {
   type RawEnvelope,
 } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
-import { recordIdOf } from '@ehrflow/fhir';
-import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
+import { decryptPayload } from '@ehrflow/phi';
 import type { PhiLookup, X12Issue, X12Mapping } from '@ehrflow/x12';
 import type { DriftObservation } from './drift-observation.ts';
-import { originOf, quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
-import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
-
-/**
- * The validator's X12 path. An `X12` envelope (one transaction set with its ISA and GS, as the
- * billing receiver writes it) is decrypted, mapped with `schemas/x12/mapping.json` — drift of any
- * kind (a required element empty, a code where a number belongs, an unexpected segment or loop,
- * an unknown guide) quarantines the **whole transaction set** with the reason and position and is
- * a drift event for its sender — and otherwise becomes Claim / ExplanationOfBenefit resources,
- * each validated by the FHIR path against the same contracts as FHIR sources. Quarantine records
- * keep the original set (encrypted), so a replay re-validates it whole.
- */
-export interface X12Validator {
-  validate(input: Extract<RawInput, { envelope: RawEnvelope }>): Promise<Outcome[]>;
-}
-
-export interface X12ValidatorDeps {
-  readonly keyring: Keyring;
-  readonly mapping: X12Mapping;
-  readonly fhir: RecordValidator;
-  readonly now?: () => number;
-}
+import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
+import { validateDerived, wholeQuarantine } from './derived-resources.ts';
+import { originOf } from './quarantine.ts';
 
 const REASON: Readonly<Record<X12Issue['kind'], QuarantineReason>> = {
   missing_required: 'missing_required',
@@ -69,22 +49,18 @@ export function contractPhiLookup(schemasDir: string): PhiLookup {
   };
 }
 
-export function createX12Validator(deps: X12ValidatorDeps): X12Validator {
+/**
+ * The validator's X12 path. An `X12` envelope (one transaction set with its ISA and GS, as the
+ * billing receiver writes it) is decrypted, mapped with `schemas/x12/mapping.json` — drift of any
+ * kind (a required element empty, a code where a number belongs, an unexpected segment or loop,
+ * an unknown guide) quarantines the **whole transaction set** with the reason and position and is
+ * a drift event for its sender — and otherwise becomes Claim / ExplanationOfBenefit resources,
+ * each validated by the FHIR path against the same contracts as FHIR sources. Quarantine records
+ * keep the original set (encrypted), so a replay re-validates it whole.
+ */
+export function createX12Validator(deps: DerivingDeps & { readonly mapping: X12Mapping }): DerivingValidator {
   const now = deps.now ?? Date.now;
-  const quarantine = (
-    origin: QuarantineOrigin,
-    key: string | null,
-    reason: QuarantineReason,
-    fieldPath: string | null,
-    detail: string,
-    drift: DriftObservation[] = [],
-  ): Outcome => ({
-    kind: 'quarantined',
-    recordId: origin.recordId,
-    key: key ?? origin.recordId,
-    value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
-    drift,
-  });
+  const quarantine = wholeQuarantine(now);
 
   return {
     async validate(input) {
@@ -126,46 +102,12 @@ export function createX12Validator(deps: X12ValidatorDeps): X12Validator {
           quarantine(origin, key, REASON[first.kind], first.position, `X12 ${label}: ${detail}`, drift),
         ];
       }
-      const outcomes: Outcome[] = [];
       // Every resource names its transaction set and how many it has: reconciliation counts sets.
-      const parts = {
+      // A resource refused by its contract keeps the whole original set for replay.
+      return validateDerived(deps, input, result.resources, {
         [SOURCE_RECORD_HEADER]: envelope.recordId,
         [SOURCE_PARTS_HEADER]: String(result.resources.length),
-      };
-      for (const [index, r] of result.resources.entries()) {
-        const derived: RawEnvelope = {
-          ...envelope,
-          recordId: recordIdOf(envelope.sourceId, r.resourceType, r.id, `${envelope.recordId}:${index}`),
-          resourceType: r.resourceType,
-          format: 'FHIR_JSON',
-          payload: encryptPayload(deps.keyring, Buffer.from(JSON.stringify(r.resource), 'utf8')),
-          keyId: deps.keyring.activeKid,
-          sourceLocator: `${envelope.sourceLocator} ${r.resourceType} ${index + 1}`,
-        };
-        const outcome = await deps.fhir.validate({
-          envelope: derived,
-          position,
-          key,
-          replayCount: input.replayCount,
-        });
-        // A resource refused by its contract keeps the whole original set for replay.
-        outcomes.push(
-          outcome.kind === 'quarantined'
-            ? {
-                ...outcome,
-                value: {
-                  ...outcome.value,
-                  recordId: envelope.recordId,
-                  payload: envelope.payload,
-                  keyId: envelope.keyId,
-                },
-              }
-            : outcome.kind === 'valid'
-              ? { ...outcome, headers: { ...outcome.headers, ...parts } }
-              : outcome,
-        );
-      }
-      return outcomes;
+      });
     },
   };
 }

@@ -2,18 +2,9 @@
  * Synthetic HL7 v2 messages, generated from a seed: every name, id and date is made up here, so
  * the simulator never carries real data. The same seed gives the same messages.
  */
+import { seededRandom } from '@ehrflow/testing';
 
-/** A small deterministic PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const FAMILY = [
   'Quillfeather',

@@ -17,3 +17,4 @@ export {
 } from './stack.ts';
 export { REPO_ROOT, stackEnv } from './stack-env.ts';
 export { sleep, waitFor, waitForValue, type WaitOptions } from './wait.ts';
+export { seededRandom } from './synthetic.ts';

@@ -4,18 +4,9 @@
  * Shapes follow the 005010 implementation guides (837P X222A1, 837I X223A2, 835 X221A1) closely
  * enough for a receiver and a mapping, not every situational segment.
  */
+import { seededRandom } from '@ehrflow/testing';
 
-/** A small deterministic PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const FAMILY = [
   'Quillfeather',

@@ -18,7 +18,7 @@ import { recordIdOf } from '@ehrflow/fhir';
 import { createKafka, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger, type Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
-import { waitForValue } from '@ehrflow/testing';
+import { createTopics, deleteTopics, localStack, waitForValue } from '@ehrflow/testing';
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { buildExtractor, type Extractor } from '../app.ts';
@@ -31,8 +31,9 @@ import type { ExtractorMetrics } from '../metrics.ts';
 // registered with the ehr.raw / ehr.jobs schemas), a unique PostgreSQL schema, a unique keyring,
 // client credentials for the simulator, and helpers to build extractors and read results back.
 
-export const REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
-export const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const STACK = localStack();
+export const REGISTRY_URL = STACK.registryUrl;
+export const DATABASE_URL = STACK.databaseUrl;
 
 /** One site of the simulator as a configured source. */
 export interface SiteSetup {
@@ -90,7 +91,7 @@ export function createIntStack(prefix: string): IntStack {
   const keyringText = `k${rid}:${randomBytes(32).toString('base64')}`;
   const logger = createLogger({ name: `${prefix}-int`, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const kafka = createKafka({
-    brokers: '127.0.0.1:9092',
+    brokers: STACK.brokers,
     clientId: `${prefix}-int-${rid}`,
     logger,
     mode: 'test',
@@ -118,14 +119,12 @@ export function createIntStack(prefix: string): IntStack {
     async setUp() {
       const admin = kafka.kafkajs.admin();
       await admin.connect();
-      await admin.createTopics({
-        topics: [
-          { topic: rawTopic, numPartitions: 3 },
-          { topic: jobsTopic, numPartitions: 1 },
-        ],
-        waitForLeaders: true,
-      });
-      await admin.disconnect();
+      try {
+        await createTopics(admin, [rawTopic], 3);
+        await createTopics(admin, [jobsTopic], 1);
+      } finally {
+        await admin.disconnect();
+      }
       // From the local schema files, not the shared registry: a test runs the schemas of its checkout.
       const local = loadSchemaSet();
       for (const [topic, from] of [
@@ -148,7 +147,7 @@ export function createIntStack(prefix: string): IntStack {
     async tearDown() {
       const admin = kafka.kafkajs.admin();
       await admin.connect();
-      await admin.deleteTopics({ topics: [rawTopic, jobsTopic] }).catch(() => undefined);
+      await deleteTopics(admin, [rawTopic, jobsTopic]);
       await admin.disconnect();
       for (const topic of [rawTopic, jobsTopic])
         await registry.deleteSubject(`${topic}-value`).catch(() => undefined);
@@ -180,9 +179,9 @@ export function createIntStack(prefix: string): IntStack {
 
     envFor(sourcesPath, extra = {}) {
       return {
-        KAFKA_BROKERS: '127.0.0.1:9092',
+        KAFKA_BROKERS: STACK.brokers,
         SCHEMA_REGISTRY_URL: REGISTRY_URL,
-        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_URL: STACK.redisUrl,
         DATABASE_URL,
         PHI_KEYRING: keyringText,
         PSEUDONYM_KEY: randomBytes(32).toString('base64'),

@@ -1,6 +1,6 @@
 /**
  * Validator throughput, printed (not asserted):
- * `node services/validator/src/bench.ts [records] [--core-only | --service-only]`.
+ * `npm run bench:validator -- [records] [--core-only | --service-only]`.
  * 1) the in-process core (decrypt → parse → map → check → encrypt PHI fields), no Kafka;
  * 2) the whole service on the local stack in each delivery mode: raw envelopes of ~1.5 KB FHIR
  *    Patients on a fresh 3-partition topic, from first chunk to every offset committed.
@@ -11,18 +11,26 @@ import { canonicalText } from '@ehrflow/contracts';
 import { createKafka, createProducer, type DeliveryMode } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring } from '@ehrflow/phi';
-import { loadValidatorConfig } from './config.ts';
-import { createContractCache } from './contract-cache.ts';
-import { startValidator } from './service.ts';
+import {
+  createContractCache,
+  createRecordValidator,
+  loadValidatorConfig,
+  startValidator,
+} from '@ehrflow/validator';
 import {
   contractJson,
   deletionContract,
   memorySchemaSource,
   patient,
   rawEnvelope,
-} from './testing/fixtures.ts';
-import { BROKERS, registerTestSubjects, testEnv, testRegistry, testTopics } from './testing/stack.ts';
-import { createRecordValidator } from './validate-record.ts';
+} from '@ehrflow/validator/testing/fixtures.ts';
+import {
+  BROKERS,
+  registerTestSubjects,
+  testEnv,
+  testRegistry,
+  testTopics,
+} from '@ehrflow/validator/testing/stack.ts';
 
 const args = process.argv.slice(2);
 const coreOnly = args.includes('--core-only');
@@ -99,7 +107,7 @@ async function benchService(mode: DeliveryMode): Promise<void> {
     VALIDATOR_DELIVERY: mode,
     VALIDATOR_TRANSACTIONAL_ID: `${topics.id}-tx`,
     ALERT_LOG_FALLBACK: 'false',
-    // To compare chunk sizes: VALIDATOR_MAX_BATCH=1000 node services/validator/src/bench.ts
+    // To compare chunk sizes: VALIDATOR_MAX_BATCH=1000 npm run bench:validator
     ...(process.env.VALIDATOR_MAX_BATCH === undefined
       ? {}
       : { VALIDATOR_MAX_BATCH: process.env.VALIDATOR_MAX_BATCH }),

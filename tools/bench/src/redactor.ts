@@ -7,7 +7,7 @@
  *    the service);
  * 4. de-identified on a "replica" that knows the patients only through the shared directory's
  *    digests (notes matched by keyed hash; no Redis here, an in-memory store).
- * Prints records per second and CPU microseconds per record for each; asserts nothing. Run: node services/redactor/src/bench.ts [seconds]
+ * Prints records per second and CPU microseconds per record for each; asserts nothing. Run: npm run bench:redactor -- [seconds]
  */
 import { parseAvro } from '@ehrflow/contracts';
 import {
@@ -18,8 +18,7 @@ import {
   type DirectoryStore,
 } from '@ehrflow/deid';
 import { createKeyring } from '@ehrflow/phi';
-import { planCleanSchemas } from './clean-schemas.ts';
-import { createDecryptor } from './decrypt.ts';
+import { createDecryptor, planCleanSchemas } from '@ehrflow/redactor';
 import {
   TEST_TYPES,
   contractJson,
@@ -28,7 +27,7 @@ import {
   resourceOf,
   validRecord,
   type TestType,
-} from './testing/fixtures.ts';
+} from '@ehrflow/redactor/testing/fixtures.ts';
 
 const seconds = Number(process.argv[2] ?? '3');
 const ring = createKeyring([

@@ -1,22 +1,29 @@
 /**
- * Benchmark of the two write strategies: `node services/loader/src/bench.ts [--rows N] [--batch B]`.
+ * Benchmark of the two write strategies: `npm run bench:loader -- [--rows N] [--batch B]`.
  * Loads N clean Observation records of ~1.8 KB (derived from the contract in schemas/fhir) into a
  * scratch schema through `loadBatch` — the same transaction the service runs (position lock,
  * merge, ledger, position update) — once as new rows and once as newer versions of the same rows,
  * and prints rows/s and CPU time per row (Node and the PostgreSQL backend) for each strategy.
- * Needs DATABASE_URL (default: the local stack). `bench-service.ts` measures the whole service.
+ * Needs DATABASE_URL (default: the local stack). `npm run bench:loader-service` measures the whole service.
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { loadBatch, type BatchRecord } from './load-batch.ts';
-import { migrate } from './migrate.ts';
-import { ident } from './names.ts';
-import { tableModelOf, type TableModel } from './table-model.ts';
-import { cleanSchemaFromContract } from './testing/clean-fixtures.ts';
-import { TEST_DATABASE_URL, uniqueSuffix } from './testing/pg.ts';
-import { createWriter, WRITE_MODES, type WriteMode } from './writers.ts';
+import {
+  WRITE_MODES,
+  createWriter,
+  ident,
+  loadBatch,
+  migrate,
+  tableModelOf,
+  type BatchRecord,
+  type TableModel,
+  type WriteMode,
+} from '@ehrflow/loader';
+import { cleanRecord, type SchemaJson } from './clean-records.ts';
+import { cleanSchemaFromContract } from '@ehrflow/loader/testing/clean-fixtures.ts';
+import { TEST_DATABASE_URL, uniqueSuffix } from '@ehrflow/loader/testing/pg.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,49 +36,13 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log(
-    'usage: node services/loader/src/bench.ts [--rows N (40000)] [--batch B (2000)] [--rounds R (3)] [--sync-commit on|off]',
+    'usage: npm run bench:loader -- [--rows N (40000)] [--batch B (2000)] [--rounds R (3)] [--sync-commit on|off]',
   );
   process.exit(0);
 }
 const ROWS = Number(args.rows);
 const BATCH = Number(args.batch);
 const ROUNDS = Number(args.rounds);
-
-/** A value for a field of the derived Observation schema; strings padded so a record is ~1.5 KB. */
-function fieldValue(name: string, type: unknown, i: number, version: number): unknown {
-  const branches: unknown[] = Array.isArray(type) ? (type as unknown[]).filter((t) => t !== 'null') : [type];
-  const t = branches[0];
-  if (typeof t === 'object' && t !== null && (t as { type?: unknown }).type === 'array')
-    return [`code-${i % 17}`, `code-${i % 5}`];
-  switch (t) {
-    case 'int':
-      return i % 1000;
-    case 'long':
-      return i;
-    case 'double':
-      return (i % 1000) / 7;
-    case 'boolean':
-      return i % 2 === 0;
-    default:
-      return `${name}-${i}-${version}-${'x'.repeat(24)}`;
-  }
-}
-
-type SchemaJson = { fields: { name: string; type: unknown }[] };
-
-function record(schema: SchemaJson, i: number, version: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of schema.fields) out[f.name] = fieldValue(f.name, f.type, i, version);
-  return {
-    ...out,
-    recordId: `rec-${i}-${version}`,
-    jobId: 'bench-job',
-    sourceId: `site-${i % 3}`,
-    logicalId: `obs-${i}`,
-    versionId: String(version),
-    lastUpdated: new Date(Date.UTC(2024, 0, 1) + version * 60_000).toISOString(),
-  };
-}
 
 /** The records of one pass, built before the clock starts: the benchmark times the loader, not the generator. */
 function batches(schemaJson: SchemaJson, version: number, firstOffset: number): BatchRecord[][] {
@@ -82,7 +53,7 @@ function batches(schemaJson: SchemaJson, version: number, firstOffset: number): 
     for (let i = start; i < Math.min(ROWS, start + BATCH); i++) {
       records.push({
         offset: String(offset++),
-        value: record(schemaJson, i, version),
+        value: cleanRecord(schemaJson, i, version),
         headers: {},
         schemaId: 1,
       });
@@ -166,7 +137,7 @@ const pool = new pg.Pool({
 try {
   const schemaJson = cleanSchemaFromContract('Observation') as SchemaJson;
   const model = tableModelOf('Observation', schemaJson);
-  const size = Buffer.byteLength(JSON.stringify(record(schemaJson, 12345, 1)));
+  const size = Buffer.byteLength(JSON.stringify(cleanRecord(schemaJson, 12345, 1)));
   console.log(
     `loader write benchmark: ${ROWS} Observation records of ~${size} bytes (JSON), batches of ${BATCH}, ` +
       `${ROUNDS} rounds (modes interleaved), synchronous_commit ${args['sync-commit']}`,

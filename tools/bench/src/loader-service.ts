@@ -1,5 +1,5 @@
 /**
- * Throughput of the loader service path: `node services/loader/src/bench-service.ts [--rows N]
+ * Throughput of the loader service path: `npm run bench:loader-service -- [--rows N]
  * [--mode staging|multirow] [--concurrency C]`. Produces N clean Observation records (~1.8 KB) to
  * a scratch topic of 3 partitions, then starts the loader (Kafka fetch, Avro decode, batch
  * transactions) and times it from start until every partition's stored position reaches the
@@ -9,12 +9,18 @@ import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { createTopics, deleteTopics } from '@ehrflow/testing';
-import { startLoader } from './loader.ts';
-import { ident } from './names.ts';
-import { cleanSchemaFromContract } from './testing/clean-fixtures.ts';
-import { produceValues, register, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
-import { TEST_DATABASE_URL, uniqueSuffix } from './testing/pg.ts';
-import { WRITE_MODES, type WriteMode } from './writers.ts';
+import { WRITE_MODES, ident, startLoader, type WriteMode } from '@ehrflow/loader';
+import { cleanRecord, type SchemaJson } from './clean-records.ts';
+import { cleanSchemaFromContract } from '@ehrflow/loader/testing/clean-fixtures.ts';
+import {
+  produceValues,
+  register,
+  testCodec,
+  testKafka,
+  testLogger,
+  testRegistry,
+} from '@ehrflow/loader/testing/kafka.ts';
+import { TEST_DATABASE_URL, uniqueSuffix } from '@ehrflow/loader/testing/pg.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,7 +32,7 @@ const { values: args } = parseArgs({
 });
 if (args.help || !WRITE_MODES.includes(args.mode as WriteMode)) {
   console.log(
-    'usage: node services/loader/src/bench-service.ts [--rows N (30000)] [--mode staging|multirow] [--concurrency C (2)]',
+    'usage: npm run bench:loader-service -- [--rows N (30000)] [--mode staging|multirow] [--concurrency C (2)]',
   );
   process.exit(args.help ? 0 : 2);
 }
@@ -39,27 +45,8 @@ const subject = `${topic}-value`;
 const schemaName = `loader_bench_${suffix}`;
 const groupId = `loader-bench-${suffix}`;
 
-const schemaJson = cleanSchemaFromContract('Observation') as { fields: { name: string; type: unknown }[] };
-function record(i: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of schemaJson.fields) {
-    const t = Array.isArray(f.type) ? (f.type as unknown[]).find((x) => x !== 'null') : f.type;
-    if (typeof t === 'object' && t !== null) out[f.name] = [`code-${i % 17}`, `code-${i % 5}`];
-    else if (t === 'int') out[f.name] = i % 1000;
-    else if (t === 'double') out[f.name] = (i % 1000) / 7;
-    else if (t === 'boolean') out[f.name] = i % 2 === 0;
-    else out[f.name] = `${f.name}-${i}-${'x'.repeat(24)}`;
-  }
-  return {
-    ...out,
-    recordId: `rec-${i}`,
-    jobId: 'bench-job',
-    sourceId: `site-${i % 3}`,
-    logicalId: `obs-${i}`,
-    versionId: '1',
-    lastUpdated: '2024-01-01T00:00:00Z',
-  };
-}
+const schemaJson = cleanSchemaFromContract('Observation') as SchemaJson;
+const record = (i: number) => cleanRecord(schemaJson, i);
 
 const kafka = testKafka(`loader-bench-${suffix}`);
 const registry = testRegistry();

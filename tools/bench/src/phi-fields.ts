@@ -1,12 +1,16 @@
 /**
- * Field encryption throughput, printed (not asserted): `node libs/phi/src/bench.ts [records]`.
+ * Field encryption throughput, printed (not asserted): `npm run bench:phi -- [records]`.
  * Compares v1 (`encryptField`: a data key and a wrap per field) with v2 (`createRecordCipher`: one
  * data key per record) for records of 15 synthetic field values, encrypt and decrypt.
  */
 import { randomBytes } from 'node:crypto';
-import { decryptField, encryptField } from './field.ts';
-import { createKeyring } from './keyring.ts';
-import { createRecordCipher, fieldKeyCacheStats } from './record-cipher.ts';
+import {
+  createKeyring,
+  createRecordCipher,
+  decryptField,
+  encryptField,
+  fieldKeyCacheStats,
+} from '@ehrflow/phi';
 
 const RECORDS = Number(process.argv[2] ?? '4000');
 const FIELDS = 15;

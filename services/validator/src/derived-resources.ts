@@ -1,0 +1,99 @@
+import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
+import { recordIdOf } from '@ehrflow/fhir';
+import { encryptPayload, type Keyring } from '@ehrflow/phi';
+import type { DriftObservation } from './drift-observation.ts';
+import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
+import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
+
+/**
+ * The path of a source format whose messages become FHIR resources (HL7 v2 messages, X12
+ * transaction sets): one envelope in, an outcome per resource (or one quarantine) out.
+ */
+export interface DerivingValidator {
+  validate(input: Extract<RawInput, { envelope: RawEnvelope }>): Promise<Outcome[]>;
+}
+
+/** What a deriving path needs besides its mapping. */
+export interface DerivingDeps {
+  readonly keyring: Keyring;
+  /** The FHIR path: validates each resource built from a message. */
+  readonly fhir: RecordValidator;
+  readonly now?: () => number;
+}
+
+/** A FHIR resource a source-format mapping built from one message (HL7 v2) or transaction set (X12). */
+export interface DerivedResource {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly resource: Record<string, unknown>;
+}
+
+/**
+ * The quarantine outcome of a whole message or set, with no contract subject (the refusal came
+ * before any contract was chosen).
+ */
+export function wholeQuarantine(now: () => number) {
+  return (
+    origin: QuarantineOrigin,
+    key: string | null,
+    reason: QuarantineReason,
+    fieldPath: string | null,
+    detail: string,
+    drift: DriftObservation[] = [],
+  ): Outcome => ({
+    kind: 'quarantined',
+    recordId: origin.recordId,
+    key: key ?? origin.recordId,
+    value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
+    drift,
+  });
+}
+
+/**
+ * Validates each resource mapped from a source message by the FHIR path, as a derived FHIR
+ * envelope of its own (record id from the resource, payload re-encrypted with the active key).
+ * A resource the contract refuses is quarantined with the **original** envelope's record id and
+ * payload, so a replay re-validates the whole message; `validHeaders` go on every valid outcome.
+ */
+export async function validateDerived(
+  deps: DerivingDeps,
+  input: Extract<RawInput, { envelope: RawEnvelope }>,
+  resources: readonly DerivedResource[],
+  validHeaders?: Readonly<Record<string, string>>,
+): Promise<Outcome[]> {
+  const { envelope, position, key } = input;
+  const outcomes: Outcome[] = [];
+  for (const [index, r] of resources.entries()) {
+    const derived: RawEnvelope = {
+      ...envelope,
+      recordId: recordIdOf(envelope.sourceId, r.resourceType, r.id, `${envelope.recordId}:${index}`),
+      resourceType: r.resourceType,
+      format: 'FHIR_JSON',
+      payload: encryptPayload(deps.keyring, Buffer.from(JSON.stringify(r.resource), 'utf8')),
+      keyId: deps.keyring.activeKid,
+      sourceLocator: `${envelope.sourceLocator} ${r.resourceType} ${index + 1}`,
+    };
+    const outcome = await deps.fhir.validate({
+      envelope: derived,
+      position,
+      key,
+      replayCount: input.replayCount,
+    });
+    outcomes.push(
+      outcome.kind === 'quarantined'
+        ? {
+            ...outcome,
+            value: {
+              ...outcome.value,
+              recordId: envelope.recordId,
+              payload: envelope.payload,
+              keyId: envelope.keyId,
+            },
+          }
+        : outcome.kind === 'valid' && validHeaders !== undefined
+          ? { ...outcome, headers: { ...outcome.headers, ...validHeaders } }
+          : outcome,
+    );
+  }
+  return outcomes;
+}
