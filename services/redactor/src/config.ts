@@ -44,6 +44,11 @@ export const redactorEnv = z.object({
     .int()
     .positive()
     .default(90 * 24 * 3600),
+  /**
+   * Worker threads for de-identification (the per-record CPU work after decryption); 0 runs it on
+   * the main thread. Outputs and commits stay in input order per partition either way.
+   */
+  REDACTOR_WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
   /** A built-in policy name (`safe-harbor`, `limited-data-set`) or a path to a policy JSON file. */
   REDACTOR_POLICY: z.string().min(1).default(DEFAULT_POLICY),
 });

@@ -32,6 +32,7 @@ import {
   type DeletionRedactor,
 } from './deletions.ts';
 import { createRedisDirectoryStore } from './directory-store.ts';
+import { createDeidWorkers } from './deid-workers.ts';
 import { createRedactHandler } from './handler.ts';
 import { createRedactorMetrics } from './metrics.ts';
 
@@ -117,6 +118,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     {
       patientDirectory: directory === undefined ? 'off' : shared === undefined ? 'memory' : 'memory+redis',
       maxPatients: config.REDACTOR_PATIENT_DIRECTORY_SIZE,
+      workers: config.REDACTOR_WORKERS,
     },
     directory === undefined
       ? 'patient directory off: free text of every non-Patient record is withheld'
@@ -130,6 +132,22 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     onFreeTextWithheld: (resourceType, _field, reason) =>
       metrics?.freeTextWithheld.inc({ type: resourceType, reason }),
   });
+  const workers =
+    config.REDACTOR_WORKERS === 0
+      ? undefined
+      : createDeidWorkers({
+          threads: config.REDACTOR_WORKERS,
+          policy,
+          contracts: [...plan.types.values()].map((t) => ({
+            type: t.valid.type,
+            json: t.valid.json,
+            label: `${t.valid.subject} v${t.valid.version}`,
+          })),
+          pseudonymKey,
+          directory: directory !== undefined,
+          ...(options.now === undefined ? {} : { now: options.now }),
+          onFreeTextWithheld: (type, reason) => metrics?.freeTextWithheld.inc({ type, reason }),
+        });
   const { handler, onQuarantine } = createRedactHandler({
     plan,
     topics,
@@ -140,6 +158,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     logger,
     ...(metrics === undefined ? {} : { metrics }),
     ...(shared === undefined ? {} : { directory: shared }),
+    ...(workers === undefined ? {} : { workers }),
   });
 
   const kafka =
@@ -165,6 +184,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
   const stage = runConsumerStage(runner, {
     ...(metrics === undefined ? {} : { stats: metrics.consumer }),
     close: async () => {
+      await workers?.close();
       await registry.close();
       await redis?.quit().catch(() => undefined);
     },
