@@ -62,6 +62,25 @@ describe('createOrderedPool', () => {
   });
 });
 
+describe('createOrderedPool with workers that cannot start', () => {
+  it('fails every call as WORKER_FAILED instead of leaving tasks queued for good', async () => {
+    // A heap far too small to load the worker module: each worker dies while starting.
+    const dying = createOrderedPool<EchoTask, unknown>({
+      filename: new URL('./testing/echo-worker.ts', import.meta.url),
+      threads: 2,
+      maxHeapMb: 4,
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const err = await failureOf(dying.map([{ value: 'a', delayMs: 0 }]));
+        expect(isPipelineError(err) && err.code).toBe('WORKER_FAILED');
+      }
+    } finally {
+      await dying.close();
+    }
+  });
+});
+
 describe('slices', () => {
   it('splits in order into at most the given number of parts', () => {
     expect(slices([1, 2, 3, 4, 5], 2)).toEqual([

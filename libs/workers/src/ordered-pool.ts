@@ -68,12 +68,20 @@ export function createOrderedPool<T, R>(options: OrderedPoolOptions): OrderedPoo
       ? {}
       : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } }),
   });
-  // A worker error is reported through the task it was running; the pool's own event would only repeat it.
-  pool.on('error', () => undefined);
+  // A worker that fails outside a task (while starting, e.g. out of heap) leaves the tasks queued
+  // for it waiting for good: every call in flight is aborted instead, and fails as WORKER_FAILED.
+  const inFlight = new Set<AbortController>();
+  pool.on('error', () => {
+    for (const call of inFlight) call.abort();
+  });
   return {
     threads: options.threads,
     async map(tasks) {
-      const settled = await Promise.allSettled(tasks.map((task) => pool.run(task)));
+      const call = new AbortController();
+      inFlight.add(call);
+      const settled = await Promise.allSettled(
+        tasks.map((task) => pool.run(task, { signal: call.signal })),
+      ).finally(() => inFlight.delete(call));
       const out: R[] = [];
       for (const s of settled) {
         if (s.status === 'rejected') throw workerFailed('WORKER_FAILED');

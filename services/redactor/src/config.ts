@@ -49,6 +49,8 @@ export const redactorEnv = z.object({
    * the main thread. Outputs and commits stay in input order per partition either way.
    */
   REDACTOR_WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
+  /** Old-generation heap limit of each worker thread, in MB (V8's default when unset); a worker beyond it exits and its chunk is retried. */
+  REDACTOR_WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
   /** A built-in policy name (`safe-harbor`, `limited-data-set`) or a path to a policy JSON file. */
   REDACTOR_POLICY: z.string().min(1).default(DEFAULT_POLICY),
 });

@@ -137,6 +137,9 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
       ? undefined
       : createDeidWorkers({
           threads: config.REDACTOR_WORKERS,
+          ...(config.REDACTOR_WORKER_HEAP_MB === undefined
+            ? {}
+            : { maxHeapMb: config.REDACTOR_WORKER_HEAP_MB }),
           policy,
           contracts: [...plan.types.values()].map((t) => ({
             type: t.valid.type,

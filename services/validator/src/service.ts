@@ -39,6 +39,7 @@ import { createMonitor, type Monitor } from './monitor.ts';
 import { openSharedAlertClaim, replicaTransactionalId } from './replica.ts';
 import { createQuarantineSpikes } from './quarantine-spikes.ts';
 import { createRecordValidator } from './validate-record.ts';
+import { createValidatePool, createValidateWorkers } from './validate-workers.ts';
 
 /** The validator's parts, wired, but not consuming yet (the service and the replay command share it). */
 export interface ValidatorParts {
@@ -216,8 +217,19 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     config.VALIDATOR_X12_MAPPING ?? join(findSchemasDir(), 'x12', 'mapping.json'),
     contractPhiLookup(findSchemasDir()),
   );
+  const workers =
+    config.VALIDATOR_WORKERS === 0
+      ? undefined
+      : createValidateWorkers(
+          createValidatePool(config.VALIDATOR_WORKERS, config, config.VALIDATOR_WORKER_HEAP_MB),
+          {
+            contracts,
+            fillRate: validator.fillRate,
+          },
+        );
   const handler = createValidatorHandler({
     validator,
+    ...(workers === undefined ? {} : { workers }),
     hl7: createHl7Validator({ keyring, mapping: hl7Mapping, fhir: validator }),
     x12: createX12Validator({ keyring, mapping: x12Mapping, fhir: validator }),
     monitor,
@@ -240,6 +252,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     producer,
     metrics,
     async close() {
+      await workers?.close();
       await Promise.allSettled(sinks.map((s) => (s.close ? s.close() : Promise.resolve())));
       await shared?.close();
       await producer.disconnect();
