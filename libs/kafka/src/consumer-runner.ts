@@ -52,6 +52,13 @@ export interface ConsumerRunnerOptions {
   readonly transactionalId?: string;
   /** Most records handed to the handler at once (a fetched batch is split into chunks of this size). */
   readonly maxBatch: number;
+  /**
+   * Most bytes (record keys and values) in flight: a fetch asks the broker for at most this much
+   * (kafkajs `maxBytes`; a single record larger than it still comes whole), a chunk is cut when
+   * it reaches it, and the next fetch waits until the batch is processed, which is the
+   * backpressure. Defaults to kafkajs' 10 MiB fetch.
+   */
+  readonly maxInFlightBytes?: number;
   readonly logger?: KafkaLogger;
   readonly onQuarantine?: QuarantineHook;
   readonly beforeCommit?: BeforeCommitHook;
@@ -99,6 +106,35 @@ export interface RunnerSeams {
   readonly admin?: Admin;
 }
 
+function bytesOf(message: KafkaMessage): number {
+  return (message.key?.length ?? 0) + (message.value?.length ?? 0);
+}
+
+/**
+ * Where a fetched batch is cut into chunks: at most `maxRecords` records and, when given, about
+ * `maxBytes` bytes each (a chunk holds at least one record, however large).
+ */
+export function chunkBounds(
+  messages: readonly KafkaMessage[],
+  maxRecords: number,
+  maxBytes: number | undefined,
+): [number, number][] {
+  const out: [number, number][] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const size = bytesOf(messages[i] as KafkaMessage);
+    if (i > start && (i - start >= maxRecords || (maxBytes !== undefined && bytes + size > maxBytes))) {
+      out.push([start, i]);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < messages.length) out.push([start, messages.length]);
+  return out;
+}
+
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
@@ -113,9 +149,11 @@ export function createConsumerRunner(
   options: ConsumerRunnerOptions,
   seams: RunnerSeams = {},
 ): ConsumerRunner {
-  const { kafka, groupId, codec, maxBatch } = options;
+  const { kafka, groupId, codec, maxBatch, maxInFlightBytes } = options;
   if (!Number.isInteger(maxBatch) || maxBatch < 1)
     throw new RangeError('maxBatch must be a positive integer');
+  if (maxInFlightBytes !== undefined && (!Number.isInteger(maxInFlightBytes) || maxInFlightBytes < 1))
+    throw new RangeError('maxInFlightBytes must be a positive integer');
   if (options.topics.length === 0) throw new RangeError('topics must not be empty');
   if (options.delivery === 'transactional' && !options.transactionalId) {
     throw new RangeError('transactional delivery needs a transactionalId');
@@ -135,6 +173,9 @@ export function createConsumerRunner(
       heartbeatInterval: heartbeatIntervalMs,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
       allowAutoTopicCreation: false,
+      ...(maxInFlightBytes === undefined
+        ? {}
+        : { maxBytes: maxInFlightBytes, maxBytesPerPartition: Math.min(maxInFlightBytes, 1024 * 1024) }),
     });
   let admin: Admin | undefined = seams.admin;
   const getAdmin = async (): Promise<Admin> => {
@@ -319,16 +360,21 @@ export function createConsumerRunner(
     progress.setLag(topic, partition, batch.highWatermark, batch.firstOffset() ?? batch.highWatermark);
     // Includes a trailing transaction marker, so committing past it leaves no phantom lag.
     const lastOfBatch = batch.lastOffset();
-    for (let i = 0; i < batch.messages.length; i += maxBatch) {
-      const messages = batch.messages.slice(i, i + maxBatch);
-      const isLast = i + maxBatch >= batch.messages.length;
-      const lastOffset = isLast ? lastOfBatch : (messages[messages.length - 1] as KafkaMessage).offset;
-      const commit: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
-      const outcome = await runChunk(payload, messages, commit);
-      if (outcome !== 'done') return;
-      payload.resolveOffset(lastOffset);
-      progress.setLag(topic, partition, batch.highWatermark, commit.offset);
-      await payload.heartbeat();
+    progress.inFlight(batch.messages.reduce((sum, m) => sum + bytesOf(m), 0));
+    try {
+      for (const [start, end] of chunkBounds(batch.messages, maxBatch, maxInFlightBytes)) {
+        const messages = batch.messages.slice(start, end);
+        const isLast = end >= batch.messages.length;
+        const lastOffset = isLast ? lastOfBatch : (messages[messages.length - 1] as KafkaMessage).offset;
+        const commit: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
+        const outcome = await runChunk(payload, messages, commit);
+        if (outcome !== 'done') return;
+        payload.resolveOffset(lastOffset);
+        progress.setLag(topic, partition, batch.highWatermark, commit.offset);
+        await payload.heartbeat();
+      }
+    } finally {
+      progress.inFlight(0);
     }
   }
 

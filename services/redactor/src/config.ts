@@ -18,6 +18,15 @@ export const redactorEnv = z.object({
   REDACTOR_TRANSACTIONAL_ID: z.string().min(1).optional(),
   REDACTOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
   REDACTOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
+  /**
+   * Bytes of input records in flight: a fetch asks for at most this much, a chunk is cut at it,
+   * and the next fetch waits until the batch is processed (metric `redactor_consumer{stat="inFlightBytes"}`).
+   */
+  REDACTOR_MAX_INFLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   /** `ehr.valid.<Type>` is this prefix plus the resource type; the subject adds `-value`. */
   REDACTOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
   REDACTOR_CLEAN_TOPIC_PREFIX: z.string().min(1).default('ehr.clean.'),

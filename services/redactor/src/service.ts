@@ -14,6 +14,7 @@ import {
 import { PipelineError } from '@ehrflow/errors';
 import {
   createConsumerRunner,
+  type BatchHandler,
   type ConsumerRunner,
   type ConsumerStats,
   type KafkaClient,
@@ -151,7 +152,11 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
           ...(options.now === undefined ? {} : { now: options.now }),
           onFreeTextWithheld: (type, reason) => metrics?.freeTextWithheld.inc({ type, reason }),
         });
-  const { handler, onQuarantine } = createRedactHandler({
+  metrics?.directory.set(
+    { measure: 'capacity' },
+    directory === undefined ? 0 : config.REDACTOR_PATIENT_DIRECTORY_SIZE,
+  );
+  const redact = createRedactHandler({
     plan,
     topics,
     deidentifier,
@@ -163,6 +168,12 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     ...(shared === undefined ? {} : { directory: shared }),
     ...(workers === undefined ? {} : { workers }),
   });
+  const { onQuarantine } = redact;
+  const handler: BatchHandler = async (batch) => {
+    const outputs = await redact.handler(batch);
+    metrics?.directory.set({ measure: 'held' }, directory?.size ?? 0);
+    return outputs;
+  };
 
   const kafka =
     options.kafka ??
@@ -182,6 +193,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     delivery: config.REDACTOR_DELIVERY,
     transactionalId: config.REDACTOR_TRANSACTIONAL_ID ?? `${config.REDACTOR_GROUP_ID}-tx-${hostname()}`,
     maxBatch: config.REDACTOR_MAX_BATCH,
+    maxInFlightBytes: config.REDACTOR_MAX_INFLIGHT_BYTES,
     logger,
   });
   const stage = runConsumerStage(runner, {

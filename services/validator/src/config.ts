@@ -18,6 +18,15 @@ export const validatorEnv = z.object({
   VALIDATOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
   VALIDATOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
   /**
+   * Bytes of input records in flight: a fetch asks for at most this much, a chunk is cut at it,
+   * and the next fetch waits until the batch is processed (metric `validator_consumer{stat="inFlightBytes"}`).
+   */
+  VALIDATOR_MAX_INFLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
+  /**
    * Worker threads for FHIR envelopes (decrypt, parse, map, check, seal); 0 validates on the main
    * thread. Outputs and commits stay in input order per partition either way.
    */

@@ -286,6 +286,7 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     delivery: config.VALIDATOR_DELIVERY,
     transactionalId: replicaTransactionalId(config),
     maxBatch: config.VALIDATOR_MAX_BATCH,
+    maxInFlightBytes: config.VALIDATOR_MAX_INFLIGHT_BYTES,
     logger: options.logger,
   });
   parts.monitor.start();
