@@ -19,6 +19,11 @@ async function failureOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('createOrderedPool', () => {
+  it('warms up every worker before the first task', async () => {
+    await pool.warmUp();
+    expect(pool.stats().completed).toBeGreaterThanOrEqual(2);
+  });
+
   it('gives results in task order, whatever order the workers finish in', async () => {
     // The first tasks sleep longest, so they finish last.
     const tasks = Array.from({ length: 8 }, (_, i) => ({ value: `v${i}`, delayMs: (8 - i) * 15 }));
@@ -71,6 +76,8 @@ describe('createOrderedPool with workers that cannot start', () => {
       maxHeapMb: 4,
     });
     try {
+      const warm = await failureOf(dying.warmUp());
+      expect(isPipelineError(warm) && warm.code).toBe('WORKER_FAILED');
       for (let i = 0; i < 3; i++) {
         const err = await failureOf(dying.map([{ value: 'a', delayMs: 0 }]));
         expect(isPipelineError(err) && err.code).toBe('WORKER_FAILED');

@@ -8,6 +8,9 @@ import { ERROR_CATALOG, PipelineError, type ErrorCode } from '@ehrflow/errors';
  */
 export type WorkerReply<R> = { readonly ok: R } | { readonly failed: ErrorCode };
 
+/** The task `warmUp` sends: the worker loads (and runs its warm-up hook) and answers nothing. */
+const WARM_UP = '@ehrflow/workers:warm-up';
+
 export interface OrderedPoolOptions {
   /** The worker module (a `file:` URL or path); its default export comes from {@link defineWorkerTask}. */
   readonly filename: URL | string;
@@ -40,6 +43,12 @@ export interface OrderedPool<T, R> {
    *   something that is no PipelineError, or exited); its message names the code only.
    */
   map(tasks: readonly T[]): Promise<R[]>;
+  /**
+   * Resolves when the workers have loaded their module and run its warm-up hook, so a stage can
+   * refuse to start on a worker that cannot, and its first chunk does not wait for them.
+   * @throws PipelineError as `map`.
+   */
+  warmUp(): Promise<void>;
   stats(): OrderedPoolStats;
   /** Ends the workers; tasks still queued reject. */
   close(): Promise<void>;
@@ -90,6 +99,9 @@ export function createOrderedPool<T, R>(options: OrderedPoolOptions): OrderedPoo
       }
       return out;
     },
+    async warmUp() {
+      await this.map(Array.from({ length: options.threads }, () => WARM_UP as T));
+    },
     stats: () => ({ threads: options.threads, completed: pool.completed, utilization: pool.utilization }),
     close: () => pool.destroy(),
   };
@@ -106,9 +118,14 @@ function workerFailed(code: ErrorCode): PipelineError {
  */
 export function defineWorkerTask<T, R>(
   run: (task: T) => R | Promise<R>,
+  warmUp?: () => Promise<void>,
 ): (task: T) => Promise<WorkerReply<R>> {
   return async (task) => {
     try {
+      if (task === (WARM_UP as T)) {
+        await warmUp?.();
+        return { ok: undefined as R };
+      }
       return { ok: await run(task) };
     } catch (err) {
       const code =

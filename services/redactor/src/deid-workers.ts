@@ -39,6 +39,8 @@ export interface DeidWorkers {
   readonly threads: number;
   /** @throws PipelineError WORKER_FAILED (or the code a task failed with): the chunk is retried whole. */
   deidentify(jobs: readonly DeidJob[]): Promise<DeidResult[]>;
+  /** Resolves when every worker has compiled the policy (`OrderedPool.warmUp`). */
+  warmUp(): Promise<void>;
   stats(): OrderedPoolStats;
   close(): Promise<void>;
 }
@@ -106,6 +108,7 @@ export function createDeidWorkers(
       }
       return out;
     },
+    warmUp: () => pool.warmUp(),
     stats: () => pool.stats(),
     close: () => pool.close(),
   };

@@ -152,6 +152,15 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
           ...(options.now === undefined ? {} : { now: options.now }),
           onFreeTextWithheld: (type, reason) => metrics?.freeTextWithheld.inc({ type, reason }),
         });
+  try {
+    // Workers that cannot load or compile the policy refuse the start, before anything is consumed.
+    await workers?.warmUp();
+  } catch (err) {
+    await workers?.close();
+    await registry.close();
+    await redis?.quit().catch(() => undefined);
+    throw err;
+  }
   metrics?.directory.set(
     { measure: 'capacity' },
     directory === undefined ? 0 : config.REDACTOR_PATIENT_DIRECTORY_SIZE,

@@ -71,6 +71,8 @@ export interface BuildOptions {
   readonly kafka?: KafkaClient;
   /** Kafka client id when `kafka` is not given; wins over `KAFKA_CLIENT_ID`. */
   readonly clientId?: string;
+  /** The worker threads' module instead of `validate-worker.ts` (tests: a worker that crashes). */
+  readonly workerModule?: URL;
 }
 
 /** The sinks the configuration asks for; with none, alerts go to the log (when allowed). */
@@ -221,12 +223,26 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     config.VALIDATOR_WORKERS === 0
       ? undefined
       : createValidateWorkers(
-          createValidatePool(config.VALIDATOR_WORKERS, config, config.VALIDATOR_WORKER_HEAP_MB),
+          createValidatePool(config.VALIDATOR_WORKERS, config, {
+            ...(config.VALIDATOR_WORKER_HEAP_MB === undefined
+              ? {}
+              : { maxHeapMb: config.VALIDATOR_WORKER_HEAP_MB }),
+            ...(options.workerModule === undefined ? {} : { module: options.workerModule }),
+          }),
           {
             contracts,
             fillRate: validator.fillRate,
           },
         );
+  try {
+    // Workers that cannot load or fetch their contracts refuse the start, before anything is consumed.
+    await workers?.warmUp();
+  } catch (err) {
+    await workers?.close();
+    await shared?.close();
+    await registry.close();
+    throw err;
+  }
   const handler = createValidatorHandler({
     validator,
     ...(workers === undefined ? {} : { workers }),

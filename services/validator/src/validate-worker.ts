@@ -39,26 +39,35 @@ async function build(): Promise<RecordValidator> {
   });
 }
 
-export default defineWorkerTask(async (task: ValidateTask): Promise<WorkerOutcome[]> => {
+function ready(): Promise<RecordValidator> {
   // A failed start (registry unreachable) is retried with the next chunk.
   validator ??= build().catch((err: unknown) => {
     validator = undefined;
     throw err;
   });
-  const v = await validator;
-  const out: WorkerOutcome[] = [];
-  for (const input of task.inputs) {
-    const outcome = await v.validate({
-      ...input,
-      envelope: { ...input.envelope, payload: asBuffer(input.envelope.payload) },
-    });
-    // The live contract stays here; the main thread looks up its own by type.
-    if (outcome.kind === 'valid') {
-      const { contract, ...rest } = outcome;
-      out.push({ ...rest, resourceType: contract.resourceType });
-    } else {
-      out.push(outcome);
+  return validator;
+}
+
+export default defineWorkerTask(
+  async (task: ValidateTask): Promise<WorkerOutcome[]> => {
+    const v = await ready();
+    const out: WorkerOutcome[] = [];
+    for (const input of task.inputs) {
+      const outcome = await v.validate({
+        ...input,
+        envelope: { ...input.envelope, payload: asBuffer(input.envelope.payload) },
+      });
+      // The live contract stays here; the main thread looks up its own by type.
+      if (outcome.kind === 'valid') {
+        const { contract, ...rest } = outcome;
+        out.push({ ...rest, resourceType: contract.resourceType });
+      } else {
+        out.push(outcome);
+      }
     }
-  }
-  return out;
-});
+    return out;
+  },
+  async () => {
+    await ready();
+  },
+);

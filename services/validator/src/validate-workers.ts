@@ -39,6 +39,8 @@ export interface ValidateWorkers {
    *   the chunk is retried whole.
    */
   validate(inputs: readonly EnvelopeInput[]): Promise<(() => Promise<Outcome>)[]>;
+  /** Resolves when every worker has its contracts (`OrderedPool.warmUp`). */
+  warmUp(): Promise<void>;
   stats(): OrderedPoolStats;
   close(): Promise<void>;
 }
@@ -46,11 +48,12 @@ export interface ValidateWorkers {
 export function createValidatePool(
   threads: number,
   config: ValidatorConfig,
-  maxHeapMb?: number,
+  options: { readonly maxHeapMb?: number; readonly module?: URL } = {},
 ): ValidatePool {
   const data: ValidateWorkerData = { config };
+  const { maxHeapMb } = options;
   return createOrderedPool<ValidateTask, WorkerOutcome[]>({
-    filename: new URL('./validate-worker.ts', import.meta.url),
+    filename: options.module ?? new URL('./validate-worker.ts', import.meta.url),
     threads,
     workerData: data,
     ...(maxHeapMb === undefined ? {} : { maxHeapMb }),
@@ -92,6 +95,7 @@ export function createValidateWorkers(
       }
       return inputs.map((input, i) => () => finish(outcomes[i] as WorkerOutcome, input));
     },
+    warmUp: () => pool.warmUp(),
     stats: () => pool.stats(),
     close: () => pool.close(),
   };

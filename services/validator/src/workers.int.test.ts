@@ -115,9 +115,13 @@ describe('validator with worker threads', () => {
       rawEnvelope(ring, patient(7000 + n), { sourceId: 'site-w' }),
     );
     await produceRaw(batch);
-    // A heap far too small for the worker: every worker exits while the chunk runs on it.
-    const dying = { ...env, VALIDATOR_WORKER_HEAP_MB: '4' };
-    validator = await startValidator({ config: loadValidatorConfig(dying), logger, env: dying });
+    // Workers that start, then exit in the middle of every chunk.
+    validator = await startValidator({
+      config: loadValidatorConfig(env),
+      logger,
+      env,
+      workerModule: new URL('./testing/crashing-worker.ts', import.meta.url),
+    });
     validator.done.catch(() => undefined);
     const running = validator;
     await waitForValue(() => Promise.resolve(running.runner.stats().retries >= 2 ? true : undefined), {
