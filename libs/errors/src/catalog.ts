@@ -79,7 +79,7 @@ export const ERROR_CATALOG = {
   },
   WORKER_FAILED: {
     errorClass: 'transient',
-    httpStatus: 500,
+    httpStatus: 503,
     doc: 'A worker thread failed or exited while processing a chunk; the chunk is retried whole and nothing of it is committed.',
   },
   KAFKA_UNAVAILABLE: {
