@@ -72,6 +72,9 @@ export function createOrderedPool<T, R>(options: OrderedPoolOptions): OrderedPoo
     maxThreads: options.threads,
     // Workers live as long as the stage: no idle exit and re-start between chunks.
     idleTimeout: Number.POSITIVE_INFINITY,
+    // Piscina's default ('sync') blocks an idle worker's event loop in Atomics.wait: background
+    // work of a worker (the registry refresh of the validator's contracts) would never finish.
+    atomics: 'async',
     workerData: options.workerData,
     ...(options.maxHeapMb === undefined
       ? {}
