@@ -19,6 +19,7 @@ const LIB_LAYERS = {
   'scope:logging': ['scope:errors', 'scope:scrubber'],
   'scope:contracts': ['scope:errors', 'scope:config', 'scope:resilience'],
   'scope:kafka': ['scope:errors', 'scope:resilience'],
+  'scope:workers': ['scope:errors'],
   'scope:http': ['scope:errors', 'scope:logging', 'scope:resilience'],
   'scope:fhir': ['scope:errors', 'scope:contracts'],
   'scope:hl7': ['scope:errors'],

@@ -10,7 +10,7 @@ import {
   type IdentifierKind,
   type KnownIdentifiers,
 } from './known-identifiers.ts';
-import type { PatientDirectory } from './patient-directory.ts';
+import type { DirectorySnapshot, PatientDirectory } from './patient-directory.ts';
 import type { RecordScope } from './processors/types.ts';
 
 const PATIENT = 'Patient';
@@ -59,6 +59,20 @@ export interface Deidentifier {
    * shared directory; undefined when the record names no patient.
    */
   directorySubject(type: string, record: PlainRecord): string | undefined;
+  /**
+   * The directory's part of `deidentify`, for running the rest on a worker thread: a Patient
+   * record is remembered now; for any other record, what the directory knows of its patient now
+   * is returned as data, to go with the record to a worker whose directory is a
+   * `createSnapshotDirectory`. Called in record order on the thread that owns the directory, it
+   * gives each record what the inline path would have given it.
+   */
+  directoryStep(type: string, record: PlainRecord): DirectoryStep | undefined;
+}
+
+/** What a worker's directory needs of one record's patient (see `Deidentifier.directoryStep`). */
+export interface DirectoryStep {
+  readonly subject: string;
+  readonly snapshot: DirectorySnapshot;
 }
 
 /** Creates the de-identification step for a compiled policy and key. */
@@ -91,6 +105,19 @@ export function createDeidentifier(options: DeidentifierOptions): Deidentifier {
       return out;
     },
     directorySubject: (type, record) => directorySubject(policy.contract(type), record),
+    directoryStep(type, record) {
+      const directory = options.directory;
+      if (directory === undefined) return undefined;
+      const compiled = policy.contract(type);
+      const subject = directorySubject(compiled, record);
+      if (subject === undefined) return undefined;
+      if (compiled.type === PATIENT) {
+        directory.remember(subject, [...identifierValues(compiled, record)]);
+        return undefined;
+      }
+      const snapshot = directory.snapshot?.(subject);
+      return snapshot === undefined ? undefined : { subject, snapshot };
+    },
   };
 }
 

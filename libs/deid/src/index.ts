@@ -21,6 +21,7 @@ export {
   directorySubject,
   shiftSubject,
   type Deidentifier,
+  type DirectoryStep,
   type DeidentifierOptions,
   type PlainRecord,
 } from './deidentify.ts';
@@ -65,7 +66,13 @@ export {
   type IdentifierKind,
   type KnownIdentifiers,
 } from './known-identifiers.ts';
-export { createPatientDirectory, type IdentifierPair, type PatientDirectory } from './patient-directory.ts';
+export {
+  createPatientDirectory,
+  type DirectorySnapshot,
+  type IdentifierPair,
+  type PatientDirectory,
+} from './patient-directory.ts';
+export { createSnapshotDirectory, type SnapshotDirectory } from './snapshot-directory.ts';
 export {
   createSharedPatientDirectory,
   type DirectoryStore,

@@ -23,9 +23,21 @@ export interface PatientDirectory {
    * record carried no identifier); undefined when the patient is unknown.
    */
   recall(subject: string): KnownIdentifiers | undefined;
+  /**
+   * What is known of a patient as plain data (structured-cloneable), for a worker thread that
+   * de-identifies the patient's records (`createSnapshotDirectory`); undefined when unknown.
+   */
+  snapshot?(subject: string): DirectorySnapshot | undefined;
   /** Patients held. */
   readonly size: number;
 }
+
+/**
+ * What a directory knows of one patient, as data: the identifier values this process learnt, or
+ * the digest entries another replica shared (`createSharedPatientDirectory`).
+ */
+export type DirectorySnapshot =
+  { readonly values: readonly IdentifierPair[] } | { readonly hashed: readonly string[] };
 
 /** Identifier values kept per patient: the current ones and a few earlier versions. */
 const MAX_VALUES_PER_PATIENT = 256;
@@ -33,6 +45,8 @@ const MAX_VALUES_PER_PATIENT = 256;
 interface Entry {
   readonly values: Map<string, IdentifierPair>;
   matcher: KnownIdentifiers | undefined;
+  /** The same object until the patient is remembered again (a worker compiles it once per chunk). */
+  snapshot: DirectorySnapshot | undefined;
 }
 
 /**
@@ -48,7 +62,11 @@ export function createPatientDirectory(maxPatients: number): PatientDirectory {
   const entries = new Map<string, Entry>();
   return {
     remember(subject, identifiers) {
-      const entry = entries.get(subject) ?? { values: new Map<string, IdentifierPair>(), matcher: undefined };
+      const entry = entries.get(subject) ?? {
+        values: new Map<string, IdentifierPair>(),
+        matcher: undefined,
+        snapshot: undefined,
+      };
       entries.delete(subject);
       for (const [kind, value] of identifiers) {
         const id = `${kind}\0${value}`;
@@ -61,6 +79,7 @@ export function createPatientDirectory(maxPatients: number): PatientDirectory {
         entry.values.delete(id);
       }
       entry.matcher = undefined;
+      entry.snapshot = undefined;
       entries.set(subject, entry);
       if (entries.size > maxPatients) {
         const oldest = entries.keys().next().value;
@@ -72,6 +91,12 @@ export function createPatientDirectory(maxPatients: number): PatientDirectory {
       if (entry === undefined) return undefined;
       entry.matcher ??= compileKnownIdentifiers(entry.values.values());
       return entry.matcher;
+    },
+    snapshot(subject) {
+      const entry = entries.get(subject);
+      if (entry === undefined) return undefined;
+      entry.snapshot ??= { values: [...entry.values.values()] };
+      return entry.snapshot;
     },
     get size() {
       return entries.size;

@@ -6,7 +6,7 @@ import {
   isHashedEntry,
 } from './hashed-identifiers.ts';
 import type { KnownIdentifiers } from './known-identifiers.ts';
-import type { IdentifierPair, PatientDirectory } from './patient-directory.ts';
+import type { DirectorySnapshot, IdentifierPair, PatientDirectory } from './patient-directory.ts';
 
 /**
  * Where a shared directory keeps its digests (Redis in the redactor). Keys are pseudonyms of the
@@ -63,6 +63,8 @@ export function createSharedPatientDirectory(options: SharedPatientDirectoryOpti
   let pending = new Map<string, Set<string>>();
   /** Patients loaded by the last prefetch: subject → matcher. */
   let fetched = new Map<string, KnownIdentifiers>();
+  /** The digest entries behind `fetched`, for snapshots. */
+  let fetchedEntries = new Map<string, DirectorySnapshot>();
 
   return {
     remember(subject: string, identifiers: readonly IdentifierPair[]): void {
@@ -72,9 +74,15 @@ export function createSharedPatientDirectory(options: SharedPatientDirectoryOpti
       for (const entry of hashIdentifiers(hasher, identifiers)) entries.add(entry);
       pending.set(key, entries);
       fetched.delete(subject);
+      fetchedEntries.delete(subject);
     },
     recall(subject: string): KnownIdentifiers | undefined {
       return local.recall(subject) ?? fetched.get(subject);
+    },
+    snapshot(subject: string): DirectorySnapshot | undefined {
+      const own = local.snapshot?.(subject);
+      if (own !== undefined) return own;
+      return fetchedEntries.get(subject);
     },
     get size(): number {
       return local.size;
@@ -82,14 +90,19 @@ export function createSharedPatientDirectory(options: SharedPatientDirectoryOpti
     async prefetch(subjects: Iterable<string>): Promise<void> {
       const wanted = [...new Set(subjects)].filter((s) => local.recall(s) === undefined);
       const next = new Map<string, KnownIdentifiers>();
+      const nextEntries = new Map<string, DirectorySnapshot>();
       if (wanted.length > 0) {
         const sets = await store.fetch(wanted.map(keyOf));
         wanted.forEach((subject, i) => {
           const entries = (sets[i] ?? []).filter(isHashedEntry);
-          if (entries.length > 0) next.set(subject, compileHashedIdentifiers(hasher, entries));
+          if (entries.length > 0) {
+            next.set(subject, compileHashedIdentifiers(hasher, entries));
+            nextEntries.set(subject, { hashed: entries });
+          }
         });
       }
       fetched = next;
+      fetchedEntries = nextEntries;
     },
     async flush(): Promise<void> {
       if (pending.size === 0) return;

@@ -77,6 +77,11 @@ export const ERROR_CATALOG = {
     httpStatus: 503,
     doc: 'A retryable operation failed on every attempt.',
   },
+  WORKER_FAILED: {
+    errorClass: 'transient',
+    httpStatus: 503,
+    doc: 'A worker thread failed or exited while processing a chunk; the chunk is retried whole and nothing of it is committed.',
+  },
   KAFKA_UNAVAILABLE: {
     errorClass: 'transient',
     httpStatus: 503,

@@ -1,6 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
-import { createConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.ts';
+import type { KafkaMessage } from 'kafkajs';
+import { chunkBounds, createConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.ts';
 import { memoryLogger } from './testing/kafka.ts';
 import type { InputRecord, Output } from './records.ts';
 import {
@@ -275,5 +276,34 @@ describe('consumer runner, transactional (fakes)', () => {
     expect(fake.log.commits).toEqual([]);
     await runner.stop();
     await running;
+  });
+});
+
+describe('chunkBounds', () => {
+  const message = (bytes: number, offset: number): KafkaMessage =>
+    ({ key: null, value: Buffer.alloc(bytes), offset: String(offset) }) as unknown as KafkaMessage;
+
+  it('cuts a batch at the record limit and at the byte limit, whichever comes first', () => {
+    const batch = [100, 100, 100, 100, 100].map((b, i) => message(b, i));
+    expect(chunkBounds(batch, 2, undefined)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
+    expect(chunkBounds(batch, 10, 250)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
+    expect(chunkBounds(batch, 10, 1000)).toEqual([[0, 5]]);
+  });
+
+  it('puts a record larger than the byte limit in a chunk of its own', () => {
+    const batch = [10, 500, 10].map((b, i) => message(b, i));
+    expect(chunkBounds(batch, 10, 100)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
   });
 });

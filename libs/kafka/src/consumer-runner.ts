@@ -49,6 +49,13 @@ export interface RunnerBaseOptions {
   readonly topics: readonly string[];
   /** Most records handed over at once (a fetched batch is split into chunks of this size). */
   readonly maxBatch: number;
+  /**
+   * Most bytes (record keys and values) in flight: a fetch asks the broker for at most this much
+   * (kafkajs `maxBytes`; a single record larger than it still comes whole), a chunk is cut when
+   * it reaches it, and the next fetch waits until the batch is processed, which is the
+   * backpressure. Defaults to kafkajs' 10 MiB fetch.
+   */
+  readonly maxInFlightBytes?: number;
   readonly logger?: KafkaLogger;
   /** Where a group without committed offsets starts. Defaults to true: a new stage must see everything. */
   readonly fromBeginning?: boolean;
@@ -122,6 +129,35 @@ export interface RunnerSeams {
   readonly admin?: Admin;
 }
 
+function bytesOf(message: KafkaMessage): number {
+  return (message.key?.length ?? 0) + (message.value?.length ?? 0);
+}
+
+/**
+ * Where a fetched batch is cut into chunks: at most `maxRecords` records and, when given, about
+ * `maxBytes` bytes each (a chunk holds at least one record, however large).
+ */
+export function chunkBounds(
+  messages: readonly KafkaMessage[],
+  maxRecords: number,
+  maxBytes: number | undefined,
+): [number, number][] {
+  const out: [number, number][] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const size = bytesOf(messages[i] as KafkaMessage);
+    if (i > start && (i - start >= maxRecords || (maxBytes !== undefined && bytes + size > maxBytes))) {
+      out.push([start, i]);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < messages.length) out.push([start, messages.length]);
+  return out;
+}
+
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
@@ -136,9 +172,11 @@ export function createConsumerRunner(
   options: ConsumerRunnerOptions | PositionStoreRunnerOptions,
   seams: RunnerSeams = {},
 ): ConsumerRunner {
-  const { kafka, groupId, maxBatch } = options;
+  const { kafka, groupId, maxBatch, maxInFlightBytes } = options;
   if (!Number.isInteger(maxBatch) || maxBatch < 1)
     throw new RangeError('maxBatch must be a positive integer');
+  if (maxInFlightBytes !== undefined && (!Number.isInteger(maxInFlightBytes) || maxInFlightBytes < 1))
+    throw new RangeError('maxInFlightBytes must be a positive integer');
   if (options.topics.length === 0) throw new RangeError('topics must not be empty');
   const store = 'positionStore' in options ? options.positionStore : undefined;
   const stage = 'positionStore' in options ? undefined : options;
@@ -169,6 +207,9 @@ export function createConsumerRunner(
             maxBytes: Math.max(10 * 1024 * 1024, 4 * options.maxBytesPerPartition),
           }),
       allowAutoTopicCreation: false,
+      ...(maxInFlightBytes === undefined
+        ? {}
+        : { maxBytes: maxInFlightBytes, maxBytesPerPartition: Math.min(maxInFlightBytes, 1024 * 1024) }),
     });
   let admin: Admin | undefined = seams.admin;
   const getAdmin = async (): Promise<Admin> => {
@@ -400,22 +441,27 @@ export function createConsumerRunner(
     progress.setLag(topic, partition, batch.highWatermark, batch.firstOffset() ?? batch.highWatermark);
     // Includes a trailing transaction marker, so committing past it leaves no phantom lag.
     const lastOfBatch = batch.lastOffset();
-    for (let i = 0; i < batch.messages.length; i += maxBatch) {
-      const messages = batch.messages.slice(i, i + maxBatch);
-      const isLast = i + maxBatch >= batch.messages.length;
-      const lastOffset = isLast ? lastOfBatch : (messages[messages.length - 1] as KafkaMessage).offset;
-      const commit: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
-      const result = await runChunk(payload, messages, commit);
-      if (result.outcome !== 'done') return;
-      payload.resolveOffset(lastOffset);
-      progress.setLag(topic, partition, batch.highWatermark, commit.offset);
-      const skipTo = result.stored?.next;
-      if (skipTo !== undefined && BigInt(skipTo) > BigInt(commit.offset)) {
-        // Another consumer stored further than this fetch: continue from its position.
-        consumer.seek({ topic, partition, offset: skipTo });
-        return;
+    progress.inFlight(batch.messages.reduce((sum, m) => sum + bytesOf(m), 0));
+    try {
+      for (const [start, end] of chunkBounds(batch.messages, maxBatch, maxInFlightBytes)) {
+        const messages = batch.messages.slice(start, end);
+        const isLast = end >= batch.messages.length;
+        const lastOffset = isLast ? lastOfBatch : (messages[messages.length - 1] as KafkaMessage).offset;
+        const commit: CommitPoint = { topic, partition, offset: nextOffset(lastOffset) };
+        const result = await runChunk(payload, messages, commit);
+        if (result.outcome !== 'done') return;
+        payload.resolveOffset(lastOffset);
+        progress.setLag(topic, partition, batch.highWatermark, commit.offset);
+        const skipTo = result.stored?.next;
+        if (skipTo !== undefined && BigInt(skipTo) > BigInt(commit.offset)) {
+          // Another consumer stored further than this fetch: continue from its position.
+          consumer.seek({ topic, partition, offset: skipTo });
+          return;
+        }
+        await payload.heartbeat();
       }
-      await payload.heartbeat();
+    } finally {
+      progress.inFlight(0);
     }
   }
 

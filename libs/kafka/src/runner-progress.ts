@@ -18,6 +18,10 @@ export interface ConsumerStats {
   readonly lastBatchMs: number;
   /** Records behind the high watermark, summed over assigned partitions, as of the last fetch. */
   readonly lag: number;
+  /** Bytes (keys and values) of the fetched batch being processed now; 0 between batches. */
+  readonly inFlightBytes: number;
+  /** The most `inFlightBytes` has been since start. */
+  readonly peakInFlightBytes: number;
 }
 
 type MutableStats = { -readonly [K in keyof ConsumerStats]: ConsumerStats[K] };
@@ -38,6 +42,8 @@ export class RunnerProgress {
     quarantined: 0,
     lastBatchMs: 0,
     lag: 0,
+    inFlightBytes: 0,
+    peakInFlightBytes: 0,
   };
   private readonly lagByPartition = new Map<string, number>();
   private readonly committedNext = new Map<string, bigint>();
@@ -48,6 +54,12 @@ export class RunnerProgress {
 
   fetched(records: number): void {
     this.counters.consumed += records;
+  }
+
+  /** Bytes of the batch in process (0 when it is done). */
+  inFlight(bytes: number): void {
+    this.counters.inFlightBytes = bytes;
+    if (bytes > this.counters.peakInFlightBytes) this.counters.peakInFlightBytes = bytes;
   }
 
   retried(): void {

@@ -18,6 +18,15 @@ export const redactorEnv = z.object({
   REDACTOR_TRANSACTIONAL_ID: z.string().min(1).optional(),
   REDACTOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
   REDACTOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
+  /**
+   * Bytes of input records in flight: a fetch asks for at most this much, a chunk is cut at it,
+   * and the next fetch waits until the batch is processed (metric `redactor_consumer{stat="inFlightBytes"}`).
+   */
+  REDACTOR_MAX_INFLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   /** `ehr.valid.<Type>` is this prefix plus the resource type; the subject adds `-value`. */
   REDACTOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
   REDACTOR_CLEAN_TOPIC_PREFIX: z.string().min(1).default('ehr.clean.'),
@@ -44,6 +53,13 @@ export const redactorEnv = z.object({
     .int()
     .positive()
     .default(90 * 24 * 3600),
+  /**
+   * Worker threads for de-identification (the per-record CPU work after decryption); 0 runs it on
+   * the main thread. Outputs and commits stay in input order per partition either way.
+   */
+  REDACTOR_WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
+  /** Old-generation heap limit of each worker thread, in MB (V8's default when unset); a worker beyond it exits and its chunk is retried. */
+  REDACTOR_WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
   /** A built-in policy name (`safe-harbor`, `limited-data-set`) or a path to a policy JSON file. */
   REDACTOR_POLICY: z.string().min(1).default(DEFAULT_POLICY),
 });

@@ -1,5 +1,5 @@
 import { KIND_HEADER, type QuarantineReason } from '@ehrflow/contracts';
-import type { Deidentifier, PlainRecord } from '@ehrflow/deid';
+import type { Deidentifier, DirectoryStep, PlainRecord } from '@ehrflow/deid';
 import { PipelineError, isProgrammerError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output, QuarantineHook } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
@@ -7,6 +7,7 @@ import type { Keyring } from '@ehrflow/phi';
 import type { CleanPlan } from './clean-schemas.ts';
 import type { RedactorTopics } from './config.ts';
 import type { Decryptor } from './decrypt.ts';
+import type { DeidJob, DeidResult, DeidWorkers } from './deid-workers.ts';
 import type { DeletionPlan, DeletionRedactor } from './deletions.ts';
 import { typeLabel, type RedactorMetrics } from './metrics.ts';
 import { quarantineRecord, reasonOf, type RedactorOrigin } from './quarantine.ts';
@@ -29,6 +30,11 @@ export interface RedactHandlerDeps {
    * are prefetched before de-identification and the Patients it saw are stored after it.
    */
   readonly directory?: BatchDirectory;
+  /**
+   * Worker threads for the de-identification step (REDACTOR_WORKERS > 0); inline when absent.
+   * Decryption and the directory stay on this thread, in record order.
+   */
+  readonly workers?: DeidWorkers;
 }
 
 /** The batch hooks of a shared patient directory (`SharedPatientDirectory`). */
@@ -222,6 +228,41 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     }
   };
 
+  /** The worker path's end of one record: its clean output, or a quarantine for what was refused. */
+  const finish = (ready: Ready, result: DeidResult | undefined): Output => {
+    if (result === undefined) {
+      throw new PipelineError('WORKER_FAILED', 'worker results do not match the chunk', { context: {} });
+    }
+    if (result.refused !== undefined) {
+      const { code, fieldPath } = result.refused;
+      const err = new PipelineError(
+        code,
+        `${fieldPath === null ? 'record' : `field ${fieldPath}`}: de-identification refused the value (${code})`,
+        { context: fieldPath === null ? {} : { fieldPath } },
+      );
+      return quarantineError(ready.origin, err, ready.key);
+    }
+    const output: Output = { topic: ready.cleanTopic, key: ready.key, value: result.clean };
+    origins.set(output, ready.origin);
+    deps.metrics?.records.inc({ outcome: 'clean', resource_type: ready.type });
+    return output;
+  };
+
+  /** De-identifies on the workers: directory steps taken here in record order, results in order. */
+  const deidentifyOnWorkers = async (
+    workers: DeidWorkers,
+    prepared: readonly (Output | Ready)[],
+  ): Promise<Output[]> => {
+    const jobs: DeidJob[] = [];
+    for (const p of prepared) {
+      if (isReady(p))
+        jobs.push({ type: p.type, plain: p.plain, step: directoryStepOf(deps.deidentifier, p) });
+    }
+    const results = await workers.deidentify(jobs);
+    let next = 0;
+    return prepared.map((p) => (isReady(p) ? finish(p, results[next++]) : p));
+  };
+
   const handleBatch = async (batch: readonly InputRecord[]): Promise<Output[]> => {
     const prepared = batch.map((r) =>
       r.topic === deps.deletions.plan.validTopic ? redactDeletion(r) : prepare(r),
@@ -236,7 +277,10 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
       }
       await directory.prefetch(subjects);
     }
-    const outputs = prepared.map((p) => (isReady(p) ? deidentify(p) : p));
+    const outputs =
+      deps.workers === undefined
+        ? prepared.map((p) => (isReady(p) ? deidentify(p) : p))
+        : await deidentifyOnWorkers(deps.workers, prepared);
     await directory?.flush();
     return outputs;
   };
@@ -282,6 +326,17 @@ function directorySubjectOf(deidentifier: Deidentifier, ready: Ready): string | 
   } catch (err) {
     if (isProgrammerError(err)) throw err;
     // De-identification meets the same problem and quarantines the record.
+    return undefined;
+  }
+}
+
+/** The directory step of a ready record; a record the contract cannot place has none. */
+function directoryStepOf(deidentifier: Deidentifier, ready: Ready): DirectoryStep | undefined {
+  try {
+    return deidentifier.directoryStep(ready.type, ready.plain);
+  } catch (err) {
+    if (isProgrammerError(err)) throw err;
+    // De-identification meets the same problem on the worker and the record is quarantined.
     return undefined;
   }
 }

@@ -11,6 +11,8 @@ export interface RedactorMetrics {
   readonly freeTextWithheld: SafeCounter<'type' | 'reason'>;
   readonly deidSeconds: SafeHistogram<never>;
   readonly consumer: SafeGauge<'stat'>;
+  /** Patients the in-memory directory holds (`held`) and may hold (`capacity`, REDACTOR_PATIENT_DIRECTORY_SIZE). */
+  readonly directory: SafeGauge<'measure'>;
 }
 
 const TYPE_LABEL = /^[A-Z][A-Za-z]{1,63}$/;
@@ -44,5 +46,10 @@ export function createRedactorMetrics(metrics: ServiceMetrics): RedactorMetrics 
       [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
     ),
     consumer: metrics.gauge('redactor_consumer', 'Consumer runner counters', ['stat']),
+    directory: metrics.gauge(
+      'redactor_patient_directory_patients',
+      'Patients held by the in-memory patient directory (measure=held) and its bound (measure=capacity); the least recently remembered go first',
+      ['measure'],
+    ),
   };
 }

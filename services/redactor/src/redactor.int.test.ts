@@ -84,6 +84,8 @@ const env: Record<string, string> = {
   REDACTOR_QUARANTINE_TOPIC: quarantineTopic,
   REDACTOR_RESOURCE_TYPES: types.join(','),
   REDACTOR_MAX_BATCH: '50',
+  // `REDACTOR_WORKERS=2 npx vitest run --project integration services/redactor` runs these with worker threads on.
+  ...(process.env.REDACTOR_WORKERS === undefined ? {} : { REDACTOR_WORKERS: process.env.REDACTOR_WORKERS }),
   REDIS_URL,
   REDACTOR_DIRECTORY_KEY_PREFIX: directoryPrefix,
 };

@@ -13,6 +13,7 @@ import {
 } from '@ehrflow/deid';
 import {
   createConsumerRunner,
+  type BatchHandler,
   type ConsumerRunner,
   type ConsumerStats,
   type KafkaClient,
@@ -31,6 +32,7 @@ import {
   type DeletionRedactor,
 } from './deletions.ts';
 import { createRedisDirectoryStore } from './directory-store.ts';
+import { createDeidWorkers } from './deid-workers.ts';
 import { createRedactHandler } from './handler.ts';
 import { createRedactorMetrics } from './metrics.ts';
 
@@ -116,6 +118,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     {
       patientDirectory: directory === undefined ? 'off' : shared === undefined ? 'memory' : 'memory+redis',
       maxPatients: config.REDACTOR_PATIENT_DIRECTORY_SIZE,
+      workers: config.REDACTOR_WORKERS,
     },
     directory === undefined
       ? 'patient directory off: free text of every non-Patient record is withheld'
@@ -129,7 +132,39 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     onFreeTextWithheld: (resourceType, _field, reason) =>
       metrics?.freeTextWithheld.inc({ type: resourceType, reason }),
   });
-  const { handler, onQuarantine } = createRedactHandler({
+  const workers =
+    config.REDACTOR_WORKERS === 0
+      ? undefined
+      : createDeidWorkers({
+          threads: config.REDACTOR_WORKERS,
+          ...(config.REDACTOR_WORKER_HEAP_MB === undefined
+            ? {}
+            : { maxHeapMb: config.REDACTOR_WORKER_HEAP_MB }),
+          policy,
+          contracts: [...plan.types.values()].map((t) => ({
+            type: t.valid.type,
+            json: t.valid.json,
+            label: `${t.valid.subject} v${t.valid.version}`,
+          })),
+          pseudonymKey,
+          directory: directory !== undefined,
+          ...(options.now === undefined ? {} : { now: options.now }),
+          onFreeTextWithheld: (type, reason) => metrics?.freeTextWithheld.inc({ type, reason }),
+        });
+  try {
+    // Workers that cannot load or compile the policy refuse the start, before anything is consumed.
+    await workers?.warmUp();
+  } catch (err) {
+    await workers?.close();
+    await registry.close();
+    await redis?.quit().catch(() => undefined);
+    throw err;
+  }
+  metrics?.directory.set(
+    { measure: 'capacity' },
+    directory === undefined ? 0 : config.REDACTOR_PATIENT_DIRECTORY_SIZE,
+  );
+  const redact = createRedactHandler({
     plan,
     topics,
     deidentifier,
@@ -139,7 +174,14 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     logger,
     ...(metrics === undefined ? {} : { metrics }),
     ...(shared === undefined ? {} : { directory: shared }),
+    ...(workers === undefined ? {} : { workers }),
   });
+  const { onQuarantine } = redact;
+  const handler: BatchHandler = async (batch) => {
+    const outputs = await redact.handler(batch);
+    metrics?.directory.set({ measure: 'held' }, directory?.size ?? 0);
+    return outputs;
+  };
 
   const kafka =
     options.kafka ??
@@ -159,11 +201,13 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     delivery: config.REDACTOR_DELIVERY,
     transactionalId: config.REDACTOR_TRANSACTIONAL_ID ?? `${config.REDACTOR_GROUP_ID}-tx-${hostname()}`,
     maxBatch: config.REDACTOR_MAX_BATCH,
+    maxInFlightBytes: config.REDACTOR_MAX_INFLIGHT_BYTES,
     logger,
   });
   const stage = runConsumerStage(runner, {
     ...(metrics === undefined ? {} : { stats: metrics.consumer }),
     close: async () => {
+      await workers?.close();
       await registry.close();
       await redis?.quit().catch(() => undefined);
     },

@@ -11,7 +11,13 @@ ehr.clean.deletions (topics: <prefix>deletions). Configuration comes from the en
   KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD(_FILE)
   REDACTOR_POLICY          safe-harbor (default) | limited-data-set | path to a policy JSON file
   REDACTOR_DELIVERY        at-least-once (default) | transactional
-  REDACTOR_GROUP_ID, REDACTOR_TRANSACTIONAL_ID, REDACTOR_MAX_BATCH
+  REDACTOR_GROUP_ID, REDACTOR_TRANSACTIONAL_ID, REDACTOR_MAX_BATCH (500 records per chunk)
+  REDACTOR_MAX_INFLIGHT_BYTES      input bytes in flight: fetch size and chunk cut (default 4 MiB);
+                                   metric ehrflow_redactor_consumer{stat="inFlightBytes"|"peakInFlightBytes"}
+  REDACTOR_WORKERS                 worker threads for de-identification (default 0 = main thread);
+                                   outputs and commits stay in input order per partition, a failed
+                                   worker fails the chunk (WORKER_FAILED, retried) and commits nothing
+  REDACTOR_WORKER_HEAP_MB          heap limit of each worker thread (V8's default when unset)
   REDACTOR_VALID_TOPIC_PREFIX (ehr.valid.), REDACTOR_CLEAN_TOPIC_PREFIX (ehr.clean.)
   REDACTOR_QUARANTINE_TOPIC (ehr.quarantine), REDACTOR_RESOURCE_TYPES (comma list)
   REDACTOR_PATIENT_DIRECTORY_SIZE  patients remembered to scrub their names from other records'
@@ -19,6 +25,7 @@ ehr.clean.deletions (topics: <prefix>deletions). Configuration comes from the en
   REDIS_URL                        shares the directory across replicas and restarts as keyed
                                    digests (no PHI in Redis); unset = this process's memory only
   REDACTOR_DIRECTORY_KEY_PREFIX (ehrflow:redactor:directory:), REDACTOR_DIRECTORY_TTL_SECONDS (90 days)
+                                   directory size: ehrflow_redactor_patient_directory_patients{measure}
 
 Free text (notes) is published scrubbed — patterns, the patient's identifiers, and every person's
 name (context, name dictionaries, capitalised words; see libs/deid/README.md) — only for records

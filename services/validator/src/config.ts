@@ -17,6 +17,22 @@ export const validatorEnv = z.object({
   VALIDATOR_TRANSACTIONAL_ID: z.string().min(1).optional(),
   VALIDATOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
   VALIDATOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
+  /**
+   * Bytes of input records in flight: a fetch asks for at most this much, a chunk is cut at it,
+   * and the next fetch waits until the batch is processed (metric `validator_consumer{stat="inFlightBytes"}`).
+   */
+  VALIDATOR_MAX_INFLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
+  /**
+   * Worker threads for FHIR envelopes (decrypt, parse, map, check, seal); 0 validates on the main
+   * thread. Outputs and commits stay in input order per partition either way.
+   */
+  VALIDATOR_WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
+  /** Old-generation heap limit of each worker thread, in MB (V8's default when unset); a worker beyond it exits and its chunk is retried. */
+  VALIDATOR_WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
   VALIDATOR_RAW_TOPIC: z.string().min(1).default('ehr.raw'),
   /**
    * `ehr.valid.<Type>` is this prefix plus the resource type; the contract subject adds `-value`.

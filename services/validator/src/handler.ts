@@ -6,6 +6,7 @@ import type { DerivingValidator } from './derived-resources.ts';
 import type { Monitor } from './monitor.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
+import type { EnvelopeInput, ValidateWorkers } from './validate-workers.ts';
 
 export interface HandlerDeps {
   readonly validator: RecordValidator;
@@ -17,6 +18,11 @@ export interface HandlerDeps {
   readonly quarantineTopic: string;
   readonly metrics?: ValidatorMetrics;
   readonly now?: () => number;
+  /**
+   * Worker threads for FHIR envelopes (VALIDATOR_WORKERS > 0); inline when absent. HL7 v2, X12
+   * and undecodable records stay on this thread; outcomes are taken in input order either way.
+   */
+  readonly workers?: ValidateWorkers;
 }
 
 /** The batch handler and the produce-time quarantine hook of the consumer runner. */
@@ -112,15 +118,31 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
     return output;
   }
 
+  const isHl7 = (input: RawInput): input is EnvelopeInput =>
+    deps.hl7 !== undefined && input.envelope !== undefined && input.envelope.format === 'HL7V2';
+  const isX12 = (input: RawInput): input is EnvelopeInput =>
+    deps.x12 !== undefined && input.envelope !== undefined && input.envelope.format === 'X12';
+  const onWorkers = (input: RawInput): input is EnvelopeInput =>
+    deps.workers !== undefined && input.envelope !== undefined && !isHl7(input) && !isX12(input);
+
   async function outputsOf(inputs: readonly RawInput[]): Promise<Output[]> {
     const out: Output[] = [];
-    // Sequential on purpose: validation is CPU-bound and the fill-rate windows count in order.
+    // The workers validate their share of the chunk first; the outcomes are then taken in input
+    // order with the rest, because the fill-rate windows count in order.
+    const finishers = deps.workers === undefined ? [] : await deps.workers.validate(inputs.filter(onWorkers));
+    let next = 0;
     for (const input of inputs) {
-      if (deps.hl7 !== undefined && input.envelope !== undefined && input.envelope.format === 'HL7V2') {
+      if (isHl7(input) && deps.hl7 !== undefined) {
         for (const outcome of await deps.hl7.validate(input)) out.push(toOutput(outcome, input));
-      } else if (deps.x12 !== undefined && input.envelope !== undefined && input.envelope.format === 'X12') {
+      } else if (isX12(input) && deps.x12 !== undefined) {
         for (const outcome of await deps.x12.validate(input)) out.push(toOutput(outcome, input));
+      } else if (onWorkers(input)) {
+        const finish = finishers[next++];
+        if (finish === undefined)
+          throw new PipelineError('WORKER_FAILED', 'worker outcomes do not match the chunk');
+        out.push(toOutput(await finish(), input));
       } else {
+        // Sequential on purpose: validation is CPU-bound and the fill-rate windows count in order.
         out.push(toOutput(await deps.validator.validate(input), input));
       }
     }

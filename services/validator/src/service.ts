@@ -39,6 +39,7 @@ import { createMonitor, type Monitor } from './monitor.ts';
 import { openSharedAlertClaim, replicaTransactionalId } from './replica.ts';
 import { createQuarantineSpikes } from './quarantine-spikes.ts';
 import { createRecordValidator } from './validate-record.ts';
+import { createValidatePool, createValidateWorkers } from './validate-workers.ts';
 
 /** The validator's parts, wired, but not consuming yet (the service and the replay command share it). */
 export interface ValidatorParts {
@@ -70,6 +71,8 @@ export interface BuildOptions {
   readonly kafka?: KafkaClient;
   /** Kafka client id when `kafka` is not given; wins over `KAFKA_CLIENT_ID`. */
   readonly clientId?: string;
+  /** The worker threads' module instead of `validate-worker.ts` (tests: a worker that crashes). */
+  readonly workerModule?: URL;
 }
 
 /** The sinks the configuration asks for; with none, alerts go to the log (when allowed). */
@@ -216,8 +219,33 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     config.VALIDATOR_X12_MAPPING ?? join(findSchemasDir(), 'x12', 'mapping.json'),
     contractPhiLookup(findSchemasDir()),
   );
+  const workers =
+    config.VALIDATOR_WORKERS === 0
+      ? undefined
+      : createValidateWorkers(
+          createValidatePool(config.VALIDATOR_WORKERS, config, {
+            ...(config.VALIDATOR_WORKER_HEAP_MB === undefined
+              ? {}
+              : { maxHeapMb: config.VALIDATOR_WORKER_HEAP_MB }),
+            ...(options.workerModule === undefined ? {} : { module: options.workerModule }),
+          }),
+          {
+            contracts,
+            fillRate: validator.fillRate,
+          },
+        );
+  try {
+    // Workers that cannot load or fetch their contracts refuse the start, before anything is consumed.
+    await workers?.warmUp();
+  } catch (err) {
+    await workers?.close();
+    await shared?.close();
+    await registry.close();
+    throw err;
+  }
   const handler = createValidatorHandler({
     validator,
+    ...(workers === undefined ? {} : { workers }),
     hl7: createHl7Validator({ keyring, mapping: hl7Mapping, fhir: validator }),
     x12: createX12Validator({ keyring, mapping: x12Mapping, fhir: validator }),
     monitor,
@@ -240,6 +268,7 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
     producer,
     metrics,
     async close() {
+      await workers?.close();
       await Promise.allSettled(sinks.map((s) => (s.close ? s.close() : Promise.resolve())));
       await shared?.close();
       await producer.disconnect();
@@ -273,6 +302,7 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     delivery: config.VALIDATOR_DELIVERY,
     transactionalId: replicaTransactionalId(config),
     maxBatch: config.VALIDATOR_MAX_BATCH,
+    maxInFlightBytes: config.VALIDATOR_MAX_INFLIGHT_BYTES,
     logger: options.logger,
   });
   parts.monitor.start();

@@ -9,7 +9,13 @@ Configuration comes from the environment only:
   KAFKA_BROKERS, SCHEMA_REGISTRY_URL, PHI_KEYRING, PSEUDONYM_KEY   required
   HTTP_PORT (0 = any), LOG_LEVEL, EHRFLOW_MODE, SHUTDOWN_TIMEOUT_MS
   VALIDATOR_DELIVERY at-least-once | transactional (default at-least-once)
-  VALIDATOR_GROUP_ID, VALIDATOR_TRANSACTIONAL_ID, VALIDATOR_MAX_BATCH
+  VALIDATOR_GROUP_ID, VALIDATOR_TRANSACTIONAL_ID, VALIDATOR_MAX_BATCH (500 records per chunk)
+  VALIDATOR_MAX_INFLIGHT_BYTES  input bytes in flight: fetch size and chunk cut (default 4 MiB);
+                                metric ehrflow_validator_consumer{stat="inFlightBytes"|"peakInFlightBytes"}
+  VALIDATOR_WORKERS             worker threads for FHIR envelopes (default 0 = main thread); outputs
+                                and commits stay in input order per partition, a failed worker fails
+                                the chunk (WORKER_FAILED, retried) and commits nothing
+  VALIDATOR_WORKER_HEAP_MB      heap limit of each worker thread (V8's default when unset)
   VALIDATOR_RAW_TOPIC, VALIDATOR_VALID_TOPIC_PREFIX (deletions: <prefix>deletions)
   VALIDATOR_QUARANTINE_TOPIC, VALIDATOR_DRIFT_TOPIC
   VALIDATOR_RESOURCE_TYPES (comma list), VALIDATOR_SCHEMA_REFRESH_MS, VALIDATOR_MAX_PAYLOAD_BYTES

@@ -53,6 +53,11 @@ export type Outcome =
       readonly drift: readonly DriftObservation[];
       /** Kafka headers of the valid record (the HL7 path links each part to its message). */
       readonly headers?: Readonly<Record<string, string>>;
+      /**
+       * Set when the fill rate was not observed (`fillRate: false`): the fields whose mapped value
+       * was empty (`""`), which encryption would hide from the fill-rate count.
+       */
+      readonly emptyFields?: readonly string[];
     }
   | {
       /** A DELETE envelope, bound for `ehr.valid.deletions`. */
@@ -82,6 +87,11 @@ export interface ValidateDeps {
   readonly deletions: DeletionContract;
   readonly maxPayloadBytes: number;
   readonly now?: () => number;
+  /**
+   * False on a worker thread: fill-rate windows count records in order, per process, so the main
+   * thread observes them (`createFillRateObserver`) when the outcomes come back. Default true.
+   */
+  readonly fillRate?: boolean;
 }
 
 /**
@@ -95,6 +105,8 @@ export interface RecordValidator {
    * transient failures (registry unreachable), so the batch is retried.
    */
   validate(input: RawInput): Promise<Outcome>;
+  /** The fill-rate windows' observer of this validator (the worker path observes through it too). */
+  readonly fillRate: FillRateObserver;
 }
 
 /** What stands for a `resourceType` that is no R4 type: the value itself may be record data. */
@@ -102,8 +114,7 @@ export const NOT_A_TYPE = '(not a FHIR R4 type)';
 
 export function createRecordValidator(deps: ValidateDeps): RecordValidator {
   const now = deps.now ?? Date.now;
-  /** Sources already told they have no accepted fill-rate baseline (once per process). */
-  const baselineNoticed = new Set<string>();
+  const fillRate = createFillRateObserver(now);
   const parsers = new Map<RawFormat, Parser>();
   const parser = (format: RawFormat): Parser => {
     let p = parsers.get(format);
@@ -132,6 +143,7 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
   }
 
   return {
+    fillRate,
     async validate(input) {
       if (input.envelope === undefined) return undecodable(input);
       const { envelope, position, key } = input;
@@ -180,38 +192,20 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
         );
       }
 
-      active.fillRate.observe(result.record);
-      const drops = active.fillRate.drops().map((d): DriftObservation => ({
-        kind: 'fill_rate_drop',
-        sourceId: d.sourceId,
-        resourceType,
-        subject: active.subject,
-        version: active.version,
-        fieldPath: d.fieldPath,
-        expectedType: null,
-        observedType: null,
-        offset: position.offset,
-        at: now(),
-        fillRate: { observed: d.observed, expected: d.expected, baseline: d.baseline, records: d.records },
-      }));
-
-      // One notice per source without an accepted baseline (not an alert per field).
-      for (const sourceId of active.fillRate.needsBaseline()) {
-        if (baselineNoticed.has(sourceId)) continue;
-        baselineNoticed.add(sourceId);
-        drops.push({
-          kind: 'baseline_needed',
-          sourceId,
-          resourceType,
-          subject: active.subject,
-          version: active.version,
-          fieldPath: null,
-          expectedType: null,
-          observedType: null,
-          offset: position.offset,
-          at: now(),
-        });
+      if (deps.fillRate === false) {
+        const record = result.record;
+        return {
+          kind: 'valid',
+          recordId: envelope.recordId,
+          topic: active.topic,
+          key: key ?? envelope.recordId,
+          value: encryptPhiFields(result.record, active.contract, deps.keyring),
+          contract: active,
+          drift,
+          emptyFields: Object.keys(record).filter((name) => record[name] === ''),
+        };
       }
+      const drops = fillRate.observe(active, result.record, position.offset);
 
       return {
         kind: 'valid',
@@ -346,6 +340,53 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
       null,
     );
   }
+}
+
+/** Observes fill rates in record order: the drift of fill-rate drops and one baseline notice per source. */
+export interface FillRateObserver {
+  observe(active: ActiveContract, record: MappedRecord, offset: string): DriftObservation[];
+}
+
+export function createFillRateObserver(now: () => number = Date.now): FillRateObserver {
+  /** Sources already told they have no accepted fill-rate baseline (once per process). */
+  const baselineNoticed = new Set<string>();
+  return {
+    observe(active, record, offset) {
+      const { resourceType } = active;
+      active.fillRate.observe(record);
+      const drops = active.fillRate.drops().map((d): DriftObservation => ({
+        kind: 'fill_rate_drop',
+        sourceId: d.sourceId,
+        resourceType,
+        subject: active.subject,
+        version: active.version,
+        fieldPath: d.fieldPath,
+        expectedType: null,
+        observedType: null,
+        offset,
+        at: now(),
+        fillRate: { observed: d.observed, expected: d.expected, baseline: d.baseline, records: d.records },
+      }));
+      // One notice per source without an accepted baseline (not an alert per field).
+      for (const sourceId of active.fillRate.needsBaseline()) {
+        if (baselineNoticed.has(sourceId)) continue;
+        baselineNoticed.add(sourceId);
+        drops.push({
+          kind: 'baseline_needed',
+          sourceId,
+          resourceType,
+          subject: active.subject,
+          version: active.version,
+          fieldPath: null,
+          expectedType: null,
+          observedType: null,
+          offset,
+          at: now(),
+        });
+      }
+      return drops;
+    },
+  };
 }
 
 function codeOf(err: unknown): string {

@@ -50,6 +50,11 @@ const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`,
 const schemas = { extractor: `e2e_rep_${runId}_x`, loader: `e2e_rep_${runId}_l` };
 const enabled = process.env.EHRFLOW_REPLICAS_TEST !== '0';
 
+function workersEnv(name: 'VALIDATOR_WORKERS' | 'REDACTOR_WORKERS'): Record<string, string> {
+  const value = process.env[name];
+  return value === undefined ? {} : { [name]: value };
+}
+
 interface Replica {
   readonly name: string;
   readonly service: ServiceName;
@@ -140,9 +145,11 @@ describe.skipIf(!enabled)('two replicas per consumer stage, with a rebalance mid
       groups,
       alertFile,
       extraEnv: {
-        validator: { VALIDATOR_DELIVERY: 'transactional' },
+        // VALIDATOR_WORKERS / REDACTOR_WORKERS from the environment run the replicas with worker threads.
+        validator: { VALIDATOR_DELIVERY: 'transactional', ...workersEnv('VALIDATOR_WORKERS') },
         redactor: {
           REDACTOR_DELIVERY: 'transactional',
+          ...workersEnv('REDACTOR_WORKERS'),
           REDACTOR_DIRECTORY_KEY_PREFIX: `ehrflow:e2e-rep-${runId}:directory:`,
         },
       },

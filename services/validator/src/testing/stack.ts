@@ -81,6 +81,11 @@ export function testEnv(topics: TestTopics, extra: Env = {}): Env {
     VALIDATOR_VALID_TOPIC_PREFIX: topics.validPrefix,
     VALIDATOR_QUARANTINE_TOPIC: topics.quarantine,
     VALIDATOR_DRIFT_TOPIC: topics.drift,
+    // `VALIDATOR_WORKERS=2 npx vitest run --project integration services/validator` runs the
+    // integration tests with worker threads on.
+    ...(process.env.VALIDATOR_WORKERS === undefined
+      ? {}
+      : { VALIDATOR_WORKERS: process.env.VALIDATOR_WORKERS }),
     ...extra,
   };
 }

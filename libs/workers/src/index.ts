@@ -1,0 +1,10 @@
+export {
+  asBuffer,
+  createOrderedPool,
+  defineWorkerTask,
+  slices,
+  type OrderedPool,
+  type OrderedPoolOptions,
+  type OrderedPoolStats,
+  type WorkerReply,
+} from './ordered-pool.ts';
