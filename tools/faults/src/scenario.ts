@@ -82,6 +82,8 @@ export interface FaultContext extends PrepareContext {
   setEhrFaults(faults: FaultsInput): void;
   /** Clears every EHR fault. */
   clearEhrFaults(): void;
+  /** Undoes a revocation (`setEhrFaults({ revoke: [...] })`): the client gets tokens again. */
+  reinstateEhrClient(clientId: string): void;
   /** Client ids of the sources (for token revocation). */
   readonly ehrClients: readonly string[];
   /** Extractor source ids. */
@@ -121,6 +123,11 @@ export interface Scenario {
    * can; a scenario that cannot run is reported as skipped, not failed.
    */
   unavailable?(): Promise<string | undefined>;
+  /**
+   * A job ending `partial` is expected (the EHR reports error entries): it passes when its records
+   * reconcile. Default false: every job must end `completed`.
+   */
+  readonly acceptsPartial?: boolean;
   /** Share of the expected rows loaded before `inject` is called (default 0.15). */
   readonly injectAt?: number;
   /** Before the services start. */
