@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { createCodec, createRegistry, type QuarantineRecord } from '@ehrflow/contracts';
+import { patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import { parseKeyring } from '@ehrflow/phi';
 import {
   canaryValues,
@@ -106,6 +107,9 @@ export interface ScenarioRow {
 }
 
 const POLL_MS = 1_000;
+
+// The suite's own kafkajs clients (admin, topic reads) get the services' fix for kafkajs #1751.
+patchKafkaJsRequestQueue();
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioRow> {
   const startedAt = Date.now();
