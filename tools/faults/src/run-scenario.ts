@@ -130,7 +130,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
   const secrets = await loadOrCreateSecrets(join(options.dir, 'secrets.env'));
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...withoutStackVariables(process.env),
     ...options.stack.env,
     ...secrets,
     EHRFLOW_MODE: 'development',
@@ -237,6 +237,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           await startService(name);
         } catch {
           problems.push(`${name} could not be restarted after it exited`);
+          // As an orchestrator's crash-loop back-off: not a tight loop while a dependency is down.
+          await sleep(3_000);
         } finally {
           down.delete(name);
         }
@@ -580,6 +582,16 @@ async function restoreStack(stack: PrivateStack, log: (line: string) => void): P
     log(`${dep} was left down; starting it`);
     await stack.start(dep).catch(() => log(`${dep} could not be started`));
   }
+}
+
+/**
+ * The environment without any other stack's connection settings (the shared stack's TLS, SASL or
+ * CA variables of a developer's shell would point the services at the wrong servers).
+ */
+function withoutStackVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !/^(KAFKA_|SCHEMA_REGISTRY_|REDIS_|PG_|DATABASE_URL)/.test(k)),
+  );
 }
 
 /** Writes the sources file with every base and token URL passed through `rewrite`; returns its path. */
