@@ -376,7 +376,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           intervalMs: 500,
           what,
         }),
-      sleep,
+      sleep: (ms) => abortableSleep(ms, options.signal),
     };
 
     const injectAt = scenario.injectAt ?? 0.15;
@@ -394,6 +394,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // Drain: every job final, the stages caught up, and the row count settled.
     let stableSince = Date.now();
     let settled = -1;
+    let lastReport = Date.now();
     for (;;) {
       await refreshJobs();
       try {
@@ -438,7 +439,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         problems.push(
           `timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for the pipeline to drain`,
         );
+        problems.push(`where it stopped: ${whereItStands(jobs, counts, loaded, expected)}`);
         break;
+      }
+      if (Date.now() - lastReport >= 30_000) {
+        lastReport = Date.now();
+        log(`draining: ${whereItStands(jobs, counts, loaded, expected)}`);
       }
       await sleep(POLL_MS);
     }
@@ -459,6 +465,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
   // The invariants, on a stack that is whole again (a scenario that failed mid-way may not have restored it).
   await restoreStack(options.stack, log);
+  if (options.signal?.aborted === true) {
+    // Ctrl-C: everything this scenario started is stopped; no reconciliation or leak scan.
+    await scratch?.cleanUp().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await registry.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    return { ...skippedRow(scenario, 'interrupted'), passed: false, problems: ['interrupted'] };
+  }
   const jobIds = jobs.map((j) => j.id);
   let reconciled = false;
   if (jobIds.length > 0) {
@@ -550,6 +564,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   };
 }
 
+/** Job states, stage counts and rows (counts and ids only): where a drain stands. */
+function whereItStands(
+  jobs: readonly JobView[],
+  counts: StageCounts | null,
+  loaded: number,
+  expected: number,
+): string {
+  const jobText = jobs
+    .map((j) => `${j.id.slice(0, 8)} ${j.state} read ${j.counts.read} produced ${j.counts.produced}`)
+    .join(', ');
+  const stages =
+    counts === null
+      ? 'no stage counts'
+      : `raw ${counts.raw}, valid ${counts.valid}, quarantined ${counts.quarantined}, clean ${counts.clean}; ` +
+        `lag validator ${counts.lag.validator}, redactor ${counts.lag.redactor}`;
+  return `jobs ${jobText}; ${stages}; rows ${loaded}/${expected}`;
+}
+
 function skippedRow(scenario: Scenario, why: string): ScenarioRow {
   return {
     scenario: scenario.name,
@@ -605,6 +637,21 @@ async function rewriteSources(file: string, rewrite: (url: string) => string): P
   }
   await writeFile(file, `${JSON.stringify(parsed, null, 2)}\n`, { mode: 0o600 });
   return file;
+}
+
+/** Sleeps `ms`, or less when `signal` aborts (a Ctrl-C must not wait out a fault's pause). */
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
