@@ -23,7 +23,7 @@ const DURATIONS: FaultDurations = {
   linkOutageMs: 8_000,
 };
 /** Bound of one scenario; the test's own timeout is a little above it. */
-const SCENARIO_MS = 240_000;
+const SCENARIO_MS = 300_000;
 const dir = join(REPO_ROOT, '.run', 'faults-ci');
 const lines: string[] = [];
 
@@ -59,8 +59,8 @@ describe('the pipeline while its dependencies fail (CI variant of npm run faults
       stack,
       dir,
       sites: 1,
-      patients: 15,
-      paceSeconds: 25,
+      patients: 10,
+      paceSeconds: 20,
       durations: DURATIONS,
       seed: 'ehrflow-faults-ci',
       timeoutMs: SCENARIO_MS,
@@ -78,7 +78,7 @@ describe('the pipeline while its dependencies fail (CI variant of npm run faults
     async () => {
       expectClean(await runScenario(scenarioByName('kill-loader'), options));
     },
-    SCENARIO_MS + 60_000,
+    SCENARIO_MS + 120_000,
   );
 
   it(
@@ -88,7 +88,7 @@ describe('the pipeline while its dependencies fail (CI variant of npm run faults
       expectClean(row);
       expect(row.recoveryMs).not.toBeNull();
     },
-    SCENARIO_MS + 60_000,
+    SCENARIO_MS + 120_000,
   );
 
   it(
@@ -105,6 +105,6 @@ describe('the pipeline while its dependencies fail (CI variant of npm run faults
       });
       expectClean(row);
     },
-    SCENARIO_MS + 60_000,
+    SCENARIO_MS + 120_000,
   );
 });

@@ -95,6 +95,7 @@ async function main(argv: readonly string[]): Promise<number> {
         log: say,
       });
       rows.push(row);
+      for (const line of formatDetails([row])) say(line);
       say(
         `${scenario.name}: ${row.skipped !== null ? `skipped (${row.skipped})` : row.passed ? 'pass' : 'FAIL'}`,
       );
