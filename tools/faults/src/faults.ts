@@ -96,6 +96,8 @@ async function main(argv: readonly string[]): Promise<number> {
       });
       rows.push(row);
       for (const line of formatDetails([row])) say(line);
+      // Written after every scenario, so a long run that is stopped still leaves its rows.
+      if (args.report !== undefined) await writeReport(args.report, args.seed, rows);
       say(
         `${scenario.name}: ${row.skipped !== null ? `skipped (${row.skipped})` : row.passed ? 'pass' : 'FAIL'}`,
       );
@@ -113,18 +115,19 @@ async function main(argv: readonly string[]): Promise<number> {
 
   process.stdout.write(`\n${formatRows(rows)}\n\n`);
   for (const line of formatDetails(rows)) process.stdout.write(`${line}\n`);
-  if (args.report !== undefined) {
-    const path = resolve(args.report);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(
-      path,
-      `${JSON.stringify({ seed: args.seed, rows, markdown: formatMarkdown(rows) }, null, 2)}\n`,
-    );
-    process.stdout.write(`report: ${path}\n`);
-  }
+  if (args.report !== undefined)
+    process.stdout.write(`report: ${await writeReport(args.report, args.seed, rows)}\n`);
   const failed = rows.filter((r) => !r.passed);
   if (failed.length > 0) process.stdout.write(`failed: ${failed.map((r) => r.scenario).join(', ')}\n`);
   return failed.length === 0 && rows.length === planned.length ? 0 : 1;
+}
+
+/** Writes the rows (and the table in Markdown) as JSON; returns the absolute path. */
+async function writeReport(file: string, seed: string, rows: readonly ScenarioRow[]): Promise<string> {
+  const path = resolve(file);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify({ seed, rows, markdown: formatMarkdown(rows) }, null, 2)}\n`);
+  return path;
 }
 
 if (import.meta.main) {
