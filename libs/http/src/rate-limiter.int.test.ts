@@ -369,18 +369,26 @@ describe('createRateLimiter (Redis)', () => {
     expect(await admin.pttl(`ehrflow:rl:${source}`)).toBeGreaterThan(0);
   });
 
-  it('reports Redis failures as REDIS_UNAVAILABLE', async () => {
+  it('keeps granting from a local budget when Redis cannot be reached, and reports it', async () => {
     const redis = new Redis('redis://127.0.0.1:1', {
       maxRetriesPerRequest: 0,
       lazyConnect: true,
       retryStrategy: () => null,
     });
     redis.on('error', () => undefined);
-    const limiter = createRateLimiter({ redis, sourceId: newSource(), publishedLimitPerMinute: 60 });
-    await expect(limiter.tryAcquire('incremental')).rejects.toMatchObject({
-      code: 'REDIS_UNAVAILABLE',
-      errorClass: 'transient',
+    const transitions: boolean[] = [];
+    const limiter = createRateLimiter({
+      redis,
+      sourceId: newSource(),
+      publishedLimitPerMinute: 60,
+      onLocalFallback: (active) => transitions.push(active),
     });
+    // The first request goes; the next waits for the local bucket (a quarter of 36/min: 9/min).
+    expect(await limiter.tryAcquire('incremental')).toEqual({ granted: true, waitMs: 0 });
+    const next = await limiter.tryAcquire('incremental');
+    expect(next.granted).toBe(false);
+    expect(next.waitMs).toBeGreaterThan(6_000);
+    expect(transitions).toEqual([true]);
     redis.disconnect();
   });
 });
