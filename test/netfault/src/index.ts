@@ -8,3 +8,14 @@ export {
   type FaultProxyOptions,
   type ProxyFault,
 } from './proxy.ts';
+export { effectiveLoss, type LossMethod } from './link-commands.ts';
+export {
+  cleanupStaleLinks,
+  createNetLink,
+  NETNS_PREFIX,
+  netnsSupport,
+  type LinkFault,
+  type NetLink,
+  type NetLinkStats,
+  type NetnsSupport,
+} from './netns.ts';
