@@ -19,3 +19,4 @@ export {
   type NetLinkStats,
   type NetnsSupport,
 } from './netns.ts';
+export { openNetnsGateway, type NetnsGateway } from './ns-gateway.ts';

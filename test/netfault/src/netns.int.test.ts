@@ -1,7 +1,9 @@
+import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './commands.ts';
 import { cleanupStaleLinks, createNetLink, NETNS_PREFIX, netnsSupport, type NetLink } from './netns.ts';
+import { openNetnsGateway } from './ns-gateway.ts';
 
 // A real namespace and veth pair: a server inside, the test outside. Skipped, with the reason,
 // where namespaces cannot be made (not root, no iproute2).
@@ -102,6 +104,38 @@ describe.skipIf(!support.ok)(
       await fault.ended;
       expect(out.bytes).toBe(SEND_BYTES);
       expect((await link.stats()).droppedPackets).toBeGreaterThan(0);
+    });
+
+    it('gateway: a server on the host loopback reached across the link, its faults included', async () => {
+      const sender = net.createServer((s) => s.end(Buffer.alloc(SEND_BYTES, 3)));
+      sender.listen(0, '127.0.0.1');
+      await once(sender, 'listening');
+      const gateway = await openNetnsGateway(link, {
+        host: '127.0.0.1',
+        port: (sender.address() as net.AddressInfo).port,
+      });
+      try {
+        expect(gateway.rewrite('http://127.0.0.1:1/site-a/fhir')).toBe(
+          `http://${link.nsAddress}:${gateway.port}/site-a/fhir`,
+        );
+        const received = (): Promise<number> =>
+          new Promise((resolve, reject) => {
+            let bytes = 0;
+            const socket = net.connect(gateway.port, gateway.host);
+            socket.on('data', (c: Buffer) => (bytes += c.length));
+            socket.on('end', () => resolve(bytes));
+            socket.on('error', reject);
+          });
+        expect(await received()).toBe(SEND_BYTES);
+        const before = await link.stats();
+        const loss = await link.loss(0.1, 30_000);
+        expect(await received()).toBe(SEND_BYTES);
+        await loss.stop();
+        expect((await link.stats()).droppedPackets).toBeGreaterThan(before.droppedPackets);
+      } finally {
+        await gateway.close();
+        sender.close();
+      }
     });
 
     it('removes leftovers of a crashed run (a namespace whose creator pid is gone)', async () => {
