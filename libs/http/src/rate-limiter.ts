@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PipelineError } from '@ehrflow/errors';
+import { isPipelineError, PipelineError } from '@ehrflow/errors';
 import type { Redis } from 'ioredis';
 import { assertSourceId, defineScript, redisUnavailable } from './redis-script.ts';
 import { sleep as defaultSleep, type Sleep } from '@ehrflow/resilience';
@@ -90,6 +90,14 @@ export interface RateLimiterOptions {
   readonly sleep?: Sleep;
   /** Uniform in [0, 1) for the pause jitter; injectable for tests. */
   readonly random?: () => number;
+  /**
+   * While Redis is unreachable, this replica grants requests from a bucket of its own at this
+   * share of the last shared rate (never below the floor, no burst, one priority). Default 0.25: a
+   * conservative guess that a few replicas do the same meanwhile.
+   */
+  readonly localShare?: number;
+  /** Called when the limiter falls back to its local budget (true) and returns to Redis (false). */
+  readonly onLocalFallback?: (active: boolean) => void;
 }
 
 // Shared by the three scripts: the clock and the token bucket stored in one hash.
@@ -266,6 +274,11 @@ return tostring(s.rate)
  * 429 for a request sent after that pause was over means the hint was too short: it becomes a
  * floor and the pause doubles per such strike (equal jitter, capped at `maxPauseMs`), until a
  * success resets the strikes.
+ *
+ * Without Redis. A command that fails with `REDIS_UNAVAILABLE` (or a client that is reconnecting)
+ * does not fail the request: the replica grants from a local bucket at `localShare` of the last
+ * shared rate (no burst, no priorities, 429s halve it locally) and goes back to the shared bucket
+ * at the first command that succeeds again. `onLocalFallback` reports both transitions.
  */
 export function createRateLimiter(options: RateLimiterOptions): SharedRateLimiter {
   const cfg = resolveOptions(options);
@@ -275,10 +288,47 @@ export function createRateLimiter(options: RateLimiterOptions): SharedRateLimite
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const clockArg = (): number => (options.now === undefined ? -1 : options.now());
+  const local = createLocalBucket(cfg.floor, options.localShare ?? 0.25, options.now ?? Date.now);
+  let lastSharedRate = cfg.budget;
+  let degraded = false;
+  const setDegraded = (value: boolean): void => {
+    if (degraded === value) return;
+    degraded = value;
+    if (value) local.reset(lastSharedRate);
+    options.onLocalFallback?.(value);
+  };
+  // While the client is reconnecting, commands would wait in its offline queue: go local at once.
+  const redisUsable = (): boolean => {
+    const status = (redis as { status?: unknown }).status;
+    if (status === 'reconnecting' || status === 'close' || status === 'end') return false;
+    return !(degraded && status === 'connecting');
+  };
+  /** Runs a shared command, or answers LOCAL when Redis cannot be reached (then the local bucket decides). */
+  const viaShared = async <T>(command: () => Promise<T>): Promise<T | typeof LOCAL> => {
+    if (!redisUsable()) {
+      setDegraded(true);
+      return LOCAL;
+    }
+    try {
+      const result = await command();
+      setDegraded(false);
+      return result;
+    } catch (err) {
+      if (!isPipelineError(err) || err.code !== 'REDIS_UNAVAILABLE') throw err;
+      setDegraded(true);
+      return LOCAL;
+    }
+  };
 
   const tryAcquire = async (priority: Priority, waiterId = ''): Promise<AcquireAttempt> => {
     const args = [clockArg(), cfg.budget, cfg.burst, priority, cfg.reserve, waiterId, cfg.graceMs, cfg.ttlMs];
-    const reply = (await ACQUIRE(redis, [bucketKey, waitersKey], args)) as [number, number];
+    const reply = await viaShared(
+      async () => (await ACQUIRE(redis, [bucketKey, waitersKey], args)) as [number, number],
+    );
+    if (reply === LOCAL) {
+      const waitMs = local.take();
+      return { granted: waitMs === 0, waitMs };
+    }
     return { granted: reply[0] === 1, waitMs: reply[1] };
   };
 
@@ -314,22 +364,71 @@ export function createRateLimiter(options: RateLimiterOptions): SharedRateLimite
         random(),
         cfg.maxPauseMs,
       ];
-      const reply = (await THROTTLED(redis, [bucketKey], args)) as [string, number, number];
-      return { ratePerMinute: Number(reply[0]), strikes: reply[1], pauseMs: Math.max(0, reply[2]) };
+      const reply = await viaShared(
+        async () => (await THROTTLED(redis, [bucketKey], args)) as [string, number, number],
+      );
+      if (reply === LOCAL) return local.throttled(retryAfterMs);
+      lastSharedRate = Number(reply[0]);
+      return { ratePerMinute: lastSharedRate, strikes: reply[1], pauseMs: Math.max(0, reply[2]) };
     },
     async onSuccess() {
       const args = [clockArg(), cfg.budget, cfg.burst, cfg.recoveryStep, cfg.probeStep, cfg.ttlMs];
-      return Number(await SUCCEEDED(redis, [bucketKey], args));
+      const reply = await viaShared(async () => Number(await SUCCEEDED(redis, [bucketKey], args)));
+      if (reply === LOCAL) return local.rate();
+      lastSharedRate = reply;
+      return reply;
     },
     async currentRatePerMinute() {
-      let stored: string | null;
-      try {
-        stored = await redis.hget(bucketKey, 'rate');
-      } catch (err) {
-        throw redisUnavailable(err);
-      }
+      const stored = await viaShared(async () => {
+        try {
+          return await redis.hget(bucketKey, 'rate');
+        } catch (err) {
+          throw redisUnavailable(err);
+        }
+      });
+      if (stored === LOCAL) return local.rate();
       return stored === null ? cfg.budget : Math.min(cfg.budget, Number(stored));
     },
+  };
+}
+
+const LOCAL = Symbol('local budget');
+
+/**
+ * The budget of one replica while Redis is unreachable: a bucket of one token refilled at a share
+ * of the last shared rate (never below the floor). No priorities and no burst: it only has to keep
+ * the replica well under the source's limit until the shared bucket is back. A 429 meanwhile
+ * halves it and pauses for the Retry-After, as the shared one would.
+ */
+function createLocalBucket(floor: number, share: number, now: () => number) {
+  let rate = floor;
+  let tokens = 1;
+  let ts = now();
+  let pausedUntil = 0;
+  return {
+    reset(sharedRate: number): void {
+      rate = Math.max(floor, sharedRate * share);
+      ts = now();
+    },
+    /** 0 when a request may go now (the token is taken), else how long to wait. */
+    take(): number {
+      const t = now();
+      if (t < pausedUntil) return pausedUntil - t;
+      tokens = Math.min(1, tokens + (Math.max(0, t - ts) * rate) / 60_000);
+      ts = t;
+      if (tokens >= 1) {
+        tokens -= 1;
+        return 0;
+      }
+      return Math.max(1, Math.ceil(((1 - tokens) * 60_000) / rate));
+    },
+    throttled(retryAfterMs: number | undefined): ThrottleOutcome {
+      rate = Math.max(floor, rate / 2);
+      tokens = 0;
+      pausedUntil = Math.max(pausedUntil, now() + (retryAfterMs ?? 0));
+      return { ratePerMinute: rate, strikes: 0, pauseMs: Math.max(0, pausedUntil - now()) };
+    },
+    rate: (): number => rate,
   };
 }
 
@@ -379,6 +478,8 @@ export function resolveOptions(options: Omit<RateLimiterOptions, 'redis'>): Reso
   if (!(resolved.coolDownRequests > 0)) problems.push('coolDownRequests');
   if (!(resolved.recoveryStep > 0 && resolved.recoveryStep <= 1)) problems.push('recoveryStep');
   if (!(resolved.probeStep > 0 && resolved.probeStep <= 1)) problems.push('probeStep');
+  if (options.localShare !== undefined && !(options.localShare > 0 && options.localShare <= 1))
+    problems.push('localShare');
   for (const [name, value] of Object.entries({
     coolDownMs: resolved.coolDownMs ?? 0,
     decreaseGuardMs: resolved.guardMs,

@@ -150,6 +150,24 @@ describe('consumer runner (fakes)', () => {
     expect(fake.log.commits).toEqual([]);
   });
 
+  it('waits out a dependency outage beyond maxAttempts, then commits the chunk', async () => {
+    let calls = 0;
+    const { fake, runner } = setup({
+      handler: (batch) => {
+        calls += 1;
+        if (calls <= 5) return Promise.reject(new PipelineError('REGISTRY_UNAVAILABLE', 'registry down'));
+        return copy(batch);
+      },
+    });
+    const { running } = await started(runner, fake);
+    await fake.feed('in', 0, msgs(0, 2));
+    expect(calls).toBe(6);
+    expect(fake.log.commits.map((c) => c.offset)).toEqual(['2']);
+    expect(runner.stats().retries).toBe(5);
+    await runner.stop();
+    await running;
+  });
+
   it('stops at the offending output without onQuarantine, and produces the replacement with it', async () => {
     const invalid = (batch: readonly InputRecord[]): Promise<Output[]> =>
       Promise.resolve(

@@ -35,9 +35,26 @@ export interface BackoffPolicy {
   readonly initialMs: number;
   /** Upper bound of any wait. */
   readonly maxMs: number;
-  /** Attempts in total (first try included) before giving up; `Infinity` never gives up. */
+  /**
+   * Attempts in total (first try included) before giving up; `Infinity` never gives up. A
+   * dependency outage (`DEPENDENCY_OUTAGES`) does not count: the chunk waits for it, however long.
+   */
   readonly maxAttempts: number;
 }
+
+/**
+ * Codes of a dependency that is down rather than a chunk that is bad: the broker, the registry,
+ * the warehouse or Redis unreachable. A chunk that meets one is retried (paused partition, capped
+ * back-off, readiness failing meanwhile) until the dependency is back, instead of exhausting its
+ * attempts and stopping the service: an outage longer than the retries would otherwise turn into
+ * a crash loop while the dependency cannot even be reached to start again.
+ */
+export const DEPENDENCY_OUTAGES: ReadonlySet<string> = new Set([
+  'KAFKA_UNAVAILABLE',
+  'REGISTRY_UNAVAILABLE',
+  'DATABASE_UNAVAILABLE',
+  'REDIS_UNAVAILABLE',
+]);
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 30_000, maxAttempts: 10 };
 
@@ -278,7 +295,8 @@ export function createConsumerRunner(
             fail(error);
             return 'failed';
           }
-          if (attempt >= policy.maxAttempts) {
+          const outage = isPipelineError(error) && DEPENDENCY_OUTAGES.has(error.code);
+          if (attempt >= policy.maxAttempts && !outage) {
             fail(
               new PipelineError('RETRIES_EXHAUSTED', `Chunk failed on all ${attempt} attempts`, {
                 cause: error,
@@ -294,7 +312,7 @@ export function createConsumerRunner(
           }
           progress.retried();
           const askedWait = isPipelineError(error) ? error.retryAfterMs : undefined;
-          const delay = askedWait ?? fullJitterDelayMs({ ...policy, factor: 2 }, attempt - 1);
+          const delay = askedWait ?? fullJitterDelayMs({ ...policy, factor: 2 }, Math.min(attempt, 30) - 1);
           logger.warn(
             { err: error, topic: commit.topic, partition: commit.partition, attempt, delayMs: delay },
             'chunk failed transiently; retrying',

@@ -44,6 +44,17 @@ export function createSourceRuntime(config: SourceConfig, options: SourceRuntime
     sourceId: config.id,
     publishedLimitPerMinute: config.rateLimitPerMinute,
     headroom: config.headroom,
+    // Without Redis the source keeps going on a conservative budget of this replica's own.
+    onLocalFallback: (active) =>
+      active
+        ? options.logger.warn(
+            { sourceId: config.id },
+            'Redis unreachable: rate limiting on a local budget (a quarter of the shared rate)',
+          )
+        : options.logger.info(
+            { sourceId: config.id },
+            'Redis reachable again: rate limiting on the shared budget',
+          ),
   });
   const limiter = countingLimiter(shared, config.id, options.metrics);
   const tokenProvider = createTokenProvider({

@@ -15,6 +15,7 @@ export { CANARY_FIELDS, type Canary, type CanaryValues, type PatientIdentity } f
 export type { FhirResource } from './clinical-resources.ts';
 export { mrnSystem, ResourceGenerator, SSN_SYSTEM } from './generator.ts';
 export { NOTE_PEOPLE_CANARIES } from './notes.ts';
+export { hashString, Rng } from './prng.ts';
 export type { ExportManifest } from './export-jobs.ts';
 export { RATE_LIMIT_EXTENSION } from './fhir-routes.ts';
 export {

@@ -8,6 +8,9 @@ import { patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import type { FaultsInput } from '@ehrflow/ehr-sim';
 import { parseKeyring } from '@ehrflow/phi';
 import {
+  canaryLabels,
+  canaryValues,
+  demoCanaries,
   type EhrSetup,
   fetchMetrics,
   FINAL_STATES,
@@ -17,7 +20,8 @@ import {
   leakScanPassed,
   loadOrCreateSecrets,
   pipelineTopics,
-  reconcileCli,
+  reconcileJobs,
+  type ReconcileJson,
   runLeakScan,
   type ServiceHandle,
   type ServiceName,
@@ -33,7 +37,6 @@ import {
 } from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, sleep, stackEnv } from '@ehrflow/testing';
 import type { DemoArgs } from './args.ts';
-import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
 import {
   hl7CanaryLabels,
   hl7CanaryValues,
@@ -513,43 +516,6 @@ export function productionFaults(totalPatients: number): FaultsInput {
       to: 'dateOfBirth',
     },
   };
-}
-
-/** Reconciles every job with one run of `loader reconcile` (one scan of the topics); by job id. */
-async function reconcileJobs(
-  jobIds: readonly string[],
-  env: NodeJS.ProcessEnv,
-  schema: string,
-  problems: string[],
-): Promise<Map<string, ReconcileJson>> {
-  const out = new Map<string, ReconcileJson>();
-  if (jobIds.length === 0) return out;
-  try {
-    const parsed = JSON.parse(await reconcileCli({ jobIds, env, dbSchema: schema })) as ReconcileJson & {
-      jobs?: ReconcileJson[];
-    };
-    // One job: its result; several: { reconciled, jobs: [...] } in the order given.
-    const list = jobIds.length === 1 ? [parsed] : (parsed.jobs ?? []);
-    for (const result of list) if (typeof result.jobId === 'string') out.set(result.jobId, result);
-  } catch {
-    problems.push(`reconcile of ${jobIds.length} job(s) failed to run`);
-  }
-  return out;
-}
-
-/** The part of `loader reconcile --json` the demo reads. */
-interface ReconcileJson {
-  readonly jobId?: unknown;
-  readonly reconciled?: unknown;
-  readonly messages?: {
-    raw: number;
-    valid: number;
-    quarantined: number;
-    incomplete: number;
-    clean: number;
-    loaded: number;
-  };
-  readonly rows?: readonly { readonly stage?: unknown; readonly count?: unknown }[];
 }
 
 /** The feed's identity, checked: received = ACKed = raw = valid + quarantined = clean = loaded. */

@@ -37,6 +37,8 @@ export interface EhrSetup {
   /** Resources of every type per source id, deleted ones included (none are, by default). */
   readonly expectedPerSource: ReadonlyMap<string, number>;
   stop(): Promise<void>;
+  /** Registers a site's client again with its secret, undoing a revocation (`sim.revoke`). */
+  reinstate(clientId: string): void;
   /**
    * Stops this EHR and starts it again on the same address with the same data, clients and
    * secrets (so the sources file stays valid), changed as given: e.g. a `deletedFraction` that
@@ -128,6 +130,10 @@ async function serve(
     sourceIds,
     expectedPerSource,
     stop: () => sim.stop(),
+    reinstate(clientId) {
+      const client = clients.find((c) => c.clientId === clientId);
+      if (client !== undefined) sim.registerClient({ clientId: client.clientId, secret: client.secret });
+    },
     async restart(changes) {
       await sim.stop();
       return serve({ ...options, ...changes }, clients, Number(new URL(url).port));

@@ -1,10 +1,11 @@
+export { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
 export { startChild, type Child } from './child.ts';
 export { startEhr, type EhrSetup } from './ehr-setup.ts';
 export { FINAL_STATES, getJob, startJob, type JobView } from './jobs.ts';
 export { formatLeakReport, leakScanPassed, type LeakReport } from './leak-report.ts';
 export { runLeakScan } from './leak-scan.ts';
 export { provisionPipeline } from './provision.ts';
-export { reconcileCli } from './reconcile-cli.ts';
+export { reconcileCli, reconcileJobs, type ReconcileJson } from './reconcile-cli.ts';
 export { readTopics } from './scan-kafka.ts';
 export { createScratch, topicRecordCount, type Scratch } from './scratch.ts';
 export { loadOrCreateSecrets } from './secrets.ts';
@@ -13,6 +14,7 @@ export {
   SERVICE_NAMES,
   serviceEnv,
   serviceMain,
+  startPipelineService,
   startPipelineServices,
   stopPipelineServices,
   sumMetric,

@@ -39,3 +39,49 @@ export async function reconcileCli(options: ReconcileCliOptions): Promise<string
     throw err;
   }
 }
+
+/** The part of `loader reconcile --json` the demo and the fault suite read. */
+export interface ReconcileJson {
+  readonly jobId?: unknown;
+  readonly reconciled?: unknown;
+  readonly messages?: {
+    raw: number;
+    valid: number;
+    quarantined: number;
+    incomplete: number;
+    clean: number;
+    loaded: number;
+  };
+  readonly rows?: readonly { readonly stage?: unknown; readonly count?: unknown }[];
+}
+
+/**
+ * Reconciles every job with one run of `loader reconcile` (one scan of the topics); by job id. A
+ * run that fails adds a PHI-free line to `problems` and returns what it has (nothing).
+ */
+export async function reconcileJobs(
+  jobIds: readonly string[],
+  env: NodeJS.ProcessEnv,
+  schema: string,
+  problems: string[],
+  topicPrefix?: string,
+): Promise<Map<string, ReconcileJson>> {
+  const out = new Map<string, ReconcileJson>();
+  if (jobIds.length === 0) return out;
+  try {
+    const parsed = JSON.parse(
+      await reconcileCli({
+        jobIds,
+        env,
+        dbSchema: schema,
+        ...(topicPrefix === undefined ? {} : { topicPrefix }),
+      }),
+    ) as ReconcileJson & { jobs?: ReconcileJson[] };
+    // One job: its result; several: { reconciled, jobs: [...] } in the order given.
+    const list = jobIds.length === 1 ? [parsed] : (parsed.jobs ?? []);
+    for (const result of list) if (typeof result.jobId === 'string') out.set(result.jobId, result);
+  } catch {
+    problems.push(`reconcile of ${jobIds.length} job(s) failed to run`);
+  }
+  return out;
+}

@@ -100,23 +100,46 @@ export async function startPipelineServices(
   const handles = new Map<ServiceName, ServiceHandle>();
   try {
     for (const name of order) {
-      const port = await freePort();
-      const child = await startChild({
-        name,
-        args: [serviceMain(name) as string],
-        env: serviceEnv(name, port, options),
-        logFile: join(options.logDir, `${name}.log`),
-        cwd: REPO_ROOT,
-      });
-      const handle = { name, child, url: `http://127.0.0.1:${port}` };
+      const handle = await startPipelineService(name, await freePort(), options, (h) => handles.set(name, h));
       handles.set(name, handle);
-      await waitReady(handle, options.readyTimeoutMs ?? 90_000, options.logDir);
     }
     return handles;
   } catch (err) {
     await stopPipelineServices(handles);
     throw err;
   }
+}
+
+/**
+ * Starts one service as a child process on `port` (its log appended to `<logDir>/<service>.log`)
+ * and waits until it answers `/readyz` with 200; a restart after a crash uses the same port, so its
+ * URL stays the same. `onSpawn` sees the handle before the wait (so a caller can stop it if the
+ * wait fails); a service that exits or never gets ready is stopped and fails the start.
+ */
+export async function startPipelineService(
+  name: ServiceName,
+  port: number,
+  options: PipelineServicesOptions,
+  onSpawn?: (handle: ServiceHandle) => void,
+): Promise<ServiceHandle> {
+  const main = serviceMain(name);
+  if (main === undefined) throw new Error(`service without main.ts: ${name}`);
+  const child = await startChild({
+    name,
+    args: [main],
+    env: serviceEnv(name, port, options),
+    logFile: join(options.logDir, `${name}.log`),
+    cwd: REPO_ROOT,
+  });
+  const handle = { name, child, url: `http://127.0.0.1:${port}` };
+  onSpawn?.(handle);
+  try {
+    await waitReady(handle, options.readyTimeoutMs ?? 90_000, options.logDir);
+  } catch (err) {
+    await child.stop(5_000);
+    throw err;
+  }
+  return handle;
 }
 
 /** Stops services in pipeline order (the source first, so downstream can drain what is in flight). */

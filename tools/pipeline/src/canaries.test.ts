@@ -2,7 +2,7 @@ import { NOTE_PEOPLE_CANARIES } from '@ehrflow/ehr-sim';
 import { describe, expect, it } from 'vitest';
 import { canaryLabels, canaryValues, demoCanaries } from './canaries.ts';
 
-describe('demo canaries', () => {
+describe('pipeline canaries', () => {
   const canaries = demoCanaries(['site-a', 'site-b'], 10);
 
   it('search the names of people other than the patient that canary notes quote', () => {

@@ -1,7 +1,7 @@
 import { NOTE_PEOPLE_CANARIES, type Canary } from '@ehrflow/ehr-sim';
 
 /**
- * Canary identities planted by the demo: one patient early at the first site (its Patient record
+ * Canary identities planted by the demo and the fault suite: one patient early at the first site (its Patient record
  * passes validation, so redaction must remove the values) and the last patient of the last site
  * (after the drift point with faults on, so its Patient record is quarantined: a record that
  * fails validation). Every note of their resources quotes every value (free text).

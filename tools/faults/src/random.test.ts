@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { describeSchedule, drawSchedule, expectsPartial, randomScenario } from './random.ts';
+import type { FaultDurations } from './scenario.ts';
+
+const DURATIONS: FaultDurations = {
+  killPauseMs: 2_000,
+  kafkaOutageMs: 10_000,
+  registryOutageMs: 10_000,
+  postgresOutageMs: 5_000,
+  redisOutageMs: 10_000,
+  linkOutageMs: 10_000,
+};
+
+describe('random fault schedules', () => {
+  it('are a function of the seed: the same seed draws the same schedule', () => {
+    const a = drawSchedule('ci:1', DURATIONS, 30_000);
+    const b = drawSchedule('ci:1', DURATIONS, 30_000);
+    expect(b).toEqual(a);
+    expect(describeSchedule(b)).toEqual(describeSchedule(a));
+  });
+
+  it('differ between seeds and draw from both sides of the repertoire', () => {
+    const schedules = Array.from({ length: 40 }, (_, i) => drawSchedule(`s:${i}`, DURATIONS, 30_000));
+    const texts = new Set(schedules.map((s) => JSON.stringify(s.steps)));
+    expect(texts.size).toBeGreaterThan(30);
+    const kinds = new Set(schedules.flatMap((s) => s.steps.map((step) => step.kind)));
+    expect([...kinds].sort()).toEqual(['ehr', 'kill', 'outage', 'revoke']);
+    for (const s of schedules) {
+      expect(s.steps.some((step) => step.kind === 'ehr')).toBe(true);
+      expect(s.steps.some((step) => step.kind === 'kill' || step.kind === 'outage')).toBe(true);
+    }
+  });
+
+  it('keep every dependency fault bounded by the configured durations and in order', () => {
+    for (let i = 0; i < 40; i++) {
+      const timed = drawSchedule(`b:${i}`, DURATIONS, 30_000).steps;
+      let previousEnd = 0;
+      for (const step of timed) {
+        if (step.kind === 'ehr') continue;
+        expect(step.atMs).toBeGreaterThanOrEqual(previousEnd);
+        expect(step.durationMs).toBeLessThanOrEqual(10_000);
+        previousEnd = step.atMs + step.durationMs;
+      }
+    }
+  });
+
+  it('expect a partial job only when the EHR reports error entries', () => {
+    for (let i = 0; i < 40; i++) {
+      const schedule = drawSchedule(`p:${i}`, DURATIONS, 30_000);
+      const hasErrors = schedule.steps.some((s) => s.kind === 'ehr' && s.faults.exportErrorFile === true);
+      expect(expectsPartial(schedule)).toBe(hasErrors);
+      expect(randomScenario(schedule, i).acceptsPartial).toBe(hasErrors);
+    }
+  });
+});
