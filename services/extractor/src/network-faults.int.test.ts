@@ -47,7 +47,7 @@ beforeAll(async () => {
   sim = createSimulator({
     seed: `nf-${stack.rid}`,
     sites: [SITE],
-    patientsPerSite: 120,
+    patientsPerSite: 90,
     clients: [stack.secretClient],
     rateLimit: { limit: 0, windowMs: 1000, window: 'sliding' },
     export: { maxResourcesPerFile: 150, pollsBeforeReady: 1, retryAfterSeconds: 1 },
@@ -165,7 +165,7 @@ async function backfillUnder(
 
 describe('extractor backfill through a faulty EHR link (TCP fault proxy)', () => {
   it('latency and a bandwidth cap: slower, nothing lost', async () => {
-    const cap = proxy.apply({ kind: 'bandwidth', bytesPerSecond: BASE_BYTES_PER_SECOND / 2 }, 300_000);
+    const cap = proxy.apply({ kind: 'bandwidth', bytesPerSecond: BASE_BYTES_PER_SECOND }, 300_000);
     try {
       await backfillUnder('latency-bandwidth', viaPort(proxy.port), async () => {
         await proxy.apply({ kind: 'latency', ms: 120, jitterMs: 60 }, 5_000).ended;
@@ -266,8 +266,8 @@ describe.skipIf(!support.ok)(
       }
     });
 
-    it(`tbf shaping and a link that drops everything for ${LINK_DOWN_MS / 1000} s`, async () => {
-      const shaping = await link.bandwidth(2_000_000, 300_000);
+    it(`tbf shaping (4 Mbit/s) and a link that drops everything for ${LINK_DOWN_MS / 1000} s`, async () => {
+      const shaping = await link.bandwidth(4_000_000, 300_000);
       try {
         await backfillUnder('ns-link-down', gateway.rewrite.bind(gateway), async () => {
           await (
