@@ -492,6 +492,24 @@ describe('createHttpClient: ndjsonLines', () => {
     ]);
   });
 
+  it('classifies a reset before the first byte of a ranged answer as transient, resumable where it was', async () => {
+    // Found by the network fault suite: headers of the 206 arrive, then RST. The raw ECONNRESET
+    // used to escape unclassified and the extractor failed the job as `internal`.
+    const h = await harness((req, res) => {
+      const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0);
+      res.writeHead(206, { 'content-range': `bytes ${start}-${FILE.length - 1}/${FILE.length}` });
+      res.flushHeaders();
+      setTimeout(() => res.socket?.resetAndDestroy(), 20);
+    });
+    const { lines, error } = await collect(
+      h.client.ndjsonLines('files/Patient.ndjson', { range: { byteOffset: 36, lineNo: 2 } }),
+    );
+    expect(lines).toEqual([]);
+    expect(error).toBeInstanceOf(PipelineError);
+    expect((error as PipelineError).code).toBe('HTTP_TRANSIENT');
+    expect((error as PipelineError).context).toMatchObject({ resumeOffset: 36, resumeLineNo: 2 });
+  });
+
   it('reads the file again from its start when the bytes under the offset changed', async () => {
     // The second rendering of the file is one byte longer per line (a per-request stamp): byte 35
     // is no longer the newline of line 1, and a naive resume at 36 would start mid-line.

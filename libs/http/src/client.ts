@@ -360,7 +360,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       try {
         const read =
           i === 0
-            ? await continueFrom(response.statusCode, response.headers, response.body, start)
+            ? await beforeFirstLine(
+                continueFrom(response.statusCode, response.headers, response.body, start),
+                start,
+                { method: 'GET', route },
+                request.signal,
+              )
             : fromStart(response.body, start, validatorOf(response.headers));
         if (read === undefined) {
           logger.info(
@@ -381,6 +386,29 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         release();
       }
     }
+  }
+}
+
+/**
+ * A ranged answer is checked on its first byte before any line is split: a connection that breaks
+ * there (a reset right after the headers) is a transient failure to resume from the same position,
+ * like one that breaks mid-body, never an unclassified socket error.
+ */
+async function beforeFirstLine<T>(
+  read: Promise<T>,
+  start: NdjsonPosition,
+  ctx: ErrorContext,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof PipelineError) throw err;
+    if (signal?.aborted === true) throw signal.reason;
+    throw new PipelineError('HTTP_TRANSIENT', 'the NDJSON stream broke off before its first line', {
+      cause: err,
+      context: { ...ctx, resumeOffset: start.byteOffset, resumeLineNo: start.lineNo },
+    });
   }
 }
 

@@ -203,6 +203,52 @@ describe('retry', () => {
     expect((err as PipelineError).context).toMatchObject({ attempts: 3, lastCode: 'HTTP_TRANSIENT' });
   });
 
+  it('keeps retrying transient failures for minRetryWindowMs after the first, past `retries`', async () => {
+    // Virtual clock: each sleep advances it, so the window is measured in the loop's own waits.
+    let clock = 0;
+    const sleeps: number[] = [];
+    const policy: RetryPolicy = {
+      retries: 2,
+      initialMs: 100,
+      factor: 2,
+      maxMs: 1_000,
+      minRetryWindowMs: 5_000,
+      random: () => 0.5,
+      now: () => clock,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      },
+    };
+    let attempts = 0;
+    // A link down for 4 s: with retries alone (2) the loop would give up after 150 ms of waits.
+    const result = await retry(() => {
+      attempts++;
+      return clock < 4_000 ? Promise.reject(transient()) : Promise.resolve('up');
+    }, policy);
+    expect(result).toBe('up');
+    expect(attempts).toBeGreaterThan(3);
+    // The waits kept growing to the cap rather than restarting.
+    expect(sleeps.slice(0, 5)).toEqual([50, 100, 200, 400, 500]);
+
+    // Down for longer than the window: RETRIES_EXHAUSTED once the window has passed.
+    clock = 0;
+    sleeps.length = 0;
+    await expect(retry(() => Promise.reject(transient()), policy)).rejects.toMatchObject({
+      code: 'RETRIES_EXHAUSTED',
+    });
+    expect(clock).toBeGreaterThanOrEqual(5_000);
+    expect(clock).toBeLessThan(5_000 + 1_000);
+    // Without the window, `retries` alone bounds the loop.
+    clock = 0;
+    await expect(
+      retry(() => Promise.reject(transient()), { ...policy, minRetryWindowMs: 0 }),
+    ).rejects.toMatchObject({
+      context: { attempts: 3 },
+    });
+  });
+
   it('tells onRetry about each retry and survives a throwing listener', async () => {
     const events: { attempt: number; delayMs: number }[] = [];
     const { policy } = recording({

@@ -44,6 +44,15 @@ export interface RetryPolicy {
   readonly sleep?: Sleep;
   /** Retry an `auth`-class failure once (the caller refreshed credentials); off by default. */
   readonly retryAuthOnce?: boolean;
+  /**
+   * Transient failures are retried for at least this long after the first one, even once
+   * `retries` are used up (the waits keep growing to `maxMs`): a link that is down for a while
+   * costs a wait, not the operation. With full jitter, `retries` alone can be spent within a few
+   * seconds. Default 0 (only `retries` counts).
+   */
+  readonly minRetryWindowMs?: number;
+  /** Clock of `minRetryWindowMs`; injectable for tests. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** Production defaults: 5 retries, 200 ms first ceiling, doubling, 30 s cap. */
@@ -124,6 +133,8 @@ export async function retry<T>(
   let authRetryAvailable = policy.retryAuthOnce === true;
   let transientFailures = 0;
   let rateLimitedFailures = 0;
+  const now = policy.now ?? Date.now;
+  let firstTransientAt: number | undefined;
 
   for (let attempt = 1; ; attempt++) {
     policy.signal?.throwIfAborted();
@@ -139,10 +150,14 @@ export async function retry<T>(
     if (isPipelineError(lastError) && lastError.errorClass === 'auth') authRetryAvailable = false;
     const rateLimited = isPipelineError(lastError) && lastError.errorClass === 'rate_limited';
     if (rateLimited) rateLimitedFailures++;
-    else transientFailures++;
+    else {
+      transientFailures++;
+      firstTransientAt ??= now();
+    }
     const exhausted = rateLimited
       ? rateLimitedFailures > (policy.rateLimitRetries ?? policy.retries)
-      : transientFailures > policy.retries;
+      : transientFailures > policy.retries &&
+        now() - (firstTransientAt ?? 0) >= (policy.minRetryWindowMs ?? 0);
     if (exhausted) {
       throw new PipelineError('RETRIES_EXHAUSTED', 'operation failed on every attempt', {
         cause: lastError,
@@ -197,7 +212,8 @@ function validatePolicy(policy: RetryPolicy): void {
       (policy.rateLimitRetries >= 0 &&
         (Number.isInteger(policy.rateLimitRetries) ||
           policy.rateLimitRetries === Number.POSITIVE_INFINITY))) &&
-    (policy.rateLimitMaxMs === undefined || policy.rateLimitMaxMs >= 0);
+    (policy.rateLimitMaxMs === undefined || policy.rateLimitMaxMs >= 0) &&
+    (policy.minRetryWindowMs === undefined || policy.minRetryWindowMs >= 0);
   if (!ok) {
     throw new PipelineError('CONFIG_INVALID', 'retry policy is invalid', {
       context: {

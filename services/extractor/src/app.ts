@@ -55,6 +55,7 @@ export async function buildExtractor(
     initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
     factor: 2,
     maxMs: env.EXTRACTOR_RETRY_MAX_MS,
+    minRetryWindowMs: env.EXTRACTOR_HTTP_RETRY_WINDOW_MS,
     // A 429 is backpressure: retried until the job's stall timeout aborts it, never counted out.
     rateLimitRetries: Number.POSITIVE_INFINITY,
   };

@@ -188,6 +188,7 @@ const checkEnv = extractorEnv.pick({
   EXTRACTOR_SOURCES_FILE: true,
   EXTRACTOR_HTTP_RETRIES: true,
   EXTRACTOR_RETRY_MAX_MS: true,
+  EXTRACTOR_HTTP_RETRY_WINDOW_MS: true,
   LOG_LEVEL: true,
 });
 
@@ -210,6 +211,7 @@ async function checkSourcesCommand(args: string[]): Promise<number> {
         initialMs: Math.min(200, env.EXTRACTOR_RETRY_MAX_MS),
         factor: 2,
         maxMs: env.EXTRACTOR_RETRY_MAX_MS,
+        minRetryWindowMs: env.EXTRACTOR_HTTP_RETRY_WINDOW_MS,
       },
     });
     for (const check of checks) process.stdout.write(`${check.lines.join('\n')}\n`);

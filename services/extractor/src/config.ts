@@ -39,6 +39,12 @@ export const extractorEnv = z.object({
    * kept answering 429 (reason `rate_limited`, code `RATE_LIMIT_STALLED`); never on an attempt count.
    */
   EXTRACTOR_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).default(1_800_000),
+  /**
+   * A request failing transiently (refused, reset, timed out, 5xx) is retried for at least this
+   * long, even past `EXTRACTOR_HTTP_RETRIES`: a VPN link down for 30 s must cost a wait, not the
+   * job (with full jitter, 6 retries alone were spent within about 4 s of a refused link).
+   */
+  EXTRACTOR_HTTP_RETRY_WINDOW_MS: z.coerce.number().int().min(0).default(120_000),
   /** Ceiling of one backoff wait (full jitter below it); Retry-After may ask for longer. */
   EXTRACTOR_RETRY_MAX_MS: z.coerce.number().int().min(1).default(30_000),
   /** Resume running jobs of a crashed replica (off for the one-shot CLI). */

@@ -114,6 +114,8 @@ interface ActiveJob {
   readonly runtime: SourceRuntime;
   readonly baseStats: JobStats;
   readonly refreshesAtStart: number;
+  /** Job-level retries (a download resumed after its body broke off), beside the client's request retries. */
+  resumes: number;
   errorsByCode: Record<string, number>;
   writes: Promise<unknown>;
   readonly done: Promise<JobView>;
@@ -206,7 +208,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
   const statsOf = (job: ActiveJob): JobStats => {
     const c = job.client.counters();
     return {
-      retries: job.baseStats.retries + c.retries,
+      retries: job.baseStats.retries + c.retries + job.resumes,
       throttled: job.baseStats.throttled + c.rateLimited,
       tokenRefreshes:
         job.baseStats.tokenRefreshes + (job.runtime.tokenProvider.refreshes() - job.refreshesAtStart),
@@ -270,7 +272,13 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         pseudonymKey: options.pseudonymKey,
       },
       signal: job.controller.signal,
-      retryPolicy: options.retryPolicy,
+      retryPolicy: {
+        ...options.retryPolicy,
+        onRetry: (event) => {
+          job.resumes++;
+          options.retryPolicy.onRetry?.(event);
+        },
+      },
       batchSize: options.batchSize,
       batchLingerMs: options.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS,
       maxExportAttempts: options.maxExportAttempts,
@@ -446,6 +454,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       runtime,
       baseStats: record.stats,
       refreshesAtStart: runtime.tokenProvider.refreshes(),
+      resumes: 0,
       errorsByCode: { ...record.stats.errorsByCode },
       writes: Promise.resolve(),
       done,

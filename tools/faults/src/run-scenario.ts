@@ -10,10 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { createCodec, createRegistry, type QuarantineRecord } from '@ehrflow/contracts';
-import { patchKafkaJsRequestQueue } from '@ehrflow/kafka';
+import { Kafka, logLevel, patchKafkaJsRequestQueue, type Admin } from '@ehrflow/kafka';
 import { parseKeyring } from '@ehrflow/phi';
 import {
   canaryValues,

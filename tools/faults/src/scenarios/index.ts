@@ -5,9 +5,15 @@
 import type { Scenario } from '../scenario.ts';
 import { dependencyScenarios } from './dependencies.ts';
 import { jobScenarios } from './jobs.ts';
+import { networkScenarios } from './network.ts';
 import { serviceScenarios } from './services.ts';
 
-export const SCENARIOS: readonly Scenario[] = [...serviceScenarios, ...dependencyScenarios, ...jobScenarios];
+export const SCENARIOS: readonly Scenario[] = [
+  ...serviceScenarios,
+  ...dependencyScenarios,
+  ...networkScenarios,
+  ...jobScenarios,
+];
 
 /** The scenario of that name. @throws RangeError listing the names when there is none. */
 export function scenarioByName(name: string): Scenario {
