@@ -175,7 +175,8 @@ describe('resume', () => {
     await withSite(
       'rf',
       sim,
-      { EXTRACTOR_HTTP_RETRIES: '1', EXTRACTOR_RETRY_MAX_MS: '50' },
+      // No retry window: the breakdown must exhaust the one retry at once, not ride it out.
+      { EXTRACTOR_HTTP_RETRIES: '1', EXTRACTOR_RETRY_MAX_MS: '50', EXTRACTOR_HTTP_RETRY_WINDOW_MS: '0' },
       async (extractor, site, exchanges) => {
         const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
         await waitForValue(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  parseIptablesDropped,
   bandwidthOn,
   effectiveLoss,
   lossOn,
@@ -63,5 +64,19 @@ describe('link commands', () => {
       'Tcp: 1 200 120000 -1 0 1 0 0 0 566 1601 17 0 0 0',
     ].join('\n');
     expect(parseRetransmits(snmp)).toBe(17);
+  });
+});
+
+describe('parseIptablesDropped', () => {
+  it('sums the packets of the statistic DROP rules, nothing else', () => {
+    const listing = [
+      'Chain FORWARD (policy ACCEPT 9001 packets, 123456 bytes)',
+      '    pkts      bytes target     prot opt in     out     source               destination',
+      '      17    25160 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            statistic mode random probability 0.10000000009',
+      '       4     5920 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0            statistic mode random probability 0.05000000000',
+      '     300    40000 ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0',
+    ].join('\n');
+    expect(parseIptablesDropped(listing)).toBe(21);
+    expect(parseIptablesDropped('Chain FORWARD (policy ACCEPT 0 packets, 0 bytes)\n')).toBe(0);
   });
 });

@@ -181,6 +181,18 @@ export function parseDropped(tcClassStats: string): number {
   return match === undefined || match === null ? 0 : Number(match[1]);
 }
 
+/** The listing `parseIptablesDropped` reads: the router's FORWARD chain with exact packet counts. */
+export const IPTABLES_COUNTERS: Argv = ['iptables', '-w', '-L', 'FORWARD', '-v', '-x', '-n'];
+
+/** Packets the statistic DROP rules of an `IPTABLES_COUNTERS` listing dropped. */
+export function parseIptablesDropped(listing: string): number {
+  return listing
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols[2] === 'DROP' && cols.includes('statistic'))
+    .reduce((sum, cols) => sum + Number(cols[0] ?? 0), 0);
+}
+
 /** `RetransSegs` of `/proc/net/snmp` (TCP segments retransmitted in that namespace). */
 export function parseRetransmits(snmp: string): number {
   const lines = snmp.split('\n').filter((l) => l.startsWith('Tcp:'));

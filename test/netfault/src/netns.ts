@@ -9,9 +9,11 @@ import {
   downOn,
   effectiveLoss,
   inNs,
+  IPTABLES_COUNTERS,
   lossOff,
   lossOn,
   parseDropped,
+  parseIptablesDropped,
   parseRetransmits,
   qdiscTree,
   type Argv,
@@ -63,7 +65,7 @@ async function probe(): Promise<NetnsSupport> {
 }
 
 export interface NetLinkStats {
-  /** Packets the tc drop class dropped in both directions (tc-u32 loss, link down; not iptables loss). */
+  /** Packets dropped in both directions: tc-u32 or iptables loss, link down. */
   readonly droppedPackets: number;
   /** TCP segments retransmitted inside the namespace (the server's side of the link). */
   readonly nsRetransmits: number;
@@ -123,6 +125,7 @@ export async function createNetLink(): Promise<NetLink> {
 
   const ns = (argv: Argv): Promise<string> => run(inNs(name, argv));
   const rt = (argv: Argv): Promise<string> => run(inNs(router, argv));
+  let iptablesDropped = 0;
   const inRouter = async (list: Argv[]): Promise<void> => {
     for (const argv of list) await rt(argv);
   };
@@ -226,10 +229,12 @@ export async function createNetLink(): Promise<NetLink> {
           lossMethod === 'iptables'
             ? inRouter(lossOn(routerNsDev, probability, lossMethod))
             : both((dev) => lossOn(dev, probability, lossMethod)),
-        () =>
-          lossMethod === 'iptables'
-            ? inRouter(lossOff(routerNsDev, probability, lossMethod))
-            : both((dev) => lossOff(dev, probability, lossMethod)),
+        async () => {
+          if (lossMethod !== 'iptables') return both((dev) => lossOff(dev, probability, lossMethod));
+          // A deleted rule takes its counter with it: keep what it dropped for stats().
+          iptablesDropped += parseIptablesDropped(await rt(IPTABLES_COUNTERS));
+          return inRouter(lossOff(routerNsDev, probability, lossMethod));
+        },
         durationMs,
       );
       return { ...fault, effective: effectiveLoss(probability, lossMethod) };
@@ -285,10 +290,12 @@ export async function createNetLink(): Promise<NetLink> {
       );
     },
     async stats() {
-      // The drop class counts tc-u32 loss and link-down drops; iptables counts its own.
+      // The drop class counts tc-u32 loss and link-down drops; iptables loss is counted by its
+      // rules (the live ones, plus what removed ones had dropped).
       const droppedPackets =
         parseDropped(await rt(['tc', '-s', 'class', 'show', 'dev', routerHostDev])) +
-        parseDropped(await rt(['tc', '-s', 'class', 'show', 'dev', routerNsDev]));
+        parseDropped(await rt(['tc', '-s', 'class', 'show', 'dev', routerNsDev])) +
+        (lossMethod === 'iptables' ? iptablesDropped + parseIptablesDropped(await rt(IPTABLES_COUNTERS)) : 0);
       const nsRetransmits = parseRetransmits(await ns(['cat', '/proc/net/snmp']));
       return { droppedPackets, nsRetransmits };
     },
