@@ -105,6 +105,11 @@ version=$(git describe --tags --always 2>/dev/null || echo 0.0.0)
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 source_url=$(git remote get-url origin 2>/dev/null || echo ehrflow)
 build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE=$source_url")
+# The same three as labels of the final image too: with --layers, buildah may reuse the cached
+# LABEL layer of an earlier build whose build arguments differed, and the image would name the
+# revision of that earlier build.
+build_args+=(--label "org.opencontainers.image.version=$version" --label "org.opencontainers.image.revision=$revision"
+  --label "org.opencontainers.image.source=$source_url")
 [[ -n "$BASE" ]] && build_args+=(--build-arg "BASE_IMAGE=$BASE")
 buildah "${STORAGE_FLAGS[@]}" bud --layers --quiet --isolation chroot --pull=never \
   "${build_args[@]}" -f "$ROOT/Containerfile" -t "$TAG" "$CONTEXT" >/dev/null
