@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
 import { KEY_BYTES, isValidKid, type Keyring } from './keyring.ts';
+import { GCM_OPTIONS, takeRandom } from './record-cipher.ts';
 
 /**
  * Envelope encryption: every message gets a fresh random 256-bit data key (DEK); the DEK is
@@ -44,20 +45,41 @@ export function encryptPayload(ring: Keyring, plaintext: Buffer, aad?: Buffer): 
   const kid = ring.activeKid;
   const kek = requireKey(ring, kid);
   const header = encodeHeader(kid);
-  const dek = randomBytes(KEY_BYTES);
+  // The envelope is assembled in place, in one buffer: no concatenation per part.
+  const wrapIvAt = header.length;
+  const wrappedAt = wrapIvAt + IV_BYTES;
+  const wrapTagAt = wrappedAt + KEY_BYTES;
+  const dataIvAt = wrapTagAt + TAG_BYTES;
+  const dataTagAt = dataIvAt + IV_BYTES;
+  const ciphertextAt = dataTagAt + TAG_BYTES;
+  const envelope = Buffer.allocUnsafe(ciphertextAt + plaintext.length);
+  envelope.set(header, 0);
+  // IVs and the DEK from the pooled CSPRNG bytes: randomBytes costs more per call than the wrap.
+  takeRandom(envelope, wrapIvAt, IV_BYTES);
+  takeRandom(envelope, dataIvAt, IV_BYTES);
+  const dek = Buffer.allocUnsafe(KEY_BYTES);
   try {
-    const wrapIv = randomBytes(IV_BYTES);
-    const wrapper = createCipheriv(CIPHER, kek, wrapIv, { authTagLength: TAG_BYTES });
+    takeRandom(dek, 0, KEY_BYTES);
+    const wrapper = createCipheriv(CIPHER, kek, envelope.subarray(wrapIvAt, wrappedAt), GCM_OPTIONS);
     wrapper.setAAD(header);
-    const wrappedDek = Buffer.concat([wrapper.update(dek), wrapper.final()]);
-    const prefix = Buffer.concat([header, wrapIv, wrappedDek, wrapper.getAuthTag()]);
+    envelope.set(wrapper.update(dek), wrappedAt);
+    wrapper.final(); // empty for GCM; it computes the tag
+    envelope.set(wrapper.getAuthTag(), wrapTagAt);
 
-    const dataIv = randomBytes(IV_BYTES);
     // node:crypto sets a cipher up several times faster from a KeyObject than from key bytes.
-    const cipher = createCipheriv(CIPHER, createSecretKey(dek), dataIv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(dataAad(prefix, aad));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return Buffer.concat([prefix, dataIv, cipher.getAuthTag(), ciphertext]);
+    const cipher = createCipheriv(
+      CIPHER,
+      createSecretKey(dek),
+      envelope.subarray(dataIvAt, dataTagAt),
+      GCM_OPTIONS,
+    );
+    cipher.setAAD(dataAad(envelope.subarray(0, dataIvAt), aad));
+    const body = cipher.update(plaintext);
+    envelope.set(body, ciphertextAt);
+    const rest = cipher.final();
+    if (rest.length > 0) envelope.set(rest, ciphertextAt + body.length);
+    envelope.set(cipher.getAuthTag(), dataTagAt);
+    return envelope;
   } finally {
     dek.fill(0);
   }

@@ -60,7 +60,7 @@ Options:
   --payload-bytes N           pass-through payload size; records are ~1.5 KB (default 1380)
   --max-batch N               chunk size of the pass-through stages (default 500, as the services)
   --timeout-seconds N         time limit of the pass-through and of the end-to-end part (default 900)
-  --cpu-prof DIR              write V8 CPU profiles of the validator, redactor and loader of the
+  --cpu-prof DIR              write V8 CPU profiles of the extractor, validator, redactor and loader of the
                               end-to-end part into DIR/<service>/ (open them in Chrome DevTools)
   --help                      this text
 `;
@@ -246,7 +246,7 @@ async function main(argv: readonly string[]): Promise<number> {
           : {
               cpuProfile: {
                 dir: resolve(values['cpu-prof']),
-                services: ['validator', 'redactor', 'loader'] as const,
+                services: ['extractor', 'validator', 'redactor', 'loader'] as const,
               },
             }),
         onProgress: say,
