@@ -1,6 +1,7 @@
 import { Kafka, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge.ts';
 import type { KafkaLogger } from './logger.ts';
+import { patchKafkaJsEncoder } from './encoder-patch.ts';
 import { patchKafkaJsRequestQueue } from './request-queue-patch.ts';
 
 /** Same values as `EHRFLOW_MODE`. */
@@ -127,6 +128,13 @@ export function createKafka(cfg: KafkaClientConfig): KafkaClient {
     logger.warn(
       { patch },
       'kafkajs request-queue patch not applied; expect TimeoutNegativeWarning on Node 24',
+    );
+  }
+  const encoder = patchKafkaJsEncoder();
+  if (encoder === 'skipped-version' || encoder === 'skipped-shape') {
+    logger.warn(
+      { patch: encoder },
+      'kafkajs encoder patch not applied; produce encoding zero-fills its buffers',
     );
   }
   const config = toKafkaJsConfig(cfg);
