@@ -33,7 +33,7 @@ describe('envelope encryption', () => {
     expect(decryptPayload(ringA, encryptPayload(ringA, Buffer.alloc(0)))).toEqual(Buffer.alloc(0));
   });
 
-  it('uses a fresh data key and IVs for every message', () => {
+  it('uses a fresh IV for every message (the data key is leased for a run, data-key-lease.test.ts)', () => {
     const one = encryptPayload(ringA, plaintext);
     const two = encryptPayload(ringA, plaintext);
     expect(one.equals(two)).toBe(false);

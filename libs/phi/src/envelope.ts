@@ -1,13 +1,17 @@
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
 import { KEY_BYTES, isValidKid, type Keyring } from './keyring.ts';
-import { GCM_OPTIONS, takeRandom } from './record-cipher.ts';
+import { leaseDataKey } from './data-key-lease.ts';
+import { createDekCache, type DekCacheStats } from './dek-cache.ts';
+import { CIPHER, GCM_OPTIONS, IV_BYTES, TAG_BYTES, takeRandom, unwrap } from './record-cipher.ts';
 
 /**
- * Envelope encryption: every message gets a fresh random 256-bit data key (DEK); the DEK is
- * wrapped with the keyring's active key-encryption key (KEK). Both layers are AES-256-GCM.
+ * Envelope encryption: payloads are encrypted under a random 256-bit data key (DEK), and the DEK
+ * is wrapped with the keyring's active key-encryption key (KEK). Both layers are AES-256-GCM.
  * Rotating the KEK therefore never requires re-encrypting payloads, only keeping the old kid in
- * the ring until the data it wrapped has expired.
+ * the ring until the data it wrapped has expired. A DEK encrypts a bounded run of payloads
+ * (`leaseDataKey`: at most 1,024 or for 60 s, each with its own random IV), so the wrap and the
+ * readers' unwrap (cached) are paid once per run, not once per payload.
  *
  * Binary layout, version 1 (all lengths in bytes):
  *
@@ -24,16 +28,13 @@ import { GCM_OPTIONS, takeRandom } from './record-cipher.ts';
  * | ciphertext  | rest   | payload encrypted with the DEK                   |
  *
  * Because the payload AAD covers the whole header, swapping the wrapped DEK or kid of two
- * envelopes fails authentication. Random 96-bit nonces under one KEK stay well inside the GCM
- * limit (2^32 messages per key) as long as keys are rotated; the DEK is single-use.
+ * envelopes fails authentication. Random 96-bit nonces stay well inside the GCM limit (2^32
+ * messages per key): a DEK encrypts at most 1,024 payloads, and the KEK wraps one DEK per run.
  *
  * @see https://nvlpubs.nist.gov/nistpubs/Legacy/SP/nistspecialpublication800-38d.pdf (GCM, section 8)
  */
 export const ENVELOPE_VERSION = 1;
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const CIPHER = 'aes-256-gcm';
 /** Bytes after the kid and before the ciphertext. */
 const FIXED_TAIL = IV_BYTES + KEY_BYTES + TAG_BYTES + IV_BYTES + TAG_BYTES;
 
@@ -42,47 +43,31 @@ const FIXED_TAIL = IV_BYTES + KEY_BYTES + TAG_BYTES + IV_BYTES + TAG_BYTES;
  * same bytes must be given to `decryptPayload` (bind a payload to its record id, for example).
  */
 export function encryptPayload(ring: Keyring, plaintext: Buffer, aad?: Buffer): Buffer {
-  const kid = ring.activeKid;
-  const kek = requireKey(ring, kid);
-  const header = encodeHeader(kid);
+  const { keyBlock, dek } = leaseDataKey(ring, ENVELOPE_VERSION);
   // The envelope is assembled in place, in one buffer: no concatenation per part.
-  const wrapIvAt = header.length;
-  const wrappedAt = wrapIvAt + IV_BYTES;
-  const wrapTagAt = wrappedAt + KEY_BYTES;
-  const dataIvAt = wrapTagAt + TAG_BYTES;
+  const dataIvAt = keyBlock.length;
   const dataTagAt = dataIvAt + IV_BYTES;
   const ciphertextAt = dataTagAt + TAG_BYTES;
   const envelope = Buffer.allocUnsafe(ciphertextAt + plaintext.length);
-  envelope.set(header, 0);
-  // IVs and the DEK from the pooled CSPRNG bytes: randomBytes costs more per call than the wrap.
-  takeRandom(envelope, wrapIvAt, IV_BYTES);
+  envelope.set(keyBlock, 0);
+  // The IV from the pooled CSPRNG bytes: a randomBytes call costs more than a short encryption.
   takeRandom(envelope, dataIvAt, IV_BYTES);
-  const dek = Buffer.allocUnsafe(KEY_BYTES);
-  try {
-    takeRandom(dek, 0, KEY_BYTES);
-    const wrapper = createCipheriv(CIPHER, kek, envelope.subarray(wrapIvAt, wrappedAt), GCM_OPTIONS);
-    wrapper.setAAD(header);
-    envelope.set(wrapper.update(dek), wrappedAt);
-    wrapper.final(); // empty for GCM; it computes the tag
-    envelope.set(wrapper.getAuthTag(), wrapTagAt);
+  const cipher = createCipheriv(CIPHER, dek, envelope.subarray(dataIvAt, dataTagAt), GCM_OPTIONS);
+  cipher.setAAD(dataAad(keyBlock, aad));
+  const body = cipher.update(plaintext);
+  envelope.set(body, ciphertextAt);
+  const rest = cipher.final(); // empty for GCM; it computes the tag
+  if (rest.length > 0) envelope.set(rest, ciphertextAt + body.length);
+  envelope.set(cipher.getAuthTag(), dataTagAt);
+  return envelope;
+}
 
-    // node:crypto sets a cipher up several times faster from a KeyObject than from key bytes.
-    const cipher = createCipheriv(
-      CIPHER,
-      createSecretKey(dek),
-      envelope.subarray(dataIvAt, dataTagAt),
-      GCM_OPTIONS,
-    );
-    cipher.setAAD(dataAad(envelope.subarray(0, dataIvAt), aad));
-    const body = cipher.update(plaintext);
-    envelope.set(body, ciphertextAt);
-    const rest = cipher.final();
-    if (rest.length > 0) envelope.set(rest, ciphertextAt + body.length);
-    envelope.set(cipher.getAuthTag(), dataTagAt);
-    return envelope;
-  } finally {
-    dek.fill(0);
-  }
+/** Unwrapped DEKs of payload envelopes, so the envelopes that share a DEK cost one unwrap. */
+const payloadKeys = createDekCache();
+
+/** Counters of the process-wide cache of unwrapped payload DEKs (for metrics and tests). */
+export function payloadKeyCacheStats(): DekCacheStats {
+  return payloadKeys.stats();
 }
 
 /**
@@ -97,24 +82,21 @@ export function decryptPayload(ring: Keyring, envelope: Buffer, aad?: Buffer): B
   if (kek === undefined) {
     throw decryptError('envelope key id is not in the keyring', parts.kid);
   }
-  let dek: Buffer | undefined;
   try {
-    const unwrapper = createDecipheriv(CIPHER, kek, parts.wrapIv, { authTagLength: TAG_BYTES });
-    unwrapper.setAAD(parts.header);
-    unwrapper.setAuthTag(parts.wrapTag);
-    dek = joined(unwrapper.update(parts.wrappedDek), unwrapper.final());
-
-    const decipher = createDecipheriv(CIPHER, createSecretKey(dek), parts.dataIv, {
-      authTagLength: TAG_BYTES,
-    });
+    // The cache is keyed by every byte the unwrap authenticates and by the KEK object: a miss
+    // (another ring, a tampered key block) goes through a real unwrap, which fails.
+    let dek = payloadKeys.get(kek, parts.prefix);
+    if (dek === undefined) {
+      dek = unwrap(kek, parts.prefix, parts.header.length);
+      payloadKeys.set(kek, parts.prefix, dek);
+    }
+    const decipher = createDecipheriv(CIPHER, dek, parts.dataIv, GCM_OPTIONS);
     decipher.setAAD(dataAad(parts.prefix, aad));
     decipher.setAuthTag(parts.dataTag);
     return joined(decipher.update(parts.ciphertext), decipher.final());
   } catch {
     // node:crypto says "unable to authenticate data"; which layer failed is not worth a hint.
     throw decryptError('envelope failed authentication (tampered data, wrong key or wrong AAD)', parts.kid);
-  } finally {
-    dek?.fill(0);
   }
 }
 
@@ -139,11 +121,6 @@ interface EnvelopeParts {
   readonly dataIv: Buffer;
   readonly dataTag: Buffer;
   readonly ciphertext: Buffer;
-}
-
-function encodeHeader(kid: string): Buffer {
-  const kidBytes = Buffer.from(kid, 'ascii');
-  return Buffer.concat([Buffer.from([ENVELOPE_VERSION, kidBytes.length]), kidBytes]);
 }
 
 function parseEnvelope(envelope: Buffer): EnvelopeParts {
@@ -196,17 +173,6 @@ function joined(head: Buffer, tail: Buffer): Buffer {
 function dataAad(prefix: Buffer, aad: Buffer | undefined): Buffer {
   // The prefix has a self-describing length, so prefix || aad cannot be ambiguous.
   return aad === undefined || aad.length === 0 ? prefix : Buffer.concat([prefix, aad]);
-}
-
-function requireKey(ring: Keyring, kid: string): KeyObject {
-  const key = ring.keyOf(kid);
-  if (key === undefined) {
-    // Only reachable with a hand-built ring object; parseKeyring/createKeyring guarantee it.
-    throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', {
-      context: { kid },
-    });
-  }
-  return key;
 }
 
 function decryptError(message: string, kid?: string): PipelineError {

@@ -109,7 +109,7 @@ describe('sealed fields (enc:v3)', () => {
     expect(failure(() => fieldKeyId(SEALED_REF)).code).toBe('DECRYPT_FAILED');
   });
 
-  it('draws a fresh data key and IV per record', () => {
+  it('draws a fresh IV per record (the data key is leased for a run, data-key-lease.test.ts)', () => {
     const a = sealFields(ringOld, [['f', CANARY]])[0]?.[1];
     const b = sealFields(ringOld, [['f', CANARY]])[0]?.[1];
     expect(a).not.toBe(b);

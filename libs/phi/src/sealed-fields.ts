@@ -1,6 +1,8 @@
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
-import { KEY_BYTES, type Keyring } from './keyring.ts';
+import { leaseDataKey } from './data-key-lease.ts';
+import { createDekCache, type DekCacheStats } from './dek-cache.ts';
+import type { Keyring } from './keyring.ts';
 import {
   CIPHER,
   GCM_OPTIONS,
@@ -8,7 +10,6 @@ import {
   TAG_BYTES,
   WRAP_BYTES,
   decryptError,
-  encodeHeader,
   parseHeader,
   takeRandom,
   unwrap,
@@ -46,7 +47,8 @@ import {
  * The table names the fields (schema names, never values) and is authenticated, so after one
  * decryption the values are addressable by field again, and a reader checks that every field the
  * table names holds the block or references — a value moved to another field fails. A DEK seals
- * one record, once, so the GCM nonce limit is the wrapping KEK's, as in version 2.
+ * a bounded run of records (`leaseDataKey`: at most 1,024, for at most 60 s), each under its own
+ * random IV, so the wrap is paid once per run and readers unwrap once per run (cached).
  *
  * @see https://nvlpubs.nist.gov/nistpubs/Legacy/SP/nistspecialpublication800-38d.pdf (GCM)
  */
@@ -102,14 +104,7 @@ export function sealFields(
 }
 
 function seal(ring: Keyring, tableText: string, texts: readonly string[]): string {
-  const kid = ring.activeKid;
-  const kek = ring.keyOf(kid);
-  if (kek === undefined) {
-    throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', {
-      context: { kid },
-    });
-  }
-  const header = encodeHeader(kid, FIELD_V3_VERSION);
+  const { keyBlock, dek } = leaseDataKey(ring, FIELD_V3_VERSION);
   const tableLength = Buffer.byteLength(tableText, 'latin1');
   if (tableLength > 0xffff) throw new RangeError('sealed field table longer than 65535 bytes');
   let plainLength = 0;
@@ -118,14 +113,12 @@ function seal(ring: Keyring, tableText: string, texts: readonly string[]): strin
     plainLength += LENGTH_BYTES + n;
     return n;
   });
-  const wrapAt = header.length;
-  const tableAt = wrapAt + WRAP_BYTES + TABLE_AT_OFFSET;
+  const tableAt = keyBlock.length + TABLE_AT_OFFSET;
   const ivAt = tableAt + tableLength;
   const tagAt = ivAt + IV_BYTES;
   const ciphertextAt = tagAt + TAG_BYTES;
   const blob = Buffer.allocUnsafe(ciphertextAt + plainLength);
-  blob.set(header, 0);
-  takeRandom(blob, wrapAt, IV_BYTES);
+  blob.set(keyBlock, 0);
   blob.writeUInt16BE(tableLength, tableAt - TABLE_AT_OFFSET);
   blob.write(tableText, tableAt, 'latin1');
   takeRandom(blob, ivAt, IV_BYTES);
@@ -137,24 +130,13 @@ function seal(ring: Keyring, tableText: string, texts: readonly string[]): strin
     at += LENGTH_BYTES;
     at += plain.write(texts[i] as string, at, 'utf8');
   }
-  // Even for one use, a KeyObject: from raw key bytes node:crypto (Node 24) sets a cipher up about
-  // twice as slowly, its key-type probe costing ~10 µs.
-  const dek = Buffer.allocUnsafe(KEY_BYTES);
   try {
-    takeRandom(dek, 0, KEY_BYTES);
-    const wrapper = createCipheriv(CIPHER, kek, blob.subarray(wrapAt, wrapAt + IV_BYTES), GCM_OPTIONS);
-    wrapper.setAAD(header);
-    blob.set(wrapper.update(dek), wrapAt + IV_BYTES);
-    wrapper.final();
-    blob.set(wrapper.getAuthTag(), wrapAt + IV_BYTES + KEY_BYTES);
-
-    const cipher = createCipheriv(CIPHER, createSecretKey(dek), blob.subarray(ivAt, tagAt), GCM_OPTIONS);
+    const cipher = createCipheriv(CIPHER, dek, blob.subarray(ivAt, tagAt), GCM_OPTIONS);
     cipher.setAAD(blob.subarray(0, ivAt));
     blob.set(cipher.update(plain), ciphertextAt);
     cipher.final(); // empty for GCM; it computes the tag
     blob.set(cipher.getAuthTag(), tagAt);
   } finally {
-    dek.fill(0);
     plain.fill(0);
   }
   return ENCRYPTED_FIELD_PREFIX_V3 + blob.toString('base64url');
@@ -269,6 +251,14 @@ function moved(name: string): PipelineError {
   );
 }
 
+/** Unwrapped DEKs of sealed blocks. */
+const sealedKeys = createDekCache();
+
+/** Counters of the process-wide cache of unwrapped sealed-block DEKs (for metrics and tests). */
+export function sealedKeyCacheStats(): DekCacheStats {
+  return sealedKeys.stats();
+}
+
 function openBlock(ring: Keyring, block: string): { table: string[]; values: string[] } {
   const blob = Buffer.from(block.slice(ENCRYPTED_FIELD_PREFIX_V3.length), 'base64url');
   const { kid, keyBlockLength } = parseHeader(blob, FIELD_V3_VERSION);
@@ -282,7 +272,15 @@ function openBlock(ring: Keyring, block: string): { table: string[]; values: str
   if (blob.length < ciphertextAt) throw decryptError('sealed block is truncated', kid);
   let plain: Buffer;
   try {
-    const dek = unwrap(kek, blob.subarray(0, keyBlockLength), keyBlockLength - WRAP_BYTES);
+    // Records sealed under one DEK share their key block: one unwrap between them. The cache is
+    // keyed by every byte the unwrap authenticates and by the KEK object, so a miss (another
+    // ring, a tampered key block) goes through a real unwrap, which fails.
+    const keyBlock = blob.subarray(0, keyBlockLength);
+    let dek = sealedKeys.get(kek, keyBlock);
+    if (dek === undefined) {
+      dek = unwrap(kek, keyBlock, keyBlockLength - WRAP_BYTES);
+      sealedKeys.set(kek, keyBlock, dek);
+    }
     const decipher = createDecipheriv(CIPHER, dek, blob.subarray(ivAt, tagAt), GCM_OPTIONS);
     decipher.setAAD(blob.subarray(0, ivAt));
     decipher.setAuthTag(blob.subarray(tagAt, ciphertextAt));
