@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { dateShiftDays, parsePseudonymKey, partitionKey, pseudonym } from './pseudonym.ts';
 
@@ -78,5 +78,36 @@ describe('dateShiftDays', () => {
     for (const bad of [0, -5, 1.5, Number.NaN, 40_000]) {
       expect(() => dateShiftDays(key, 'x', bad)).toThrow(expect.objectContaining({ code: 'POLICY_INVALID' }));
     }
+  });
+});
+
+describe('pseudonym cache', () => {
+  it('gives what the HMAC gives, for repeated and evicted values alike, per key', () => {
+    const keyA = Buffer.alloc(32, 1);
+    const keyB = Buffer.alloc(32, 2);
+    const expected = (key: Buffer, ns: string, value: string): string => {
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(Buffer.byteLength(ns), 0);
+      return createHmac('sha256', key)
+        .update(prefix)
+        .update(ns)
+        .update(value)
+        .digest()
+        .toString('base64url')
+        .slice(0, 32);
+    };
+    // More distinct values than two cache generations hold, each asked twice, then again.
+    const values = Array.from({ length: 9_000 }, (_, i) => `Patient/${i}`);
+    for (const round of [1, 2]) {
+      for (const v of values.filter((_, i) => i % 97 === round)) {
+        expect(pseudonym(keyA, 'ref:Patient', v)).toBe(expected(keyA, 'ref:Patient', v));
+      }
+      for (const v of values) pseudonym(keyA, 'ref:Patient', v);
+    }
+    expect(pseudonym(keyA, 'ref:Patient', 'Patient/1')).toBe(expected(keyA, 'ref:Patient', 'Patient/1'));
+    expect(pseudonym(keyB, 'ref:Patient', 'Patient/1')).toBe(expected(keyB, 'ref:Patient', 'Patient/1'));
+    // The namespace's length keeps ("ab", "c") and ("a", "bc") apart.
+    expect(pseudonym(keyA, 'ab', 'c')).not.toBe(pseudonym(keyA, 'a', 'bc'));
+    expect(pseudonym(keyA, 'a', 'bc')).toBe(expected(keyA, 'a', 'bc'));
   });
 });

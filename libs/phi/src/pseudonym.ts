@@ -41,7 +41,47 @@ export function parsePseudonymKey(base64: string | undefined): Buffer {
  * MRN, claim number) unlinkable to each other.
  */
 export function pseudonym(key: Buffer, namespace: string, value: string): string {
-  return digest(key, namespace, value).toString('base64url').slice(0, PSEUDONYM_LENGTH);
+  const cache = cacheOf(key);
+  // The namespace's length first, so (namespace, value) pairs stay unambiguous as one string.
+  const id = `${namespace.length}:${namespace}${value}`;
+  const cached = cache.young.get(id);
+  if (cached !== undefined) return cached;
+  // 24 bytes are exactly the first 32 base64url characters of the digest.
+  const found = cache.old.get(id) ?? digest(key, namespace, value).toString('base64url', 0, PSEUDONYM_BYTES);
+  if (cache.young.size >= CACHE_GENERATION_ENTRIES) {
+    cache.old = cache.young;
+    cache.young = new Map();
+  }
+  cache.young.set(id, found);
+  return found;
+}
+
+/** Bytes of the digest a pseudonym shows (PSEUDONYM_LENGTH base64url characters). */
+const PSEUDONYM_BYTES = (PSEUDONYM_LENGTH * 3) / 4;
+
+/**
+ * Pseudonyms computed lately, per key, in two generations of at most this many entries (the
+ * older generation is dropped whole when the younger fills): the same value recurs record after
+ * record — the partition key of each of a patient's resources, `Patient/<id>` in every clinical
+ * record — and an HMAC costs a few microseconds. Like the identifier hasher's digest cache
+ * (`@ehrflow/deid`), it holds values only in this process's memory, where the records are.
+ */
+const CACHE_GENERATION_ENTRIES = 4_096;
+
+interface PseudonymCache {
+  young: Map<string, string>;
+  old: Map<string, string>;
+}
+
+const caches = new WeakMap<Buffer, PseudonymCache>();
+
+function cacheOf(key: Buffer): PseudonymCache {
+  let cache = caches.get(key);
+  if (cache === undefined) {
+    cache = { young: new Map(), old: new Map() };
+    caches.set(key, cache);
+  }
+  return cache;
 }
 
 /**
