@@ -1,5 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { PipelineError } from '@ehrflow/errors';
+import {
+  fhirIdCharacters,
+  readMappingFile,
+  setPath,
+  toFhirId,
+  type BuiltResource,
+} from '@ehrflow/fhir/resource-builder';
 import type { X12Delimiters } from './delimiters.ts';
 import { tokenize, type X12Segment } from './tokenizer.ts';
 
@@ -92,11 +98,8 @@ export interface X12Issue {
   readonly observed: string | null;
 }
 
-export interface X12Resource {
-  readonly resourceType: string;
-  readonly id: string;
-  readonly resource: Record<string, unknown>;
-}
+/** One resource built from a transaction set. */
+export type X12Resource = BuiltResource;
 
 export interface X12MappingResult {
   /** `837P`, `837I`, `835`, or null when the guide is not mapped. */
@@ -115,21 +118,11 @@ export interface X12Mapping {
 
 const POSITION = /^([A-Z][A-Z0-9]{1,2})(?:\[([A-Z0-9]{1,3})\])?-(\d{2})(?:\.(\d{1,2}))?$/;
 const TEMPLATE_PART = /\{([^}]+)\}/g;
-const FHIR_ID_UNSAFE = /[^A-Za-z0-9.-]/g;
 const PATH = /^[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*$/;
 
 /** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
 export function loadX12Mapping(path: string, phiOf?: PhiLookup): X12Mapping {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new PipelineError('CONFIG_INVALID', 'X12 mapping file could not be read as JSON', {
-      cause: err,
-      context: { path },
-    });
-  }
-  return compileX12Mapping(json, phiOf);
+  return compileX12Mapping(readMappingFile(path, 'X12'), phiOf);
 }
 
 /**
@@ -230,26 +223,6 @@ export function convert(type: X12Type, value: string, part?: 'start' | 'end'): s
     case 'RD8': {
       const m = /^(\d{8})-(\d{8})$/.exec(value);
       return m ? date((part === 'end' ? m[2] : m[1]) as string) : undefined;
-    }
-  }
-}
-
-/** Sets `a.b[0].c` on an object, creating what is missing. */
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let at: Record<string, unknown> = target;
-  for (const [i, part] of parts.entries()) {
-    const m = /^([a-zA-Z]+)(?:\[(\d+)\])?$/.exec(part) as RegExpExecArray;
-    const name = m[1] as string;
-    const last = i === parts.length - 1;
-    if (m[2] === undefined) {
-      if (last) at[name] = value;
-      else at = (at[name] ??= {}) as Record<string, unknown>;
-    } else {
-      const list = (at[name] ??= []) as unknown[];
-      const index = Number(m[2]);
-      if (last) list[index] = value;
-      else at = (list[index] ??= {}) as Record<string, unknown>;
     }
   }
 }
@@ -393,7 +366,7 @@ function mapSet(
       const text = f.template.replace(TEMPLATE_PART, (_all, pos: string) => {
         const v = lookup(scope, pos, delimiters);
         if (v.value === '') missing ??= { pos, segment: v.segment };
-        return v.value.replace(FHIR_ID_UNSAFE, '-');
+        return fhirIdCharacters(v.value);
       });
       if (missing !== undefined) {
         if (f.required === true)
@@ -427,11 +400,7 @@ function mapSet(
       issues.push(elementIssue('type_mismatch', kindOf(value)));
       return;
     }
-    setPath(
-      target,
-      f.path,
-      f.path === 'id' ? String(converted).replace(FHIR_ID_UNSAFE, '-').slice(0, 64) : converted,
-    );
+    setPath(target, f.path, f.path === 'id' ? toFhirId(String(converted)) : converted);
   };
   for (const { segments: unit, outer } of unitsOfInterest) {
     const resource: Record<string, unknown> = { resourceType: rule.resource };
