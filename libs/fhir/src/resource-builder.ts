@@ -15,6 +15,21 @@ export interface BuiltResource {
   readonly resource: Record<string, unknown>;
 }
 
+/** What a raw format's mapping makes of one message or transaction set. */
+export interface FormatMappingResult<I> {
+  /** Problems against the mapping: kinds and positions, never values. */
+  readonly issues: readonly I[];
+  /** Empty when a blocking issue was found: the input is taken whole or not at all. */
+  readonly resources: readonly BuiltResource[];
+}
+
+/** A compiled mapping of a raw format (HL7 v2, X12) to FHIR resources. */
+export interface FormatMapping<In, R> {
+  /** Resource types the mapping can produce (each needs a served contract). */
+  readonly resourceTypes: readonly string[];
+  map(input: In): R;
+}
+
 /**
  * Reads a mapping file as JSON. `format` names it in the error (`HL7`, `X12`).
  * @throws PipelineError CONFIG_INVALID when the file cannot be read or is not JSON.

@@ -1,5 +1,12 @@
 import { PipelineError } from '@ehrflow/errors';
-import { readMappingFile, setPath, toFhirId, type BuiltResource } from '@ehrflow/fhir/resource-builder';
+import {
+  readMappingFile,
+  setPath,
+  toFhirId,
+  type BuiltResource,
+  type FormatMapping,
+  type FormatMappingResult,
+} from '@ehrflow/fhir/resource-builder';
 import type { Hl7View } from './message.ts';
 
 /**
@@ -77,17 +84,11 @@ export interface Hl7Issue {
 /** One resource built from a message. */
 export type Hl7Resource = BuiltResource;
 
-export interface Hl7MappingResult {
-  readonly issues: readonly Hl7Issue[];
-  /** Empty when a blocking issue was found: a message is taken whole or not at all. */
-  readonly resources: readonly Hl7Resource[];
-}
+/** A message is taken whole or not at all. */
+export type Hl7MappingResult = FormatMappingResult<Hl7Issue>;
 
-export interface Hl7Mapping {
-  /** Resource types the mapping can produce (each needs a served contract). */
-  readonly resourceTypes: readonly string[];
+export interface Hl7Mapping extends FormatMapping<Hl7View, Hl7MappingResult> {
   readonly messageTypes: readonly string[];
-  map(view: Hl7View): Hl7MappingResult;
 }
 
 const POSITION = /^([A-Z][A-Z0-9]{2})-(\d{1,3})(?:\.(\d{1,2}))?$/;

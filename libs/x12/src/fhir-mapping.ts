@@ -5,6 +5,8 @@ import {
   setPath,
   toFhirId,
   type BuiltResource,
+  type FormatMapping,
+  type FormatMappingResult,
 } from '@ehrflow/fhir/resource-builder';
 import type { X12Delimiters } from './delimiters.ts';
 import { tokenize, type X12Segment } from './tokenizer.ts';
@@ -101,19 +103,15 @@ export interface X12Issue {
 /** One resource built from a transaction set. */
 export type X12Resource = BuiltResource;
 
-export interface X12MappingResult {
+/** A set is taken whole or not at all: any issue leaves `resources` empty. */
+export interface X12MappingResult extends FormatMappingResult<X12Issue> {
   /** `837P`, `837I`, `835`, or null when the guide is not mapped. */
   readonly kind: string | null;
-  readonly issues: readonly X12Issue[];
-  /** Empty when there is an issue: a set is taken whole or not at all. */
-  readonly resources: readonly X12Resource[];
 }
 
-export interface X12Mapping {
-  readonly resourceTypes: readonly string[];
+/** Maps one self-contained transaction set (ISA, GS, ST…SE bytes). */
+export interface X12Mapping extends FormatMapping<Buffer, X12MappingResult> {
   readonly kinds: readonly string[];
-  /** Maps one self-contained transaction set (ISA, GS, ST…SE bytes). */
-  map(payload: Buffer): X12MappingResult;
 }
 
 const POSITION = /^([A-Z][A-Z0-9]{1,2})(?:\[([A-Z0-9]{1,3})\])?-(\d{2})(?:\.(\d{1,2}))?$/;
