@@ -3,10 +3,10 @@
 import type { PhiFields, PipelineManifest } from './manifest.ts';
 
 /** What `src/generated/manifest.ts` records: only what does not follow from a type's name. */
-export interface CompactManifest {
-  readonly validTopicPrefix: string;
-  readonly cleanTopicPrefix: string;
-  readonly resourceTypes: readonly string[];
+export interface CompactManifest extends Pick<
+  PipelineManifest,
+  'validTopicPrefix' | 'cleanTopicPrefix' | 'resourceTypes'
+> {
   /** Top-level contract fields of each type by PHI class. */
   readonly phi: Readonly<Record<string, PhiFields>>;
   /** Pipeline topic → its value schema file (the subject is `<topic>-value`). */
