@@ -15,6 +15,21 @@ export interface BuiltResource {
   readonly resource: Record<string, unknown>;
 }
 
+/** One field rule of a mapping file: the FHIR path it fills and where its value comes from. */
+export interface MappingFieldRule<T extends string> {
+  /** FHIR path in the resource (`identifier[0].value`). */
+  readonly path: string;
+  /** Position in the message or set the value is read at. */
+  readonly from?: string;
+  /** A fixed value instead. */
+  readonly value?: string;
+  /** Text with `{POS}` parts, each the value at POS (`Patient/{NM1[IL]-09}`). */
+  readonly template?: string;
+  /** The format's data type of the value at `from`. */
+  readonly type?: T;
+  readonly required?: boolean;
+}
+
 /** What a raw format's mapping makes of one message or transaction set. */
 export interface FormatMappingResult<I> {
   /** Problems against the mapping: kinds and positions, never values. */

@@ -6,6 +6,7 @@ import {
   type BuiltResource,
   type FormatMapping,
   type FormatMappingResult,
+  type MappingFieldRule,
 } from '@ehrflow/fhir/resource-builder';
 import type { Hl7View } from './message.ts';
 
@@ -19,14 +20,8 @@ import type { Hl7View } from './message.ts';
 export type Hl7Type = 'ST' | 'ID' | 'IS' | 'DT' | 'TS' | 'NM';
 const TYPES: ReadonlySet<string> = new Set(['ST', 'ID', 'IS', 'DT', 'TS', 'NM']);
 
-interface FieldRule {
-  readonly path: string;
-  readonly from?: string;
-  readonly type?: Hl7Type;
-  readonly required?: boolean;
+interface FieldRule extends MappingFieldRule<Hl7Type> {
   readonly repeats?: boolean;
-  readonly value?: string;
-  readonly template?: string;
   readonly fromEvent?: Readonly<Record<string, string>>;
   readonly map?: Readonly<Record<string, string>>;
   readonly when?: Readonly<Record<string, string>>;

@@ -7,6 +7,7 @@ import {
   type BuiltResource,
   type FormatMapping,
   type FormatMappingResult,
+  type MappingFieldRule,
 } from '@ehrflow/fhir/resource-builder';
 import type { X12Delimiters } from './delimiters.ts';
 import { tokenize, type X12Segment } from './tokenizer.ts';
@@ -24,14 +25,7 @@ import { tokenize, type X12Segment } from './tokenizer.ts';
 export type X12Type = 'AN' | 'ID' | 'R' | 'N0' | 'DT' | 'RD8';
 const TYPES: ReadonlySet<string> = new Set(['AN', 'ID', 'R', 'N0', 'DT', 'RD8']);
 
-interface FieldRule {
-  readonly path: string;
-  readonly from?: string;
-  readonly value?: string;
-  /** Text with `{POS}` parts, each the value at POS (`Patient/{NM1[IL]-09}`). */
-  readonly template?: string;
-  readonly type?: X12Type;
-  readonly required?: boolean;
+interface FieldRule extends MappingFieldRule<X12Type> {
   /** For RD8: which end of the range. */
   readonly part?: 'start' | 'end';
   /** The 1-based number of the line (lines only). */
