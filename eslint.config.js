@@ -22,10 +22,17 @@ const LIB_LAYERS = {
   'scope:workers': ['scope:errors'],
   'scope:http': ['scope:errors', 'scope:logging', 'scope:resilience'],
   'scope:fhir': ['scope:errors', 'scope:contracts'],
-  'scope:hl7': ['scope:errors'],
-  'scope:x12': ['scope:errors'],
+  'scope:hl7': ['scope:errors', 'scope:fhir'],
+  'scope:x12': ['scope:errors', 'scope:fhir'],
   'scope:deid': ['scope:errors', 'scope:phi', 'scope:scrubber', 'scope:contracts'],
-  'scope:service': ['scope:errors', 'scope:logging', 'scope:config', 'scope:contracts', 'scope:kafka'],
+  'scope:service': [
+    'scope:errors',
+    'scope:logging',
+    'scope:config',
+    'scope:contracts',
+    'scope:kafka',
+    'scope:resilience',
+  ],
 };
 const PRODUCTION = [
   { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },

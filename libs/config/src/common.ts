@@ -4,6 +4,15 @@ import { z } from 'zod';
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+/** A whole number of at least 1 (a count, a size, a duration), `fallback` when unset. */
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** A whole number of at least 0, `fallback` when unset. */
+export const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+/** A source id as envelopes carry it (and metric labels and Redis keys repeat it). */
+export const sourceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
+
 /** A comma-separated list with at least one non-blank entry (`"a, b"` → `["a", "b"]`). */
 export const csv = z
   .string()
@@ -51,5 +60,5 @@ export const pipelineEnv = {
   /** Secret for keyed pseudonyms (HMAC-SHA256), base64, at least 32 bytes. */
   PSEUDONYM_KEY: z.string().min(1),
   HTTP_PORT: port(0),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
 };

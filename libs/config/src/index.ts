@@ -6,7 +6,18 @@ export {
   type ConfigProblem,
   type Env,
 } from './env.ts';
-export { booleanFlag, csv, logLevel, mode, pipelineEnv, port } from './common.ts';
+export {
+  booleanFlag,
+  csv,
+  logLevel,
+  mode,
+  nonNegativeInt,
+  pipelineEnv,
+  port,
+  positiveInt,
+  sourceId,
+} from './common.ts';
+export { consumerStageEnv, prefixedEnv, receiverStageEnv, workerEnv, type PrefixedEnv } from './stage-env.ts';
 export { z } from 'zod';
 export {
   kafkaTls,

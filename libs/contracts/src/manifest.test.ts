@@ -12,6 +12,10 @@ describe('the pipeline manifest', () => {
     expect(readFileSync(manifestFilePath(), 'utf8')).toBe(await formatManifestSource(set));
   });
 
+  it('expands its compact form into the manifest the schemas give', () => {
+    expect(PIPELINE_MANIFEST).toEqual(buildPipelineManifest(set));
+  });
+
   it('lists one resource type per schemas/fhir/*.avsc, Patient first, the rest by name', () => {
     const files = set.files
       .filter((f) => f.group === 'fhir')

@@ -39,35 +39,24 @@ export interface SubjectReport {
 export async function checkSubject(registry: SchemaRegistry, entry: SubjectSchema): Promise<SubjectReport> {
   const { subject, compatibility: level, schema } = entry;
   const base = { subject, file: schema.file, level };
+  // Nothing to compare: the subject is new, or its latest version is this schema.
+  const nothingToCompare = (status: 'new' | 'unchanged', latest: SubjectReport['latest']): SubjectReport => ({
+    ...base,
+    status,
+    latest,
+    changes: [],
+    local: { compatible: true, messages: [] },
+    registry: undefined,
+    compatible: true,
+    notes: [],
+  });
   const versionNumbers = await versionsOrNone(registry, subject);
-  if (versionNumbers.length === 0) {
-    return {
-      ...base,
-      status: 'new',
-      latest: undefined,
-      changes: [],
-      local: { compatible: true, messages: [] },
-      registry: undefined,
-      compatible: true,
-      notes: [],
-    };
-  }
+  if (versionNumbers.length === 0) return nothingToCompare('new', undefined);
   const versions = await Promise.all(versionNumbers.map((v) => registry.version(subject, v)));
   const latest = versions[versions.length - 1];
   if (latest === undefined) throw new Error('unreachable: versions is not empty');
   const latestRef = { version: latest.version, id: latest.id };
-  if (sameSchemaJson(JSON.parse(latest.text), schema.json)) {
-    return {
-      ...base,
-      status: 'unchanged',
-      latest: latestRef,
-      changes: [],
-      local: { compatible: true, messages: [] },
-      registry: undefined,
-      compatible: true,
-      notes: [],
-    };
-  }
+  if (sameSchemaJson(JSON.parse(latest.text), schema.json)) return nothingToCompare('unchanged', latestRef);
 
   const changes = diffSchemas(latest.text, schema.json, { subject });
   const local = evaluateCompatibility(

@@ -1,5 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { PipelineError } from '@ehrflow/errors';
+import {
+  readMappingFile,
+  setPath,
+  toFhirId,
+  type BuiltResource,
+  type FormatMapping,
+  type FormatMappingResult,
+  type MappingFieldRule,
+} from '@ehrflow/fhir/resource-builder';
 import type { Hl7View } from './message.ts';
 
 /**
@@ -12,14 +20,8 @@ import type { Hl7View } from './message.ts';
 export type Hl7Type = 'ST' | 'ID' | 'IS' | 'DT' | 'TS' | 'NM';
 const TYPES: ReadonlySet<string> = new Set(['ST', 'ID', 'IS', 'DT', 'TS', 'NM']);
 
-interface FieldRule {
-  readonly path: string;
-  readonly from?: string;
-  readonly type?: Hl7Type;
-  readonly required?: boolean;
+interface FieldRule extends MappingFieldRule<Hl7Type> {
   readonly repeats?: boolean;
-  readonly value?: string;
-  readonly template?: string;
   readonly fromEvent?: Readonly<Record<string, string>>;
   readonly map?: Readonly<Record<string, string>>;
   readonly when?: Readonly<Record<string, string>>;
@@ -75,41 +77,21 @@ export interface Hl7Issue {
 }
 
 /** One resource built from a message. */
-export interface Hl7Resource {
-  readonly resourceType: string;
-  readonly id: string;
-  readonly resource: Record<string, unknown>;
-}
+export type Hl7Resource = BuiltResource;
 
-export interface Hl7MappingResult {
-  readonly issues: readonly Hl7Issue[];
-  /** Empty when a blocking issue was found: a message is taken whole or not at all. */
-  readonly resources: readonly Hl7Resource[];
-}
+/** A message is taken whole or not at all. */
+export type Hl7MappingResult = FormatMappingResult<Hl7Issue>;
 
-export interface Hl7Mapping {
-  /** Resource types the mapping can produce (each needs a served contract). */
-  readonly resourceTypes: readonly string[];
+export interface Hl7Mapping extends FormatMapping<Hl7View, Hl7MappingResult> {
   readonly messageTypes: readonly string[];
-  map(view: Hl7View): Hl7MappingResult;
 }
 
 const POSITION = /^([A-Z][A-Z0-9]{2})-(\d{1,3})(?:\.(\d{1,2}))?$/;
 const TEMPLATE_PART = /\{([A-Z][A-Z0-9]{2}-\d{1,3}(?:\.\d{1,2})?)\}/g;
-const FHIR_ID_UNSAFE = /[^A-Za-z0-9.-]/g;
 
 /** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
 export function loadHl7Mapping(path: string): Hl7Mapping {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new PipelineError('CONFIG_INVALID', 'HL7 mapping file could not be read as JSON', {
-      cause: err,
-      context: { path },
-    });
-  }
-  return compileHl7Mapping(json);
+  return compileHl7Mapping(readMappingFile(path, 'HL7'));
 }
 
 export function compileHl7Mapping(json: unknown): Hl7Mapping {
@@ -213,25 +195,6 @@ export function convert(type: Hl7Type, value: string, timezone: string): string 
       const tz = m[8] === undefined ? timezone : `${m[8].slice(0, 3)}:${m[8].slice(3)}`;
       return `${date}T${m[4]}:${m[5] ?? '00'}:${m[6] ?? '00'}${m[7] ?? ''}${tz}`;
     }
-  }
-}
-
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const steps = path.split('.').map((s) => {
-    const m = /^([a-zA-Z]+)(?:\[(\d+)\])?$/.exec(s) as RegExpExecArray;
-    return { key: m[1] as string, index: m[2] === undefined ? undefined : Number(m[2]) };
-  });
-  let node: Record<string, unknown> = target;
-  for (const [i, step] of steps.entries()) {
-    const last = i === steps.length - 1;
-    if (step.index === undefined) {
-      if (last) node[step.key] = value;
-      else node = (node[step.key] ??= {}) as Record<string, unknown>;
-      continue;
-    }
-    const list = (node[step.key] ??= []) as unknown[];
-    if (last) list[step.index] = value;
-    else node = (list[step.index] ??= {}) as Record<string, unknown>;
   }
 }
 
@@ -354,11 +317,11 @@ function mapMessage(file: MappingFile, view: Hl7View): Hl7MappingResult {
           setPath(resource, f.path, f.map ? (f.map[String(converted)] ?? converted) : converted);
         }
       }
-      const id = fill(rule.id, view, occurrence).replace(FHIR_ID_UNSAFE, '-').slice(0, 64);
+      const id = toFhirId(fill(rule.id, view, occurrence));
       resource.id = id;
       const lastUpdated = convert('TS', view.value('MSH', 7), file.timezone);
       resource.meta = {
-        versionId: h.controlId.replace(FHIR_ID_UNSAFE, '-').slice(0, 64),
+        versionId: toFhirId(h.controlId),
         ...(typeof lastUpdated === 'string' ? { lastUpdated } : {}),
       };
       resources.push({ resourceType: type, id, resource });

@@ -111,7 +111,7 @@ describe.each<DeliveryMode>(['at-least-once', 'transactional'])('runner killed m
     second.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
 
-    const ids = ((await readAll(client, admin, output, { readCommitted: true })) as { id: string }[]).map(
+    const ids = ((await readAll(client, output, { readCommitted: true })) as { id: string }[]).map(
       (v) => v.id,
     );
     const distinct = new Set(ids);
@@ -123,7 +123,7 @@ describe.each<DeliveryMode>(['at-least-once', 'transactional'])('runner killed m
     if (mode === 'transactional') {
       expect(ids.length).toBe(total);
       // The kill did land inside an open transaction: its outputs exist, aborted, in the log.
-      expect((await readAll(client, admin, output, { readCommitted: false })).length).toBeGreaterThan(total);
+      expect((await readAll(client, output, { readCommitted: false })).length).toBeGreaterThan(total);
     } else {
       // The kill did land between produce and commit: that chunk was produced twice.
       expect(ids.length).toBeGreaterThan(total);
@@ -165,7 +165,7 @@ describe.each<DeliveryMode>(['at-least-once', 'transactional'])('runner drained 
     expect(stopped?.stats?.committed).toBe(started);
     const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [input] });
     expect(offsets?.partitions[0]?.offset).toBe(String(started));
-    const values = await readAll(client, admin, output, { readCommitted: true });
+    const values = await readAll(client, output, { readCommitted: true });
     expect(values.length).toBe(started);
     console.log(`[drain ${mode}] exit 0 after ${drainMs} ms, ${started} records committed`);
   });

@@ -92,7 +92,7 @@ describe.each<DeliveryMode>(['at-least-once', 'transactional'])('consumer runner
     await runner.stop();
     await running;
 
-    const values = (await readAll(client, admin, output, { readCommitted: true })) as { id: string }[];
+    const values = (await readAll(client, output, { readCommitted: true })) as { id: string }[];
     const ids = values.map((v) => v.id);
     expect(new Set(ids).size).toBe(600);
     expect(ids.length).toBe(600);
@@ -178,10 +178,8 @@ describe.each<DeliveryMode>(['at-least-once', 'transactional'])('consumer runner
       'PARSE_ERROR',
       undefined,
     ]);
-    expect(await readAll(client, admin, output, { readCommitted: true })).toEqual([
-      { id: 'a', invalid: false },
-    ]);
-    expect(await readAll(client, admin, quarantine, { readCommitted: true })).toEqual([
+    expect(await readAll(client, output, { readCommitted: true })).toEqual([{ id: 'a', invalid: false }]);
+    expect(await readAll(client, quarantine, { readCommitted: true })).toEqual([
       { offset: '1', code: 'PARSE_ERROR' },
       { offset: '2', code: 'PARSE_ERROR' },
       { code: 'SCHEMA_MISMATCH', index: 3 },
@@ -242,14 +240,14 @@ describe('consumer runner, transactional abort', () => {
 
     expect(firstOffsets).toEqual(['0', '0']);
     expect(committedAtRetry).toEqual([null]);
-    const committedValues = (await readAll(client, admin, output, { readCommitted: true })) as {
+    const committedValues = (await readAll(client, output, { readCommitted: true })) as {
       id: string;
     }[];
     expect(committedValues.map((v) => v.id).sort()).toEqual(
       Array.from({ length: 30 }, (_, i) => `r${i}`).sort(),
     );
     // The aborted attempt did write its 30 records: a read_uncommitted reader sees both copies.
-    const everything = await readAll(client, admin, output, { readCommitted: false });
+    const everything = await readAll(client, output, { readCommitted: false });
     expect(everything.length).toBe(60);
     expect(runner.stats().retries).toBe(1);
   });

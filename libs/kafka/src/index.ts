@@ -53,6 +53,7 @@ export {
 } from './topics.ts';
 export { createKafkaProbe, probeKafkaJsConfig, type KafkaProbe, type KafkaProbeOptions } from './probe.ts';
 export { patchKafkaJsRequestQueue, type PatchResult } from './request-queue-patch.ts';
+export { readRange, type RangeMessage, type ReadRangeOptions } from './topic-reader.ts';
 export {
   ConfigResourceTypes,
   Kafka,

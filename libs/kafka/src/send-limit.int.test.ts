@@ -71,7 +71,7 @@ describe.each<DeliveryMode>(['at-least-once', 'transactional'])(
       ]);
       await runner.stop();
       await running;
-      const out = await readAll(client, admin, output, { readCommitted: true });
+      const out = await readAll(client, output, { readCommitted: true });
       expect(new Set(out.map((v) => (v as { id: string }).id)).size).toBe(INPUTS);
     });
   },

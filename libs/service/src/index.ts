@@ -52,4 +52,5 @@ export {
   type ReceiverStartOptions,
   type RunningReceiverBase,
 } from './receiver-base.ts';
+export { createFolderPoller, type FolderPoller, type FolderPollerOptions } from './folder-poller.ts';
 export { connectRedis, logTransportWarning, type RedisConnectOptions } from './transport.ts';

@@ -1,5 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { PipelineError } from '@ehrflow/errors';
+import {
+  fhirIdCharacters,
+  readMappingFile,
+  setPath,
+  toFhirId,
+  type BuiltResource,
+  type FormatMapping,
+  type FormatMappingResult,
+  type MappingFieldRule,
+} from '@ehrflow/fhir/resource-builder';
 import type { X12Delimiters } from './delimiters.ts';
 import { tokenize, type X12Segment } from './tokenizer.ts';
 
@@ -16,14 +25,7 @@ import { tokenize, type X12Segment } from './tokenizer.ts';
 export type X12Type = 'AN' | 'ID' | 'R' | 'N0' | 'DT' | 'RD8';
 const TYPES: ReadonlySet<string> = new Set(['AN', 'ID', 'R', 'N0', 'DT', 'RD8']);
 
-interface FieldRule {
-  readonly path: string;
-  readonly from?: string;
-  readonly value?: string;
-  /** Text with `{POS}` parts, each the value at POS (`Patient/{NM1[IL]-09}`). */
-  readonly template?: string;
-  readonly type?: X12Type;
-  readonly required?: boolean;
+interface FieldRule extends MappingFieldRule<X12Type> {
   /** For RD8: which end of the range. */
   readonly part?: 'start' | 'end';
   /** The 1-based number of the line (lines only). */
@@ -92,44 +94,27 @@ export interface X12Issue {
   readonly observed: string | null;
 }
 
-export interface X12Resource {
-  readonly resourceType: string;
-  readonly id: string;
-  readonly resource: Record<string, unknown>;
-}
+/** One resource built from a transaction set. */
+export type X12Resource = BuiltResource;
 
-export interface X12MappingResult {
+/** A set is taken whole or not at all: any issue leaves `resources` empty. */
+export interface X12MappingResult extends FormatMappingResult<X12Issue> {
   /** `837P`, `837I`, `835`, or null when the guide is not mapped. */
   readonly kind: string | null;
-  readonly issues: readonly X12Issue[];
-  /** Empty when there is an issue: a set is taken whole or not at all. */
-  readonly resources: readonly X12Resource[];
 }
 
-export interface X12Mapping {
-  readonly resourceTypes: readonly string[];
+/** Maps one self-contained transaction set (ISA, GS, ST…SE bytes). */
+export interface X12Mapping extends FormatMapping<Buffer, X12MappingResult> {
   readonly kinds: readonly string[];
-  /** Maps one self-contained transaction set (ISA, GS, ST…SE bytes). */
-  map(payload: Buffer): X12MappingResult;
 }
 
 const POSITION = /^([A-Z][A-Z0-9]{1,2})(?:\[([A-Z0-9]{1,3})\])?-(\d{2})(?:\.(\d{1,2}))?$/;
 const TEMPLATE_PART = /\{([^}]+)\}/g;
-const FHIR_ID_UNSAFE = /[^A-Za-z0-9.-]/g;
 const PATH = /^[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*$/;
 
 /** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
 export function loadX12Mapping(path: string, phiOf?: PhiLookup): X12Mapping {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new PipelineError('CONFIG_INVALID', 'X12 mapping file could not be read as JSON', {
-      cause: err,
-      context: { path },
-    });
-  }
-  return compileX12Mapping(json, phiOf);
+  return compileX12Mapping(readMappingFile(path, 'X12'), phiOf);
 }
 
 /**
@@ -230,26 +215,6 @@ export function convert(type: X12Type, value: string, part?: 'start' | 'end'): s
     case 'RD8': {
       const m = /^(\d{8})-(\d{8})$/.exec(value);
       return m ? date((part === 'end' ? m[2] : m[1]) as string) : undefined;
-    }
-  }
-}
-
-/** Sets `a.b[0].c` on an object, creating what is missing. */
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let at: Record<string, unknown> = target;
-  for (const [i, part] of parts.entries()) {
-    const m = /^([a-zA-Z]+)(?:\[(\d+)\])?$/.exec(part) as RegExpExecArray;
-    const name = m[1] as string;
-    const last = i === parts.length - 1;
-    if (m[2] === undefined) {
-      if (last) at[name] = value;
-      else at = (at[name] ??= {}) as Record<string, unknown>;
-    } else {
-      const list = (at[name] ??= []) as unknown[];
-      const index = Number(m[2]);
-      if (last) list[index] = value;
-      else at = (list[index] ??= {}) as Record<string, unknown>;
     }
   }
 }
@@ -393,7 +358,7 @@ function mapSet(
       const text = f.template.replace(TEMPLATE_PART, (_all, pos: string) => {
         const v = lookup(scope, pos, delimiters);
         if (v.value === '') missing ??= { pos, segment: v.segment };
-        return v.value.replace(FHIR_ID_UNSAFE, '-');
+        return fhirIdCharacters(v.value);
       });
       if (missing !== undefined) {
         if (f.required === true)
@@ -427,11 +392,7 @@ function mapSet(
       issues.push(elementIssue('type_mismatch', kindOf(value)));
       return;
     }
-    setPath(
-      target,
-      f.path,
-      f.path === 'id' ? String(converted).replace(FHIR_ID_UNSAFE, '-').slice(0, 64) : converted,
-    );
+    setPath(target, f.path, f.path === 'id' ? toFhirId(String(converted)) : converted);
   };
   for (const { segments: unit, outer } of unitsOfInterest) {
     const resource: Record<string, unknown> = { resourceType: rule.resource };

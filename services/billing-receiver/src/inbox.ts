@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@ehrflow/logging';
-import { createPoller } from '@ehrflow/resilience';
+import { createFolderPoller, type FolderPoller } from '@ehrflow/service';
 import { shownName, type JobResult } from './job.ts';
 
 /**
@@ -9,13 +9,11 @@ import { shownName, type JobResult } from './job.ts';
  * (unless markers are required) its size and mtime have not moved for `stableMs`. One file at a
  * time, in name order; a transient failure (Kafka, Redis) leaves the file for the next scan.
  */
-export interface Inbox {
+export interface Inbox extends FolderPoller {
   /** Takes every complete file present now; resolves with how many ended (accepted, duplicate, rejected). */
   scan(): Promise<number>;
-  start(): void;
   /** Stops after the current batch of the current file (its checkpoint intact). */
   stop(): Promise<void>;
-  readonly stopping: boolean;
 }
 
 export interface InboxOptions {
@@ -48,44 +46,33 @@ export function createInbox(options: InboxOptions): Inbox {
     return now() - last.since >= options.stableMs;
   }
 
-  async function scan(): Promise<number> {
+  /** `.done` markers present at the last listing. */
+  let markers: ReadonlySet<string> = new Set();
+
+  /** Candidates in name order; files that left the folder are forgotten. */
+  async function list(): Promise<string[]> {
     const entries = await readdir(dir, { withFileTypes: true });
     const files = entries.filter((e) => e.isFile()).map((e) => e.name);
-    const markers = new Set(files.filter((n) => n.endsWith('.done')));
+    markers = new Set(files.filter((n) => n.endsWith('.done')));
     const candidates = files
       .filter((n) => !n.startsWith('.') && options.suffixes.some((s) => n.toLowerCase().endsWith(s)))
       .sort();
     for (const name of seen.keys()) if (!candidates.includes(name)) seen.delete(name);
-    let ended = 0;
-    for (const name of candidates) {
-      if (poller.stopped) break;
-      if (!(await complete(name, markers))) continue;
-      try {
-        const result = await options.take(name);
-        if (result.outcome !== 'stopped') {
-          ended += 1;
-          seen.delete(name);
-        }
-      } catch (err) {
-        logger.error({ err, file: shownName(name) }, 'file could not be taken in; will retry');
-      }
-    }
-    return ended;
+    return candidates;
   }
 
-  const poller = createPoller({
+  return createFolderPoller({
     pollMs: options.pollMs,
-    task: scan,
-    onError: (err) => logger.error({ err }, 'inbox scan failed; will retry'),
-    fallback: 0,
-  });
-
-  return {
-    scan: () => poller.run(),
-    start: () => poller.start(),
-    stop: () => poller.stop(),
-    get stopping() {
-      return poller.stopped;
+    logger,
+    folder: 'inbox',
+    list,
+    shown: shownName,
+    take: async (name) => {
+      if (!(await complete(name, markers))) return false;
+      const result = await options.take(name);
+      if (result.outcome === 'stopped') return false;
+      seen.delete(name);
+      return true;
     },
-  };
+  });
 }

@@ -147,9 +147,7 @@ const STATES = `('pending', 'running', 'completed', 'failed', 'cancelled', 'part
 /** Creates the store over a pg pool; `schema` must be a plain identifier (checked by the config). */
 export function createJobStore(pool: Pool, schema: string): JobStore {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new RangeError('invalid schema name');
-  const jobs = `"${schema}".jobs`;
-  const marks = `"${schema}".watermarks`;
-  const seen = `"${schema}".seen`;
+  const { jobs, marks, seen } = tablesOf(schema);
 
   const query = async <R extends QueryResultRow>(operation: string, sql: string, params: unknown[] = []) => {
     try {
@@ -161,67 +159,7 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
 
   return {
     async migrate() {
-      await query('migrate', `CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-      await query(
-        'migrate',
-        `CREATE TABLE IF NOT EXISTS ${jobs} (
-          id text PRIMARY KEY,
-          source_id text NOT NULL,
-          kind text NOT NULL CHECK (kind IN ('backfill', 'incremental')),
-          state text NOT NULL,
-          reason text,
-          resource_types text[] NOT NULL,
-          since text,
-          status_url text,
-          export_attempts integer NOT NULL DEFAULT 0,
-          progress jsonb,
-          stats jsonb NOT NULL DEFAULT '{}'::jsonb,
-          error_code text,
-          cancel_requested boolean NOT NULL DEFAULT false,
-          owner text,
-          lease_until timestamptz,
-          created_at timestamptz NOT NULL DEFAULT now(),
-          updated_at timestamptz NOT NULL DEFAULT now()
-        )`,
-      );
-      // Tables made before `partial` existed carry the old check; replace it.
-      await query('migrate', `ALTER TABLE ${jobs} DROP CONSTRAINT IF EXISTS jobs_state_check`);
-      await query(
-        'migrate',
-        `ALTER TABLE ${jobs} ADD CONSTRAINT jobs_state_check CHECK (state IN ${STATES})`,
-      );
-      await query('migrate', `ALTER TABLE ${jobs} ADD COLUMN IF NOT EXISTS parent_id text`);
-      // Record ids a job has read, to count a resource listed twice as a duplicate. One row per
-      // resource of a running or resumable job (16 bytes of key): memory stays one batch.
-      await query(
-        'migrate',
-        `CREATE TABLE IF NOT EXISTS ${seen} (
-          job_id text NOT NULL,
-          key bytea NOT NULL,
-          part integer NOT NULL,
-          PRIMARY KEY (job_id, key)
-        )`,
-      );
-      // A failed or cancelled job nobody resumed for 30 days gives its keys back.
-      await query(
-        'migrate',
-        `DELETE FROM ${seen} WHERE job_id IN (SELECT id FROM ${jobs}
-           WHERE state IN ('failed', 'cancelled') AND updated_at < now() - interval '30 days')`,
-      );
-      await query(
-        'migrate',
-        `CREATE INDEX IF NOT EXISTS jobs_active_idx ON ${jobs} (lease_until) WHERE state IN ('pending', 'running')`,
-      );
-      await query(
-        'migrate',
-        `CREATE TABLE IF NOT EXISTS ${marks} (
-          source_id text NOT NULL,
-          resource_type text NOT NULL,
-          watermark text NOT NULL,
-          updated_at timestamptz NOT NULL DEFAULT now(),
-          PRIMARY KEY (source_id, resource_type)
-        )`,
-      );
+      for (const statement of migrationStatements(schema)) await query('migrate', statement);
     },
 
     async create(job, owner, leaseMs) {
@@ -407,6 +345,61 @@ function checkpointUpdate(
     sql: `UPDATE ${jobs} SET ${sets.join(', ')} WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,
     params,
   };
+}
+
+/** The job store's tables in `schema`, quoted for SQL. */
+function tablesOf(schema: string) {
+  return { jobs: `"${schema}".jobs`, marks: `"${schema}".watermarks`, seen: `"${schema}".seen` };
+}
+
+/** The job store's tables, made or brought up to date in order; every statement can run again. */
+function migrationStatements(schema: string): string[] {
+  const { jobs, marks, seen } = tablesOf(schema);
+  return [
+    `CREATE SCHEMA IF NOT EXISTS "${schema}"`,
+    `CREATE TABLE IF NOT EXISTS ${jobs} (
+      id text PRIMARY KEY,
+      source_id text NOT NULL,
+      kind text NOT NULL CHECK (kind IN ('backfill', 'incremental')),
+      state text NOT NULL,
+      reason text,
+      resource_types text[] NOT NULL,
+      since text,
+      status_url text,
+      export_attempts integer NOT NULL DEFAULT 0,
+      progress jsonb,
+      stats jsonb NOT NULL DEFAULT '{}'::jsonb,
+      error_code text,
+      cancel_requested boolean NOT NULL DEFAULT false,
+      owner text,
+      lease_until timestamptz,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`,
+    // Tables made before `partial` existed carry the old check; replace it.
+    `ALTER TABLE ${jobs} DROP CONSTRAINT IF EXISTS jobs_state_check`,
+    `ALTER TABLE ${jobs} ADD CONSTRAINT jobs_state_check CHECK (state IN ${STATES})`,
+    `ALTER TABLE ${jobs} ADD COLUMN IF NOT EXISTS parent_id text`,
+    // Record ids a job has read, to count a resource listed twice as a duplicate. One row per
+    // resource of a running or resumable job (16 bytes of key): memory stays one batch.
+    `CREATE TABLE IF NOT EXISTS ${seen} (
+      job_id text NOT NULL,
+      key bytea NOT NULL,
+      part integer NOT NULL,
+      PRIMARY KEY (job_id, key)
+    )`,
+    // A failed or cancelled job nobody resumed for 30 days gives its keys back.
+    `DELETE FROM ${seen} WHERE job_id IN (SELECT id FROM ${jobs}
+       WHERE state IN ('failed', 'cancelled') AND updated_at < now() - interval '30 days')`,
+    `CREATE INDEX IF NOT EXISTS jobs_active_idx ON ${jobs} (lease_until) WHERE state IN ('pending', 'running')`,
+    `CREATE TABLE IF NOT EXISTS ${marks} (
+      source_id text NOT NULL,
+      resource_type text NOT NULL,
+      watermark text NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (source_id, resource_type)
+    )`,
+  ];
 }
 
 function toRecord(row: JobRow): JobRecord {

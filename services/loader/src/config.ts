@@ -1,12 +1,10 @@
-import { csv, kafkaTls, pgTls, pipelineEnv, port, z, type Env } from '@ehrflow/config';
+import { csv, kafkaTls, pgTls, pipelineEnv, port, positiveInt, z, type Env } from '@ehrflow/config';
 import { createRegistry, type SchemaRegistry } from '@ehrflow/contracts';
 import type { KafkaClient } from '@ehrflow/kafka';
 import { createStageKafka } from '@ehrflow/service';
 import type { Logger } from '@ehrflow/logging';
 import pg from 'pg';
 import { WRITE_MODES } from './writers.ts';
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /** The loader's environment (validated with zod at start; every problem listed). */
 export const loaderEnv = z

@@ -26,6 +26,7 @@ export {
 } from './reconcile.ts';
 export { formatReconcile } from './reconcile-format.ts';
 export { billingTotals, type BillingTotals } from './reconcile-billing.ts';
+export type { MessageCounts } from './reconcile-messages.ts';
 export { runCli, EXIT, type CliIo } from './cli.ts';
 export {
   migrate,

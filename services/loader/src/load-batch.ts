@@ -52,6 +52,9 @@ export interface BatchContext {
   readonly beforeCommit?: BeforeCommit;
 }
 
+/** What became of a batch's records, one count each (the loader's counters and metrics). */
+export const BATCH_OUTCOMES = ['upserted', 'deleted', 'ignored', 'skipped', 'rejected'] as const;
+
 export interface BatchOutcome extends WriteResult {
   /** Records at or after the stored position (the ones written). */
   readonly fresh: number;

@@ -12,6 +12,7 @@ import type { Pool } from 'pg';
 import { createBatchDecoder, type DecodedSlice, type TopicState } from './batch-decoder.ts';
 import { checkDeletionSchema, createDeletionDecoder } from './deletions.ts';
 import {
+  BATCH_OUTCOMES,
   loadBatch,
   type BatchContext,
   type BatchOutcome,
@@ -297,11 +298,7 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
       }
       positions.set(positionKey(topic, partition), outcome.next);
       counters.consumed += messages.length;
-      counters.upserted += outcome.upserted;
-      counters.deleted += outcome.deleted;
-      counters.ignored += outcome.ignored;
-      counters.skipped += outcome.skipped;
-      counters.rejected += outcome.rejected;
+      for (const k of BATCH_OUTCOMES) counters[k] += outcome[k];
       counters.batches++;
       counters.lastBatchMs = Date.now() - started;
       notify({

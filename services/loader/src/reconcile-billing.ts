@@ -1,23 +1,17 @@
 import type { ReconcileResult, ReconcileStage } from './reconcile.ts';
+import { MESSAGE_STAGES, type MessageCounts } from './reconcile-messages.ts';
 
 /**
  * The billing identity over the file jobs of an X12 drop (one job per file, `x12:<source>:<digest>`),
  * counted in transaction sets: sets on the raw topic = valid + quarantined sets, and clean = loaded
  * = valid sets (a set is valid when every resource it maps to is). Files refused whole never reach
- * the raw topic; they are counted apart, from their quarantine records.
+ * the raw topic; they are counted apart, from their quarantine records. The message counts are
+ * transaction sets (`raw`: distinct record ids on the raw topic).
  */
-export interface BillingTotals {
+export interface BillingTotals extends MessageCounts {
   readonly files: number;
   /** Files refused whole before the raw topic (a cut file, a trailer count that lied). */
   readonly refusedFiles: number;
-  /** Transaction sets on the raw topic (distinct record ids). */
-  readonly raw: number;
-  readonly valid: number;
-  readonly quarantined: number;
-  /** Sets with some resources valid but not all, and no quarantine record (in flight, or lost). */
-  readonly incomplete: number;
-  readonly clean: number;
-  readonly loaded: number;
   /** Resources (Claim, ExplanationOfBenefit) loaded. */
   readonly loadedRecords: number;
   /** Every identity holds. */
@@ -48,12 +42,7 @@ export function billingTotals(results: readonly ReconcileResult[]): BillingTotal
       clean: countOf(r, 'clean'),
       loaded: countOf(r, 'loaded'),
     };
-    t.raw += m.raw;
-    t.valid += m.valid;
-    t.quarantined += m.quarantined;
-    t.incomplete += m.incomplete;
-    t.clean += m.clean;
-    t.loaded += m.loaded;
+    for (const stage of MESSAGE_STAGES) t[stage] += m[stage];
     t.loadedRecords += countOf(r, 'loaded');
   }
   const gaps: string[] = [];

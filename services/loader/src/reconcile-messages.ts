@@ -42,8 +42,11 @@ export function notePart(
   scan.partOf.set(recordId, source);
 }
 
+/** The stages reconciliation counts messages at. */
+export const MESSAGE_STAGES = ['raw', 'valid', 'quarantined', 'incomplete', 'clean', 'loaded'] as const;
+
 /** Counts in messages (raw records), as reconciliation compares them. */
-export interface MessageCounts {
+export interface MessageCounts extends Readonly<Record<(typeof MESSAGE_STAGES)[number], number>> {
   readonly raw: number;
   /** Messages whose every part is on the valid topics, none of them quarantined. */
   readonly valid: number;

@@ -3,6 +3,7 @@ import type { KafkaClient } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import type { ServiceMetrics, StageContext, StageHandle } from '@ehrflow/service';
 import { createClients, type LoaderConfig } from './config.ts';
+import { BATCH_OUTCOMES } from './load-batch.ts';
 import { startLoader, type BatchEvent, type Loader } from './loader.ts';
 
 export interface LoaderServiceOptions {
@@ -20,8 +21,6 @@ export interface RunningLoaderService {
   /** Stops the loader (the batch in flight commits), then closes the pool and registry client. */
   stop(): Promise<void>;
 }
-
-const OUTCOMES = ['upserted', 'deleted', 'ignored', 'skipped', 'rejected'] as const;
 
 /**
  * The loader as a service: clients from configuration, the loader's Prometheus metrics (records
@@ -41,7 +40,7 @@ export async function startLoaderService(options: LoaderServiceOptions): Promise
   const retries = metrics.gauge('loader_batch_retries', 'Batch attempts retried since start');
   const onBatch = (e: BatchEvent): void => {
     const resource_type = e.resourceType;
-    for (const outcome of OUTCOMES) {
+    for (const outcome of BATCH_OUTCOMES) {
       if (e[outcome] > 0) records.inc({ resource_type, outcome }, e[outcome]);
     }
     batches.inc({ resource_type });

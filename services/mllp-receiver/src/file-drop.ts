@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { printableControlId } from '@ehrflow/hl7';
 import type { Logger } from '@ehrflow/logging';
-import { createPoller } from '@ehrflow/resilience';
+import { createFolderPoller, type FolderPoller } from '@ehrflow/service';
 import type { Ingest } from './ingest.ts';
 
 /**
@@ -13,11 +13,9 @@ import type { Ingest } from './ingest.ts';
  * still in the folder; the dedupe window makes that harmless for what was written before.
  * Senders must write under another name (`*.tmp`) and rename when complete: a file is read once.
  */
-export interface FileDrop {
+export interface FileDrop extends FolderPoller {
   /** Takes in every complete file present now; resolves with how many were handled. */
   scan(): Promise<number>;
-  start(): void;
-  stop(): Promise<void>;
 }
 
 export interface FileDropOptions {
@@ -53,37 +51,19 @@ export function createFileDrop(options: FileDropOptions): FileDrop {
     logger.info({ file: shown, outcome: target }, 'dropped file taken in');
   }
 
-  async function scan(): Promise<number> {
-    const names = (await readdir(dir, { withFileTypes: true }))
-      .filter((e) => e.isFile() && e.name.endsWith('.hl7'))
-      .map((e) => e.name)
-      .sort();
-    let handled = 0;
-    for (const name of names) {
-      if (poller.stopped) break;
-      try {
-        await takeFile(name);
-        handled += 1;
-      } catch (err) {
-        logger.error(
-          { err, file: printableControlId(name) },
-          'dropped file could not be taken in; will retry',
-        );
-      }
-    }
-    return handled;
-  }
-
-  const poller = createPoller({
+  return createFolderPoller({
     pollMs: options.pollMs,
-    task: scan,
-    onError: (err) => logger.error({ err }, 'drop folder scan failed; will retry'),
-    fallback: 0,
+    logger,
+    folder: 'drop folder',
+    list: async () =>
+      (await readdir(dir, { withFileTypes: true }))
+        .filter((e) => e.isFile() && e.name.endsWith('.hl7'))
+        .map((e) => e.name)
+        .sort(),
+    take: async (name) => {
+      await takeFile(name);
+      return true;
+    },
+    shown: printableControlId,
   });
-
-  return {
-    scan: () => poller.run(),
-    start: () => poller.start(),
-    stop: () => poller.stop(),
-  };
 }

@@ -1,4 +1,14 @@
-import { csv, loadConfig, pipelineEnv, z, type Env } from '@ehrflow/config';
+import {
+  consumerStageEnv,
+  csv,
+  loadConfig,
+  nonNegativeInt,
+  pipelineEnv,
+  positiveInt,
+  workerEnv,
+  z,
+  type Env,
+} from '@ehrflow/config';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { DEFAULT_POLICY } from '@ehrflow/deid';
 
@@ -13,20 +23,7 @@ const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
  */
 export const redactorEnv = z.object({
   ...pipelineEnv,
-  REDACTOR_GROUP_ID: z.string().min(1).default('ehrflow-redactor'),
-  /** Stable per replica: a restarted replica fences its previous self (transactional mode). */
-  REDACTOR_TRANSACTIONAL_ID: z.string().min(1).optional(),
-  REDACTOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
-  REDACTOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
-  /**
-   * Bytes of input records in flight: a fetch asks for at most this much, a chunk is cut at it,
-   * and the next fetch waits until the batch is processed (metric `redactor_consumer{stat="inFlightBytes"}`).
-   */
-  REDACTOR_MAX_INFLIGHT_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(4 * 1024 * 1024),
+  ...consumerStageEnv('REDACTOR', 'ehrflow-redactor'),
   /** `ehr.valid.<Type>` is this prefix plus the resource type; the subject adds `-value`. */
   REDACTOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
   REDACTOR_CLEAN_TOPIC_PREFIX: z.string().min(1).default('ehr.clean.'),
@@ -39,7 +36,7 @@ export const redactorEnv = z.object({
    * other records. 0 turns the directory off: then no patient is known and the free text of every
    * non-Patient record is withheld.
    */
-  REDACTOR_PATIENT_DIRECTORY_SIZE: z.coerce.number().int().nonnegative().default(100_000),
+  REDACTOR_PATIENT_DIRECTORY_SIZE: nonNegativeInt(100_000),
   /**
    * Redis for the shared patient directory (keyed digests of identifiers, no PHI): replicas and
    * restarts then know the patients any of them saw. Unset: this process's memory only.
@@ -48,18 +45,9 @@ export const redactorEnv = z.object({
   /** Prefix of the shared directory's Redis keys (one set per patient pseudonym). */
   REDACTOR_DIRECTORY_KEY_PREFIX: z.string().min(1).default('ehrflow:redactor:directory:'),
   /** Expiry of a patient's digests after their last Patient record (default 90 days). */
-  REDACTOR_DIRECTORY_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(90 * 24 * 3600),
-  /**
-   * Worker threads for de-identification (the per-record CPU work after decryption); 0 runs it on
-   * the main thread. Outputs and commits stay in input order per partition either way.
-   */
-  REDACTOR_WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
-  /** Old-generation heap limit of each worker thread, in MB (V8's default when unset); a worker beyond it exits and its chunk is retried. */
-  REDACTOR_WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
+  REDACTOR_DIRECTORY_TTL_SECONDS: positiveInt(90 * 24 * 3600),
+  /** Worker threads for de-identification (the per-record CPU work after decryption). */
+  ...workerEnv('REDACTOR'),
   /** A built-in policy name (`safe-harbor`, `limited-data-set`) or a path to a policy JSON file. */
   REDACTOR_POLICY: z.string().min(1).default(DEFAULT_POLICY),
 });

@@ -1,5 +1,5 @@
 import { KIND_HEADER, type QuarantineReason } from '@ehrflow/contracts';
-import type { Deidentifier, DirectoryStep, PlainRecord } from '@ehrflow/deid';
+import type { Deidentifier, PlainRecord } from '@ehrflow/deid';
 import { PipelineError, isProgrammerError } from '@ehrflow/errors';
 import type { BatchHandler, InputRecord, Output, QuarantineHook } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
@@ -256,7 +256,11 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     const jobs: DeidJob[] = [];
     for (const p of prepared) {
       if (isReady(p))
-        jobs.push({ type: p.type, plain: p.plain, step: directoryStepOf(deps.deidentifier, p) });
+        jobs.push({
+          type: p.type,
+          plain: p.plain,
+          step: unlessUnplaced(() => deps.deidentifier.directoryStep(p.type, p.plain)),
+        });
     }
     const results = await workers.deidentify(jobs);
     let next = 0;
@@ -272,7 +276,7 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
       const subjects: string[] = [];
       for (const p of prepared) {
         if (!isReady(p)) continue;
-        const subject = directorySubjectOf(deps.deidentifier, p);
+        const subject = unlessUnplaced(() => deps.deidentifier.directorySubject(p.type, p.plain));
         if (subject !== undefined) subjects.push(subject);
       }
       await directory.prefetch(subjects);
@@ -319,24 +323,15 @@ function isReady(p: Output | Ready): p is Ready {
   return 'plain' in p;
 }
 
-/** The directory subject of a ready record; a record the contract cannot place has none. */
-function directorySubjectOf(deidentifier: Deidentifier, ready: Ready): string | undefined {
+/**
+ * What the directory reads of a ready record (its subject, its step); a record the contract
+ * cannot place has none: de-identification meets the same problem and quarantines the record.
+ */
+function unlessUnplaced<T>(read: () => T): T | undefined {
   try {
-    return deidentifier.directorySubject(ready.type, ready.plain);
+    return read();
   } catch (err) {
     if (isProgrammerError(err)) throw err;
-    // De-identification meets the same problem and quarantines the record.
-    return undefined;
-  }
-}
-
-/** The directory step of a ready record; a record the contract cannot place has none. */
-function directoryStepOf(deidentifier: Deidentifier, ready: Ready): DirectoryStep | undefined {
-  try {
-    return deidentifier.directoryStep(ready.type, ready.plain);
-  } catch (err) {
-    if (isProgrammerError(err)) throw err;
-    // De-identification meets the same problem on the worker and the record is quarantined.
     return undefined;
   }
 }

@@ -1,6 +1,5 @@
 import { contractOf, type Codec, type SourceBaseline } from '@ehrflow/contracts';
-import type { KafkaClient } from '@ehrflow/kafka';
-import { readRange } from './topic-reader.ts';
+import { readRange, type KafkaClient } from '@ehrflow/kafka';
 
 export interface LearnBaselineOptions {
   /** The source whose records are counted. */

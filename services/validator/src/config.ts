@@ -1,4 +1,15 @@
-import { booleanFlag, csv, loadConfig, pipelineEnv, z, type Env } from '@ehrflow/config';
+import {
+  booleanFlag,
+  consumerStageEnv,
+  csv,
+  loadConfig,
+  nonNegativeInt,
+  pipelineEnv,
+  positiveInt,
+  workerEnv,
+  z,
+  type Env,
+} from '@ehrflow/config';
 import { deletionsTopicOf } from '@ehrflow/contracts';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import type { DeliveryMode } from '@ehrflow/kafka';
@@ -12,27 +23,9 @@ export const DEFAULT_RESOURCE_TYPES = RESOURCE_TYPES;
  */
 export const validatorEnv = z.object({
   ...pipelineEnv,
-  VALIDATOR_GROUP_ID: z.string().min(1).default('ehrflow-validator'),
-  /** Stable per replica: a restarted replica fences its previous self (transactional mode). */
-  VALIDATOR_TRANSACTIONAL_ID: z.string().min(1).optional(),
-  VALIDATOR_DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
-  VALIDATOR_MAX_BATCH: z.coerce.number().int().positive().default(500),
-  /**
-   * Bytes of input records in flight: a fetch asks for at most this much, a chunk is cut at it,
-   * and the next fetch waits until the batch is processed (metric `validator_consumer{stat="inFlightBytes"}`).
-   */
-  VALIDATOR_MAX_INFLIGHT_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(4 * 1024 * 1024),
-  /**
-   * Worker threads for FHIR envelopes (decrypt, parse, map, check, seal); 0 validates on the main
-   * thread. Outputs and commits stay in input order per partition either way.
-   */
-  VALIDATOR_WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
-  /** Old-generation heap limit of each worker thread, in MB (V8's default when unset); a worker beyond it exits and its chunk is retried. */
-  VALIDATOR_WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
+  ...consumerStageEnv('VALIDATOR', 'ehrflow-validator'),
+  /** Worker threads for FHIR envelopes (decrypt, parse, map, check, seal). */
+  ...workerEnv('VALIDATOR'),
   VALIDATOR_RAW_TOPIC: z.string().min(1).default('ehr.raw'),
   /**
    * `ehr.valid.<Type>` is this prefix plus the resource type; the contract subject adds `-value`.
@@ -43,13 +36,9 @@ export const validatorEnv = z.object({
   VALIDATOR_DRIFT_TOPIC: z.string().min(1).default('ehr.drift'),
   VALIDATOR_RESOURCE_TYPES: csv.default([...DEFAULT_RESOURCE_TYPES]),
   /** How long a contract version is used before the registry is asked again (steward workflow). */
-  VALIDATOR_SCHEMA_REFRESH_MS: z.coerce.number().int().positive().default(30_000),
-  VALIDATOR_MAX_PAYLOAD_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(4 * 1024 * 1024),
-  VALIDATOR_FILL_RATE_WINDOW: z.coerce.number().int().positive().default(500),
+  VALIDATOR_SCHEMA_REFRESH_MS: positiveInt(30_000),
+  VALIDATOR_MAX_PAYLOAD_BYTES: positiveInt(4 * 1024 * 1024),
+  VALIDATOR_FILL_RATE_WINDOW: positiveInt(500),
   /**
    * What a field's fill rate is compared with: `baseline`, the source's accepted baseline
    * (schemas/baselines/<source>.json; a source without one gets one baseline_needed notice), or
@@ -59,22 +48,18 @@ export const validatorEnv = z.object({
   /** Folder of the accepted baselines; default schemas/baselines of this checkout. */
   VALIDATOR_BASELINES_DIR: z.string().min(1).optional(),
   /** Period of drift updates (counts) after the first, immediate, event of a drift. */
-  VALIDATOR_DRIFT_REPORT_MS: z.coerce.number().int().positive().default(60_000),
+  VALIDATOR_DRIFT_REPORT_MS: positiveInt(60_000),
   /** Quarantined records per (source, contract, reason, field) within the window that make a spike. */
-  VALIDATOR_QUARANTINE_SPIKE: z.coerce.number().int().positive().default(20),
-  VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  VALIDATOR_QUARANTINE_SPIKE: positiveInt(20),
+  VALIDATOR_QUARANTINE_SPIKE_WINDOW_MS: positiveInt(60_000),
   /** Alerts per (source, resource type) and window; more are counted and folded into the next. */
-  ALERT_WINDOW_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(15 * 60_000),
+  ALERT_WINDOW_MS: positiveInt(15 * 60_000),
   /** How long related signals are gathered into one alert. */
-  ALERT_GATHER_MS: z.coerce.number().int().nonnegative().default(1_000),
+  ALERT_GATHER_MS: nonNegativeInt(1_000),
   ALERT_WEBHOOK_URL: z.url().optional(),
   /** Redis shared by the replicas for alert de-duplication (one alert per drift, not one per replica). */
   REDIS_URL: z.string().min(1).optional(),
-  ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(5_000),
   ALERT_FILE: z.string().min(1).optional(),
   /** Log alerts instead of dropping them when no sink is configured (development). */
   ALERT_LOG_FALLBACK: booleanFlag(true),

@@ -1,8 +1,7 @@
 import type { Codec, Contract, RawEnvelope } from '@ehrflow/contracts';
-import type { KafkaClient } from '@ehrflow/kafka';
+import { readRange, type KafkaClient } from '@ehrflow/kafka';
 import { isR4ResourceType } from '@ehrflow/fhir';
 import { decryptPayload, type Keyring } from '@ehrflow/phi';
-import { readRange } from './topic-reader.ts';
 import { NOT_A_TYPE } from './validate-record.ts';
 
 /**

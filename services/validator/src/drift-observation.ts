@@ -21,3 +21,39 @@ export interface DriftObservation {
     readonly records: number;
   };
 }
+
+/** What a raw format's mapping (HL7 v2, X12) says of one problem: no value, kinds and positions only. */
+export interface MappingIssue {
+  readonly resourceType: string | null;
+  readonly expected: string | null;
+  readonly observed: string | null;
+}
+
+/**
+ * Drift a raw format's mapping found in one message or transaction set, before any contract
+ * applies (no subject, no version). `label` stands for the resource type when the issue has none.
+ */
+export function mappingDrift(
+  kind: DriftKind,
+  issue: MappingIssue,
+  at: {
+    readonly sourceId: string;
+    readonly label: string;
+    readonly fieldPath: string;
+    readonly offset: string;
+    readonly at: number;
+  },
+): DriftObservation {
+  return {
+    kind,
+    sourceId: at.sourceId,
+    resourceType: issue.resourceType ?? at.label,
+    subject: null,
+    version: null,
+    fieldPath: at.fieldPath,
+    expectedType: issue.expected,
+    observedType: issue.observed,
+    offset: at.offset,
+    at: at.at,
+  };
+}

@@ -11,6 +11,7 @@ import {
   type SchemaRegistry,
 } from '@ehrflow/contracts';
 import {
+  readRange,
   createKafka,
   createProducer,
   type KafkaClient,
@@ -35,7 +36,6 @@ import {
 } from './testing/stack.ts';
 import { learnBaseline } from './baseline.ts';
 import { coverageOf } from './coverage.ts';
-import { readRange } from './topic-reader.ts';
 
 /**
  * "Fill-rate drop: a populated optional field going to empty raises `fill_rate_drop`", on the real

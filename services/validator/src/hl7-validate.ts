@@ -4,7 +4,7 @@ import { isPipelineError } from '@ehrflow/errors';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
 import { decryptPayload } from '@ehrflow/phi';
 import { isOperationalField } from '@ehrflow/scrubber';
-import type { DriftObservation } from './drift-observation.ts';
+import { mappingDrift, type DriftObservation } from './drift-observation.ts';
 import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
 import { validateDerived, wholeQuarantine } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
@@ -16,6 +16,15 @@ const REASON: Readonly<Record<Hl7Issue['kind'], QuarantineReason>> = {
   unexpected_repetition: 'contract_violation',
   version_changed: 'contract_violation',
   encoding_changed: 'contract_violation',
+  unknown_message_type: 'unknown_resource_type',
+};
+const DRIFT: Readonly<Record<Hl7Issue['kind'], DriftObservation['kind']>> = {
+  missing_required: 'missing_field',
+  type_mismatch: 'type_changed',
+  unexpected_segment: 'unexpected_field',
+  unexpected_repetition: 'unexpected_field',
+  version_changed: 'type_changed',
+  encoding_changed: 'type_changed',
   unknown_message_type: 'unknown_resource_type',
 };
 const PRIORITY: readonly Hl7Issue['kind'][] = [
@@ -87,25 +96,15 @@ export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7M
       const label = messageLabel(view);
       const feed = hl7FeedId(envelope.sourceId, view);
       const result = deps.mapping.map(view);
-      const drift = result.issues.map((issue): DriftObservation => ({
-        kind:
-          issue.kind === 'missing_required'
-            ? 'missing_field'
-            : issue.kind === 'unexpected_segment' || issue.kind === 'unexpected_repetition'
-              ? 'unexpected_field'
-              : issue.kind === 'unknown_message_type'
-                ? 'unknown_resource_type'
-                : 'type_changed',
-        sourceId: feed,
-        resourceType: issue.resourceType ?? label,
-        subject: null,
-        version: null,
-        fieldPath: issue.position,
-        expectedType: issue.expected,
-        observedType: issue.observed,
-        offset: position.offset,
-        at: now(),
-      }));
+      const drift = result.issues.map((issue) =>
+        mappingDrift(DRIFT[issue.kind], issue, {
+          sourceId: feed,
+          label,
+          fieldPath: issue.position,
+          offset: position.offset,
+          at: now(),
+        }),
+      );
       const blocking = result.issues.filter((i) => i.blocking);
       if (blocking.length > 0) {
         const first = [...blocking].sort(

@@ -1,11 +1,10 @@
 import type { QuarantineReason, QuarantineRecord, RawEnvelope } from '@ehrflow/contracts';
 import { isPipelineError, PipelineError } from '@ehrflow/errors';
 import { recordIdOf, type RawFormat } from '@ehrflow/fhir';
-import type { Output } from '@ehrflow/kafka';
+import { readRange, type Output, type RangeMessage } from '@ehrflow/kafka';
 import { decryptPayload, type Keyring } from '@ehrflow/phi';
 import { isRawEnvelope, toRawInput } from './handler.ts';
 import type { ValidatorParts } from './service.ts';
-import { readRange, type RangeMessage } from './topic-reader.ts';
 import type { RawInput } from './validate-record.ts';
 
 /** Where a replay reads from. */

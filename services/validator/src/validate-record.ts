@@ -192,29 +192,18 @@ export function createRecordValidator(deps: ValidateDeps): RecordValidator {
         );
       }
 
-      if (deps.fillRate === false) {
-        const record = result.record;
-        return {
-          kind: 'valid',
-          recordId: envelope.recordId,
-          topic: active.topic,
-          key: key ?? envelope.recordId,
-          value: encryptPhiFields(result.record, active.contract, deps.keyring),
-          contract: active,
-          drift,
-          emptyFields: Object.keys(record).filter((name) => record[name] === ''),
-        };
-      }
-      const drops = fillRate.observe(active, result.record, position.offset);
-
+      const record = result.record;
+      const fillRateOn = deps.fillRate !== false;
+      const drops = fillRateOn ? fillRate.observe(active, record, position.offset) : [];
       return {
         kind: 'valid',
         recordId: envelope.recordId,
         topic: active.topic,
         key: key ?? envelope.recordId,
-        value: encryptPhiFields(result.record, active.contract, deps.keyring),
+        value: encryptPhiFields(record, active.contract, deps.keyring),
         contract: active,
-        drift: [...drift, ...drops],
+        drift: drops.length === 0 ? drift : [...drift, ...drops],
+        ...(fillRateOn ? {} : { emptyFields: Object.keys(record).filter((name) => record[name] === '') }),
       };
     },
   };

@@ -10,6 +10,7 @@ import {
   type Codec,
 } from '@ehrflow/contracts';
 import {
+  readRange,
   createKafka,
   createProducer,
   type KafkaClient,
@@ -32,7 +33,6 @@ import {
   rawEnvelope,
   withOptionalField,
 } from './testing/fixtures.ts';
-import { readRange } from './topic-reader.ts';
 import {
   BROKERS,
   readValues,

@@ -9,7 +9,7 @@ import {
 import { isPipelineError } from '@ehrflow/errors';
 import { decryptPayload } from '@ehrflow/phi';
 import type { PhiLookup, X12Issue, X12Mapping } from '@ehrflow/x12';
-import type { DriftObservation } from './drift-observation.ts';
+import { mappingDrift, type DriftObservation } from './drift-observation.ts';
 import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
 import { validateDerived, wholeQuarantine } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
@@ -77,18 +77,15 @@ export function createX12Validator(deps: DerivingDeps & { readonly mapping: X12M
         ];
       }
       const result = deps.mapping.map(payload);
-      const drift = result.issues.map((issue): DriftObservation => ({
-        kind: DRIFT[issue.kind],
-        sourceId: envelope.sourceId,
-        resourceType: issue.resourceType ?? label,
-        subject: null,
-        version: null,
-        fieldPath: `${label} ${issue.position}`,
-        expectedType: issue.expected,
-        observedType: issue.observed,
-        offset: position.offset,
-        at: now(),
-      }));
+      const drift = result.issues.map((issue) =>
+        mappingDrift(DRIFT[issue.kind], issue, {
+          sourceId: envelope.sourceId,
+          label,
+          fieldPath: `${label} ${issue.position}`,
+          offset: position.offset,
+          at: now(),
+        }),
+      );
       if (result.issues.length > 0) {
         const first = result.issues[0] as X12Issue;
         const detail = result.issues

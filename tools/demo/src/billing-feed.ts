@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BillingTotals } from '@ehrflow/loader';
-import { startChild, sumMetric, type Child } from '@ehrflow/pipeline-tools';
-import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
+import { startChild, sumMetric, waitForServiceReady, type Child } from '@ehrflow/pipeline-tools';
+import { freePort, REPO_ROOT } from '@ehrflow/testing';
 import {
   ODD_DELIMITERS,
   syntheticInterchange,
@@ -79,20 +79,7 @@ export async function startBillingReceiver(options: {
     cwd: REPO_ROOT,
   });
   const url = `http://127.0.0.1:${httpPort}`;
-  await waitFor(
-    async () => {
-      if (!child.running())
-        throw new Error(`billing-receiver exited; see ${join(options.logDir, 'billing-receiver.log')}`);
-      try {
-        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        await res.body?.cancel();
-        return res.status === 200;
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 60_000, intervalMs: 300, what: 'billing-receiver to be ready' },
-  );
+  await waitForServiceReady({ name: 'billing-receiver', url, child }, 60_000, options.logDir);
   return { child, url, sourceId: options.sourceId, inbox, outbox };
 }
 

@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { MllpSender, runFeed, seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
-import { startChild, sumMetric, type Child } from '@ehrflow/pipeline-tools';
-import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
+import { startChild, sumMetric, waitForServiceReady, type Child } from '@ehrflow/pipeline-tools';
+import { freePort, REPO_ROOT } from '@ehrflow/testing';
 
 /** Canary patients planted in the feed: one in a clean message, one after the drift switch. */
 export const HL7_CANARIES = [
@@ -79,20 +79,7 @@ export async function startHl7Receiver(options: {
     cwd: REPO_ROOT,
   });
   const url = `http://127.0.0.1:${httpPort}`;
-  await waitFor(
-    async () => {
-      if (!child.running())
-        throw new Error(`mllp-receiver exited; see ${join(options.logDir, 'mllp-receiver.log')}`);
-      try {
-        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        await res.body?.cancel();
-        return res.status === 200;
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 60_000, intervalMs: 300, what: 'mllp-receiver to be ready' },
-  );
+  await waitForServiceReady({ name: 'mllp-receiver', url, child }, 60_000, options.logDir);
   return { child, port, url, sourceId: options.sourceId, jobId: `mllp:${options.sourceId}` };
 }
 

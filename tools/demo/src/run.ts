@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, patchKafkaJsRequestQueue } from '@ehrflow/kafka';
 import pg from 'pg';
 import { createCodec, createRegistry } from '@ehrflow/contracts';
-import { billingTotals, type ReconcileResult } from '@ehrflow/loader';
+import { billingTotals, type MessageCounts, type ReconcileResult } from '@ehrflow/loader';
 import type { FaultsInput } from '@ehrflow/ehr-sim';
 import { parseKeyring } from '@ehrflow/phi';
 import {
@@ -85,15 +85,8 @@ export interface Hl7DemoReport {
   readonly received: number;
   /** Resends the receiver answered again without writing. */
   readonly duplicates: number;
-  readonly messages: {
-    readonly raw: number;
-    readonly valid: number;
-    readonly quarantined: number;
-    /** Messages with only some of their records on the valid topics (0 when reconciled). */
-    readonly incomplete: number;
-    readonly clean: number;
-    readonly loaded: number;
-  } | null;
+  /** `incomplete`: messages with only some of their records on the valid topics (0 when reconciled). */
+  readonly messages: MessageCounts | null;
   readonly records: { readonly valid: number; readonly clean: number; readonly loaded: number } | null;
   readonly reconciled: boolean;
   /** The loader's `reconcile --json` result of the feed's job. */

@@ -18,6 +18,7 @@ export {
   startPipelineServices,
   stopPipelineServices,
   sumMetric,
+  waitForServiceReady,
   type PipelineServicesOptions,
   type ServiceHandle,
   type ServiceName,

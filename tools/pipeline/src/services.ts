@@ -134,7 +134,7 @@ export async function startPipelineService(
   const handle = { name, child, url: `http://127.0.0.1:${port}` };
   onSpawn?.(handle);
   try {
-    await waitReady(handle, options.readyTimeoutMs ?? 90_000, options.logDir);
+    await waitForServiceReady(handle, options.readyTimeoutMs ?? 90_000, options.logDir);
   } catch (err) {
     await child.stop(5_000);
     throw err;
@@ -147,7 +147,15 @@ export async function stopPipelineServices(handles: ReadonlyMap<ServiceName, Ser
   for (const name of SERVICE_NAMES) await handles.get(name)?.child.stop(20_000);
 }
 
-async function waitReady(handle: ServiceHandle, timeoutMs: number, logDir: string): Promise<void> {
+/**
+ * Waits until a started service answers `/readyz` with 200; fails at once when it exits (naming
+ * its log, `<logDir>/<name>.log`) and after `timeoutMs`.
+ */
+export async function waitForServiceReady(
+  handle: { readonly name: string; readonly url: string; readonly child: Child },
+  timeoutMs: number,
+  logDir: string,
+): Promise<void> {
   await waitFor(
     async () => {
       if (!handle.child.running()) {

@@ -26,6 +26,9 @@ function openssl(args: readonly string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
 }
 
+/** `openssl req` options of every key here: a new unencrypted P-256 key, SHA-256 signatures. */
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256'];
+
 /** A new self-signed CA (EC P-256, valid one day) in a fresh temporary directory. */
 export function createTestCa(name: string): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'ehrflow-pki-'));
@@ -36,12 +39,7 @@ export function createTestCa(name: string): TestCa {
       'req',
       '-x509',
       '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-sha256',
+      ...NEW_KEY,
       '-days',
       '1',
       '-subj',
@@ -87,12 +85,7 @@ export function issueTestCertificate(
     [
       'req',
       '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-sha256',
+      ...NEW_KEY,
       '-subj',
       `/CN=${commonName}`,
       '-keyout',

@@ -1,7 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import { parseFhirDate, shiftFhirDate } from '../fhir-date.ts';
 import type { Rule } from '../policy.ts';
-import { holdsStrings, typeProblem, type MethodModule } from './types.ts';
+import { stringFieldsOnly, type MethodModule } from './types.ts';
 
 type DateShiftRule = Extract<Rule, { method: 'dateShift' }>;
 
@@ -17,9 +17,7 @@ type DateShiftRule = Extract<Rule, { method: 'dateShift' }>;
 export const dateShiftMethod: MethodModule<DateShiftRule> = {
   method: 'dateShift',
   output: 'string',
-  check({ field }) {
-    return holdsStrings(field) ? [] : [typeProblem('dateShift', field, 'a string (FHIR date) field')];
-  },
+  check: stringFieldsOnly('dateShift', 'a string (FHIR date) field'),
   create({ field, rule, policy }) {
     const maxDays = rule.maxDays ?? policy.dateShiftMaxDays;
     const path = field.path;

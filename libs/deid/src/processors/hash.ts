@@ -2,7 +2,7 @@ import { PipelineError } from '@ehrflow/errors';
 import { pseudonym } from '@ehrflow/phi';
 import { normalizeIdentifier, resourceIdentity } from '../identity.ts';
 import type { HashNormalization, Rule } from '../policy.ts';
-import { holdsStrings, typeProblem, type MethodContext, type MethodModule } from './types.ts';
+import { stringFieldsOnly, type MethodContext, type MethodModule } from './types.ts';
 
 type HashRule = Extract<Rule, { method: 'hash' }>;
 
@@ -17,9 +17,7 @@ type HashRule = Extract<Rule, { method: 'hash' }>;
 export const hashMethod: MethodModule<HashRule> = {
   method: 'hash',
   output: 'string',
-  check({ field }) {
-    return holdsStrings(field) ? [] : [typeProblem('hash', field, 'a string or array of strings')];
-  },
+  check: stringFieldsOnly('hash'),
   create(ctx) {
     const { namespace, normalize, referenceType } = hashSettings(ctx);
     const path = ctx.field.path;

@@ -1,5 +1,5 @@
 import { WITHHELD_PLACEHOLDER, deidentifyFreeText } from '../free-text.ts';
-import { holdsStrings, typeProblem, type MethodModule } from './types.ts';
+import { stringFieldsOnly, type MethodModule } from './types.ts';
 
 /**
  * Residual risk above which a scrubbed value is withheld when the rule does not say: the number
@@ -23,9 +23,7 @@ export const DEFAULT_MAX_RESIDUAL_RISK = 8;
 export const scrubMethod: MethodModule<{ method: 'scrub'; maxResidualRisk?: number }> = {
   method: 'scrub',
   output: 'string',
-  check({ field }) {
-    return holdsStrings(field) ? [] : [typeProblem('scrub', field, 'a string or array of strings')];
-  },
+  check: stringFieldsOnly('scrub'),
   create({ field, rule }) {
     const name = field.name;
     const maxRisk = rule.maxResidualRisk ?? DEFAULT_MAX_RESIDUAL_RISK;

@@ -59,3 +59,11 @@ export function holdsStrings(field: FieldContract): boolean {
 export function typeProblem(method: Method, field: FieldContract, expected: string): string {
   return `method ${method} needs ${expected}, field is ${field.avroType}`;
 }
+
+/** The `check` of a method that takes string fields only; `expected` names them in the problem. */
+export function stringFieldsOnly(
+  method: Method,
+  expected = 'a string or array of strings',
+): (ctx: { readonly field: FieldContract }) => string[] {
+  return ({ field }) => (holdsStrings(field) ? [] : [typeProblem(method, field, expected)]);
+}

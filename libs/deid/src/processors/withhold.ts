@@ -1,5 +1,5 @@
 import { WITHHELD_PLACEHOLDER } from '../free-text.ts';
-import { holdsStrings, typeProblem, type MethodModule } from './types.ts';
+import { stringFieldsOnly, type MethodModule } from './types.ts';
 
 /**
  * `withhold`: a text field the policy will not publish even scrubbed; every non-blank value
@@ -9,9 +9,7 @@ import { holdsStrings, typeProblem, type MethodModule } from './types.ts';
 export const withholdMethod: MethodModule<{ method: 'withhold' }> = {
   method: 'withhold',
   output: 'string',
-  check({ field }) {
-    return holdsStrings(field) ? [] : [typeProblem('withhold', field, 'a string or array of strings')];
-  },
+  check: stringFieldsOnly('withhold'),
   create({ field }) {
     const name = field.name;
     return (value, scope) => {

@@ -104,19 +104,15 @@ export interface PersonName {
  */
 export function personName(rng: Rng, split: Split): PersonName {
   const source = rng();
-  const given =
+  const part = (which: 'given' | 'family'): string =>
     source < 0.5
-      ? censusName(rng, 'given')
+      ? censusName(rng, which)
       : source < 0.62
-        ? pick(rng, WORD_NAMES.given)
+        ? pick(rng, WORD_NAMES[which])
         : inventedName(rng, split);
+  const given = part('given');
   const kind = rng();
-  let family =
-    source < 0.5
-      ? censusName(rng, 'family')
-      : source < 0.62
-        ? pick(rng, WORD_NAMES.family)
-        : inventedName(rng, split);
+  let family = part('family');
   if (kind < 0.08)
     family = `${family}-${split === 'heldout' ? inventedName(rng, split) : censusName(rng, 'family')}`;
   else if (kind < 0.14) family = `O'${family}`;

@@ -35,33 +35,30 @@ export function fakeProducer(calls: Call[] = []): Producer & FakeProducerControl
     }
     return Promise.resolve();
   };
+  /** `send` and `sendBatch`, both recorded as `op`. */
+  const senders = (op: 'send' | 'tx.send') => ({
+    send: async ({ topic, messages, acks }: { topic: string; messages: Message[]; acks?: number }) => {
+      await step({ op, topicMessages: [{ topic, messages }], acks });
+      return [];
+    },
+    sendBatch: async ({ topicMessages, acks }: { topicMessages: TopicMessages[]; acks?: number }) => {
+      await step({ op, topicMessages, acks });
+      return [];
+    },
+  });
   let active = false;
   const fake = {
     calls,
     failNext: (op: Call['op'], err: Error) => failures.set(op, err),
     connect: () => step({ op: 'connect' }),
     disconnect: () => step({ op: 'disconnect' }),
-    send: async ({ topic, messages, acks }: { topic: string; messages: Message[]; acks?: number }) => {
-      await step({ op: 'send', topicMessages: [{ topic, messages }], acks });
-      return [];
-    },
-    sendBatch: async ({ topicMessages, acks }: { topicMessages: TopicMessages[]; acks?: number }) => {
-      await step({ op: 'send', topicMessages, acks });
-      return [];
-    },
+    ...senders('send'),
     transaction: async () => {
       await step({ op: 'tx.begin' });
       active = true;
       const tx = {
         isActive: () => active,
-        send: async ({ topic, messages, acks }: { topic: string; messages: Message[]; acks?: number }) => {
-          await step({ op: 'tx.send', topicMessages: [{ topic, messages }], acks });
-          return [];
-        },
-        sendBatch: async ({ topicMessages, acks }: { topicMessages: TopicMessages[]; acks?: number }) => {
-          await step({ op: 'tx.send', topicMessages, acks });
-          return [];
-        },
+        ...senders('tx.send'),
         sendOffsets: ({
           consumerGroupId,
           topics,

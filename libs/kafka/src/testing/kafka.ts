@@ -7,9 +7,10 @@
  * `PARSE_ERROR`), which is all the runner relies on.
  */
 import { PipelineError } from '@ehrflow/errors';
-import { deleteTopics, FAST_KAFKA_RETRY, localStack, RUN_ID, uniqueName, waitFor } from '@ehrflow/testing';
+import { deleteTopics, FAST_KAFKA_RETRY, localStack, RUN_ID } from '@ehrflow/testing';
 import { Partitioners, type Admin } from 'kafkajs';
 import { createKafka, type KafkaClient } from '../client.ts';
+import { readRange } from '../topic-reader.ts';
 import type { Codec } from '../codec.ts';
 import type { KafkaLogger } from '../logger.ts';
 
@@ -119,52 +120,23 @@ export async function produceRaw(
 
 /**
  * Reads a topic from the beginning up to its current end and returns the JSON values. With
- * `readCommitted`, records of open or aborted transactions are not returned. Positions are
- * tracked through kafkajs' batch events, which also fire for batches holding only transaction
- * markers, so the read ends exactly at the end.
+ * `readCommitted`, records of open or aborted transactions are not returned.
  */
 export async function readAll(
   client: KafkaClient,
-  admin: Admin,
   topic: string,
   options: { readonly readCommitted: boolean; readonly timeoutMs?: number },
 ): Promise<unknown[]> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const pending = new Map(
-    ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
-  );
   const values: unknown[] = [];
-  if (pending.size === 0) return values;
-  const consumer = client.kafkajs.consumer({
-    groupId: uniqueName('reader'),
-    readUncommitted: !options.readCommitted,
-    maxWaitTimeInMs: 200,
-  });
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-    const end = pending.get(e.payload.partition);
-    if (end !== undefined && BigInt(e.payload.lastOffset) + 1n >= end) pending.delete(e.payload.partition);
-    if (pending.size === 0) finish();
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) if (m.value) values.push(JSON.parse(m.value.toString('utf8')));
-      await Promise.resolve();
+  await readRange(
+    client,
+    topic,
+    (messages) => {
+      for (const { message } of messages)
+        if (message.value) values.push(JSON.parse(message.value.toString('utf8')));
+      return Promise.resolve();
     },
-  });
-  try {
-    await waitFor(() => pending.size === 0, {
-      timeoutMs: options.timeoutMs ?? 60_000,
-      what: `read ${topic} to its end`,
-    });
-    await finished;
-  } finally {
-    await consumer.disconnect();
-  }
+    { readCommitted: options.readCommitted, timeoutMs: options.timeoutMs ?? 60_000 },
+  );
   return values;
 }

@@ -7,10 +7,9 @@ import {
   type Codec,
   type SchemaRegistry,
 } from '@ehrflow/contracts';
-import type { KafkaClient } from '@ehrflow/kafka';
+import { readRange, type KafkaClient } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import { localStack } from '@ehrflow/testing';
-import { readRange } from '../topic-reader.ts';
 import { pipelineSchemaJson } from './fixtures.ts';
 
 export const REGISTRY_URL = localStack().registryUrl;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
-import type { KafkaClient, KafkaMessage } from '@ehrflow/kafka';
+import type { KafkaClient } from './client.ts';
+import type { KafkaMessage } from './client-exports.ts';
 
 export interface RangeMessage {
   readonly partition: number;
@@ -13,12 +14,15 @@ export interface ReadRangeOptions {
   /** Read only the partitions in `from`. */
   readonly only?: boolean;
   readonly timeoutMs?: number;
+  /** Leave out records of open and aborted transactions (default true). */
+  readonly readCommitted?: boolean;
 }
 
 /**
- * Reads a topic from the given offsets up to its end as of the call (read_committed), with a
- * throw-away consumer group that commits nothing. For the replay command and tests: a bounded
- * read, not a subscription.
+ * Reads a topic from the given offsets up to its end as of the call, with a throw-away consumer
+ * group that commits nothing. For the validator's replay and baseline commands and tests: a
+ * bounded read, not a subscription. Positions are tracked through kafkajs' batch events, which
+ * also fire for batches holding only transaction markers, so the read ends exactly at the end.
  */
 export async function readRange(
   kafka: KafkaClient,
@@ -46,7 +50,11 @@ export async function readRange(
   if (pending.size === 0) return 0;
 
   const groupId = `ehrflow-reader-${randomUUID()}`;
-  const consumer = kafka.kafkajs.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250 });
+  const consumer = kafka.kafkajs.consumer({
+    groupId,
+    readUncommitted: options.readCommitted === false,
+    maxWaitTimeInMs: 250,
+  });
   let read = 0;
   let failure: Error | undefined;
   let finish: () => void = () => undefined;

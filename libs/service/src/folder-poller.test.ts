@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@ehrflow/logging';
+import { createFolderPoller } from './folder-poller.ts';
+
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    name: 'test-folder',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  return { logger, lines };
+}
+
+describe('createFolderPoller', () => {
+  it('takes the listed files in order, counts what take counted and keeps going past a failing file', async () => {
+    const { logger, lines } = capturingLogger();
+    const taken: string[] = [];
+    const folder = createFolderPoller({
+      pollMs: 60_000,
+      logger,
+      folder: 'inbox',
+      list: () => Promise.resolve(['a.x12', 'b.x12', 'c.x12', 'd.x12']),
+      take: (name) => {
+        taken.push(name);
+        if (name === 'b.x12') return Promise.reject(new Error('broker gone'));
+        return Promise.resolve(name !== 'c.x12');
+      },
+      shown: (name) => name.toUpperCase(),
+    });
+    expect(await folder.scan()).toBe(2);
+    expect(taken).toEqual(['a.x12', 'b.x12', 'c.x12', 'd.x12']);
+    expect(lines).toEqual([
+      expect.objectContaining({ file: 'B.X12', msg: 'inbox: file could not be taken in; will retry' }),
+    ]);
+  });
+
+  it('takes nothing more once stopped', async () => {
+    const { logger } = capturingLogger();
+    const taken: string[] = [];
+    const folder = createFolderPoller({
+      pollMs: 60_000,
+      logger,
+      folder: 'drop folder',
+      list: () => Promise.resolve(['a.hl7', 'b.hl7']),
+      take: async (name) => {
+        taken.push(name);
+        await folder.stop();
+        return true;
+      },
+      shown: (name) => name,
+    });
+    expect(await folder.scan()).toBe(1);
+    expect(taken).toEqual(['a.hl7']);
+    expect(folder.stopping).toBe(true);
+  });
+});
