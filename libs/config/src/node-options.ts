@@ -1,28 +1,47 @@
 /**
- * V8 heap options every long-running service starts with, in one place: the image sets them as
- * `ENV NODE_OPTIONS` (Containerfile), the Kubernetes manifests as each service's `NODE_OPTIONS`
- * (replaced by a service's own `NODE_OPTIONS` in its values `env`), and the local launcher of the demo, the benchmark and the tests
- * (tools/pipeline) passes them to every service process; a test checks the three agree.
+ * V8 heap options of the long-running services, in one place: the image sets the common ones as
+ * `ENV NODE_OPTIONS` (Containerfile); the Kubernetes manifests set each service's own
+ * ({@link serviceNodeOptions}) as its `NODE_OPTIONS` (replaced by a `NODE_OPTIONS` in the
+ * service's values `env`); the local launchers of the demo, the benchmarks and the tests
+ * (tools/pipeline) pass the same to every service process. Tests check all three.
  *
- * `--max-semi-space-size=16`: V8 grows each of the young generation's two semi-spaces to 32 MB on
- * a 64-bit machine with memory to spare (64 MB resident); a stage's per-chunk garbage dies within
- * 16 MB just as well (CPU per record unchanged within noise, 50-120 MB less RSS per stage).
+ * `--max-semi-space-size=16`, every service: V8 grows each of the young generation's two
+ * semi-spaces to 32 MB on a 64-bit machine with memory to spare (64 MB resident); a stage's
+ * per-chunk garbage dies within 16 MB just as well (CPU per record unchanged within noise,
+ * 50-120 MB less RSS per stage).
  *
- * Not here: `--max-old-space-size`. A limit of 256-512 MB caps the old generation's growth at
- * about 1.3-1.4 times the live data (instead of up to 4 times), which keeps the redactor near
- * 210 MB instead of ~280 MB, but it tripled full collections in the extractor and the validator
- * (their Kafka and download Buffers are promoted) and cost 20-40% more CPU per record there.
- * An operator who prefers memory to CPU adds it to a service's NODE_OPTIONS (docs/operations.md).
+ * `--max-old-space-size=256`, the redactor only: without a limit V8 sizes the old generation from
+ * the machine's memory (4 GB here), its first full collection waits for hundreds of MB and later
+ * ones for up to four times the live data, so the redactor's old generation kept growing with the
+ * run (544 MB RSS at 78,000 records). With 256 MB, collections start at 128 MB and then at ~1.3
+ * times the live data (~50 MB, plus ~70 MB for a full 100,000-patient directory): ~210 MB RSS, for
+ * about 10% more CPU per record in the redactor (more full collections). The extractor and the
+ * validator are left without it: their Kafka and download Buffers get promoted, and the same
+ * limit tripled their full collections (20-40% more CPU per record). It is a hard limit: a
+ * redactor whose live heap outgrows it ends with a heap out-of-memory error (docs/operations.md).
  *
  * @see https://nodejs.org/api/cli.html#--max-semi-space-sizesize-in-mib
+ * @see https://nodejs.org/api/cli.html#--max-old-space-sizesize-in-mib
  */
 export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=16';
 
+/** What a service adds to {@link SERVICE_NODE_OPTIONS}. */
+const OWN_NODE_OPTIONS: Readonly<Record<string, string>> = {
+  redactor: '--max-old-space-size=256',
+};
+
+/** The heap options `service` (a name under services/) starts with. */
+export function serviceNodeOptions(service: string): string {
+  const own = OWN_NODE_OPTIONS[service];
+  return own === undefined ? SERVICE_NODE_OPTIONS : `${SERVICE_NODE_OPTIONS} ${own}`;
+}
+
 /**
- * `NODE_OPTIONS` for a service process: the service defaults, then what `current` already holds
+ * `NODE_OPTIONS` for a process of `service`: its heap options, then what `current` already holds
  * (later options win, so an operator's or a profiler's own setting overrides a default).
  */
-export function withServiceNodeOptions(current: string | undefined): string {
+export function withServiceNodeOptions(service: string, current: string | undefined): string {
   const own = current?.trim() ?? '';
-  return own === '' ? SERVICE_NODE_OPTIONS : `${SERVICE_NODE_OPTIONS} ${own}`;
+  const defaults = serviceNodeOptions(service);
+  return own === '' ? defaults : `${defaults} ${own}`;
 }

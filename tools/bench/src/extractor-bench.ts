@@ -229,7 +229,7 @@ async function runOne(
         PSEUDONYM_KEY: randomBytes(32).toString('base64'),
         EHRFLOW_MODE: 'development',
         LOG_LEVEL: 'warn',
-        NODE_OPTIONS: serviceNodeOptions(process.env.NODE_OPTIONS),
+        NODE_OPTIONS: serviceNodeOptions('extractor', process.env.NODE_OPTIONS),
         HTTP_PORT: String(apiPort),
         EXTRACTOR_SOURCES_FILE: sourcesFile,
         EXTRACTOR_RAW_TOPIC: ctx.rawTopic,

@@ -64,7 +64,7 @@ export async function startBillingReceiver(options: {
     args: [join(REPO_ROOT, 'services', 'billing-receiver', 'src', 'main.ts')],
     env: {
       ...options.env,
-      NODE_OPTIONS: serviceNodeOptions(options.env.NODE_OPTIONS),
+      NODE_OPTIONS: serviceNodeOptions('billing-receiver', options.env.NODE_OPTIONS),
       HTTP_PORT: String(httpPort),
       X12_SOURCE_ID: options.sourceId,
       X12_INBOX_DIR: inbox,

@@ -66,7 +66,7 @@ export async function startHl7Receiver(options: {
     args: [join(REPO_ROOT, 'services', 'mllp-receiver', 'src', 'main.ts')],
     env: {
       ...options.env,
-      NODE_OPTIONS: serviceNodeOptions(options.env.NODE_OPTIONS),
+      NODE_OPTIONS: serviceNodeOptions('mllp-receiver', options.env.NODE_OPTIONS),
       HTTP_PORT: String(httpPort),
       MLLP_SOURCE_ID: options.sourceId,
       MLLP_PORT: String(port),

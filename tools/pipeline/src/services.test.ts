@@ -1,4 +1,4 @@
-import { SERVICE_NODE_OPTIONS } from '@ehrflow/config/node-options';
+import { serviceNodeOptions } from '@ehrflow/config/node-options';
 import { describe, expect, it } from 'vitest';
 import { serviceEnv, SERVICE_NAMES, type PipelineServicesOptions } from './services.ts';
 import { pipelineTopics } from './topic-names.ts';
@@ -19,15 +19,17 @@ function options(
 }
 
 describe('serviceEnv', () => {
-  it('starts every service with the heap options of the image and the manifests', () => {
+  it('starts every service with the heap options the manifests give it', () => {
     for (const name of SERVICE_NAMES)
-      expect(serviceEnv(name, 1, options({})).NODE_OPTIONS).toBe(SERVICE_NODE_OPTIONS);
+      expect(serviceEnv(name, 1, options({})).NODE_OPTIONS).toBe(serviceNodeOptions(name));
+    expect(serviceEnv('redactor', 1, options({})).NODE_OPTIONS).toContain('--max-old-space-size=');
+    expect(serviceEnv('extractor', 1, options({})).NODE_OPTIONS).not.toContain('--max-old-space-size=');
   });
 
   it("puts the caller's own NODE_OPTIONS after the defaults, so they win", () => {
     const env = serviceEnv('redactor', 1, options({ NODE_OPTIONS: '--max-old-space-size=1024' }));
-    expect(env.NODE_OPTIONS).toBe(`${SERVICE_NODE_OPTIONS} --max-old-space-size=1024`);
+    expect(env.NODE_OPTIONS).toBe(`${serviceNodeOptions('redactor')} --max-old-space-size=1024`);
     const profiled = serviceEnv('loader', 1, options({}, { loader: { NODE_OPTIONS: '--cpu-prof' } }));
-    expect(profiled.NODE_OPTIONS).toBe(`${SERVICE_NODE_OPTIONS} --cpu-prof`);
+    expect(profiled.NODE_OPTIONS).toBe(`${serviceNodeOptions('loader')} --cpu-prof`);
   });
 });

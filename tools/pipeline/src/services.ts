@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { withServiceNodeOptions } from '@ehrflow/config/node-options';
 
 /**
- * `NODE_OPTIONS` of a service process started from this machine: the heap options the image and
+ * `NODE_OPTIONS` of a `service` process started from this machine: the heap options the image and
  * the manifests use, then the caller's own (which win). For launchers that start a service
  * without {@link serviceEnv} (the receivers in the demo and the X12 benchmark, the extractor
  * benchmark).
@@ -94,7 +94,7 @@ export function serviceEnv(
   };
   const env: NodeJS.ProcessEnv = { ...shared, ...own[name], ...options.extraEnv?.[name] };
   // The heap options the image and the manifests start services with; a caller's own win.
-  return { ...env, NODE_OPTIONS: serviceNodeOptions(env.NODE_OPTIONS) };
+  return { ...env, NODE_OPTIONS: serviceNodeOptions(name, env.NODE_OPTIONS) };
 }
 
 /**
