@@ -13,9 +13,9 @@
  * `--max-old-space-size=256`, the redactor only: without a limit V8 sizes the old generation from
  * the machine's memory (4 GB here), its first full collection waits for hundreds of MB and later
  * ones for up to four times the live data, so the redactor's old generation kept growing with the
- * run (544 MB RSS at 78,000 records). With 256 MB, collections start at 128 MB and then at ~1.3
- * times the live data (~50 MB, plus ~70 MB for a full 100,000-patient directory): ~210 MB RSS, for
- * about 10% more CPU per record in the redactor (more full collections). The extractor and the
+ * run (544 MB RSS at 85,800 records). With 256 MB, full collections come at ~1.3 times the live
+ * data (~50 MB, plus ~70 MB for a full 100,000-patient directory): ~220 MB RSS, for
+ * about 10-15% more CPU per record in the redactor (more full collections). The extractor and the
  * validator are left without it: their Kafka and download Buffers get promoted, and the same
  * limit tripled their full collections (20-40% more CPU per record). It is a hard limit: a
  * redactor whose live heap outgrows it ends with a heap out-of-memory error (docs/operations.md).
