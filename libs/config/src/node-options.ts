@@ -10,15 +10,16 @@
  * per-chunk garbage dies within 16 MB just as well (CPU per record unchanged within noise,
  * 50-120 MB less RSS per stage).
  *
- * `--max-old-space-size=256`, the redactor only: without a limit V8 sizes the old generation from
- * the machine's memory (4 GB here), its first full collection waits for hundreds of MB and later
- * ones for up to four times the live data, so the redactor's old generation kept growing with the
- * run (544 MB RSS at 85,800 records). With 256 MB, full collections come at ~1.3 times the live
- * data (~50 MB, plus ~70 MB for a full 100,000-patient directory): ~220 MB RSS, for
- * about 10-15% more CPU per record in the redactor (more full collections). The extractor and the
- * validator are left without it: their Kafka and download Buffers get promoted, and the same
- * limit tripled their full collections (20-40% more CPU per record). It is a hard limit: a
- * redactor whose live heap outgrows it ends with a heap out-of-memory error (docs/operations.md).
+ * `--max-old-space-size=256`, the redactor and the loader: without a limit V8 sizes the old
+ * generation from the machine's memory (4 GB here), its first full collection waits for hundreds
+ * of MB and later ones for up to four times the live data, so their old generations kept growing
+ * with the run (redactor 544 MB, loader 319 MB RSS at 85,800 records). With 256 MB, full
+ * collections come at ~1.3 times the live data (redactor ~50 MB plus ~70 MB for a full
+ * 100,000-patient directory, loader ~30 MB): 222 and 174 MB RSS, for about 10-15% more CPU per
+ * record in each (more full collections; ~8 µs in the loader). The extractor and the validator are
+ * left without it: their Kafka and download Buffers get promoted, and the same limit tripled their
+ * full collections (20-40% more CPU per record). It is a hard limit: a process whose live heap
+ * outgrows it ends with a heap out-of-memory error (docs/operations.md).
  *
  * @see https://nodejs.org/api/cli.html#--max-semi-space-sizesize-in-mib
  * @see https://nodejs.org/api/cli.html#--max-old-space-sizesize-in-mib
@@ -28,6 +29,7 @@ export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=16';
 /** What a service adds to {@link SERVICE_NODE_OPTIONS}. */
 const OWN_NODE_OPTIONS: Readonly<Record<string, string>> = {
   redactor: '--max-old-space-size=256',
+  loader: '--max-old-space-size=256',
 };
 
 /** The heap options `service` (a name under services/) starts with. */
