@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { SERVICE_NODE_OPTIONS, serviceNodeOptions } from '@ehrflow/config/node-options';
 import { alertList } from './alerts.ts';
 import { buildManifests, HTTP_PORT } from './manifests.ts';
 import { renderAlertRules, renderManifests } from './render.ts';
@@ -377,6 +378,31 @@ describe('Kubernetes manifests', () => {
         }),
       ),
     ).not.toThrow();
+  });
+
+  it('starts every service with the heap options of the image, plus its own', () => {
+    const containerfile = readFileSync(join(REPO, 'Containerfile'), 'utf8');
+    expect(/^\s+NODE_OPTIONS="([^"]*)"$/m.exec(containerfile)?.[1]).toBe(SERVICE_NODE_OPTIONS);
+    const objs = objects();
+    for (const service of SERVICES) {
+      const env = podOf(find(objs, 'Deployment', `ehrflow-${service}`) as Obj).containers[0]?.env ?? [];
+      expect([service, env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value)]).toEqual([
+        service,
+        [serviceNodeOptions(service)],
+      ]);
+      expect(serviceNodeOptions(service).startsWith(SERVICE_NODE_OPTIONS)).toBe(true);
+    }
+    expect(serviceNodeOptions('redactor')).toContain('--max-old-space-size=');
+    // A service's own NODE_OPTIONS replaces the default rather than adding a second variable.
+    const own = objects(
+      mergeValues(defaultValues, {
+        services: { redactor: { env: { NODE_OPTIONS: '--max-old-space-size=1024' } } },
+      }),
+    );
+    const env = podOf(find(own, 'Deployment', 'ehrflow-redactor') as Obj).containers[0]?.env ?? [];
+    expect(env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value)).toEqual([
+      '--max-old-space-size=1024',
+    ]);
   });
 
   it('the example manifests are current (npm run manifests -- --values deploy/k8s/values.example.json)', () => {

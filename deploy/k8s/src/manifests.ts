@@ -25,6 +25,7 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import type { ITriggerAuthenticationSpec } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthenticationSpec';
+import { serviceNodeOptions } from '@ehrflow/config/node-options';
 import type { DeployValues, EgressRule, IngressPeer, ServiceValues } from './values.ts';
 import { alertRules } from './alerts.ts';
 
@@ -110,6 +111,9 @@ export function buildManifests(values: DeployValues): Manifest[] {
       ...(needs.postgres ? [{ name: 'DATABASE_URL_FILE', value: `${SECRET_DIR}/app/DATABASE_URL` }] : []),
       ...(needs.redis ? [{ name: 'REDIS_URL_FILE', value: `${SECRET_DIR}/app/REDIS_URL` }] : []),
       ...serviceEnv(service, values, customPolicy),
+      // The service's heap options (the image's common ones plus its own); a NODE_OPTIONS of
+      // values.services.<name>.env replaces them.
+      ...('NODE_OPTIONS' in sv.env ? [] : [{ name: 'NODE_OPTIONS', value: serviceNodeOptions(service) }]),
       ...Object.entries(sv.env).map(([k, v]) => ({ name: k, value: v })),
     ];
     const volumes: IVolume[] = [

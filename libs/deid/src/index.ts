@@ -68,9 +68,11 @@ export {
 } from './known-identifiers.ts';
 export {
   createPatientDirectory,
+  DEFAULT_COMPILED_PATIENTS,
   type DirectorySnapshot,
   type IdentifierPair,
   type PatientDirectory,
+  type PatientDirectoryOptions,
 } from './patient-directory.ts';
 export { createSnapshotDirectory, type SnapshotDirectory } from './snapshot-directory.ts';
 export {

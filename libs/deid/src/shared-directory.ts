@@ -87,6 +87,9 @@ export function createSharedPatientDirectory(options: SharedPatientDirectoryOpti
     get size(): number {
       return local.size;
     },
+    get compiled(): number | undefined {
+      return local.compiled;
+    },
     async prefetch(subjects: Iterable<string>): Promise<void> {
       const wanted = [...new Set(subjects)].filter((s) => local.recall(s) === undefined);
       const next = new Map<string, KnownIdentifiers>();

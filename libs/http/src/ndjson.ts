@@ -75,7 +75,12 @@ export async function* splitNdjson(
     });
 
   const take = (tail: Uint8Array): NdjsonLine | undefined => {
-    const bytes = pending.length === 0 ? Buffer.from(tail) : Buffer.concat([...pending, tail]);
+    // A view of the chunk when the line lies within it (no copy per line: the text is decoded below
+    // and the bytes dropped with the chunk); joined only when it spans chunks.
+    const bytes =
+      pending.length === 0
+        ? Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength)
+        : Buffer.concat([...pending, tail]);
     pending = [];
     pendingBytes = 0;
     const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;

@@ -10,7 +10,7 @@ import {
   type Env,
 } from '@ehrflow/config';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
-import { DEFAULT_POLICY } from '@ehrflow/deid';
+import { DEFAULT_COMPILED_PATIENTS, DEFAULT_POLICY } from '@ehrflow/deid';
 
 /** The resource types the redactor serves unless `REDACTOR_RESOURCE_TYPES` narrows them: every contract. */
 export const DEFAULT_RESOURCE_TYPES = RESOURCE_TYPES;
@@ -37,6 +37,12 @@ export const redactorEnv = z.object({
    * non-Patient record is withheld.
    */
   REDACTOR_PATIENT_DIRECTORY_SIZE: nonNegativeInt(100_000),
+  /**
+   * Patients of the directory whose matcher stays compiled (most recently used first); the others
+   * are held packed (~300 bytes each) and compiled again when next needed. At least a chunk's
+   * worth, so a chunk's records of one patient share one compiled matcher.
+   */
+  REDACTOR_DIRECTORY_COMPILED_PATIENTS: z.coerce.number().int().min(1_000).default(DEFAULT_COMPILED_PATIENTS),
   /**
    * Redis for the shared patient directory (keyed digests of identifiers, no PHI): replicas and
    * restarts then know the patients any of them saw. Unset: this process's memory only.

@@ -11,7 +11,11 @@ export interface RedactorMetrics {
   readonly freeTextWithheld: SafeCounter<'type' | 'reason'>;
   readonly deidSeconds: SafeHistogram<never>;
   readonly consumer: SafeGauge<'stat'>;
-  /** Patients the in-memory directory holds (`held`) and may hold (`capacity`, REDACTOR_PATIENT_DIRECTORY_SIZE). */
+  /**
+   * Patients the in-memory directory holds (`held`), may hold (`capacity`,
+   * REDACTOR_PATIENT_DIRECTORY_SIZE) and keeps compiled (`compiled`, at most
+   * REDACTOR_DIRECTORY_COMPILED_PATIENTS).
+   */
   readonly directory: SafeGauge<'measure'>;
 }
 
@@ -48,7 +52,7 @@ export function createRedactorMetrics(metrics: ServiceMetrics): RedactorMetrics 
     consumer: metrics.gauge('redactor_consumer', 'Consumer runner counters', ['stat']),
     directory: metrics.gauge(
       'redactor_patient_directory_patients',
-      'Patients held by the in-memory patient directory (measure=held) and its bound (measure=capacity); the least recently remembered go first',
+      'Patients held by the in-memory patient directory (measure=held), its bound (measure=capacity) and those whose matcher is kept compiled (measure=compiled); the least recently remembered go first',
       ['measure'],
     ),
   };

@@ -180,6 +180,7 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
   const handler: BatchHandler = async (batch) => {
     const outputs = await redact.handler(batch);
     metrics?.directory.set({ measure: 'held' }, directory?.size ?? 0);
+    metrics?.directory.set({ measure: 'compiled' }, directory?.compiled ?? 0);
     return outputs;
   };
 
@@ -244,7 +245,9 @@ async function openDirectories(
   if (config.REDACTOR_PATIENT_DIRECTORY_SIZE === 0) {
     return { directory: undefined, shared: undefined, redis: undefined };
   }
-  const local = createPatientDirectory(config.REDACTOR_PATIENT_DIRECTORY_SIZE);
+  const local = createPatientDirectory(config.REDACTOR_PATIENT_DIRECTORY_SIZE, {
+    compiledPatients: config.REDACTOR_DIRECTORY_COMPILED_PATIENTS,
+  });
   if (config.REDIS_URL === undefined) return { directory: local, shared: undefined, redis: undefined };
   const redis = await connectRedis({
     url: config.REDIS_URL,

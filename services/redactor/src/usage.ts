@@ -21,7 +21,10 @@ ehr.clean.deletions (topics: <prefix>deletions). Configuration comes from the en
   REDACTOR_VALID_TOPIC_PREFIX (ehr.valid.), REDACTOR_CLEAN_TOPIC_PREFIX (ehr.clean.)
   REDACTOR_QUARANTINE_TOPIC (ehr.quarantine), REDACTOR_RESOURCE_TYPES (comma list)
   REDACTOR_PATIENT_DIRECTORY_SIZE  patients remembered to scrub their names from other records'
-                                   notes (default 100000; 0 = off: every non-Patient note withheld)
+                                   notes (default 100000; 0 = off: every non-Patient note withheld);
+                                   held packed, about 300 bytes a patient
+  REDACTOR_DIRECTORY_COMPILED_PATIENTS  of those, patients whose matcher stays compiled (default
+                                   10000, about 2 KB each; the others are compiled again when needed)
   REDIS_URL                        shares the directory across replicas and restarts as keyed
                                    digests (no PHI in Redis); unset = this process's memory only
   REDACTOR_DIRECTORY_KEY_PREFIX (ehrflow:redactor:directory:), REDACTOR_DIRECTORY_TTL_SECONDS (90 days)

@@ -11,6 +11,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
+  serviceNodeOptions,
   fetchMetrics,
   loadOrCreateSecrets,
   pipelineTopics,
@@ -153,6 +154,7 @@ export async function measureX12(options: X12BenchOptions): Promise<X12BenchResu
       args: [join(REPO_ROOT, 'services', 'billing-receiver', 'src', 'main.ts')],
       env: {
         ...env,
+        NODE_OPTIONS: serviceNodeOptions('billing-receiver', env.NODE_OPTIONS),
         HTTP_PORT: String(httpPort),
         X12_SOURCE_ID: sourceId,
         X12_INBOX_DIR: inbox,

@@ -10,7 +10,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BillingTotals } from '@ehrflow/loader';
-import { startChild, sumMetric, waitForServiceReady, type Child } from '@ehrflow/pipeline-tools';
+import {
+  serviceNodeOptions,
+  startChild,
+  sumMetric,
+  waitForServiceReady,
+  type Child,
+} from '@ehrflow/pipeline-tools';
 import { freePort, REPO_ROOT } from '@ehrflow/testing';
 import {
   ODD_DELIMITERS,
@@ -64,6 +70,7 @@ export async function startBillingReceiver(options: {
     args: [join(REPO_ROOT, 'services', 'billing-receiver', 'src', 'main.ts')],
     env: {
       ...options.env,
+      NODE_OPTIONS: serviceNodeOptions('billing-receiver', options.env.NODE_OPTIONS),
       HTTP_PORT: String(httpPort),
       X12_SOURCE_ID: options.sourceId,
       X12_INBOX_DIR: inbox,

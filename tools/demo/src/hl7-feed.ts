@@ -7,7 +7,13 @@
 import { join } from 'node:path';
 import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { MllpSender, runFeed, seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
-import { startChild, sumMetric, waitForServiceReady, type Child } from '@ehrflow/pipeline-tools';
+import {
+  serviceNodeOptions,
+  startChild,
+  sumMetric,
+  waitForServiceReady,
+  type Child,
+} from '@ehrflow/pipeline-tools';
 import { freePort, REPO_ROOT } from '@ehrflow/testing';
 
 /** Canary patients planted in the feed: one in a clean message, one after the drift switch. */
@@ -66,6 +72,7 @@ export async function startHl7Receiver(options: {
     args: [join(REPO_ROOT, 'services', 'mllp-receiver', 'src', 'main.ts')],
     env: {
       ...options.env,
+      NODE_OPTIONS: serviceNodeOptions('mllp-receiver', options.env.NODE_OPTIONS),
       HTTP_PORT: String(httpPort),
       MLLP_SOURCE_ID: options.sourceId,
       MLLP_PORT: String(port),

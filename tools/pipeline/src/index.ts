@@ -14,6 +14,7 @@ export {
   SERVICE_NAMES,
   serviceEnv,
   serviceMain,
+  serviceNodeOptions,
   startPipelineService,
   startPipelineServices,
   stopPipelineServices,

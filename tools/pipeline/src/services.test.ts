@@ -1,0 +1,35 @@
+import { serviceNodeOptions } from '@ehrflow/config/node-options';
+import { describe, expect, it } from 'vitest';
+import { serviceEnv, SERVICE_NAMES, type PipelineServicesOptions } from './services.ts';
+import { pipelineTopics } from './topic-names.ts';
+
+function options(
+  env: NodeJS.ProcessEnv,
+  extraEnv?: PipelineServicesOptions['extraEnv'],
+): PipelineServicesOptions {
+  return {
+    env,
+    topics: pipelineTopics('t.'),
+    sourcesFile: 'sources.json',
+    logDir: 'logs',
+    extractorDbSchema: 'x',
+    loaderDbSchema: 'l',
+    ...(extraEnv === undefined ? {} : { extraEnv }),
+  };
+}
+
+describe('serviceEnv', () => {
+  it('starts every service with the heap options the manifests give it', () => {
+    for (const name of SERVICE_NAMES)
+      expect(serviceEnv(name, 1, options({})).NODE_OPTIONS).toBe(serviceNodeOptions(name));
+    expect(serviceEnv('redactor', 1, options({})).NODE_OPTIONS).toContain('--max-old-space-size=');
+    expect(serviceEnv('extractor', 1, options({})).NODE_OPTIONS).not.toContain('--max-old-space-size=');
+  });
+
+  it("puts the caller's own NODE_OPTIONS after the defaults, so they win", () => {
+    const env = serviceEnv('redactor', 1, options({ NODE_OPTIONS: '--max-old-space-size=1024' }));
+    expect(env.NODE_OPTIONS).toBe(`${serviceNodeOptions('redactor')} --max-old-space-size=1024`);
+    const profiled = serviceEnv('loader', 1, options({}, { loader: { NODE_OPTIONS: '--cpu-prof' } }));
+    expect(profiled.NODE_OPTIONS).toBe(`${serviceNodeOptions('loader')} --cpu-prof`);
+  });
+});
