@@ -1,4 +1,4 @@
-import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
+import { inTransaction, toDatabaseError } from '@ehrflow/service/database';
 import type { JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
 import type { Pool, QueryResultRow } from 'pg';
 import type { JobProgress } from './checkpoint.ts';
@@ -220,39 +220,29 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
     },
 
     async commitBatch(id, owner, keys, build) {
-      let client;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw toDatabaseError(err, 'commit batch');
-      }
-      try {
-        await client.query('BEGIN');
-        let inserted = new Set<string>();
-        if (keys.length > 0) {
-          const { rows } = await client.query<{ key: Buffer }>(
-            `INSERT INTO ${seen} (job_id, key, part)
+      // The update matches no row when the job is no longer this owner's: roll back, keys included.
+      const commitWhenOwned = (updated: boolean) => updated;
+      return inTransaction(
+        () => pool.connect(),
+        'commit batch',
+        async (client) => {
+          let inserted = new Set<string>();
+          if (keys.length > 0) {
+            const { rows } = await client.query<{ key: Buffer }>(
+              `INSERT INTO ${seen} (job_id, key, part)
              SELECT $1, decode(k, 'hex'), p FROM unnest($2::text[], $3::int[]) AS t(k, p)
              ON CONFLICT DO NOTHING RETURNING key`,
-            [id, keys.map((k) => k.recordId), keys.map((k) => k.part)],
-          );
-          inserted = new Set(rows.map((r) => r.key.toString('hex')));
-        }
-        const fresh = keys.map((k) => inserted.delete(k.recordId.toLowerCase()));
-        const { sql, params } = checkpointUpdate(jobs, id, owner, build(fresh));
-        const result = await client.query(sql, params);
-        if (result.rowCount !== 1) {
-          await client.query('ROLLBACK');
-          return false;
-        }
-        await client.query('COMMIT');
-        return true;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw toDatabaseError(err, 'commit batch');
-      } finally {
-        client.release();
-      }
+              [id, keys.map((k) => k.recordId), keys.map((k) => k.part)],
+            );
+            inserted = new Set(rows.map((r) => r.key.toString('hex')));
+          }
+          const fresh = keys.map((k) => inserted.delete(k.recordId.toLowerCase()));
+          const { sql, params } = checkpointUpdate(jobs, id, owner, build(fresh));
+          const result = await client.query(sql, params);
+          return result.rowCount === 1;
+        },
+        commitWhenOwned,
+      );
     },
 
     async forgetKeys(id, parts) {
@@ -421,28 +411,4 @@ function toRecord(row: JobRow): JobRecord {
     createdAt: row.created_at.getTime(),
     updatedAt: row.updated_at.getTime(),
   };
-}
-
-const TRANSIENT_STATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-
-/**
- * A database failure as a `PipelineError`: `DATABASE_UNAVAILABLE` (transient) for lost
- * connections and retryable SQL states, `DATABASE_REJECTED` otherwise. PostgreSQL messages can
- * quote values, so only the SQL state is kept.
- */
-function toDatabaseError(err: unknown, operation: string): unknown {
-  if (isPipelineError(err) || isProgrammerError(err)) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const sqlState = typeof code === 'string' ? code : undefined;
-  const lost = err instanceof Error && /Connection terminated|timeout|connection error/i.test(err.message);
-  const transient =
-    lost ||
-    (sqlState !== undefined &&
-      (NETWORK_CODES.has(sqlState) || TRANSIENT_STATES.has(sqlState) || /^(08|53)/.test(sqlState)));
-  return new PipelineError(
-    transient ? 'DATABASE_UNAVAILABLE' : 'DATABASE_REJECTED',
-    `job store: ${operation} failed (${sqlState ?? 'connection'})`,
-    { context: { operation, sqlState } },
-  );
 }

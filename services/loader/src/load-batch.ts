@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { INFRA_TABLES } from './ddl.ts';
 import type { WriteResult } from './merge-sql.ts';
 import { qualified } from './names.ts';
-import { toDatabaseError } from './pg-errors.ts';
+import { inTransaction } from '@ehrflow/service/database';
 import { lockPosition, storePosition } from './positions.ts';
 import { toRows, type CleanRecord } from './rows.ts';
 import type { TableModel } from './table-model.ts';
@@ -77,64 +77,52 @@ export interface BatchOutcome extends WriteResult {
  * @throws PipelineError DATABASE_UNAVAILABLE (retry the batch) or DATABASE_REJECTED.
  */
 export async function loadBatch(ctx: BatchContext, batch: PartitionBatch): Promise<BatchOutcome> {
-  let client;
-  try {
-    client = await ctx.pool.connect();
-  } catch (err) {
-    throw toDatabaseError(err, 'connect');
-  }
-  let failed = false;
-  try {
-    await client.query('BEGIN');
-    const stored = await lockPosition(client, ctx.schema, ctx.groupId, batch.topic, batch.partition);
-    const fresh = batch.records.filter((r) => BigInt(r.offset) >= stored);
-    const rejected = batch.rejected.filter((r) => BigInt(r.offset) >= stored);
-    let written: WriteResult = { upserted: 0, deleted: 0, ignored: 0 };
-    for (const [model, records] of byTable(fresh, ctx.model)) {
-      const r = await ctx.writer.write(client, { schema: ctx.schema, model }, toRows(records));
-      written = {
-        upserted: written.upserted + r.upserted,
-        deleted: written.deleted + r.deleted,
-        ignored: written.ignored + r.ignored,
-      };
-    }
-    if (rejected.length > 0) {
-      await client.query(
-        `INSERT INTO ${qualified(ctx.schema, INFRA_TABLES.rejects)} (topic, partition, "offset", error_code, schema_id, value)
+  return inTransaction(
+    () => ctx.pool.connect(),
+    'batch load',
+    async (client) => {
+      const stored = await lockPosition(client, ctx.schema, ctx.groupId, batch.topic, batch.partition);
+      const fresh = batch.records.filter((r) => BigInt(r.offset) >= stored);
+      const rejected = batch.rejected.filter((r) => BigInt(r.offset) >= stored);
+      let written: WriteResult = { upserted: 0, deleted: 0, ignored: 0 };
+      for (const [model, records] of byTable(fresh, ctx.model)) {
+        const r = await ctx.writer.write(client, { schema: ctx.schema, model }, toRows(records));
+        written = {
+          upserted: written.upserted + r.upserted,
+          deleted: written.deleted + r.deleted,
+          ignored: written.ignored + r.ignored,
+        };
+      }
+      if (rejected.length > 0) {
+        await client.query(
+          `INSERT INTO ${qualified(ctx.schema, INFRA_TABLES.rejects)} (topic, partition, "offset", error_code, schema_id, value)
          SELECT $1, $2, o, c, s, v FROM unnest($3::bigint[], $4::text[], $5::int[], $6::bytea[]) AS r(o, c, s, v)
          ON CONFLICT DO NOTHING`,
-        [
-          batch.topic,
-          batch.partition,
-          rejected.map((r) => r.offset),
-          rejected.map((r) => r.code),
-          rejected.map((r) => r.schemaId),
-          rejected.map((r) => r.raw),
-        ],
-      );
-    }
-    const after = BigInt(batch.lastOffset) + 1n;
-    const next = after > stored ? after : stored;
-    if (next !== stored)
-      await storePosition(client, ctx.schema, ctx.groupId, batch.topic, batch.partition, next);
-    await ctx.beforeCommit?.({ topic: batch.topic, partition: batch.partition, rows: fresh.length });
-    await client.query('COMMIT');
-    return {
-      ...written,
-      fresh: fresh.length,
-      skipped: batch.records.length - fresh.length,
-      rejected: rejected.length,
-      storedBefore: stored,
-      next,
-    };
-  } catch (err) {
-    failed = true;
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw toDatabaseError(err, 'batch load');
-  } finally {
-    // A connection that failed mid-transaction is not trusted again: the pool opens a new one.
-    client.release(failed);
-  }
+          [
+            batch.topic,
+            batch.partition,
+            rejected.map((r) => r.offset),
+            rejected.map((r) => r.code),
+            rejected.map((r) => r.schemaId),
+            rejected.map((r) => r.raw),
+          ],
+        );
+      }
+      const after = BigInt(batch.lastOffset) + 1n;
+      const next = after > stored ? after : stored;
+      if (next !== stored)
+        await storePosition(client, ctx.schema, ctx.groupId, batch.topic, batch.partition, next);
+      await ctx.beforeCommit?.({ topic: batch.topic, partition: batch.partition, rows: fresh.length });
+      return {
+        ...written,
+        fresh: fresh.length,
+        skipped: batch.records.length - fresh.length,
+        rejected: rejected.length,
+        storedBefore: stored,
+        next,
+      };
+    },
+  );
 }
 
 /** Records grouped by table, in first-seen order, each group in offset order. */

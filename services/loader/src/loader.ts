@@ -23,7 +23,7 @@ import {
 import { createMarkerPositions } from './marker-positions.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { checkIdentifier } from './names.ts';
-import { toDatabaseError } from './pg-errors.ts';
+import { toDatabaseError } from '@ehrflow/service/database';
 import { forgetPositionsPastEnd, positionKey, readPositions } from './positions.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
 import { tableModelOf, type TableModel } from './table-model.ts';

@@ -2,7 +2,7 @@ import type { Logger } from '@ehrflow/logging';
 import type { Pool } from 'pg';
 import { INFRA_TABLES } from './ddl.ts';
 import { qualified } from './names.ts';
-import { toDatabaseError } from './pg-errors.ts';
+import { toDatabaseError } from '@ehrflow/service/database';
 import { positionKey } from './positions.ts';
 
 export interface MarkerPositionsDeps {

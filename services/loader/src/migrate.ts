@@ -9,7 +9,7 @@ import {
   LOADER_COLUMN_DDL,
 } from './ddl.ts';
 import { qualified } from './names.ts';
-import { toDatabaseError } from './pg-errors.ts';
+import { inTransaction, toDatabaseError } from '@ehrflow/service/database';
 import type { ColumnModel, TableModel } from './table-model.ts';
 
 /** A column as the database has it, with what the loader recorded about it. */
@@ -162,68 +162,61 @@ export async function migrate(
   schema: string,
   targets: readonly MigrationTarget[],
 ): Promise<MigrationReport> {
-  const client = await connect(pool);
-  try {
-    await query(client, 'BEGIN');
-    await query(client, 'SELECT pg_advisory_xact_lock(hashtext($1))', [`ehrflow-loader:${schema}`]);
-    for (const statement of infrastructureDdl(schema)) await query(client, statement);
-    const plans: { plan: MigrationPlan; target: MigrationTarget }[] = [];
-    for (const target of targets) {
-      const existing = await readTable(client, schema, target.model.table);
-      plans.push({ plan: planMigration(target.model, existing), target });
-    }
-    const problems = plans.flatMap((p) => p.plan.problems);
-    if (problems.length > 0) {
-      await query(client, 'ROLLBACK');
-      throw incompatible(schema, problems);
-    }
-    const report = {
-      created: [] as string[],
-      added: [] as { table: string; column: string }[],
-      retired: [] as { table: string; column: string }[],
-    };
-    for (const { plan, target } of plans) {
-      const record = (action: string, statement: string, column: string | null) =>
-        query(
-          client,
-          `INSERT INTO ${qualified(schema, INFRA_TABLES.migrations)} (table_name, action, column_name, subject, schema_version, schema_id, statement)
+  return inTransaction(
+    () => pool.connect(),
+    'migration',
+    async (client) => {
+      await query(client, 'SELECT pg_advisory_xact_lock(hashtext($1))', [`ehrflow-loader:${schema}`]);
+      for (const statement of infrastructureDdl(schema)) await query(client, statement);
+      const plans: { plan: MigrationPlan; target: MigrationTarget }[] = [];
+      for (const target of targets) {
+        const existing = await readTable(client, schema, target.model.table);
+        plans.push({ plan: planMigration(target.model, existing), target });
+      }
+      const problems = plans.flatMap((p) => p.plan.problems);
+      if (problems.length > 0) throw incompatible(schema, problems);
+      const report = {
+        created: [] as string[],
+        added: [] as { table: string; column: string }[],
+        retired: [] as { table: string; column: string }[],
+      };
+      for (const { plan, target } of plans) {
+        const record = (action: string, statement: string, column: string | null) =>
+          query(
+            client,
+            `INSERT INTO ${qualified(schema, INFRA_TABLES.migrations)} (table_name, action, column_name, subject, schema_version, schema_id, statement)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [
-            plan.table,
-            action,
-            column,
-            target.source.subject,
-            target.source.version ?? null,
-            target.source.id ?? null,
-            statement,
-          ],
-        );
-      if (plan.create) {
-        const ddl = createTableDdl(schema, target.model);
-        await query(client, ddl);
-        await record('create_table', ddl, null);
-        report.created.push(plan.table);
+            [
+              plan.table,
+              action,
+              column,
+              target.source.subject,
+              target.source.version ?? null,
+              target.source.id ?? null,
+              statement,
+            ],
+          );
+        if (plan.create) {
+          const ddl = createTableDdl(schema, target.model);
+          await query(client, ddl);
+          await record('create_table', ddl, null);
+          report.created.push(plan.table);
+        }
+        for (const col of plan.addColumns) {
+          const ddl = addColumnDdl(schema, plan.table, col);
+          await query(client, ddl);
+          await record('add_column', ddl, col.column);
+          report.added.push({ table: plan.table, column: col.column });
+        }
+        for (const column of plan.retiredColumns) report.retired.push({ table: plan.table, column });
+        // Views hold no data and follow the schema: made again at every start, not recorded.
+        for (const view of target.model.childViews)
+          for (const statement of childViewDdl(schema, target.model, view)) await query(client, statement);
+        await recordColumns(client, schema, target.model);
       }
-      for (const col of plan.addColumns) {
-        const ddl = addColumnDdl(schema, plan.table, col);
-        await query(client, ddl);
-        await record('add_column', ddl, col.column);
-        report.added.push({ table: plan.table, column: col.column });
-      }
-      for (const column of plan.retiredColumns) report.retired.push({ table: plan.table, column });
-      // Views hold no data and follow the schema: made again at every start, not recorded.
-      for (const view of target.model.childViews)
-        for (const statement of childViewDdl(schema, target.model, view)) await query(client, statement);
-      await recordColumns(client, schema, target.model);
-    }
-    await query(client, 'COMMIT');
-    return report;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw toDatabaseError(err, 'migration');
-  } finally {
-    client.release();
-  }
+      return report;
+    },
+  );
 }
 
 /**

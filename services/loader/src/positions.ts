@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { INFRA_TABLES } from './ddl.ts';
 import { qualified } from './names.ts';
-import { toDatabaseError } from './pg-errors.ts';
+import { toDatabaseError } from '@ehrflow/service/database';
 
 /** `topic|partition`, the key of a position map. */
 export function positionKey(topic: string, partition: number): string {

@@ -20,7 +20,7 @@ import {
   type MessageCounts,
   type MessageScan,
 } from './reconcile-messages.ts';
-import { toDatabaseError } from './pg-errors.ts';
+import { toDatabaseError } from '@ehrflow/service/database';
 import { isDeleteRecord } from './rows.ts';
 import { scanTopics, type ScannedRecord } from './topic-scan.ts';
 

@@ -66,3 +66,43 @@ function isTransient(err: unknown, code: string | undefined): boolean {
     message,
   );
 }
+
+/** The part of a pg `PoolClient` a transaction needs (structural, so this lib needs no `pg`). */
+export interface TransactionClient {
+  query(sql: string): Promise<unknown>;
+  release(destroy?: boolean): void;
+}
+
+/**
+ * Runs `work` in one transaction on a client from `connect` (e.g. `() => pool.connect()`): BEGIN, then COMMIT when `work` returns
+ * and `commit(value)` holds (default: always), ROLLBACK when it does not or when `work` throws.
+ * Every database failure, the connection's included, leaves as `toDatabaseError(err, operation)`.
+ * A connection whose transaction failed is not returned to the pool: the pool opens a new one
+ * rather than trust it again.
+ */
+export async function inTransaction<C extends TransactionClient, T>(
+  connect: () => Promise<C>,
+  operation: string,
+  work: (client: C) => Promise<T>,
+  commit: (value: T) => boolean = () => true,
+): Promise<T> {
+  let client: C;
+  try {
+    client = await connect();
+  } catch (err) {
+    throw toDatabaseError(err, operation);
+  }
+  let failed = false;
+  try {
+    await client.query('BEGIN');
+    const value = await work(client);
+    await client.query(commit(value) ? 'COMMIT' : 'ROLLBACK');
+    return value;
+  } catch (err) {
+    failed = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw toDatabaseError(err, operation);
+  } finally {
+    client.release(failed);
+  }
+}
