@@ -28,6 +28,7 @@ import {
   pipelineTopics,
   provisionPipeline,
   readTopics,
+  reconcileGaps,
   reconcileJobs,
   runLeakScan,
   type Scratch,
@@ -333,6 +334,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       },
       stopDependency: (dep) => options.stack.stop(dep),
       startDependency: (dep) => options.stack.start(dep),
+      killDependency: (dep) => options.stack.kill(dep),
       async readiness(name: PipelineService) {
         try {
           const res = await fetch(`http://127.0.0.1:${String(ports.get(name))}/readyz`, {
@@ -500,6 +502,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const results = await reconcileJobs(jobIds, env, schemas.loader, problems, `${tag}.`);
     reconciled = jobIds.every((id) => results.get(id)?.reconciled === true);
     if (!reconciled) problems.push('a job does not reconcile stage by stage (loader reconcile)');
+    for (const [id, result] of results)
+      if (result.reconciled !== true) problems.push(`job ${id} not reconciled: ${reconcileGaps(result)}`);
   }
   const quarantinedIds = new Set<string>();
   try {
