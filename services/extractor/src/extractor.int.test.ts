@@ -241,6 +241,36 @@ describe('credentials revoked before the export is ready, then reinstated', () =
   });
 });
 
+describe('a final job event the previous process could not send', () => {
+  it('is sent by the next process, stamped as the job latest event, and not again', async () => {
+    const sim = createSimulator({ seed: `fe-${rid}`, sites: ['site-a'], patientsPerSite: 5 });
+    await sim.start(0);
+    const site: SiteSetup = { site: 'site-a', sourceId: `fe-${rid}`, clientId: secretClient.clientId };
+    const extractor = await inProcess(envFor(sourcesFile(sim, [site], { rateLimitPerMinute: 6000 })));
+    try {
+      // What a process killed between its final state and Kafka's acknowledgement leaves behind.
+      const id = `fe-job-${rid}`;
+      const { store } = extractor;
+      await store.create(
+        { id, sourceId: site.sourceId, kind: 'backfill', resourceTypes: ['Patient'], since: undefined },
+        'a-dead-process',
+        60_000,
+      );
+      expect(await store.setState(id, 'a-dead-process', 'completed', null)).toBe(true);
+      expect((await store.pendingFinalEvents(1000)).map((r) => r.id)).toContain(id);
+      const { events } = await readBack(id, (_r, e) => e.some((x) => x.state === 'completed'));
+      expect(events.filter((e) => e.state === 'completed')).toHaveLength(1);
+      await waitForValue(
+        async () => ((await store.pendingFinalEvents(1000)).some((r) => r.id === id) ? undefined : true),
+        { what: 'the final event marked sent', timeoutMs: 10_000 },
+      );
+    } finally {
+      await extractor.close();
+      await sim.stop();
+    }
+  });
+});
+
 describe('kill -9 mid-backfill and restart', () => {
   const main = fileURLToPath(new URL('./main.ts', import.meta.url));
   const children: ChildProcess[] = [];

@@ -48,7 +48,7 @@ describe('job event publisher', () => {
     // A job that completed just as the broker came back: the first sends met no partition leader.
     const sink = flakySink(6);
     const publisher = createJobEventPublisher({ sink, logger, retryPolicy: fast });
-    await publisher.final(event('completed', 1_000));
+    expect(await publisher.final(event('completed', 1_000))).toBe(true);
     expect(sink.attempts).toBe(7);
     expect(sink.sent).toEqual([event('completed', 1_000)]);
   });
@@ -56,7 +56,7 @@ describe('job event publisher', () => {
   it('gives a progress event one try: the next one carries newer counts', async () => {
     const sink = flakySink(1);
     const publisher = createJobEventPublisher({ sink, logger, retryPolicy: fast });
-    await publisher.progress(event('running', 500));
+    expect(await publisher.progress(event('running', 500))).toBe(false);
     expect(sink.attempts).toBe(1);
     expect(sink.sent).toEqual([]);
   });
@@ -71,7 +71,7 @@ describe('job event publisher', () => {
     const pending = publisher.final(event('completed', 1_000));
     await new Promise((resolve) => setTimeout(resolve, 50));
     publisher.stop();
-    await expect(pending).resolves.toBeUndefined();
+    await expect(pending).resolves.toBe(false);
     expect(down.sent).toEqual([]);
 
     let attempts = 0;
@@ -85,7 +85,7 @@ describe('job event publisher', () => {
       logger,
       retryPolicy: fast,
     });
-    await refusing.final(event('failed', 1_000));
+    expect(await refusing.final(event('failed', 1_000))).toBe(false);
     expect(attempts).toBe(1);
   });
 });

@@ -20,15 +20,15 @@ export const FINAL_EVENT_RETRY: RetryPolicy = {
 };
 
 export interface JobEventPublisher {
-  /** A progress event: best effort, the next one carries newer counts anyway. */
-  progress(event: JobEvent): Promise<void>;
+  /** A progress event: one try (the next one carries newer counts anyway); true when sent. */
+  progress(event: JobEvent): Promise<boolean>;
   /**
    * The event of a final state (completed, partial, failed, cancelled): reconciliation reads a
    * job's counts and state from its latest event, and no later event would replace a lost one.
    * Sent again, unchanged (same `updatedAt`), until Kafka acknowledges it, a permanent failure,
-   * or `stop()`; never rejects.
+   * or `stop()`; never rejects. True when Kafka has it.
    */
-  final(event: JobEvent): Promise<void>;
+  final(event: JobEvent): Promise<boolean>;
   /** Ends the retries of final events still in flight (the process is stopping). */
   stop(): void;
 }
@@ -44,8 +44,10 @@ export function createJobEventPublisher(options: {
     async progress(event) {
       try {
         await sink.send(event);
+        return true;
       } catch (err) {
         logger.warn({ jobId: event.jobId, err }, 'could not publish a job event');
+        return false;
       }
     },
     async final(event) {
@@ -59,11 +61,13 @@ export function createJobEventPublisher(options: {
               'could not publish the final job event yet; retrying',
             ),
         });
+        return true;
       } catch (err) {
         logger.error(
           { jobId: event.jobId, state: event.state, err },
-          'final job event not published: reconciliation sees the job as its last event reported it',
+          'final job event not published yet: left for the next sweep of pending final events',
         );
+        return false;
       }
     },
     stop: () => stopping.abort(new Error('job event publisher stopped')),

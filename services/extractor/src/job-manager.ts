@@ -219,7 +219,28 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     logger,
     ...(options.eventRetryPolicy ? { retryPolicy: options.eventRetryPolicy } : {}),
   });
-  const emit = (snapshot: JobSnapshot): Promise<void> => events.progress(toJobEvent(snapshot, Date.now()));
+  const emit = async (snapshot: JobSnapshot): Promise<void> => {
+    await events.progress(toJobEvent(snapshot, Date.now()));
+  };
+  const finalEventSent = (id: string): Promise<void> =>
+    store
+      .finalEventSent(id)
+      .catch((err: unknown) => logger.warn({ jobId: id, err }, 'could not mark the final job event sent'));
+
+  /**
+   * Final events a stopped or crashed process left unsent (its final state is in PostgreSQL):
+   * one try each, stamped now, so they are the latest event of their job; a job running here is
+   * left to its own `finish`.
+   */
+  const sweepFinalEvents = async (): Promise<void> => {
+    for (const record of await store.pendingFinalEvents(20)) {
+      if (active.has(record.id)) continue;
+      if (await events.progress(toJobEvent(snapshotOf(record), Date.now()))) {
+        logger.info({ jobId: record.id, state: record.state }, 'sent a final job event left pending');
+        await finalEventSent(record.id);
+      }
+    }
+  };
 
   const refresh = (job: ActiveJob, patch: Partial<JobSnapshot>): JobSnapshot => {
     job.snapshot = { ...job.snapshot, ...patch, stats: statsOf(job), updatedAt: Date.now() };
@@ -347,7 +368,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     }
     options.metrics?.jobs.inc({ source: snapshot.record.sourceId, state, reason: reason ?? 'none' });
     // Reconciliation reads the job's counts and state from this event: retried until Kafka has it.
-    await events.final(toJobEvent(snapshot, Date.now()));
+    if (await events.final(toJobEvent(snapshot, Date.now()))) await finalEventSent(snapshot.record.id);
     if (state === 'partial' && options.alerts !== undefined) {
       const view = toJobView(snapshot);
       const alert = partialJobAlert(
@@ -600,6 +621,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         },
         'progress events',
       );
+      void sweepFinalEvents().catch((err: unknown) => logger.warn({ err }, 'final event sweep failed'));
+      every(Math.max(1_000, options.progressIntervalMs), sweepFinalEvents, 'final event sweep');
     },
     async stop() {
       stopping = true;
