@@ -254,7 +254,7 @@ export function createConsumerRunner(
             committedOffset,
             ...(seams.producer ? { newProducer: seams.producer } : {}),
           })
-        : createAtLeastOnceDelivery(seams.producer ? seams.producer() : newKafkaJsProducer(kafka));
+        : createAtLeastOnceDelivery(seams.producer ?? (() => newKafkaJsProducer(kafka)));
   const deps: ChunkDeps | undefined =
     stage === undefined || delivery === undefined
       ? undefined

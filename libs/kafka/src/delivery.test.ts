@@ -24,7 +24,7 @@ function hooks(calls: Call[], beforeCommit?: () => Promise<void>) {
 describe('at-least-once delivery', () => {
   it('produces with acks=all, then commits the offset', async () => {
     const producer = fakeProducer();
-    await createAtLeastOnceDelivery(producer).deliver(messages, point, hooks(producer.calls));
+    await createAtLeastOnceDelivery(() => producer).deliver(messages, point, hooks(producer.calls));
     expect(producer.calls).toEqual([
       { op: 'send', topicMessages: messages, acks: -1 },
       { op: 'commit', offset: '10' },
@@ -33,7 +33,7 @@ describe('at-least-once delivery', () => {
 
   it('never commits when the produce fails or the pre-commit hook throws', async () => {
     const producer = fakeProducer();
-    const delivery = createAtLeastOnceDelivery(producer);
+    const delivery = createAtLeastOnceDelivery(() => producer);
     producer.failNext('send', down());
     await expect(delivery.deliver(messages, point, hooks(producer.calls))).rejects.toThrow('broker gone');
     await expect(
@@ -44,6 +44,31 @@ describe('at-least-once delivery', () => {
       ),
     ).rejects.toThrow('lease lost');
     expect(producer.calls.map((c) => c.op)).toEqual(['send', 'send']);
+  });
+
+  it('replaces a producer whose sequence the broker lost before the chunk goes again', async () => {
+    const made: ReturnType<typeof fakeProducer>[] = [];
+    const calls: Call[] = [];
+    const delivery = createAtLeastOnceDelivery(() => {
+      made.push(fakeProducer(calls));
+      return made[made.length - 1] as ReturnType<typeof fakeProducer>;
+    });
+    await delivery.connect();
+    made[0]?.failNext(
+      'send',
+      new kafkajs.KafkaJSProtocolError(
+        Object.assign(new Error('out of order'), {
+          type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+          code: 45,
+          retriable: false,
+        }),
+      ),
+    );
+    await expect(delivery.deliver(messages, point, hooks(calls))).rejects.toThrow('out of order');
+    await delivery.deliver(messages, point, hooks(calls));
+    expect(made).toHaveLength(2);
+    // Nothing committed for the failed attempt; the new producer connects, sends, then commits.
+    expect(calls.map((c) => c.op)).toEqual(['connect', 'send', 'disconnect', 'connect', 'send', 'commit']);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Producer, TopicMessages, TopicOffsets, Transaction } from 'kafkajs';
 import type { KafkaClient } from './client.ts';
-import { toKafkaError } from './kafka-errors.ts';
+import { isProducerStateLost, toKafkaError } from './kafka-errors.ts';
 import type { KafkaLogger } from './logger.ts';
 import { newKafkaJsProducer } from './producer.ts';
 import { splitTopicMessages } from './send-limit.ts';
@@ -45,14 +45,32 @@ function toTopicOffsets(commit: CommitPoint): TopicOffsets[] {
   return [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }];
 }
 
-/** Produce with acks=all, then commit through the consumer. */
-export function createAtLeastOnceDelivery(producer: Producer): Delivery {
+/**
+ * Produce with acks=all, then commit through the consumer. A producer whose sequence the broker
+ * lost (kafka-errors.ts, PRODUCER_STATE_LOST) is replaced by a new one from `newProducer` before
+ * the chunk is delivered again; the outputs it may already have written are the duplicates
+ * at-least-once allows.
+ */
+export function createAtLeastOnceDelivery(newProducer: () => Producer): Delivery {
+  let producer = newProducer();
+  let broken = false;
   return {
     mode: 'at-least-once',
     connect: () => producer.connect(),
     async deliver(messages, commit, hooks) {
-      for (const run of splitTopicMessages(messages))
-        await producer.sendBatch({ topicMessages: run, acks: -1 });
+      if (broken) {
+        await producer.disconnect().catch(() => undefined);
+        producer = newProducer();
+        await producer.connect();
+        broken = false;
+      }
+      try {
+        for (const run of splitTopicMessages(messages))
+          await producer.sendBatch({ topicMessages: run, acks: -1 });
+      } catch (err) {
+        if (isProducerStateLost(err)) broken = true;
+        throw err;
+      }
       await hooks.beforeCommit?.();
       await hooks.commitOffsets(toTopicOffsets(commit));
     },
@@ -147,6 +165,7 @@ export function createTransactionalDelivery(options: {
         } else {
           broken = true;
         }
+        if (isProducerStateLost(err)) broken = true;
         throw err;
       }
     },

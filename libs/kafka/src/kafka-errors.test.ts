@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
 import { PipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
-import { isRebalanceError, toKafkaError } from './kafka-errors.ts';
+import { isProducerStateLost, isRebalanceError, toKafkaError } from './kafka-errors.ts';
 
 // kafkajs spreads its error classes into module.exports, which ESM named imports cannot see.
 const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof KafkaJs;
@@ -50,6 +50,21 @@ describe('toKafkaError', () => {
     });
     expect(toKafkaError(protocolError('INVALID_REQUEST', false), 'send')).toMatchObject({
       code: 'KAFKA_REJECTED',
+    });
+  });
+
+  it('treats a lost producer sequence (a broker restart) as transient: the producer is replaced', () => {
+    // What kafkajs threw at the extractor after a broker restart: the send had failed with
+    // NOT_LEADER_FOR_PARTITION, and kafkajs' sequence was then ahead of the broker's.
+    const lost = protocolError('OUT_OF_ORDER_SEQUENCE_NUMBER', false);
+    expect(isProducerStateLost(lost)).toBe(true);
+    expect(isProducerStateLost(new kafkajs.KafkaJSNumberOfRetriesExceeded(lost, retries))).toBe(true);
+    expect(isProducerStateLost(protocolError('UNKNOWN_PRODUCER_ID', false))).toBe(true);
+    expect(isProducerStateLost(protocolError('NOT_LEADER_FOR_PARTITION', true))).toBe(false);
+    expect(toKafkaError(lost, 'send')).toMatchObject({
+      code: 'KAFKA_UNAVAILABLE',
+      retryable: true,
+      context: { operation: 'send', kafkaType: 'OUT_OF_ORDER_SEQUENCE_NUMBER' },
     });
   });
 

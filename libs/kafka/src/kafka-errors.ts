@@ -40,6 +40,18 @@ const FENCED_OR_FORBIDDEN = new Set([
   'INVALID_RECORD',
 ]);
 
+/**
+ * Idempotent-producer state the broker no longer agrees with. After a broker restart (or a leader
+ * change) a send that failed with NOT_LEADER_FOR_PARTITION leaves kafkajs' sequence numbers ahead
+ * of the broker's, and every later send to that partition fails OUT_OF_ORDER_SEQUENCE_NUMBER:
+ * kafkajs 2.2.4 neither bumps the epoch nor resets the sequence (the Java client does, KAFKA-12152;
+ * kafkajs #598). Such a producer can never send there again, but a new one (a new producer id,
+ * sequences from 0) can: transient once the producer is replaced, which every producer of this
+ * package does on this error.
+ * @see https://github.com/tulios/kafkajs/issues/598
+ */
+const PRODUCER_STATE_LOST = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID']);
+
 /** Group protocol errors that mean "this member must re-join"; kafkajs handles them itself. */
 const REBALANCING = new Set([
   'REBALANCE_IN_PROGRESS',
@@ -76,6 +88,11 @@ export function isRebalanceError(err: unknown): boolean {
   return chain(err).some((e) => e.type !== undefined && REBALANCING.has(e.type));
 }
 
+/** Whether the error says the producer's idempotence state is lost: replace the producer, then retry. */
+export function isProducerStateLost(err: unknown): boolean {
+  return chain(err).some((e) => e.type !== undefined && PRODUCER_STATE_LOST.has(e.type));
+}
+
 /**
  * Maps any error thrown by kafkajs to a `PipelineError`. A `PipelineError` passes through as is;
  * an error that is not from kafkajs (a bug, a codec failure) is returned unchanged as well.
@@ -102,6 +119,13 @@ export function toKafkaError(err: unknown, operation: string, context: ErrorCont
         context: ctx,
       },
     );
+  }
+  // Transient: the producer that met it is replaced before the next send (see PRODUCER_STATE_LOST).
+  if (isProducerStateLost(err)) {
+    return new PipelineError('KAFKA_UNAVAILABLE', `Kafka lost the producer's sequence during ${operation}`, {
+      cause: err,
+      context: ctx,
+    });
   }
   const unreachable = links.some((e) => UNREACHABLE.has(e.name));
   // A retriable protocol error that outlived kafkajs' retries (leader election, coordinator

@@ -76,6 +76,35 @@ describe('createProducer', () => {
     expect(producer.calls.map((c) => c.op)).toEqual(['tx.begin', 'tx.send', 'tx.abort']);
   });
 
+  it('replaces a producer whose sequence the broker lost, so the retried send goes through', async () => {
+    const made: ReturnType<typeof fakeProducer>[] = [];
+    const p = createProducer({
+      kafka: fakeClient(() => {
+        made.push(fakeProducer());
+        return made[made.length - 1] as ReturnType<typeof fakeProducer>;
+      }),
+      codec: fakeCodec(),
+    });
+    await p.connect();
+    const lost = new kafkajs.KafkaJSProtocolError(
+      Object.assign(new Error('out of order'), {
+        type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+        code: 45,
+        retriable: false,
+      }),
+    );
+    made[0]?.failNext('send', lost);
+    // Transient, so the caller retries (a job's batch, a stage's chunk) instead of failing.
+    await expect(p.send('t', [{ key: 'k', value: { n: 1 } }])).rejects.toMatchObject({
+      code: 'KAFKA_UNAVAILABLE',
+      retryable: true,
+    });
+    await p.send('t', [{ key: 'k', value: { n: 1 } }]);
+    expect(made).toHaveLength(2);
+    expect(made[0]?.calls.map((c) => c.op)).toEqual(['connect', 'send', 'disconnect']);
+    expect(made[1]?.calls.map((c) => c.op)).toEqual(['connect', 'send']);
+  });
+
   it('starts from a fresh producer after a transaction that could not be aborted', async () => {
     const made: ReturnType<typeof fakeProducer>[] = [];
     const p = createProducer({

@@ -1,7 +1,7 @@
 import { Partitioners, type Message, type Producer } from 'kafkajs';
 import type { KafkaClient } from './client.ts';
 import { encodeValue, type Codec } from './codec.ts';
-import { toKafkaError } from './kafka-errors.ts';
+import { isProducerStateLost, toKafkaError } from './kafka-errors.ts';
 import type { KafkaLogger } from './logger.ts';
 import { toKafkaMessage, type OutgoingMessage } from './records.ts';
 import { splitMessages } from './send-limit.ts';
@@ -68,9 +68,17 @@ export function createProducer(options: ProducerOptions): RecordProducer {
   const { kafka, codec, transactionalId } = options;
   const logger = (options.logger ?? kafka.logger).child({ component: 'producer' });
   let producer = newKafkaJsProducer(kafka, transactionalId);
-  // Set when a transaction could be neither committed nor aborted: the next send starts from a
-  // fresh producer, whose initialisation fences the old epoch and has the broker abort its leftovers.
+  // Set when a transaction could be neither committed nor aborted, or when the broker lost this
+  // producer's sequence (a broker restart): the next send starts from a fresh producer, whose
+  // initialisation fences the old epoch and has the broker abort its leftovers, or gets a new
+  // producer id whose sequences start again from 0.
   let broken = false;
+  const renew = async (): Promise<void> => {
+    await producer.disconnect().catch(() => undefined);
+    producer = newKafkaJsProducer(kafka, transactionalId);
+    await producer.connect();
+    broken = false;
+  };
 
   return {
     async connect() {
@@ -88,20 +96,23 @@ export function createProducer(options: ProducerOptions): RecordProducer {
       const context = { topic, messages: messages.length };
       if (!transactionalId) {
         try {
+          if (broken) await renew();
           for (const run of splitMessages(encoded)) await producer.send({ topic, messages: run, acks: -1 });
         } catch (err) {
+          if (isProducerStateLost(err)) {
+            broken = true;
+            logger.warn(
+              { err: toKafkaError(err, 'send', context) },
+              'producer sequence lost; renewing the producer',
+            );
+          }
           throw toKafkaError(err, 'send', context);
         }
         return;
       }
       let tx;
       try {
-        if (broken) {
-          await producer.disconnect().catch(() => undefined);
-          producer = newKafkaJsProducer(kafka, transactionalId);
-          await producer.connect();
-          broken = false;
-        }
+        if (broken) await renew();
         tx = await producer.transaction();
         for (const run of splitMessages(encoded)) await tx.send({ topic, messages: run, acks: -1 });
         await tx.commit();
@@ -114,6 +125,7 @@ export function createProducer(options: ProducerOptions): RecordProducer {
         } else {
           broken = true;
         }
+        if (isProducerStateLost(err)) broken = true;
         throw toKafkaError(err, 'send', context);
       }
     },

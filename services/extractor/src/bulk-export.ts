@@ -231,6 +231,7 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
         );
       };
       let after: FilePosition | undefined;
+      let iterator: AsyncIterator<NdjsonLine> | undefined;
       try {
         const lines = ctx.client.ndjsonLines(file.url, {
           signal: ctx.signal,
@@ -240,11 +241,12 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
         });
         // A batch goes out when full, or when it is `batchLingerMs` old even if the next line has not
         // come yet: on a slow link, records must not wait seconds for siblings.
-        const iterator = lines[Symbol.asyncIterator]();
+        iterator = lines[Symbol.asyncIterator]();
+        const open = iterator;
         // Handled here so a failure while a flush runs is not an unhandled rejection; awaiting
         // `next` below still throws it.
         const pull = (): Promise<IteratorResult<NdjsonLine>> => {
-          const p = iterator.next();
+          const p = open.next();
           p.catch(() => undefined);
           return p;
         };
@@ -292,6 +294,12 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
         if (resume !== undefined && !batch.isEmpty()) await flush(resume);
         if (isGone(err)) throw new ExportExpired();
         throw err;
+      } finally {
+        // A stream given up while it still had lines (a commit that failed: Kafka or the
+        // registry away) must be closed: it holds one of the source's connection slots until its
+        // generator finishes, and after `maxConcurrency` such leaks every request of the source
+        // would wait for ever. Not awaited: a pending read ends on its own (data or body timeout).
+        iterator?.return?.(undefined)?.catch(() => undefined);
       }
     },
     { ...ctx.retryPolicy, signal: ctx.signal },

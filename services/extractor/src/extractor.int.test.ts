@@ -196,6 +196,81 @@ describe('credentials revoked mid-job', () => {
   });
 });
 
+describe('credentials revoked before the export is ready, then reinstated', () => {
+  it('fails the job with reason auth; resumed, it reads every file', async () => {
+    // The fault suite's seed ehrflow-faults-ci:0: the revocation lands while the export is still
+    // being prepared (status polls), the job fails before its first file, and is resumed.
+    const sim = createSimulator({
+      seed: `rb-${rid}`,
+      sites: ['site-a'],
+      patientsPerSite: 10,
+      clients: [secretClient],
+      export: { maxResourcesPerFile: 10, pollsBeforeReady: 3, retryAfterSeconds: 1 },
+      faults: { servedLinesPerSecond: 40 },
+    });
+    await sim.start(0);
+    const site: SiteSetup = { site: 'site-a', sourceId: `rb-${rid}`, clientId: secretClient.clientId };
+    const extractor = await inProcess(
+      envFor(sourcesFile(sim, [site], { rateLimitPerMinute: 6000, maxConcurrency: 4 })),
+    );
+    try {
+      const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
+      await waitForValue(async () => (await extractor.store.get(job.id))?.statusUrl, {
+        what: 'the export kicked off',
+        timeoutMs: 30_000,
+      });
+      sim.revoke(secretClient.clientId);
+      const failed = await extractor.jobs.wait(job.id);
+      expect(failed).toMatchObject({ state: 'failed', reason: 'auth', counts: { read: 0 } });
+      sim.registerClient(secretClient);
+      await extractor.jobs.resume(job.id);
+      const done = await Promise.race([
+        extractor.jobs.wait(job.id),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 60_000).unref()),
+      ]);
+      const view = done ?? (await extractor.jobs.get(job.id));
+      expect({ state: view?.state, read: view?.counts.read }).toEqual({
+        state: 'completed',
+        read: expectedIds(sim, 'site-a', site.sourceId).size,
+      });
+    } finally {
+      sim.registerClient(secretClient);
+      await extractor.close();
+      await sim.stop();
+    }
+  });
+});
+
+describe('a final job event the previous process could not send', () => {
+  it('is sent by the next process, stamped as the job latest event, and not again', async () => {
+    const sim = createSimulator({ seed: `fe-${rid}`, sites: ['site-a'], patientsPerSite: 5 });
+    await sim.start(0);
+    const site: SiteSetup = { site: 'site-a', sourceId: `fe-${rid}`, clientId: secretClient.clientId };
+    const extractor = await inProcess(envFor(sourcesFile(sim, [site], { rateLimitPerMinute: 6000 })));
+    try {
+      // What a process killed between its final state and Kafka's acknowledgement leaves behind.
+      const id = `fe-job-${rid}`;
+      const { store } = extractor;
+      await store.create(
+        { id, sourceId: site.sourceId, kind: 'backfill', resourceTypes: ['Patient'], since: undefined },
+        'a-dead-process',
+        60_000,
+      );
+      expect(await store.setState(id, 'a-dead-process', 'completed', null)).toBe(true);
+      expect((await store.pendingFinalEvents(1000)).map((r) => r.id)).toContain(id);
+      const { events } = await readBack(id, (_r, e) => e.some((x) => x.state === 'completed'));
+      expect(events.filter((e) => e.state === 'completed')).toHaveLength(1);
+      await waitForValue(
+        async () => ((await store.pendingFinalEvents(1000)).some((r) => r.id === id) ? undefined : true),
+        { what: 'the final event marked sent', timeoutMs: 10_000 },
+      );
+    } finally {
+      await extractor.close();
+      await sim.stop();
+    }
+  });
+});
+
 describe('kill -9 mid-backfill and restart', () => {
   const main = fileURLToPath(new URL('./main.ts', import.meta.url));
   const children: ChildProcess[] = [];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PipelineError } from '@ehrflow/errors';
-import type { JobEvent, JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
+import type { JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
 import type { HttpClient } from '@ehrflow/http';
 import type { RetryPolicy } from '@ehrflow/resilience';
 import type { Logger } from '@ehrflow/logging';
@@ -17,6 +17,7 @@ import {
   type RecordCounts,
 } from './checkpoint.ts';
 import { partialJobAlert, type JobAlertSink } from './job-alert.ts';
+import { createJobEventPublisher, type JobEventSink } from './job-events.ts';
 import { runIncremental } from './incremental.ts';
 import type { JobContext, RecordSink } from './job-context.ts';
 import type { JobCheckpoint, JobRecord, JobStats, JobStore } from './job-store.ts';
@@ -43,11 +44,6 @@ export interface StartJobRequest {
   readonly since?: string;
 }
 
-/** Where job events go (`ehr.jobs`). */
-export interface JobEventSink {
-  send(event: JobEvent): Promise<void>;
-}
-
 export interface JobManagerOptions {
   readonly store: JobStore;
   readonly sources: ReadonlyMap<string, SourceRuntime>;
@@ -72,6 +68,8 @@ export interface JobManagerOptions {
   readonly maxActiveJobs?: number;
   /** Where the alert of a job that ends `partial` goes. */
   readonly alerts?: JobAlertSink;
+  /** Waits between attempts at a final job event (default `FINAL_EVENT_RETRY`); for tests. */
+  readonly eventRetryPolicy?: RetryPolicy;
 }
 
 export interface JobManager {
@@ -216,11 +214,31 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     };
   };
 
+  const events = createJobEventPublisher({
+    sink: options.events,
+    logger,
+    ...(options.eventRetryPolicy ? { retryPolicy: options.eventRetryPolicy } : {}),
+  });
   const emit = async (snapshot: JobSnapshot): Promise<void> => {
-    try {
-      await options.events.send(toJobEvent(snapshot, Date.now()));
-    } catch (err) {
-      logger.warn({ jobId: snapshot.record.id, err }, 'could not publish a job event');
+    await events.progress(toJobEvent(snapshot, Date.now()));
+  };
+  const finalEventSent = (id: string): Promise<void> =>
+    store
+      .finalEventSent(id)
+      .catch((err: unknown) => logger.warn({ jobId: id, err }, 'could not mark the final job event sent'));
+
+  /**
+   * Final events a stopped or crashed process left unsent (its final state is in PostgreSQL):
+   * one try each, stamped now, so they are the latest event of their job; a job running here is
+   * left to its own `finish`.
+   */
+  const sweepFinalEvents = async (): Promise<void> => {
+    for (const record of await store.pendingFinalEvents(20)) {
+      if (active.has(record.id)) continue;
+      if (await events.progress(toJobEvent(snapshotOf(record), Date.now()))) {
+        logger.info({ jobId: record.id, state: record.state }, 'sent a final job event left pending');
+        await finalEventSent(record.id);
+      }
     }
   };
 
@@ -349,7 +367,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       return;
     }
     options.metrics?.jobs.inc({ source: snapshot.record.sourceId, state, reason: reason ?? 'none' });
-    await emit(snapshot);
+    // Reconciliation reads the job's counts and state from this event: retried until Kafka has it.
+    if (await events.final(toJobEvent(snapshot, Date.now()))) await finalEventSent(snapshot.record.id);
     if (state === 'partial' && options.alerts !== undefined) {
       const view = toJobView(snapshot);
       const alert = partialJobAlert(
@@ -602,9 +621,12 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         },
         'progress events',
       );
+      void sweepFinalEvents().catch((err: unknown) => logger.warn({ err }, 'final event sweep failed'));
+      every(Math.max(1_000, options.progressIntervalMs), sweepFinalEvents, 'final event sweep');
     },
     async stop() {
       stopping = true;
+      events.stop();
       for (const t of timers) clearInterval(t);
       const jobs = [...active.values()];
       for (const job of jobs) abort(job, 'shutdown');

@@ -112,6 +112,13 @@ export interface JobStore {
     reason: JobFailureReason | null,
     errorCode?: string,
   ): Promise<boolean>;
+  /**
+   * Jobs whose final state is written but whose final event Kafka has not acknowledged (the
+   * process stopped or died first), oldest first, at most `limit`.
+   */
+  pendingFinalEvents(limit: number): Promise<JobRecord[]>;
+  /** The job's final event is in Kafka: no sweep sends it again. */
+  finalEventSent(id: string): Promise<void>;
   /** Marks a job for cancellation; its runner sees it on its next lease renewal. */
   requestCancel(id: string): Promise<JobRecord | undefined>;
   /** Last fully synced `_lastUpdated` per resource type of a source. */
@@ -258,7 +265,7 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
       const { rows } = await query<JobRow>(
         'resume job',
         `UPDATE ${jobs} SET state = 'pending', reason = NULL, error_code = NULL, cancel_requested = false,
-           owner = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
+           final_event_pending = false, owner = $2, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
          WHERE id = $1 AND state IN ('failed', 'cancelled') RETURNING ${COLUMNS}`,
         [id, owner, leaseMs],
       );
@@ -271,7 +278,7 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
       const result = await query(
         'set job state',
         `UPDATE ${jobs} SET state = $3, reason = $4, error_code = COALESCE($5, error_code), updated_at = now()
-           ${final ? ', owner = NULL, lease_until = NULL' : ''}
+           ${final ? ', owner = NULL, lease_until = NULL, final_event_pending = true' : ''}
          WHERE id = $1 AND owner = $2 AND state IN ('pending', 'running')`,
         [id, owner, state, reason, errorCode ?? null],
       );
@@ -279,6 +286,19 @@ export function createJobStore(pool: Pool, schema: string): JobStore {
       if (result.rowCount === 1 && (state === 'completed' || state === 'partial'))
         await query('forget keys', `DELETE FROM ${seen} WHERE job_id = $1`, [id]);
       return result.rowCount === 1;
+    },
+
+    async pendingFinalEvents(limit) {
+      const { rows } = await query<JobRow>(
+        'read pending final events',
+        `SELECT ${COLUMNS} FROM ${jobs} WHERE final_event_pending ORDER BY updated_at LIMIT $1`,
+        [limit],
+      );
+      return rows.map(toRecord);
+    },
+
+    async finalEventSent(id) {
+      await query('final event sent', `UPDATE ${jobs} SET final_event_pending = false WHERE id = $1`, [id]);
     },
 
     async requestCancel(id) {
@@ -370,6 +390,10 @@ function migrationStatements(schema: string): string[] {
     `ALTER TABLE ${jobs} DROP CONSTRAINT IF EXISTS jobs_state_check`,
     `ALTER TABLE ${jobs} ADD CONSTRAINT jobs_state_check CHECK (state IN ${STATES})`,
     `ALTER TABLE ${jobs} ADD COLUMN IF NOT EXISTS parent_id text`,
+    // Set with a final state, cleared once Kafka acknowledged the job's final event: what a
+    // process that died in between left for the next one to send (reconciliation reads it).
+    `ALTER TABLE ${jobs} ADD COLUMN IF NOT EXISTS final_event_pending boolean NOT NULL DEFAULT false`,
+    `CREATE INDEX IF NOT EXISTS jobs_final_event_idx ON ${jobs} (updated_at) WHERE final_event_pending`,
     // Record ids a job has read, to count a resource listed twice as a duplicate. One row per
     // resource of a running or resumable job (16 bytes of key): memory stays one batch.
     `CREATE TABLE IF NOT EXISTS ${seen} (

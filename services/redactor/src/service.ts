@@ -59,6 +59,11 @@ export interface RunningRedactor {
   /** Settles when consumption ends: resolves after `stop()`, rejects on a permanent failure. */
   readonly done: Promise<void>;
   ready(): boolean;
+  /**
+   * Whether the shared patient directory's Redis answers (true without one). While it does not,
+   * every chunk waits on REDIS_UNAVAILABLE retries: the stage takes no record, so `/readyz` says so.
+   */
+  directoryReachable(): Promise<boolean>;
   stats(): ConsumerStats;
   /** Drains: the in-flight chunk finishes and commits, then the consumer leaves and disconnects. */
   stop(): Promise<void>;
@@ -218,6 +223,13 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     deletions: deletionPlan,
     done: stage.done,
     ready: stage.ready,
+    directoryReachable: () =>
+      redis === undefined
+        ? Promise.resolve(true)
+        : redis.ping().then(
+            () => true,
+            () => false,
+          ),
     stats: () => runner.stats(),
     stop: stage.stop,
   };

@@ -5,6 +5,7 @@
  * the stack script through its pid file (PostgreSQL: pg_ctl on its data directory).
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +52,11 @@ export interface PrivateStack {
   stop(dep: StackDependency): Promise<void>;
   /** Starts a component again and waits until it answers (the script's bounded wait). */
   start(dep: StackDependency): Promise<void>;
+  /**
+   * `kill -9` of a component the stack script started (Kafka, the registry: their pid files), then
+   * a bounded wait until the process is gone. No clean shutdown: the host crashed.
+   */
+  kill(dep: 'kafka' | 'registry'): Promise<void>;
   /** Which components answer now. */
   status(): Promise<Record<StackDependency, boolean>>;
 }
@@ -111,6 +117,17 @@ export function privateStack(options: PrivateStackOptions): PrivateStack {
     async start(dep) {
       await stack('up', dep);
     },
+    async kill(dep) {
+      const pid = Number((await readFile(join(options.home, 'run', `${dep}.pid`), 'utf8')).trim());
+      if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid file of ${dep} in the stack home`);
+      options.log(`[stack] ${dep}: kill -9 (pid ${pid})`);
+      process.kill(pid, 'SIGKILL');
+      const deadline = Date.now() + 30_000;
+      while (alive(pid)) {
+        if (Date.now() > deadline) throw new Error(`${dep} (pid ${pid}) still runs 30 s after kill -9`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
     async status() {
       const [kafka, registry, postgres, redis] = await Promise.all([
         portOpen(ports.kafka),
@@ -128,6 +145,15 @@ export async function busyPorts(ports: StackPorts): Promise<number[]> {
   const all = [ports.kafka, ports.controller, ports.registry, ports.redis, ports.postgres];
   const open = await Promise.all(all.map((p) => portOpen(p)));
   return all.filter((_, i) => open[i] === true);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function portOpen(port: number): Promise<boolean> {

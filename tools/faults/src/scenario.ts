@@ -76,6 +76,8 @@ export interface FaultContext extends PrepareContext {
   stopDependency(dep: StackDependency): Promise<void>;
   /** Starts it again on the same port and data and waits until it answers. */
   startDependency(dep: StackDependency): Promise<void>;
+  /** `kill -9` of the Kafka broker or the registry (a crash, no clean shutdown); start it with `startDependency`. */
+  killDependency(dep: 'kafka' | 'registry'): Promise<void>;
   /** What a service's `/readyz` answers now (status and body; status 0 when unreachable). */
   readiness(name: PipelineService): Promise<{ readonly status: number; readonly body: string }>;
   /** Changes the simulated EHR's faults (`@ehrflow/ehr-sim` setFaults). */

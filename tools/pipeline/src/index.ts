@@ -5,7 +5,7 @@ export { FINAL_STATES, getJob, startJob, type JobView } from './jobs.ts';
 export { formatLeakReport, leakScanPassed, type LeakReport } from './leak-report.ts';
 export { runLeakScan } from './leak-scan.ts';
 export { provisionPipeline } from './provision.ts';
-export { reconcileCli, reconcileJobs, type ReconcileJson } from './reconcile-cli.ts';
+export { reconcileCli, reconcileGaps, reconcileJobs, type ReconcileJson } from './reconcile-cli.ts';
 export { readTopics } from './scan-kafka.ts';
 export { createScratch, topicRecordCount, type Scratch } from './scratch.ts';
 export { loadOrCreateSecrets } from './secrets.ts';

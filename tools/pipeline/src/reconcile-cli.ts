@@ -52,7 +52,29 @@ export interface ReconcileJson {
     clean: number;
     loaded: number;
   };
-  readonly rows?: readonly { readonly stage?: unknown; readonly count?: unknown }[];
+  readonly rows?: readonly {
+    readonly stage?: unknown;
+    readonly count?: unknown;
+    readonly expected?: unknown;
+    readonly ok?: unknown;
+  }[];
+  readonly job?: { readonly state?: unknown } | null;
+  readonly notes?: readonly unknown[];
+}
+
+/**
+ * Why a job did not reconcile, in one PHI-free line: its state, the stages whose count differs
+ * from what they must equal (`stage count/expected`), and the reconciliation's notes.
+ */
+export function reconcileGaps(result: ReconcileJson): string {
+  const gaps = (result.rows ?? [])
+    .filter((r) => r.ok === false)
+    .map((r) => `${String(r.stage)} ${String(r.count)}/${String(r.expected)}`);
+  const state = typeof result.job?.state === 'string' ? result.job.state : 'no job event';
+  const notes = (result.notes ?? []).filter((n) => typeof n === 'string');
+  return [`state ${state}`, gaps.length > 0 ? `gaps: ${gaps.join(', ')}` : 'no stage gap', ...notes].join(
+    '; ',
+  );
 }
 
 /**

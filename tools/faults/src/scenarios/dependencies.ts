@@ -39,14 +39,16 @@ function outage(
   dep: StackDependency,
   summary: string,
   duration: (ctx: FaultContext) => number,
+  how: 'stop' | 'kill' = 'stop',
 ): Scenario {
   return {
     name,
     summary,
     async inject(ctx) {
       const ms = duration(ctx);
-      await ctx.stopDependency(dep);
-      ctx.log(`${dep} stopped for ${ms} ms`);
+      if (how === 'kill' && (dep === 'kafka' || dep === 'registry')) await ctx.killDependency(dep);
+      else await ctx.stopDependency(dep);
+      ctx.log(`${dep} ${how === 'kill' ? 'killed (kill -9)' : 'stopped'} for ${ms} ms`);
       const notes: string[] = [];
       // Readiness half way through the outage: which services say they are degraded, and why.
       await ctx.sleep(Math.floor(ms / 2));
@@ -66,6 +68,13 @@ export const dependencyScenarios: readonly Scenario[] = [
     'kafka',
     'the Kafka broker stopped, then started again; services reconnect by themselves',
     (c) => c.durations.kafkaOutageMs,
+  ),
+  outage(
+    'kafka-kill',
+    'kafka',
+    'kill -9 of the Kafka broker (no clean shutdown), restarted after the outage; services reconnect by themselves',
+    (c) => c.durations.kafkaOutageMs,
+    'kill',
   ),
   outage(
     'registry-down',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FaultContext } from '../scenario.ts';
 import { failingChecks } from './dependencies.ts';
 import { SCENARIOS, scenarioByName } from './index.ts';
 
@@ -17,6 +18,7 @@ describe('the scenario registry', () => {
       'kill-loader',
       'kill-all',
       'kafka-down',
+      'kafka-kill',
       'registry-down',
       'postgres-restart',
       'redis-down',
@@ -28,6 +30,24 @@ describe('the scenario registry', () => {
 
   it('refuses an unknown name, listing the known ones', () => {
     expect(() => scenarioByName('nope')).toThrow(/known: kill-extractor/);
+  });
+});
+
+describe('kafka-kill', () => {
+  it('kills the broker (no clean stop), then starts it again after the outage', async () => {
+    const calls: string[] = [];
+    const ctx = {
+      durations: { kafkaOutageMs: 10 },
+      killDependency: (dep: string) => Promise.resolve(void calls.push(`kill ${dep}`)),
+      stopDependency: (dep: string) => Promise.resolve(void calls.push(`stop ${dep}`)),
+      startDependency: (dep: string) => Promise.resolve(void calls.push(`start ${dep}`)),
+      readiness: () => Promise.resolve({ status: 503, body: '' }),
+      sleep: () => Promise.resolve(),
+      log: () => undefined,
+    } as unknown as FaultContext;
+    const outcome = await scenarioByName('kafka-kill').inject(ctx);
+    expect(calls).toEqual(['kill kafka', 'start kafka']);
+    expect(outcome?.faultEndedAt).toBeTypeOf('number');
   });
 });
 
