@@ -1,7 +1,6 @@
-import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
-import { PipelineError } from '@ehrflow/errors';
-import { KEY_BYTES, type Keyring } from './keyring.ts';
-import { CIPHER, GCM_OPTIONS, IV_BYTES, WRAP_BYTES, encodeHeader, takeRandom } from './record-cipher.ts';
+import type { KeyObject } from 'node:crypto';
+import type { Keyring } from './keyring.ts';
+import { activeKeyOf, encodeHeader, wrapFreshDataKey } from './record-cipher.ts';
 
 /**
  * How many payloads (or sealed records) one data key (DEK) encrypts before a fresh one is drawn
@@ -42,14 +41,7 @@ const leases = new Map<number, Lease>();
  * @throws PipelineError KEY_MISSING when the ring has no key for its active kid.
  */
 export function leaseDataKey(ring: Keyring, version: number, now: number = Date.now()): LeasedDataKey {
-  const kid = ring.activeKid;
-  const kek = ring.keyOf(kid);
-  if (kek === undefined) {
-    // Only reachable with a hand-built ring object; parseKeyring/createKeyring guarantee it.
-    throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', {
-      context: { kid },
-    });
-  }
+  const { kid, kek } = activeKeyOf(ring);
   let lease = leases.get(version);
   if (
     lease === undefined ||
@@ -66,34 +58,6 @@ export function leaseDataKey(ring: Keyring, version: number, now: number = Date.
 }
 
 function newLease(kek: KeyObject, kid: string, version: number, now: number): Lease {
-  const header = encodeHeader(kid, version);
-  const keyBlock = Buffer.allocUnsafe(header.length + WRAP_BYTES);
-  keyBlock.set(header, 0);
-  const wrapIvAt = header.length;
-  takeRandom(keyBlock, wrapIvAt, IV_BYTES);
-  const dekBytes = Buffer.allocUnsafe(KEY_BYTES);
-  try {
-    takeRandom(dekBytes, 0, KEY_BYTES);
-    const wrapper = createCipheriv(
-      CIPHER,
-      kek,
-      keyBlock.subarray(wrapIvAt, wrapIvAt + IV_BYTES),
-      GCM_OPTIONS,
-    );
-    wrapper.setAAD(header);
-    keyBlock.set(wrapper.update(dekBytes), wrapIvAt + IV_BYTES);
-    wrapper.final(); // empty for GCM; it computes the tag
-    keyBlock.set(wrapper.getAuthTag(), wrapIvAt + IV_BYTES + KEY_BYTES);
-    // A KeyObject: node:crypto sets a cipher up several times faster from it than from key bytes.
-    return {
-      kek,
-      kid,
-      keyBlock,
-      dek: createSecretKey(dekBytes),
-      uses: 0,
-      expiresAt: now + DATA_KEY_MAX_AGE_MS,
-    };
-  } finally {
-    dekBytes.fill(0);
-  }
+  const { keyBlock, dek } = wrapFreshDataKey(kek, encodeHeader(kid, version));
+  return { kek, kid, keyBlock, dek, uses: 0, expiresAt: now + DATA_KEY_MAX_AGE_MS };
 }

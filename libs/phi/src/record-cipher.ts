@@ -74,39 +74,8 @@ export interface RecordCipher {
  * @throws PipelineError KEY_MISSING when the ring has no key for its active kid.
  */
 export function createRecordCipher(ring: Keyring, aad?: string): RecordCipher {
-  const kid = ring.activeKid;
-  const kek = ring.keyOf(kid);
-  if (kek === undefined) {
-    // Only reachable with a hand-built ring object; parseKeyring/createKeyring guarantee it.
-    throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', {
-      context: { kid },
-    });
-  }
-  const header = encodeHeader(kid);
-  // The key block (header, wrap IV, wrapped DEK, wrap tag) is assembled in place, in one buffer.
-  const keyBlock = Buffer.allocUnsafe(header.length + WRAP_BYTES);
-  keyBlock.set(header, 0);
-  const wrapIvAt = header.length;
-  takeRandom(keyBlock, wrapIvAt, IV_BYTES);
-  const dekBytes = Buffer.alloc(KEY_BYTES);
-  let dek: KeyObject;
-  try {
-    takeRandom(dekBytes, 0, KEY_BYTES);
-    const wrapper = createCipheriv(
-      CIPHER,
-      kek,
-      keyBlock.subarray(wrapIvAt, wrapIvAt + IV_BYTES),
-      GCM_OPTIONS,
-    );
-    wrapper.setAAD(header);
-    const wrapped = Buffer.concat([wrapper.update(dekBytes), wrapper.final()]);
-    keyBlock.set(wrapped, wrapIvAt + IV_BYTES);
-    keyBlock.set(wrapper.getAuthTag(), wrapIvAt + IV_BYTES + KEY_BYTES);
-    // A KeyObject makes each per-field createCipheriv several times cheaper than raw key bytes.
-    dek = createSecretKey(dekBytes);
-  } finally {
-    dekBytes.fill(0);
-  }
+  const { kid, kek } = activeKeyOf(ring);
+  const { keyBlock, dek } = wrapFreshDataKey(kek, encodeHeader(kid));
   const fieldAad =
     aad === undefined || aad === '' ? keyBlock : Buffer.concat([keyBlock, Buffer.from(aad, 'utf8')]);
   // base64 of a byte string whose length is a multiple of 3 is a prefix of the base64 of any
@@ -263,4 +232,54 @@ export function takeRandom(into: Uint8Array, at: number, length: number): void {
 
 export function decryptError(message: string, kid?: string): PipelineError {
   return new PipelineError('DECRYPT_FAILED', message, { context: kid === undefined ? {} : { kid } });
+}
+
+/**
+ * The ring's active key id and key.
+ *
+ * @throws PipelineError KEY_MISSING when the ring has no key for its active kid.
+ */
+export function activeKeyOf(ring: Keyring): { readonly kid: string; readonly kek: KeyObject } {
+  const kid = ring.activeKid;
+  const kek = ring.keyOf(kid);
+  if (kek === undefined) {
+    // Only reachable with a hand-built ring object; parseKeyring/createKeyring guarantee it.
+    throw new PipelineError('KEY_MISSING', 'the active key id has no key in the keyring', {
+      context: { kid },
+    });
+  }
+  return { kid, kek };
+}
+
+/**
+ * A fresh random DEK wrapped once under `kek` (AES-256-GCM, AAD = `header`), and its key block
+ * (header, wrap IV, wrapped DEK, wrap tag) assembled in place, in one buffer. The DEK is returned
+ * as a `KeyObject` (node:crypto sets a cipher up several times faster from it than from key
+ * bytes); its bytes are zeroed here.
+ */
+export function wrapFreshDataKey(
+  kek: KeyObject,
+  header: Buffer,
+): { readonly keyBlock: Buffer; readonly dek: KeyObject } {
+  const keyBlock = Buffer.allocUnsafe(header.length + WRAP_BYTES);
+  keyBlock.set(header, 0);
+  const wrapIvAt = header.length;
+  takeRandom(keyBlock, wrapIvAt, IV_BYTES);
+  const dekBytes = Buffer.allocUnsafe(KEY_BYTES);
+  try {
+    takeRandom(dekBytes, 0, KEY_BYTES);
+    const wrapper = createCipheriv(
+      CIPHER,
+      kek,
+      keyBlock.subarray(wrapIvAt, wrapIvAt + IV_BYTES),
+      GCM_OPTIONS,
+    );
+    wrapper.setAAD(header);
+    keyBlock.set(wrapper.update(dekBytes), wrapIvAt + IV_BYTES);
+    wrapper.final(); // empty for GCM; it computes the tag
+    keyBlock.set(wrapper.getAuthTag(), wrapIvAt + IV_BYTES + KEY_BYTES);
+    return { keyBlock, dek: createSecretKey(dekBytes) };
+  } finally {
+    dekBytes.fill(0);
+  }
 }
