@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BillingTotals } from '@ehrflow/loader';
+import { billingTotals, type BillingTotals, type ReconcileResult } from '@ehrflow/loader';
+import type { ReconcileJson } from './reconcile-cli.ts';
 import { startChild, type Child } from './child.ts';
 import { sumMetric } from './services.ts';
 import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
@@ -315,5 +316,30 @@ export function billingReconciliation(input: {
     refused,
     acks: input.acks,
     reconciled: checks.every(([ok]) => ok),
+  };
+}
+
+/**
+ * The loader's reconciliation of the drops' good and faulty file jobs, summed per transaction set
+ * (`billingTotals`), and the raw records written for the resent interchanges (0 when the receiver
+ * refused every resend as a duplicate). Totals are null when no file job was reconciled.
+ */
+export function billingDropTotals(
+  drops: readonly BillingDrop[],
+  results: ReadonlyMap<string, ReconcileJson>,
+): { readonly totals: BillingTotals | null; readonly duplicateRaw: number } {
+  const files = drops
+    .flatMap((d) => [...d.acceptedJobs, ...d.refused.map((r) => r.jobId)])
+    .map((id) => results.get(id))
+    .filter((r) => r !== undefined);
+  let duplicateRaw = 0;
+  for (const d of drops) {
+    const raw = results.get(d.duplicateJob)?.rows?.find((row) => row.stage === 'raw')?.count;
+    duplicateRaw += typeof raw === 'number' ? raw : 0;
+  }
+  // ReconcileJson is the loader's ReconcileResult as `reconcile --json` prints it.
+  return {
+    totals: files.length === 0 ? null : billingTotals(files as unknown as ReconcileResult[]),
+    duplicateRaw,
   };
 }

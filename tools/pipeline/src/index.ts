@@ -29,6 +29,7 @@ export {
   BILLING_CANARY,
   billingCanaryLabels,
   billingCanaryValues,
+  billingDropTotals,
   billingReceiverCounts,
   billingReconciliation,
   countAcks,
