@@ -544,6 +544,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       }
       await sleep(POLL_MS);
     }
+    // Request retries and resumed downloads: the evidence that timeouts and resets were met and ridden out.
+    notes.push(
+      `extractor: ${jobs.reduce((n, j) => n + (j.counts?.retries ?? 0), 0)} request retries / resumed downloads over ${jobs.length} job(s)`,
+    );
     for (const j of jobs)
       if (j.state !== 'completed' && !(j.state === 'partial' && scenario.acceptsPartial === true))
         problems.push(`job ${j.id} ended ${j.state}${j.reason ? ` (${j.reason})` : ''}`);
