@@ -765,7 +765,7 @@ function withoutStackVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * Writes the sources file with every base and token URL passed through `rewrite` and the given
  * HTTP timeouts set on every source; returns its path.
  */
-async function rewriteSources(
+export async function rewriteSources(
   file: string,
   rewrite: (url: string) => string,
   timeouts: SourceTimeouts,
