@@ -219,6 +219,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     );
     services.set(name, handle);
   };
+  /** A Ctrl-C ends the waits at once (the services got the signal too and are gone). */
+  const interrupted = (): boolean => options.signal?.aborted === true;
   const extractorUrl = (): string => `http://127.0.0.1:${String(ports.get('extractor'))}`;
   const refreshJobs = async (): Promise<void> => {
     jobs = await Promise.all(jobs.map((j) => getJob(extractorUrl(), j.id).catch(() => j)));
@@ -447,7 +449,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       },
       progress: async () => ({ loaded: await loadedNow(), expected }),
       waitFor: (check, what, timeoutMs) =>
-        waitFor(check, {
+        waitFor(async () => interrupted() || (await check()), {
           timeoutMs: Math.min(timeoutMs, Math.max(1_000, deadline - Date.now())),
           intervalMs: 500,
           what,
@@ -457,11 +459,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
     const injectAt = scenario.injectAt ?? 0.15;
     if (injectAt > 0)
-      await waitFor(async () => (await loadedNow()) >= Math.floor(expected * injectAt), {
+      await waitFor(async () => interrupted() || (await loadedNow()) >= Math.floor(expected * injectAt), {
         timeoutMs: Math.max(1_000, deadline - Date.now()),
         intervalMs: 500,
         what: `${Math.round(injectAt * 100)}% of the rows loaded before the fault`,
       });
+    if (interrupted()) throw new Error('interrupted');
     log(`injecting at ${lastLoaded}/${expected} rows`);
     const outcome: FaultOutcome = (await scenario.inject(ctx)) ?? {};
     faultEndedAt = outcome.faultEndedAt ?? Date.now();
