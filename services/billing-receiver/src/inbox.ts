@@ -7,7 +7,8 @@ import { shownName, type JobResult } from './job.ts';
 /**
  * The watched folder. A file is taken once it is complete: its `<name>.done` marker exists, or
  * (unless markers are required) its size and mtime have not moved for `stableMs`. One file at a
- * time, in name order; a transient failure (Kafka, Redis) leaves the file for the next scan.
+ * time, in name order; a transient failure (Kafka, Redis) leaves the file for the next scan, and
+ * the files after it wait for it, so a later file never overtakes an earlier one.
  */
 export interface Inbox {
   /** Takes every complete file present now; resolves with how many ended (accepted, duplicate, rejected). */
@@ -67,7 +68,13 @@ export function createInbox(options: InboxOptions): Inbox {
           seen.delete(name);
         }
       } catch (err) {
-        logger.error({ err, file: shownName(name) }, 'file could not be taken in; will retry');
+        // The files after it wait: taken before it, a resend of it (same sender and ISA13) would
+        // win the duplicate check and the original be acknowledged as the duplicate.
+        logger.error(
+          { err, file: shownName(name) },
+          'file could not be taken in; will retry it before the next',
+        );
+        break;
       }
     }
     return ended;
