@@ -134,4 +134,8 @@ async function writeReport(file: string, seed: string, rows: readonly ScenarioRo
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));
+  // Every process and fault is stopped by now; what may still hold the event loop (the HL7
+  // senders of a scenario that timed out, retrying to their own deadline) must not keep the
+  // suite running for minutes after its report. Unreferenced: a clean end exits before it.
+  setTimeout(() => process.exit(), 10_000).unref();
 }
