@@ -3,8 +3,10 @@ import { createPoller } from '@ehrflow/resilience';
 
 /**
  * A folder taken in file by file at every poll: the X12 receiver's inbox and the MLLP receiver's
- * drop folder. One file at a time, in the order `list` gives; a file whose `take` throws is
- * logged and stays for the next scan, and the files after it are still taken.
+ * drop folder. One file at a time, in the order `list` gives; a file whose `take` throws (a
+ * transient failure: Kafka, the registry or Redis away) is logged and stays, and the scan ends
+ * there: the files after it wait for the next scan, so a later file — a resend of it, say, which
+ * the duplicate check would then let win — never overtakes it.
  */
 export interface FolderPoller {
   /** Takes in every file `list` names now; resolves with how many `take` counted. */
@@ -38,7 +40,11 @@ export function createFolderPoller(options: FolderPollerOptions): FolderPoller {
       try {
         if (await options.take(name)) taken += 1;
       } catch (err) {
-        logger.error({ err, file: options.shown(name) }, `${folder}: file could not be taken in; will retry`);
+        logger.error(
+          { err, file: options.shown(name) },
+          `${folder}: file could not be taken in; will retry it before the files after it`,
+        );
+        break;
       }
     }
     return taken;

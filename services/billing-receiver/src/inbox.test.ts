@@ -10,7 +10,7 @@ let dir: string;
 let clock: number;
 let taken: string[];
 
-const inbox = (over: { requireMarker?: boolean } = {}) =>
+const inbox = (over: { requireMarker?: boolean; failOnce?: string } = {}) =>
   createInbox({
     dir,
     suffixes: ['.x12'],
@@ -19,6 +19,8 @@ const inbox = (over: { requireMarker?: boolean } = {}) =>
     requireMarker: over.requireMarker ?? false,
     take: (name): Promise<JobResult> => {
       taken.push(name);
+      if (name === over.failOnce && taken.filter((n) => n === name).length === 1)
+        return Promise.reject(new Error('Redis unreachable'));
       return Promise.resolve({ outcome: 'accepted', sets: 1, written: 1, duplicates: 0 });
     },
     logger: createLogger({ name: 'inbox-test', level: 'silent' }),
@@ -58,5 +60,17 @@ describe('inbox', () => {
     await writeFile(join(dir, 'a.x12.done'), '');
     expect(await box.scan()).toBe(1);
     expect(taken).toEqual(['a.x12']);
+  });
+
+  it('keeps the files after one that failed transiently for the next scan, so none overtakes it', async () => {
+    const box = inbox({ requireMarker: true, failOnce: 'a-claims.x12' });
+    for (const name of ['a-claims.x12', 'b-other.x12', 'c-resend-of-a.x12']) {
+      await writeFile(join(dir, name), 'ISA');
+      await writeFile(join(dir, `${name}.done`), '');
+    }
+    expect(await box.scan()).toBe(0);
+    expect(taken).toEqual(['a-claims.x12']);
+    expect(await box.scan()).toBe(3);
+    expect(taken).toEqual(['a-claims.x12', 'a-claims.x12', 'b-other.x12', 'c-resend-of-a.x12']);
   });
 });

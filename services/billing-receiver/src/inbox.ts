@@ -7,7 +7,8 @@ import { shownName, type JobResult } from './job.ts';
 /**
  * The watched folder. A file is taken once it is complete: its `<name>.done` marker exists, or
  * (unless markers are required) its size and mtime have not moved for `stableMs`. One file at a
- * time, in name order; a transient failure (Kafka, Redis) leaves the file for the next scan.
+ * time, in name order; a transient failure (Kafka, Redis) leaves the file for the next scan, and
+ * the files after it wait for it, so a later file never overtakes an earlier one.
  */
 export interface Inbox extends FolderPoller {
   /** Takes every complete file present now; resolves with how many ended (accepted, duplicate, rejected). */

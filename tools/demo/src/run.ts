@@ -34,10 +34,6 @@ import {
   sumMetric,
   topicEnds,
   loadedRows,
-} from '@ehrflow/pipeline-tools';
-import { REPO_ROOT, sleep, stackEnv } from '@ehrflow/testing';
-import type { DemoArgs } from './args.ts';
-import {
   billingCanaryLabels,
   billingCanaryValues,
   billingReconciliation,
@@ -47,8 +43,6 @@ import {
   type BillingDemoReport,
   type BillingDrop,
   type BillingReceiver,
-} from './billing-feed.ts';
-import {
   hl7CanaryLabels,
   hl7CanaryValues,
   hl7Plan,
@@ -57,7 +51,9 @@ import {
   startHl7Receiver,
   type Hl7FeedResult,
   type Hl7Receiver,
-} from './hl7-feed.ts';
+} from '@ehrflow/pipeline-tools';
+import { REPO_ROOT, sleep, stackEnv } from '@ehrflow/testing';
+import type { DemoArgs } from './args.ts';
 import { progressLine } from './progress.ts';
 import { sourceRates, type SourceRate } from './rates.ts';
 import { readRunEvents, type RunEvents } from './topic-events.ts';

@@ -9,6 +9,19 @@ describe('npm run faults arguments', () => {
     expect(args.durations.kafkaOutageMs).toBe(30_000);
     expect(args.durations.registryOutageMs).toBe(60_000);
     expect(args.durations.redisOutageMs).toBe(30_000);
+    expect(args.durations.linkOutageMs).toBe(30_000);
+  });
+
+  it('default to a demo-sized run with the feeds, and shrink on request', () => {
+    const full = parseFaultsArgs([]);
+    expect(full.sites * full.patients).toBeGreaterThanOrEqual(450);
+    expect(full.feeds).toBe(true);
+    expect(full.billingWaves).toBe(3);
+    const small = parseFaultsArgs(['--sites', '1', '--patients', '10', '--no-feeds', '--link-outage', '8']);
+    expect(small.sites * small.patients).toBe(10);
+    expect(small.feeds).toBe(false);
+    expect(small.durations.linkOutageMs).toBe(8_000);
+    expect(() => parseFaultsArgs(['--billing-waves', '0'])).toThrow(/--billing-waves/);
   });
 
   it('take repeated scenarios, random runs, seeds and short durations', () => {

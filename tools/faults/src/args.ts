@@ -10,6 +10,9 @@ export interface FaultsArgs {
   readonly sites: number;
   readonly patients: number;
   readonly paceSeconds: number;
+  /** The HL7 v2 and billing feeds beside the FHIR sites. */
+  readonly feeds: boolean;
+  readonly billingWaves: number;
   readonly durations: FaultDurations;
   readonly timeoutSeconds: number;
   readonly leaseMs: number;
@@ -23,7 +26,8 @@ export interface FaultsArgs {
 
 export const FAULTS_HELP = `Usage: npm run faults -- [options]      (node tools/faults/src/faults.ts [options])
 
-Runs a demo-sized pipeline (simulated EHR, extractor, validator, redactor, loader) on a PRIVATE
+Runs a demo-sized pipeline (simulated EHR, extractor, validator, redactor, loader; an HL7 v2 feed
+into the MLLP receiver and billing files into the billing receiver's folder) on a PRIVATE
 stack (Kafka, registry, PostgreSQL and Redis of its own, on their own ports under .run/faults/stack:
 the shared stack is never touched) and injects one fault per scenario while data flows. Per scenario
 one row: records in, rows out, lost, duplicated (by record id and by warehouse key), reconciled,
@@ -38,14 +42,19 @@ Options:
                        random run i uses the seed TEXT:i, printed with its schedule: rerun a failing
                        one with --random-seed TEXT:i
   --random-seed TEXT   run exactly the schedule of this seed (repeatable)
-  --sites N            sites (default 2)
-  --patients N         patients per site (default 150)
-  --pace S             the EHR serves the dataset over about S seconds (default 90)
+  --sites N            sites (default 3)
+  --patients N         patients per site (default 150: about 6,600 resources with 3 sites)
+  --pace S             the EHR serves the dataset over about S seconds, and the feeds arrive over
+                       as long (default 90)
+  --no-feeds           no HL7 v2 or billing feed (FHIR sites only)
+  --billing-waves N    billing drops of 9 files each, spread over the pace (default 3)
   --kill-pause S       pause before a killed service is restarted (default 5)
   --kafka-outage S     Kafka broker stopped for S seconds (default 30)
   --registry-outage S  schema registry unreachable for S seconds (default 60)
   --postgres-outage S  PostgreSQL down for S seconds during its restart (default 10)
   --redis-outage S     Redis stopped for S seconds (default 30)
+  --link-outage S      EHR link faults last S seconds: loss, latency, bandwidth, down, flapping,
+                       black hole (default 30)
   --timeout S          bound of one scenario (default 900)
   --lease-ms MS        the extractor's job lease (default 10000; a killed extractor's job is taken
                        over when it expires)
@@ -72,9 +81,12 @@ export function parseFaultsArgs(
       random: { type: 'string', default: '0' },
       seed: { type: 'string', default: 'ehrflow-faults' },
       'random-seed': { type: 'string', multiple: true, default: [] },
-      sites: { type: 'string', default: '2' },
+      sites: { type: 'string', default: '3' },
       patients: { type: 'string', default: '150' },
       pace: { type: 'string', default: '90' },
+      'no-feeds': { type: 'boolean', default: false },
+      'billing-waves': { type: 'string', default: '3' },
+      'link-outage': { type: 'string', default: '30' },
       'kill-pause': { type: 'string', default: '5' },
       'kafka-outage': { type: 'string', default: '30' },
       'registry-outage': { type: 'string', default: '60' },
@@ -100,13 +112,15 @@ export function parseFaultsArgs(
     sites: int(values.sites, '--sites', 1, 26),
     patients: int(values.patients, '--patients', 5, 100_000),
     paceSeconds: int(values.pace, '--pace', 5, 3600),
+    feeds: !values['no-feeds'],
+    billingWaves: int(values['billing-waves'], '--billing-waves', 1, 20),
     durations: {
       killPauseMs: seconds(values['kill-pause'], '--kill-pause', 0, 600),
       kafkaOutageMs: seconds(values['kafka-outage'], '--kafka-outage', 1, 600),
       registryOutageMs: seconds(values['registry-outage'], '--registry-outage', 1, 600),
       postgresOutageMs: seconds(values['postgres-outage'], '--postgres-outage', 0, 600),
       redisOutageMs: seconds(values['redis-outage'], '--redis-outage', 1, 600),
-      linkOutageMs: 30_000,
+      linkOutageMs: seconds(values['link-outage'], '--link-outage', 1, 600),
     },
     timeoutSeconds: int(values.timeout, '--timeout', 30, 86_400),
     leaseMs: int(values['lease-ms'], '--lease-ms', 500, 600_000),

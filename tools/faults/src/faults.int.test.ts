@@ -92,6 +92,18 @@ describe('the pipeline while its dependencies fail (CI variant of npm run faults
   );
 
   it(
+    'the EHR link down for 8 s at full concurrency, the HL7 and billing feeds arriving: nothing lost or doubled',
+    async () => {
+      const row = await runScenario(scenarioByName('ehr-link-down'), options);
+      expectClean(row);
+      expect(row.feeds?.reconciled).toBe(true);
+      expect(row.feeds?.hl7?.loadedRecords).toBeGreaterThan(0);
+      expect(row.feeds?.billing?.loadedRecords).toBeGreaterThan(0);
+    },
+    SCENARIO_MS + 120_000,
+  );
+
+  it(
     'a random schedule from a fixed seed: the same invariants',
     async () => {
       const seed = 'ehrflow-faults-ci:3';

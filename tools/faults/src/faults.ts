@@ -26,7 +26,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (args.list) {
-    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(18)} ${s.summary}\n`);
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.summary}\n`);
     return 0;
   }
   const say = (line: string): void => void process.stdout.write(`[faults] ${line}\n`);
@@ -87,6 +87,8 @@ async function main(argv: readonly string[]): Promise<number> {
         sites: args.sites,
         patients: args.patients,
         paceSeconds: args.paceSeconds,
+        feeds: args.feeds,
+        billingWaves: args.billingWaves,
         durations: args.durations,
         seed: args.seed,
         timeoutMs: args.timeoutSeconds * 1000,
@@ -132,4 +134,8 @@ async function writeReport(file: string, seed: string, rows: readonly ScenarioRo
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));
+  // Every process and fault is stopped by now; what may still hold the event loop (the HL7
+  // senders of a scenario that timed out, retrying to their own deadline) must not keep the
+  // suite running for minutes after its report. Unreferenced: a clean end exits before it.
+  setTimeout(() => process.exit(), 10_000).unref();
 }

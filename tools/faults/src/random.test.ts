@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { describeSchedule, drawSchedule, expectsPartial, randomScenario } from './random.ts';
+import {
+  describeSchedule,
+  drawSchedule,
+  expectsPartial,
+  randomScenario,
+  type DependencyStep,
+} from './random.ts';
 import type { FaultDurations } from './scenario.ts';
 
 const DURATIONS: FaultDurations = {
@@ -24,7 +30,7 @@ describe('random fault schedules', () => {
     const texts = new Set(schedules.map((s) => JSON.stringify(s.steps)));
     expect(texts.size).toBeGreaterThan(30);
     const kinds = new Set(schedules.flatMap((s) => s.steps.map((step) => step.kind)));
-    expect([...kinds].sort()).toEqual(['ehr', 'kill', 'outage', 'revoke']);
+    expect([...kinds].sort()).toEqual(['ehr', 'kill', 'link', 'outage', 'revoke']);
     for (const s of schedules) {
       expect(s.steps.some((step) => step.kind === 'ehr')).toBe(true);
       expect(s.steps.some((step) => step.kind === 'kill' || step.kind === 'outage')).toBe(true);
@@ -41,6 +47,31 @@ describe('random fault schedules', () => {
         expect(step.durationMs).toBeLessThanOrEqual(10_000);
         previousEnd = step.atMs + step.durationMs;
       }
+    }
+  });
+
+  it('draw EHR link faults and feed receiver kills, bounded by the link outage and the kill pause', () => {
+    const steps = Array.from(
+      { length: 60 },
+      (_, i) => drawSchedule(`n:${i}`, DURATIONS, 30_000).steps,
+    ).flat();
+    const links = steps.filter((s) => s.kind === 'link');
+    expect(new Set(links.map((s) => s.fault.kind)).size).toBeGreaterThanOrEqual(4);
+    for (const s of links) expect(s.durationMs).toBeLessThanOrEqual(DURATIONS.linkOutageMs / 2);
+    const receiverKills = steps.filter(
+      (s): s is DependencyStep =>
+        s.kind === 'kill' &&
+        (s.target as readonly string[]).some((t) => t === 'mllp-receiver' || t === 'billing-receiver'),
+    );
+    expect(receiverKills.length).toBeGreaterThan(0);
+    for (const s of receiverKills) expect(s.durationMs).toBeLessThanOrEqual(DURATIONS.killPauseMs);
+  });
+
+  it('put a fault proxy in front of the EHR only when a link fault is drawn', () => {
+    for (let i = 0; i < 20; i++) {
+      const schedule = drawSchedule(`x:${i}`, DURATIONS, 30_000);
+      const hasLink = schedule.steps.some((s) => s.kind === 'link');
+      expect(randomScenario(schedule, i).prepare !== undefined).toBe(hasLink);
     }
   });
 

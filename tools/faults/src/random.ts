@@ -1,11 +1,21 @@
 /**
  * The randomised mode: from a seed, a schedule of faults drawn from the simulator's repertoire
- * (EHR side) and the dependency outages (stack side), run as one scenario and checked against the
- * same invariants. The schedule is a pure function of the seed, printed before the run, so a
+ * (EHR side), the EHR link's (a fault proxy in front of the EHR: latency, bandwidth, resets, down,
+ * flapping, a short black hole), the dependency outages (stack side) and the feeds' receivers
+ * killed, run as one scenario and checked against the same invariants. The schedule is a pure function of the seed, printed before the run, so a
  * failing seed reproduces the same faults in the same order (timings follow the machine).
  */
 import { hashString, Rng, type FaultsInput, type RetryAfterMode } from '@ehrflow/ehr-sim';
-import type { FaultContext, FaultDurations, PipelineService, Scenario, StackDependency } from './scenario.ts';
+import { createFaultProxy, type FaultProxy, type ProxyFault } from '@ehrflow/netfault';
+import type {
+  FaultContext,
+  FaultDurations,
+  FeedService,
+  PipelineService,
+  Scenario,
+  StackDependency,
+  SuiteService,
+} from './scenario.ts';
 
 /** A seeded random number source in [0, 1). */
 export function seededRandom(seed: string): () => number {
@@ -32,11 +42,19 @@ export interface DependencyStep {
   readonly kind: 'kill' | 'outage';
   readonly atMs: number;
   /** Services killed at once (kill) or the dependency stopped (outage). */
-  readonly target: readonly PipelineService[] | StackDependency;
+  readonly target: readonly SuiteService[] | StackDependency;
   readonly durationMs: number;
 }
 
-export type ScheduleStep = EhrFaultStep | RevokeStep | DependencyStep;
+/** A fault of the EHR link (the fault proxy in front of the EHR) at `atMs`, for `durationMs`. */
+export interface LinkStep {
+  readonly kind: 'link';
+  readonly atMs: number;
+  readonly fault: ProxyFault;
+  readonly durationMs: number;
+}
+
+export type ScheduleStep = EhrFaultStep | RevokeStep | DependencyStep | LinkStep;
 
 export interface Schedule {
   readonly seed: string;
@@ -46,6 +64,17 @@ export interface Schedule {
 const SERVICES: readonly PipelineService[] = ['extractor', 'validator', 'redactor', 'loader'];
 const DEPENDENCIES: readonly StackDependency[] = ['kafka', 'registry', 'postgres', 'redis'];
 const RETRY_AFTER: readonly RetryAfterMode[] = ['seconds', 'http-date', 'absurd', 'epoch'];
+const RECEIVERS: readonly FeedService[] = ['mllp-receiver', 'billing-receiver'];
+
+/** The EHR link's faults the schedule draws from (the fault proxy's repertoire). */
+const LINK_FAULTS: readonly ((r: Rng) => ProxyFault)[] = [
+  (r) => ({ kind: 'latency', ms: r.between(50, 300), jitterMs: r.between(0, 100) }),
+  (r) => ({ kind: 'bandwidth', bytesPerSecond: r.between(64, 512) * 1024 }),
+  (r) => ({ kind: 'reset', probability: 0.2 + r.int(4) / 10, afterBytes: 1_000, afterBytesJitter: 100_000 }),
+  () => ({ kind: 'down' }),
+  (r) => ({ kind: 'flap', downMs: r.between(1_000, 3_000), upMs: r.between(2_000, 5_000) }),
+  () => ({ kind: 'blackhole', existing: true }),
+];
 
 /** Every EHR fault the schedule draws from, each a function of the random source. */
 const EHR_FAULTS: readonly { name: string; draw: (r: Rng) => FaultsInput }[] = [
@@ -128,6 +157,22 @@ export function drawSchedule(seed: string, durations: FaultDurations, windowMs: 
       at += durationMs + r.between(2_000, 6_000);
     }
   }
+  // Drawn after everything above, so that the steps a seed drew before these existed stay the same.
+  if (r.int(2) === 0) {
+    const fault = (LINK_FAULTS[r.int(LINK_FAULTS.length)] as (r: Rng) => ProxyFault)(r);
+    const durationMs = Math.max(1_000, Math.floor(durations.linkOutageMs * (0.25 + r.next() / 4)));
+    steps.push({ kind: 'link', atMs: at, fault, durationMs });
+    at += durationMs + r.between(2_000, 6_000);
+  }
+  if (r.int(3) === 0) {
+    const durationMs = Math.max(500, Math.floor(durations.killPauseMs * (0.5 + r.next() / 2)));
+    steps.push({
+      kind: 'kill',
+      atMs: at,
+      target: [RECEIVERS[r.int(RECEIVERS.length)] as FeedService],
+      durationMs,
+    });
+  }
   return { seed, steps };
 }
 
@@ -143,6 +188,8 @@ export function describeSchedule(schedule: Schedule): string[] {
         return `at +${s.atMs} ms: kill -9 ${(s.target as readonly string[]).join(', ')}, restart after ${s.durationMs} ms`;
       case 'outage':
         return `at +${s.atMs} ms: ${String(s.target)} stopped for ${s.durationMs} ms`;
+      case 'link':
+        return `at +${s.atMs} ms: EHR link ${JSON.stringify(s.fault)} for ${s.durationMs} ms`;
     }
   });
 }
@@ -154,11 +201,32 @@ export function expectsPartial(schedule: Schedule): boolean {
 
 /** The schedule as a scenario: EHR faults from the start, the rest at their offsets. */
 export function randomScenario(schedule: Schedule, index: number): Scenario {
+  let proxy: FaultProxy | undefined;
+  const linkSteps = schedule.steps.some((s) => s.kind === 'link');
   return {
     name: `random-${index}`,
     summary: `seed ${schedule.seed}: ${describeSchedule(schedule).join('; ')}`,
     injectAt: 0,
     acceptsPartial: expectsPartial(schedule),
+    // The fault proxy is in front of the EHR only when the schedule has a link fault.
+    ...(linkSteps
+      ? {
+          async prepare(ctx) {
+            const opened = await createFaultProxy({
+              target: { host: ctx.ehr.host, port: ctx.ehr.port },
+              seed: schedule.seed,
+            });
+            proxy = opened;
+            ctx.onCleanup(() => opened.close());
+            ctx.useEhrUrl((url) => {
+              const next = new URL(url);
+              next.hostname = opened.host;
+              next.port = String(opened.port);
+              return next.toString();
+            });
+          },
+        }
+      : {}),
     async inject(ctx: FaultContext) {
       const started = Date.now();
       const notes: string[] = [];
@@ -174,8 +242,11 @@ export function randomScenario(schedule: Schedule, index: number): Scenario {
           await ctx.sleep(step.durationMs);
           ctx.reinstateEhrClient(client);
           revoked = true;
+        } else if (step.kind === 'link') {
+          if (proxy === undefined) continue;
+          await proxy.apply(step.fault, step.durationMs).ended;
         } else if (step.kind === 'kill') {
-          const names = step.target as readonly PipelineService[];
+          const names = step.target as readonly SuiteService[];
           for (const name of names) await ctx.killService(name);
           await ctx.sleep(step.durationMs);
           for (const name of [...names].reverse()) await ctx.restartService(name);

@@ -1,7 +1,7 @@
 import { formatTable } from '@ehrflow/pipeline-tools';
 import type { ScenarioRow } from './run-scenario.ts';
 
-/** The scenario table: one row per scenario, the columns the issue asks for. */
+/** The scenario table: one row per scenario, the columns the issue asks for and the scenario's wall time. */
 export function formatRows(rows: readonly ScenarioRow[]): string {
   const header = [
     'scenario',
@@ -15,10 +15,11 @@ export function formatRows(rows: readonly ScenarioRow[]): string {
     'recovery',
     'alerts',
     'leak hits',
+    'time',
   ];
   const body = rows.map((r) =>
     r.skipped !== null
-      ? [r.scenario, 'skipped', '', '', '', '', '', '', '', '', '']
+      ? [r.scenario, 'skipped', '', '', '', '', '', '', '', '', '', '']
       : [
           r.scenario,
           r.passed ? 'pass' : 'FAIL',
@@ -31,6 +32,7 @@ export function formatRows(rows: readonly ScenarioRow[]): string {
           r.recoveryMs === null ? '-' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
           String(r.alerts),
           r.leakHits < 0 ? 'n/a' : String(r.leakHits),
+          `${Math.round(r.durationMs / 1000)} s`,
         ],
   );
   return formatTable([header, ...body]);

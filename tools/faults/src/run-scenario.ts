@@ -45,15 +45,18 @@ import {
 } from '@ehrflow/pipeline-tools';
 import { freePort, sleep, waitFor } from '@ehrflow/testing';
 import type { FaultsInput } from '@ehrflow/ehr-sim';
+import { createFeeds, FEED_SERVICES, type FeedSummary, type Feeds } from './feeds.ts';
 import type { PrivateStack } from './private-stack.ts';
 import { seededRandom } from './random.ts';
 import type {
   FaultContext,
   FaultDurations,
   FaultOutcome,
-  PipelineService,
+  FeedService,
   Scenario,
   ScenarioJob,
+  SourceTimeouts,
+  SuiteService,
 } from './scenario.ts';
 import { warehouseCounts } from './warehouse.ts';
 
@@ -73,6 +76,12 @@ export interface RunOptions {
   readonly ehrFaults?: FaultsInput;
   /** The extractor's job lease (a killed extractor's job is taken over when it expires). */
   readonly leaseMs: number;
+  /**
+   * The HL7 v2 and billing feeds run beside the FHIR sites (default true), with this many billing
+   * drops spread over the pace (default 3).
+   */
+  readonly feeds?: boolean;
+  readonly billingWaves?: number;
   /** Aborted on Ctrl-C: the scenario stops waiting, and everything it started is stopped. */
   readonly signal?: AbortSignal;
   log(line: string): void;
@@ -85,11 +94,17 @@ export interface ScenarioRow {
   readonly passed: boolean;
   /** Why the scenario did not run here (then `passed` is true and nothing was measured). */
   readonly skipped: string | null;
-  /** Distinct resources the EHR serves for the run's sources. */
+  /**
+   * Distinct resources the EHR serves for the run's sources, plus the records the feeds' ACKed HL7
+   * messages and good billing sets map to (a quarantined message or set counted once).
+   */
   readonly recordsIn: number;
-  /** Of them, quarantined (the EHR's drift); expected rows = recordsIn - quarantined. */
+  /** Of them, quarantined (drift); expected rows = recordsIn - quarantined. */
   readonly quarantined: number;
+  /** Warehouse rows of the FHIR sources plus the feeds' records the loader committed (its ledger). */
   readonly rowsOut: number;
+  /** The feeds' own figures (null: no feeds in this run). */
+  readonly feeds: FeedSummary | null;
   readonly lost: number;
   readonly duplicatedByRecordId: number;
   readonly duplicatedByKey: number;
@@ -163,7 +178,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const services = new Map<ServiceName, ServiceHandle>();
   const ports = new Map<ServiceName, number>();
   /** Services the scenario killed and has not restarted yet, or that the runner is restarting. */
-  const down = new Set<ServiceName>();
+  const down = new Set<SuiteService>();
+  let feeds: Feeds | undefined;
+  let feedSummary: FeedSummary | null = null;
+  let sourceTimeouts: SourceTimeouts = {};
   let jobs: JobView[] = [];
   let stopping = false;
   let faultEndedAt: number | undefined;
@@ -202,6 +220,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     );
     services.set(name, handle);
   };
+  /** A Ctrl-C ends the waits at once (the services got the signal too and are gone). */
+  const interrupted = (): boolean => options.signal?.aborted === true;
   const extractorUrl = (): string => `http://127.0.0.1:${String(ports.get('extractor'))}`;
   const refreshJobs = async (): Promise<void> => {
     jobs = await Promise.all(jobs.map((j) => getJob(extractorUrl(), j.id).catch(() => j)));
@@ -238,6 +258,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         } catch {
           problems.push(`${name} could not be restarted after it exited`);
           // As an orchestrator's crash-loop back-off: not a tight loop while a dependency is down.
+          await sleep(3_000);
+        } finally {
+          down.delete(name);
+        }
+      }
+      for (const name of FEED_SERVICES) {
+        const child = feeds?.child(name);
+        if (
+          stopping ||
+          options.signal?.aborted === true ||
+          child === undefined ||
+          down.has(name) ||
+          child.running()
+        )
+          continue;
+        crashes.push(`${name} exited (${String(await child.exited)})`);
+        log(`${name} exited by itself; restarting it`);
+        down.add(name);
+        try {
+          await feeds?.restart(name);
+        } catch {
+          problems.push(`${name} could not be restarted after it exited`);
           await sleep(3_000);
         } finally {
           down.delete(name);
@@ -295,6 +337,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       useEhrUrl(fn: (url: string) => string) {
         rewrite = fn;
       },
+      useSourceTimeouts(timeouts: SourceTimeouts) {
+        sourceTimeouts = timeouts;
+      },
       deadline,
       durations: options.durations,
       dir,
@@ -305,29 +350,55 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       },
     };
     await scenario.prepare?.(base);
-    sourcesFile = await rewriteSources(ehr.sourcesFile, rewrite);
+    sourcesFile = await rewriteSources(ehr.sourcesFile, rewrite, sourceTimeouts);
 
     const baseline = await topicEnds(admin, topics);
+    if (options.feeds !== false) {
+      feeds = createFeeds({
+        env,
+        topics: { raw: topics.raw, quarantine: topics.quarantine },
+        tag,
+        dir,
+        logDir,
+        alertFile,
+        seed: seedNumber(`${options.seed}\u0000${scenario.name}`),
+        fhirResources: expected,
+        patientsPerSite: options.patients,
+        paceMs: options.paceSeconds * 1000,
+        deadlineMs: Math.max(60_000, deadline - Date.now() - 120_000),
+        billingWaves: options.billingWaves ?? 3,
+        log,
+      });
+      await feeds.start();
+    }
     for (const name of ['loader', 'redactor', 'validator', 'extractor'] as const) await startService(name);
     watcher = watch();
     for (const sourceId of ehr.sourceIds.values())
       jobs.push(await startJob(extractorUrl(), { source: sourceId, kind: 'backfill' }));
+    feeds?.begin();
     log(`backfills: ${jobs.map((j) => j.id).join(', ')}`);
 
     const setup = ehr;
     const ctx: FaultContext = {
       ...base,
-      async killService(name: PipelineService) {
+      feeds: feeds !== undefined,
+      async killService(name: SuiteService) {
+        if (isFeedService(name)) {
+          down.add(name);
+          await feeds?.kill(name);
+          return;
+        }
         const handle = services.get(name);
         if (handle === undefined) return;
         down.add(name);
         if (handle.child.running()) process.kill(handle.child.pid, 'SIGKILL');
         await handle.child.exited;
       },
-      async restartService(name: PipelineService) {
+      async restartService(name: SuiteService) {
         down.add(name);
         try {
-          await startService(name);
+          if (isFeedService(name)) await feeds?.restart(name);
+          else await startService(name);
         } finally {
           down.delete(name);
         }
@@ -335,7 +406,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       stopDependency: (dep) => options.stack.stop(dep),
       startDependency: (dep) => options.stack.start(dep),
       killDependency: (dep) => options.stack.kill(dep),
-      async readiness(name: PipelineService) {
+      async readiness(name) {
         try {
           const res = await fetch(`http://127.0.0.1:${String(ports.get(name))}/readyz`, {
             signal: AbortSignal.timeout(3_000),
@@ -380,7 +451,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       },
       progress: async () => ({ loaded: await loadedNow(), expected }),
       waitFor: (check, what, timeoutMs) =>
-        waitFor(check, {
+        waitFor(async () => interrupted() || (await check()), {
           timeoutMs: Math.min(timeoutMs, Math.max(1_000, deadline - Date.now())),
           intervalMs: 500,
           what,
@@ -390,11 +461,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
     const injectAt = scenario.injectAt ?? 0.15;
     if (injectAt > 0)
-      await waitFor(async () => (await loadedNow()) >= Math.floor(expected * injectAt), {
+      await waitFor(async () => interrupted() || (await loadedNow()) >= Math.floor(expected * injectAt), {
         timeoutMs: Math.max(1_000, deadline - Date.now()),
         intervalMs: 500,
         what: `${Math.round(injectAt * 100)}% of the rows loaded before the fault`,
       });
+    if (interrupted()) throw new Error('interrupted');
     log(`injecting at ${lastLoaded}/${expected} rows`);
     const outcome: FaultOutcome = (await scenario.inject(ctx)) ?? {};
     faultEndedAt = outcome.faultEndedAt ?? Date.now();
@@ -415,7 +487,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
             topics,
             baseline,
             loaderSchema: schemas.loader,
-            jobIds: jobs.map((j) => j.id),
+            jobIds: [...jobs.map((j) => j.id), ...(feeds?.loadJobIds() ?? [])],
             groups,
           }),
           15_000,
@@ -445,16 +517,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         settled = loaded;
         stableSince = Date.now();
       }
-      const allFinal = jobs.every((j) => FINAL_STATES.has(j.state));
-      const caughtUp = counts !== null && counts.lag.validator === 0 && counts.lag.redactor === 0;
-      // Rows may stay below `expected` for good only by quarantine; otherwise the loader is still
-      // behind (after a broker restart its group re-join can take kafkajs' 60 s rebalance timeout),
-      // and the scenario's deadline bounds the wait.
-      const onlyQuarantineMissing = counts !== null && loaded + counts.quarantined >= expected;
+      const allFinal = jobs.every((j) => FINAL_STATES.has(j.state)) && (feeds?.done() ?? true);
+      const caughtUp =
+        counts !== null &&
+        counts.lag.validator === 0 &&
+        counts.lag.redactor === 0 &&
+        (counts.lag.loader ?? 0) === 0;
+      // Every job final and every group caught up (the loader by its stored positions): rows can
+      // stay below `expectedNow` for good only by quarantine or, with the feeds, by HL7 records
+      // sharing a warehouse key (an upsert); the settled count then ends the wait and the ledger
+      // decides. A loader still re-joining its group after a broker restart has lag, so it is
+      // waited for (kafkajs' rebalance can take 60 s), bounded by the scenario's deadline.
+      const expectedNow = expected + (feeds?.done() === true ? feeds.expectation().rows : 0);
       if (
         allFinal &&
         caughtUp &&
-        (loaded >= expected || (onlyQuarantineMissing && Date.now() - stableSince >= 20_000)) &&
+        (loaded >= expectedNow || Date.now() - stableSince >= 20_000) &&
         Date.now() - stableSince >= 2_000
       )
         break;
@@ -466,15 +544,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         problems.push(
           `timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for the pipeline to drain`,
         );
-        problems.push(`where it stopped: ${whereItStands(jobs, counts, loaded, expected)}`);
+        problems.push(`where it stopped: ${whereItStands(jobs, counts, loaded, expectedNow)}`);
+        if (feeds?.done() === false) problems.push('the feeds had not finished sending');
         break;
       }
       if (Date.now() - lastReport >= 30_000) {
         lastReport = Date.now();
-        log(`draining: ${whereItStands(jobs, counts, loaded, expected)}`);
+        log(
+          `draining: ${whereItStands(jobs, counts, loaded, expectedNow)}${feeds?.done() === false ? '; feeds sending' : ''}`,
+        );
       }
       await sleep(POLL_MS);
     }
+    // Request retries and resumed downloads: the evidence that timeouts and resets were met and ridden out.
+    notes.push(
+      `extractor: ${jobs.reduce((n, j) => n + (j.counts?.retries ?? 0), 0)} request retries / resumed downloads over ${jobs.length} job(s)`,
+    );
     for (const j of jobs)
       if (j.state !== 'completed' && !(j.state === 'partial' && scenario.acceptsPartial === true))
         problems.push(`job ${j.id} ended ${j.state}${j.reason ? ` (${j.reason})` : ''}`);
@@ -486,6 +571,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     stopping = true;
     await watcher.catch(() => undefined);
     for (const name of SERVICE_NAMES) await services.get(name)?.child.stop(20_000);
+    await feeds?.stop().catch(() => undefined);
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
     await ehr?.stop().catch(() => undefined);
   }
@@ -503,34 +589,53 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const jobIds = jobs.map((j) => j.id);
   let reconciled = false;
   if (jobIds.length > 0) {
-    const results = await reconcileJobs(jobIds, env, schemas.loader, problems, `${tag}.`);
+    const results = await reconcileJobs(
+      [...jobIds, ...(feeds?.jobIds() ?? [])],
+      env,
+      schemas.loader,
+      problems,
+      `${tag}.`,
+    );
     reconciled = jobIds.every((id) => results.get(id)?.reconciled === true);
     if (!reconciled) problems.push('a job does not reconcile stage by stage (loader reconcile)');
     for (const [id, result] of results)
       if (result.reconciled !== true) problems.push(`job ${id} not reconciled: ${reconcileGaps(result)}`);
+    if (feeds !== undefined) {
+      feedSummary = feeds.check(results, problems);
+      reconciled &&= feedSummary.reconciled;
+    }
   }
+  const fhirSources = new Set(ehr?.sourceIds.values() ?? []);
   const quarantinedIds = new Set<string>();
   try {
     const codec = createCodec(registry);
     await readTopics(kafka, { topics: [topics.quarantine], timeoutMs: 60_000 }, async (r) => {
       if (r.value === null) return;
       const { value } = await codec.decode(r.value);
-      quarantinedIds.add((value as QuarantineRecord).recordId);
+      const record = value as QuarantineRecord;
+      // The feeds' quarantine (drift switches, refused files) reconciles with the feeds.
+      if (fhirSources.has(record.sourceId)) quarantinedIds.add(record.recordId);
     });
   } catch {
     problems.push('could not read the quarantine topic');
   }
   quarantined = quarantinedIds.size;
   let wh = { rows: 0, duplicatedByRecordId: 0, duplicatedByKey: 0, byTable: {} };
+  let feedWh = { rows: 0, duplicatedByRecordId: 0, duplicatedByKey: 0, byTable: {} };
   try {
-    wh = await warehouseCounts(pool, schemas.loader);
+    wh = await warehouseCounts(pool, schemas.loader, [...fhirSources]);
+    if (feeds !== undefined)
+      feedWh = await warehouseCounts(pool, schemas.loader, [feeds.hl7SourceId, feeds.billingSourceId]);
   } catch {
     problems.push('could not count the warehouse rows');
   }
   const expectedRows = expected - quarantined;
-  const lost = Math.max(0, expectedRows - (wh.rows - wh.duplicatedByKey));
+  let lost = Math.max(0, expectedRows - (wh.rows - wh.duplicatedByKey));
   if (wh.rows - wh.duplicatedByKey > expectedRows)
     problems.push(`${wh.rows - wh.duplicatedByKey - expectedRows} rows more than the EHR served`);
+  const feedExpected = feeds?.expectation() ?? { recordsIn: 0, quarantined: 0, rows: 0 };
+  const feedLoaded = (feedSummary?.hl7?.loadedRecords ?? 0) + (feedSummary?.billing?.loadedRecords ?? 0);
+  lost += Math.max(0, feedExpected.rows - feedLoaded);
   const alerts = (await readFile(alertFile, 'utf8').catch(() => ''))
     .split('\n')
     .filter((l) => l.trim() !== '').length;
@@ -538,7 +643,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   let leakHits = -1;
   try {
     const leak = await runLeakScan({
-      canaries: canaryValues(canaries),
+      canaries: [...canaryValues(canaries), ...(feeds?.canaries() ?? [])],
       logPaths: [logDir],
       alertPaths: [alertFile],
       metricsFiles: [metricsDir],
@@ -566,8 +671,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     problems.length === 0 &&
     crashes.length === 0 &&
     lost === 0 &&
-    wh.duplicatedByKey === 0 &&
-    wh.duplicatedByRecordId === 0 &&
+    wh.duplicatedByKey + feedWh.duplicatedByKey === 0 &&
+    wh.duplicatedByRecordId + feedWh.duplicatedByRecordId === 0 &&
     reconciled &&
     leakHits === 0;
   return {
@@ -575,12 +680,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     summary: scenario.summary,
     passed,
     skipped: null,
-    recordsIn: expected,
-    quarantined,
-    rowsOut: wh.rows,
+    recordsIn: expected + feedExpected.recordsIn,
+    quarantined: quarantined + feedExpected.quarantined,
+    rowsOut: wh.rows + feedLoaded,
+    feeds: feedSummary,
     lost,
-    duplicatedByRecordId: wh.duplicatedByRecordId,
-    duplicatedByKey: wh.duplicatedByKey,
+    duplicatedByRecordId: wh.duplicatedByRecordId + feedWh.duplicatedByRecordId,
+    duplicatedByKey: wh.duplicatedByKey + feedWh.duplicatedByKey,
     reconciled,
     recoveryMs,
     alerts,
@@ -620,7 +726,7 @@ function whereItStands(
     counts === null
       ? 'no stage counts'
       : `raw ${counts.raw}, valid ${counts.valid}, quarantined ${counts.quarantined}, clean ${counts.clean}; ` +
-        `lag validator ${counts.lag.validator}, redactor ${counts.lag.redactor}`;
+        `lag validator ${counts.lag.validator}, redactor ${counts.lag.redactor}, loader ${counts.lag.loader ?? '-'}`;
   return `jobs ${jobText}; ${stages}; rows ${loaded}/${expected}`;
 }
 
@@ -633,6 +739,7 @@ function skippedRow(scenario: Scenario, why: string): ScenarioRow {
     recordsIn: 0,
     quarantined: 0,
     rowsOut: 0,
+    feeds: null,
     lost: 0,
     duplicatedByRecordId: 0,
     duplicatedByKey: 0,
@@ -668,10 +775,18 @@ function withoutStackVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   );
 }
 
-/** Writes the sources file with every base and token URL passed through `rewrite`; returns its path. */
-async function rewriteSources(file: string, rewrite: (url: string) => string): Promise<string> {
+/**
+ * Writes the sources file with every base and token URL passed through `rewrite` and the given
+ * HTTP timeouts set on every source; returns its path.
+ */
+export async function rewriteSources(
+  file: string,
+  rewrite: (url: string) => string,
+  timeouts: SourceTimeouts,
+): Promise<string> {
   const parsed = JSON.parse(await readFile(file, 'utf8')) as { sources: Record<string, unknown>[] };
   for (const source of parsed.sources) {
+    Object.assign(source, timeouts);
     for (const key of ['baseUrl', 'tokenUrl'] as const) {
       const value = source[key];
       if (typeof value === 'string') source[key] = rewrite(value);
@@ -708,4 +823,15 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isFeedService(name: SuiteService): name is FeedService {
+  return (FEED_SERVICES as readonly string[]).includes(name);
+}
+
+/** A number from a seed text (the feeds' senders and files). */
+function seedNumber(seed: string): number {
+  let n = 0;
+  for (const ch of seed) n = (n * 31 + ch.charCodeAt(0)) >>> 0;
+  return n % 1_000_000;
 }

@@ -9,6 +9,12 @@ import type { FaultsInput } from '@ehrflow/ehr-sim';
 /** The pipeline's four services, in flow order. */
 export type PipelineService = 'extractor' | 'validator' | 'redactor' | 'loader';
 
+/** The receivers of the HL7 v2 and billing feeds that run beside the FHIR sites. */
+export type FeedService = 'mllp-receiver' | 'billing-receiver';
+
+/** Every process of a scenario's deployment that a scenario may kill. */
+export type SuiteService = PipelineService | FeedService;
+
 /** A dependency of the private stack that a scenario may stop and start again. */
 export type StackDependency = 'kafka' | 'registry' | 'postgres' | 'redis';
 
@@ -37,6 +43,13 @@ export interface EhrUpstream {
   readonly url: string;
 }
 
+/** The extractor's per-source HTTP timeouts (its sources file), all optional. */
+export interface SourceTimeouts {
+  readonly connectTimeoutMs?: number;
+  readonly headersTimeoutMs?: number;
+  readonly bodyIdleTimeoutMs?: number;
+}
+
 /** Given before the services start. */
 export interface PrepareContext {
   readonly scenario: string;
@@ -47,6 +60,12 @@ export interface PrepareContext {
    * a proxy's port). Only effective before the services start; the last call wins.
    */
   useEhrUrl(rewrite: (url: string) => string): void;
+  /**
+   * The sources' HTTP timeouts (the extractor's per-source `connectTimeoutMs`, `headersTimeoutMs`,
+   * `bodyIdleTimeoutMs`), e.g. shorter than a black hole lasts so the timeouts must fire. Only
+   * effective before the services start.
+   */
+  useSourceTimeouts(timeouts: SourceTimeouts): void;
   /** Epoch ms after which the scenario must have undone its fault. */
   readonly deadline: number;
   readonly durations: FaultDurations;
@@ -68,10 +87,12 @@ export interface ScenarioJob {
 
 /** Given while data flows. */
 export interface FaultContext extends PrepareContext {
-  /** `kill -9` of a service; it stays down until `restartService`. */
-  killService(name: PipelineService): Promise<void>;
+  /** `kill -9` of a service or a feed's receiver; it stays down until `restartService`. */
+  killService(name: SuiteService): Promise<void>;
   /** Starts a killed (or stopped) service again and waits until it answers `/readyz`. */
-  restartService(name: PipelineService): Promise<void>;
+  restartService(name: SuiteService): Promise<void>;
+  /** Whether the HL7 and billing feeds run in this scenario (their receivers can then be killed). */
+  readonly feeds: boolean;
   /** Stops a dependency of the private stack (Kafka, registry, PostgreSQL, Redis). */
   stopDependency(dep: StackDependency): Promise<void>;
   /** Starts it again on the same port and data and waits until it answers. */

@@ -16,8 +16,15 @@ export interface WarehouseCounts {
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-/** Counts the live (not deleted) rows of every resource table in the loader's `schema`. */
-export async function warehouseCounts(pool: pg.Pool, schema: string): Promise<WarehouseCounts> {
+/**
+ * Counts the live (not deleted) rows of every resource table in the loader's `schema`; with
+ * `sourceIds`, only the rows of those sources (the FHIR sites apart from the HL7 and billing feeds).
+ */
+export async function warehouseCounts(
+  pool: pg.Pool,
+  schema: string,
+  sourceIds?: readonly string[],
+): Promise<WarehouseCounts> {
   if (!IDENT.test(schema)) throw new RangeError('schema must be a plain identifier');
   const { rows: columns } = await pool.query<{ table_name: string; column_name: string; field_name: string }>(
     `select table_name, column_name, field_name from "${schema}".loader_columns
@@ -40,7 +47,8 @@ export async function warehouseCounts(pool: pg.Pool, schema: string): Promise<Wa
     const { rows: result } = await pool.query<{ n: string; records: string; keys: string }>(
       `select count(*) as n, count(distinct "${recordId}") as records,
               count(distinct ("${sourceId}", "${logicalId}")) as keys
-         from "${schema}"."${table}"`,
+         from "${schema}"."${table}"${sourceIds === undefined ? '' : ` where "${sourceId}" = any($1)`}`,
+      sourceIds === undefined ? [] : [[...sourceIds]],
     );
     const n = Number(result[0]?.n ?? 0);
     rows += n;

@@ -27,3 +27,29 @@ export {
 export { loadedRows, snakeCase, stageCounts, topicEnds, type StageCounts } from './stage-counts.ts';
 export { formatCount, formatMb, formatMicros, formatRatio, formatTable } from './table.ts';
 export { pipelineTopics, RESOURCE_TYPES, type PipelineTopics } from './topic-names.ts';
+export {
+  BILLING_CANARY,
+  billingCanaryLabels,
+  billingCanaryValues,
+  billingDropTotals,
+  billingReceiverCounts,
+  billingReconciliation,
+  countAcks,
+  dropBillingFiles,
+  startBillingReceiver,
+  type BillingDemoReport,
+  type BillingDrop,
+  type BillingReceiver,
+} from './billing-feed.ts';
+export {
+  HL7_CANARIES,
+  hl7CanaryLabels,
+  hl7CanaryValues,
+  hl7Plan,
+  receiverCounts,
+  runHl7Feed,
+  startHl7Receiver,
+  type Hl7FeedResult,
+  type Hl7Plan,
+  type Hl7Receiver,
+} from './hl7-feed.ts';

@@ -160,9 +160,23 @@ export async function stopPipelineServices(handles: ReadonlyMap<ServiceName, Ser
 
 /**
  * Waits until a started service answers `/readyz` with 200; fails at once when it exits (naming
- * its log, `<logDir>/<name>.log`) and after `timeoutMs`.
+ * its log, `<logDir>/<name>.log`) and after `timeoutMs` — then the service, still running but
+ * never ready, is stopped first, so a failed start leaves no process behind.
  */
 export async function waitForServiceReady(
+  handle: { readonly name: string; readonly url: string; readonly child: Child },
+  timeoutMs: number,
+  logDir: string,
+): Promise<void> {
+  try {
+    await waitUntilReady(handle, timeoutMs, logDir);
+  } catch (err) {
+    if (handle.child.running()) await handle.child.stop();
+    throw err;
+  }
+}
+
+async function waitUntilReady(
   handle: { readonly name: string; readonly url: string; readonly child: Child },
   timeoutMs: number,
   logDir: string,

@@ -1,4 +1,5 @@
 import { type Admin, consumerLag, totalLag } from '@ehrflow/kafka';
+import { loaderLag } from '@ehrflow/loader';
 import type { Pool } from 'pg';
 import type { PipelineTopics } from './topic-names.ts';
 import { RESOURCE_TYPES } from './topic-names.ts';
@@ -10,7 +11,8 @@ export interface StageCounts {
   readonly quarantined: number;
   readonly clean: number;
   readonly loaded: number;
-  readonly lag: { readonly validator: number; readonly redactor: number };
+  /** Records each group has still to read (the loader's from its PostgreSQL positions, when its group is given). */
+  readonly lag: { readonly validator: number; readonly redactor: number; readonly loader?: number };
 }
 
 /** End offsets of every pipeline topic: the baseline a run's counts are taken against. */
@@ -36,7 +38,7 @@ export interface StageCountDeps {
   readonly baseline: TopicEnds;
   readonly loaderSchema: string;
   readonly jobIds: readonly string[];
-  readonly groups: { readonly validator: string; readonly redactor: string };
+  readonly groups: { readonly validator: string; readonly redactor: string; readonly loader?: string };
 }
 
 /**
@@ -48,9 +50,19 @@ export async function stageCounts(deps: StageCountDeps): Promise<StageCounts> {
   const now = await topicEnds(deps.admin, deps.topics);
   const delta = (topics: readonly string[]): number =>
     topics.reduce((sum, t) => sum + (now.get(t) ?? 0) - (deps.baseline.get(t) ?? 0), 0);
-  const [validatorLag, redactorLag] = await Promise.all([
+  const loaderGroup = deps.groups.loader;
+  const [validatorLag, redactorLag, loader] = await Promise.all([
     consumerLag(deps.admin, deps.groups.validator, [deps.topics.raw]).then(totalLag),
     consumerLag(deps.admin, deps.groups.redactor, deps.topics.valid).then(totalLag),
+    loaderGroup === undefined
+      ? undefined
+      : loaderLag({
+          admin: deps.admin,
+          pool: deps.pool,
+          schema: deps.loaderSchema,
+          groupId: loaderGroup,
+          topics: deps.topics.clean,
+        }).then(totalLag),
   ]);
   return {
     raw: delta([deps.topics.raw]),
@@ -58,7 +70,7 @@ export async function stageCounts(deps: StageCountDeps): Promise<StageCounts> {
     quarantined: delta([deps.topics.quarantine]),
     clean: delta(deps.topics.clean),
     loaded: await loadedRows(deps.pool, deps.loaderSchema, deps.jobIds),
-    lag: { validator: validatorLag, redactor: redactorLag },
+    lag: { validator: validatorLag, redactor: redactorLag, ...(loader === undefined ? {} : { loader }) },
   };
 }
 

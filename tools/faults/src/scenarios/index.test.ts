@@ -24,6 +24,14 @@ describe('the scenario registry', () => {
       'redis-down',
       'backfill-race',
       'cancel-resume',
+      'kill-mllp-receiver',
+      'kill-billing-receiver',
+      'ehr-packet-loss',
+      'ehr-latency',
+      'ehr-bandwidth',
+      'ehr-link-down',
+      'ehr-link-flap',
+      'ehr-black-hole',
     ])
       expect(scenarioByName(name).name).toBe(name);
   });

@@ -14,25 +14,37 @@ import {
   type NetLink,
   type ProxyFault,
 } from '@ehrflow/netfault';
-import type { FaultContext, PrepareContext, Scenario } from '../scenario.ts';
+import type { FaultContext, PrepareContext, Scenario, SourceTimeouts } from '../scenario.ts';
 
 /**
- * Longer than the extractor's default body idle timeout (60 s), so a stalled download must be
- * ended by that timeout and resumed, not just wait for the link to come back.
+ * The sources' timeouts in the black-hole scenario: the product's per-source settings
+ * (`connectTimeoutMs`, `headersTimeoutMs`, `bodyIdleTimeoutMs` in the sources file; defaults 10,
+ * 30 and 60 s), shortened so that a black hole of the link outage's length (30 s by default) outlasts
+ * them: a stalled download and an unanswered request must be ended by a timeout and retried, not
+ * just wait for the link to come back.
  */
-const BLACK_HOLE_MS = 65_000;
+export const BLACK_HOLE_TIMEOUTS = {
+  connectTimeoutMs: 5_000,
+  headersTimeoutMs: 10_000,
+  bodyIdleTimeoutMs: 10_000,
+};
+
+/** The namespace link's rate in the bandwidth scenario (tc tbf), in bit/s. */
+export const BANDWIDTH_BITS = 512_000;
 
 /** A proxy scenario: `prepare` puts the proxy in front of the EHR, `inject` runs `fault` on it. */
 function viaProxy(
   name: string,
   summary: string,
   fault: (ctx: FaultContext) => { readonly fault: ProxyFault; readonly ms: number }[],
+  timeouts?: SourceTimeouts,
 ): Scenario {
   let proxy: FaultProxy | undefined;
   return {
     name,
     summary,
     async prepare(ctx: PrepareContext) {
+      if (timeouts !== undefined) ctx.useSourceTimeouts(timeouts);
       const seed = `${ctx.scenario}-${Math.floor(ctx.random() * 2 ** 32)}`;
       const opened = await createFaultProxy({ target: { host: ctx.ehr.host, port: ctx.ehr.port }, seed });
       proxy = opened;
@@ -114,10 +126,23 @@ export const networkScenarios: readonly Scenario[] = [
       return `loss ${loss.effective} (${link.lossMethod})`;
     },
   ),
-  viaProxy('ehr-slow-link', 'EHR link with 150 ms latency (±50) and 256 KiB/s', (ctx) => [
-    { fault: { kind: 'latency', ms: 150, jitterMs: 50 }, ms: ctx.durations.linkOutageMs },
-    { fault: { kind: 'bandwidth', bytesPerSecond: 256 * 1024 }, ms: ctx.durations.linkOutageMs },
-  ]),
+  viaProxy(
+    'ehr-latency',
+    'EHR link with 150 ms latency (±50) each way and 200 ms more per connect',
+    (ctx) => [
+      { fault: { kind: 'latency', ms: 150, jitterMs: 50, connectMs: 200 }, ms: ctx.durations.linkOutageMs },
+    ],
+  ),
+  viaNamespace(
+    'ehr-bandwidth',
+    `EHR link shaped to ${BANDWIDTH_BITS / 1000} kbit/s each way (tc tbf)`,
+    async (link, ctx) => {
+      await (
+        await link.bandwidth(BANDWIDTH_BITS, ctx.durations.linkOutageMs)
+      ).ended;
+      return `tbf ${BANDWIDTH_BITS / 1000} kbit/s for ${ctx.durations.linkOutageMs} ms`;
+    },
+  ),
   viaProxy('ehr-resets', 'EHR connections reset mid-download (RST, one in three)', (ctx) => [
     {
       fault: { kind: 'reset', probability: 0.33, afterBytes: 1_000, afterBytesJitter: 200_000 },
@@ -130,9 +155,12 @@ export const networkScenarios: readonly Scenario[] = [
   viaProxy('ehr-link-flap', 'EHR link flapping: down 2 s, up 3 s, again and again', (ctx) => [
     { fault: { kind: 'flap', downMs: 2_000, upMs: 3_000 }, ms: ctx.durations.linkOutageMs },
   ]),
-  viaProxy('ehr-black-hole', 'EHR accepts connections and never answers; open downloads stall', () => [
-    { fault: { kind: 'blackhole', existing: true }, ms: BLACK_HOLE_MS },
-  ]),
+  viaProxy(
+    'ehr-black-hole',
+    'EHR accepts connections and never answers, open downloads stall; the source timeouts (5/10/10 s) must fire',
+    (ctx) => [{ fault: { kind: 'blackhole', existing: true }, ms: ctx.durations.linkOutageMs }],
+    BLACK_HOLE_TIMEOUTS,
+  ),
   viaNamespace(
     'ehr-link-silent',
     'EHR link drops every packet (no RST, no refusal), then back',

@@ -1,5 +1,5 @@
 /**
- * The demo's HL7 v2 feed: the MLLP receiver as a child process and hostile senders
+ * The HL7 v2 feed of the demo and the fault suite: the MLLP receiver as a child process and hostile senders
  * (`@ehrflow/hl7-sim`) beside the FHIR sites — early resends, a drift switch, a second facility
  * of the same application, one complete and one lying batch, and canary patients in names and
  * free text. What the senders saw ACKed is what the reconciliation must find downstream.
@@ -7,13 +7,8 @@
 import { join } from 'node:path';
 import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { MllpSender, runFeed, seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
-import {
-  serviceNodeOptions,
-  startChild,
-  sumMetric,
-  waitForServiceReady,
-  type Child,
-} from '@ehrflow/pipeline-tools';
+import { startChild, type Child } from './child.ts';
+import { serviceNodeOptions, sumMetric, waitForServiceReady } from './services.ts';
 import { freePort, REPO_ROOT } from '@ehrflow/testing';
 
 /** Canary patients planted in the feed: one in a clean message, one after the drift switch. */
@@ -40,6 +35,13 @@ export function hl7CanaryLabels(): string[] {
 export interface Hl7Plan {
   readonly perSender: number;
   readonly driftFrom: number;
+  /**
+   * Messages per second per sender (messages as they arrive, spread over the run); unset: as fast
+   * as the ACKs come.
+   */
+  readonly ratePerSecond?: number;
+  /** Bound of the whole feed: resends and reconnects stop after it (default 120 s). */
+  readonly deadlineMs?: number;
 }
 
 /** A modest feed that grows with the demo: 3 x 10 messages for 150 patients, at most 3 x 100. */
@@ -51,6 +53,7 @@ export function hl7Plan(patientsPerSite: number): Hl7Plan {
 export interface Hl7Receiver {
   readonly child: Child;
   readonly port: number;
+  readonly httpPort: number;
   readonly url: string;
   readonly sourceId: string;
   /** The open-ended job of the feed (the receiver's `mllp:<source>`). */
@@ -64,9 +67,12 @@ export async function startHl7Receiver(options: {
   readonly logDir: string;
   readonly alertFile: string;
   readonly transactionalId: string;
+  /** MLLP and HTTP ports; a restart passes the ports of the receiver it replaces (senders reconnect there). */
+  readonly port?: number;
+  readonly httpPort?: number;
 }): Promise<Hl7Receiver> {
-  const port = await freePort();
-  const httpPort = await freePort();
+  const port = options.port ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
   const child = await startChild({
     name: 'mllp-receiver',
     args: [join(REPO_ROOT, 'services', 'mllp-receiver', 'src', 'main.ts')],
@@ -87,7 +93,7 @@ export async function startHl7Receiver(options: {
   });
   const url = `http://127.0.0.1:${httpPort}`;
   await waitForServiceReady({ name: 'mllp-receiver', url, child }, 60_000, options.logDir);
-  return { child, port, url, sourceId: options.sourceId, jobId: `mllp:${options.sourceId}` };
+  return { child, port, httpPort, url, sourceId: options.sourceId, jobId: `mllp:${options.sourceId}` };
 }
 
 /** What the senders saw, and what the mapping makes of what was ACKed. */
@@ -131,7 +137,8 @@ export async function runHl7Feed(port: number, plan: Hl7Plan, seed: number): Pro
         controlIdPrefix: `${s.prefix}${seed % 1000}`,
         count: plan.perSender,
         seed: seed + i,
-        deadlineMs: 120_000,
+        deadlineMs: plan.deadlineMs ?? 120_000,
+        ...(plan.ratePerSecond !== undefined ? { rate: plan.ratePerSecond } : {}),
         targetBytes: 1024,
         ...('resendEvery' in s ? { resendEvery: s.resendEvery } : {}),
         ...('drift' in s ? { drift: s.drift, driftFrom: plan.driftFrom } : {}),
@@ -169,22 +176,22 @@ export async function runHl7Feed(port: number, plan: Hl7Plan, seed: number): Pro
   const badId = `B${seed % 1000}-2`;
   const good = batchOf(goodId);
   const bad = batchOf(badId);
-  const sender = new MllpSender(port);
-  await sender.connect();
-  const goodAck = await sender.send(
+  const deadline = Date.now() + (plan.deadlineMs ?? 120_000);
+  const goodAck = await sendUntilAcked(
+    port,
     syntheticBatch(good, { batchId: goodId, sendingApplication: 'DEMOBATCH', sendingFacility: 'NORTHHOSP' }),
-    10_000,
+    deadline,
   );
-  const badAck = await sender.send(
+  const badAck = await sendUntilAcked(
+    port,
     syntheticBatch(bad, {
       batchId: badId,
       sendingApplication: 'DEMOBATCH',
       sendingFacility: 'NORTHHOSP',
       declaredCount: bad.length + 1,
     }),
-    10_000,
+    deadline,
   );
-  await sender.end().catch(() => undefined);
   const goodAccepted = goodAck?.code === 'AA' || goodAck?.code === 'CA';
   if (goodAccepted) good.forEach((text, n) => texts.set(`DEMOBATCH/NORTHHOSP/${goodId}-${n}`, text));
 
@@ -214,6 +221,32 @@ export async function runHl7Feed(port: number, plan: Hl7Plan, seed: number): Pro
     expectedQuarantined,
     expectedRecords,
   };
+}
+
+/**
+ * Sends one frame and waits for its ACK; without one (the receiver went away, a connection was
+ * refused) it connects again and resends until `deadline`, as a sender whose interface engine
+ * retries would. Undefined when no ACK came in time.
+ */
+async function sendUntilAcked(
+  port: number,
+  frame: string,
+  deadline: number,
+): Promise<Awaited<ReturnType<MllpSender['send']>>> {
+  while (Date.now() < deadline) {
+    const sender = new MllpSender(port);
+    try {
+      await sender.connect();
+      const ack = await sender.send(frame, 10_000);
+      if (ack !== undefined) return ack;
+    } catch {
+      // Refused or reset: try again after a pause.
+    } finally {
+      await sender.end().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return undefined;
 }
 
 /** What the receiver counted (its /metrics): messages written, duplicates answered again. */

@@ -1,5 +1,5 @@
 /**
- * The demo's billing feed: the billing receiver as a child process on a watched folder, and a drop
+ * The billing feed of the demo and the fault suite: the billing receiver as a child process on a watched folder, and a drop
  * of files from `@ehrflow/x12-sim` beside the FHIR sites and the HL7 feed — good 837P (with
  * dependents in a patient loop 2000C), 837I and 835 files, one with odd delimiters, a sender's
  * drift switch, every envelope fault (a cut file, wrong SE/GE/IEA counts, SE02 ≠ ST02) and a
@@ -9,14 +9,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BillingTotals } from '@ehrflow/loader';
-import {
-  serviceNodeOptions,
-  startChild,
-  sumMetric,
-  waitForServiceReady,
-  type Child,
-} from '@ehrflow/pipeline-tools';
+import { billingTotals, type BillingTotals, type ReconcileResult } from '@ehrflow/loader';
+import type { ReconcileJson } from './reconcile-cli.ts';
+import { startChild, type Child } from './child.ts';
+import { serviceNodeOptions, sumMetric, waitForServiceReady } from './services.ts';
 import { freePort, REPO_ROOT } from '@ehrflow/testing';
 import {
   ODD_DELIMITERS,
@@ -46,6 +42,7 @@ export function billingCanaryLabels(): string[] {
 
 export interface BillingReceiver {
   readonly child: Child;
+  readonly httpPort: number;
   readonly url: string;
   readonly sourceId: string;
   readonly inbox: string;
@@ -60,11 +57,13 @@ export async function startBillingReceiver(options: {
   readonly logDir: string;
   readonly alertFile: string;
   readonly transactionalId: string;
+  /** HTTP port; a restart passes the port of the receiver it replaces. */
+  readonly httpPort?: number;
 }): Promise<BillingReceiver> {
   const inbox = join(options.dir, 'inbox');
   const outbox = join(options.dir, 'outbox');
   await mkdir(inbox, { recursive: true });
-  const httpPort = await freePort();
+  const httpPort = options.httpPort ?? (await freePort());
   const child = await startChild({
     name: 'billing-receiver',
     args: [join(REPO_ROOT, 'services', 'billing-receiver', 'src', 'main.ts')],
@@ -87,7 +86,7 @@ export async function startBillingReceiver(options: {
   });
   const url = `http://127.0.0.1:${httpPort}`;
   await waitForServiceReady({ name: 'billing-receiver', url, child }, 60_000, options.logDir);
-  return { child, url, sourceId: options.sourceId, inbox, outbox };
+  return { child, httpPort, url, sourceId: options.sourceId, inbox, outbox };
 }
 
 /** What was dropped and what the pipeline should make of it. */
@@ -112,12 +111,15 @@ const FAULTS: readonly FileFault[] = ['cut', 'se-count', 'ge-count', 'iea-count'
 
 /**
  * Drops the files (each followed by its `.done` marker) in name order, so the receiver takes the
- * duplicate after the file it duplicates. Sizes grow a little with the demo.
+ * duplicate after the file it duplicates. Sizes grow a little with the demo. Several drops into
+ * one inbox (files as they arrive) each take their own `namePrefix` and a seed at least 1 apart
+ * (control numbers are 10 apart per seed).
  */
 export async function dropBillingFiles(
   receiver: Pick<BillingReceiver, 'inbox' | 'sourceId'>,
   patientsPerSite: number,
   seed: number,
+  namePrefix = '',
 ): Promise<BillingDrop> {
   const sets = Math.max(4, Math.min(40, Math.round(patientsPerSite / 30)));
   const good: InterchangeOptions['groups'] = [
@@ -172,8 +174,9 @@ export async function dropBillingFiles(
   let expectedRecords = 0;
   for (const p of plan) {
     const file = syntheticInterchange(p.options);
-    await writeFile(join(receiver.inbox, p.name), file.bytes);
-    await writeFile(join(receiver.inbox, `${p.name}.done`), '');
+    const name = `${namePrefix}${p.name}`;
+    await writeFile(join(receiver.inbox, name), file.bytes);
+    await writeFile(join(receiver.inbox, `${name}.done`), '');
     if (p.role === 'refused') refused.push({ jobId: jobOf(file.bytes), fault: p.options.fault ?? 'none' });
     if (p.role === 'duplicate') duplicateJob = jobOf(file.bytes);
     if (p.role !== 'accepted') continue;
@@ -301,5 +304,30 @@ export function billingReconciliation(input: {
     refused,
     acks: input.acks,
     reconciled: checks.every(([ok]) => ok),
+  };
+}
+
+/**
+ * The loader's reconciliation of the drops' good and faulty file jobs, summed per transaction set
+ * (`billingTotals`), and the raw records written for the resent interchanges (0 when the receiver
+ * refused every resend as a duplicate). Totals are null when no file job was reconciled.
+ */
+export function billingDropTotals(
+  drops: readonly BillingDrop[],
+  results: ReadonlyMap<string, ReconcileJson>,
+): { readonly totals: BillingTotals | null; readonly duplicateRaw: number } {
+  const files = drops
+    .flatMap((d) => [...d.acceptedJobs, ...d.refused.map((r) => r.jobId)])
+    .map((id) => results.get(id))
+    .filter((r) => r !== undefined);
+  let duplicateRaw = 0;
+  for (const d of drops) {
+    const raw = results.get(d.duplicateJob)?.rows?.find((row) => row.stage === 'raw')?.count;
+    duplicateRaw += typeof raw === 'number' ? raw : 0;
+  }
+  // ReconcileJson is the loader's ReconcileResult as `reconcile --json` prints it.
+  return {
+    totals: files.length === 0 ? null : billingTotals(files as unknown as ReconcileResult[]),
+    duplicateRaw,
   };
 }
