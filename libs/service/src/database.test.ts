@@ -1,6 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import { describe, expect, it } from 'vitest';
-import { inTransaction, toDatabaseError, type TransactionClient } from './database.ts';
+import { EventEmitter } from 'node:events';
+import { inTransaction, toDatabaseError, withClient } from './database.ts';
 
 const CANARY = 'Canary-Value-7731';
 
@@ -46,24 +47,65 @@ describe('toDatabaseError', () => {
   });
 });
 
-/** A client that records its statements and fails the ones it is told to. */
-function fakeClient(failOn?: string): TransactionClient & { statements: string[]; released: boolean[] } {
+/** A client that records its statements and fails the ones it is told to; an EventEmitter as pg's is. */
+function fakeClient(failOn?: string) {
   const statements: string[] = [];
   const released: boolean[] = [];
-  return {
+  const client = Object.assign(new EventEmitter(), {
     statements,
     released,
-    query(sql: string) {
+    query(sql: string): Promise<unknown> {
       statements.push(sql);
       return sql === failOn
         ? Promise.reject(Object.assign(new Error(`failed: ${CANARY}`), { code: '57P01' }))
         : Promise.resolve();
     },
-    release(destroy?: boolean) {
+    release(destroy?: boolean): void {
       released.push(destroy === true);
     },
-  };
+  });
+  return client;
 }
+
+/** Emits `error` on the client from a timer callback, as a socket would, and resolves after. */
+function emitLater(client: EventEmitter, err: Error): Promise<void> {
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      client.emit('error', err);
+      resolve();
+    }),
+  );
+}
+
+describe('withClient', () => {
+  it('survives an error event of the checked-out client (a server restart): the work fails, the process does not', async () => {
+    const client = fakeClient('SELECT 1');
+    const failure = withClient(
+      () => Promise.resolve(client),
+      'table check',
+      async (c) => {
+        // What pg does when the server ends the connection: an error event from the socket's
+        // callback (outside any promise: with no listener it is an uncaught exception), then the
+        // query fails.
+        await emitLater(c, Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' }));
+        await c.query('SELECT 1');
+      },
+    );
+    await expect(failure).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    expect(client.released).toEqual([true]);
+    expect(client.listenerCount('error')).toBe(0);
+  });
+
+  it('destroys a client that saw an error event even when the work itself completed', async () => {
+    const client = fakeClient();
+    await withClient(
+      () => Promise.resolve(client),
+      'op',
+      (c) => emitLater(c, new Error('Connection terminated unexpectedly')),
+    );
+    expect(client.released).toEqual([true]);
+  });
+});
 
 describe('inTransaction', () => {
   it('commits what the work returns and gives the connection back', async () => {

@@ -67,17 +67,55 @@ function isTransient(err: unknown, code: string | undefined): boolean {
   );
 }
 
-/** The part of a pg `PoolClient` a transaction needs (structural, so this lib needs no `pg`). */
+/** The part of a pg `PoolClient` these helpers need (structural, so this lib needs no `pg`). */
 export interface TransactionClient {
   query(sql: string): Promise<unknown>;
   release(destroy?: boolean): void;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 /**
- * Runs `work` in one transaction on a client from `connect` (e.g. `() => pool.connect()`): BEGIN, then COMMIT when `work` returns
- * and `commit(value)` holds (default: always), ROLLBACK when it does not or when `work` throws.
- * Every database failure, the connection's included, leaves as `toDatabaseError(err, operation)`.
- * A connection whose transaction failed is not returned to the pool: the pool opens a new one
+ * Runs `work` on a client from `connect` (e.g. `() => pool.connect()`) and gives it back; every
+ * database failure, the connection's included, leaves as `toDatabaseError(err, operation)`.
+ *
+ * While a pg client is checked out the pool no longer listens for its `error` event, and an
+ * `error` event nobody listens for ends the process: a PostgreSQL restart that drops the
+ * connection mid-work would crash the service instead of failing the call. So the client has a
+ * listener for as long as `work` holds it; the call fails through the query that was running
+ * (or the next), and a client that saw an error or whose work failed is destroyed, not pooled.
+ */
+export async function withClient<C extends TransactionClient, T>(
+  connect: () => Promise<C>,
+  operation: string,
+  work: (client: C) => Promise<T>,
+): Promise<T> {
+  let client: C;
+  try {
+    client = await connect();
+  } catch (err) {
+    throw toDatabaseError(err, operation);
+  }
+  let broken = false;
+  const onError = (): void => {
+    broken = true;
+  };
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } catch (err) {
+    broken = true;
+    throw toDatabaseError(err, operation);
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
+/**
+ * Runs `work` in one transaction (`withClient`): BEGIN, then COMMIT when `work` returns and
+ * `commit(value)` holds (default: always), ROLLBACK when it does not or when `work` throws. A
+ * connection whose transaction failed is not returned to the pool: the pool opens a new one
  * rather than trust it again.
  */
 export async function inTransaction<C extends TransactionClient, T>(
@@ -86,23 +124,15 @@ export async function inTransaction<C extends TransactionClient, T>(
   work: (client: C) => Promise<T>,
   commit: (value: T) => boolean = () => true,
 ): Promise<T> {
-  let client: C;
-  try {
-    client = await connect();
-  } catch (err) {
-    throw toDatabaseError(err, operation);
-  }
-  let failed = false;
-  try {
+  return withClient(connect, operation, async (client) => {
     await client.query('BEGIN');
-    const value = await work(client);
-    await client.query(commit(value) ? 'COMMIT' : 'ROLLBACK');
-    return value;
-  } catch (err) {
-    failed = true;
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw toDatabaseError(err, operation);
-  } finally {
-    client.release(failed);
-  }
+    try {
+      const value = await work(client);
+      await client.query(commit(value) ? 'COMMIT' : 'ROLLBACK');
+      return value;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
 }

@@ -514,6 +514,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
     if (room <= 0 || stopping) return;
     const claimed = await store.claimStale(owner, options.leaseMs, room);
     for (const record of claimed) {
+      // A job running here whose lease ran out while its renewals failed (PostgreSQL away longer
+      // than the lease): the claim renewed it for this process, which goes on running it. Launched
+      // again it would run twice, and the first run's end would drop the second from `active`.
+      if (active.has(record.id)) continue;
       if (!options.sources.has(record.sourceId)) {
         // Another replica may serve that source: give the job back at once.
         await store.renew([record.id], owner, 0);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '@ehrflow/ehr-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PipelineError } from '@ehrflow/errors';
 import { waitForValue } from '@ehrflow/testing';
 import type { Extractor } from './app.ts';
 import type { BackfillProgress } from './checkpoint.ts';
@@ -222,6 +223,53 @@ describe('resume', () => {
         await expect(extractor.jobs.resume(job.id)).rejects.toMatchObject({ code: 'JOB_STATE_CONFLICT' });
       },
     );
+  });
+
+  it('keeps running a job whose lease ran out here while renewals failed: the takeover does not start it twice', async () => {
+    // Slow files (300 ms each), so the job is still running when its lease has run out.
+    const sim = simulator('lo', { patientsPerSite: 120, faults: { latency: { fixedMs: 300, randomMs: 0 } } });
+    await withSite('lo', sim, { EXTRACTOR_LEASE_MS: '1000' }, async (extractor, site, exchanges) => {
+      const job = await extractor.jobs.start({ source: site.sourceId, kind: 'backfill' });
+      await waitForValue(
+        async () => {
+          const view = await extractor.jobs.get(job.id);
+          return view !== undefined && view.parts.done >= 1 ? view : undefined;
+        },
+        { what: 'a file done', timeoutMs: 30_000 },
+      );
+      // PostgreSQL away for this process's renewals (as during a restart): the lease runs out,
+      // and the takeover — once the database answers it — finds the job stale.
+      const { store } = extractor;
+      const renew = store.renew.bind(store);
+      const claimStale = store.claimStale.bind(store);
+      let claimedOwn = false;
+      store.renew = () =>
+        Promise.reject(new PipelineError('DATABASE_UNAVAILABLE', 'renew leases failed (test outage)'));
+      store.claimStale = async (...args) => {
+        const claimed = await claimStale(...args);
+        if (claimed.some((r) => r.id === job.id)) claimedOwn = true;
+        return claimed;
+      };
+      try {
+        await waitForValue(() => Promise.resolve(claimedOwn || undefined), {
+          what: 'the takeover to claim the job running here',
+          timeoutMs: 15_000,
+        });
+      } finally {
+        store.renew = renew;
+        store.claimStale = claimStale;
+      }
+      const final = await waitForEnd(extractor, job.id, 60_000);
+      const expected = expectedRecords(sim, site.site, site.sourceId, { types: TYPES }).upserts;
+      expect(final).toMatchObject({ state: 'completed', reason: null });
+      expect(final.counts).toMatchObject({ read: expected.size, produced: expected.size, duplicates: 0 });
+      // Run once: every output file fetched once (a second run would read the unfinished ones again).
+      const fetches = new Map<string, number>();
+      for (const e of exchanges)
+        if (e.path.endsWith('.ndjson')) fetches.set(e.path, (fetches.get(e.path) ?? 0) + 1);
+      expect([...fetches].filter(([, n]) => n > 1)).toEqual([]);
+      expect(sim.counters().exportsStarted).toBe(1);
+    });
   });
 
   it('resumes a cancelled job: the export is gone, so only the types not read completely are exported again', async () => {

@@ -9,7 +9,7 @@ import {
   LOADER_COLUMN_DDL,
 } from './ddl.ts';
 import { qualified } from './names.ts';
-import { inTransaction, toDatabaseError } from '@ehrflow/service/database';
+import { inTransaction, withClient } from '@ehrflow/service/database';
 import type { ColumnModel, TableModel } from './table-model.ts';
 
 /** A column as the database has it, with what the loader recorded about it. */
@@ -224,14 +224,11 @@ export async function migrate(
  * run time). Returns the plan; the caller migrates when it only adds columns.
  */
 export async function checkTable(pool: Pool, schema: string, model: TableModel): Promise<MigrationPlan> {
-  const client = await connect(pool);
-  try {
-    return planMigration(model, await readTable(client, schema, model.table));
-  } catch (err) {
-    throw toDatabaseError(err, 'table check');
-  } finally {
-    client.release();
-  }
+  return withClient(
+    () => pool.connect(),
+    'table check',
+    async (client) => planMigration(model, await readTable(client, schema, model.table)),
+  );
 }
 
 /** The `TABLE_INCOMPATIBLE` error for a list of problems: one line per table, column and change. */
@@ -305,14 +302,6 @@ async function recordColumns(client: PoolClient, schema: string, model: TableMod
          SET field_name = EXCLUDED.field_name, sql_type = EXCLUDED.sql_type, avro_type = EXCLUDED.avro_type, required = EXCLUDED.required`,
       [model.table, col.column, col.field, col.sqlType, col.avroType, col.required],
     );
-  }
-}
-
-async function connect(pool: Pool): Promise<PoolClient> {
-  try {
-    return await pool.connect();
-  } catch (err) {
-    throw toDatabaseError(err, 'connect');
   }
 }
 
