@@ -91,6 +91,8 @@ describe('loadBatch with deletions', () => {
         return Promise.resolve({ rows: [], rowCount: 1 });
       },
       release: () => undefined,
+      on: () => undefined,
+      removeListener: () => undefined,
     } as unknown as PoolClient;
     const pool = { connect: () => Promise.resolve(client) } as unknown as Pool;
     const written: { table: string; rows: LoadRow[] }[] = [];
