@@ -53,4 +53,5 @@ export {
   type RunningReceiverBase,
 } from './receiver-base.ts';
 export { createFolderPoller, type FolderPoller, type FolderPollerOptions } from './folder-poller.ts';
+export { START_WAIT_MS, waitAtStart, type StartWaitOptions } from './start-wait.ts';
 export { connectRedis, logTransportWarning, type RedisConnectOptions } from './transport.ts';

@@ -2,9 +2,11 @@ import type { Env } from '@ehrflow/config';
 import { createCodec, createRegistry, type Codec } from '@ehrflow/contracts';
 import { createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
+import type { Sleep } from '@ehrflow/resilience';
 import type { Redis } from 'ioredis';
 import type { ServiceMetrics } from './metrics.ts';
 import { createStageKafka, type StageKafkaSettings } from './stage-kafka.ts';
+import { waitAtStart } from './start-wait.ts';
 import { connectRedis } from './transport.ts';
 
 /** A running receiver, as its stage sees it. */
@@ -43,6 +45,14 @@ export interface ReceiverBaseOptions {
    */
   readonly kafka?: KafkaClient | undefined;
   readonly defaultClientId: string;
+  /**
+   * How long start-up waits for Redis and the registry when they do not answer (a receiver
+   * restarted during an outage); `START_WAIT_MS` by default. Permanent failures (a subject not
+   * registered) end start-up at once.
+   */
+  readonly startWaitMs?: number;
+  /** Injectable for tests. */
+  readonly sleep?: Sleep;
 }
 
 /** What a receiver opened; `close` undoes all of it, last opened first. */
@@ -68,8 +78,10 @@ export interface ReceiverBase {
 /**
  * What a receiver of outside data (MLLP, billing files) opens before it listens: a connected
  * Redis for its checkpoints and duplicate window, a registry codec with its subjects checked, and
- * the Kafka client its producers share. When a step fails, what was opened is closed again.
- * @throws PipelineError REDIS_UNAVAILABLE, SCHEMA_NOT_REGISTERED, REGISTRY_UNAVAILABLE
+ * the Kafka client its producers share. Redis or the registry not answering is waited out for
+ * `startWaitMs` (a receiver restarted during an outage starts once it is over, instead of exiting
+ * into a restart loop). When a step fails, what was opened is closed again.
+ * @throws PipelineError REDIS_UNAVAILABLE or REGISTRY_UNAVAILABLE (after the wait), SCHEMA_NOT_REGISTERED
  */
 export async function openReceiverBase(options: ReceiverBaseOptions): Promise<ReceiverBase> {
   const { logger, config } = options;
@@ -78,12 +90,17 @@ export async function openReceiverBase(options: ReceiverBaseOptions): Promise<Re
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   let stopped: Promise<void> | undefined;
+  const startWait = {
+    ...(options.startWaitMs === undefined ? {} : { windowMs: options.startWaitMs }),
+    ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+  };
   try {
     const redis = await connectRedis({
       url: config.REDIS_URL,
       env: options.env,
       logger,
       purpose: 'checkpoints and the duplicate window',
+      startWait,
       ...(options.autoPipelining === true ? { autoPipelining: true } : {}),
     });
     closers.push(() => redis.quit());
@@ -93,7 +110,8 @@ export async function openReceiverBase(options: ReceiverBaseOptions): Promise<Re
       onRefreshError: (err, subject) =>
         logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
     });
-    for (const subject of options.subjects) await codec.latestVersion(subject);
+    for (const subject of options.subjects)
+      await waitAtStart('registry', () => codec.latestVersion(subject), { logger, ...startWait });
     const kafka =
       options.kafka ??
       createStageKafka(config, { logger, defaultClientId: options.defaultClientId, env: options.env });

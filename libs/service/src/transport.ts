@@ -2,6 +2,7 @@ import { redisTls, type Env, type TlsWarning } from '@ehrflow/config';
 import { PipelineError } from '@ehrflow/errors';
 import type { Logger } from '@ehrflow/logging';
 import { Redis } from 'ioredis';
+import { waitAtStart, type StartWaitOptions } from './start-wait.ts';
 
 /**
  * Logs a transport warning of `@ehrflow/config` (`kafkaTls`, `redisTls`, `pgTls`) at warn level:
@@ -25,18 +26,31 @@ export interface RedisConnectOptions {
   readonly maxRetriesPerRequest?: number;
   /** Redis auto-pipelining (many small writes per event-loop turn). */
   readonly autoPipelining?: boolean;
+  /** How long an unreachable Redis is waited for (`waitAtStart`); `START_WAIT_MS` by default. */
+  readonly startWait?: Omit<StartWaitOptions, 'logger'>;
 }
 
 /**
  * The one Redis factory: TLS from `redisTls` of `@ehrflow/config` (its plaintext warning logged
- * unless `warn` is false), connected before it is returned.
- * @throws ConfigError from `redisTls`; PipelineError REDIS_UNAVAILABLE when the first connection fails.
+ * unless `warn` is false), connected before it is returned. It is called at start-up: a Redis that
+ * does not answer is waited for (`waitAtStart`) before REDIS_UNAVAILABLE is thrown.
+ * @throws ConfigError from `redisTls`; PipelineError REDIS_UNAVAILABLE when no connection is made.
  */
 export async function connectRedis(options: RedisConnectOptions): Promise<Redis> {
   const transport = redisTls(options.env);
   if (options.warn !== false) logTransportWarning(options.logger, transport.warning);
+  return waitAtStart('redis', () => connectOnce(options, transport.tls), {
+    logger: options.logger,
+    ...options.startWait,
+  });
+}
+
+async function connectOnce(
+  options: RedisConnectOptions,
+  tls: ReturnType<typeof redisTls>['tls'],
+): Promise<Redis> {
   const redis = new Redis(options.url, {
-    ...(transport.tls ? { tls: transport.tls } : {}),
+    ...(tls ? { tls } : {}),
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
     lazyConnect: true,
     ...(options.autoPipelining === true ? { enableAutoPipelining: true } : {}),

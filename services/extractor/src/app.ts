@@ -10,7 +10,7 @@ import {
 } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import type { Logger } from '@ehrflow/logging';
-import { connectRedis } from '@ehrflow/service';
+import { connectRedis, waitAtStart } from '@ehrflow/service';
 import { parseEnvelopeKeys } from '@ehrflow/phi';
 import { createDbPool } from './db-pool.ts';
 import type { ExtractorEnv } from './config.ts';
@@ -78,7 +78,7 @@ export async function buildExtractor(
     pool.on('error', (err) => logger.warn({ err: { name: err.name } }, 'idle database connection lost'));
     const store = createJobStore(pool, env.EXTRACTOR_DB_SCHEMA);
     opened.push(() => store.close());
-    await store.migrate();
+    await waitAtStart('database', () => store.migrate(), { logger });
 
     // Its plaintext warning was logged with the other transports' by extractorTransport.
     const redis = await connectRedis({
@@ -93,7 +93,13 @@ export async function buildExtractor(
 
     const registry = createRegistry({ url: env.SCHEMA_REGISTRY_URL });
     opened.push(() => registry.close());
-    await requireSubjects(registry, [env.EXTRACTOR_RAW_TOPIC, env.EXTRACTOR_JOBS_TOPIC]);
+    await waitAtStart(
+      'registry',
+      () => requireSubjects(registry, [env.EXTRACTOR_RAW_TOPIC, env.EXTRACTOR_JOBS_TOPIC]),
+      {
+        logger,
+      },
+    );
     const codec = createCodec(registry, {
       onRefreshError: (err, subject) =>
         logger.warn({ err, subject }, 'registry refresh failed; keeping the cached version'),
