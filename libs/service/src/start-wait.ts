@@ -45,7 +45,8 @@ export async function waitAtStart<T>(
         ),
     });
   } catch (err) {
-    if (isPipelineError(err) && err.code === 'RETRIES_EXHAUSTED' && err.cause !== undefined) throw err.cause;
+    if (isPipelineError(err) && err.code === 'RETRIES_EXHAUSTED' && err.cause instanceof Error)
+      throw err.cause;
     throw err;
   }
 }
