@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultInjector } from './faults.ts';
+import { ABSURD_RETRY_AFTER_SECONDS, FaultInjector } from './faults.ts';
 import { createSimulator, type Simulator } from './simulator.ts';
 import { downloadLines, exportHeaders, runExport, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
@@ -173,6 +173,27 @@ describe('fault knobs', () => {
       latency: { fixedMs: 0 },
       truncateProbability: 0,
     });
+  });
+
+  it('throttles in bursts of 429 with the Retry-After form set, unpredicted by the published limit', async () => {
+    sim = make();
+    const set = await sim.app.inject({
+      method: 'POST',
+      url: '/_admin/faults',
+      payload: { serverErrors: { every: 2, burst: 1, status: 429 }, retryAfter: 'absurd' },
+    });
+    expect(set.statusCode).toBe(200);
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await sim.app.inject({ url: '/site-a/fhir/Patient' }));
+    const throttled = answers.filter((res) => res.statusCode === 429);
+    expect(throttled).toHaveLength(2);
+    for (const res of throttled) expect(res.headers['retry-after']).toBe(String(ABSURD_RETRY_AFTER_SECONDS));
+    const refused = await sim.app.inject({
+      method: 'POST',
+      url: '/_admin/faults',
+      payload: { serverErrors: { status: 404 } },
+    });
+    expect(refused.statusCode).toBe(400);
   });
 
   it('revokes clients listed in a fault change', async () => {

@@ -33,7 +33,10 @@ export interface Faults {
   readonly resetProbability: number;
   /** Probability that an NDJSON file download ends cleanly but in the middle of a line. */
   readonly truncateProbability: number;
-  /** Every `every`-th request starts a burst of `burst` answers with `status` (0 = off). */
+  /**
+   * Every `every`-th request starts a burst of `burst` answers with `status` (0 = off): a 5xx, or
+   * 429 (throttling the published limit does not predict). 429 and 503 carry `Retry-After`.
+   */
   readonly serverErrors: { readonly every: number; readonly burst: number; readonly status: number };
   /** Extra delay before each bulk status poll answers. */
   readonly statusPollDelayMs: number;
@@ -238,7 +241,10 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
   const latency = obj.latency === undefined ? {} : record(obj.latency, 'faults.latency');
   const bursts = obj.serverErrors === undefined ? {} : record(obj.serverErrors, 'faults.serverErrors');
   const status =
-    optInteger(bursts.status, 'faults.serverErrors.status', 500, 599) ?? current.serverErrors.status;
+    optInteger(bursts.status, 'faults.serverErrors.status', 429, 599) ?? current.serverErrors.status;
+  // 429: a gateway throttling in bursts, whatever the published limit says.
+  if (status !== 429 && status < 500)
+    throw new RangeError('faults.serverErrors.status must be 429 or in [500, 599]');
   return {
     latency: {
       fixedMs: optNumber(latency.fixedMs, 'faults.latency.fixedMs', 0, 600_000) ?? current.latency.fixedMs,

@@ -5,6 +5,7 @@ export { JWT_BEARER } from './auth.ts';
 export type { ClientCounters, CountersSnapshot } from './counters.ts';
 export {
   ABSURD_RETRY_AFTER_SECONDS,
+  mergeFaults,
   NO_FAULTS,
   type DriftRule,
   type Faults,

@@ -35,7 +35,9 @@ export function installSiteHooks(app: FastifyInstance, ctx: SimContext): void {
     const injected = ctx.faults.nextServerError();
     if (injected !== undefined) {
       ctx.counters.add('serverErrorsInjected');
-      if (injected === 503) reply.header('Retry-After', ctx.faults.retryAfterValue(1, now));
+      if (injected === 503 || injected === 429)
+        reply.header('Retry-After', ctx.faults.retryAfterValue(1, now));
+      if (injected === 429) return sendOutcome(reply, 429, 'throttled', 'request rate limit exceeded');
       return sendOutcome(reply, injected, 'transient', 'simulated server error');
     }
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mergeFaults, NO_FAULTS } from '@ehrflow/ehr-sim';
 import {
   describeSchedule,
   drawSchedule,
@@ -23,6 +24,21 @@ describe('random fault schedules', () => {
     const b = drawSchedule('ci:1', DURATIONS, 30_000);
     expect(b).toEqual(a);
     expect(describeSchedule(b)).toEqual(describeSchedule(a));
+  });
+
+  it('draw only EHR faults the simulator accepts, and one burst setting at a time', () => {
+    let bursts = 0;
+    for (let i = 0; i < 300; i++) {
+      const schedule = drawSchedule(`accept:${i}`, DURATIONS, 30_000);
+      const ehr = schedule.steps.filter((step) => step.kind === 'ehr');
+      let faults = NO_FAULTS;
+      for (const step of ehr) faults = mergeFaults(faults, step.faults);
+      const withBursts = ehr.filter((step) => step.faults.serverErrors !== undefined);
+      expect(withBursts.length, schedule.seed).toBeLessThanOrEqual(1);
+      if (withBursts.length === 1) bursts++;
+    }
+    // Both burst faults (throttling 429s and 5xx) come up among the seeds.
+    expect(bursts).toBeGreaterThan(20);
   });
 
   it('differ between seeds and draw from both sides of the repertoire', () => {

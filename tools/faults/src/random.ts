@@ -77,9 +77,10 @@ const LINK_FAULTS: readonly ((r: Rng) => ProxyFault)[] = [
 ];
 
 /** Every EHR fault the schedule draws from, each a function of the random source. */
-const EHR_FAULTS: readonly { name: string; draw: (r: Rng) => FaultsInput }[] = [
+const EHR_FAULTS: readonly { name: string; sets?: 'serverErrors'; draw: (r: Rng) => FaultsInput }[] = [
   {
     name: 'rate limit with wrong hints',
+    sets: 'serverErrors',
     draw: (r) => ({
       serverErrors: { every: r.between(8, 20), burst: r.between(1, 3), status: 429 },
       retryAfter: RETRY_AFTER[r.int(RETRY_AFTER.length)],
@@ -87,6 +88,7 @@ const EHR_FAULTS: readonly { name: string; draw: (r: Rng) => FaultsInput }[] = [
   },
   {
     name: 'server errors',
+    sets: 'serverErrors',
     draw: (r) => ({ serverErrors: { every: r.between(10, 25), burst: r.between(1, 2), status: 503 } }),
   },
   { name: 'connection resets', draw: (r) => ({ resetProbability: 0.05 + r.int(16) / 100 }) },
@@ -129,7 +131,13 @@ export function drawSchedule(seed: string, durations: FaultDurations, windowMs: 
   const ehrCount = r.between(1, 3);
   for (let i = 0; i < ehrCount && pool.length > 0; i++) {
     const [pick] = pool.splice(r.int(pool.length), 1);
-    if (pick !== undefined) steps.push({ kind: 'ehr', name: pick.name, faults: pick.draw(r) });
+    if (pick === undefined) continue;
+    const faults = pick.draw(r);
+    steps.push({ kind: 'ehr', name: pick.name, faults });
+    // One burst setting at a time: a second draw of it would silently replace the first.
+    if (faults.serverErrors !== undefined) {
+      for (let j = pool.length - 1; j >= 0; j--) if (pool[j]?.sets === 'serverErrors') pool.splice(j, 1);
+    }
   }
   let at = r.between(1_000, Math.max(1_000, Math.floor(windowMs / 4)));
   if (r.int(4) === 0) {
