@@ -103,10 +103,12 @@ describe('the pipeline while its dependencies fail (CI variant of npm run faults
     SCENARIO_MS + 120_000,
   );
 
-  it(
-    'a random schedule from a fixed seed: the same invariants',
-    async () => {
-      const seed = 'ehrflow-faults-ci:3';
+  // :3 cuts mid-line, duplicates, a validator killed, the billing receiver killed; :0 error entries,
+  // a token revocation, PostgreSQL (and the registry with it) restarted, the MLLP receiver killed
+  // meanwhile; :17 throttling with absurd Retry-After hints, a revocation and an outage.
+  it.each(['ehrflow-faults-ci:3', 'ehrflow-faults-ci:0', 'ehrflow-faults-ci:17'])(
+    'a random schedule from the fixed seed %s: the same invariants',
+    async (seed) => {
       const schedule = drawSchedule(seed, DURATIONS, options.paceSeconds * 1000);
       // The schedule is printed (in the failure message) so a failing seed can be rerun.
       const row = await runScenario(randomScenario(schedule, 0), options);
