@@ -1,4 +1,9 @@
-import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
+import {
+  SOURCE_PARTS_HEADER,
+  SOURCE_RECORD_HEADER,
+  type QuarantineReason,
+  type RawEnvelope,
+} from '@ehrflow/contracts';
 import { recordIdOf } from '@ehrflow/fhir';
 import { encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { DriftObservation } from './drift-observation.ts';
@@ -53,15 +58,19 @@ export function wholeQuarantine(now: () => number) {
  * Validates each resource mapped from a source message by the FHIR path, as a derived FHIR
  * envelope of its own (record id from the resource, payload re-encrypted with the active key).
  * A resource the contract refuses is quarantined with the **original** envelope's record id and
- * payload, so a replay re-validates the whole message; `validHeaders` go on every valid outcome.
+ * payload, so a replay re-validates the whole message. Every valid outcome names its source
+ * record and how many parts it has (headers): reconciliation counts messages and sets, not parts.
  */
 export async function validateDerived(
   deps: DerivingDeps,
   input: Extract<RawInput, { envelope: RawEnvelope }>,
   resources: readonly DerivedResource[],
-  validHeaders?: Readonly<Record<string, string>>,
 ): Promise<Outcome[]> {
   const { envelope, position, key } = input;
+  const partsHeaders = {
+    [SOURCE_RECORD_HEADER]: envelope.recordId,
+    [SOURCE_PARTS_HEADER]: String(resources.length),
+  };
   const outcomes: Outcome[] = [];
   for (const [index, r] of resources.entries()) {
     const derived: RawEnvelope = {
@@ -90,8 +99,8 @@ export async function validateDerived(
               keyId: envelope.keyId,
             },
           }
-        : outcome.kind === 'valid' && validHeaders !== undefined
-          ? { ...outcome, headers: { ...outcome.headers, ...validHeaders } }
+        : outcome.kind === 'valid'
+          ? { ...outcome, headers: { ...outcome.headers, ...partsHeaders } }
           : outcome,
     );
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER, type QuarantineReason } from '@ehrflow/contracts';
+import type { QuarantineReason } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
 import { decryptPayload } from '@ehrflow/phi';
@@ -78,7 +78,6 @@ export function hl7FeedId(sourceId: string, view: Hl7View): string {
  */
 export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7Mapping }): DerivingValidator {
   const now = deps.now ?? Date.now;
-
   const quarantine = wholeQuarantine(now);
 
   return {
@@ -127,11 +126,7 @@ export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7M
           ),
         ];
       }
-      // Every part names its message and how many parts it has: reconciliation counts messages.
-      const outcomes = await validateDerived(deps, input, result.resources, {
-        [SOURCE_RECORD_HEADER]: envelope.recordId,
-        [SOURCE_PARTS_HEADER]: String(result.resources.length),
-      });
+      const outcomes = await validateDerived(deps, input, result.resources);
       if (outcomes.length === 0)
         return [
           quarantine(

@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  SOURCE_PARTS_HEADER,
-  SOURCE_RECORD_HEADER,
-  type QuarantineReason,
-  type RawEnvelope,
-} from '@ehrflow/contracts';
+import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { decryptPayload } from '@ehrflow/phi';
 import type { PhiLookup, X12Issue, X12Mapping } from '@ehrflow/x12';
@@ -99,12 +94,8 @@ export function createX12Validator(deps: DerivingDeps & { readonly mapping: X12M
           quarantine(origin, key, REASON[first.kind], first.position, `X12 ${label}: ${detail}`, drift),
         ];
       }
-      // Every resource names its transaction set and how many it has: reconciliation counts sets.
       // A resource refused by its contract keeps the whole original set for replay.
-      return validateDerived(deps, input, result.resources, {
-        [SOURCE_RECORD_HEADER]: envelope.recordId,
-        [SOURCE_PARTS_HEADER]: String(result.resources.length),
-      });
+      return validateDerived(deps, input, result.resources);
     },
   };
 }
