@@ -12,6 +12,10 @@ describe('declareMetrics', () => {
       seconds: metric.histogram('batch_seconds', 'Batch duration', [0.5, 2], 'resource_type'),
     });
     declared.records.inc({ outcome: 'loaded', resource_type: 'Patient' }, 2);
+    // Label names are typed from the table: one it does not declare does not compile.
+    // @ts-expect-error `source` is no label of `records`
+    const undeclared = () => declared.records.inc({ source: 'site-a' });
+    expect(typeof undeclared).toBe('function');
     declared.pending.set({}, 7);
     declared.seconds.observe({ resource_type: 'Patient' }, 1);
 

@@ -14,36 +14,28 @@ export interface MetricSpec<K extends MetricKind = MetricKind, L extends string 
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 
-/** A counter of a metric table; the label names follow the help text. */
-function counter<const L extends string = never>(
-  name: string,
-  help: string,
-  ...labels: L[]
-): MetricSpec<'counter', L> {
-  return { kind: 'counter', name, help, labels };
-}
-
-/** A gauge of a metric table; the label names follow the help text. */
-function gauge<const L extends string = never>(
-  name: string,
-  help: string,
-  ...labels: L[]
-): MetricSpec<'gauge', L> {
-  return { kind: 'gauge', name, help, labels };
-}
-
-/** A histogram of a metric table: its bucket bounds (seconds, bytes, …), then the label names. */
-function histogram<const L extends string = never>(
-  name: string,
-  help: string,
-  buckets: readonly number[],
-  ...labels: L[]
-): MetricSpec<'histogram', L> {
-  return { kind: 'histogram', name, help, labels, buckets };
-}
+/** The row builder of a kind without buckets: name, help text, then the label names. */
+const labelled =
+  <K extends 'counter' | 'gauge'>(kind: K) =>
+  <const L extends string = never>(name: string, help: string, ...labels: L[]): MetricSpec<K, L> => ({
+    kind,
+    name,
+    help,
+    labels,
+  });
 
 /** The rows of a metric table: `metric.counter(name, help, ...labels)` and the like. */
-export const metric = { counter, gauge, histogram } as const;
+export const metric = {
+  counter: labelled('counter'),
+  gauge: labelled('gauge'),
+  /** A histogram: its bucket bounds (seconds, bytes, …), then the label names. */
+  histogram: <const L extends string = never>(
+    name: string,
+    help: string,
+    buckets: readonly number[],
+    ...labels: L[]
+  ): MetricSpec<'histogram', L> => ({ kind: 'histogram', name, help, labels, buckets }),
+} as const;
 
 /** The metrics a table declares, each under its key, typed by its kind and label names. */
 export type DeclaredMetrics<T extends Readonly<Record<string, MetricSpec>>> = {
