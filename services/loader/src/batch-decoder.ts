@@ -4,7 +4,7 @@ import type { Logger } from '@ehrflow/logging';
 import type { KafkaMessage } from '@ehrflow/kafka';
 import type { Pool } from 'pg';
 import { headersOf } from './headers.ts';
-import type { BatchRecord, RejectedRecord } from './load-batch.ts';
+import type { BatchRecord, DecodedSlice, RejectedRecord } from './load-batch.ts';
 import { incompatible, migrate, writerSchemaChanges } from './migrate.ts';
 import { tableModelOf, type TableModel } from './table-model.ts';
 
@@ -30,11 +30,6 @@ export interface BatchDecoderDeps {
   readonly log: Logger;
   /** Told how many columns a run-time migration added. */
   readonly onMigrated: (columns: number) => void;
-}
-
-export interface DecodedSlice {
-  readonly records: BatchRecord[];
-  readonly rejected: RejectedRecord[];
 }
 
 /** Consumed messages of one partition, and what the loader calls its records in logs. */
