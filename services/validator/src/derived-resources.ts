@@ -6,7 +6,7 @@ import {
 } from '@ehrflow/contracts';
 import { recordIdOf } from '@ehrflow/fhir';
 import { encryptPayload, type Keyring } from '@ehrflow/phi';
-import type { DriftObservation } from './drift-observation.ts';
+import { mappingDrift, type DriftObservation, type MappingIssue } from './drift-observation.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
 
@@ -33,25 +33,48 @@ export interface DerivedResource {
   readonly resource: Record<string, unknown>;
 }
 
+/** Where a deriving path reports one mapping issue: its drift kind, feed, label and position. */
+export interface DriftPlace {
+  readonly kind: DriftObservation['kind'];
+  readonly sourceId: string;
+  /** Stands for the resource type when the issue has none (`HL7v2:ADT_A01`, `X12:837P`). */
+  readonly label: string;
+  readonly fieldPath: string;
+}
+
 /**
- * The quarantine outcome of a whole message or set, with no contract subject (the refusal came
- * before any contract was chosen).
+ * What a deriving path refuses with, stamped by `deps.now`: the quarantine of a whole message or
+ * set (no contract subject: the refusal came before any contract was chosen), and the drift its
+ * mapping issues are evidence of.
  */
-export function wholeQuarantine(now: () => number) {
-  return (
-    origin: QuarantineOrigin,
-    key: string | null,
-    reason: QuarantineReason,
-    fieldPath: string | null,
-    detail: string,
-    drift: DriftObservation[] = [],
-  ): Outcome => ({
-    kind: 'quarantined',
-    recordId: origin.recordId,
-    key: key ?? origin.recordId,
-    value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
-    drift,
-  });
+export function derivingOutcomes(deps: DerivingDeps) {
+  const now = deps.now ?? Date.now;
+  return {
+    quarantine: (
+      origin: QuarantineOrigin,
+      key: string | null,
+      reason: QuarantineReason,
+      fieldPath: string | null,
+      detail: string,
+      drift: DriftObservation[] = [],
+    ): Outcome => ({
+      kind: 'quarantined',
+      recordId: origin.recordId,
+      key: key ?? origin.recordId,
+      value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
+      drift,
+    }),
+    /** One drift observation per issue, at the offset of the message or set. */
+    drift: <I extends MappingIssue>(
+      issues: readonly I[],
+      offset: string,
+      placeOf: (issue: I) => DriftPlace,
+    ): DriftObservation[] =>
+      issues.map((issue) => {
+        const { kind, ...place } = placeOf(issue);
+        return mappingDrift(kind, issue, { ...place, offset, at: now() });
+      }),
+  };
 }
 
 /**
