@@ -6,7 +6,12 @@ import {
 } from '@ehrflow/contracts';
 import { recordIdOf } from '@ehrflow/fhir';
 import { encryptPayload, type Keyring } from '@ehrflow/phi';
-import { mappingDrift, type DriftObservation, type MappingIssue } from './drift-observation.ts';
+import {
+  mappingDrift,
+  type DriftObservation,
+  type DriftPlace,
+  type MappingIssue,
+} from './drift-observation.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
 
@@ -31,15 +36,6 @@ export interface DerivedResource {
   readonly resourceType: string;
   readonly id: string;
   readonly resource: Record<string, unknown>;
-}
-
-/** Where a deriving path reports one mapping issue: its drift kind, feed, label and position. */
-export interface DriftPlace {
-  readonly kind: DriftObservation['kind'];
-  readonly sourceId: string;
-  /** Stands for the resource type when the issue has none (`HL7v2:ADT_A01`, `X12:837P`). */
-  readonly label: string;
-  readonly fieldPath: string;
 }
 
 /**
@@ -69,11 +65,7 @@ export function derivingOutcomes(deps: DerivingDeps) {
       issues: readonly I[],
       offset: string,
       placeOf: (issue: I) => DriftPlace,
-    ): DriftObservation[] =>
-      issues.map((issue) => {
-        const { kind, ...place } = placeOf(issue);
-        return mappingDrift(kind, issue, { ...place, offset, at: now() });
-      }),
+    ): DriftObservation[] => issues.map((issue) => mappingDrift(issue, placeOf(issue), offset, now())),
   };
 }
 
