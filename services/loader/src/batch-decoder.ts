@@ -56,7 +56,7 @@ export async function decodeSlice(
   accept: (
     m: KafkaMessage,
     decoded: DecodedRecord<Record<string, unknown>>,
-  ) => Promise<BatchRecord | ErrorCode>,
+  ) => BatchRecord | ErrorCode | Promise<BatchRecord | ErrorCode>,
 ): Promise<DecodedSlice> {
   const { topic, partition } = slice;
   const records: BatchRecord[] = [];

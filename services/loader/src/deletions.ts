@@ -47,7 +47,7 @@ export interface DeletionDecoderDeps {
 export function createDeletionDecoder(deps: DeletionDecoderDeps) {
   return function decodeDeletions(topic: string, partition: number, messages: readonly KafkaMessage[]) {
     const slice = { topic, partition, messages, noun: 'deletion' };
-    return decodeSlice(deps.codec, deps.log, slice, async (m, { value, schemaId }) => {
+    return decodeSlice(deps.codec, deps.log, slice, (m, { value, schemaId }) => {
       if (!DELETION_FIELDS.every((f) => typeof value[f] === 'string' && value[f] !== ''))
         return 'SCHEMA_MISMATCH';
       if (!deps.served.has(value.resourceType as string)) return 'UNKNOWN_RESOURCE_TYPE';
