@@ -17,7 +17,15 @@ export {
   positiveInt,
   sourceId,
 } from './common.ts';
-export { consumerStageEnv, prefixedEnv, receiverStageEnv, workerEnv, type PrefixedEnv } from './stage-env.ts';
+export {
+  consumerStageEnv,
+  consumerStageTopics,
+  prefixedEnv,
+  receiverStageEnv,
+  type ConsumerStageDefaults,
+  type ConsumerStageTopics,
+  type PrefixedEnv,
+} from './stage-env.ts';
 export { z } from 'zod';
 export {
   kafkaTls,

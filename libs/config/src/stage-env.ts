@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveInt } from './common.ts';
+import { csv, pipelineEnv, positiveInt } from './common.ts';
 
 /**
  * Variables several services read, each under its own prefix (`VALIDATOR_MAX_BATCH`,
@@ -19,12 +19,34 @@ export function prefixedEnv<const P extends string, const T extends Record<strin
 }
 
 /**
- * A consumer stage (validator, redactor): its consumer group, delivery mode and the bounds of a
- * batch.
+ * Worker threads for a stage's per-record CPU work; 0 runs it on the main thread. Outputs and
+ * commits stay in input order per partition either way.
  */
-export const consumerStageEnv = <const P extends string>(prefix: P, groupId: string) =>
-  prefixedEnv(prefix, {
-    GROUP_ID: z.string().min(1).default(groupId),
+const workerFields = {
+  WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
+  /** Old-generation heap limit of each worker thread, in MB (V8's default when unset); a worker beyond it exits and its chunk is retried. */
+  WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
+};
+
+/** What a consumer stage's fragment is given: its default group and the resource types it serves by default. */
+export interface ConsumerStageDefaults {
+  readonly groupId: string;
+  /** Every contracted type, as a rule (`@ehrflow/contracts/manifest` RESOURCE_TYPES). */
+  readonly resourceTypes: readonly string[];
+}
+
+const RESOURCE_TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
+
+/**
+ * A per-type consumer stage (validator, redactor): the pipeline's variables (`pipelineEnv`) and,
+ * under the stage's prefix, its consumer group, delivery mode, the bounds
+ * of a batch, its worker threads, the resource types it serves and the topics every such stage
+ * shares (`ehr.valid.<Type>`, `ehr.quarantine`).
+ */
+export const consumerStageEnv = <const P extends string>(prefix: P, defaults: ConsumerStageDefaults) => ({
+  ...pipelineEnv,
+  ...prefixedEnv(prefix, {
+    GROUP_ID: z.string().min(1).default(defaults.groupId),
     /** Stable per replica: a restarted replica fences its previous self (transactional mode). */
     TRANSACTIONAL_ID: z.string().min(1).optional(),
     DELIVERY: z.enum(['at-least-once', 'transactional']).default('at-least-once'),
@@ -34,18 +56,37 @@ export const consumerStageEnv = <const P extends string>(prefix: P, groupId: str
      * and the next fetch waits until the batch is processed (metric `<stage>_consumer{stat="inFlightBytes"}`).
      */
     MAX_INFLIGHT_BYTES: positiveInt(4 * 1024 * 1024),
-  });
+    ...workerFields,
+    /** Comma-separated FHIR resource type names the stage serves. */
+    RESOURCE_TYPES: csv
+      .pipe(z.array(z.string().regex(RESOURCE_TYPE_NAME, 'must be FHIR resource type names')))
+      .default([...defaults.resourceTypes]),
+    /**
+     * `ehr.valid.<Type>` is this prefix plus the resource type (the contract subject adds
+     * `-value`); DELETE envelopes travel on this prefix plus `deletions`.
+     */
+    VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
+    QUARANTINE_TOPIC: z.string().min(1).default('ehr.quarantine'),
+  }),
+});
 
-/**
- * Worker threads for a stage's per-record CPU work; 0 runs it on the main thread. Outputs and
- * commits stay in input order per partition either way.
- */
-export const workerEnv = <const P extends string>(prefix: P) =>
-  prefixedEnv(prefix, {
-    WORKERS: z.coerce.number().int().nonnegative().max(16).default(0),
-    /** Old-generation heap limit of each worker thread, in MB (V8's default when unset); a worker beyond it exits and its chunk is retried. */
-    WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
-  });
+/** The topics every per-type consumer stage names (from `consumerStageEnv`). */
+export interface ConsumerStageTopics {
+  /** `ehr.valid.<Type>` is this prefix plus the resource type. */
+  readonly validPrefix: string;
+  readonly quarantine: string;
+}
+
+/** The shared topics of a consumer stage's validated configuration. */
+export function consumerStageTopics<P extends string>(
+  prefix: P,
+  config: Readonly<Record<`${P}_VALID_TOPIC_PREFIX` | `${P}_QUARANTINE_TOPIC`, string>>,
+): ConsumerStageTopics {
+  return {
+    validPrefix: config[`${prefix}_VALID_TOPIC_PREFIX`],
+    quarantine: config[`${prefix}_QUARANTINE_TOPIC`],
+  };
+}
 
 /**
  * A receiver (MLLP, X12 files): how long an identity is remembered for dedupe, the topics it

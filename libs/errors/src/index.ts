@@ -8,3 +8,4 @@ export {
   type ErrorContext,
   type PipelineErrorOptions,
 } from './pipeline-error.ts';
+export { TRANSIENT_NETWORK_CODES } from './network-codes.ts';

@@ -109,6 +109,12 @@ type Source =
       readonly fields: readonly FieldPlan[];
     };
 
+/** The source of one kind. */
+type SourceOf<K extends Source['kind']> = Extract<Source, { kind: K }>;
+
+/** A resource or a complex element of one, as parsed JSON. */
+type FhirObject = Readonly<Record<string, unknown>>;
+
 interface FieldPlan {
   readonly name: string;
   readonly required: boolean;
@@ -296,7 +302,7 @@ function mapResource(
   resourceType: FhirResourceType,
   policy: ContractPolicy,
   plans: readonly FieldPlan[],
-  resource: Readonly<Record<string, unknown>>,
+  resource: FhirObject,
   meta: MapMeta,
 ): MapResult {
   const issues: Issue[] = [];
@@ -319,12 +325,7 @@ function mapResource(
   return { record: blocked ? null : record, issues: unique };
 }
 
-function mapField(
-  plan: FieldPlan,
-  resource: Readonly<Record<string, unknown>>,
-  meta: MapMeta,
-  issues: Issue[],
-): MappedValue {
+function mapField(plan: FieldPlan, resource: FhirObject, meta: MapMeta, issues: Issue[]): MappedValue {
   const { source } = plan;
   switch (source.kind) {
     case 'pipeline':
@@ -339,8 +340,8 @@ function mapField(
 }
 
 function mapRecords(
-  source: Extract<Source, { kind: 'records' }>,
-  resource: Readonly<Record<string, unknown>>,
+  source: SourceOf<'records'>,
+  resource: FhirObject,
   meta: MapMeta,
   issues: Issue[],
 ): readonly MappedRecord[] {
@@ -352,7 +353,7 @@ function mapRecords(
     if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
     const record: Record<string, MappedValue> = {};
     for (const plan of source.fields) {
-      record[plan.name] = mapField(plan, item as Readonly<Record<string, unknown>>, meta, issues);
+      record[plan.name] = mapField(plan, item as FhirObject, meta, issues);
     }
     out.push(record);
   }
@@ -361,21 +362,15 @@ function mapRecords(
 
 function mapChoice(
   plan: FieldPlan,
-  source: Extract<Source, { kind: 'choice' }>,
-  resource: Readonly<Record<string, unknown>>,
+  source: SourceOf<'choice'>,
+  resource: FhirObject,
   issues: Issue[],
 ): MappedValue {
   const path = source.at;
   const present: string[] = [];
   for (const [name, suffix] of source.typed) if (Object.hasOwn(resource, name)) present.push(suffix);
   if (present.length > 1) {
-    issues.push({
-      kind: 'contract_violation',
-      path,
-      field: plan.name,
-      expected: 'one type',
-      observed: `${present.length} types`,
-    });
+    issues.push(violation(plan, path, 'one type', `${present.length} types`));
     return null;
   }
   if (present.length === 0 && plan.required)
@@ -385,8 +380,8 @@ function mapChoice(
 
 function mapPath(
   plan: FieldPlan,
-  source: Extract<Source, { kind: 'path' }>,
-  resource: Readonly<Record<string, unknown>>,
+  source: SourceOf<'path'>,
+  resource: FhirObject,
   issues: Issue[],
 ): MappedValue {
   const path = source.at;
@@ -403,13 +398,14 @@ function mapPath(
     }
     const out = convertValue(value as string | number | boolean, source);
     if (out === undefined) {
-      issues.push({
-        kind: 'contract_violation',
-        path,
-        field: plan.name,
-        expected: `Reference(${source.referenceTo ?? 'any'})`,
-        observed: 'a reference to another type or a non-literal reference',
-      });
+      issues.push(
+        violation(
+          plan,
+          path,
+          `Reference(${source.referenceTo ?? 'any'})`,
+          'a reference to another type or a non-literal reference',
+        ),
+      );
       rejected = true;
       continue;
     }
@@ -417,13 +413,7 @@ function mapPath(
   }
   if (plan.array) return converted;
   if (values.length > 1) {
-    issues.push({
-      kind: 'contract_violation',
-      path,
-      field: plan.name,
-      expected: 'one value',
-      observed: `${values.length} values`,
-    });
+    issues.push(violation(plan, path, 'one value', `${values.length} values`));
     return null;
   }
   if (converted.length === 0 && plan.required && !rejected)
@@ -431,10 +421,15 @@ function mapPath(
   return converted[0] ?? null;
 }
 
+/** A field breaking its contract at `path`: what the contract expects, and the kind of what was found. */
+function violation(plan: FieldPlan, path: string, expected: string, observed: string): Issue {
+  return { kind: 'contract_violation', path, field: plan.name, expected, observed };
+}
+
 /** Reference normalisation and self-references; undefined when a reference breaks `referenceTo`. */
 function convertValue(
   value: string | number | boolean,
-  source: Extract<Source, { kind: 'path' }>,
+  source: SourceOf<'path'>,
 ): string | number | boolean | undefined {
   if (typeof value !== 'string') return value;
   if (source.isReference) {

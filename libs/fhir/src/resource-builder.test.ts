@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readMappingFile, setPath, toFhirId } from './resource-builder.ts';
+import { fieldRuleProblems, readMappingFile, setPath, toFhirId } from './resource-builder.ts';
 
 describe('resource builder', () => {
   it('sets values at dotted and indexed paths, creating what is missing', () => {
@@ -28,5 +28,20 @@ describe('resource builder', () => {
         message: 'X12 mapping file could not be read as JSON',
       }),
     );
+  });
+
+  it('lists the problems of a field rule every format shares', () => {
+    const types = ['ST', 'DT'] as const;
+    const none = { name: 'sequence', value: undefined };
+    expect(fieldRuleProblems('f[0]', { path: 'birthDate', from: 'PID-7', type: 'DT' }, types, none)).toEqual(
+      [],
+    );
+    expect(fieldRuleProblems('f[1]', { path: 'gender', value: 'male', from: 'PID-8' }, types, none)).toEqual([
+      'f[1]: exactly one of from, value, template, sequence',
+      'f[1]: type must be one of ST, DT',
+    ]);
+    expect(fieldRuleProblems('f[2]', { path: 'item[x]' }, types, { name: 'sequence', value: true })).toEqual([
+      'f[2]: path item[x]',
+    ]);
   });
 });

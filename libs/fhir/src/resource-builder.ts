@@ -60,6 +60,30 @@ export function readMappingFile(path: string, format: string): unknown {
   }
 }
 
+/** A FHIR path a field rule fills: `name`, `identifier[0].value`. */
+const FIELD_PATH = /^[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*$/;
+
+/**
+ * The problems of a field rule that every format shares: exactly one source of its value
+ * (`from`, `value`, `template`, or the format's own `extra`), a FHIR path `setPath` can fill, and
+ * one of the format's data `types` wherever a value is read (`from`). Positions are the format's
+ * own to check.
+ */
+export function fieldRuleProblems<T extends string>(
+  where: string,
+  rule: MappingFieldRule<T>,
+  types: readonly T[],
+  extra: { readonly name: string; readonly value: unknown },
+): string[] {
+  const problems: string[] = [];
+  const sources = [rule.from, rule.value, rule.template, extra.value].filter((x) => x !== undefined);
+  if (sources.length !== 1) problems.push(`${where}: exactly one of from, value, template, ${extra.name}`);
+  if (!FIELD_PATH.test(rule.path)) problems.push(`${where}: path ${rule.path}`);
+  if (rule.from !== undefined && (rule.type === undefined || !types.includes(rule.type)))
+    problems.push(`${where}: type must be one of ${types.join(', ')}`);
+  return problems;
+}
+
 const FHIR_ID_UNSAFE = /[^A-Za-z0-9.-]/g;
 
 /** Text in the characters of a FHIR id: each other character becomes `-`. */

@@ -1,5 +1,6 @@
 import { PipelineError } from '@ehrflow/errors';
 import {
+  fieldRuleProblems,
   readMappingFile,
   setPath,
   toFhirId,
@@ -17,8 +18,8 @@ import type { Hl7View } from './message.ts';
  * every problem a message has against it is an {@link Hl7Issue} with a position, never a value.
  */
 
-export type Hl7Type = 'ST' | 'ID' | 'IS' | 'DT' | 'TS' | 'NM';
-const TYPES: ReadonlySet<string> = new Set(['ST', 'ID', 'IS', 'DT', 'TS', 'NM']);
+const HL7_TYPES = ['ST', 'ID', 'IS', 'DT', 'TS', 'NM'] as const;
+export type Hl7Type = (typeof HL7_TYPES)[number];
 
 interface FieldRule extends MappingFieldRule<Hl7Type> {
   readonly repeats?: boolean;
@@ -123,17 +124,10 @@ export function compileHl7Mapping(json: unknown): Hl7Mapping {
     for (const m of rule.id.matchAll(TEMPLATE_PART)) checkPosition(`resources.${type}.id`, m[1] as string);
     for (const [i, f] of rule.fields.entries()) {
       const where = `resources.${type}.fields[${i}]`;
-      const sources = [f.from, f.value, f.template, f.fromEvent].filter((x) => x !== undefined).length;
-      if (sources !== 1) problems.push(`${where}: exactly one of from, value, template, fromEvent`);
-      if (f.from !== undefined) {
-        checkPosition(where, f.from);
-        if (f.type === undefined || !TYPES.has(f.type))
-          problems.push(`${where}: type must be one of ${[...TYPES].join(', ')}`);
-      }
+      if (f.from !== undefined) checkPosition(where, f.from);
+      problems.push(...fieldRuleProblems(where, f, HL7_TYPES, { name: 'fromEvent', value: f.fromEvent }));
       for (const m of (f.template ?? '').matchAll(TEMPLATE_PART)) checkPosition(where, m[1] as string);
       for (const pos of Object.keys(f.when ?? {})) checkPosition(`${where}.when`, pos);
-      if (!/^[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*$/.test(f.path))
-        problems.push(`${where}: path ${f.path}`);
     }
   }
   for (const [type, rule] of Object.entries(file.messages)) {

@@ -1,18 +1,9 @@
-import { PipelineError, type ErrorContext } from '@ehrflow/errors';
+import { PipelineError, TRANSIENT_NETWORK_CODES, type ErrorContext } from '@ehrflow/errors';
 
-// Network failures worth another attempt: resets, refusals, DNS hiccups on a VPN, and undici's
-// connect/headers/body timeouts and socket errors.
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ENOTFOUND',
+// Network failures worth another attempt: the socket and DNS failures every client retries, and
+// undici's connect/headers/body timeouts and socket errors.
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  ...TRANSIENT_NETWORK_CODES,
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
@@ -37,7 +28,7 @@ export function networkErrorCode(err: unknown): string | undefined {
 export function fromNetworkError(err: unknown, context: ErrorContext): unknown {
   if (err instanceof PipelineError) return err;
   const code = networkErrorCode(err);
-  if (code === undefined || !TRANSIENT_NETWORK_CODES.has(code)) return err;
+  if (code === undefined || !TRANSIENT_CODES.has(code)) return err;
   return new PipelineError('HTTP_TRANSIENT', 'network failure talking to a source', {
     cause: err,
     context: { ...context, errorCode: code },

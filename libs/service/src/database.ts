@@ -1,17 +1,8 @@
-import { PipelineError, isPipelineError, isProgrammerError } from '@ehrflow/errors';
+import { PipelineError, TRANSIENT_NETWORK_CODES, isPipelineError, isProgrammerError } from '@ehrflow/errors';
 
 /** SQLSTATEs (or classes, by their first two characters) worth retrying: the database, not the data. */
 const TRANSIENT_STATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '57014']);
 const TRANSIENT_CLASSES = new Set(['08', '53']);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 interface PgErrorShape {
   readonly code?: unknown;
@@ -56,7 +47,7 @@ export function toDatabaseError(err: unknown, operation: string): unknown {
 
 function isTransient(err: unknown, code: string | undefined): boolean {
   if (code !== undefined) {
-    if (NETWORK_CODES.has(code)) return true;
+    if (TRANSIENT_NETWORK_CODES.has(code)) return true;
     if (/^[0-9A-Z]{5}$/.test(code))
       return TRANSIENT_STATES.has(code) || TRANSIENT_CLASSES.has(code.slice(0, 2));
   }

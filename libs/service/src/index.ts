@@ -12,6 +12,13 @@ export {
   type ServiceMetrics,
 } from './metrics.ts';
 export {
+  declareMetrics,
+  metric,
+  type DeclaredMetrics,
+  type MetricKind,
+  type MetricSpec,
+} from './metric-table.ts';
+export {
   ReadinessChecks,
   type ReadinessCheck,
   type ReadinessFailureListener,

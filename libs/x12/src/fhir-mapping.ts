@@ -1,6 +1,7 @@
 import { PipelineError } from '@ehrflow/errors';
 import {
   fhirIdCharacters,
+  fieldRuleProblems,
   readMappingFile,
   setPath,
   toFhirId,
@@ -22,8 +23,8 @@ import { tokenize, type X12Segment } from './tokenizer.ts';
  */
 
 /** AN text, ID code, R decimal, N0 integer, DT date CCYYMMDD, RD8 date range CCYYMMDD-CCYYMMDD. */
-export type X12Type = 'AN' | 'ID' | 'R' | 'N0' | 'DT' | 'RD8';
-const TYPES: ReadonlySet<string> = new Set(['AN', 'ID', 'R', 'N0', 'DT', 'RD8']);
+const X12_TYPES = ['AN', 'ID', 'R', 'N0', 'DT', 'RD8'] as const;
+export type X12Type = (typeof X12_TYPES)[number];
 
 interface FieldRule extends MappingFieldRule<X12Type> {
   /** For RD8: which end of the range. */
@@ -110,7 +111,6 @@ export interface X12Mapping extends FormatMapping<Buffer, X12MappingResult> {
 
 const POSITION = /^([A-Z][A-Z0-9]{1,2})(?:\[([A-Z0-9]{1,3})\])?-(\d{2})(?:\.(\d{1,2}))?$/;
 const TEMPLATE_PART = /\{([^}]+)\}/g;
-const PATH = /^[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*$/;
 
 /** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
 export function loadX12Mapping(path: string, phiOf?: PhiLookup): X12Mapping {
@@ -140,11 +140,7 @@ export function compileX12Mapping(json: unknown, phiOf?: PhiLookup): X12Mapping 
       ? [f.from]
       : [...(f.template ?? '').matchAll(TEMPLATE_PART)].map((m) => m[1] as string);
   const checkField = (where: string, resource: string, f: FieldRule, prefix: string) => {
-    const sources = [f.from, f.value, f.template, f.sequence].filter((x) => x !== undefined).length;
-    if (sources !== 1) problems.push(`${where}: exactly one of from, value, template, sequence`);
-    if (!PATH.test(f.path)) problems.push(`${where}: path`);
-    if (f.from !== undefined && (f.type === undefined || !TYPES.has(f.type)))
-      problems.push(`${where}: type must be one of ${[...TYPES].join(', ')}`);
+    problems.push(...fieldRuleProblems(where, f, X12_TYPES, { name: 'sequence', value: f.sequence }));
     for (const pos of positionsOf(f)) {
       if (!POSITION.test(pos)) {
         problems.push(`${where}: position ${pos} is not SEG[qualifier]-NN[.c]`);

@@ -8,7 +8,7 @@ import {
 import { type RetryPolicy } from '@ehrflow/resilience';
 import { request } from 'undici';
 import { resolveTokenUrls } from './source-discovery.ts';
-import type { DeclaredSource, SourceConfig } from './sources.ts';
+import { tokenEndpointOf, type DeclaredSource, type SourceConfig } from './sources.ts';
 
 export const CHECK_SOURCES_HELP = `Usage: node services/extractor/src/cli.ts check-sources [--source <id>]
 
@@ -73,13 +73,7 @@ async function checkOne(
   ];
   let token: string;
   try {
-    token = await requestToken({
-      sourceId: source.id,
-      tokenUrl: source.tokenUrl,
-      clientId: source.clientId,
-      auth: source.auth,
-      scopes: source.scopes,
-    });
+    token = await requestToken(tokenEndpointOf(source));
   } catch (err) {
     const mapped = fromNetworkError(err, { route: 'token' });
     lines.push(`source ${source.id}: FAILED token request: ${describe(mapped)}${hint(mapped)}`);

@@ -1,25 +1,73 @@
-import { createMetrics, type SafeCounter, type SafeGauge, type ServiceMetrics } from '@ehrflow/service';
+import {
+  createMetrics,
+  declareMetrics,
+  metric,
+  type DeclaredMetrics,
+  type ServiceMetrics,
+} from '@ehrflow/service';
 import type { HttpCounters } from '@ehrflow/http';
 
 /**
  * The extractor's Prometheus metrics. Labels are configured source ids, resource types, error
  * codes, priorities and job states only — never anything read from a record.
  */
-export interface ExtractorMetrics {
-  readonly service: ServiceMetrics;
-  readonly requests: SafeCounter<'source'>;
-  readonly retries: SafeCounter<'source'>;
-  readonly throttled: SafeCounter<'source'>;
-  readonly tokenRefreshes: SafeCounter<'source'>;
-  readonly produced: SafeCounter<'source' | 'resource_type' | 'kind'>;
-  readonly bytes: SafeCounter<'source' | 'resource_type'>;
-  readonly recordErrors: SafeCounter<'source' | 'code'>;
-  readonly jobs: SafeCounter<'source' | 'state' | 'reason'>;
-  readonly limiterGrants: SafeCounter<'source' | 'priority'>;
+export const EXTRACTOR_METRICS = {
+  requests: metric.counter('extractor_http_requests_total', 'Requests sent to sources', 'source'),
+  retries: metric.counter(
+    'extractor_http_retries_total',
+    'Requests retried after a transient failure or 429',
+    'source',
+  ),
+  throttled: metric.counter('extractor_http_throttled_total', 'Responses 429 from sources', 'source'),
+  tokenRefreshes: metric.counter('extractor_token_refreshes_total', 'Access token requests', 'source'),
+  produced: metric.counter(
+    'extractor_resources_produced_total',
+    'Envelopes acknowledged by Kafka',
+    'source',
+    'resource_type',
+    'kind',
+  ),
+  bytes: metric.counter(
+    'extractor_payload_bytes_total',
+    'Plaintext payload bytes produced',
+    'source',
+    'resource_type',
+  ),
+  recordErrors: metric.counter(
+    'extractor_record_errors_total',
+    'Records that could not be extracted',
+    'source',
+    'code',
+  ),
+  jobs: metric.counter(
+    'extractor_jobs_finished_total',
+    'Jobs reaching a final state',
+    'source',
+    'state',
+    'reason',
+  ),
+  limiterGrants: metric.counter(
+    'extractor_limiter_grants_total',
+    'Rate limiter grants by priority',
+    'source',
+    'priority',
+  ),
   /** The rate the shared limiter grants now (below the ceiling after 429s); one value for all replicas. */
-  readonly rateGranted: SafeGauge<'source'>;
+  rateGranted: metric.gauge(
+    'extractor_rate_granted_per_minute',
+    'Requests per minute the shared rate limiter grants a source now (429 share: throttled / requests)',
+    'source',
+  ),
   /** The configured ceiling: published limit × headroom. */
-  readonly rateCeiling: SafeGauge<'source'>;
+  rateCeiling: metric.gauge(
+    'extractor_rate_ceiling_per_minute',
+    'Configured rate ceiling of a source (published limit × headroom)',
+    'source',
+  ),
+};
+
+export interface ExtractorMetrics extends DeclaredMetrics<typeof EXTRACTOR_METRICS> {
+  readonly service: ServiceMetrics;
   /** Adds what a client's counters grew by since the last call for the same client key. */
   syncHttp(clientKey: object, sourceId: string, counters: HttpCounters): void;
   /** Adds what a source's token provider's refresh count grew by since the last call. */
@@ -30,53 +78,12 @@ export interface ExtractorMetrics {
 export function createExtractorMetrics(
   service: ServiceMetrics = createMetrics('extractor'),
 ): ExtractorMetrics {
-  const m = {
-    requests: service.counter('extractor_http_requests_total', 'Requests sent to sources', ['source']),
-    retries: service.counter(
-      'extractor_http_retries_total',
-      'Requests retried after a transient failure or 429',
-      ['source'],
-    ),
-    throttled: service.counter('extractor_http_throttled_total', 'Responses 429 from sources', ['source']),
-    tokenRefreshes: service.counter('extractor_token_refreshes_total', 'Access token requests', ['source']),
-  };
+  const m = declareMetrics(service, EXTRACTOR_METRICS);
   const seen = new WeakMap<object, HttpCounters>();
   const tokensSeen = new Map<string, number>();
   return {
     service,
     ...m,
-    produced: service.counter('extractor_resources_produced_total', 'Envelopes acknowledged by Kafka', [
-      'source',
-      'resource_type',
-      'kind',
-    ]),
-    bytes: service.counter('extractor_payload_bytes_total', 'Plaintext payload bytes produced', [
-      'source',
-      'resource_type',
-    ]),
-    recordErrors: service.counter('extractor_record_errors_total', 'Records that could not be extracted', [
-      'source',
-      'code',
-    ]),
-    jobs: service.counter('extractor_jobs_finished_total', 'Jobs reaching a final state', [
-      'source',
-      'state',
-      'reason',
-    ]),
-    limiterGrants: service.counter('extractor_limiter_grants_total', 'Rate limiter grants by priority', [
-      'source',
-      'priority',
-    ]),
-    rateGranted: service.gauge(
-      'extractor_rate_granted_per_minute',
-      'Requests per minute the shared rate limiter grants a source now (429 share: throttled / requests)',
-      ['source'],
-    ),
-    rateCeiling: service.gauge(
-      'extractor_rate_ceiling_per_minute',
-      'Configured rate ceiling of a source (published limit × headroom)',
-      ['source'],
-    ),
     syncHttp(clientKey, sourceId, counters) {
       const before = seen.get(clientKey) ?? {
         requests: 0,

@@ -13,7 +13,7 @@ import { createSemaphore, type RetryPolicy, type Semaphore } from '@ehrflow/resi
 import { decryptPayload, encryptPayload, type Keyring } from '@ehrflow/phi';
 import type { Redis } from 'ioredis';
 import type { ExtractorMetrics } from './metrics.ts';
-import type { SourceConfig } from './sources.ts';
+import { tokenEndpointOf, type SourceConfig } from './sources.ts';
 
 /**
  * What all jobs of one source share in this process: one token provider, one Redis-backed rate
@@ -58,11 +58,7 @@ export function createSourceRuntime(config: SourceConfig, options: SourceRuntime
   });
   const limiter = countingLimiter(shared, config.id, options.metrics);
   const tokenProvider = createTokenProvider({
-    sourceId: config.id,
-    tokenUrl: config.tokenUrl,
-    clientId: config.clientId,
-    auth: config.auth,
-    scopes: config.scopes,
+    ...tokenEndpointOf(config),
     skewMs: config.tokenSkewMs,
     redis,
     // Tokens shared between replicas through Redis travel encrypted with the PHI keyring.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, z, type ConfigProblem } from '@ehrflow/config';
 import { isR4ResourceType, r4ResourceTypes } from '@ehrflow/fhir';
-import { CLIENT_KEY_ALGS, readClientKey, type TokenAuth } from '@ehrflow/http';
+import { CLIENT_KEY_ALGS, readClientKey, type TokenAuth, type TokenEndpointOptions } from '@ehrflow/http';
 
 const jwtAuth = z.strictObject({
   method: z.literal('jwt'),
@@ -67,6 +67,19 @@ type SourceEntry = z.infer<typeof sourceSchema>;
 export interface SourceConfig extends Omit<SourceEntry, 'auth' | 'tokenUrl'> {
   readonly auth: TokenAuth;
   readonly tokenUrl: string;
+}
+
+/** Where and how a source's access tokens are requested (the token request and the token provider). */
+export function tokenEndpointOf(
+  source: SourceConfig,
+): Pick<TokenEndpointOptions, 'sourceId' | 'tokenUrl' | 'clientId' | 'auth' | 'scopes'> {
+  return {
+    sourceId: source.id,
+    tokenUrl: source.tokenUrl,
+    clientId: source.clientId,
+    auth: source.auth,
+    scopes: source.scopes,
+  };
 }
 
 /** A source as the file declares it: the token URL may still have to be discovered (`source-discovery.ts`). */

@@ -1,10 +1,10 @@
-import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
-import { isPipelineError } from '@ehrflow/errors';
+import type { Codec, DecodedRecord, SchemaRegistry } from '@ehrflow/contracts';
+import { isPipelineError, type ErrorCode } from '@ehrflow/errors';
 import type { Logger } from '@ehrflow/logging';
 import type { KafkaMessage } from '@ehrflow/kafka';
 import type { Pool } from 'pg';
 import { headersOf } from './headers.ts';
-import type { BatchRecord, RejectedRecord } from './load-batch.ts';
+import type { BatchRecord, DecodedSlice, RejectedRecord } from './load-batch.ts';
 import { incompatible, migrate, writerSchemaChanges } from './migrate.ts';
 import { tableModelOf, type TableModel } from './table-model.ts';
 
@@ -32,9 +32,61 @@ export interface BatchDecoderDeps {
   readonly onMigrated: (columns: number) => void;
 }
 
-export interface DecodedSlice {
-  readonly records: BatchRecord[];
-  readonly rejected: RejectedRecord[];
+/** Consumed messages of one partition, and what the loader calls its records in logs. */
+export interface MessageSlice {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+  /** `clean record`, `deletion`. */
+  readonly noun: string;
+}
+
+/**
+ * Decodes each message of a slice with its writer schema and hands it to `accept`, which returns
+ * the batch record or the code it is rejected with. A record without a value, one the codec
+ * refuses and one `accept` refuses (or throws a permanent error for) is returned as rejected
+ * (kept in `loader_rejects`), never dropped.
+ *
+ * @throws PipelineError retryable or TABLE_INCOMPATIBLE, from the codec or `accept`.
+ */
+export async function decodeSlice(
+  codec: Codec,
+  log: Logger,
+  slice: MessageSlice,
+  accept: (
+    m: KafkaMessage,
+    decoded: DecodedRecord<Record<string, unknown>>,
+  ) => BatchRecord | ErrorCode | Promise<BatchRecord | ErrorCode>,
+): Promise<DecodedSlice> {
+  const { topic, partition } = slice;
+  const records: BatchRecord[] = [];
+  const rejected: RejectedRecord[] = [];
+  const reject = (m: KafkaMessage, code: ErrorCode, schemaId: number | null): void => {
+    log.warn(
+      { topic, partition, offset: m.offset, code },
+      `${slice.noun} could not be loaded; kept in loader_rejects`,
+    );
+    rejected.push({ offset: m.offset, code, schemaId, raw: m.value });
+  };
+  for (const m of slice.messages) {
+    if (m.value === null) {
+      rejected.push({ offset: m.offset, code: 'PARSE_ERROR', schemaId: null, raw: null });
+      continue;
+    }
+    let decoded: DecodedRecord<Record<string, unknown>> | undefined;
+    try {
+      decoded = await codec.decode<Record<string, unknown>>(m.value);
+      const accepted = await accept(m, decoded);
+      if (typeof accepted === 'string') reject(m, accepted, decoded.schemaId);
+      else records.push(accepted);
+    } catch (err) {
+      if (!isPipelineError(err) || err.retryable || err.code === 'TABLE_INCOMPATIBLE') throw err;
+      // The wire format's schema id (magic byte, then 4 bytes) when the codec could not tell it.
+      const schemaId = decoded?.schemaId ?? (m.value.length >= 5 ? m.value.readUInt32BE(1) : null);
+      reject(m, err.code, schemaId);
+    }
+  }
+  return { records, rejected };
 }
 
 /**
@@ -67,41 +119,11 @@ export function createBatchDecoder(deps: BatchDecoderDeps) {
     state.checked.add(schemaId);
   }
 
-  return async function decode(
-    state: TopicState,
-    partition: number,
-    messages: readonly KafkaMessage[],
-  ): Promise<DecodedSlice> {
-    const records: BatchRecord[] = [];
-    const rejected: RejectedRecord[] = [];
-    for (const m of messages) {
-      if (m.value === null) {
-        rejected.push({ offset: m.offset, code: 'PARSE_ERROR', schemaId: null, raw: null });
-        continue;
-      }
-      try {
-        const d = await codec.decode<Record<string, unknown>>(m.value);
-        await checkWriterSchema(state, d.schemaId);
-        records.push({
-          offset: m.offset,
-          value: d.value,
-          headers: headersOf(m.headers),
-          schemaId: d.schemaId,
-        });
-      } catch (err) {
-        if (!isPipelineError(err) || err.retryable || err.code === 'TABLE_INCOMPATIBLE') throw err;
-        log.warn(
-          { topic: state.topic, partition, offset: m.offset, code: err.code },
-          'clean record could not be decoded; kept in loader_rejects',
-        );
-        rejected.push({
-          offset: m.offset,
-          code: err.code,
-          schemaId: m.value.length >= 5 ? m.value.readUInt32BE(1) : null,
-          raw: m.value,
-        });
-      }
-    }
-    return { records, rejected };
+  return function decode(state: TopicState, partition: number, messages: readonly KafkaMessage[]) {
+    const slice = { topic: state.topic, partition, messages, noun: 'clean record' };
+    return decodeSlice(codec, log, slice, async (m, d) => {
+      await checkWriterSchema(state, d.schemaId);
+      return { offset: m.offset, value: d.value, headers: headersOf(m.headers), schemaId: d.schemaId };
+    });
   };
 }

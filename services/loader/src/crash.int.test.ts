@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
+import { registerJson } from '@ehrflow/contracts/testing';
 import { migrate } from './migrate.ts';
 import { tableModelOf } from './table-model.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
-import { produceValues, register, testCodec, testKafka, testRegistry } from './testing/kafka.ts';
+import { produceValues, testCodec, testKafka, testRegistry } from './testing/kafka.ts';
 import { testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
 
 const suffix = uniqueSuffix();
@@ -31,7 +32,7 @@ describe('a loader killed mid-stream (SIGKILL) and restarted', () => {
     // One partition: record i sits at offset i, so a stored position names exactly which rows must exist.
     await createTopics(admin, [topic], 1);
     const schema = cleanPatientSchema();
-    await register(registry, subject, schema);
+    await registerJson(registry, subject, schema);
     db = testDatabase();
     // Tables first, so the audit trigger sees every write of the worker.
     await migrate(db.pool, db.schema, [{ model: tableModelOf('Patient', schema), source: { subject } }]);

@@ -8,9 +8,10 @@
 import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
+import { registerJson } from '@ehrflow/contracts/testing';
 import { startLoader, type Loader } from './loader.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
-import { produceValues, register, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
+import { produceValues, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
 import { deletion, schemaFile } from './testing/pipeline-fixtures.ts';
 import { testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
 
@@ -37,8 +38,8 @@ describe('deletions through the loader', () => {
     admin = kafka.kafkajs.admin();
     await admin.connect();
     await createTopics(admin, allTopics, 2);
-    for (const t of typeTopics) await register(registry, `${t}-value`, cleanPatientSchema());
-    await register(registry, `${deletionsTopic}-value`, schemaFile('pipeline/deletion.avsc'));
+    for (const t of typeTopics) await registerJson(registry, `${t}-value`, cleanPatientSchema());
+    await registerJson(registry, `${deletionsTopic}-value`, schemaFile('pipeline/deletion.avsc'));
     db = testDatabase();
   });
   afterAll(async () => {

@@ -1,10 +1,9 @@
 import { KIND_HEADER, contractOf, type Codec } from '@ehrflow/contracts';
-import { PipelineError, isPipelineError, type ErrorCode } from '@ehrflow/errors';
+import { PipelineError } from '@ehrflow/errors';
 import type { Logger } from '@ehrflow/logging';
 import type { KafkaMessage } from '@ehrflow/kafka';
 import { headersOf } from './headers.ts';
-import type { DecodedSlice } from './batch-decoder.ts';
-import type { BatchRecord } from './load-batch.ts';
+import { decodeSlice } from './batch-decoder.ts';
 import { REQUIRED_META_FIELDS } from './table-model.ts';
 
 /** Fields a deletion must carry for the loader to route, key and account for it. */
@@ -46,49 +45,18 @@ export interface DeletionDecoderDeps {
  * @throws PipelineError retryable (registry unavailable).
  */
 export function createDeletionDecoder(deps: DeletionDecoderDeps) {
-  return async function decodeDeletions(
-    topic: string,
-    partition: number,
-    messages: readonly KafkaMessage[],
-  ): Promise<DecodedSlice> {
-    const records: BatchRecord[] = [];
-    const rejected: DecodedSlice['rejected'] = [];
-    const reject = (m: KafkaMessage, code: ErrorCode, schemaId: number | null): void => {
-      deps.log.warn(
-        { topic, partition, offset: m.offset, code },
-        'deletion could not be loaded; kept in loader_rejects',
-      );
-      rejected.push({ offset: m.offset, code, schemaId, raw: m.value });
-    };
-    for (const m of messages) {
-      if (m.value === null) {
-        rejected.push({ offset: m.offset, code: 'PARSE_ERROR', schemaId: null, raw: null });
-        continue;
-      }
-      let decoded;
-      try {
-        decoded = await deps.codec.decode<Record<string, unknown>>(m.value);
-      } catch (err) {
-        if (!isPipelineError(err) || err.retryable) throw err;
-        reject(m, err.code, m.value.length >= 5 ? m.value.readUInt32BE(1) : null);
-        continue;
-      }
-      const v = decoded.value;
-      if (!DELETION_FIELDS.every((f) => typeof v[f] === 'string' && v[f] !== '')) {
-        reject(m, 'SCHEMA_MISMATCH', decoded.schemaId);
-        continue;
-      }
-      if (!deps.served.has(v.resourceType as string)) {
-        reject(m, 'UNKNOWN_RESOURCE_TYPE', decoded.schemaId);
-        continue;
-      }
-      records.push({
+  return function decodeDeletions(topic: string, partition: number, messages: readonly KafkaMessage[]) {
+    const slice = { topic, partition, messages, noun: 'deletion' };
+    return decodeSlice(deps.codec, deps.log, slice, (m, { value, schemaId }) => {
+      if (!DELETION_FIELDS.every((f) => typeof value[f] === 'string' && value[f] !== ''))
+        return 'SCHEMA_MISMATCH';
+      if (!deps.served.has(value.resourceType as string)) return 'UNKNOWN_RESOURCE_TYPE';
+      return {
         offset: m.offset,
-        value: v,
+        value,
         headers: { ...headersOf(m.headers), [KIND_HEADER]: 'DELETE' },
-        schemaId: decoded.schemaId,
-      });
-    }
-    return { records, rejected };
+        schemaId,
+      };
+    });
   };
 }

@@ -22,12 +22,16 @@ export interface RejectedRecord {
   readonly raw: Buffer | null;
 }
 
-/** Consecutive records of one partition, in offset order. */
-export interface PartitionBatch {
-  readonly topic: string;
-  readonly partition: number;
+/** The records of consumed messages, decoded, and those that could not be (in offset order). */
+export interface DecodedSlice {
   readonly records: readonly BatchRecord[];
   readonly rejected: readonly RejectedRecord[];
+}
+
+/** Consecutive records of one partition, in offset order. */
+export interface PartitionBatch extends DecodedSlice {
+  readonly topic: string;
+  readonly partition: number;
   /**
    * The offset after which the next batch starts, minus one: the last record's offset, or later
    * when transaction markers follow it (they occupy offsets too).

@@ -2,12 +2,13 @@ import { PipelineError } from '@ehrflow/errors';
 import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
+import { registerJson } from '@ehrflow/contracts/testing';
 import { loaderLag } from './lag.ts';
 import { startLoader, type Loader, type LoaderOptions } from './loader.ts';
 import { KIND_HEADER } from './rows.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
 import { schemaFile } from './testing/pipeline-fixtures.ts';
-import { produceValues, register, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
+import { produceValues, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
 import { testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
 
 const suffix = uniqueSuffix();
@@ -29,8 +30,8 @@ describe('loader against Kafka, the registry and PostgreSQL', () => {
     admin = kafka.kafkajs.admin();
     await admin.connect();
     await createTopics(admin, [topic, deletionsTopic], 3);
-    await register(registry, subject, cleanPatientSchema());
-    await register(registry, `${deletionsTopic}-value`, schemaFile('pipeline/deletion.avsc'));
+    await registerJson(registry, subject, cleanPatientSchema());
+    await registerJson(registry, `${deletionsTopic}-value`, schemaFile('pipeline/deletion.avsc'));
     db = testDatabase();
   });
   afterAll(async () => {
@@ -237,7 +238,7 @@ describe('loader against Kafka, the registry and PostgreSQL', () => {
     const group = `g-two-${suffix}`;
     const job = `job-two-${suffix}`;
     await createTopics(admin, [topic2], 3);
-    await register(registry, `${topic2}-value`, cleanPatientSchema());
+    await registerJson(registry, `${topic2}-value`, cleanPatientSchema());
     const produce = (from: number, n: number) =>
       produceValues(
         kafka,

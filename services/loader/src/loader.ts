@@ -9,7 +9,7 @@ import {
 } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import type { Pool } from 'pg';
-import { createBatchDecoder, type DecodedSlice, type TopicState } from './batch-decoder.ts';
+import { createBatchDecoder, type TopicState } from './batch-decoder.ts';
 import { checkDeletionSchema, createDeletionDecoder } from './deletions.ts';
 import {
   BATCH_OUTCOMES,
@@ -18,6 +18,7 @@ import {
   type BatchOutcome,
   type BeforeCommit,
   type BatchRecord,
+  type DecodedSlice,
   type PartitionBatch,
 } from './load-batch.ts';
 import { createMarkerPositions } from './marker-positions.ts';
@@ -273,13 +274,11 @@ export async function startLoader(options: LoaderOptions): Promise<Loader> {
       const started = Date.now();
       let outcome: BatchOutcome;
       try {
-        const { records, rejected } = await route.decode(partition, messages);
         // The chunk ends where the fetch ends, transaction markers after the last record included.
         const chunk: PartitionBatch = {
           topic,
           partition,
-          records,
-          rejected,
+          ...(await route.decode(partition, messages)),
           lastOffset: (BigInt(commit.offset) - 1n).toString(),
         };
         outcome = await loadBatch(

@@ -2,9 +2,10 @@ import { isPipelineError } from '@ehrflow/errors';
 import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
+import { registerJson } from '@ehrflow/contracts/testing';
 import { startLoader, type Loader } from './loader.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
-import { produceValues, register, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
+import { produceValues, testCodec, testKafka, testLogger, testRegistry } from './testing/kafka.ts';
 import { testDatabase, uniqueSuffix, type TestDatabase } from './testing/pg.ts';
 
 const suffix = uniqueSuffix();
@@ -26,7 +27,7 @@ describe('schema evolution of the clean tables', () => {
     admin = kafka.kafkajs.admin();
     await admin.connect();
     await createTopics(admin, [topic], 1);
-    await register(registry, subject, cleanPatientSchema());
+    await registerJson(registry, subject, cleanPatientSchema());
     db = testDatabase();
   });
   afterAll(async () => {
@@ -77,7 +78,7 @@ describe('schema evolution of the clean tables', () => {
     await first.stop();
     expect(await columns()).not.toHaveProperty('ethnicity_code');
 
-    await register(registry, subject, cleanPatientSchema([ethnicity]));
+    await registerJson(registry, subject, cleanPatientSchema([ethnicity]));
     const loader = await start();
     expect(loader.migration.added).toEqual([{ table: 'patient', column: 'ethnicity_code' }]);
     expect((await columns()).ethnicity_code).toBe('text');
@@ -109,7 +110,7 @@ describe('schema evolution of the clean tables', () => {
 
   it('adds a column at run time when records of a newer registered version arrive', async () => {
     const loader = await start();
-    await register(registry, subject, cleanPatientSchema([ethnicity, smoker]));
+    await registerJson(registry, subject, cleanPatientSchema([ethnicity, smoker]));
     await produceValues(kafka, testCodec(registry), topic, [
       cleanPatient({ logicalId: 'm2', versionId: '1', ethnicityCode: null, smokerSince: 1_700_000_000_000 }),
     ]);
@@ -123,7 +124,7 @@ describe('schema evolution of the clean tables', () => {
 
   async function refusal(schema: unknown): Promise<string> {
     await registry.setCompatibility(subject, 'NONE');
-    await register(registry, subject, schema);
+    await registerJson(registry, subject, schema);
     try {
       const loader = await start();
       await loader.stop();

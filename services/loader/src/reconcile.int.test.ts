@@ -1,13 +1,13 @@
 import type { Admin } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopics, deleteTopics, waitFor } from '@ehrflow/testing';
+import { registerJson } from '@ehrflow/contracts/testing';
 import { runCli } from './cli.ts';
 import { startLoader } from './loader.ts';
 import { pipelineTopics, reconcile, type ReconcileDeps, type ReconcileResult } from './reconcile.ts';
 import { cleanPatient, cleanPatientSchema } from './testing/clean-fixtures.ts';
 import {
   produceValues,
-  register,
   testCodec,
   testKafka,
   testLogger,
@@ -56,13 +56,13 @@ describe('reconciliation per job', () => {
     admin = kafka.kafkajs.admin();
     await admin.connect();
     await createTopics(admin, allTopics, 2);
-    await register(registry, `${topics.raw}-value`, schemaFile('pipeline/raw-envelope.avsc'));
-    await register(registry, `${topics.jobs}-value`, schemaFile('pipeline/job-event.avsc'));
-    await register(registry, `${topics.quarantine}-value`, schemaFile('pipeline/quarantine-record.avsc'));
-    await register(registry, `${topics.valid.Patient}-value`, schemaFile('fhir/Patient.avsc'));
-    await register(registry, `${topics.clean.Patient}-value`, cleanPatientSchema());
+    await registerJson(registry, `${topics.raw}-value`, schemaFile('pipeline/raw-envelope.avsc'));
+    await registerJson(registry, `${topics.jobs}-value`, schemaFile('pipeline/job-event.avsc'));
+    await registerJson(registry, `${topics.quarantine}-value`, schemaFile('pipeline/quarantine-record.avsc'));
+    await registerJson(registry, `${topics.valid.Patient}-value`, schemaFile('fhir/Patient.avsc'));
+    await registerJson(registry, `${topics.clean.Patient}-value`, cleanPatientSchema());
     for (const t of [deletionTopics.valid, deletionTopics.clean])
-      await register(registry, `${t}-value`, schemaFile('pipeline/deletion.avsc'));
+      await registerJson(registry, `${t}-value`, schemaFile('pipeline/deletion.avsc'));
     db = testDatabase();
     const codec = testCodec(registry);
     const put = (topic: string | undefined, values: Record<string, unknown>[]) =>

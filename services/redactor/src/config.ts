@@ -1,12 +1,11 @@
 import {
   consumerStageEnv,
-  csv,
+  consumerStageTopics,
   loadConfig,
   nonNegativeInt,
-  pipelineEnv,
   positiveInt,
-  workerEnv,
   z,
+  type ConsumerStageTopics,
   type Env,
 } from '@ehrflow/config';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
@@ -15,22 +14,14 @@ import { DEFAULT_COMPILED_PATIENTS, DEFAULT_POLICY } from '@ehrflow/deid';
 /** The resource types the redactor serves unless `REDACTOR_RESOURCE_TYPES` narrows them: every contract. */
 export const DEFAULT_RESOURCE_TYPES = RESOURCE_TYPES;
 
-const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
-
 /**
  * Redactor settings. Topic names are configurable so tests (and a second deployment on one
  * cluster) run on their own topics; the defaults are the product's topic names.
  */
 export const redactorEnv = z.object({
-  ...pipelineEnv,
-  ...consumerStageEnv('REDACTOR', 'ehrflow-redactor'),
-  /** `ehr.valid.<Type>` is this prefix plus the resource type; the subject adds `-value`. */
-  REDACTOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
+  /** Worker threads here do de-identification (the per-record CPU work after decryption). */
+  ...consumerStageEnv('REDACTOR', { groupId: 'ehrflow-redactor', resourceTypes: DEFAULT_RESOURCE_TYPES }),
   REDACTOR_CLEAN_TOPIC_PREFIX: z.string().min(1).default('ehr.clean.'),
-  REDACTOR_QUARANTINE_TOPIC: z.string().min(1).default('ehr.quarantine'),
-  REDACTOR_RESOURCE_TYPES: csv
-    .pipe(z.array(z.string().regex(RESOURCE_TYPE, 'must be FHIR resource type names')))
-    .default([...DEFAULT_RESOURCE_TYPES]),
   /**
    * Patients whose identifiers this process remembers (in memory) to scrub the notes of their
    * other records. 0 turns the directory off: then no patient is known and the free text of every
@@ -52,8 +43,6 @@ export const redactorEnv = z.object({
   REDACTOR_DIRECTORY_KEY_PREFIX: z.string().min(1).default('ehrflow:redactor:directory:'),
   /** Expiry of a patient's digests after their last Patient record (default 90 days). */
   REDACTOR_DIRECTORY_TTL_SECONDS: positiveInt(90 * 24 * 3600),
-  /** Worker threads for de-identification (the per-record CPU work after decryption). */
-  ...workerEnv('REDACTOR'),
   /** A built-in policy name (`safe-harbor`, `limited-data-set`) or a path to a policy JSON file. */
   REDACTOR_POLICY: z.string().min(1).default(DEFAULT_POLICY),
 });
@@ -66,16 +55,11 @@ export function loadRedactorConfig(env: Env): RedactorConfig {
 }
 
 /** Topic names of one redactor deployment. */
-export interface RedactorTopics {
-  readonly validPrefix: string;
+export interface RedactorTopics extends ConsumerStageTopics {
+  /** `ehr.clean.<Type>` is this prefix plus the resource type. */
   readonly cleanPrefix: string;
-  readonly quarantine: string;
 }
 
 export function topicsOf(config: RedactorConfig): RedactorTopics {
-  return {
-    validPrefix: config.REDACTOR_VALID_TOPIC_PREFIX,
-    cleanPrefix: config.REDACTOR_CLEAN_TOPIC_PREFIX,
-    quarantine: config.REDACTOR_QUARANTINE_TOPIC,
-  };
+  return { ...consumerStageTopics('REDACTOR', config), cleanPrefix: config.REDACTOR_CLEAN_TOPIC_PREFIX };
 }

@@ -13,18 +13,13 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  canonicalText,
-  createCodec,
-  createRegistry,
-  type Codec,
-  type SchemaRegistry,
-} from '@ehrflow/contracts';
+import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
+import { localRegistry, registerJson } from '@ehrflow/contracts/testing';
 import { checkSafeHarbor, leakScan } from '@ehrflow/deid';
 import { createKafka, createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { createKeyring, encryptField, parseKeyring } from '@ehrflow/phi';
-import { waitFor } from '@ehrflow/testing';
+import { localStack, waitFor } from '@ehrflow/testing';
 import { loadRedactorConfig } from './config.ts';
 import { startRedactor, type RunningRedactor } from './service.ts';
 import {
@@ -42,9 +37,7 @@ import {
 } from './testing/fixtures.ts';
 
 const run = promisify(execFile);
-const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const { brokers: BROKERS, registryUrl: REGISTRY_URL, redisUrl: REDIS_URL } = localStack();
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
 
@@ -187,14 +180,9 @@ beforeAll(async () => {
     waitForLeaders: true,
   });
   await admin.disconnect();
-  registry = createRegistry({ url: REGISTRY_URL });
-  for (const type of types)
-    await registry.register(`${validPrefix}${type}-value`, canonicalText(contractJson(type)));
-  await registry.register(
-    `${quarantineTopic}-value`,
-    canonicalText(pipelineSchemaJson('quarantine-record.avsc')),
-  );
-  codec = createCodec(registry);
+  ({ registry, codec } = localRegistry());
+  for (const type of types) await registerJson(registry, `${validPrefix}${type}-value`, contractJson(type));
+  await registerJson(registry, `${quarantineTopic}-value`, pipelineSchemaJson('quarantine-record.avsc'));
   producer = createProducer({ kafka, codec, logger });
   await producer.connect();
 });

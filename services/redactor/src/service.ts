@@ -20,7 +20,13 @@ import {
 } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, parsePseudonymKey } from '@ehrflow/phi';
-import { connectRedis, createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
+import {
+  connectRedis,
+  createStageKafka,
+  runConsumerStage,
+  type ConsumerStage,
+  type ServiceMetrics,
+} from '@ehrflow/service';
 import { planCleanSchemas, verifyCleanSchemas, type CleanPlan } from './clean-schemas.ts';
 import { topicsOf, type RedactorConfig } from './config.ts';
 import { createDecryptor, type Decryptor } from './decrypt.ts';
@@ -52,21 +58,16 @@ export interface RedactorOptions {
   readonly now?: () => Date;
 }
 
-/** A running redactor. */
-export interface RunningRedactor {
+/** A running redactor: a consumer stage (`done`, `ready`, `stop`) with its plans and directory. */
+export interface RunningRedactor extends ConsumerStage {
   readonly plan: CleanPlan;
   readonly deletions: DeletionPlan;
-  /** Settles when consumption ends: resolves after `stop()`, rejects on a permanent failure. */
-  readonly done: Promise<void>;
-  ready(): boolean;
   /**
    * Whether the shared patient directory's Redis answers (true without one). While it does not,
    * every chunk waits on REDIS_UNAVAILABLE retries: the stage takes no record, so `/readyz` says so.
    */
   directoryReachable(): Promise<boolean>;
   stats(): ConsumerStats;
-  /** Drains: the in-flight chunk finishes and commits, then the consumer leaves and disconnects. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -219,10 +220,9 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     },
   });
   return {
+    ...stage,
     plan,
     deletions: deletionPlan,
-    done: stage.done,
-    ready: stage.ready,
     directoryReachable: () =>
       redis === undefined
         ? Promise.resolve(true)
@@ -231,7 +231,6 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
             () => false,
           ),
     stats: () => runner.stats(),
-    stop: stage.stop,
   };
 }
 

@@ -1,40 +1,27 @@
 import {
   booleanFlag,
   consumerStageEnv,
-  csv,
+  consumerStageTopics,
   loadConfig,
   nonNegativeInt,
-  pipelineEnv,
   positiveInt,
-  workerEnv,
   z,
+  type ConsumerStageTopics,
   type Env,
 } from '@ehrflow/config';
 import { deletionsTopicOf } from '@ehrflow/contracts';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import type { DeliveryMode } from '@ehrflow/kafka';
 
-/** The resource types the validator serves unless `VALIDATOR_RESOURCE_TYPES` narrows them: every contract. */
-export const DEFAULT_RESOURCE_TYPES = RESOURCE_TYPES;
-
 /**
  * Validator settings. Topic names are configurable so tests (and a second deployment on one
  * cluster) can run on their own topics; the defaults are the product's topic names.
  */
 export const validatorEnv = z.object({
-  ...pipelineEnv,
-  ...consumerStageEnv('VALIDATOR', 'ehrflow-validator'),
-  /** Worker threads for FHIR envelopes (decrypt, parse, map, check, seal). */
-  ...workerEnv('VALIDATOR'),
+  /** Worker threads here take FHIR envelopes (decrypt, parse, map, check, seal). */
+  ...consumerStageEnv('VALIDATOR', { groupId: 'ehrflow-validator', resourceTypes: RESOURCE_TYPES }),
   VALIDATOR_RAW_TOPIC: z.string().min(1).default('ehr.raw'),
-  /**
-   * `ehr.valid.<Type>` is this prefix plus the resource type; the contract subject adds `-value`.
-   * DELETE envelopes go to this prefix plus `deletions`.
-   */
-  VALIDATOR_VALID_TOPIC_PREFIX: z.string().min(1).default('ehr.valid.'),
-  VALIDATOR_QUARANTINE_TOPIC: z.string().min(1).default('ehr.quarantine'),
   VALIDATOR_DRIFT_TOPIC: z.string().min(1).default('ehr.drift'),
-  VALIDATOR_RESOURCE_TYPES: csv.default([...DEFAULT_RESOURCE_TYPES]),
   /** How long a contract version is used before the registry is asked again (steward workflow). */
   VALIDATOR_SCHEMA_REFRESH_MS: positiveInt(30_000),
   VALIDATOR_MAX_PAYLOAD_BYTES: positiveInt(4 * 1024 * 1024),
@@ -77,21 +64,18 @@ export function loadValidatorConfig(env: Env): ValidatorConfig {
 }
 
 /** Names of the topics one validator reads and writes. */
-export interface ValidatorTopics {
+export interface ValidatorTopics extends ConsumerStageTopics {
   readonly raw: string;
-  readonly validPrefix: string;
   /** `<validPrefix>deletions` (`ehr.valid.deletions`): the deletions sources reported (subject `<topic>-value`). */
   readonly deletions: string;
-  readonly quarantine: string;
   readonly drift: string;
 }
 
 export function topicsOf(config: ValidatorConfig): ValidatorTopics {
   return {
+    ...consumerStageTopics('VALIDATOR', config),
     raw: config.VALIDATOR_RAW_TOPIC,
-    validPrefix: config.VALIDATOR_VALID_TOPIC_PREFIX,
     deletions: deletionsTopicOf(config.VALIDATOR_VALID_TOPIC_PREFIX),
-    quarantine: config.VALIDATOR_QUARANTINE_TOPIC,
     drift: config.VALIDATOR_DRIFT_TOPIC,
   };
 }

@@ -1,7 +1,17 @@
-import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
+import {
+  SOURCE_PARTS_HEADER,
+  SOURCE_RECORD_HEADER,
+  type QuarantineReason,
+  type RawEnvelope,
+} from '@ehrflow/contracts';
 import { recordIdOf } from '@ehrflow/fhir';
 import { encryptPayload, type Keyring } from '@ehrflow/phi';
-import type { DriftObservation } from './drift-observation.ts';
+import {
+  mappingDrift,
+  type DriftObservation,
+  type DriftPlace,
+  type MappingIssue,
+} from './drift-observation.ts';
 import { quarantineRecord, type QuarantineOrigin } from './quarantine.ts';
 import type { Outcome, RawInput, RecordValidator } from './validate-record.ts';
 
@@ -29,39 +39,53 @@ export interface DerivedResource {
 }
 
 /**
- * The quarantine outcome of a whole message or set, with no contract subject (the refusal came
- * before any contract was chosen).
+ * What a deriving path refuses with, stamped by `deps.now`: the quarantine of a whole message or
+ * set (no contract subject: the refusal came before any contract was chosen), and the drift its
+ * mapping issues are evidence of.
  */
-export function wholeQuarantine(now: () => number) {
-  return (
-    origin: QuarantineOrigin,
-    key: string | null,
-    reason: QuarantineReason,
-    fieldPath: string | null,
-    detail: string,
-    drift: DriftObservation[] = [],
-  ): Outcome => ({
-    kind: 'quarantined',
-    recordId: origin.recordId,
-    key: key ?? origin.recordId,
-    value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
-    drift,
-  });
+export function derivingOutcomes(deps: DerivingDeps) {
+  const now = deps.now ?? Date.now;
+  return {
+    quarantine: (
+      origin: QuarantineOrigin,
+      key: string | null,
+      reason: QuarantineReason,
+      fieldPath: string | null,
+      detail: string,
+      drift: DriftObservation[] = [],
+    ): Outcome => ({
+      kind: 'quarantined',
+      recordId: origin.recordId,
+      key: key ?? origin.recordId,
+      value: quarantineRecord(origin, { reason, fieldPath, detail, subject: null, version: null }, now()),
+      drift,
+    }),
+    /** One drift observation per issue, at the offset of the message or set. */
+    drift: <I extends MappingIssue>(
+      issues: readonly I[],
+      offset: string,
+      placeOf: (issue: I) => DriftPlace,
+    ): DriftObservation[] => issues.map((issue) => mappingDrift(issue, placeOf(issue), offset, now())),
+  };
 }
 
 /**
  * Validates each resource mapped from a source message by the FHIR path, as a derived FHIR
  * envelope of its own (record id from the resource, payload re-encrypted with the active key).
  * A resource the contract refuses is quarantined with the **original** envelope's record id and
- * payload, so a replay re-validates the whole message; `validHeaders` go on every valid outcome.
+ * payload, so a replay re-validates the whole message. Every valid outcome names its source
+ * record and how many parts it has (headers): reconciliation counts messages and sets, not parts.
  */
 export async function validateDerived(
   deps: DerivingDeps,
   input: Extract<RawInput, { envelope: RawEnvelope }>,
   resources: readonly DerivedResource[],
-  validHeaders?: Readonly<Record<string, string>>,
 ): Promise<Outcome[]> {
   const { envelope, position, key } = input;
+  const partsHeaders = {
+    [SOURCE_RECORD_HEADER]: envelope.recordId,
+    [SOURCE_PARTS_HEADER]: String(resources.length),
+  };
   const outcomes: Outcome[] = [];
   for (const [index, r] of resources.entries()) {
     const derived: RawEnvelope = {
@@ -90,8 +114,8 @@ export async function validateDerived(
               keyId: envelope.keyId,
             },
           }
-        : outcome.kind === 'valid' && validHeaders !== undefined
-          ? { ...outcome, headers: { ...outcome.headers, ...validHeaders } }
+        : outcome.kind === 'valid'
+          ? { ...outcome, headers: { ...outcome.headers, ...partsHeaders } }
           : outcome,
     );
   }

@@ -29,31 +29,35 @@ export interface MappingIssue {
   readonly observed: string | null;
 }
 
+/** Where a raw format's path reports one mapping issue: its drift kind, feed, label and position. */
+export interface DriftPlace {
+  readonly kind: DriftKind;
+  readonly sourceId: string;
+  /** Stands for the resource type when the issue has none (`HL7v2:ADT_A01`, `X12:837P`). */
+  readonly label: string;
+  readonly fieldPath: string;
+}
+
 /**
- * Drift a raw format's mapping found in one message or transaction set, before any contract
- * applies (no subject, no version). `label` stands for the resource type when the issue has none.
+ * Drift a raw format's mapping found in one message or transaction set (at `offset`), before any
+ * contract applies (no subject, no version).
  */
 export function mappingDrift(
-  kind: DriftKind,
   issue: MappingIssue,
-  at: {
-    readonly sourceId: string;
-    readonly label: string;
-    readonly fieldPath: string;
-    readonly offset: string;
-    readonly at: number;
-  },
+  place: DriftPlace,
+  offset: string,
+  at: number,
 ): DriftObservation {
   return {
-    kind,
-    sourceId: at.sourceId,
-    resourceType: issue.resourceType ?? at.label,
+    kind: place.kind,
+    sourceId: place.sourceId,
+    resourceType: issue.resourceType ?? place.label,
     subject: null,
     version: null,
-    fieldPath: at.fieldPath,
+    fieldPath: place.fieldPath,
     expectedType: issue.expected,
     observedType: issue.observed,
-    offset: at.offset,
-    at: at.at,
+    offset,
+    at,
   };
 }

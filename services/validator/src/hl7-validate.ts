@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { SOURCE_PARTS_HEADER, SOURCE_RECORD_HEADER, type QuarantineReason } from '@ehrflow/contracts';
+import type { QuarantineReason } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { parseHl7, type Hl7Issue, type Hl7Mapping, type Hl7View } from '@ehrflow/hl7';
 import { decryptPayload } from '@ehrflow/phi';
 import { isOperationalField } from '@ehrflow/scrubber';
-import { mappingDrift, type DriftObservation } from './drift-observation.ts';
+import type { DriftObservation } from './drift-observation.ts';
 import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
-import { validateDerived, wholeQuarantine } from './derived-resources.ts';
+import { derivingOutcomes, validateDerived } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
 
 const REASON: Readonly<Record<Hl7Issue['kind'], QuarantineReason>> = {
@@ -77,9 +77,7 @@ export function hl7FeedId(sourceId: string, view: Hl7View): string {
  * replay re-validates the whole message.
  */
 export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7Mapping }): DerivingValidator {
-  const now = deps.now ?? Date.now;
-
-  const quarantine = wholeQuarantine(now);
+  const { quarantine, drift: driftOf } = derivingOutcomes(deps);
 
   return {
     async validate(input) {
@@ -96,15 +94,12 @@ export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7M
       const label = messageLabel(view);
       const feed = hl7FeedId(envelope.sourceId, view);
       const result = deps.mapping.map(view);
-      const drift = result.issues.map((issue) =>
-        mappingDrift(DRIFT[issue.kind], issue, {
-          sourceId: feed,
-          label,
-          fieldPath: issue.position,
-          offset: position.offset,
-          at: now(),
-        }),
-      );
+      const drift = driftOf(result.issues, position.offset, (issue) => ({
+        kind: DRIFT[issue.kind],
+        sourceId: feed,
+        label,
+        fieldPath: issue.position,
+      }));
       const blocking = result.issues.filter((i) => i.blocking);
       if (blocking.length > 0) {
         const first = [...blocking].sort(
@@ -127,11 +122,7 @@ export function createHl7Validator(deps: DerivingDeps & { readonly mapping: Hl7M
           ),
         ];
       }
-      // Every part names its message and how many parts it has: reconciliation counts messages.
-      const outcomes = await validateDerived(deps, input, result.resources, {
-        [SOURCE_RECORD_HEADER]: envelope.recordId,
-        [SOURCE_PARTS_HEADER]: String(result.resources.length),
-      });
+      const outcomes = await validateDerived(deps, input, result.resources);
       if (outcomes.length === 0)
         return [
           quarantine(

@@ -1,17 +1,34 @@
 import { isR4ResourceType } from '@ehrflow/fhir';
-import type { SafeCounter, SafeGauge, ServiceMetrics } from '@ehrflow/service';
+import { declareMetrics, metric, type DeclaredMetrics, type ServiceMetrics } from '@ehrflow/service';
 
 /** The validator's own metrics (the consumer runner's counters are exported as gauges). */
-export interface ValidatorMetrics {
+export const VALIDATOR_METRICS = {
   /** Outcomes: valid, deletion (a DELETE envelope to ehr.valid.deletions), quarantined, schema_mismatch. */
-  readonly records: SafeCounter<'outcome' | 'resource_type'>;
-  readonly quarantined: SafeCounter<'reason' | 'resource_type'>;
+  records: metric.counter(
+    'validator_records_total',
+    'Raw records validated, by outcome',
+    'outcome',
+    'resource_type',
+  ),
+  quarantined: metric.counter(
+    'validator_quarantined_total',
+    'Records quarantined, by reason',
+    'reason',
+    'resource_type',
+  ),
   /** One series per drift kind: missing_field, unexpected_field, type_changed, fill_rate_drop, unknown_resource_type. */
-  readonly drift: SafeCounter<'kind' | 'resource_type'>;
-  readonly driftEvents: SafeCounter<'kind'>;
-  readonly alerts: SafeCounter<'sink' | 'result'>;
-  readonly consumer: SafeGauge<'stat'>;
-}
+  drift: metric.counter(
+    'validator_drift_observations_total',
+    'Records showing drift, by kind',
+    'kind',
+    'resource_type',
+  ),
+  driftEvents: metric.counter('validator_drift_events_total', 'Drift events produced to ehr.drift', 'kind'),
+  alerts: metric.counter('validator_alerts_total', 'Alerts handed to sinks', 'sink', 'result'),
+  consumer: metric.gauge('validator_consumer', 'Consumer runner counters', 'stat'),
+};
+
+export type ValidatorMetrics = DeclaredMetrics<typeof VALIDATOR_METRICS>;
 
 /**
  * A resource type as a metric label: FHIR R4 type names only (at most 146 series), anything else
@@ -22,23 +39,5 @@ export function typeLabel(resourceType: string | null): string {
 }
 
 export function createValidatorMetrics(metrics: ServiceMetrics): ValidatorMetrics {
-  return {
-    records: metrics.counter('validator_records_total', 'Raw records validated, by outcome', [
-      'outcome',
-      'resource_type',
-    ]),
-    quarantined: metrics.counter('validator_quarantined_total', 'Records quarantined, by reason', [
-      'reason',
-      'resource_type',
-    ]),
-    drift: metrics.counter('validator_drift_observations_total', 'Records showing drift, by kind', [
-      'kind',
-      'resource_type',
-    ]),
-    driftEvents: metrics.counter('validator_drift_events_total', 'Drift events produced to ehr.drift', [
-      'kind',
-    ]),
-    alerts: metrics.counter('validator_alerts_total', 'Alerts handed to sinks', ['sink', 'result']),
-    consumer: metrics.gauge('validator_consumer', 'Consumer runner counters', ['stat']),
-  };
+  return declareMetrics(metrics, VALIDATOR_METRICS);
 }

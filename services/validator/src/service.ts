@@ -22,7 +22,12 @@ import {
 } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
 import { parseKeyring, type Keyring } from '@ehrflow/phi';
-import { createStageKafka, runConsumerStage, type ServiceMetrics } from '@ehrflow/service';
+import {
+  createStageKafka,
+  runConsumerStage,
+  type ConsumerStage,
+  type ServiceMetrics,
+} from '@ehrflow/service';
 import type { AlertSink } from './alerts/alert.ts';
 import { createAlertManager, type AlertManager } from './alerts/alert-manager.ts';
 import { createFileAlertSink } from './alerts/file-sink.ts';
@@ -277,15 +282,13 @@ export async function buildValidator(options: BuildOptions): Promise<ValidatorPa
   };
 }
 
-/** A running validator. */
-export interface RunningValidator {
+/**
+ * A running validator: a consumer stage whose `stop` also flushes drift events and alerts before
+ * it disconnects.
+ */
+export interface RunningValidator extends ConsumerStage {
   readonly parts: ValidatorParts;
   readonly runner: ConsumerRunner;
-  /** Settles when consumption ends: resolves after `stop()`, rejects on a permanent failure. */
-  readonly done: Promise<void>;
-  ready(): boolean;
-  /** Drains: stops consuming (in-flight chunk commits), flushes drift events and alerts, disconnects. */
-  stop(): Promise<void>;
 }
 
 /** Builds the validator and starts consuming `ehr.raw`. */
@@ -313,5 +316,5 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
       await parts.close();
     },
   });
-  return { parts, runner, done: stage.done, ready: stage.ready, stop: stage.stop };
+  return { ...stage, parts, runner };
 }

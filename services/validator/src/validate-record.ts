@@ -383,6 +383,12 @@ function codeOf(err: unknown): string {
 }
 
 /** The drift kind an issue is evidence of; contract violations are quarantine reasons, not drift. */
+const DRIFT_OF: Readonly<Partial<Record<Issue['kind'], DriftObservation['kind']>>> = {
+  missing_required: 'missing_field',
+  type_mismatch: 'type_changed',
+  unexpected_field: 'unexpected_field',
+};
+
 function driftOf(
   issue: Issue,
   sourceId: string,
@@ -390,22 +396,16 @@ function driftOf(
   offset: string,
   at: number,
 ): DriftObservation[] {
-  const kind =
-    issue.kind === 'missing_required'
-      ? 'missing_field'
-      : issue.kind === 'type_mismatch'
-        ? 'type_changed'
-        : issue.kind === 'unexpected_field'
-          ? 'unexpected_field'
-          : undefined;
+  const kind = DRIFT_OF[issue.kind];
   if (kind === undefined) return [];
+  const { resourceType, subject, version } = active;
   return [
     {
       kind,
       sourceId,
-      resourceType: active.resourceType,
-      subject: active.subject,
-      version: active.version,
+      resourceType,
+      subject,
+      version,
       fieldPath: issue.path,
       expectedType: issue.expected ?? null,
       observedType: issue.observed ?? null,

@@ -1,17 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  SOURCE_PARTS_HEADER,
-  SOURCE_RECORD_HEADER,
-  type QuarantineReason,
-  type RawEnvelope,
-} from '@ehrflow/contracts';
+import type { QuarantineReason, RawEnvelope } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
 import { decryptPayload } from '@ehrflow/phi';
 import type { PhiLookup, X12Issue, X12Mapping } from '@ehrflow/x12';
-import { mappingDrift, type DriftObservation } from './drift-observation.ts';
+import type { DriftObservation } from './drift-observation.ts';
 import type { DerivingDeps, DerivingValidator } from './derived-resources.ts';
-import { validateDerived, wholeQuarantine } from './derived-resources.ts';
+import { derivingOutcomes, validateDerived } from './derived-resources.ts';
 import { originOf } from './quarantine.ts';
 
 const REASON: Readonly<Record<X12Issue['kind'], QuarantineReason>> = {
@@ -59,8 +54,7 @@ export function contractPhiLookup(schemasDir: string): PhiLookup {
  * keep the original set (encrypted), so a replay re-validates it whole.
  */
 export function createX12Validator(deps: DerivingDeps & { readonly mapping: X12Mapping }): DerivingValidator {
-  const now = deps.now ?? Date.now;
-  const quarantine = wholeQuarantine(now);
+  const { quarantine, drift: driftOf } = derivingOutcomes(deps);
 
   return {
     async validate(input) {
@@ -77,15 +71,12 @@ export function createX12Validator(deps: DerivingDeps & { readonly mapping: X12M
         ];
       }
       const result = deps.mapping.map(payload);
-      const drift = result.issues.map((issue) =>
-        mappingDrift(DRIFT[issue.kind], issue, {
-          sourceId: envelope.sourceId,
-          label,
-          fieldPath: `${label} ${issue.position}`,
-          offset: position.offset,
-          at: now(),
-        }),
-      );
+      const drift = driftOf(result.issues, position.offset, (issue) => ({
+        kind: DRIFT[issue.kind],
+        sourceId: envelope.sourceId,
+        label,
+        fieldPath: `${label} ${issue.position}`,
+      }));
       if (result.issues.length > 0) {
         const first = result.issues[0] as X12Issue;
         const detail = result.issues
@@ -99,12 +90,8 @@ export function createX12Validator(deps: DerivingDeps & { readonly mapping: X12M
           quarantine(origin, key, REASON[first.kind], first.position, `X12 ${label}: ${detail}`, drift),
         ];
       }
-      // Every resource names its transaction set and how many it has: reconciliation counts sets.
       // A resource refused by its contract keeps the whole original set for replay.
-      return validateDerived(deps, input, result.resources, {
-        [SOURCE_RECORD_HEADER]: envelope.recordId,
-        [SOURCE_PARTS_HEADER]: String(result.resources.length),
-      });
+      return validateDerived(deps, input, result.resources);
     },
   };
 }

@@ -14,12 +14,12 @@ import { cleanRecord, type SchemaJson } from './clean-records.ts';
 import { cleanSchemaFromContract } from '@ehrflow/loader/testing/clean-fixtures.ts';
 import {
   produceValues,
-  register,
   testCodec,
   testKafka,
   testLogger,
   testRegistry,
 } from '@ehrflow/loader/testing/kafka.ts';
+import { registerJson } from '@ehrflow/contracts/testing';
 import { TEST_DATABASE_URL, uniqueSuffix } from '@ehrflow/loader/testing/pg.ts';
 
 const { values: args } = parseArgs({
@@ -58,7 +58,7 @@ const pool = new pg.Pool({
 await admin.connect();
 try {
   await createTopics(admin, [topic], 3);
-  await register(registry, subject, schemaJson);
+  await registerJson(registry, subject, schemaJson);
   const records = Array.from({ length: ROWS }, (_, i) => record(i));
   await produceValues(kafka, testCodec(registry), topic, records, { key: (_v, i) => `patient-${i % 500}` });
   const end = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);

@@ -11,9 +11,8 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { billingTotals, type BillingTotals, type ReconcileResult } from '@ehrflow/loader';
 import type { ReconcileJson } from './reconcile-cli.ts';
-import { startChild, type Child } from './child.ts';
-import { serviceNodeOptions, sumMetric, waitForServiceReady } from './services.ts';
-import { freePort, REPO_ROOT } from '@ehrflow/testing';
+import type { Child } from './child.ts';
+import { startReceiver, sumMetric } from './services.ts';
 import {
   ODD_DELIMITERS,
   syntheticInterchange,
@@ -63,14 +62,10 @@ export async function startBillingReceiver(options: {
   const inbox = join(options.dir, 'inbox');
   const outbox = join(options.dir, 'outbox');
   await mkdir(inbox, { recursive: true });
-  const httpPort = options.httpPort ?? (await freePort());
-  const child = await startChild({
+  const started = await startReceiver({
+    ...options,
     name: 'billing-receiver',
-    args: [join(REPO_ROOT, 'services', 'billing-receiver', 'src', 'main.ts')],
-    env: {
-      ...options.env,
-      NODE_OPTIONS: serviceNodeOptions('billing-receiver', options.env.NODE_OPTIONS),
-      HTTP_PORT: String(httpPort),
+    vars: {
       X12_SOURCE_ID: options.sourceId,
       X12_INBOX_DIR: inbox,
       X12_OUTBOX_DIR: outbox,
@@ -79,14 +74,9 @@ export async function startBillingReceiver(options: {
       X12_RAW_TOPIC: options.topics.raw,
       X12_QUARANTINE_TOPIC: options.topics.quarantine,
       X12_TRANSACTIONAL_ID: options.transactionalId,
-      ALERT_FILE: options.alertFile,
     },
-    logFile: join(options.logDir, 'billing-receiver.log'),
-    cwd: REPO_ROOT,
   });
-  const url = `http://127.0.0.1:${httpPort}`;
-  await waitForServiceReady({ name: 'billing-receiver', url, child }, 60_000, options.logDir);
-  return { child, httpPort, url, sourceId: options.sourceId, inbox, outbox };
+  return { ...started, sourceId: options.sourceId, inbox, outbox };
 }
 
 /** What was dropped and what the pipeline should make of it. */

@@ -7,8 +7,8 @@
 import { join } from 'node:path';
 import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { MllpSender, runFeed, seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
-import { startChild, type Child } from './child.ts';
-import { serviceNodeOptions, sumMetric, waitForServiceReady } from './services.ts';
+import type { Child } from './child.ts';
+import { startReceiver, sumMetric } from './services.ts';
 import { freePort, REPO_ROOT } from '@ehrflow/testing';
 
 /** Canary patients planted in the feed: one in a clean message, one after the drift switch. */
@@ -72,28 +72,19 @@ export async function startHl7Receiver(options: {
   readonly httpPort?: number;
 }): Promise<Hl7Receiver> {
   const port = options.port ?? (await freePort());
-  const httpPort = options.httpPort ?? (await freePort());
-  const child = await startChild({
+  const started = await startReceiver({
+    ...options,
     name: 'mllp-receiver',
-    args: [join(REPO_ROOT, 'services', 'mllp-receiver', 'src', 'main.ts')],
-    env: {
-      ...options.env,
-      NODE_OPTIONS: serviceNodeOptions('mllp-receiver', options.env.NODE_OPTIONS),
-      HTTP_PORT: String(httpPort),
+    vars: {
       MLLP_SOURCE_ID: options.sourceId,
       MLLP_PORT: String(port),
       MLLP_HOST: '127.0.0.1',
       MLLP_RAW_TOPIC: options.topics.raw,
       MLLP_QUARANTINE_TOPIC: options.topics.quarantine,
       MLLP_TRANSACTIONAL_ID: options.transactionalId,
-      ALERT_FILE: options.alertFile,
     },
-    logFile: join(options.logDir, 'mllp-receiver.log'),
-    cwd: REPO_ROOT,
   });
-  const url = `http://127.0.0.1:${httpPort}`;
-  await waitForServiceReady({ name: 'mllp-receiver', url, child }, 60_000, options.logDir);
-  return { child, port, httpPort, url, sourceId: options.sourceId, jobId: `mllp:${options.sourceId}` };
+  return { ...started, port, sourceId: options.sourceId, jobId: `mllp:${options.sourceId}` };
 }
 
 /** What the senders saw, and what the mapping makes of what was ACKed. */

@@ -153,6 +153,47 @@ export async function startPipelineService(
   return handle;
 }
 
+/** What a receiver (mllp-receiver, billing-receiver) is started with. */
+export interface ReceiverLaunch {
+  readonly name: 'mllp-receiver' | 'billing-receiver';
+  /** Shared variables (Kafka, registry, Redis, keys); `NODE_OPTIONS` gets the service's heap options. */
+  readonly env: NodeJS.ProcessEnv;
+  /** The receiver's own variables (source, topics, transactional id, ...). */
+  readonly vars: Readonly<Record<string, string>>;
+  /** HTTP port; a restart passes the port of the receiver it replaces. */
+  readonly httpPort?: number;
+  readonly logDir: string;
+  readonly alertFile: string;
+}
+
+/**
+ * Starts a receiver as a child process (its log `<logDir>/<name>.log`, alerts to `alertFile`) and
+ * waits up to a minute until it answers `/readyz`; a receiver that exits or never gets ready is
+ * stopped and fails the start.
+ */
+export async function startReceiver(
+  launch: ReceiverLaunch,
+): Promise<{ child: Child; httpPort: number; url: string }> {
+  const { name } = launch;
+  const httpPort = launch.httpPort ?? (await freePort());
+  const child = await startChild({
+    name,
+    args: [join(REPO_ROOT, 'services', name, 'src', 'main.ts')],
+    env: {
+      ...launch.env,
+      NODE_OPTIONS: serviceNodeOptions(name, launch.env.NODE_OPTIONS),
+      HTTP_PORT: String(httpPort),
+      ...launch.vars,
+      ALERT_FILE: launch.alertFile,
+    },
+    logFile: join(launch.logDir, `${name}.log`),
+    cwd: REPO_ROOT,
+  });
+  const url = `http://127.0.0.1:${httpPort}`;
+  await waitForServiceReady({ name, url, child }, 60_000, launch.logDir);
+  return { child, httpPort, url };
+}
+
 /** Stops services in pipeline order (the source first, so downstream can drain what is in flight). */
 export async function stopPipelineServices(handles: ReadonlyMap<ServiceName, ServiceHandle>): Promise<void> {
   for (const name of SERVICE_NAMES) await handles.get(name)?.child.stop(20_000);

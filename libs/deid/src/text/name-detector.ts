@@ -77,12 +77,8 @@ const MAX_NAME_TOKENS = 4;
 /** Surname particles: part of the name before a name ("van Banes", "de la Cruz"). */
 const PARTICLES = words('van von der den de da del della di du la le bin ibn al el st ter');
 
-const TITLE = 1;
-const ROLE = 2;
-const LABEL = 4;
-const CONTACT = 8;
-const STOP_WORD = 16;
-const CREDENTIAL = 32;
+/** The context lists a word is in, one bit per list (a word can be in several). */
+const [TITLE, ROLE, LABEL, CONTACT, STOP_WORD, CREDENTIAL] = [1, 2, 4, 8, 16, 32] as const;
 /** Titles, roles, labels, contact and stop words: the context of a name, never a name themselves. */
 const ANY_CONTEXT = TITLE | ROLE | LABEL | CONTACT | STOP_WORD;
 /** Every context list in one map: one look-up per word instead of six. */

@@ -32,12 +32,8 @@ function compound(key: string): boolean {
   return key.includes('-') || key.includes("'");
 }
 
-const DICTIONARY = 1;
-const COMMON = 2;
-const GIVEN = 4;
-const ENGLISH = 8;
-const RARE = 16;
-const CLINICAL_WORD = 32;
+/** What a word is, one bit per question (the answers of one look-up, memoised together). */
+const [DICTIONARY, COMMON, GIVEN, ENGLISH, RARE, CLINICAL_WORD] = [1, 2, 4, 8, 16, 32] as const;
 /** Distinct words kept in the memo before it starts again (bounded memory). */
 const MEMO_SIZE = 50_000;
 const memo = new Map<string, number>();

@@ -1,11 +1,6 @@
 /** Kafka and registry helpers for the loader's integration tests (unique topics and subjects per test). */
-import {
-  canonicalText,
-  createCodec,
-  createRegistry,
-  type Codec,
-  type SchemaRegistry,
-} from '@ehrflow/contracts';
+import { createCodec, type Codec, type SchemaRegistry } from '@ehrflow/contracts';
+import { localRegistry } from '@ehrflow/contracts/testing';
 import { createKafka, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger, type Logger } from '@ehrflow/logging';
 import { FAST_KAFKA_RETRY, localStack } from '@ehrflow/testing';
@@ -29,16 +24,7 @@ export function testKafka(clientId: string, logger: Logger = testLogger()): Kafk
 }
 
 export function testRegistry(): SchemaRegistry {
-  return createRegistry({ url: TEST_REGISTRY_URL });
-}
-
-/** Registers a schema (JSON) under a subject; returns its id and version. */
-export function register(
-  registry: SchemaRegistry,
-  subject: string,
-  schema: unknown,
-): Promise<{ id: number; version: number }> {
-  return registry.register(subject, canonicalText(schema));
+  return localRegistry().registry;
 }
 
 export interface ProduceOptions {

@@ -114,22 +114,50 @@ export function rawEnvelope(
   payload: Record<string, unknown> | Buffer,
   opts: { sourceId?: string; resourceType?: string; logicalId?: string; jobId?: string } = {},
 ): RawEnvelope {
-  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload), 'utf8');
-  const sourceId = opts.sourceId ?? 'site-a';
   const resourceType =
     opts.resourceType ?? (Buffer.isBuffer(payload) ? 'Patient' : String(payload.resourceType));
   const logicalId =
     opts.logicalId ?? (Buffer.isBuffer(payload) ? randomBytes(6).toString('hex') : String(payload.id));
-  return {
-    recordId: recordIdOf(sourceId, resourceType, logicalId, '1'),
-    jobId: opts.jobId ?? 'job-test',
-    sourceId,
+  return sealedEnvelope(ring, payload, {
+    ...opts,
     resourceType,
+    logicalId,
+    version: '1',
     kind: 'UPSERT',
+    sourceLocator: 'test entry',
+  });
+}
+
+/** What tells a test envelope apart: its identity, kind and locator. */
+interface EnvelopeFields {
+  readonly sourceId?: string;
+  readonly jobId?: string;
+  readonly resourceType: string;
+  readonly logicalId: string;
+  /** The version the record id is computed over (`deleted` for a deletion). */
+  readonly version: string;
+  readonly kind: RawEnvelope['kind'];
+  readonly sourceLocator: string;
+}
+
+/** A FHIR envelope from the extractor of site-a: the payload encrypted with the ring's active key. */
+function sealedEnvelope(
+  ring: Keyring,
+  payload: Record<string, unknown> | Buffer,
+  fields: EnvelopeFields,
+): RawEnvelope {
+  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload), 'utf8');
+  const sourceId = fields.sourceId ?? 'site-a';
+  return {
+    recordId: recordIdOf(sourceId, fields.resourceType, fields.logicalId, fields.version),
+    jobId: fields.jobId ?? 'job-test',
+    sourceId,
+    resourceType: fields.resourceType,
+    kind: fields.kind,
     format: 'FHIR_JSON',
     payload: encryptPayload(ring, bytes),
     keyId: ring.activeKid,
-    sourceLocator: 'test entry',
+    sourceLocator: fields.sourceLocator,
     extractedAt: Date.now(),
     sizeBytes: bytes.byteLength,
   };
@@ -155,20 +183,12 @@ export function deleteEnvelope(
   id: string,
   opts: { sourceId?: string; jobId?: string; payload?: Record<string, unknown> | Buffer } = {},
 ): RawEnvelope {
-  const payload = opts.payload ?? { resourceType, id };
-  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload), 'utf8');
-  const sourceId = opts.sourceId ?? 'site-a';
-  return {
-    recordId: recordIdOf(sourceId, resourceType, id, 'deleted'),
-    jobId: opts.jobId ?? 'job-test',
-    sourceId,
+  return sealedEnvelope(ring, opts.payload ?? { resourceType, id }, {
+    ...opts,
     resourceType,
+    logicalId: id,
+    version: 'deleted',
     kind: 'DELETE',
-    format: 'FHIR_JSON',
-    payload: encryptPayload(ring, bytes),
-    keyId: ring.activeKid,
     sourceLocator: 'file 1 line 1',
-    extractedAt: Date.now(),
-    sizeBytes: bytes.byteLength,
-  };
+  });
 }

@@ -1,12 +1,7 @@
 /** Integration-test support (not exported): unique topics and subjects on the local stack. */
 import { randomBytes } from 'node:crypto';
-import {
-  canonicalText,
-  createCodec,
-  createRegistry,
-  type Codec,
-  type SchemaRegistry,
-} from '@ehrflow/contracts';
+import type { Codec, SchemaRegistry } from '@ehrflow/contracts';
+import { localRegistry, registerJson, type LocalRegistry } from '@ehrflow/contracts/testing';
 import { readRange, type KafkaClient } from '@ehrflow/kafka';
 import type { Env } from '@ehrflow/config';
 import { localStack } from '@ehrflow/testing';
@@ -63,7 +58,7 @@ export async function registerTestSubjects(
     ]),
   ];
   for (const [subject, json] of pairs) {
-    await registry.register(subject, canonicalText(json));
+    await registerJson(registry, subject, json);
     topics.subjects.push(subject);
   }
 }
@@ -89,9 +84,8 @@ export function testEnv(topics: TestTopics, extra: Env = {}): Env {
   };
 }
 
-export function testRegistry(): { registry: SchemaRegistry; codec: Codec } {
-  const registry = createRegistry({ url: REGISTRY_URL });
-  return { registry, codec: createCodec(registry, { refreshMs: 200 }) };
+export function testRegistry(): LocalRegistry {
+  return localRegistry({ refreshMs: 200 });
 }
 
 /** Every value of a topic up to its current end, decoded. */
