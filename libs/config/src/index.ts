@@ -18,6 +18,7 @@ export {
   sourceId,
 } from './common.ts';
 export {
+  consumerStageConfig,
   consumerStageEnv,
   consumerStageTopics,
   prefixedEnv,

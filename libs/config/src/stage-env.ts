@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { csv, pipelineEnv, positiveInt } from './common.ts';
+import { loadConfig, type Env } from './env.ts';
 
 /**
  * Variables several services read, each under its own prefix (`VALIDATOR_MAX_BATCH`,
@@ -85,6 +86,29 @@ export function consumerStageTopics<P extends string>(
   return {
     validPrefix: config[`${prefix}_VALID_TOPIC_PREFIX`],
     quarantine: config[`${prefix}_QUARANTINE_TOPIC`],
+  };
+}
+
+/**
+ * A per-type consumer stage's whole configuration: `consumerStageEnv` under `prefix` plus the
+ * stage's own variables, the loader of its environment and its shared topics.
+ */
+export function consumerStageConfig<const P extends string, const T extends z.ZodRawShape>(
+  prefix: P,
+  defaults: ConsumerStageDefaults,
+  own: T,
+) {
+  const env = z.object({ ...consumerStageEnv(prefix, defaults), ...own });
+  type Config = z.infer<typeof env>;
+  return {
+    env,
+    /** Reads and validates the environment; throws ConfigError listing every problem. */
+    load: (raw: Env): Config => loadConfig(env, raw),
+    topics: (config: Config): ConsumerStageTopics =>
+      consumerStageTopics(
+        prefix,
+        config as unknown as Record<`${P}_VALID_TOPIC_PREFIX` | `${P}_QUARANTINE_TOPIC`, string>,
+      ),
   };
 }
 

@@ -1,14 +1,5 @@
 import { PipelineError } from '@ehrflow/errors';
-import {
-  fieldRuleProblems,
-  readMappingFile,
-  setPath,
-  toFhirId,
-  type BuiltResource,
-  type FormatMapping,
-  type FormatMappingResult,
-  type MappingFieldRule,
-} from '@ehrflow/fhir/resource-builder';
+import * as builder from '@ehrflow/fhir/resource-builder';
 import type { Hl7View } from './message.ts';
 
 /**
@@ -21,7 +12,7 @@ import type { Hl7View } from './message.ts';
 const HL7_TYPES = ['ST', 'ID', 'IS', 'DT', 'TS', 'NM'] as const;
 export type Hl7Type = (typeof HL7_TYPES)[number];
 
-interface FieldRule extends MappingFieldRule<Hl7Type> {
+interface FieldRule extends builder.MappingFieldRule<Hl7Type> {
   readonly repeats?: boolean;
   readonly fromEvent?: Readonly<Record<string, string>>;
   readonly map?: Readonly<Record<string, string>>;
@@ -78,12 +69,12 @@ export interface Hl7Issue {
 }
 
 /** One resource built from a message. */
-export type Hl7Resource = BuiltResource;
+export type Hl7Resource = builder.BuiltResource;
 
 /** A message is taken whole or not at all. */
-export type Hl7MappingResult = FormatMappingResult<Hl7Issue>;
+export type Hl7MappingResult = builder.FormatMappingResult<Hl7Issue>;
 
-export interface Hl7Mapping extends FormatMapping<Hl7View, Hl7MappingResult> {
+export interface Hl7Mapping extends builder.FormatMapping<Hl7View, Hl7MappingResult> {
   readonly messageTypes: readonly string[];
 }
 
@@ -92,7 +83,7 @@ const TEMPLATE_PART = /\{([A-Z][A-Z0-9]{2}-\d{1,3}(?:\.\d{1,2})?)\}/g;
 
 /** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
 export function loadHl7Mapping(path: string): Hl7Mapping {
-  return compileHl7Mapping(readMappingFile(path, 'HL7'));
+  return compileHl7Mapping(builder.readMappingFile(path, 'HL7'));
 }
 
 export function compileHl7Mapping(json: unknown): Hl7Mapping {
@@ -125,7 +116,9 @@ export function compileHl7Mapping(json: unknown): Hl7Mapping {
     for (const [i, f] of rule.fields.entries()) {
       const where = `resources.${type}.fields[${i}]`;
       if (f.from !== undefined) checkPosition(where, f.from);
-      problems.push(...fieldRuleProblems(where, f, HL7_TYPES, { name: 'fromEvent', value: f.fromEvent }));
+      problems.push(
+        ...builder.fieldRuleProblems(where, f, HL7_TYPES, { name: 'fromEvent', value: f.fromEvent }),
+      );
       for (const m of (f.template ?? '').matchAll(TEMPLATE_PART)) checkPosition(where, m[1] as string);
       for (const pos of Object.keys(f.when ?? {})) checkPosition(`${where}.when`, pos);
     }
@@ -264,11 +257,12 @@ function mapMessage(file: MappingFile, view: Hl7View): Hl7MappingResult {
           )
         )
           continue;
-        if (f.value !== undefined) setPath(resource, f.path, f.value);
-        else if (f.template !== undefined) setPath(resource, f.path, fill(f.template, view, occurrence));
+        if (f.value !== undefined) builder.setPath(resource, f.path, f.value);
+        else if (f.template !== undefined)
+          builder.setPath(resource, f.path, fill(f.template, view, occurrence));
         else if (f.fromEvent !== undefined) {
           const v = f.fromEvent[event];
-          if (v !== undefined) setPath(resource, f.path, v);
+          if (v !== undefined) builder.setPath(resource, f.path, v);
         } else if (f.from !== undefined && f.type !== undefined) {
           const seg = f.from.slice(0, 3);
           const fieldNo = Number((POSITION.exec(f.from) as RegExpExecArray)[2]);
@@ -308,14 +302,14 @@ function mapMessage(file: MappingFile, view: Hl7View): Hl7MappingResult {
             });
             continue;
           }
-          setPath(resource, f.path, f.map ? (f.map[String(converted)] ?? converted) : converted);
+          builder.setPath(resource, f.path, f.map ? (f.map[String(converted)] ?? converted) : converted);
         }
       }
-      const id = toFhirId(fill(rule.id, view, occurrence));
+      const id = builder.toFhirId(fill(rule.id, view, occurrence));
       resource.id = id;
       const lastUpdated = convert('TS', view.value('MSH', 7), file.timezone);
       resource.meta = {
-        versionId: toFhirId(h.controlId),
+        versionId: builder.toFhirId(h.controlId),
         ...(typeof lastUpdated === 'string' ? { lastUpdated } : {}),
       };
       resources.push({ resourceType: type, id, resource });

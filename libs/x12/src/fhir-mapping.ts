@@ -1,15 +1,5 @@
 import { PipelineError } from '@ehrflow/errors';
-import {
-  fhirIdCharacters,
-  fieldRuleProblems,
-  readMappingFile,
-  setPath,
-  toFhirId,
-  type BuiltResource,
-  type FormatMapping,
-  type FormatMappingResult,
-  type MappingFieldRule,
-} from '@ehrflow/fhir/resource-builder';
+import * as builder from '@ehrflow/fhir/resource-builder';
 import type { X12Delimiters } from './delimiters.ts';
 import { tokenize, type X12Segment } from './tokenizer.ts';
 
@@ -26,7 +16,7 @@ import { tokenize, type X12Segment } from './tokenizer.ts';
 const X12_TYPES = ['AN', 'ID', 'R', 'N0', 'DT', 'RD8'] as const;
 export type X12Type = (typeof X12_TYPES)[number];
 
-interface FieldRule extends MappingFieldRule<X12Type> {
+interface FieldRule extends builder.MappingFieldRule<X12Type> {
   /** For RD8: which end of the range. */
   readonly part?: 'start' | 'end';
   /** The 1-based number of the line (lines only). */
@@ -96,16 +86,16 @@ export interface X12Issue {
 }
 
 /** One resource built from a transaction set. */
-export type X12Resource = BuiltResource;
+export type X12Resource = builder.BuiltResource;
 
 /** A set is taken whole or not at all: any issue leaves `resources` empty. */
-export interface X12MappingResult extends FormatMappingResult<X12Issue> {
+export interface X12MappingResult extends builder.FormatMappingResult<X12Issue> {
   /** `837P`, `837I`, `835`, or null when the guide is not mapped. */
   readonly kind: string | null;
 }
 
 /** Maps one self-contained transaction set (ISA, GS, ST…SE bytes). */
-export interface X12Mapping extends FormatMapping<Buffer, X12MappingResult> {
+export interface X12Mapping extends builder.FormatMapping<Buffer, X12MappingResult> {
   readonly kinds: readonly string[];
 }
 
@@ -114,7 +104,7 @@ const TEMPLATE_PART = /\{([^}]+)\}/g;
 
 /** Reads and compiles a mapping file. @throws PipelineError CONFIG_INVALID listing every problem by path. */
 export function loadX12Mapping(path: string, phiOf?: PhiLookup): X12Mapping {
-  return compileX12Mapping(readMappingFile(path, 'X12'), phiOf);
+  return compileX12Mapping(builder.readMappingFile(path, 'X12'), phiOf);
 }
 
 /**
@@ -140,7 +130,7 @@ export function compileX12Mapping(json: unknown, phiOf?: PhiLookup): X12Mapping 
       ? [f.from]
       : [...(f.template ?? '').matchAll(TEMPLATE_PART)].map((m) => m[1] as string);
   const checkField = (where: string, resource: string, f: FieldRule, prefix: string) => {
-    problems.push(...fieldRuleProblems(where, f, X12_TYPES, { name: 'sequence', value: f.sequence }));
+    problems.push(...builder.fieldRuleProblems(where, f, X12_TYPES, { name: 'sequence', value: f.sequence }));
     for (const pos of positionsOf(f)) {
       if (!POSITION.test(pos)) {
         problems.push(`${where}: position ${pos} is not SEG[qualifier]-NN[.c]`);
@@ -347,14 +337,14 @@ function mapSet(
     inSubunit = false,
   ) => {
     if (f.inSubunit !== undefined && f.inSubunit !== inSubunit) return;
-    if (f.value !== undefined) return setPath(target, f.path, f.value);
-    if (f.sequence === true) return setPath(target, f.path, line);
+    if (f.value !== undefined) return builder.setPath(target, f.path, f.value);
+    if (f.sequence === true) return builder.setPath(target, f.path, line);
     if (f.template !== undefined) {
       let missing: { pos: string; segment: X12Segment | undefined } | undefined;
       const text = f.template.replace(TEMPLATE_PART, (_all, pos: string) => {
         const v = lookup(scope, pos, delimiters);
         if (v.value === '') missing ??= { pos, segment: v.segment };
-        return fhirIdCharacters(v.value);
+        return builder.fhirIdCharacters(v.value);
       });
       if (missing !== undefined) {
         if (f.required === true)
@@ -368,7 +358,7 @@ function mapSet(
           });
         return;
       }
-      return setPath(target, f.path, text);
+      return builder.setPath(target, f.path, text);
     }
     const { value, segment } = lookup(scope, f.from as string, delimiters);
     const elementIssue = (kind: 'missing_required' | 'type_mismatch', observed: string): X12Issue => ({
@@ -388,7 +378,7 @@ function mapSet(
       issues.push(elementIssue('type_mismatch', kindOf(value)));
       return;
     }
-    setPath(target, f.path, f.path === 'id' ? toFhirId(String(converted)) : converted);
+    builder.setPath(target, f.path, f.path === 'id' ? builder.toFhirId(String(converted)) : converted);
   };
   for (const { segments: unit, outer } of unitsOfInterest) {
     const resource: Record<string, unknown> = { resourceType: rule.resource };
@@ -402,8 +392,9 @@ function mapSet(
           if (code === '') continue;
           const entry: Record<string, unknown> = {};
           n += 1;
-          for (const lf of list.fields) setPath(entry, lf.path, lf.sequence ? n : lf.code ? code : lf.value);
-          setPath(resource, `${list.path}[${n - 1}]`, entry);
+          for (const lf of list.fields)
+            builder.setPath(entry, lf.path, lf.sequence ? n : lf.code ? code : lf.value);
+          builder.setPath(resource, `${list.path}[${n - 1}]`, entry);
         }
       }
     }
@@ -416,7 +407,7 @@ function mapSet(
       for (const [i, line] of lines.entries()) {
         const entry: Record<string, unknown> = {};
         for (const f of rule.lines.fields) field(entry, f, [line, ...scope], i + 1);
-        setPath(resource, `${rule.lines.path}[${i}]`, entry);
+        builder.setPath(resource, `${rule.lines.path}[${i}]`, entry);
       }
     }
     resources.push({
