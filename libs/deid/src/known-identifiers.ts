@@ -142,7 +142,7 @@ function isTaken(taken: Uint8Array, p: number, q: number): boolean {
 interface Skeleton {
   /** The lower-cased letters and digits of the text, in order. */
   readonly skeleton: string;
-  /** Where each skeleton character is in the text. */
+  /** Where each skeleton character is in the text (the entries past the skeleton's length mean nothing). */
   readonly at: Int32Array;
 }
 
@@ -168,10 +168,18 @@ function isAscii(text: string): boolean {
   return true;
 }
 
+/**
+ * The positions of the last ASCII skeleton, reused: a typed array costs more to allocate than the
+ * skeleton of a short note costs to build. Only `lastSkeleton` refers to it, and it is replaced
+ * whenever this is overwritten; its entries beyond the skeleton's length are stale.
+ */
+let positions = new Int32Array(1_024);
+
 /** ASCII text (nearly all): lower-cased at once, each run of letters and digits appended whole. */
 function asciiSkeletonOf(text: string): Skeleton {
   const lower = text.toLowerCase();
-  const at = new Int32Array(text.length);
+  if (positions.length < text.length) positions = new Int32Array(text.length * 2);
+  const at = positions;
   let n = 0;
   let skeleton = '';
   let run = -1;
@@ -187,7 +195,7 @@ function asciiSkeletonOf(text: string): Skeleton {
     }
   }
   if (run >= 0) skeleton += lower.slice(run);
-  return { skeleton, at: at.subarray(0, n) };
+  return { skeleton, at };
 }
 
 function unicodeSkeletonOf(text: string): Skeleton {
@@ -229,7 +237,23 @@ export function isAlnum(ch: string): boolean {
 
 /** Letters and digits of a value, lower-cased (the form matched against the skeleton). */
 export function keyOf(value: string): string {
-  return skeletonOf(value).skeleton;
+  // Without the positions, and past the last-text memo: every identifier form of every record
+  // comes here, most of them short ASCII ids.
+  if (!isAscii(value)) return unicodeSkeletonOf(value).skeleton;
+  const lower = value.toLowerCase();
+  let key = '';
+  let run = -1;
+  for (let i = 0; i < lower.length; i += 1) {
+    const c = lower.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) {
+      if (run < 0) run = i;
+    } else if (run >= 0) {
+      key += lower.slice(run, i);
+      run = -1;
+    }
+  }
+  if (run === 0) return lower;
+  return run > 0 ? key + lower.slice(run) : key;
 }
 
 /**
