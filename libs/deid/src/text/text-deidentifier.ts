@@ -28,9 +28,14 @@ export interface TextResult {
 }
 
 const ALL_NAME_LAYERS: ReadonlySet<NameLayer> = new Set(NAME_LAYERS);
-/** Texts kept per generation by each memo, and the longest text kept (see text-memo.ts). */
+/**
+ * Texts kept per generation by each memo, and the longest text kept (see text-memo.ts): at most
+ * 2 memos x 2 generations x 2,048 texts of up to 500 characters with their results, about 8 MB
+ * (16 MB if every text needed two bytes a character), typically far less. Recurring values are
+ * mostly short (dosage instructions, result strings, note templates); long notes seldom recur.
+ */
 const MEMO_ENTRIES = 2_048;
-const MEMO_MAX_CHARS = 1_000;
+const MEMO_MAX_CHARS = 500;
 /** `scrub` of raw values (it depends on nothing but the text). */
 const scrubbed = createTextMemo<string>(MEMO_ENTRIES, MEMO_MAX_CHARS);
 /**
