@@ -58,3 +58,18 @@ describe('identifierKindOf', () => {
     expect(kind('identifierMrn')).toBe('ID');
   });
 });
+
+describe('compileKnownIdentifiers: texts one after another', () => {
+  it('matches at the right places whatever text came before (long, short, the same, non-ASCII)', () => {
+    const own = compileKnownIdentifiers([['ID', 'MRN-4471902']]);
+    const theirs = compileKnownIdentifiers([['NAME', 'Quillon']]);
+    const long = `${'stable. '.repeat(300)}MRN 4471902, Quillon`;
+    const expected = `${'stable. '.repeat(300)}[ID], [NAME]`;
+    expect(theirs.replace(own.replace(long))).toBe(expected);
+    expect(theirs.replace(own.replace('Quillon ok'))).toBe('[NAME] ok');
+    expect(theirs.replace(own.replace('ok Quillon'))).toBe('ok [NAME]');
+    expect(theirs.replace(own.replace('Zoë Quillon, mrn 4471902'))).toBe('Zoë [NAME], [ID]');
+    expect(theirs.replace(own.replace(long))).toBe(expected);
+    expect(own.replace('mrn4471902')).toBe('[ID]');
+  });
+});

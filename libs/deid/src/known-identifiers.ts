@@ -110,18 +110,20 @@ export function compileKnownIdentifiers(
 function replaceNeedles(text: string, needles: readonly Needle[]): string {
   const { skeleton, at } = skeletonOf(text);
   if (skeleton.length === 0) return text;
-  /** Skeleton positions already claimed by a (longer) match. */
-  const taken = new Uint8Array(skeleton.length);
-  const spans: { start: number; end: number; kind: IdentifierKind }[] = [];
+  /** Skeleton positions already claimed by a (longer) match; allocated at the first match. */
+  let taken: Uint8Array | undefined;
+  let spans: { start: number; end: number; kind: IdentifierKind }[] | undefined;
   for (const { key, kind } of needles) {
     for (let p = skeleton.indexOf(key); p >= 0; p = skeleton.indexOf(key, p + 1)) {
       const q = p + key.length - 1;
-      if (!isWholeRun(text, at, p, q) || taken.subarray(p, q + 1).includes(1)) continue;
+      if (!isWholeRun(text, at, p, q)) continue;
+      taken ??= new Uint8Array(skeleton.length);
+      if (isTaken(taken, p, q)) continue;
       taken.fill(1, p, q + 1);
-      spans.push({ start: at[p] ?? 0, end: (at[q] ?? 0) + 1, kind });
+      (spans ??= []).push({ start: at[p] ?? 0, end: (at[q] ?? 0) + 1, kind });
     }
   }
-  if (spans.length === 0) return text;
+  if (spans === undefined) return text;
   spans.sort((a, b) => a.start - b.start);
   let out = '';
   let last = 0;
@@ -132,8 +134,71 @@ function replaceNeedles(text: string, needles: readonly Needle[]): string {
   return out + text.slice(last);
 }
 
+function isTaken(taken: Uint8Array, p: number, q: number): boolean {
+  for (let i = p; i <= q; i += 1) if (taken[i] === 1) return true;
+  return false;
+}
+
+interface Skeleton {
+  /** The lower-cased letters and digits of the text, in order. */
+  readonly skeleton: string;
+  /** Where each skeleton character is in the text (the entries past the skeleton's length mean nothing). */
+  readonly at: Int32Array;
+}
+
+/**
+ * The last text's skeleton: a record's own identifiers and its patient's are two matchers applied
+ * one after the other (`chainKnownIdentifiers`), and when the first replaces nothing the second
+ * gets the same text. In this process's memory only, like the text itself.
+ */
+let lastText: string | undefined;
+let lastSkeleton: Skeleton = { skeleton: '', at: new Int32Array(0) };
+
 /** The lower-cased letters and digits of a text, with the index of each in the text. */
-function skeletonOf(text: string): { skeleton: string; at: number[] } {
+function skeletonOf(text: string): Skeleton {
+  if (text === lastText) return lastSkeleton;
+  const found = isAscii(text) ? asciiSkeletonOf(text) : unicodeSkeletonOf(text);
+  lastText = text;
+  lastSkeleton = found;
+  return found;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) if (text.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+/**
+ * The positions of the last ASCII skeleton, reused: a typed array costs more to allocate than the
+ * skeleton of a short note costs to build. Only `lastSkeleton` refers to it, and it is replaced
+ * whenever this is overwritten; its entries beyond the skeleton's length are stale.
+ */
+let positions = new Int32Array(1_024);
+
+/** ASCII text (nearly all): lower-cased at once, each run of letters and digits appended whole. */
+function asciiSkeletonOf(text: string): Skeleton {
+  const lower = text.toLowerCase();
+  if (positions.length < text.length) positions = new Int32Array(text.length * 2);
+  const at = positions;
+  let n = 0;
+  let skeleton = '';
+  let run = -1;
+  for (let i = 0; i < lower.length; i += 1) {
+    const c = lower.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) {
+      if (run < 0) run = i;
+      at[n] = i;
+      n += 1;
+    } else if (run >= 0) {
+      skeleton += lower.slice(run, i);
+      run = -1;
+    }
+  }
+  if (run >= 0) skeleton += lower.slice(run);
+  return { skeleton, at };
+}
+
+function unicodeSkeletonOf(text: string): Skeleton {
   let skeleton = '';
   const at: number[] = [];
   for (let i = 0; i < text.length; i += 1) {
@@ -150,11 +215,11 @@ function skeletonOf(text: string): { skeleton: string; at: number[] } {
       at.push(i);
     }
   }
-  return { skeleton, at };
+  return { skeleton, at: Int32Array.from(at) };
 }
 
 /** Whether skeleton positions p..q form a whole run of the text, with small gaps only. */
-function isWholeRun(text: string, at: readonly number[], p: number, q: number): boolean {
+function isWholeRun(text: string, at: Int32Array, p: number, q: number): boolean {
   const start = at[p] ?? 0;
   const end = at[q] ?? 0;
   if (start > 0 && isAlnum(text[start - 1] ?? '')) return false;
@@ -172,7 +237,23 @@ export function isAlnum(ch: string): boolean {
 
 /** Letters and digits of a value, lower-cased (the form matched against the skeleton). */
 export function keyOf(value: string): string {
-  return skeletonOf(value).skeleton;
+  // Without the positions, and past the last-text memo: every identifier form of every record
+  // comes here, most of them short ASCII ids.
+  if (!isAscii(value)) return unicodeSkeletonOf(value).skeleton;
+  const lower = value.toLowerCase();
+  let key = '';
+  let run = -1;
+  for (let i = 0; i < lower.length; i += 1) {
+    const c = lower.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) {
+      if (run < 0) run = i;
+    } else if (run >= 0) {
+      key += lower.slice(run, i);
+      run = -1;
+    }
+  }
+  if (run === 0) return lower;
+  return run > 0 ? key + lower.slice(run) : key;
 }
 
 /**

@@ -59,6 +59,32 @@ describe('scrub: detectors', () => {
   });
 });
 
+describe('scrub: patterns skipped for texts that lack what they need', () => {
+  // Each gated pattern at the least its gate lets through: a gate set one too high fails here.
+  it.each([
+    ['id 1234567 here', 'id [ID] here'],
+    ['ab-1234567 here', '[ID] here'],
+    ['SSN:123456789', 'SSN:[SSN]'],
+    ['a@b.co', '[EMAIL]'],
+    ['HTTP://X.EXAMPLE/a', '[URL]'],
+    ['see WWW.example.com', 'see [URL]'],
+    ['ftp://h', '[URL]'],
+  ])('%j → %j', (input, expected) => {
+    expect(scrub(input)).toBe(expected);
+  });
+
+  it('keeps a UUID and a 16-character hex id at the shortest runs that make them', () => {
+    expect(scrub('job 123E4567-E89B-12D3-A456-426614174000 and 0123456789abcdef')).toBe(
+      'job 123E4567-E89B-12D3-A456-426614174000 and 0123456789abcdef',
+    );
+  });
+
+  it('measures digit runs after stripping its sentinel characters', () => {
+    // The run of seven digits exists only once the forged sentinels are gone.
+    expect(scrub('123\uE000\uE0014567')).toBe('[ID]');
+  });
+});
+
 describe('scrub: PHI-free diagnostics survive', () => {
   it.each([
     'SCHEMA_MISMATCH at Patient.birthDate',

@@ -75,6 +75,60 @@ interface Detector {
   readonly pattern: RegExp;
   /** A replacement string; `$1`, `$2` keep a label the pattern captured. */
   readonly replacement: string;
+  /**
+   * What a text must have for the pattern to match at all; when it has not, the pattern is not
+   * run. Only for patterns that cost much per character of text that has nothing to find (each
+   * regular expression scans the whole text, and most texts hold no URL, e-mail or long number).
+   */
+  readonly needs?: (features: TextFeatures) => boolean;
+}
+
+/**
+ * What the costlier patterns cannot match without, found in one pass over the text. Replacing a
+ * match never adds what another pattern needs (placeholders have no digit, "@" or "://"; the
+ * protected-token markers hold a short index between two private-use characters), so the
+ * features of the input hold for every pass.
+ */
+interface TextFeatures {
+  /** Has an "@" (an e-mail address). */
+  readonly at: boolean;
+  /** Has "://" or "www." (a URL). */
+  readonly link: boolean;
+  /** Longest run of digits. */
+  readonly digits: number;
+  /** Longest run of hex digits, either case (a UUID's last group has 12). */
+  readonly hex: number;
+  /** Longest run of lower-case hex digits (a protected record id or hash has 16 or more). */
+  readonly lowerHex: number;
+}
+
+const WWW = /www\./i;
+
+function featuresOf(text: string): TextFeatures {
+  let digits = 0;
+  let hex = 0;
+  let lowerHex = 0;
+  let runDigits = 0;
+  let runHex = 0;
+  let runLowerHex = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    const digit = c >= 48 && c <= 57;
+    const lower = c >= 97 && c <= 102;
+    runDigits = digit ? runDigits + 1 : 0;
+    runLowerHex = digit || lower ? runLowerHex + 1 : 0;
+    runHex = digit || lower || (c >= 65 && c <= 70) ? runHex + 1 : 0;
+    if (runDigits > digits) digits = runDigits;
+    if (runLowerHex > lowerHex) lowerHex = runLowerHex;
+    if (runHex > hex) hex = runHex;
+  }
+  return {
+    at: text.includes('@'),
+    link: text.includes('://') || WWW.test(text),
+    digits,
+    hex,
+    lowerHex,
+  };
 }
 
 const MONTH =
@@ -89,10 +143,13 @@ const COUNTER_LABEL =
 const UNIT = '(?:ms|bytes|KiB|MiB|GiB|records|messages|rows|entries|events|items|resources|partitions)';
 
 /** Tokens to keep verbatim; matched before the detectors so none of them can eat a part. */
-const PROTECTED = [
-  /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b/g,
+const PROTECTED: readonly Omit<Detector, 'replacement'>[] = [
+  {
+    pattern: /\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b/g,
+    needs: (f) => f.hex >= 12,
+  },
   // Record ids and hashes: lower-case hex with a letter, so a pure digit run is still an [ID].
-  /\b(?=[0-9a-f]*[a-f])[0-9a-f]{16,64}\b/g,
+  { pattern: /\b(?=[0-9a-f]*[a-f])[0-9a-f]{16,64}\b/g, needs: (f) => f.lowerHex >= 16 },
 ];
 /**
  * A number that is part of a larger digit group ("555 123 4567", "12-34") is never protected,
@@ -108,13 +165,19 @@ const DETECTORS: readonly Detector[] = [
   {
     pattern: /(?<![\w.+-])(?:[a-z][a-z0-9+.-]{1,15}:\/\/|www\.)[^\s"'<>()[\]{}]*[^\s"'<>()[\]{}.,;:!?]/gi,
     replacement: PLACEHOLDERS.url,
+    needs: (f) => f.link,
   },
   {
     pattern: /(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g,
     replacement: PLACEHOLDERS.email,
+    needs: (f) => f.at,
   },
   { pattern: /(?<![\w-])\d{3}([- .])\d{2}\1\d{4}(?![\w-])/g, replacement: PLACEHOLDERS.ssn },
-  { pattern: /\b(SSN\b[\s:#=-]*)\d{9}\b/gi, replacement: `$1${PLACEHOLDERS.ssn}` },
+  {
+    pattern: /\b(SSN\b[\s:#=-]*)\d{9}\b/gi,
+    replacement: `$1${PLACEHOLDERS.ssn}`,
+    needs: (f) => f.digits >= 9,
+  },
   {
     pattern: /(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\w)/g,
     replacement: PLACEHOLDERS.phone,
@@ -166,7 +229,7 @@ const DETECTORS: readonly Detector[] = [
     ),
     replacement: `$1$2${PLACEHOLDERS.id}`,
   },
-  { pattern: /\b(?:[A-Za-z]{1,4}-?)?\d{7,}\b/g, replacement: PLACEHOLDERS.id },
+  { pattern: /\b(?:[A-Za-z]{1,4}-?)?\d{7,}\b/g, replacement: PLACEHOLDERS.id, needs: (f) => f.digits >= 7 },
 ];
 
 /** Cheap pre-check: every detector needs a digit, an "@", "://" or "www.". */
@@ -221,7 +284,10 @@ function scrubPatterns(input: string, keepOperational: boolean): string {
   const kept: string[] = [];
   const keep = (token: string): string => `\uE000${kept.push(token) - 1}\uE001`;
   let text = input.replace(SENTINEL_CHARS, '');
-  for (const pattern of PROTECTED) text = text.replace(pattern, keep);
+  const features = featuresOf(text);
+  for (const { pattern, needs } of PROTECTED) {
+    if (needs === undefined || needs(features)) text = text.replace(pattern, keep);
+  }
   if (keepOperational) {
     text = text.replace(
       OPERATIONAL_LABEL,
@@ -231,7 +297,9 @@ function scrubPatterns(input: string, keepOperational: boolean): string {
   }
   text = text.replace(PROTECTED_COUNTER, (_m, label: string, digits: string) => label + keep(digits));
   text = text.replace(PROTECTED_QUANTITY, keep);
-  for (const { pattern, replacement } of DETECTORS) text = text.replace(pattern, replacement);
+  for (const { pattern, replacement, needs } of DETECTORS) {
+    if (needs === undefined || needs(features)) text = text.replace(pattern, replacement);
+  }
   return kept.length === 0 ? text : text.replace(SENTINEL, (_m, index: string) => kept[Number(index)] ?? '');
 }
 

@@ -147,7 +147,16 @@ async function setup(options: SetupOptions = {}) {
       ?.get();
     return Object.fromEntries((metric?.values ?? []).map((v) => [String(v.labels.type), v.value]));
   };
-  return { ...h, lines, withheld };
+  const counted = async (): Promise<Record<string, number>> => {
+    const metric = await serviceMetrics.registry.getSingleMetric('ehrflow_redactor_records_total')?.get();
+    return Object.fromEntries(
+      (metric?.values ?? []).map((v) => [
+        `${String(v.labels.outcome)} ${String(v.labels.resource_type)}`,
+        v.value,
+      ]),
+    );
+  };
+  return { ...h, lines, withheld, counted };
 }
 
 /** A shared-directory store in a Map, as Redis holds it. */
@@ -226,6 +235,32 @@ describe.each([{ threads: 0 }, { threads: 2 }])(
           siteA.flatMap(canariesOf),
         ),
       ).toEqual([]);
+    });
+
+    it('counts the records of each batch by outcome and type', async () => {
+      const { handler, counted } = await setup();
+      const batch = siteA.flatMap((p) =>
+        TEST_TYPES.map((type) =>
+          input(
+            type,
+            validRecord(type, resourceOf(type, p, 1), p.sourceId, ring).encrypted,
+            keyOf(PSEUDONYM_KEY, p),
+          ),
+        ),
+      );
+      await handler(batch);
+      const [p] = siteA;
+      if (p === undefined) throw new Error('fixture');
+      const { encrypted } = validRecord('Patient', resourceOf('Patient', p, 1), p.sourceId, ring);
+      // A PHI value in clear: refused by the decryptor, quarantined.
+      await handler([...batch, input('Patient', { ...encrypted, nameFamily: 'Quillon' }, 'key-1')]);
+      const n = siteA.length * 2;
+      expect(await counted()).toEqual({
+        'clean Patient': n,
+        'clean Observation': n,
+        'clean Condition': n,
+        'quarantined Patient': 1,
+      });
     });
 
     it('quarantines a record whose key is not in the ring, sealed, with a PHI-free reason and log', async () => {

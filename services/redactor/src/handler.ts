@@ -216,12 +216,26 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     }
   };
 
+  /**
+   * Clean records per resource type since the last `flushCounts`: the counter is incremented once
+   * per type and batch, not per record (each increment checks and hashes its labels).
+   */
+  const cleanCounts = new Map<string, number>();
+  const countClean = (type: string): void => {
+    if (deps.metrics !== undefined) cleanCounts.set(type, (cleanCounts.get(type) ?? 0) + 1);
+  };
+  const flushCounts = (): void => {
+    for (const [type, n] of cleanCounts)
+      deps.metrics?.records.inc({ outcome: 'clean', resource_type: type }, n);
+    cleanCounts.clear();
+  };
+
   const deidentify = (ready: Ready): Output => {
     try {
       const clean = deps.deidentifier.deidentify(ready.type, ready.plain);
       const output: Output = { topic: ready.cleanTopic, key: ready.key, value: clean };
       origins.set(output, ready.origin);
-      deps.metrics?.records.inc({ outcome: 'clean', resource_type: ready.type });
+      countClean(ready.type);
       return output;
     } catch (err) {
       return quarantineError(ready.origin, err, ready.key);
@@ -244,7 +258,7 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
     }
     const output: Output = { topic: ready.cleanTopic, key: ready.key, value: result.clean };
     origins.set(output, ready.origin);
-    deps.metrics?.records.inc({ outcome: 'clean', resource_type: ready.type });
+    countClean(ready.type);
     return output;
   };
 
@@ -295,6 +309,7 @@ export function createRedactHandler(deps: RedactHandlerDeps): RedactHandler {
       try {
         return await handleBatch(batch);
       } finally {
+        flushCounts();
         stop?.();
       }
     },

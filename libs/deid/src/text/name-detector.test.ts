@@ -24,6 +24,19 @@ describe('name layers', () => {
       expect(names(text, without('context'))).not.toContain('Gravel');
     });
 
+    it('takes a signature line: a credential and two to four capitalised words, no more, no less', () => {
+      expect(names('Plan agreed.\nRN Gravel Quarry', ['context'])).toEqual(['Gravel', 'Quarry']);
+      expect(names('Plan agreed.\nRN Gravel Quarry Stone Field', ['context'])).toEqual([
+        'Gravel',
+        'Quarry',
+        'Stone',
+        'Field',
+      ]);
+      expect(names('Plan agreed.\nGravel Quarry', ['context'])).toEqual([]);
+      expect(names('Plan agreed.\nMD Gravel', ['context'])).toEqual([]);
+      expect(names('Plan agreed.\nRN Gravel Quarry Stone Field Bank', ['context'])).toEqual([]);
+    });
+
     it('takes a clinical word after a title but not after a weaker context', () => {
       expect(names('Referred to Dr. Parkinson.', ['context'])).toEqual(['Parkinson']);
       expect(names('Discussed with Glasgow team.', ['context'])).toEqual([]);

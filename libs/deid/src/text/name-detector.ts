@@ -302,16 +302,7 @@ function signatureLines(ctx: Ctx): void {
     while (newline !== -1 && newline < prevEnd) newline = text.indexOf('\n', newline + 1);
     const endsLine = t === undefined || (i > lineStart && newline !== -1 && newline < t.start);
     if (!endsLine) continue;
-    const line = tokens.slice(lineStart, i);
-    const body = line.filter((x) => !((kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper'));
-    const isSignature =
-      body.length >= 2 &&
-      body.length <= MAX_NAME_TOKENS &&
-      body.length < line.length + 1 &&
-      body.every((x) => isWord(x) && capitalised(x) && (kindOf(x) & STOP_WORD) === 0) &&
-      body.some((x) => isDictionaryName(x) || !isEnglish(x)) &&
-      line.length > body.length;
-    if (isSignature) {
+    if (isSignatureLine(tokens, lineStart, i)) {
       for (let k = lineStart; k < i; k += 1) {
         const x = tokens[k];
         if (
@@ -324,6 +315,27 @@ function signatureLines(ctx: Ctx): void {
     }
     lineStart = i;
   }
+}
+
+/**
+ * Whether tokens [from, to) are a signature line: at least one upper-case credential, and two to
+ * four other words, all capitalised, none a stop word, one of them a dictionary name or no
+ * English word. Counted in place: this runs for every line of every note.
+ */
+function isSignatureLine(tokens: readonly Token[], from: number, to: number): boolean {
+  const credential = (x: Token): boolean => (kindOf(x) & CREDENTIAL) !== 0 && x.shape === 'upper';
+  let credentials = 0;
+  for (let k = from; k < to; k += 1) if (credential(tokens[k] as Token)) credentials += 1;
+  const body = to - from - credentials;
+  if (credentials === 0 || body < 2 || body > MAX_NAME_TOKENS) return false;
+  let named = false;
+  for (let k = from; k < to; k += 1) {
+    const x = tokens[k] as Token;
+    if (credential(x)) continue;
+    if (!isWord(x) || !capitalised(x) || (kindOf(x) & STOP_WORD) !== 0) return false;
+    named ||= isDictionaryName(x) || !isEnglish(x);
+  }
+  return named;
 }
 
 /** US state and territory codes: "Boston, MA" — an upper-case code is a place, not "Ma". */

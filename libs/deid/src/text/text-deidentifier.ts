@@ -2,6 +2,7 @@ import { scrub } from '@ehrflow/scrubber';
 import type { KnownIdentifiers } from '../known-identifiers.ts';
 import { clinicalDetectors } from './identifier-patterns.ts';
 import { NAME_LAYERS, findNames, type NameLayer } from './name-detector.ts';
+import { createTextMemo } from './text-memo.ts';
 
 /**
  * The free-text de-identifier: detector layers run in order over one value, each writing typed
@@ -26,14 +27,56 @@ export interface TextResult {
   readonly residualRisk: number;
 }
 
+const ALL_NAME_LAYERS: ReadonlySet<NameLayer> = new Set(NAME_LAYERS);
+/**
+ * Texts kept per generation by each memo, and the longest text kept (see text-memo.ts): at most
+ * 2 memos x 2 generations x 2,048 texts of up to 500 characters with their results, about 8 MB
+ * (16 MB if every text needed two bytes a character), typically far less. Recurring values are
+ * mostly short (dosage instructions, result strings, note templates); long notes seldom recur.
+ */
+const MEMO_ENTRIES = 2_048;
+const MEMO_MAX_CHARS = 500;
+/** `scrub` of raw values (it depends on nothing but the text). */
+const scrubbed = createTextMemo<string>(MEMO_ENTRIES, MEMO_MAX_CHARS);
+/**
+ * The clinical patterns and the name layers of values whose known identifiers are replaced: what
+ * they do depends on nothing but the text, and a note template with the patient's identifiers as
+ * placeholders recurs across patients.
+ */
+const detected = createTextMemo<TextResult>(MEMO_ENTRIES, MEMO_MAX_CHARS);
+
 /**
  * De-identifies one free-text value with the given layers (all of them unless a test or the
- * evaluation switches some off).
+ * evaluation switches some off). With all layers, the steps that depend on the text alone are
+ * memoised for recurring texts; the result is the same either way.
  */
 export function deidentifyText(
   text: string,
   known: KnownIdentifiers,
   layers: ReadonlySet<TextLayer> = ALL_TEXT_LAYERS,
+): TextResult {
+  if (layers !== ALL_TEXT_LAYERS) return deidentifyWithLayers(text, known, layers);
+  let out = scrubbed.get(text, scrub);
+  if (known.size > 0) out = known.replace(out);
+  return detected.get(out, detectRest);
+}
+
+/** The steps after the known identifiers, with every layer on. */
+function detectRest(text: string): TextResult {
+  const out = clinicalDetectors(text);
+  const found = findNames(out, ALL_NAME_LAYERS);
+  // Frozen: a kept result is handed to every caller of the same text.
+  return Object.freeze({
+    text: replaceNames(out, found.tokens, found.names),
+    residualRisk: found.unclassified,
+  });
+}
+
+/** {@link deidentifyText} step by step, without memos: any subset of the layers. */
+export function deidentifyWithLayers(
+  text: string,
+  known: KnownIdentifiers,
+  layers: ReadonlySet<TextLayer>,
 ): TextResult {
   let out = text;
   if (layers.has('patterns')) out = scrub(out);
