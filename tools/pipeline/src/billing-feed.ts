@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { billingTotals, type BillingTotals, type ReconcileResult } from '@ehrflow/loader';
 import type { ReconcileJson } from './reconcile-cli.ts';
 import { startChild, type Child } from './child.ts';
-import { serviceNodeOptions, sumMetric, waitForServiceReady } from './services.ts';
+import { serviceRuntimeEnv, sumMetric, waitForServiceReady } from './services.ts';
 import { freePort, REPO_ROOT } from '@ehrflow/testing';
 import {
   ODD_DELIMITERS,
@@ -69,7 +69,7 @@ export async function startBillingReceiver(options: {
     args: [join(REPO_ROOT, 'services', 'billing-receiver', 'src', 'main.ts')],
     env: {
       ...options.env,
-      NODE_OPTIONS: serviceNodeOptions('billing-receiver', options.env.NODE_OPTIONS),
+      ...serviceRuntimeEnv('billing-receiver', options.env),
       HTTP_PORT: String(httpPort),
       X12_SOURCE_ID: options.sourceId,
       X12_INBOX_DIR: inbox,

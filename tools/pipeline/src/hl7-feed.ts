@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadHl7Mapping, parseHl7 } from '@ehrflow/hl7';
 import { MllpSender, runFeed, seededRandom, syntheticBatch, syntheticMessage } from '@ehrflow/hl7-sim';
 import { startChild, type Child } from './child.ts';
-import { serviceNodeOptions, sumMetric, waitForServiceReady } from './services.ts';
+import { serviceRuntimeEnv, sumMetric, waitForServiceReady } from './services.ts';
 import { freePort, REPO_ROOT } from '@ehrflow/testing';
 
 /** Canary patients planted in the feed: one in a clean message, one after the drift switch. */
@@ -78,7 +78,7 @@ export async function startHl7Receiver(options: {
     args: [join(REPO_ROOT, 'services', 'mllp-receiver', 'src', 'main.ts')],
     env: {
       ...options.env,
-      NODE_OPTIONS: serviceNodeOptions('mllp-receiver', options.env.NODE_OPTIONS),
+      ...serviceRuntimeEnv('mllp-receiver', options.env),
       HTTP_PORT: String(httpPort),
       MLLP_SOURCE_ID: options.sourceId,
       MLLP_PORT: String(port),

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { withServiceNodeOptions } from '@ehrflow/config/node-options';
+import { serviceRuntimeEnv as runtimeEnv } from '@ehrflow/config/node-options';
 
 /**
- * `NODE_OPTIONS` of a `service` process started from this machine: the heap options the image and
- * the manifests use, then the caller's own (which win). For launchers that start a service
- * without {@link serviceEnv} (the receivers in the demo and the X12 benchmark, the extractor
- * benchmark).
+ * `NODE_OPTIONS` and the malloc settings of a `service` process started from this machine: what the
+ * image and the manifests use, with the caller's own options after the defaults (so they win) and
+ * the caller's own malloc variables kept. For launchers that start a service without
+ * {@link serviceEnv} (the receivers in the demo and the X12 benchmark, the extractor benchmark).
  */
-export const serviceNodeOptions = withServiceNodeOptions;
+export const serviceRuntimeEnv = runtimeEnv;
 import { startChild, type Child } from './child.ts';
 import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
 import type { PipelineTopics } from './topic-names.ts';
@@ -93,8 +93,9 @@ export function serviceEnv(
     },
   };
   const env: NodeJS.ProcessEnv = { ...shared, ...own[name], ...options.extraEnv?.[name] };
-  // The heap options the image and the manifests start services with; a caller's own win.
-  return { ...env, NODE_OPTIONS: serviceNodeOptions(name, env.NODE_OPTIONS) };
+  // The heap options and malloc settings the image and the manifests start services with; a
+  // caller's own win.
+  return { ...env, ...serviceRuntimeEnv(name, env) };
 }
 
 /**
