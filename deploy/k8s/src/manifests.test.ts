@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { SERVICE_NODE_OPTIONS, serviceNodeOptions } from '@ehrflow/config/node-options';
+import { SERVICE_MALLOC_ENV, SERVICE_NODE_OPTIONS, serviceNodeOptions } from '@ehrflow/config/node-options';
 import { alertList } from './alerts.ts';
 import { buildManifests, HTTP_PORT } from './manifests.ts';
 import { renderAlertRules, renderManifests } from './render.ts';
@@ -382,7 +382,7 @@ describe('Kubernetes manifests', () => {
 
   it('starts every service with the heap options of the image, plus its own', () => {
     const containerfile = readFileSync(join(REPO, 'Containerfile'), 'utf8');
-    expect(/^\s+NODE_OPTIONS="([^"]*)"$/m.exec(containerfile)?.[1]).toBe(SERVICE_NODE_OPTIONS);
+    expect(/^\s+NODE_OPTIONS="([^"]*)"/m.exec(containerfile)?.[1]).toBe(SERVICE_NODE_OPTIONS);
     const objs = objects();
     for (const service of SERVICES) {
       const env = podOf(find(objs, 'Deployment', `ehrflow-${service}`) as Obj).containers[0]?.env ?? [];
@@ -403,6 +403,31 @@ describe('Kubernetes manifests', () => {
     expect(env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value)).toEqual([
       '--max-old-space-size=1024',
     ]);
+  });
+
+  it('starts every service with the malloc settings of the image', () => {
+    const containerfile = readFileSync(join(REPO, 'Containerfile'), 'utf8');
+    const names = Object.keys(SERVICE_MALLOC_ENV);
+    expect(names.length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(SERVICE_MALLOC_ENV))
+      expect([name, new RegExp(`^\\s+${name}="([^"]*)"`, 'm').exec(containerfile)?.[1]]).toEqual([
+        name,
+        value,
+      ]);
+    const objs = objects();
+    for (const service of SERVICES) {
+      const env = podOf(find(objs, 'Deployment', `ehrflow-${service}`) as Obj).containers[0]?.env ?? [];
+      expect([service, env.filter((e) => names.includes(e.name)).map((e) => [e.name, e.value])]).toEqual([
+        service,
+        Object.entries(SERVICE_MALLOC_ENV),
+      ]);
+    }
+    // A service's own value replaces the default rather than adding a second variable.
+    const own = objects(
+      mergeValues(defaultValues, { services: { validator: { env: { MALLOC_ARENA_MAX: '4' } } } }),
+    );
+    const env = podOf(find(own, 'Deployment', 'ehrflow-validator') as Obj).containers[0]?.env ?? [];
+    expect(env.filter((e) => e.name === 'MALLOC_ARENA_MAX').map((e) => e.value)).toEqual(['4']);
   });
 
   it('the example manifests are current (npm run manifests -- --values deploy/k8s/values.example.json)', () => {

@@ -25,7 +25,7 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import type { ITriggerAuthenticationSpec } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthenticationSpec';
-import { serviceNodeOptions } from '@ehrflow/config/node-options';
+import { SERVICE_MALLOC_ENV, serviceNodeOptions } from '@ehrflow/config/node-options';
 import type { DeployValues, EgressRule, IngressPeer, ServiceValues } from './values.ts';
 import { alertRules } from './alerts.ts';
 
@@ -114,6 +114,11 @@ export function buildManifests(values: DeployValues): Manifest[] {
       // The service's heap options (the image's common ones plus its own); a NODE_OPTIONS of
       // values.services.<name>.env replaces them.
       ...('NODE_OPTIONS' in sv.env ? [] : [{ name: 'NODE_OPTIONS', value: serviceNodeOptions(service) }]),
+      // The image's malloc settings, set here too so the pod spec shows them; a variable of the same
+      // name in values.services.<name>.env replaces it.
+      ...Object.entries(SERVICE_MALLOC_ENV)
+        .filter(([name]) => !(name in sv.env))
+        .map(([name, value]) => ({ name, value })),
       ...Object.entries(sv.env).map(([k, v]) => ({ name: k, value: v })),
     ];
     const volumes: IVolume[] = [

@@ -9,7 +9,7 @@ import { createRegistry } from '@ehrflow/contracts';
 import { RESOURCE_TYPES } from '@ehrflow/contracts/manifest';
 import { createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
-import { serviceNodeOptions } from '@ehrflow/pipeline-tools';
+import { serviceRuntimeEnv } from '@ehrflow/pipeline-tools';
 import { freePort, waitFor } from '@ehrflow/testing';
 import pg from 'pg';
 
@@ -229,7 +229,7 @@ async function runOne(
         PSEUDONYM_KEY: randomBytes(32).toString('base64'),
         EHRFLOW_MODE: 'development',
         LOG_LEVEL: 'warn',
-        NODE_OPTIONS: serviceNodeOptions('extractor', process.env.NODE_OPTIONS),
+        ...serviceRuntimeEnv('extractor', process.env),
         HTTP_PORT: String(apiPort),
         EXTRACTOR_SOURCES_FILE: sourcesFile,
         EXTRACTOR_RAW_TOPIC: ctx.rawTopic,

@@ -11,7 +11,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
-  serviceNodeOptions,
+  serviceRuntimeEnv,
   fetchMetrics,
   loadOrCreateSecrets,
   pipelineTopics,
@@ -154,7 +154,7 @@ export async function measureX12(options: X12BenchOptions): Promise<X12BenchResu
       args: [join(REPO_ROOT, 'services', 'billing-receiver', 'src', 'main.ts')],
       env: {
         ...env,
-        NODE_OPTIONS: serviceNodeOptions('billing-receiver', env.NODE_OPTIONS),
+        ...serviceRuntimeEnv('billing-receiver', env),
         HTTP_PORT: String(httpPort),
         X12_SOURCE_ID: sourceId,
         X12_INBOX_DIR: inbox,

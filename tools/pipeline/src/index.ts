@@ -14,7 +14,7 @@ export {
   SERVICE_NAMES,
   serviceEnv,
   serviceMain,
-  serviceNodeOptions,
+  serviceRuntimeEnv,
   startPipelineService,
   startPipelineServices,
   stopPipelineServices,

@@ -1,17 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { withServiceNodeOptions } from '@ehrflow/config/node-options';
+import { serviceRuntimeEnv as runtimeEnv } from '@ehrflow/config/node-options';
+import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
+import { startChild, type Child } from './child.ts';
+import type { PipelineTopics } from './topic-names.ts';
 
 /**
- * `NODE_OPTIONS` of a `service` process started from this machine: the heap options the image and
- * the manifests use, then the caller's own (which win). For launchers that start a service
- * without {@link serviceEnv} (the receivers in the demo and the X12 benchmark, the extractor
- * benchmark).
+ * `NODE_OPTIONS` and the malloc settings of a `service` process started from this machine: what the
+ * image and the manifests use, with the caller's own options after the defaults (so they win) and
+ * the caller's own malloc variables kept. For launchers that start a service without
+ * {@link serviceEnv} (the receivers through {@link startReceiver}, the benchmarks).
  */
-export const serviceNodeOptions = withServiceNodeOptions;
-import { startChild, type Child } from './child.ts';
-import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
-import type { PipelineTopics } from './topic-names.ts';
+export const serviceRuntimeEnv = runtimeEnv;
 
 export const SERVICE_NAMES = ['extractor', 'validator', 'redactor', 'loader'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -93,8 +93,9 @@ export function serviceEnv(
     },
   };
   const env: NodeJS.ProcessEnv = { ...shared, ...own[name], ...options.extraEnv?.[name] };
-  // The heap options the image and the manifests start services with; a caller's own win.
-  return { ...env, NODE_OPTIONS: serviceNodeOptions(name, env.NODE_OPTIONS) };
+  // The heap options and malloc settings the image and the manifests start services with; a
+  // caller's own win.
+  return { ...env, ...serviceRuntimeEnv(name, env) };
 }
 
 /**
@@ -156,7 +157,7 @@ export async function startPipelineService(
 /** What a receiver (mllp-receiver, billing-receiver) is started with. */
 export interface ReceiverLaunch {
   readonly name: 'mllp-receiver' | 'billing-receiver';
-  /** Shared variables (Kafka, registry, Redis, keys); `NODE_OPTIONS` gets the service's heap options. */
+  /** Shared variables (Kafka, registry, Redis, keys); the service's heap options and malloc settings are added. */
   readonly env: NodeJS.ProcessEnv;
   /** The receiver's own variables (source, topics, transactional id, ...). */
   readonly vars: Readonly<Record<string, string>>;
@@ -181,7 +182,7 @@ export async function startReceiver(
     args: [join(REPO_ROOT, 'services', name, 'src', 'main.ts')],
     env: {
       ...launch.env,
-      NODE_OPTIONS: serviceNodeOptions(name, launch.env.NODE_OPTIONS),
+      ...serviceRuntimeEnv(name, launch.env),
       HTTP_PORT: String(httpPort),
       ...launch.vars,
       ALERT_FILE: launch.alertFile,
