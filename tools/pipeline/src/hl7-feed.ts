@@ -71,19 +71,22 @@ export async function startHl7Receiver(options: {
   readonly port?: number;
   readonly httpPort?: number;
 }): Promise<Hl7Receiver> {
-  const port = options.port ?? (await freePort());
+  const vars = (port: number) => ({
+    MLLP_SOURCE_ID: options.sourceId,
+    MLLP_PORT: String(port),
+    MLLP_HOST: '127.0.0.1',
+    MLLP_RAW_TOPIC: options.topics.raw,
+    MLLP_QUARANTINE_TOPIC: options.topics.quarantine,
+    MLLP_TRANSACTIONAL_ID: options.transactionalId,
+  });
+  const { port: given } = options;
   const started = await startReceiver({
     ...options,
     name: 'mllp-receiver',
-    vars: {
-      MLLP_SOURCE_ID: options.sourceId,
-      MLLP_PORT: String(port),
-      MLLP_HOST: '127.0.0.1',
-      MLLP_RAW_TOPIC: options.topics.raw,
-      MLLP_QUARANTINE_TOPIC: options.topics.quarantine,
-      MLLP_TRANSACTIONAL_ID: options.transactionalId,
-    },
+    // A restart keeps its port (the senders reconnect there); a first start picks one per attempt.
+    vars: given === undefined ? async () => vars(await freePort()) : vars(given),
   });
+  const port = Number(started.vars.MLLP_PORT);
   return { ...started, port, sourceId: options.sourceId, jobId: `mllp:${options.sourceId}` };
 }
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serviceRuntimeEnv as runtimeEnv } from '@ehrflow/config/node-options';
 import { freePort, REPO_ROOT, waitFor } from '@ehrflow/testing';
@@ -159,24 +160,52 @@ export interface ReceiverLaunch {
   readonly name: 'mllp-receiver' | 'billing-receiver';
   /** Shared variables (Kafka, registry, Redis, keys); the service's heap options and malloc settings are added. */
   readonly env: NodeJS.ProcessEnv;
-  /** The receiver's own variables (source, topics, transactional id, ...). */
-  readonly vars: Readonly<Record<string, string>>;
+  /**
+   * The receiver's own variables (source, topics, transactional id, ...), or a function that picks
+   * them afresh (a listening port of its own) for each attempt.
+   */
+  readonly vars: Readonly<Record<string, string>> | (() => Promise<Readonly<Record<string, string>>>);
   /** HTTP port; a restart passes the port of the receiver it replaces. */
   readonly httpPort?: number;
   readonly logDir: string;
   readonly alertFile: string;
 }
 
+/** Attempts of a receiver start whose ports were picked here and taken by another process meanwhile. */
+const PORT_CLASH_ATTEMPTS = 3;
+
 /**
  * Starts a receiver as a child process (its log `<logDir>/<name>.log`, alerts to `alertFile`) and
  * waits up to a minute until it answers `/readyz`; a receiver that exits or never gets ready is
- * stopped and fails the start.
+ * stopped and fails the start. Ports picked here (`freePort`, or by a `vars` function) may be taken
+ * by another process before the receiver listens on them: when its log says EADDRINUSE, the start
+ * is tried again on fresh ports. Ports the caller passed (a restart) are never changed.
  */
-export async function startReceiver(
-  launch: ReceiverLaunch,
-): Promise<{ child: Child; httpPort: number; url: string }> {
+export async function startReceiver(launch: ReceiverLaunch): Promise<{
+  child: Child;
+  httpPort: number;
+  url: string;
+  vars: Readonly<Record<string, string>>;
+}> {
+  const picksPorts = launch.httpPort === undefined || typeof launch.vars === 'function';
+  for (let attempt = 1; ; attempt++) {
+    const logFile = join(launch.logDir, `${launch.name}.log`);
+    const logged = existsSync(logFile) ? (await readFile(logFile, 'utf8')).length : 0;
+    try {
+      return await startReceiverOnce(launch);
+    } catch (err) {
+      const clash = /"code":"EADDRINUSE"/.test(
+        (await readFile(logFile, 'utf8').catch(() => '')).slice(logged),
+      );
+      if (!picksPorts || !clash || attempt >= PORT_CLASH_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startReceiverOnce(launch: ReceiverLaunch) {
   const { name } = launch;
   const httpPort = launch.httpPort ?? (await freePort());
+  const vars = typeof launch.vars === 'function' ? await launch.vars() : launch.vars;
   const child = await startChild({
     name,
     args: [join(REPO_ROOT, 'services', name, 'src', 'main.ts')],
@@ -184,7 +213,7 @@ export async function startReceiver(
       ...launch.env,
       ...serviceRuntimeEnv(name, launch.env),
       HTTP_PORT: String(httpPort),
-      ...launch.vars,
+      ...vars,
       ALERT_FILE: launch.alertFile,
     },
     logFile: join(launch.logDir, `${name}.log`),
@@ -192,7 +221,7 @@ export async function startReceiver(
   });
   const url = `http://127.0.0.1:${httpPort}`;
   await waitForServiceReady({ name, url, child }, 60_000, launch.logDir);
-  return { child, httpPort, url };
+  return { child, httpPort, url, vars };
 }
 
 /** Stops services in pipeline order (the source first, so downstream can drain what is in flight). */
