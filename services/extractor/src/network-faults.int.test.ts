@@ -11,7 +11,7 @@ import {
   type NetLink,
   type NetnsGateway,
 } from '@ehrflow/netfault';
-import { waitForValue } from '@ehrflow/testing';
+import { waitFor, waitForValue } from '@ehrflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Extractor } from './app.ts';
 import type { JobView } from './job-view.ts';
@@ -181,10 +181,18 @@ describe('extractor backfill through a faulty EHR link (TCP fault proxy)', () =>
     const before = proxy.counters().resets;
     try {
       const { view } = await backfillUnder('resets', viaPort(proxy.port), async () => {
-        await proxy.apply(
+        // At least 6 s of resets, and until one happened: on a loaded machine the downloads may
+        // start late in a fixed window and meet none.
+        const resets = proxy.apply(
           { kind: 'reset', probability: 0.5, afterBytes: 2_000, afterBytesJitter: 60_000 },
-          6_000,
-        ).ended;
+          90_000,
+        );
+        const since = Date.now();
+        await waitFor(() => proxy.counters().resets > before && Date.now() - since >= 6_000, {
+          timeoutMs: 90_000,
+          what: 'a connection reset by the proxy',
+        });
+        resets.stop();
       });
       expect(proxy.counters().resets - before).toBeGreaterThan(0);
       expect(view.counts.retries).toBeGreaterThan(0);

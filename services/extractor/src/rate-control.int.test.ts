@@ -109,9 +109,12 @@ describe('a published rate limit 50x above the enforced one', () => {
         const afterRate = stream.filter((e) => e.arrivedAt >= (convergedAt ?? Infinity));
         expect(afterRate.length).toBeGreaterThanOrEqual(20);
         expect(share(afterRate)).toBeLessThan(0.1);
-        // Converging is not collapsing: the rate it settled on is of the order of what is granted.
-        expect(rates.at(-1)).toBeGreaterThanOrEqual(ENFORCED_PER_MINUTE / 4);
-        expect(rates.at(-1)).toBeLessThanOrEqual(ENFORCED_PER_MINUTE * 1.5);
+        // Converging is not collapsing: the rate it settled on (the median of its last samples, as
+        // one sample may catch a probe upwards) is of the order of what is granted.
+        const last = rates.slice(-20).sort((a, b) => a - b);
+        const settledRate = last[Math.floor(last.length / 2)];
+        expect(settledRate).toBeGreaterThanOrEqual(ENFORCED_PER_MINUTE / 4);
+        expect(settledRate).toBeLessThanOrEqual(ENFORCED_PER_MINUTE * 1.5);
       } finally {
         clearInterval(watch);
         await extractor.close();
