@@ -1,19 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
-import { createLogger } from '@ehrflow/logging';
 import { createDependencyCheck, createDependencyChecks, type DependencyProbe } from './dependency-checks.ts';
 import { createServiceHttp, type ServiceHttp } from './service-http.ts';
+import { capturingLogger } from './testing/capturing-logger.ts';
 
 const CANARY = 'Canaryjane Doerson';
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    name: 'test-deps',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  });
-  return { logger, lines, text: () => JSON.stringify(lines) };
-}
 
 /** A probe whose answers the test scripts; counts calls; `hang()` makes the next call never settle. */
 function scriptedProbe() {
@@ -60,7 +51,7 @@ describe('createDependencyCheck', () => {
   it('answers from the cache within the interval and asks again after it', async () => {
     const probe = scriptedProbe();
     const time = clock();
-    const log = capturingLogger();
+    const log = capturingLogger('test-deps');
     const dep = createDependencyCheck({
       name: 'kafka',
       probe,
@@ -85,7 +76,7 @@ describe('createDependencyCheck', () => {
 
   it('shares one probe among concurrent callers', async () => {
     const probe = scriptedProbe();
-    const dep = createDependencyCheck({ name: 'kafka', probe, logger: capturingLogger().logger });
+    const dep = createDependencyCheck({ name: 'kafka', probe, logger: capturingLogger('test-deps').logger });
     const answers = await Promise.all([dep.check(), dep.check(), dep.check()]);
     expect(answers).toEqual([true, true, true]);
     expect(probe.calls).toBe(1);
@@ -94,7 +85,7 @@ describe('createDependencyCheck', () => {
   it('answers false within its timeout when the probe hangs, and a late answer still counts', async () => {
     const probe = scriptedProbe();
     const time = clock();
-    const log = capturingLogger();
+    const log = capturingLogger('test-deps');
     const dep = createDependencyCheck({
       name: 'registry',
       probe,
@@ -123,7 +114,7 @@ describe('createDependencyCheck', () => {
   it('logs changes of state only, with a code and never an error message', async () => {
     const probe = scriptedProbe();
     const time = clock();
-    const log = capturingLogger();
+    const log = capturingLogger('test-deps');
     const dep = createDependencyCheck({
       name: 'kafka',
       probe,
@@ -154,7 +145,7 @@ describe('createDependencyCheck', () => {
   });
 
   it('reports the catalog code of a PipelineError and survives a probe that throws synchronously', async () => {
-    const log = capturingLogger();
+    const log = capturingLogger('test-deps');
     const throwing: DependencyProbe = {
       probe: () => {
         throw new PipelineError('REGISTRY_UNAVAILABLE', 'schema registry unreachable');
@@ -175,7 +166,7 @@ describe('createDependencyChecks', () => {
   });
 
   it('adds each probe as a named /readyz check, alongside the existing ones', async () => {
-    const log = capturingLogger();
+    const log = capturingLogger('test-deps');
     const kafka = scriptedProbe();
     const registry = scriptedProbe();
     const http = createServiceHttp({ name: 'test-deps', port: 0, logger: log.logger, readiness: () => true });
@@ -203,7 +194,7 @@ describe('createDependencyChecks', () => {
       close: () => Promise.reject(new Error('close failed')),
     };
     const c = scriptedProbe();
-    const deps = createDependencyChecks({ a, b, c }, { logger: capturingLogger().logger });
+    const deps = createDependencyChecks({ a, b, c }, { logger: capturingLogger('test-deps').logger });
     await deps.close();
     expect([a.closed, c.closed]).toEqual([1, 1]);
   });

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@ehrflow/logging';
 import { createFolderPoller } from './folder-poller.ts';
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    name: 'test-folder',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  });
-  return { logger, lines };
-}
+import { capturingLogger } from './testing/capturing-logger.ts';
 
 describe('createFolderPoller', () => {
   it('takes the listed files in order, counts what take counted and holds the files after a failing one', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('test-folder');
     const taken: string[] = [];
     const folder = createFolderPoller({
       pollMs: 60_000,
@@ -38,7 +29,7 @@ describe('createFolderPoller', () => {
   });
 
   it('takes nothing more once stopped', async () => {
-    const { logger } = capturingLogger();
+    const { logger } = capturingLogger('test-folder');
     const taken: string[] = [];
     const folder = createFolderPoller({
       pollMs: 60_000,

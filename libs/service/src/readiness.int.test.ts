@@ -14,25 +14,16 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryProbe } from '@ehrflow/contracts';
 import { createKafkaProbe } from '@ehrflow/kafka';
-import { createLogger } from '@ehrflow/logging';
 import { freePort, waitForValue } from '@ehrflow/testing';
 import { createDependencyChecks, type DependencyChecks } from './dependency-checks.ts';
 import { createServiceHttp, type ServiceHttp } from './service-http.ts';
+import { capturingLogger } from './testing/capturing-logger.ts';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const STACK = join(REPO, 'deploy/local/stack');
 const REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const SHARED_BROKER_PORT = 9092;
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    name: 'readiness-int',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  });
-  return { logger, lines };
-}
 
 interface Readyz {
   readonly status: number;
@@ -103,7 +94,7 @@ describe('/readyz follows a real Kafka broker', () => {
   }, 120_000);
 
   it('is ready, turns not ready when the broker stops, and ready again when it returns', async () => {
-    const log = capturingLogger();
+    const log = capturingLogger('readiness-int');
     const server = await serve(
       {
         kafka: createKafkaProbe(
@@ -164,7 +155,7 @@ describe('/readyz follows a real Kafka broker', () => {
 
 describe('/readyz follows the schema registry', () => {
   it('is ready with the real registry and not ready with an unreachable one', async () => {
-    const log = capturingLogger();
+    const log = capturingLogger('readiness-int');
     const real = await serve({ registry: createRegistryProbe({ url: REGISTRY_URL }) }, log.logger);
     const unreachableUrl = `http://127.0.0.1:${await freePort()}/apis/ccompat/v7`;
     const dead = await serve({ registry: createRegistryProbe({ url: unreachableUrl }) }, log.logger);

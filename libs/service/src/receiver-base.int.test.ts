@@ -11,22 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalText, createRegistry } from '@ehrflow/contracts';
 import { isPipelineError } from '@ehrflow/errors';
-import { createLogger } from '@ehrflow/logging';
 import { freePort, REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 import { openReceiverBase, type ReceiverBaseOptions } from './receiver-base.ts';
+import { capturingLogger } from './testing/capturing-logger.ts';
 
 const env = stackEnv();
 const REGISTRY_URL = env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const subject = `rb${randomBytes(4).toString('hex')}.raw-value`;
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    name: 'receiver-base-int',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  });
-  return { logger, lines };
-}
 
 /** A TCP forwarder to the registry on `port`, opened only when the outage is over. */
 function forwarder(port: number, target: URL): Promise<Server> {
@@ -87,7 +78,7 @@ describe('openReceiverBase while the registry is unreachable', () => {
 
   it('waits for the registry and starts once it answers', async () => {
     const port = await freePort();
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('receiver-base-int');
     const opening = openReceiverBase(options(port, logger, 60_000));
     const waits = () => lines.filter((l) => l.msg === 'dependency unavailable at start; waiting');
     // Start-up is waiting, not failed: it has logged a wait for the registry.
@@ -105,7 +96,7 @@ describe('openReceiverBase while the registry is unreachable', () => {
 
   it('gives up after its wait with the dependency error itself, having closed what it opened', async () => {
     const port = await freePort();
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('receiver-base-int');
     const started = Date.now();
     const err: unknown = await openReceiverBase(options(port, logger, 1_500)).catch((e: unknown) => e);
     expect(isPipelineError(err) ? err.code : err).toBe('REGISTRY_UNAVAILABLE');
@@ -114,7 +105,7 @@ describe('openReceiverBase while the registry is unreachable', () => {
   }, 60_000);
 
   it('does not wait for a subject that is not registered (a permanent failure)', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('receiver-base-int');
     const registryPort = Number(new URL(REGISTRY_URL).port);
     const opts = options(registryPort, logger, 60_000);
     const err: unknown = await openReceiverBase({ ...opts, subjects: [`${subject}-missing`] }).catch(

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
 import { createMetrics } from './metrics.ts';
-import { createLogger } from '@ehrflow/logging';
 import { createServiceHttp, type ServiceHttp, type ServiceHttpOptions } from './service-http.ts';
+import { capturingLogger } from './testing/capturing-logger.ts';
 
 const CANARY = 'Canaryjane Doerson';
 
@@ -12,17 +12,8 @@ afterEach(async () => {
 });
 
 /** The product's logger writing to memory, so a test can read every line it produced. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    name: 'test-svc',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  });
-  return { logger, lines, text: () => JSON.stringify(lines) };
-}
-
 function setup(overrides: Partial<ServiceHttpOptions> = {}) {
-  const log = capturingLogger();
+  const log = capturingLogger('test-svc');
   let ready = false;
   const http = createServiceHttp({
     name: 'test-svc',

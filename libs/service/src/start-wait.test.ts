@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from '@ehrflow/errors';
-import { createLogger } from '@ehrflow/logging';
 import { waitAtStart } from './start-wait.ts';
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    name: 'start-wait-test',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  });
-  return { logger, lines };
-}
+import { capturingLogger } from './testing/capturing-logger.ts';
 
 /** A clock the fake sleep advances, so the wait window is spent without waiting. */
 function fakeTime() {
@@ -26,7 +17,7 @@ function fakeTime() {
 
 describe('waitAtStart', () => {
   it('retries a dependency that is away until it answers, one warning per wait', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('start-wait-test');
     let calls = 0;
     const value = await waitAtStart(
       'registry',
@@ -45,7 +36,7 @@ describe('waitAtStart', () => {
   });
 
   it('ends at once on a permanent failure', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('start-wait-test');
     let calls = 0;
     const err = await waitAtStart(
       'registry',
