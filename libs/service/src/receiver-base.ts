@@ -2,7 +2,6 @@ import type { Env } from '@ehrflow/config';
 import { createCodec, createRegistry, type Codec } from '@ehrflow/contracts';
 import { createProducer, type KafkaClient, type RecordProducer } from '@ehrflow/kafka';
 import type { Logger } from '@ehrflow/logging';
-import type { Sleep } from '@ehrflow/resilience';
 import type { Redis } from 'ioredis';
 import type { ServiceMetrics } from './metrics.ts';
 import { createStageKafka, type StageKafkaSettings } from './stage-kafka.ts';
@@ -51,8 +50,6 @@ export interface ReceiverBaseOptions {
    * registered) end start-up at once.
    */
   readonly startWaitMs?: number;
-  /** Injectable for tests. */
-  readonly sleep?: Sleep;
 }
 
 /** What a receiver opened; `close` undoes all of it, last opened first. */
@@ -90,10 +87,7 @@ export async function openReceiverBase(options: ReceiverBaseOptions): Promise<Re
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   let stopped: Promise<void> | undefined;
-  const startWait = {
-    ...(options.startWaitMs === undefined ? {} : { windowMs: options.startWaitMs }),
-    ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
-  };
+  const startWait = options.startWaitMs === undefined ? {} : { windowMs: options.startWaitMs };
   try {
     const redis = await connectRedis({
       url: config.REDIS_URL,
