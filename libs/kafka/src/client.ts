@@ -1,6 +1,7 @@
 import { Kafka, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge.ts';
 import type { KafkaLogger } from './logger.ts';
+import { patchKafkaJsCrc32c } from './crc32c-patch.ts';
 import { patchKafkaJsEncoder } from './encoder-patch.ts';
 import { patchKafkaJsRequestQueue } from './request-queue-patch.ts';
 
@@ -135,6 +136,13 @@ export function createKafka(cfg: KafkaClientConfig): KafkaClient {
     logger.warn(
       { patch: encoder },
       'kafkajs encoder patch not applied; produce encoding zero-fills its buffers',
+    );
+  }
+  const crc32c = patchKafkaJsCrc32c();
+  if (crc32c !== 'applied') {
+    logger.warn(
+      { patch: crc32c },
+      'kafkajs checksum patch not applied; record batches are checksummed in JavaScript',
     );
   }
   const config = toKafkaJsConfig(cfg);

@@ -4,6 +4,8 @@
  * never commits an offset before its outputs are durable, lag helpers and the declarative topic
  * list. kafkajs stays behind this boundary so it can be swapped.
  */
+// First, before any module that loads kafkajs: it swaps kafkajs' checksum function (see the module).
+import './crc32c-patch.ts';
 export { consumerLag, connectAdmin, totalLag, type LagAdmin, type PartitionLag } from './admin.ts';
 export { DEFAULT_BACKOFF, type BackoffPolicy } from './consumer-runner.ts';
 export type { BatchHandler, BeforeCommitHook, ChunkInfo, QuarantineHook } from './chunk-processor.ts';
