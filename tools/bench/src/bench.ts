@@ -13,6 +13,7 @@ import { connectAdmin, createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { measureBrokerLimit, type BrokerLimitResult } from './broker-limit.ts';
 import { measureEndToEnd, type EndToEndResult } from './end-to-end.ts';
+import { formatMachineCpu } from './machine-cpu.ts';
 import { formatMllp, measureMllp, type MllpBenchResult } from './mllp.ts';
 import { measurePassThrough, type PassThroughResult, type StageFigure } from './pass-through.ts';
 import { formatX12, measureX12, type X12BenchResult } from './x12.ts';
@@ -44,6 +45,10 @@ removes them at the end. Bounded: each part has a record count and a time limit.
 Beside each stage's rate it prints the stage's process CPU (user + system) per record, from the
 stage's own counters (the services' /metrics, the pass-through stages' stats lines): on a machine
 shared with other work, rates swing with the neighbours' load while CPU per record barely moves.
+Under the table, for the pass-through and the end-to-end part (Linux): how busy all cores were over
+the same window, the whole machine's busy CPU per record split into the pipeline's processes, the
+Kafka broker, the schema registry, PostgreSQL and the rest, and the rate at which that would use up
+every core (cores x 1e6 / machine µs per record).
 The defaults (150,000 pass-through records; 2 sites x 4,000 patients, ~104,000 resources end to
 end) run long enough for a stable figure, about 5-10 minutes in all; use smaller numbers for a
 quick check (e.g. --pass-through-records 5000 --patients 100).
@@ -364,6 +369,17 @@ export function renderTable(report: BenchReport): string {
     ]);
   }
   const lines = [formatTable(rows)];
+  if (report.passThrough?.machine !== undefined)
+    lines.push(...formatMachineCpu('pass-through', report.passThrough.machine, 'record'));
+  if (report.endToEnd?.machine !== undefined)
+    lines.push(...formatMachineCpu('end-to-end', report.endToEnd.machine, 'resource'));
+  if (report.passThrough?.machine !== undefined || report.endToEnd?.machine !== undefined) {
+    lines.push(
+      'machine: /proc/stat busy CPU of all cores (user+nice+system+irq+softirq+steal) over the window of the ' +
+        "part's CPU figures; broker, registry, postgres from their /proc/<pid>/stat; other = the machine less " +
+        'all these (kernel threads, anything else running); the cap = cores x 1e6 / machine µs per record',
+    );
+  }
   const e2e = report.endToEnd;
   if (e2e !== null) {
     lines.push(

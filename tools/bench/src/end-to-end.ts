@@ -34,6 +34,7 @@ import {
   type CpuFigure,
   type CpuSample,
 } from './cpu.ts';
+import { createMachineProbe, type MachineCpu } from './machine-cpu.ts';
 import { rate, type StageFigure } from './pass-through.ts';
 
 export interface LatencyFigures {
@@ -70,6 +71,11 @@ export interface EndToEndResult {
   readonly cpu: CpuFigure | undefined;
   /** CPU of this process (the simulated EHR serving the data, and the bench's polling) per resource. */
   readonly simulatorCpu: CpuFigure | undefined;
+  /**
+   * The whole machine's CPU over the window of the services' CPU figures (the throughput run, not
+   * the latency run): the services, the simulator, the stack, the rest. Absent off Linux.
+   */
+  readonly machine?: MachineCpu | undefined;
   readonly latencyRun: (LatencyFigures & { readonly targetPerSecond: number }) | null;
 }
 
@@ -143,8 +149,10 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       ...(options.cpuProfile === undefined ? {} : { extraEnv: profileEnv(options.cpuProfile, env) }),
     });
     const extractor = services.get('extractor') as ServiceHandle;
+    const probe = createMachineProbe(env);
     const cpuBefore = await sampleServices(services);
     const ownBefore = ownCpuSeconds();
+    const machineBefore = probe?.sample();
     let jobs: JobView[] = [];
     for (const source of mainSources) jobs.push(await startJob(extractor.url, { source, kind: 'backfill' }));
     const deadline = Date.now() + options.timeoutMs;
@@ -173,6 +181,7 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     }
     const cpuAfter = await sampleServices(services);
     const ownAfter = ownCpuSeconds();
+    const machineAfter = probe?.sample();
     const peaks = new Map([...services.values()].map((s) => [s.name, s.child.peakRssBytes()]));
     const cpuOf = (name: ServiceName): CpuFigure | undefined => {
       const before = cpuBefore.get(name);
@@ -229,20 +238,26 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
             collectTimings(options.env, topics, pool, schemas.loader, jobIds, options.registry),
         })
       : null;
+    const cpu = totalCpu(
+      stages.map((st) => st.cpu),
+      loaded,
+    );
+    const simulatorCpu = cpuBetween(
+      { cpuSeconds: ownBefore, records: 0 },
+      { cpuSeconds: ownAfter, records: loaded },
+    );
     return {
       resources: loaded,
       perSecond,
       durationMs: timing.lastRowAt - timing.firstRawAt,
       latency: timing.latency,
       stages,
-      cpu: totalCpu(
-        stages.map((st) => st.cpu),
-        loaded,
-      ),
-      simulatorCpu: cpuBetween(
-        { cpuSeconds: ownBefore, records: 0 },
-        { cpuSeconds: ownAfter, records: loaded },
-      ),
+      cpu,
+      simulatorCpu,
+      machine: probe?.between(machineBefore, machineAfter, loaded, {
+        services: cpu?.cpuSeconds,
+        simulator: simulatorCpu?.cpuSeconds,
+      }),
       latencyRun,
     };
   } finally {

@@ -4,7 +4,8 @@ import { type Admin, createProducer, type KafkaClient } from '@ehrflow/kafka';
 import type { Codec } from '@ehrflow/contracts';
 import { type Child, type Scratch, startChild, topicRecordCount } from '@ehrflow/pipeline-tools';
 import { waitFor } from '@ehrflow/testing';
-import { cpuBetween, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';
+import { cpuBetween, ownCpuSeconds, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';
+import { createMachineProbe, type MachineCpu, type MachineSample } from './machine-cpu.ts';
 
 export interface PassThroughOptions {
   readonly kafka: KafkaClient;
@@ -40,6 +41,12 @@ export interface PassThroughResult {
   readonly stages: readonly StageFigure[];
   /** CPU of all four stages per record through the pipeline. */
   readonly cpu: CpuFigure | undefined;
+  /**
+   * The whole machine's CPU from stage 1's first record to the last record in the last topic:
+   * the stages, this process (`bench`: seeding is over, it polls the topics), the stack, the rest.
+   * Absent off Linux.
+   */
+  readonly machine?: MachineCpu | undefined;
 }
 
 export const STAGES = 4;
@@ -63,6 +70,8 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
   /** CPU at each stage's first chunk, and its latest stats (CPU and records committed). */
   const cpuAtFirst = new Map<number, CpuSample>();
   const latest = new Map<number, CpuSample>();
+  const probe = createMachineProbe(options.env);
+  let machineAtFirst: { readonly sample: MachineSample | undefined; readonly ownCpu: number } | undefined;
   const children: Child[] = [];
   try {
     for (let i = 0; i < STAGES; i++) {
@@ -81,6 +90,7 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
           onJson: (event) => {
             if (event.event === 'first' && typeof event.at === 'number') {
               firsts.set(i, event.at);
+              if (i === 0) machineAtFirst = { sample: probe?.sample(), ownCpu: ownCpuSeconds() };
               if (typeof event.cpuSeconds === 'number')
                 cpuAtFirst.set(i, { cpuSeconds: event.cpuSeconds, records: 0 });
             }
@@ -113,6 +123,7 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
         what: 'the pass-through pipeline to copy every record',
       },
     );
+    const machineAtEnd = { sample: probe?.sample(), ownCpu: ownCpuSeconds() };
     const start = firsts.get(0);
     const end = done.get(STAGES);
     if (start === undefined || end === undefined)
@@ -134,16 +145,21 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
         cpu: first === undefined || last === undefined ? undefined : cpuBetween(first, last),
       };
     });
+    const cpu = totalCpu(
+      stages.map((s) => s.cpu),
+      options.records,
+    );
     return {
       records: options.records,
       recordBytes,
       perSecond: rate(options.records, end - start),
       durationMs: end - start,
       stages,
-      cpu: totalCpu(
-        stages.map((s) => s.cpu),
-        options.records,
-      ),
+      cpu,
+      machine: probe?.between(machineAtFirst?.sample, machineAtEnd.sample, options.records, {
+        services: cpu?.cpuSeconds,
+        bench: machineAtFirst === undefined ? undefined : machineAtEnd.ownCpu - machineAtFirst.ownCpu,
+      }),
     };
   } finally {
     await Promise.all(children.map((c) => c.stop(10_000)));
