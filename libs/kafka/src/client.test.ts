@@ -1,3 +1,6 @@
+// As @ehrflow/kafka's entry point does: the patches load before kafkajs (module-swap.ts).
+import './crc32c-patch.ts';
+import './grouping-patch.ts';
 import { createRequire } from 'node:module';
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';

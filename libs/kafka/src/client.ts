@@ -1,7 +1,9 @@
+// Before kafkajs: these swap functions kafkajs captures when it loads (module-swap.ts).
+import { patchKafkaJsCrc32c } from './crc32c-patch.ts';
+import { patchKafkaJsGrouping } from './grouping-patch.ts';
 import { Kafka, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge.ts';
 import type { KafkaLogger } from './logger.ts';
-import { patchKafkaJsCrc32c } from './crc32c-patch.ts';
 import { patchKafkaJsEncoder } from './encoder-patch.ts';
 import { patchKafkaJsRequestQueue } from './request-queue-patch.ts';
 
@@ -143,6 +145,13 @@ export function createKafka(cfg: KafkaClientConfig): KafkaClient {
     logger.warn(
       { patch: crc32c },
       'kafkajs checksum patch not applied; record batches are checksummed in JavaScript',
+    );
+  }
+  const grouping = patchKafkaJsGrouping();
+  if (grouping !== 'applied') {
+    logger.warn(
+      { patch: grouping },
+      'kafkajs grouping patch not applied; sends group messages in quadratic time',
     );
   }
   const config = toKafkaJsConfig(cfg);

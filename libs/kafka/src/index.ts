@@ -4,8 +4,9 @@
  * never commits an offset before its outputs are durable, lag helpers and the declarative topic
  * list. kafkajs stays behind this boundary so it can be swapped.
  */
-// First, before any module that loads kafkajs: it swaps kafkajs' checksum function (see the module).
+// First, before any module that loads kafkajs: they swap functions kafkajs captures when it loads.
 import './crc32c-patch.ts';
+import './grouping-patch.ts';
 export { consumerLag, connectAdmin, totalLag, type LagAdmin, type PartitionLag } from './admin.ts';
 export { DEFAULT_BACKOFF, type BackoffPolicy } from './consumer-runner.ts';
 export type { BatchHandler, BeforeCommitHook, ChunkInfo, QuarantineHook } from './chunk-processor.ts';

@@ -1,21 +1,22 @@
-import { Partitioners, type Message, type Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import type { KafkaClient } from './client.ts';
 import { encodeValue, type Codec } from './codec.ts';
 import { isProducerStateLost, toKafkaError } from './kafka-errors.ts';
 import type { KafkaLogger } from './logger.ts';
+import { keyPartitioner } from './partitioner.ts';
 import { toKafkaMessage, type OutgoingMessage } from './records.ts';
 import { splitMessages } from './send-limit.ts';
 
 /**
  * The one way this package makes a kafkajs producer: idempotent (so kafkajs' own retries never
  * duplicate or reorder), one request in flight (kafkajs' idempotence bookkeeping assumes it), the
- * Java-compatible murmur2 partitioner chosen explicitly (which is also what silences kafkajs v2's
- * partitioner warning), and no topic auto-creation (a misspelt topic must fail, not appear).
+ * Java client's murmur2 partitioning (`partitioner.ts`; a partitioner chosen explicitly is also what
+ * silences kafkajs v2's partitioner warning), and no topic auto-creation (a misspelt topic must fail, not appear).
  * @see https://kafka.apache.org/documentation/#producerconfigs_enable.idempotence
  */
 export function newKafkaJsProducer(client: KafkaClient, transactionalId?: string): Producer {
   return client.kafkajs.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: keyPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
