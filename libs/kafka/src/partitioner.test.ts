@@ -40,6 +40,26 @@ describe('keyPartitioner', () => {
     }
   });
 
+  it("gives the murmur2 values of Kafka's own known-answer test (the Java client's Utils.murmur2)", () => {
+    // Apache Kafka's clients UtilsTest#testMurmur2: key bytes -> murmur2 as a signed 32-bit int.
+    const kafkaVectors: [string, number][] = [
+      ['21', -973932308],
+      ['foobar', -790332482],
+      ['a-little-bit-long-string', -985981536],
+      ['a-little-bit-longer-string', -1486304829],
+      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+      ['abc', 479470107],
+    ];
+    // Over 2^31 - 1 partitions the partition is the whole positive hash (none of these is 2^31 - 1).
+    const wholeHash = 0x7fffffff;
+    for (const [key, murmur2] of kafkaVectors) {
+      expect(keyPartition(key, wholeHash), key).toBe(murmur2 & 0x7fffffff);
+      expect(keyPartition(Buffer.from(key, 'latin1'), wholeHash), key).toBe(murmur2 & 0x7fffffff);
+      for (const count of [1, 3, 6, 12, 64])
+        expect(keyPartition(key, count)).toBe((murmur2 & 0x7fffffff) % count);
+    }
+  });
+
   it('hashes a Buffer key as its bytes and a string key as its UTF-8 bytes', () => {
     for (const key of keys()) expect(keyPartition(Buffer.from(key, 'utf8'), 12)).toBe(keyPartition(key, 12));
   });
