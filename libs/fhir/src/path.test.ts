@@ -87,6 +87,38 @@ describe('FHIRPath subset: evaluation', () => {
   });
 });
 
+describe('FHIRPath subset: single-object chains, then arrays and problems deeper down', () => {
+  const married = {
+    ...patient,
+    maritalStatus: { coding: [{ code: 'M' }, { code: 'S' }], text: 'Married' },
+  };
+  const run = (expr: string, root: unknown) => evaluatePath(compilePath(expr, 'Patient'), root);
+
+  it('follows single objects and goes on through the arrays below them', () => {
+    expect(run('maritalStatus.text', married)).toEqual({ values: ['Married'], problems: [] });
+    expect(run('maritalStatus.coding.code', married)).toEqual({ values: ['M', 'S'], problems: [] });
+    expect(run('maritalStatus.coding[1].code', married).values).toEqual(['S']);
+    expect(run('maritalStatus.coding.first().code', married).values).toEqual(['M']);
+    expect(run('maritalStatus.coding.display', married)).toEqual({ values: [], problems: [] });
+    expect(run('maritalStatus.text', patient)).toEqual({ values: [], problems: [] });
+  });
+
+  it('reports a problem deep in a chain by the path up to it', () => {
+    const codingAsObject = { ...married, maritalStatus: { coding: { code: 'M' } } };
+    expect(run('maritalStatus.coding.code', codingAsObject)).toEqual({
+      values: [],
+      problems: [{ path: 'Patient.maritalStatus.coding', expected: 'array', observed: 'object' }],
+    });
+    const statusAsString = { ...married, maritalStatus: 'M' };
+    expect(run('maritalStatus.coding.code', statusAsString)).toEqual({
+      values: [],
+      problems: [{ path: 'Patient.maritalStatus', expected: 'object', observed: 'string' }],
+    });
+    const textAsNumber = { ...married, maritalStatus: { text: 7 } };
+    expect(run('maritalStatus.text', textAsNumber)).toEqual({ values: [7], problems: [] });
+  });
+});
+
 describe('FHIRPath subset: compilation', () => {
   it('derives the leaf type, its owner and the cardinality from the R4 model', () => {
     const mrn = compilePath("identifier.where(type.coding.code='MR').value.first()", 'Patient');

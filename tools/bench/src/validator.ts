@@ -33,6 +33,15 @@ import {
 } from '@ehrflow/validator/testing/stack.ts';
 
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: npm run bench:validator -- [records (20000)] [--core-only | --service-only]
+
+Validator throughput, printed: the in-process core (decrypt, parse, map, check, encrypt PHI
+fields; no Kafka), then the whole service on the local stack in each delivery mode (needs the
+stack: bash deploy/local/stack up). --core-only runs the first part alone (no stack needed),
+--service-only the second. Records may also come from VALIDATOR_BENCH_RECORDS.`);
+  process.exit(0);
+}
 const coreOnly = args.includes('--core-only');
 const serviceOnly = args.includes('--service-only');
 const TOTAL = Number(args.find((a) => !a.startsWith('--')) ?? process.env.VALIDATOR_BENCH_RECORDS ?? '20000');
