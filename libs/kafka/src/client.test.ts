@@ -1,6 +1,7 @@
 // As @ehrflow/kafka's entry point does: the patches load before kafkajs (module-swap.ts).
 import './crc32c-patch.ts';
 import './grouping-patch.ts';
+import './txn-retry-patch.ts';
 import { createRequire } from 'node:module';
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -124,6 +125,27 @@ describe('kafkajs log bridge', () => {
       },
     });
     expect(lines.map((l) => l.level)).toEqual(['debug']);
+  });
+
+  it('demotes the coordinator’s CONCURRENT_TRANSACTIONS answer to AddPartitionsToTxn, which is retried at once', () => {
+    const lines: LogLine[] = [];
+    const log = (request: string, error: string) =>
+      kafkaLogCreator(memoryLogger(lines))(logLevel.INFO)({
+        namespace: 'Connection',
+        level: logLevel.ERROR,
+        label: 'ERROR',
+        log: { timestamp: 't', message: `Response ${request}(key: 24, version: 1)`, error, correlationId: 3 },
+      });
+    log(
+      'AddPartitionsToTxn',
+      'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+    );
+    log('AddPartitionsToTxn', 'The producer attempted to use a producer id which is currently assigned');
+    log(
+      'EndTxn',
+      'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+    );
+    expect(lines.map((l) => l.level)).toEqual(['debug', 'error', 'error']);
   });
 });
 

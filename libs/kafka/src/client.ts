@@ -1,6 +1,7 @@
 // Before kafkajs: these swap functions kafkajs captures when it loads (module-swap.ts).
 import { patchKafkaJsCrc32c } from './crc32c-patch.ts';
 import { patchKafkaJsGrouping } from './grouping-patch.ts';
+import { patchKafkaJsTransactionRetry } from './txn-retry-patch.ts';
 import { Kafka, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge.ts';
 import type { KafkaLogger } from './logger.ts';
@@ -152,6 +153,13 @@ export function createKafka(cfg: KafkaClientConfig): KafkaClient {
     logger.warn(
       { patch: grouping },
       'kafkajs grouping patch not applied; sends group messages in quadratic time',
+    );
+  }
+  const txnRetry = patchKafkaJsTransactionRetry();
+  if (txnRetry !== 'applied') {
+    logger.warn(
+      { patch: txnRetry },
+      'kafkajs transaction retry patch not applied; a transaction begun right after a commit may wait ~300 ms',
     );
   }
   const config = toKafkaJsConfig(cfg);

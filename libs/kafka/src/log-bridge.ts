@@ -39,7 +39,7 @@ const SAFE_FIELDS = [
  * kafkajs messages we know to be misleading in this product, forwarded at debug level instead.
  * Each needs a reason.
  */
-const DEMOTED: readonly { readonly prefix: string; readonly why: string }[] = [
+const DEMOTED: readonly { readonly prefix: string; readonly error?: string; readonly why: string }[] = [
   {
     // Our producers cap kafkajs' retries so a dead broker surfaces as KAFKA_UNAVAILABLE instead of
     // hanging forever. The duplicate a re-sent batch may create is harmless: in transactional mode
@@ -48,7 +48,24 @@ const DEMOTED: readonly { readonly prefix: string; readonly why: string }[] = [
     prefix: 'Limiting retries for the idempotent producer',
     why: 'bounded retries by design',
   },
+  {
+    // The coordinator's "in a moment" (CONCURRENT_TRANSACTIONS) to a transaction begun while the
+    // previous commit's markers are being written: `txn-retry-patch.ts` retries it after a few
+    // milliseconds. A retry that runs out of time still reaches the producer's own "Failed to
+    // send messages" error.
+    prefix: 'Response AddPartitionsToTxn',
+    error: 'The producer attempted to update a transaction while another concurrent operation',
+    why: 'retried within milliseconds by design',
+  },
 ];
+
+function isDemoted(message: string, error: unknown): boolean {
+  return DEMOTED.some(
+    (d) =>
+      message.startsWith(d.prefix) &&
+      (d.error === undefined || (typeof error === 'string' && error.startsWith(d.error))),
+  );
+}
 
 function pickSafe(log: LogEntry['log']): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -95,7 +112,7 @@ export function kafkaLogCreator(logger: KafkaLogger): logCreator {
       let method = levelName(level);
       if (method === undefined) return;
       const message = typeof log.message === 'string' ? log.message : '';
-      if (DEMOTED.some((d) => message.startsWith(d.prefix))) method = 'debug';
+      if (isDemoted(message, log.error)) method = 'debug';
       target[method]({ ns: namespace, ...pickSafe(log) }, message);
     };
 }
