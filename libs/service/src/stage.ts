@@ -6,6 +6,7 @@ import {
   type KafkaTlsOptions,
   type z,
 } from '@ehrflow/config';
+import { applyServiceHeapFlags } from '@ehrflow/config/node-options';
 import { createRegistryProbe } from '@ehrflow/contracts';
 import { createKafkaProbe, type KafkaClient } from '@ehrflow/kafka';
 import { createLogger, type Logger } from '@ehrflow/logging';
@@ -85,6 +86,7 @@ export interface StageDefinition<S extends z.ZodObject> {
  * stage's readiness plus Kafka and registry probes, each asked at most every 5 s) and `/metrics`;
  * the `<name> started` line; and the lifecycle of {@link runService} (drain on SIGTERM/SIGINT,
  * exit 1 on failures). A `ConfigError` thrown by `start` (a bad sources file) also exits 78.
+ * Before all that, the service's V8 heap flags (`applyServiceHeapFlags`).
  */
 /** Printed after every stage's own usage: the transport settings every service reads the same way. */
 export const TRANSPORT_USAGE = `
@@ -106,6 +108,9 @@ export async function runStage<S extends z.ZodObject>(
     process.stdout.write(TRANSPORT_USAGE);
     process.exit(0);
   }
+  // Tests pass their own `environment` and run many stages in one process: heap flags are a
+  // process's, set only for a real start.
+  if (definition.environment === undefined) applyServiceHeapFlags(name);
   const env = definition.environment ?? process.env;
   const config = loadConfigOrExit(definition.env as S, name, env);
   const settings = config as z.infer<S> & StageConfig;
