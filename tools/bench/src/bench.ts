@@ -30,7 +30,8 @@ import { REPO_ROOT, stackEnv } from '@ehrflow/testing';
 const HELP = `Usage: node tools/bench/src/bench.ts [options]   (npm run bench -- [options])
 
 Measures, on the local stack, in this order:
-  pass-through  four consume/decode/encode/produce stages through temporary topics
+  pass-through  four consume/decode/encode/produce stages through temporary topics, with the
+                services' batching and runtime settings (heap, malloc) but no logic
   broker        Kafka's ProducerPerformance tool (JDK, acks=all, same record size)
   end-to-end    extractor -> validator -> redactor -> loader over simulator data, faults off;
                 then a latency run at ~50% of the measured end-to-end rate

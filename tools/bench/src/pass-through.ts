@@ -2,7 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Admin, createProducer, type KafkaClient } from '@ehrflow/kafka';
 import type { Codec } from '@ehrflow/contracts';
-import { type Child, type Scratch, startChild, topicRecordCount } from '@ehrflow/pipeline-tools';
+import {
+  type Child,
+  type Scratch,
+  serviceRuntimeEnv,
+  startChild,
+  topicRecordCount,
+} from '@ehrflow/pipeline-tools';
 import { waitFor } from '@ehrflow/testing';
 import { cpuBetween, ownCpuSeconds, totalCpu, type CpuFigure, type CpuSample } from './cpu.ts';
 import { createMachineProbe, type MachineCpu, type MachineSample } from './machine-cpu.ts';
@@ -85,7 +91,9 @@ export async function measurePassThrough(options: PassThroughOptions): Promise<P
             `bench.${runId}.pt-group${i + 1}`,
             String(options.maxBatch),
           ],
-          env: options.env,
+          // The runtime settings every service starts with (young-generation size, malloc), so the
+          // stages measure the services' Kafka path under the services' own heap and allocator.
+          env: { ...options.env, ...serviceRuntimeEnv('pass-through', options.env) },
           logFile: join(options.logDir, `pass-through-stage${i + 1}.log`),
           onJson: (event) => {
             if (event.event === 'first' && typeof event.at === 'number') {
