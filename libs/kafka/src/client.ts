@@ -120,6 +120,30 @@ export function toKafkaJsConfig(cfg: KafkaClientConfig): KafkaConfig {
 }
 
 /**
+ * The kafkajs patches every client relies on (each idempotent; see its file), with what is lost
+ * when one cannot apply (another kafkajs version, or loaded too late), for the warning.
+ */
+const KAFKAJS_PATCHES: readonly { name: string; apply: () => string; without: string }[] = [
+  {
+    name: 'request-queue',
+    apply: patchKafkaJsRequestQueue,
+    without: 'expect TimeoutNegativeWarning on Node 24',
+  },
+  { name: 'encoder', apply: patchKafkaJsEncoder, without: 'produce encoding zero-fills its buffers' },
+  {
+    name: 'checksum',
+    apply: patchKafkaJsCrc32c,
+    without: 'record batches are checksummed in JavaScript',
+  },
+  { name: 'grouping', apply: patchKafkaJsGrouping, without: 'sends group messages in quadratic time' },
+  {
+    name: 'transaction retry',
+    apply: patchKafkaJsTransactionRetry,
+    without: 'a transaction begun right after a commit may wait ~300 ms',
+  },
+];
+
+/**
  * Creates the Kafka client of a service: TLS and SASL from configuration, kafkajs logs forwarded
  * into our logger, tuned retries. The plaintext and SASL-over-plaintext warnings are not logged
  * here but by whoever reads the transport (`kafkaTls` of `@ehrflow/config`), once per process:
@@ -127,40 +151,9 @@ export function toKafkaJsConfig(cfg: KafkaClientConfig): KafkaConfig {
  */
 export function createKafka(cfg: KafkaClientConfig): KafkaClient {
   const logger = cfg.logger.child({ component: 'kafka', clientId: cfg.clientId });
-  const patch = patchKafkaJsRequestQueue();
-  if (patch === 'skipped-version' || patch === 'skipped-shape') {
-    logger.warn(
-      { patch },
-      'kafkajs request-queue patch not applied; expect TimeoutNegativeWarning on Node 24',
-    );
-  }
-  const encoder = patchKafkaJsEncoder();
-  if (encoder === 'skipped-version' || encoder === 'skipped-shape') {
-    logger.warn(
-      { patch: encoder },
-      'kafkajs encoder patch not applied; produce encoding zero-fills its buffers',
-    );
-  }
-  const crc32c = patchKafkaJsCrc32c();
-  if (crc32c !== 'applied') {
-    logger.warn(
-      { patch: crc32c },
-      'kafkajs checksum patch not applied; record batches are checksummed in JavaScript',
-    );
-  }
-  const grouping = patchKafkaJsGrouping();
-  if (grouping !== 'applied') {
-    logger.warn(
-      { patch: grouping },
-      'kafkajs grouping patch not applied; sends group messages in quadratic time',
-    );
-  }
-  const txnRetry = patchKafkaJsTransactionRetry();
-  if (txnRetry !== 'applied') {
-    logger.warn(
-      { patch: txnRetry },
-      'kafkajs transaction retry patch not applied; a transaction begun right after a commit may wait ~300 ms',
-    );
+  for (const { name, apply, without } of KAFKAJS_PATCHES) {
+    const patch = apply();
+    if (patch.startsWith('skipped')) logger.warn({ patch }, `kafkajs ${name} patch not applied; ${without}`);
   }
   const config = toKafkaJsConfig(cfg);
   if (cfg.ssl?.rejectUnauthorized === false && cfg.mode !== 'development') {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { swapKafkaJsModule, type ModuleSwapResult } from './module-swap.ts';
+import { onceKafkaJsSwap } from './module-swap.ts';
 
 /**
  * Makes kafkajs 2.2.4 checksum the record batches it produces with `@node-rs/crc32`'s CRC-32C
@@ -14,24 +14,19 @@ import { swapKafkaJsModule, type ModuleSwapResult } from './module-swap.ts';
  * another kafkajs version or a platform without the native binding: nothing changes and the client
  * logs a warning; the checksum is the same either way (a unit test compares both).
  */
-let result: ModuleSwapResult | undefined;
-
 /** Applies the patch once per process; returns what happened (the same answer on every call). */
-export function patchKafkaJsCrc32c(): ModuleSwapResult {
-  result ??= swapKafkaJsModule({
-    target: 'src/protocol/recordBatch/crc32C/index.js',
-    capturedBy: 'src/protocol/recordBatch/v0/index.js',
-    replacement: () => {
-      try {
-        const require = createRequire(import.meta.url);
-        const { crc32c } = require('@node-rs/crc32') as { crc32c: (input: Buffer) => number };
-        return (buffer: Buffer): number => crc32c(buffer) >>> 0;
-      } catch {
-        return undefined;
-      }
-    },
-  });
-  return result;
-}
+export const patchKafkaJsCrc32c = onceKafkaJsSwap({
+  target: 'src/protocol/recordBatch/crc32C/index.js',
+  capturedBy: 'src/protocol/recordBatch/v0/index.js',
+  replacement: () => {
+    try {
+      const require = createRequire(import.meta.url);
+      const { crc32c } = require('@node-rs/crc32') as { crc32c: (input: Buffer) => number };
+      return (buffer: Buffer): number => crc32c(buffer) >>> 0;
+    } catch {
+      return undefined;
+    }
+  },
+});
 
 patchKafkaJsCrc32c();

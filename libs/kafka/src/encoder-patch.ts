@@ -30,7 +30,10 @@ import { createRequire } from 'node:module';
  * batch's length-prefixed bytes, once for the frame written to the socket, each of the exact size.
  * Safe because an encoder's bytes up to `offset` never change once written (writes only append;
  * growth copies into a new buffer and leaves the old one as it was), so a view of them stays what
- * was written; `size()` counts the views; and the frame is read through `buffer` as before.
+ * was written; `size()` counts the views; and the frame is read through `buffer` as before. A
+ * caller's own Buffer given to `writeBytes` is referenced too, until the request is framed: in
+ * kafkajs' produce path only encoder output goes through `writeBytes` (record keys and values are
+ * written by `writeVarIntBytes`, which still copies), so no caller's Buffer is held.
  *
  * Like the request-queue patch it applies only to the exact kafkajs version it was read against.
  * `encoder-patch.test.ts` holds both to stock kafkajs, byte for byte, on produce requests.

@@ -1,4 +1,4 @@
-import { swapKafkaJsModule, type ModuleSwapResult } from './module-swap.ts';
+import { onceKafkaJsSwap } from './module-swap.ts';
 
 /**
  * Makes kafkajs 2.2.4 group the messages of a send by partition in linear time.
@@ -38,16 +38,11 @@ export function groupMessagesPerPartition({
   return result;
 }
 
-let result: ModuleSwapResult | undefined;
-
 /** Applies the patch once per process; returns what happened (the same answer on every call). */
-export function patchKafkaJsGrouping(): ModuleSwapResult {
-  result ??= swapKafkaJsModule({
-    target: 'src/producer/groupMessagesPerPartition.js',
-    capturedBy: 'src/producer/sendMessages.js',
-    replacement: () => groupMessagesPerPartition,
-  });
-  return result;
-}
+export const patchKafkaJsGrouping = onceKafkaJsSwap({
+  target: 'src/producer/groupMessagesPerPartition.js',
+  capturedBy: 'src/producer/sendMessages.js',
+  replacement: () => groupMessagesPerPartition,
+});
 
 patchKafkaJsGrouping();

@@ -43,3 +43,12 @@ export function swapKafkaJsModule(swap: ModuleSwap): ModuleSwapResult {
   module.exports = replacement;
   return 'applied';
 }
+
+/**
+ * The patch function of a swap: applies it on the first call and returns the same answer on every
+ * later one (the module cache is process-wide, so is the answer).
+ */
+export function onceKafkaJsSwap(swap: ModuleSwap): () => ModuleSwapResult {
+  let result: ModuleSwapResult | undefined;
+  return () => (result ??= swapKafkaJsModule(swap));
+}

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { swapKafkaJsModule, type ModuleSwapResult } from './module-swap.ts';
+import { onceKafkaJsSwap } from './module-swap.ts';
 
 /**
  * Makes a kafkajs 2.2.4 transactional producer retry `CONCURRENT_TRANSACTIONS` on
@@ -69,29 +69,24 @@ export function retryConcurrentTransactions(
   };
 }
 
-let result: ModuleSwapResult | undefined;
-
 /** Applies the patch once per process; returns what happened (the same answer on every call). */
-export function patchKafkaJsTransactionRetry(): ModuleSwapResult {
-  result ??= swapKafkaJsModule({
-    target: 'src/producer/eosManager/index.js',
-    capturedBy: 'src/producer/index.js',
-    replacement: () => {
-      const require = createRequire(import.meta.url);
-      const create = require('kafkajs/src/producer/eosManager/index.js') as (options: unknown) => EosManager;
-      if (typeof create !== 'function') return undefined;
-      return (options: unknown): EosManager => {
-        const manager = create(options);
-        if (typeof manager.addPartitionsToTransaction === 'function') {
-          manager.addPartitionsToTransaction = retryConcurrentTransactions(
-            manager.addPartitionsToTransaction.bind(manager),
-          );
-        }
-        return manager;
-      };
-    },
-  });
-  return result;
-}
+export const patchKafkaJsTransactionRetry = onceKafkaJsSwap({
+  target: 'src/producer/eosManager/index.js',
+  capturedBy: 'src/producer/index.js',
+  replacement: () => {
+    const require = createRequire(import.meta.url);
+    const create = require('kafkajs/src/producer/eosManager/index.js') as (options: unknown) => EosManager;
+    if (typeof create !== 'function') return undefined;
+    return (options: unknown): EosManager => {
+      const manager = create(options);
+      if (typeof manager.addPartitionsToTransaction === 'function') {
+        manager.addPartitionsToTransaction = retryConcurrentTransactions(
+          manager.addPartitionsToTransaction.bind(manager),
+        );
+      }
+      return manager;
+    };
+  },
+});
 
 patchKafkaJsTransactionRetry();
