@@ -21,4 +21,9 @@ export interface SimContext {
   pace(lines: number): Promise<void>;
   /** Passes a resource on its way to a client: counts it and applies active drift rules. */
   serve(resource: FhirResource): FhirResource;
+  /**
+   * Counts a resource of the type on its way to a client when no drift rule names the type, and
+   * says so (its line can then be served as rendered); false, counting nothing, otherwise.
+   */
+  servePlain(resourceType: string): boolean;
 }

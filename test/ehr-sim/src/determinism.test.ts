@@ -4,30 +4,39 @@ import { uniformPerPatient } from './dataset.ts';
 import { ExportJobs } from './export-jobs.ts';
 import { ResourceGenerator } from './generator.ts';
 import { fileLines, ndjsonBody } from './ndjson-body.ts';
+import type { FaultsInput } from './faults.ts';
 import { createSimulator } from './simulator.ts';
 import { pathOf, runExport, SECRET_CLIENT, secretToken } from './testing/export.ts';
 
 /** sha256 over every output file of a full export, in manifest order. */
-async function exportDigest(seed: string): Promise<{ digest: string; files: number }> {
+async function exportDigest(
+  seed: string,
+  options: { keepLines?: boolean; faults?: FaultsInput } = {},
+): Promise<{ digest: string; files: number; patients: string[]; served: number }> {
   const sim = createSimulator({
     seed,
     patientsPerSite: 25,
     resourcesPerPatient: 2,
     clients: [SECRET_CLIENT],
     export: { maxResourcesPerFile: 20 },
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
+  if (options.keepLines === true) expect(sim.generator.keepLines(['site-a'])).toBeGreaterThan(25 * 2);
   try {
     const token = await secretToken(sim);
     const { manifest } = await runExport(sim, token, '/site-a/fhir/$export');
     const hash = createHash('sha256');
+    const patients: string[] = [];
     for (const file of manifest.output) {
       const res = await sim.app.inject({
         url: pathOf(file.url),
         headers: { authorization: `Bearer ${token}` },
       });
       hash.update(`${file.type}:${file.count}\n`).update(res.rawPayload);
+      if (file.type === 'Patient') patients.push(...res.payload.split('\n').filter((l) => l !== ''));
     }
-    return { digest: hash.digest('hex'), files: manifest.output.length };
+    const served = sim.counters().resourcesServed;
+    return { digest: hash.digest('hex'), files: manifest.output.length, patients, served };
   } finally {
     await sim.stop();
   }
@@ -41,6 +50,30 @@ describe('determinism and memory', () => {
     expect(first.files).toBeGreaterThan(7);
     expect(again.digest).toBe(first.digest);
     expect(other.digest).not.toBe(first.digest);
+  });
+
+  it('serves the same bytes and counts with its lines kept, drift applied to kept lines too', async () => {
+    const rendered = await exportDigest('seed-one');
+    const kept = await exportDigest('seed-one', { keepLines: true });
+    expect(kept).toEqual(rendered);
+    expect(kept.served).toBeGreaterThan(25 * 2);
+
+    const drift = {
+      resourceType: 'Patient',
+      field: 'birthDate',
+      mode: 'rename',
+      to: 'dateOfBirth',
+      after: 0,
+    } as const;
+    const drifted = await exportDigest('seed-one', { keepLines: true, faults: { drift } });
+    expect(drifted.digest).not.toBe(rendered.digest);
+    expect(drifted.served).toBe(rendered.served);
+    expect(drifted.patients).toHaveLength(rendered.patients.length);
+    for (const line of drifted.patients) {
+      const patient = JSON.parse(line) as Record<string, unknown>;
+      expect(patient).not.toHaveProperty('birthDate');
+      expect(patient).toHaveProperty('dateOfBirth');
+    }
   });
 
   it('streams 200k generated resources with bounded heap growth', async () => {

@@ -183,6 +183,11 @@ export class FaultInjector {
     }
   }
 
+  /** Whether a drift rule names the resource type (its resources must go through {@link drift}). */
+  drifts(resourceType: string): boolean {
+    return this.current.drift.some((rule) => rule.resourceType === resourceType);
+  }
+
   /** Counts a served resource against the drift rules and returns it, drifted when a rule has fired. */
   drift(resource: FhirResource): { resource: FhirResource; drifted: boolean } {
     let out = resource;

@@ -8,7 +8,7 @@ import { US_CORE_BUILDERS } from './us-core-resources.ts';
 import { SALT, SiteLayout, type DatasetShape, type ResourceMeta } from './dataset.ts';
 import { patientIdentity, type Canary, type CanaryValues, type PatientIdentity } from './identity.ts';
 import { narrative } from './notes.ts';
-import { resourceId, type ResourceType } from './resource-types.ts';
+import { SERVED_TYPES, resourceId, type ResourceType } from './resource-types.ts';
 import { flag } from './uncontracted-resources.ts';
 
 /** FHIR identifier system of a site's medical record numbers. */
@@ -20,12 +20,16 @@ export const SSN_SYSTEM = 'http://hl7.org/fhir/sid/us-ssn';
 
 /**
  * Builds any resource of any site on demand from (seed, site, type, index). Nothing is cached
- * except one small layout per site, so the data set can be as large as the index space.
+ * except one small layout per site, so the data set can be as large as the index space, unless
+ * {@link ResourceGenerator.keepLines} is called (benchmarks: the rendered lines of the sites,
+ * kept so that serving them costs the process no more than a real server's stored files).
  */
 export class ResourceGenerator {
   readonly shape: DatasetShape;
   private readonly layouts = new Map<string, SiteLayout>();
   private readonly canaries = new Map<string, CanaryValues>();
+  /** Rendered NDJSON lines by `site\ntype\nindex`, when {@link keepLines} was called. */
+  private lines: Map<string, string> | undefined;
 
   constructor(shape: DatasetShape, sites: readonly string[], canaries: readonly Canary[] = []) {
     this.shape = shape;
@@ -47,6 +51,29 @@ export class ResourceGenerator {
   /** Demographics of a patient, canary values applied. */
   identity(site: string, patientIndex: number): PatientIdentity {
     return patientIdentity(this.layout(site), patientIndex, this.canaries.get(`${site}/${patientIndex}`));
+  }
+
+  /**
+   * Renders every resource of the given sites now and keeps the lines, so that {@link line}
+   * hands them out without building them again. The lines are the same bytes either way; the
+   * memory is about the sites' NDJSON size. Returns the number of lines kept.
+   */
+  keepLines(sites: readonly string[]): number {
+    this.lines ??= new Map();
+    for (const site of sites) {
+      const layout = this.layout(site);
+      for (const type of SERVED_TYPES) {
+        for (let index = 0, n = layout.count(type); index < n; index++) {
+          this.lines.set(lineKey(site, type, index), renderLine(this.resource(site, type, index)));
+        }
+      }
+    }
+    return this.lines.size;
+  }
+
+  /** Resource `index` as one NDJSON line (JSON and a newline), kept or rendered now. */
+  line(site: string, type: ResourceType, index: number): string {
+    return this.lines?.get(lineKey(site, type, index)) ?? renderLine(this.resource(site, type, index));
   }
 
   /** Cheap metadata (deleted, lastUpdated, version) without building the resource. */
@@ -80,6 +107,15 @@ export class ResourceGenerator {
     if (type === 'Flag') return flag(ctx);
     return (CLINICAL_BUILDERS[type] ?? US_CORE_BUILDERS[type])?.(ctx) ?? minimalResource(ctx, type);
   }
+}
+
+/** A resource as one NDJSON line. */
+export function renderLine(resource: FhirResource): string {
+  return `${JSON.stringify(resource)}\n`;
+}
+
+function lineKey(site: string, type: ResourceType, index: number): string {
+  return `${site}\n${type}\n${index}`;
 }
 
 /** An encounter of the same patient (never the resource itself), or undefined when there are none. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FhirResource } from './clinical-resources.ts';
 import { DELETES_PER_BUNDLE, qualifies, type ExportFile, type ExportJob } from './export-jobs.ts';
 import type { FileFault } from './faults.ts';
-import type { ResourceGenerator } from './generator.ts';
+import { renderLine, type ResourceGenerator } from './generator.ts';
 import { resourceId } from './resource-types.ts';
 
 /** Bytes gathered before a chunk is handed to the socket. */
@@ -18,6 +18,14 @@ const RESET_PAUSE_MS = 25;
  */
 const changedLines = new WeakMap<ExportFile, Map<number, string>>();
 
+/** How a full download passes its resources on the way out (counting, drift): `SimContext`'s. */
+export interface ServeHooks {
+  /** Counts one served resource of the type; true when no drift rule can change it. */
+  plain(resourceType: string): boolean;
+  /** Counts one served resource and applies the drift rules that have fired. */
+  resource(resource: FhirResource): FhirResource;
+}
+
 /**
  * The lines of one export file, regenerated from the seed one at a time. With `serve` (a full
  * download), every output resource passes through it on its way out (counting, drift) and the
@@ -29,7 +37,7 @@ export function* fileLines(
   generator: ResourceGenerator,
   job: ExportJob,
   file: ExportFile,
-  serve?: (resource: FhirResource) => FhirResource,
+  serve?: ServeHooks,
   stamp?: string,
 ): Generator<string> {
   const { site, sinceMs, types } = job.request;
@@ -50,11 +58,14 @@ export function* fileLines(
   const render = (index: number): string => {
     let line: string;
     if (serve === undefined) {
-      line = changed?.get(index) ?? `${JSON.stringify(generator.resource(site, file.resourceType, index))}\n`;
+      line = changed?.get(index) ?? generator.line(site, file.resourceType, index);
+    } else if (serve.plain(file.resourceType)) {
+      // No drift rule for this type: the line as rendered (or kept) is the line served.
+      line = generator.line(site, file.resourceType, index);
     } else {
       const resource = generator.resource(site, file.resourceType, index);
-      const served = serve(resource);
-      line = `${JSON.stringify(served)}\n`;
+      const served = serve.resource(resource);
+      line = renderLine(served);
       // Drift hands back a new object; an unchanged resource comes back as is.
       if (served !== resource) changed?.set(index, line);
     }

@@ -69,6 +69,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       if (result.drifted) counters.add('driftedResources');
       return result.resource;
     },
+    servePlain(resourceType: string): boolean {
+      if (faults.drifts(resourceType)) return false;
+      counters.add('resourcesServed');
+      return true;
+    },
   };
 
   const app = Fastify({ logger: resolved.logger === true });

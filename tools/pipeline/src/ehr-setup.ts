@@ -26,6 +26,11 @@ export interface EhrSetupOptions {
    * export leaves them out). Default 0, so a backfill's expected count is the dataset's count.
    */
   readonly deletedFraction?: number;
+  /**
+   * Render every resource before serving and keep the lines (benchmarks): downloads then cost the
+   * EHR what a real server's stored export files cost it, not the building of synthetic data.
+   */
+  readonly keepLines?: boolean;
 }
 
 export interface EhrSetup {
@@ -90,6 +95,7 @@ async function serve(
     },
     faults: options.faults ?? {},
   });
+  if (options.keepLines === true) sim.generator.keepLines(options.sites);
   const url = await sim.start(port);
   const sourceIds = new Map<string, string>();
   const sources = [];
