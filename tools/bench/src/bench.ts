@@ -33,8 +33,10 @@ Measures, on the local stack, in this order:
   pass-through  four consume/decode/encode/produce stages through temporary topics, with the
                 services' batching and runtime settings (heap, malloc) but no logic
   broker        Kafka's ProducerPerformance tool (JDK, acks=all, same record size)
-  end-to-end    extractor -> validator -> redactor -> loader over simulator data, faults off;
-                then a latency run at ~50% of the measured end-to-end rate
+  end-to-end    extractor -> validator -> redactor -> loader over simulator data, faults off
+                (the simulated EHR renders its files before the clock, as a real server has
+                written them before its manifest lists them); then a latency run at ~50% of
+                the measured end-to-end rate
   mllp          the MLLP receiver: durable-ACKed HL7 messages/s from 10 senders, CPU per
                 message, ACK latency at half that rate (also: npm run bench:mllp)
   x12           X12 837P claims/s from a file dropped in the billing receiver's folder to the
