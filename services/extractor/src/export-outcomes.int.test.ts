@@ -81,7 +81,9 @@ describe('manifest entries', () => {
   it('turns the deleted entries of a _since export into DELETE envelopes with exact counts', async () => {
     const since = '2024-09-01T00:00:00Z';
     const sim = createSimulator({
-      seed: `dl-${stack.rid}`,
+      // A fixed seed (the source id still comes from the run): this one has deletions well above
+      // the precondition below, which a random seed occasionally fell short of.
+      seed: 'deleted-entries',
       sites: ['site-a'],
       patientsPerSite: 40,
       deletedFraction: 0.2,
