@@ -112,13 +112,7 @@ export function registerExportRoutes(app: FastifyInstance, ctx: SimContext): voi
       // Ranged bytes must match the full file, so they bypass counting and drift.
       const lines =
         range === undefined
-          ? fileLines(
-              ctx.generator,
-              job,
-              file,
-              { plain: (t) => ctx.servePlain(t), resource: (r) => ctx.serve(r) },
-              stamp,
-            )
+          ? fileLines(ctx.generator, job, file, ctx, stamp)
           : fileLines(ctx.generator, job, file, undefined, stamp);
       const body = ndjsonBody(lines, {
         lineCount: file.count,

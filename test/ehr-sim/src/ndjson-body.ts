@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FhirResource } from './clinical-resources.ts';
+import type { SimContext } from './context.ts';
 import { DELETES_PER_BUNDLE, qualifies, type ExportFile, type ExportJob } from './export-jobs.ts';
 import type { FileFault } from './faults.ts';
 import { renderLine, type ResourceGenerator } from './generator.ts';
@@ -18,14 +19,6 @@ const RESET_PAUSE_MS = 25;
  */
 const changedLines = new WeakMap<ExportFile, Map<number, string>>();
 
-/** How a full download passes its resources on the way out (counting, drift): `SimContext`'s. */
-export interface ServeHooks {
-  /** Counts one served resource of the type; true when no drift rule can change it. */
-  plain(resourceType: string): boolean;
-  /** Counts one served resource and applies the drift rules that have fired. */
-  resource(resource: FhirResource): FhirResource;
-}
-
 /**
  * The lines of one export file, regenerated from the seed one at a time. With `serve` (a full
  * download), every output resource passes through it on its way out (counting, drift) and the
@@ -37,7 +30,7 @@ export function* fileLines(
   generator: ResourceGenerator,
   job: ExportJob,
   file: ExportFile,
-  serve?: ServeHooks,
+  serve?: Pick<SimContext, 'serve' | 'servePlain'>,
   stamp?: string,
 ): Generator<string> {
   const { site, sinceMs, types } = job.request;
@@ -59,12 +52,12 @@ export function* fileLines(
     let line: string;
     if (serve === undefined) {
       line = changed?.get(index) ?? generator.line(site, file.resourceType, index);
-    } else if (serve.plain(file.resourceType)) {
+    } else if (serve.servePlain(file.resourceType)) {
       // No drift rule for this type: the line as rendered (or kept) is the line served.
       line = generator.line(site, file.resourceType, index);
     } else {
       const resource = generator.resource(site, file.resourceType, index);
-      const served = serve.resource(resource);
+      const served = serve.serve(resource);
       line = renderLine(served);
       // Drift hands back a new object; an unchanged resource comes back as is.
       if (served !== resource) changed?.set(index, line);
