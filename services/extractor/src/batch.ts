@@ -38,6 +38,8 @@ export class Batch {
   errorEntries: ErrorEntries | undefined = undefined;
   /** Lines (or entries) consumed, including those that produced nothing. */
   lines = 0;
+  /** Bytes of the resources the batch's envelopes carry (before encryption). */
+  bytes = 0;
 
   get size(): number {
     return this.messages.length;
@@ -58,6 +60,7 @@ export class Batch {
     this.keys = [];
     this.errorEntries = undefined;
     this.lines = 0;
+    this.bytes = 0;
     return out;
   }
 
@@ -69,6 +72,7 @@ export class Batch {
     tally.count++;
     tally.bytes += bytes;
     this.tallies.set(key, tally);
+    this.bytes += bytes;
   }
 
   count(delta: Partial<RecordCounts>): void {

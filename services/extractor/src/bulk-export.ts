@@ -263,7 +263,13 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
           if (step.done === true) break;
           next = pull();
           const item = step.value;
-          if (batch.size >= ctx.batchSize)
+          // Full by count, or by bytes before this line would take it past `batchMaxBytes`: a
+          // file of large resources (documents with inline attachments) must not hold
+          // `batchSize` of them in memory until Kafka acknowledges them.
+          if (
+            batch.size >= ctx.batchSize ||
+            (batch.bytes > 0 && batch.bytes + Buffer.byteLength(item.line) > ctx.batchMaxBytes)
+          )
             await flush(positionOf(item.byteOffset, item.lineNo, item.next.validator));
           if (batch.isEmpty()) batchStartedAt = Date.now();
           addExportLine(

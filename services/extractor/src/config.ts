@@ -24,6 +24,17 @@ export const extractorEnv = z.object({
   /** Envelopes produced per Kafka send (and per checkpoint). */
   EXTRACTOR_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /**
+   * Most bytes of resources in one export batch, whatever EXTRACTOR_BATCH_SIZE allows, so a file
+   * of large resources (documents with inline attachments) stays bounded in memory until Kafka
+   * acknowledges it. A resource larger than it goes in a batch of its own.
+   */
+  EXTRACTOR_BATCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /**
    * A batch older than this is produced without waiting to fill: on a slow link, records would
    * otherwise wait for 500 siblings (seconds of latency, and a checkpoint further behind).
    */

@@ -23,6 +23,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   readonly retryPolicy: RetryPolicy;
   readonly batchSize: number;
+  /**
+   * Most bytes of resources in one export batch, whatever its count (a resource larger than
+   * this goes in a batch of its own).
+   */
+  readonly batchMaxBytes: number;
   /** Age at which a batch is produced even if not full. */
   readonly batchLingerMs: number;
   readonly maxExportAttempts: number;

@@ -53,6 +53,8 @@ export interface JobManagerOptions {
   readonly pseudonymKey: Buffer;
   readonly leaseMs: number;
   readonly batchSize: number;
+  /** Most bytes of resources in one export batch, whatever its count. Default 1 MiB. */
+  readonly batchMaxBytes?: number;
   /** Age at which a batch is produced even if not full. Default 200 ms. */
   readonly batchLingerMs?: number;
   readonly progressIntervalMs: number;
@@ -144,6 +146,15 @@ export class JobStateError extends PipelineError {
     this.state = state;
   }
 }
+
+/**
+ * Most bytes of resources in one export batch (EXTRACTOR_BATCH_MAX_BYTES). A batch is held about
+ * three times until Kafka acknowledges it (the lines, their encrypted envelopes, the produce
+ * request), by each of a job's downloads (the source's `maxConcurrency`) and each running job:
+ * with 500 resources of 1.5 KB a batch is ~750 KB, so the count binds first for ordinary
+ * resources, and this bound for large ones (documents with inline attachments).
+ */
+export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
 
 /** Age at which a partly filled batch is produced (EXTRACTOR_BATCH_LINGER_MS). */
 export const DEFAULT_BATCH_LINGER_MS = 200;
@@ -298,6 +309,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         },
       },
       batchSize: options.batchSize,
+      batchMaxBytes: options.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES,
       batchLingerMs: options.batchLingerMs ?? DEFAULT_BATCH_LINGER_MS,
       maxExportAttempts: options.maxExportAttempts,
       logger,
