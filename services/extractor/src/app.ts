@@ -136,6 +136,7 @@ export async function buildExtractor(
       leaseMs: env.EXTRACTOR_LEASE_MS,
       batchSize: env.EXTRACTOR_BATCH_SIZE,
       batchMaxBytes: env.EXTRACTOR_BATCH_MAX_BYTES,
+      maxResourceBytes: env.EXTRACTOR_MAX_RESOURCE_BYTES,
       batchLingerMs: env.EXTRACTOR_BATCH_LINGER_MS,
       progressIntervalMs: env.EXTRACTOR_PROGRESS_INTERVAL_MS,
       maxExportAttempts: env.EXTRACTOR_MAX_EXPORT_ATTEMPTS,

@@ -139,12 +139,13 @@ export function addResource(
     batch.error('MISSING_REQUIRED');
     return;
   }
-  batch.addMessage(
-    upsertMessage(ctx, head, resource, json, locator),
-    head.resourceType,
-    'UPSERT',
-    Buffer.byteLength(json),
-  );
+  const bytes = Buffer.byteLength(json);
+  // The raw topic would refuse it on every attempt (`max.message.bytes`), failing the job.
+  if (ctx.maxResourceBytes !== undefined && bytes > ctx.maxResourceBytes) {
+    batch.error('TOO_LARGE');
+    return;
+  }
+  batch.addMessage(upsertMessage(ctx, head, resource, json, locator), head.resourceType, 'UPSERT', bytes);
   batch.count({ read: 1, produced: 1 });
 }
 

@@ -63,6 +63,20 @@ describe('deleteMessage', () => {
 });
 
 describe('addExportLine', () => {
+  it('counts a resource above maxResourceBytes as TOO_LARGE and produces the ones at the limit', () => {
+    const batch = new Batch();
+    const line = (n: number): string =>
+      JSON.stringify({ ...observation, id: `obs-${n}`, text: { div: 'x'.repeat(n) } });
+    const limit = Buffer.byteLength(line(2_000));
+    const limited = { ...ctx, maxResourceBytes: limit };
+    addExportLine(limited, batch, 'output', line(2_000), 'file 1 line 1');
+    addExportLine(limited, batch, 'output', line(2_001), 'file 1 line 2');
+    expect(batch.counts).toEqual({ read: 2, produced: 1, deleted: 0, errors: 1, duplicates: 0 });
+    expect(batch.errorCodes).toEqual({ TOO_LARGE: 1 });
+    expect(batch.size).toBe(1);
+    expect(batch.bytes).toBe(limit);
+  });
+
   it('counts every line: produced, deleted, errors for bad JSON, missing ids and error entries', () => {
     const batch = new Batch();
     addExportLine(ctx, batch, 'output', JSON.stringify(observation), 'file 1 line 1');

@@ -10,6 +10,8 @@ export interface EnvelopeContext {
   readonly jobId: string;
   readonly keyring: Keyring;
   readonly pseudonymKey: Buffer;
+  /** A resource of more bytes is not produced: it counts as a `TOO_LARGE` error. */
+  readonly maxResourceBytes?: number;
   readonly now?: () => number;
 }
 

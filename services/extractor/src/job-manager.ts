@@ -55,6 +55,8 @@ export interface JobManagerOptions {
   readonly batchSize: number;
   /** Most bytes of resources in one export batch, whatever its count. Default 1 MiB. */
   readonly batchMaxBytes?: number;
+  /** A resource larger than this is counted as a `TOO_LARGE` error, not produced. Default 2 MiB − 16 KiB. */
+  readonly maxResourceBytes?: number;
   /** Age at which a batch is produced even if not full. Default 200 ms. */
   readonly batchLingerMs?: number;
   readonly progressIntervalMs: number;
@@ -155,6 +157,14 @@ export class JobStateError extends PipelineError {
  * resources, and this bound for large ones (documents with inline attachments).
  */
 export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Largest resource produced (EXTRACTOR_MAX_RESOURCE_BYTES): the raw topic's `max.message.bytes`
+ * (2 MiB, deploy/topics) less room for the envelope's own fields and encryption header. A larger
+ * resource would be refused by the broker on every attempt and fail the whole job; it is counted
+ * as a `TOO_LARGE` error of its file instead, and the rest of the file goes on.
+ */
+export const DEFAULT_MAX_RESOURCE_BYTES = 2 * 1024 * 1024 - 16 * 1024;
 
 /** Age at which a partly filled batch is produced (EXTRACTOR_BATCH_LINGER_MS). */
 export const DEFAULT_BATCH_LINGER_MS = 200;
@@ -299,6 +309,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         jobId: record.id,
         keyring: options.keyring,
         pseudonymKey: options.pseudonymKey,
+        maxResourceBytes: options.maxResourceBytes ?? DEFAULT_MAX_RESOURCE_BYTES,
       },
       signal: job.controller.signal,
       retryPolicy: {

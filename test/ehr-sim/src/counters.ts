@@ -32,6 +32,8 @@ export interface CountersSnapshot {
   resourcesServed: number;
   /** Resources altered by a drift rule. */
   driftedResources: number;
+  /** Resources the large-resources fault enlarged. */
+  largeResources: number;
   /** Highest per-client peak over all clients. */
   peakPerSecond: number;
   peakPerMinute: number;
@@ -123,5 +125,6 @@ function zero(): Omit<CountersSnapshot, 'clients' | 'peakPerSecond' | 'peakPerMi
     truncationsInjected: 0,
     resourcesServed: 0,
     driftedResources: 0,
+    largeResources: 0,
   };
 }

@@ -123,6 +123,31 @@ describe('fault knobs', () => {
     expect(sim.counters().driftedResources).toBe(50);
   });
 
+  it('serves large resources of a type, chosen by id, the same bytes on every download', async () => {
+    const bytes = 200_000;
+    sim = make({ faults: { largeResources: { resourceType: 'Observation', every: 5, bytes } } });
+    const token = await secretToken(sim);
+    const { manifest } = await runExport(sim, token, '/site-a/fhir/$export?_type=Patient,Observation');
+    const url = (type: string): string => manifest.output.find((o) => o.type === type)?.url ?? '';
+    const first = await downloadLines(sim, token, url('Observation'));
+    const large = first.filter((l) => Buffer.byteLength(l) > 10_000);
+    // Every fifth id or so (by hash), each line exactly `bytes` long, still the same resource.
+    expect(large.length).toBeGreaterThan(first.length / 10);
+    expect(large.length).toBeLessThan(first.length / 2);
+    for (const line of large) {
+      expect(Buffer.byteLength(line)).toBe(bytes);
+      const resource = JSON.parse(line) as { resourceType: string; text: { div: string } };
+      expect(resource.resourceType).toBe('Observation');
+      expect(resource.text.div).toMatch(/^<div xmlns="http:\/\/www.w3.org\/1999\/xhtml">/);
+    }
+    expect(await downloadLines(sim, token, url('Observation'))).toEqual(first);
+    // Other types are left alone.
+    expect(
+      (await downloadLines(sim, token, url('Patient'))).every((l) => Buffer.byteLength(l) < 10_000),
+    ).toBe(true);
+    expect(sim.counters().largeResources).toBe(2 * large.length);
+  });
+
   it('retypes a field after N records, also in search results, set through the admin API', async () => {
     sim = make();
     const token = await secretToken(sim);

@@ -70,15 +70,29 @@ export interface Faults {
   readonly repeatResources: boolean;
   /** Added to the `count` of every output file of exports completed while set (a miscounting server). */
   readonly manifestCountSkew: number;
+  /**
+   * A server holding large resources (documents with inline attachments, long narratives): served
+   * resources of `resourceType` (any type when null) whose id hashes to a multiple of `every` carry
+   * a generated narrative (`text.div`) that makes their NDJSON line `bytes` long. Chosen by id, so
+   * every download and ranged resume serves the same bytes. `every` 0 is off.
+   */
+  readonly largeResources: LargeResources;
   readonly drift: readonly DriftRule[];
+}
+
+export interface LargeResources {
+  readonly resourceType: ResourceType | null;
+  readonly every: number;
+  readonly bytes: number;
 }
 
 /** `etag`: a strong ETag per rendering; `last-modified`: the export's completion time; `none`. */
 export type FileValidators = 'etag' | 'last-modified' | 'none';
 
 /** What setFaults accepts: any subset; `drift` may be one rule, a list, or null to clear. */
-export type FaultsInput = Partial<Omit<Faults, 'latency' | 'serverErrors' | 'drift'>> & {
+export type FaultsInput = Partial<Omit<Faults, 'latency' | 'serverErrors' | 'drift' | 'largeResources'>> & {
   readonly latency?: Partial<Faults['latency']>;
+  readonly largeResources?: Partial<LargeResources>;
   readonly serverErrors?: Partial<Faults['serverErrors']>;
   readonly drift?: DriftRule | readonly DriftRule[] | null;
   /** Client ids to revoke as part of this fault change. */
@@ -99,6 +113,7 @@ export const NO_FAULTS: Faults = {
   fileValidators: 'etag',
   repeatResources: false,
   manifestCountSkew: 0,
+  largeResources: { resourceType: null, every: 0, bytes: 0 },
   drift: [],
 };
 
@@ -183,9 +198,29 @@ export class FaultInjector {
     }
   }
 
-  /** Whether a drift rule names the resource type (its resources must go through {@link drift}). */
+  /**
+   * Whether a drift rule or the large-resources fault names the resource type (its resources must
+   * go through {@link drift}).
+   */
   drifts(resourceType: string): boolean {
-    return this.current.drift.some((rule) => rule.resourceType === resourceType);
+    const large = this.current.largeResources;
+    return (
+      this.current.drift.some((rule) => rule.resourceType === resourceType) ||
+      (large.every > 0 && (large.resourceType === null || large.resourceType === resourceType))
+    );
+  }
+
+  /** The resource with the large-resources fault applied, or undefined when it does not pick it. */
+  enlarge(resource: FhirResource): FhirResource | undefined {
+    const { resourceType, every, bytes } = this.current.largeResources;
+    if (every <= 0 || (resourceType !== null && resourceType !== resource.resourceType)) return undefined;
+    if (hashString(String(resource.id)) % every !== 0) return undefined;
+    const open = '<div xmlns="http://www.w3.org/1999/xhtml">';
+    const bare = JSON.stringify({ ...resource, text: { status: 'generated', div: `${open}</div>` } });
+    const filler = 'Lorem ipsum dolor sit amet. '
+      .repeat(Math.ceil(bytes / 28))
+      .slice(0, Math.max(0, bytes - bare.length));
+    return { ...resource, text: { status: 'generated', div: `${open}${filler}</div>` } };
   }
 
   /** Counts a served resource against the drift rules and returns it, drifted when a rule has fired. */
@@ -238,6 +273,7 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     'fileValidators',
     'repeatResources',
     'manifestCountSkew',
+    'largeResources',
     'drift',
     'revoke',
   ]);
@@ -245,6 +281,14 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     if (!known.has(key)) throw new RangeError(`faults.${key} is not a known fault`);
   const latency = obj.latency === undefined ? {} : record(obj.latency, 'faults.latency');
   const bursts = obj.serverErrors === undefined ? {} : record(obj.serverErrors, 'faults.serverErrors');
+  const large = obj.largeResources === undefined ? {} : record(obj.largeResources, 'faults.largeResources');
+  const largeType = large.resourceType;
+  if (
+    largeType !== undefined &&
+    largeType !== null &&
+    (typeof largeType !== 'string' || !isResourceType(largeType))
+  )
+    throw new RangeError('faults.largeResources.resourceType must be a served resource type or null');
   const status =
     optInteger(bursts.status, 'faults.serverErrors.status', 429, 599) ?? current.serverErrors.status;
   // 429: a gateway throttling in bursts, whatever the published limit says.
@@ -288,6 +332,15 @@ export function mergeFaults(current: Faults, input: unknown): Faults {
     repeatResources: optBoolean(obj.repeatResources, 'faults.repeatResources') ?? current.repeatResources,
     manifestCountSkew:
       optInteger(obj.manifestCountSkew, 'faults.manifestCountSkew', -1000, 1000) ?? current.manifestCountSkew,
+    largeResources: {
+      resourceType: largeType === undefined ? current.largeResources.resourceType : largeType,
+      every:
+        optInteger(large.every, 'faults.largeResources.every', 0, Number.MAX_SAFE_INTEGER) ??
+        current.largeResources.every,
+      bytes:
+        optInteger(large.bytes, 'faults.largeResources.bytes', 0, 64 * 1024 * 1024) ??
+        current.largeResources.bytes,
+    },
     drift: obj.drift === undefined ? current.drift : parseDrift(obj.drift),
   };
 }

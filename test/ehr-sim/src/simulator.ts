@@ -67,7 +67,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       counters.add('resourcesServed');
       const result = faults.drift(resource);
       if (result.drifted) counters.add('driftedResources');
-      return result.resource;
+      const large = faults.enlarge(result.resource);
+      if (large === undefined) return result.resource;
+      counters.add('largeResources');
+      return large;
     },
     servePlain(resourceType: string): boolean {
       if (faults.drifts(resourceType)) return false;
