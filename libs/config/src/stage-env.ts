@@ -57,6 +57,12 @@ export const consumerStageEnv = <const P extends string>(prefix: P, defaults: Co
      * and the next fetch waits until the batch is processed (metric `<stage>_consumer{stat="inFlightBytes"}`).
      */
     MAX_INFLIGHT_BYTES: positiveInt(4 * 1024 * 1024),
+    /**
+     * Largest output record (key, value, headers): a larger one is quarantined (`too_large`)
+     * instead of being refused by the broker on every attempt. Under the output topics'
+     * `max.message.bytes` (the broker's default 1 MiB for `ehr.valid.*` and `ehr.clean.*`).
+     */
+    MAX_OUTPUT_BYTES: positiveInt(1024 * 1024 - 16 * 1024),
     ...workerFields,
     /** Comma-separated FHIR resource type names the stage serves. */
     RESOURCE_TYPES: csv

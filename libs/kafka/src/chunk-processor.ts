@@ -1,8 +1,17 @@
-import { isPipelineError, type PipelineError } from '@ehrflow/errors';
+import { PipelineError, isPipelineError } from '@ehrflow/errors';
 import type { KafkaMessage, Message, TopicMessages, TopicOffsets } from 'kafkajs';
 import { decodeValue, encodeValue, type Codec } from './codec.ts';
 import type { CommitPoint, Delivery } from './delivery.ts';
 import { readHeaders, toKafkaMessage, type InputRecord, type Output } from './records.ts';
+import { messageBytes } from './send-limit.ts';
+
+/**
+ * Largest output record a stage produces by default: the broker's default `message.max.bytes`
+ * (1 MiB, what topics without their own `max.message.bytes` take, as `ehr.valid.*` and
+ * `ehr.clean.*` in deploy/topics) less 16 KiB. The broker refuses a larger record on every
+ * attempt; it would stop the stage on the same input after every restart.
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024 - 16 * 1024;
 
 /**
  * Turns a batch of input records into output messages. Throw a retryable `PipelineError`
@@ -41,6 +50,8 @@ export interface ChunkDeps {
   readonly delivery: Delivery;
   readonly onQuarantine?: QuarantineHook;
   readonly beforeCommit?: BeforeCommitHook;
+  /** Outputs above this many bytes go to `onQuarantine` as `TOO_LARGE`. Default {@link DEFAULT_MAX_OUTPUT_BYTES}. */
+  readonly maxOutputBytes?: number;
 }
 
 export interface ChunkIo {
@@ -82,22 +93,31 @@ export async function decodeChunk(
 }
 
 /**
- * Encodes outputs grouped by topic (order kept within a topic). An output the codec refuses goes
- * through `onQuarantine`; its replacement must encode, or the error propagates.
+ * Encodes outputs grouped by topic (order kept within a topic). An output the codec refuses, or
+ * one of more than `maxOutputBytes` (key, value and headers), goes through `onQuarantine` (the
+ * latter as `TOO_LARGE`); the replacement must encode, or the error propagates. The replacement's
+ * size is the broker's to judge (the quarantine topic takes larger records).
  */
 export async function encodeOutputs(
   codec: Codec,
   outputs: readonly Output[],
   onQuarantine: QuarantineHook | undefined,
+  maxOutputBytes: number = DEFAULT_MAX_OUTPUT_BYTES,
 ): Promise<{ topicMessages: TopicMessages[]; quarantined: number }> {
   let quarantined = 0;
   const encoded = await Promise.all(
     outputs.map(async (output, index): Promise<{ topic: string; message: Message }> => {
       try {
-        return {
-          topic: output.topic,
-          message: toKafkaMessage(output, await encodeValue(codec, output.topic, output.value, index)),
-        };
+        const message = toKafkaMessage(output, await encodeValue(codec, output.topic, output.value, index));
+        const bytes = messageBytes(message);
+        if (bytes > maxOutputBytes) {
+          throw new PipelineError(
+            'TOO_LARGE',
+            `output ${index} for topic ${output.topic} is ${bytes} bytes, above the limit of ${maxOutputBytes}`,
+            { context: { topic: output.topic, entry: index, sizeBytes: bytes, maxBytes: maxOutputBytes } },
+          );
+        }
+        return { topic: output.topic, message };
       } catch (err) {
         if (!onQuarantine || !isContractError(err)) throw err;
         const replacement = await onQuarantine(output, err);
@@ -132,7 +152,12 @@ export async function processChunk(
 ): Promise<ChunkResult> {
   const records = await decodeChunk(deps.codec, commit.topic, commit.partition, messages);
   const outputs = await deps.handler(records);
-  const { topicMessages, quarantined } = await encodeOutputs(deps.codec, outputs, deps.onQuarantine);
+  const { topicMessages, quarantined } = await encodeOutputs(
+    deps.codec,
+    outputs,
+    deps.onQuarantine,
+    deps.maxOutputBytes,
+  );
   io.checkStillMember();
   const info: ChunkInfo = {
     topic: commit.topic,

@@ -197,6 +197,44 @@ describe('consumer runner (fakes)', () => {
     await lenientRun;
   });
 
+  it('quarantines an output above maxOutputBytes as TOO_LARGE, without it stops rather than send it', async () => {
+    // The broker would refuse the record on every attempt (message.max.bytes).
+    const sized = (batch: readonly InputRecord[]): Promise<Output[]> =>
+      Promise.resolve(
+        batch.map((r) => ({
+          topic: 'out',
+          key: 'k',
+          value: { id: r.offset, pad: 'x'.repeat(r.offset === '1' ? 2_000 : 10) },
+        })),
+      );
+    const strict = setup({ handler: sized, maxOutputBytes: 1_000 });
+    const { running: strictRun } = await started(strict.runner, strict.fake);
+    await strict.fake.feed('in', 0, msgs(0, 3));
+    await expect(strictRun).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      context: { entry: 1, maxBytes: 1_000 },
+    });
+    expect(strict.producer.calls.filter((c) => c.op === 'send')).toEqual([]);
+
+    const lenient = setup({
+      handler: sized,
+      maxOutputBytes: 1_000,
+      onQuarantine: (output, error) => ({
+        topic: 'quarantine',
+        key: output.key,
+        value: { code: error.code },
+      }),
+    });
+    const { running: lenientRun } = await started(lenient.runner, lenient.fake);
+    await lenient.fake.feed('in', 0, msgs(0, 3));
+    const sent = lenient.producer.calls.filter((c) => c.op === 'send').map(sentValues);
+    expect(sent.flat()).toContain('quarantine-value|{"code":"TOO_LARGE"}');
+    expect(sent.flat().filter((v) => v.startsWith('out-value|'))).toHaveLength(2);
+    expect(lenient.runner.stats()).toMatchObject({ quarantined: 1, committed: 3 });
+    await lenient.runner.stop();
+    await lenientRun;
+  });
+
   it('on stop, finishes and commits the chunk in flight, then leaves the rest uncommitted', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {

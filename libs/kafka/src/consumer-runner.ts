@@ -103,6 +103,13 @@ export interface ConsumerRunnerOptions extends RunnerBaseOptions {
   readonly transactionalId?: string;
   readonly onQuarantine?: QuarantineHook;
   readonly beforeCommit?: BeforeCommitHook;
+  /**
+   * Largest output record (key, value, headers); a larger one goes to `onQuarantine` as
+   * `TOO_LARGE` instead of being refused by the broker on every attempt, which would stop the
+   * stage on the same input after every restart. Default 1 MiB − 16 KiB, under the broker's default
+   * `message.max.bytes`; raise it with the output topics' `max.message.bytes`.
+   */
+  readonly maxOutputBytes?: number;
 }
 
 /** A sink that keeps its positions with its output (see {@link PositionStore}); nothing is committed to Kafka. */
@@ -264,6 +271,7 @@ export function createConsumerRunner(
           delivery,
           ...(stage.onQuarantine ? { onQuarantine: stage.onQuarantine } : {}),
           ...(stage.beforeCommit ? { beforeCommit: stage.beforeCommit } : {}),
+          ...(stage.maxOutputBytes === undefined ? {} : { maxOutputBytes: stage.maxOutputBytes }),
         };
 
   let state: State = 'idle';

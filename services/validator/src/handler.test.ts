@@ -102,4 +102,21 @@ describe('validator handler', () => {
     });
     expect(quarantined).toEqual([envelope.recordId]);
   });
+
+  it('quarantines an output above the output size limit as too_large and counts it so', async () => {
+    const { handler, records } = setup();
+    const envelope = deleteEnvelope(ring, 'Observation', 'obs-2');
+    const [out] = await handler.handle([input(envelope, 4)]);
+    if (out === undefined) throw new Error('no output');
+    const refused = handler.onQuarantine(
+      out,
+      new PipelineError('TOO_LARGE', 'output 0 is too large', { context: { sizeBytes: 2_000_000 } }),
+    );
+    expect(refused.value).toMatchObject({
+      recordId: envelope.recordId,
+      reason: 'too_large',
+      fieldPath: null,
+    });
+    expect(await records()).toContain('"outcome":"too_large"');
+  });
 });

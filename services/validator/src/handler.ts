@@ -156,10 +156,12 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
       const known = origins.get(output);
       if (known === undefined) throw error;
       const fieldPath = typeof error.context.fieldPath === 'string' ? error.context.fieldPath : null;
+      // The codec refused the record, or it is larger than an output record may be.
+      const reason = error.code === 'TOO_LARGE' ? 'too_large' : 'schema_mismatch';
       const value = quarantineRecord(
         known.origin,
         {
-          reason: 'schema_mismatch',
+          reason,
           fieldPath,
           detail: error.message,
           subject: known.subject,
@@ -168,7 +170,7 @@ export function createValidatorHandler(deps: HandlerDeps): ValidatorHandler {
         now(),
       );
       deps.metrics?.records.inc({
-        outcome: 'schema_mismatch',
+        outcome: reason,
         resource_type: typeLabel(known.origin.resourceType),
       });
       deps.monitor.observeQuarantine(value);

@@ -3,7 +3,10 @@ import { declareMetrics, metric, type DeclaredMetrics, type ServiceMetrics } fro
 
 /** The validator's own metrics (the consumer runner's counters are exported as gauges). */
 export const VALIDATOR_METRICS = {
-  /** Outcomes: valid, deletion (a DELETE envelope to ehr.valid.deletions), quarantined, schema_mismatch. */
+  /**
+   * Outcomes: valid, deletion (a DELETE envelope to ehr.valid.deletions), quarantined,
+   * schema_mismatch, too_large (the last two: refused at produce time).
+   */
   records: metric.counter(
     'validator_records_total',
     'Raw records validated, by outcome',

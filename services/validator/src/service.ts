@@ -306,6 +306,7 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     transactionalId: replicaTransactionalId(config),
     maxBatch: config.VALIDATOR_MAX_BATCH,
     maxInFlightBytes: config.VALIDATOR_MAX_INFLIGHT_BYTES,
+    maxOutputBytes: config.VALIDATOR_MAX_OUTPUT_BYTES,
     logger: options.logger,
   });
   parts.monitor.start();
