@@ -6,12 +6,19 @@
  */
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
+import { createTopics, uniqueName } from '@ehrflow/testing';
 import type { KafkaClient } from './client.ts';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './chunk-processor.ts';
-import { createConsumerRunner } from './consumer-runner.ts';
+import { createConsumerRunner, type ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.ts';
 import type { InputRecord, Output } from './records.ts';
-import { cleanUp, jsonTestCodec, produceNumbered, readAll, testClient } from './testing/kafka.ts';
+import {
+  cleanUp,
+  jsonTestCodec,
+  produceNumbered,
+  readAll,
+  runUntilCommitted,
+  testClient,
+} from './testing/kafka.ts';
 
 const INPUTS = 12;
 /** Inputs 3 and 8 give an output of 1.2 MB; the others, 1 KB. */
@@ -53,19 +60,30 @@ const handler =
       }),
     );
 
+/** A stage over `input` whose outputs go to `output` (inputs r3 and r8 give 1.2 MB outputs). */
+function runnerFor(
+  input: string,
+  output: string,
+  extra: Partial<Pick<ConsumerRunnerOptions, 'maxOutputBytes' | 'retry' | 'onQuarantine'>>,
+): ConsumerRunner {
+  return createConsumerRunner({
+    kafka: client,
+    groupId: uniqueName('kt.olim.group'),
+    topics: [input],
+    codec: jsonTestCodec(),
+    delivery: 'at-least-once',
+    maxBatch: 500,
+    handler: handler(output),
+    ...extra,
+  });
+}
+
 describe('an output above the output topic limit', () => {
   it('is refused by the broker when sent, and the runner stops', async () => {
     const { input, output } = await topics();
-    const runner = createConsumerRunner({
-      kafka: client,
-      groupId: uniqueName('kt.olim.group'),
-      topics: [input],
-      codec: jsonTestCodec(),
-      delivery: 'at-least-once',
-      maxBatch: 500,
+    const runner = runnerFor(input, output, {
       maxOutputBytes: 64 * 1024 * 1024,
       retry: { initialMs: 10, maxMs: 50, maxAttempts: 2 },
-      handler: handler(output),
     });
     // Bounded: a broker that took the record would leave the runner running, and the race fails.
     const outcome = await Promise.race([
@@ -82,35 +100,14 @@ describe('an output above the output topic limit', () => {
 
   it('is quarantined as TOO_LARGE by default, and every other output is produced and committed', async () => {
     const { input, output, quarantine } = await topics();
-    const runner = createConsumerRunner({
-      kafka: client,
-      groupId: uniqueName('kt.olim.group'),
-      topics: [input],
-      codec: jsonTestCodec(),
-      delivery: 'at-least-once',
-      maxBatch: 500,
-      handler: handler(output),
+    const runner = runnerFor(input, output, {
       onQuarantine: (out, error) => ({
         topic: quarantine,
         key: out.key,
         value: { id: (out.value as { id: string }).id, code: error.code, maxBytes: error.context.maxBytes },
       }),
     });
-    const running = runner.run();
-    const stopped = running.then(() => {
-      throw new Error('the runner stopped before committing every input');
-    });
-    stopped.catch(() => undefined);
-    await Promise.race([
-      waitFor(() => runner.stats().committed >= INPUTS, {
-        timeoutMs: 60_000,
-        intervalMs: 50,
-        what: `commit ${INPUTS}`,
-      }),
-      stopped,
-    ]);
-    await runner.stop();
-    await running;
+    await runUntilCommitted(runner, INPUTS);
     const produced = (await readAll(client, output, { readCommitted: true })) as { id: string }[];
     expect(produced.map((v) => v.id).sort()).toEqual(
       Array.from({ length: INPUTS }, (_, i) => `r${i}`)

@@ -6,11 +6,18 @@
  */
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
+import { createTopics, uniqueName } from '@ehrflow/testing';
 import type { KafkaClient } from './client.ts';
 import { createConsumerRunner } from './consumer-runner.ts';
 import type { DeliveryMode } from './delivery.ts';
-import { cleanUp, jsonTestCodec, produceNumbered, readAll, testClient } from './testing/kafka.ts';
+import {
+  cleanUp,
+  jsonTestCodec,
+  produceNumbered,
+  readAll,
+  runUntilCommitted,
+  testClient,
+} from './testing/kafka.ts';
 
 const INPUTS = 40;
 let client: KafkaClient;
@@ -55,22 +62,8 @@ describe.each<DeliveryMode>(['at-least-once', 'transactional'])(
             })),
           ),
       });
-      const running = runner.run();
       // A refused batch is permanent: the runner stops, and the test fails at once.
-      const stopped = running.then(() => {
-        throw new Error('the runner stopped before committing every input');
-      });
-      stopped.catch(() => undefined);
-      await Promise.race([
-        waitFor(() => runner.stats().committed >= INPUTS, {
-          timeoutMs: 60_000,
-          intervalMs: 50,
-          what: `commit ${INPUTS}`,
-        }),
-        stopped,
-      ]);
-      await runner.stop();
-      await running;
+      await runUntilCommitted(runner, INPUTS);
       const out = await readAll(client, output, { readCommitted: true });
       expect(new Set(out.map((v) => (v as { id: string }).id)).size).toBe(INPUTS);
     });

@@ -7,11 +7,12 @@
  * `PARSE_ERROR`), which is all the runner relies on.
  */
 import { PipelineError } from '@ehrflow/errors';
-import { deleteTopics, FAST_KAFKA_RETRY, localStack, RUN_ID } from '@ehrflow/testing';
+import { deleteTopics, FAST_KAFKA_RETRY, localStack, RUN_ID, waitFor } from '@ehrflow/testing';
 import { Partitioners, type Admin } from 'kafkajs';
 import { createKafka, type KafkaClient } from '../client.ts';
 import { readRange } from '../topic-reader.ts';
 import type { Codec } from '../codec.ts';
+import type { ConsumerRunner } from '../consumer-runner.ts';
 import type { KafkaLogger } from '../logger.ts';
 
 /** A JSON codec: a value with `invalid: true` breaks the "schema"; bytes that are not JSON do not decode. */
@@ -139,4 +140,26 @@ export async function readAll(
     { readCommitted: options.readCommitted, timeoutMs: options.timeoutMs ?? 60_000 },
   );
   return values;
+}
+
+/**
+ * Runs `runner` until it has committed `count` inputs, then stops it. Fails at once if the runner
+ * stops by itself first (a refused batch is permanent), and after `timeoutMs` otherwise.
+ */
+export async function runUntilCommitted(
+  runner: ConsumerRunner,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const running = runner.run();
+  const stopped = running.then(() => {
+    throw new Error('the runner stopped before committing every input');
+  });
+  stopped.catch(() => undefined);
+  await Promise.race([
+    waitFor(() => runner.stats().committed >= count, { timeoutMs, intervalMs: 50, what: `commit ${count}` }),
+    stopped,
+  ]);
+  await runner.stop();
+  await running;
 }
