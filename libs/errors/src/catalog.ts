@@ -122,7 +122,11 @@ export const ERROR_CATALOG = {
     httpStatus: 422,
     doc: 'No contract exists for this resource type.',
   },
-  TOO_LARGE: { errorClass: 'contract', httpStatus: 413, doc: 'A record exceeds the configured size limit.' },
+  TOO_LARGE: {
+    errorClass: 'contract',
+    httpStatus: 413,
+    doc: 'A record exceeds the configured size limit. In the extractor the resource is counted and not produced, and the job ends partial (reason records_too_large); in the validator and redactor the output is quarantined (reason too_large).',
+  },
   CONTRACT_VIOLATION: {
     errorClass: 'contract',
     httpStatus: 422,

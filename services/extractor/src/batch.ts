@@ -40,6 +40,8 @@ export class Batch {
   lines = 0;
   /** Bytes of the resources the batch's envelopes carry (before encryption). */
   bytes = 0;
+  /** Resources left out as larger than the raw topic takes (also counted as `TOO_LARGE` errors). */
+  tooLarge = 0;
 
   get size(): number {
     return this.messages.length;
@@ -61,6 +63,7 @@ export class Batch {
     this.errorEntries = undefined;
     this.lines = 0;
     this.bytes = 0;
+    this.tooLarge = 0;
     return out;
   }
 
@@ -143,6 +146,7 @@ export function addResource(
   // The raw topic would refuse it on every attempt (`max.message.bytes`), failing the job.
   if (ctx.maxResourceBytes !== undefined && bytes > ctx.maxResourceBytes) {
     batch.error('TOO_LARGE');
+    batch.tooLarge += 1;
     return;
   }
   batch.addMessage(upsertMessage(ctx, head, resource, json, locator), head.resourceType, 'UPSERT', bytes);

@@ -226,6 +226,7 @@ async function downloadFile(ctx: JobContext, index: number): Promise<void> {
             commitFile(p as BackfillProgress, index, position, counts, {
               lines: taken.lines,
               errorEntries: taken.errorEntries,
+              tooLarge: taken.tooLarge,
             }),
           part,
         );

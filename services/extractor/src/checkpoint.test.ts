@@ -11,6 +11,7 @@ import {
   progressForTypes,
   progressFromManifest,
   reconciles,
+  tooLargeOf,
   totalsOf,
 } from './checkpoint.ts';
 
@@ -91,6 +92,26 @@ describe('error entries, refetches and export restarts', () => {
       { errorEntries: { byType: { unknown: 1 }, issueCodes: {} } },
     );
     expect(failedTypes(unknown, ['Patient', 'Observation'])).toEqual(['Patient', 'Observation']);
+  });
+
+  it('counts resources too large for the raw topic per type, retries their types, and forgets them on a refetch', () => {
+    let p = progressFromManifest(three);
+    expect(tooLargeOf(p)).toEqual({});
+    p = commitFile(p, 1, { byteOffset: 10, lineNo: 2 }, { read: 1, errors: 1 }, { lines: 1, tooLarge: 1 });
+    p = commitFile(p, 1, 'done', { read: 2, produced: 1, errors: 1 }, { lines: 2, tooLarge: 1 });
+    p = commitFile(p, 0, 'done', { read: 2, produced: 2 }, { lines: 2, tooLarge: 0 });
+    expect(tooLargeOf(p)).toEqual({ Observation: 2 });
+    expect(p.files[0]?.tooLarge).toBeUndefined();
+    expect(failedTypes(p, ['Patient', 'Observation'])).toEqual(['Observation']);
+    // Read again from its start, the file's resources are counted again.
+    expect(tooLargeOf(restartFile(p, 1))).toEqual({});
+
+    let q = progressForTypes(['Patient', 'Encounter']);
+    q = commitPage(q, 'Encounter', 'http://x/next', undefined, { read: 3, produced: 2, errors: 1 }, 1);
+    q = commitPage(q, 'Encounter', undefined, undefined, { read: 1, errors: 1 }, 1);
+    q = commitPage(q, 'Patient', undefined, undefined, { read: 1, produced: 1 });
+    expect(tooLargeOf(q)).toEqual({ Encounter: 2 });
+    expect(failedTypes(q, ['Patient', 'Encounter'])).toEqual(['Encounter']);
   });
 
   it('reads a file again from zero: counts, lines and position reset, one more refetch', () => {

@@ -52,12 +52,15 @@ export interface FileProgress {
   readonly refetches?: number;
   /** For `error` files: what the OperationOutcomes read so far reported. */
   readonly errorEntries?: ErrorEntries;
+  /** Resources not produced because they were larger than the raw topic takes (`TOO_LARGE`). */
+  readonly tooLarge?: number;
 }
 
 /** What one committed batch adds to a file besides its record counts. */
 export interface FileDelta {
   readonly lines?: number;
   readonly errorEntries?: ErrorEntries;
+  readonly tooLarge?: number;
 }
 
 /** Checkpoint of a bulk export: the manifest's files in order, each with its committed position. */
@@ -80,6 +83,8 @@ export interface TypeProgress {
   readonly maxSeen: string | undefined;
   readonly done: boolean;
   readonly counts: RecordCounts;
+  /** Resources not produced because they were larger than the raw topic takes (`TOO_LARGE`). */
+  readonly tooLarge?: number;
 }
 
 /** Checkpoint of an incremental sync: one entry per resource type. */
@@ -138,8 +143,9 @@ export function restartFile(progress: BackfillProgress, index: number): Backfill
   if (file === undefined) throw new RangeError(`no file at index ${index}`);
   const files = [...progress.files];
   const rest: FileProgress = { ...file };
-  // The error entries read so far are read again with the file.
+  // The error entries and too-large resources read so far are read again with the file.
   delete (rest as { errorEntries?: ErrorEntries }).errorEntries;
+  delete (rest as { tooLarge?: number }).tooLarge;
   files[index] = {
     ...rest,
     position: START_OF_FILE,
@@ -179,14 +185,25 @@ export function addErrorEntries(
   return { byType: sum(a.byType, b.byType), issueCodes: sum(a.issueCodes, b.issueCodes) };
 }
 
+/** Resources left out as `TOO_LARGE`, per resource type (types with none are absent). */
+export function tooLargeOf(progress: JobProgress | undefined): Record<string, number> {
+  const byType: Record<string, number> = {};
+  if (progress === undefined) return byType;
+  const parts = progress.kind === 'backfill' ? progress.files : progress.types;
+  for (const p of parts)
+    if ((p.tooLarge ?? 0) > 0) byType[p.type] = (byType[p.type] ?? 0) + (p.tooLarge ?? 0);
+  return byType;
+}
+
 /**
- * The types a `retry-failed` job exports again: those the error entries name, or every
- * requested type when an entry could not be tied to one.
+ * The types a `retry-failed` job exports again: those the error entries name (every requested
+ * type when an entry could not be tied to one), and those with resources left out as too large.
  */
 export function failedTypes(progress: JobProgress | undefined, requested: readonly string[]): string[] {
   const { byType } = errorEntriesOf(progress);
   if (byType.unknown !== undefined) return [...requested];
-  return requested.filter((t) => byType[t] !== undefined);
+  const tooLarge = tooLargeOf(progress);
+  return requested.filter((t) => byType[t] !== undefined || tooLarge[t] !== undefined);
 }
 
 /** The fresh checkpoint of an incremental sync over `types`. */
@@ -243,6 +260,8 @@ export function commitFile(
   };
   const entries = addErrorEntries(file.errorEntries, more.errorEntries);
   if (entries !== undefined) files[index] = { ...files[index], errorEntries: entries };
+  if ((more.tooLarge ?? 0) > 0)
+    files[index] = { ...files[index], tooLarge: (file.tooLarge ?? 0) + (more.tooLarge ?? 0) };
   return { ...progress, files };
 }
 
@@ -253,6 +272,7 @@ export function commitPage(
   next: string | undefined,
   maxSeen: string | undefined,
   delta: Partial<RecordCounts>,
+  tooLarge = 0,
 ): IncrementalProgress {
   const types = progress.types.map((t) =>
     t.type !== type
@@ -264,6 +284,7 @@ export function commitPage(
           maxSeen: laterInstant(t.maxSeen, maxSeen),
           done: next === undefined,
           counts: addCounts(t.counts, delta),
+          ...(tooLarge > 0 ? { tooLarge: (t.tooLarge ?? 0) + tooLarge } : {}),
         },
   );
   return { ...progress, types };

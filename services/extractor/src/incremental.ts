@@ -75,7 +75,7 @@ async function syncType(ctx: JobContext, type: TypeProgress, since: string | und
     const next: string | undefined = parsed.data.link?.find((l) => l.relation === 'next')?.url;
     await ctx.commit(
       batch,
-      (p, counts) => commitPage(p as IncrementalProgress, type.type, next, maxSeen, counts),
+      (p, counts) => commitPage(p as IncrementalProgress, type.type, next, maxSeen, counts, batch.tooLarge),
       partOf(type.type),
     );
     url = next;

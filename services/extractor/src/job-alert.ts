@@ -4,9 +4,10 @@ import type { Logger } from '@ehrflow/logging';
 import type { ErrorEntries } from './checkpoint.ts';
 
 /**
- * An operator alert about a job that ended without all its data: today, a `partial` job (the
- * source reported error entries). One per job, sent when the job ends. PHI-free: ids, the
- * state and reason, error-entry counts per resource type and issue code, never server text.
+ * An operator alert about a job that ended without all its data: a `partial` job (the source
+ * reported error entries, or resources were too large for the raw topic). One per job, sent when
+ * the job ends. PHI-free: ids, the state and reason, counts per resource type and issue code,
+ * never server text.
  */
 export interface JobAlert {
   /** `job:<jobId>:<state>`: stable, so a receiver may deduplicate on it. */
@@ -17,6 +18,8 @@ export interface JobAlert {
   readonly state: JobState;
   readonly reason: JobFailureReason | null;
   readonly errorEntries: ErrorEntries | null;
+  /** Resources left out as too large for the raw topic, per resource type; null when none. */
+  readonly tooLarge: Readonly<Record<string, number>> | null;
   /** The types `POST /jobs/:id/retry-failed` would export again. */
   readonly retryTypes: readonly string[];
   readonly summary: string;
@@ -48,10 +51,20 @@ export function createJobAlertSink(file: string | undefined, logger: Logger): Jo
 export function partialJobAlert(
   job: { readonly id: string; readonly sourceId: string; readonly reason: JobFailureReason | null },
   errorEntries: ErrorEntries | null,
+  tooLarge: Readonly<Record<string, number>> | null,
   retryTypes: readonly string[],
   now: number,
 ): JobAlert {
-  const total = Object.values(errorEntries?.byType ?? {}).reduce((a, b) => a + b, 0);
+  const entries = sum(errorEntries?.byType);
+  const large = sum(tooLarge ?? undefined);
+  const causes = [
+    ...(entries > 0 ? [`the source reported ${plural(entries, 'error entry', 'error entries')}`] : []),
+    ...(large > 0
+      ? [
+          `${plural(large, 'resource was', 'resources were')} larger than the raw topic takes (EXTRACTOR_MAX_RESOURCE_BYTES)`,
+        ]
+      : []),
+  ];
   return {
     alertId: `job:${job.id}:partial`,
     kind: 'job_partial',
@@ -60,8 +73,17 @@ export function partialJobAlert(
     state: 'partial',
     reason: job.reason,
     errorEntries,
+    tooLarge,
     retryTypes,
-    summary: `job ${job.id} of source ${job.sourceId} ended partial: the source reported ${total} error entr${total === 1 ? 'y' : 'ies'} (${retryTypes.join(', ') || 'no type'}); POST /jobs/${job.id}/retry-failed exports them again`,
+    summary: `job ${job.id} of source ${job.sourceId} ended partial: ${causes.join('; ') || 'no cause recorded'} (${retryTypes.join(', ') || 'no type'}); POST /jobs/${job.id}/retry-failed exports them again`,
     sentAt: new Date(now).toISOString(),
   };
+}
+
+function sum(counts: Readonly<Record<string, number>> | undefined): number {
+  return Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -8,6 +8,7 @@ import type { Keyring } from '@ehrflow/phi';
 import { cancelExport, runBulkExport } from './bulk-export.ts';
 import {
   errorEntriesOf,
+  tooLargeOf,
   failedTypes,
   isComplete,
   progressForTypes,
@@ -397,6 +398,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       const alert = partialJobAlert(
         { id: view.id, sourceId: view.sourceId, reason },
         view.errorEntries,
+        view.tooLarge,
         failedTypes(snapshot.progress, snapshot.record.resourceTypes),
         Date.now(),
       );
@@ -443,6 +445,14 @@ export function createJobManager(options: JobManagerOptions): JobManager {
           { ...log, ...totals, errorEntries: entries },
           'job partial: the source reported error entries',
         );
+        return;
+      }
+      // Or resources the raw topic would refuse were left out: the data exists, the job did not
+      // deliver it (a limit raised, retry-failed exports their types again).
+      const tooLarge = Object.values(tooLargeOf(final)).reduce((a, b) => a + b, 0);
+      if (tooLarge > 0) {
+        await finish(job, 'partial', 'records_too_large', 'TOO_LARGE');
+        logger.warn({ ...log, ...totals, tooLarge }, 'job partial: resources too large for the raw topic');
         return;
       }
       await finish(job, 'completed', null);

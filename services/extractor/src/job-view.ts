@@ -2,6 +2,7 @@ import { isPipelineError } from '@ehrflow/errors';
 import type { JobEvent, JobFailureReason, JobKind, JobState } from '@ehrflow/contracts';
 import {
   errorEntriesOf,
+  tooLargeOf,
   totalsOf,
   ZERO_COUNTS,
   addCounts,
@@ -33,6 +34,11 @@ export interface JobView {
    * type and per OperationOutcome issue code. Null when there were none.
    */
   readonly errorEntries: ErrorEntries | null;
+  /**
+   * Resources left out because the raw topic would refuse them (`TOO_LARGE`), per resource type;
+   * null when there were none. A job with any ends `partial` (reason `records_too_large`).
+   */
+  readonly tooLarge: Readonly<Record<string, number>> | null;
   /** The partial job this job retries, if it is a `retry-failed` job. */
   readonly parentJobId: string | null;
   /** Files (backfill) or resource types (incremental) fully read, of how many. */
@@ -84,6 +90,7 @@ export function toJobView(s: JobSnapshot): JobView {
     countsByType: countsByType(s.progress),
     errorsByCode: s.stats.errorsByCode,
     errorEntries: entriesOrNull(s.progress),
+    tooLarge: tooLargeOrNull(s.progress),
     parentJobId: s.record.parentId ?? null,
     parts: partsOf(s.progress),
     createdAt: new Date(s.record.createdAt).toISOString(),
@@ -108,6 +115,7 @@ export function toJobEvent(s: JobSnapshot, now: number): JobEvent {
       view.errorEntries === null
         ? null
         : { byType: { ...view.errorEntries.byType }, issueCodes: { ...view.errorEntries.issueCodes } },
+    tooLargeByType: view.tooLarge === null ? null : { ...view.tooLarge },
     parentJobId: view.parentJobId,
     startedAt: s.record.createdAt,
     updatedAt: now,
@@ -179,4 +187,9 @@ function countsByType(progress: JobProgress | undefined): Record<string, RecordC
 function entriesOrNull(progress: JobProgress | undefined): ErrorEntries | null {
   const entries = errorEntriesOf(progress);
   return Object.keys(entries.byType).length === 0 ? null : entries;
+}
+
+function tooLargeOrNull(progress: JobProgress | undefined): Record<string, number> | null {
+  const byType = tooLargeOf(progress);
+  return Object.keys(byType).length === 0 ? null : byType;
 }

@@ -76,7 +76,7 @@ describe('reconciliation per job', () => {
       jobEvent(JOB_OK, { read: 8, produced: 5, deleted: 0, errors: 1, duplicates: 2 }),
     ]);
     // JOB_PART: the source reported 2 error entries (partial); its retry-failed job completed.
-    // JOB_PART_OPEN: partial, not retried.
+    // JOB_PART_OPEN: partial because 2 Patients were too large for the raw topic, not retried.
     const entries = { byType: { Patient: 2 }, issueCodes: { exception: 2 } };
     await put(topics.jobs, [
       jobEvent(JOB_PART, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', {
@@ -87,8 +87,8 @@ describe('reconciliation per job', () => {
         parentJobId: JOB_PART,
       }),
       jobEvent(JOB_PART_OPEN, { read: 2, produced: 0, deleted: 0, errors: 2 }, 'partial', {
-        reason: 'source_errors',
-        errorEntries: entries,
+        reason: 'records_too_large',
+        tooLargeByType: { Patient: 2 },
       }),
     ]);
     await put(
@@ -219,6 +219,10 @@ describe('reconciliation per job', () => {
     expect(retried.reconciled).toBe(true);
     const open = await reconcile(JOB_PART_OPEN, deps);
     expect(open.retriedBy).toBeNull();
+    expect(open.notes).toContain(
+      'job state is partial: 2 resources were larger than the raw topic takes (Patient), counted in source errors',
+    );
+    expect(open.notes.some((n) => n.includes('error entr'))).toBe(false);
     expect(open.notes.some((n) => n.includes(`POST /jobs/${JOB_PART_OPEN}/retry-failed`))).toBe(true);
     expect(open.reconciled).toBe(false);
   });

@@ -449,9 +449,17 @@ async function summarize(
     const types = Object.keys(job.errorEntries?.byType ?? {})
       .sort()
       .join(', ');
-    notes.push(
-      `job state is partial: the source reported ${entries} error entr${entries === 1 ? 'y' : 'ies'} (${types})`,
-    );
+    if (entries > 0)
+      notes.push(
+        `job state is partial: the source reported ${entries} error entr${entries === 1 ? 'y' : 'ies'} (${types})`,
+      );
+    // Events written before the field existed have none.
+    const tooLarge = job.tooLargeByType ?? {};
+    const large = Object.values(tooLarge).reduce((a, b) => a + Number(b), 0);
+    if (large > 0)
+      notes.push(
+        `job state is partial: ${large} resource${large === 1 ? ' was' : 's were'} larger than the raw topic takes (${Object.keys(tooLarge).sort().join(', ')}), counted in source errors`,
+      );
     notes.push(
       retry === undefined
         ? `not retried yet: POST /jobs/${jobId}/retry-failed exports the failed types again`

@@ -129,6 +129,11 @@ export interface JobEvent {
   readonly checkpoint: string | null;
   /** Error entries the source reported; null when there were none. */
   readonly errorEntries: JobErrorEntries | null;
+  /**
+   * Resources left out because they were larger than the raw topic takes, per resource type; null when there
+   * were none. A job with any ends partial (reason records_too_large).
+   */
+  readonly tooLargeByType: Readonly<Record<string, number>> | null;
   /** The partial job this job retries (POST /jobs/:id/retry-failed); null otherwise. */
   readonly parentJobId: string | null;
 }
@@ -160,7 +165,8 @@ export type JobFailureReason =
   | 'source_errors'
   | 'manifest_mismatch'
   | 'unreconciled'
-  | 'sink_refused';
+  | 'sink_refused'
+  | 'records_too_large';
 
 /** Running totals of a job; a completed job has read = produced + deleted + errors + duplicates. */
 export interface JobCounts {
