@@ -40,7 +40,6 @@ describe('stage environment fragments', () => {
       STAGE_DELIVERY: 'at-least-once',
       STAGE_MAX_BATCH: 20,
       STAGE_MAX_INFLIGHT_BYTES: 4 * 1024 * 1024,
-      STAGE_MAX_OUTPUT_BYTES: 1024 * 1024 - 16 * 1024,
       STAGE_WORKERS: 0,
       STAGE_RESOURCE_TYPES: ['Patient', 'Encounter'],
       STAGE_VALID_TOPIC_PREFIX: 'ehr.valid.',

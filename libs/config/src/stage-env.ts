@@ -58,11 +58,12 @@ export const consumerStageEnv = <const P extends string>(prefix: P, defaults: Co
      */
     MAX_INFLIGHT_BYTES: positiveInt(4 * 1024 * 1024),
     /**
-     * Largest output record (key, value, headers): a larger one is quarantined (`too_large`)
-     * instead of being refused by the broker on every attempt. Under the output topics'
-     * `max.message.bytes` (the broker's default 1 MiB for `ehr.valid.*` and `ehr.clean.*`).
+     * A ceiling on the output record size (key, value, headers). Each output topic's own limit is
+     * read from the broker (`max.message.bytes` less 16 KiB); a larger record is quarantined
+     * (`too_large`) instead of being refused by the broker on every attempt. Unset: the topics'
+     * limits alone (1 MiB − 16 KiB for a topic whose limit cannot be read).
      */
-    MAX_OUTPUT_BYTES: positiveInt(1024 * 1024 - 16 * 1024),
+    MAX_OUTPUT_BYTES: z.coerce.number().int().positive().optional(),
     ...workerFields,
     /** Comma-separated FHIR resource type names the stage serves. */
     RESOURCE_TYPES: csv

@@ -4,14 +4,18 @@ import { decodeValue, encodeValue, type Codec } from './codec.ts';
 import type { CommitPoint, Delivery } from './delivery.ts';
 import { readHeaders, toKafkaMessage, type InputRecord, type Output } from './records.ts';
 import { messageBytes } from './send-limit.ts';
+import { BROKER_DEFAULT_MAX_MESSAGE_BYTES, RECORD_MARGIN_BYTES, sendLimit } from './topic-limits.ts';
 
 /**
- * Largest output record a stage produces by default: the broker's default `message.max.bytes`
- * (1 MiB, what topics without their own `max.message.bytes` take, as `ehr.valid.*` and
- * `ehr.clean.*` in deploy/topics) less 16 KiB. The broker refuses a larger record on every
- * attempt; it would stop the stage on the same input after every restart.
+ * Largest output record a stage produces when its topic's limit is unknown: the broker's default
+ * `message.max.bytes` (1 MiB, what topics without their own `max.message.bytes` take, as
+ * `ehr.valid.*` and `ehr.clean.*` in deploy/topics) less 16 KiB. The broker refuses a larger
+ * record on every attempt; it would stop the stage on the same input after every restart.
  */
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024 - 16 * 1024;
+export const DEFAULT_MAX_OUTPUT_BYTES = BROKER_DEFAULT_MAX_MESSAGE_BYTES - RECORD_MARGIN_BYTES;
+
+/** The record limit of a topic: one number for every topic, or looked up per topic. */
+export type OutputLimit = number | ((topic: string) => number | Promise<number>);
 
 /**
  * Turns a batch of input records into output messages. Throw a retryable `PipelineError`
@@ -50,8 +54,11 @@ export interface ChunkDeps {
   readonly delivery: Delivery;
   readonly onQuarantine?: QuarantineHook;
   readonly beforeCommit?: BeforeCommitHook;
-  /** Outputs above this many bytes go to `onQuarantine` as `TOO_LARGE`. Default {@link DEFAULT_MAX_OUTPUT_BYTES}. */
-  readonly maxOutputBytes?: number;
+  /**
+   * Outputs above their topic's limit go to `onQuarantine` as `TOO_LARGE`, and a produce call
+   * stays under the smallest limit of its topics. Default {@link DEFAULT_MAX_OUTPUT_BYTES}.
+   */
+  readonly maxOutputBytes?: OutputLimit;
 }
 
 export interface ChunkIo {
@@ -94,21 +101,32 @@ export async function decodeChunk(
 
 /**
  * Encodes outputs grouped by topic (order kept within a topic). An output the codec refuses, or
- * one of more than `maxOutputBytes` (key, value and headers), goes through `onQuarantine` (the
- * latter as `TOO_LARGE`); the replacement must encode, or the error propagates. The replacement's
- * size is the broker's to judge (the quarantine topic takes larger records).
+ * one of more than its topic's limit (`maxOutputBytes`; key, value and headers), goes through
+ * `onQuarantine` (the latter as `TOO_LARGE`); the replacement must encode, or the error
+ * propagates. The replacement's size is the broker's to judge (the quarantine topic takes larger
+ * records). `sendBytes` is what one produce call may carry to these topics.
  */
 export async function encodeOutputs(
   codec: Codec,
   outputs: readonly Output[],
   onQuarantine: QuarantineHook | undefined,
-  maxOutputBytes: number = DEFAULT_MAX_OUTPUT_BYTES,
-): Promise<{ topicMessages: TopicMessages[]; quarantined: number }> {
+  maxOutputBytes: OutputLimit = DEFAULT_MAX_OUTPUT_BYTES,
+): Promise<{ topicMessages: TopicMessages[]; quarantined: number; sendBytes: number }> {
   let quarantined = 0;
+  const limits = new Map<string, number>();
+  const limitOf = async (topic: string): Promise<number> => {
+    let limit = limits.get(topic);
+    if (limit === undefined) {
+      limit = typeof maxOutputBytes === 'number' ? maxOutputBytes : await maxOutputBytes(topic);
+      limits.set(topic, limit);
+    }
+    return limit;
+  };
   const encoded = await Promise.all(
     outputs.map(async (output, index): Promise<{ topic: string; message: Message }> => {
       try {
         const message = toKafkaMessage(output, await encodeValue(codec, output.topic, output.value, index));
+        const maxOutputBytes = await limitOf(output.topic);
         const bytes = messageBytes(message);
         if (bytes > maxOutputBytes) {
           throw new PipelineError(
@@ -133,7 +151,12 @@ export async function encodeOutputs(
     if (list) list.push(message);
     else byTopic.set(topic, [message]);
   }
-  return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), quarantined };
+  const sendBytes = sendLimit(await Promise.all([...byTopic.keys()].map(limitOf)));
+  return {
+    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    quarantined,
+    sendBytes,
+  };
 }
 
 function isContractError(err: unknown): err is PipelineError {
@@ -152,7 +175,7 @@ export async function processChunk(
 ): Promise<ChunkResult> {
   const records = await decodeChunk(deps.codec, commit.topic, commit.partition, messages);
   const outputs = await deps.handler(records);
-  const { topicMessages, quarantined } = await encodeOutputs(
+  const { topicMessages, quarantined, sendBytes } = await encodeOutputs(
     deps.codec,
     outputs,
     deps.onQuarantine,
@@ -168,6 +191,7 @@ export async function processChunk(
   const beforeCommit = deps.beforeCommit;
   await deps.delivery.deliver(topicMessages, commit, {
     commitOffsets: io.commitOffsets,
+    maxSendBytes: sendBytes,
     ...(beforeCommit ? { beforeCommit: async () => beforeCommit(info) } : {}),
   });
   return {

@@ -20,6 +20,7 @@ import {
 import { isRebalanceError, toKafkaError } from './kafka-errors.ts';
 import { startHeartbeat, waitWithHeartbeat } from './heartbeat.ts';
 import type { KafkaLogger } from './logger.ts';
+import { createTopicLimits } from './topic-limits.ts';
 import type { PositionStore, StoredChunkResult } from './position-store.ts';
 import { newKafkaJsProducer } from './producer.ts';
 import { RunnerProgress, type ConsumerStats } from './runner-progress.ts';
@@ -104,12 +105,16 @@ export interface ConsumerRunnerOptions extends RunnerBaseOptions {
   readonly onQuarantine?: QuarantineHook;
   readonly beforeCommit?: BeforeCommitHook;
   /**
-   * Largest output record (key, value, headers); a larger one goes to `onQuarantine` as
+   * Largest output record (key, value, headers) an operator allows. Each output topic's own
+   * limit is read from the broker on first use (`max.message.bytes` less 16 KiB, see
+   * topic-limits.ts) and this caps it; an output above the result goes to `onQuarantine` as
    * `TOO_LARGE` instead of being refused by the broker on every attempt, which would stop the
-   * stage on the same input after every restart. Default 1 MiB − 16 KiB, under the broker's default
-   * `message.max.bytes`; raise it with the output topics' `max.message.bytes`.
+   * stage on the same input after every restart. When a topic's limit cannot be read: this, else
+   * 1 MiB − 16 KiB (under the broker's default `message.max.bytes`).
    */
   readonly maxOutputBytes?: number;
+  /** What the logs call `maxOutputBytes`' setting (e.g. `VALIDATOR_MAX_OUTPUT_BYTES`). */
+  readonly maxOutputBytesSetting?: string;
 }
 
 /** A sink that keeps its positions with its output (see {@link PositionStore}); nothing is committed to Kafka. */
@@ -236,18 +241,36 @@ export function createConsumerRunner(
         : { maxBytes: maxInFlightBytes, maxBytesPerPartition: Math.min(maxInFlightBytes, 1024 * 1024) }),
     });
   let admin: Admin | undefined = seams.admin;
-  const getAdmin = async (): Promise<Admin> => {
-    if (!admin) {
-      admin = kafka.kafkajs.admin();
-      await admin.connect();
+  // One connection for every caller, also for those that ask while it is being made.
+  let adminReady: Promise<Admin> | undefined = admin === undefined ? undefined : Promise.resolve(admin);
+  const getAdmin = (): Promise<Admin> => {
+    if (adminReady === undefined) {
+      const created = kafka.kafkajs.admin();
+      admin = created;
+      adminReady = created.connect().then(() => created);
+      adminReady.catch(() => {
+        adminReady = undefined;
+        admin = undefined;
+      });
     }
-    return admin;
+    return adminReady;
   };
   const committedOffset = async (topic: string, partition: number): Promise<string | null> => {
     const [entry] = await (await getAdmin()).fetchOffsets({ groupId, topics: [topic] });
     const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
     return offset === undefined || offset === '-1' ? null : offset;
   };
+  /** Each output topic's record limit, read from the broker once (topic-limits.ts). */
+  function outputLimits(stage: ConsumerRunnerOptions): (topic: string) => Promise<number> {
+    const limits = createTopicLimits({
+      admin: getAdmin,
+      ...(stage.maxOutputBytes === undefined ? {} : { ceiling: stage.maxOutputBytes }),
+      ...(stage.maxOutputBytesSetting === undefined ? {} : { ceilingName: stage.maxOutputBytesSetting }),
+      logger,
+    });
+    return (topic) => limits.limitOf(topic);
+  }
+
   // A position store makes its own writes durable: no producer, no Kafka commits.
   const delivery: Delivery | undefined =
     stage === undefined
@@ -271,7 +294,7 @@ export function createConsumerRunner(
           delivery,
           ...(stage.onQuarantine ? { onQuarantine: stage.onQuarantine } : {}),
           ...(stage.beforeCommit ? { beforeCommit: stage.beforeCommit } : {}),
-          ...(stage.maxOutputBytes === undefined ? {} : { maxOutputBytes: stage.maxOutputBytes }),
+          maxOutputBytes: outputLimits(stage),
         };
 
   let state: State = 'idle';

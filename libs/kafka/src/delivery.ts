@@ -27,6 +27,8 @@ export interface DeliverHooks {
   readonly commitOffsets: (offsets: TopicOffsets[]) => Promise<void>;
   /** Runs after the outputs were produced and before the offset commits; throwing aborts. */
   readonly beforeCommit?: () => Promise<void>;
+  /** Most bytes of records per produce call (send-limit.ts); defaults to `MAX_SEND_BYTES`. */
+  readonly maxSendBytes?: number;
 }
 
 export interface Delivery {
@@ -65,7 +67,7 @@ export function createAtLeastOnceDelivery(newProducer: () => Producer): Delivery
         broken = false;
       }
       try {
-        for (const run of splitTopicMessages(messages))
+        for (const run of splitTopicMessages(messages, hooks.maxSendBytes))
           await producer.sendBatch({ topicMessages: run, acks: -1 });
       } catch (err) {
         if (isProducerStateLost(err)) broken = true;
@@ -144,7 +146,8 @@ export function createTransactionalDelivery(options: {
       try {
         tx = await producer.transaction();
         // Under the broker's batch limit, however far one input fanned out (send-limit.ts).
-        for (const run of splitTopicMessages(messages)) await tx.sendBatch({ topicMessages: run, acks: -1 });
+        for (const run of splitTopicMessages(messages, hooks.maxSendBytes))
+          await tx.sendBatch({ topicMessages: run, acks: -1 });
         await hooks.beforeCommit?.();
         await tx.sendOffsets({ consumerGroupId: options.groupId, topics: toTopicOffsets(commit) });
         committing = true;

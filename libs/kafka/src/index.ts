@@ -9,6 +9,15 @@ import './crc32c-patch.ts';
 import './grouping-patch.ts';
 import './txn-retry-patch.ts';
 export { consumerLag, connectAdmin, totalLag, type LagAdmin, type PartitionLag } from './admin.ts';
+export {
+  RECORD_MARGIN_BYTES,
+  createTopicLimits,
+  readTopicLimits,
+  recordLimit,
+  sendLimit,
+  type ConfigAdmin,
+  type TopicLimits,
+} from './topic-limits.ts';
 export { DEFAULT_BACKOFF, type BackoffPolicy } from './consumer-runner.ts';
 export type { BatchHandler, BeforeCommitHook, ChunkInfo, QuarantineHook } from './chunk-processor.ts';
 export {

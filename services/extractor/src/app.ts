@@ -2,8 +2,11 @@ import { createCodec, createRegistry, type SchemaRegistry } from '@ehrflow/contr
 import { PipelineError } from '@ehrflow/errors';
 import type { RetryPolicy } from '@ehrflow/resilience';
 import {
+  connectAdmin,
   createKafka,
   createProducer,
+  readTopicLimits,
+  recordLimit,
   valueSubject,
   type KafkaClient,
   type RecordProducer,
@@ -15,7 +18,7 @@ import { parseEnvelopeKeys } from '@ehrflow/phi';
 import { createDbPool } from './db-pool.ts';
 import type { ExtractorEnv } from './config.ts';
 import { createJobAlertSink } from './job-alert.ts';
-import { createJobManager, type JobManager } from './job-manager.ts';
+import { DEFAULT_MAX_RESOURCE_BYTES, createJobManager, type JobManager } from './job-manager.ts';
 import { createJobStore, type JobStore } from './job-store.ts';
 import type { ExtractorMetrics } from './metrics.ts';
 import { resolveTokenUrls } from './source-discovery.ts';
@@ -117,6 +120,7 @@ export async function buildExtractor(
     const producer: RecordProducer = createProducer({ kafka, codec, logger });
     await producer.connect();
     opened.push(() => producer.disconnect());
+    const maxResourceBytes = await rawRecordLimit(kafka, env, logger);
 
     const sources = new Map(
       sourceList.map((config) => [
@@ -136,7 +140,7 @@ export async function buildExtractor(
       leaseMs: env.EXTRACTOR_LEASE_MS,
       batchSize: env.EXTRACTOR_BATCH_SIZE,
       batchMaxBytes: env.EXTRACTOR_BATCH_MAX_BYTES,
-      maxResourceBytes: env.EXTRACTOR_MAX_RESOURCE_BYTES,
+      maxResourceBytes,
       batchLingerMs: env.EXTRACTOR_BATCH_LINGER_MS,
       progressIntervalMs: env.EXTRACTOR_PROGRESS_INTERVAL_MS,
       maxExportAttempts: env.EXTRACTOR_MAX_EXPORT_ATTEMPTS,
@@ -187,4 +191,42 @@ async function requireSubjects(registry: SchemaRegistry, topics: readonly string
       });
     }
   }
+}
+
+/**
+ * The largest resource the extractor produces: the raw topic's `max.message.bytes` as the broker
+ * applies it, less 16 KiB for the envelope's own fields, capped by EXTRACTOR_MAX_RESOURCE_BYTES
+ * when set. A topic whose limit cannot be read (no `DescribeConfigs` permission) leaves the
+ * setting, else {@link DEFAULT_MAX_RESOURCE_BYTES}, and a warning.
+ */
+async function rawRecordLimit(kafka: KafkaClient, env: ExtractorEnv, logger: Logger): Promise<number> {
+  const topic = env.EXTRACTOR_RAW_TOPIC;
+  const ceiling = env.EXTRACTOR_MAX_RESOURCE_BYTES;
+  let topicLimit: number | undefined;
+  try {
+    const admin = await connectAdmin(kafka);
+    try {
+      topicLimit = (await readTopicLimits(admin, [topic])).get(topic);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  } catch (err) {
+    logger.warn({ err, topic }, "could not read the raw topic's max.message.bytes");
+  }
+  if (topicLimit === undefined) {
+    const limit = ceiling ?? DEFAULT_MAX_RESOURCE_BYTES;
+    logger.warn(
+      { topic, maxResourceBytes: limit },
+      'raw topic limit unknown; using the configured or default resource limit',
+    );
+    return limit;
+  }
+  const limit = recordLimit(topicLimit, ceiling);
+  if (ceiling !== undefined && ceiling > limit)
+    logger.warn(
+      { topic, maxMessageBytes: topicLimit, ceiling, setting: 'EXTRACTOR_MAX_RESOURCE_BYTES', limit },
+      'EXTRACTOR_MAX_RESOURCE_BYTES is above what the raw topic takes; the topic limit less 16 KiB applies',
+    );
+  logger.info({ topic, maxMessageBytes: topicLimit, maxResourceBytes: limit }, 'resource size limit');
+  return limit;
 }

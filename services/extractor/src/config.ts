@@ -35,16 +35,18 @@ export const extractorEnv = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   /**
-   * Largest resource produced; a larger one counts as a `TOO_LARGE` error of its job and is not
-   * produced (the broker would refuse it on every attempt and fail the job). Keep it below the
-   * raw topic's `max.message.bytes` (2 MiB in deploy/topics) by ~16 KiB for the envelope's fields.
+   * A ceiling on the resource size. The raw topic's `max.message.bytes` is read from the broker at
+   * start, and a resource above it less 16 KiB (room for the envelope's fields), or above this
+   * when set, counts as a `TOO_LARGE` error of its job and is not produced (the broker would
+   * refuse it on every attempt and fail the job); the job ends `partial`. When the topic's limit
+   * cannot be read: this, else 2 MiB − 16 KiB (deploy/topics gives the raw topic 2 MiB).
    */
   EXTRACTOR_MAX_RESOURCE_BYTES: z.coerce
     .number()
     .int()
     .min(1024)
     .max(64 * 1024 * 1024)
-    .default(2 * 1024 * 1024 - 16 * 1024),
+    .optional(),
   /**
    * A batch older than this is produced without waiting to fill: on a slow link, records would
    * otherwise wait for 500 siblings (seconds of latency, and a checkpoint further behind).

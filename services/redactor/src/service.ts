@@ -209,7 +209,10 @@ export async function startRedactor(options: RedactorOptions): Promise<RunningRe
     transactionalId: config.REDACTOR_TRANSACTIONAL_ID ?? `${config.REDACTOR_GROUP_ID}-tx-${hostname()}`,
     maxBatch: config.REDACTOR_MAX_BATCH,
     maxInFlightBytes: config.REDACTOR_MAX_INFLIGHT_BYTES,
-    maxOutputBytes: config.REDACTOR_MAX_OUTPUT_BYTES,
+    ...(config.REDACTOR_MAX_OUTPUT_BYTES === undefined
+      ? {}
+      : { maxOutputBytes: config.REDACTOR_MAX_OUTPUT_BYTES }),
+    maxOutputBytesSetting: 'REDACTOR_MAX_OUTPUT_BYTES',
     logger,
   });
   const stage = runConsumerStage(runner, {

@@ -14,9 +14,10 @@ ehr.clean.deletions (topics: <prefix>deletions). Configuration comes from the en
   REDACTOR_GROUP_ID, REDACTOR_TRANSACTIONAL_ID, REDACTOR_MAX_BATCH (500 records per chunk)
   REDACTOR_MAX_INFLIGHT_BYTES      input bytes in flight: fetch size and chunk cut (default 4 MiB);
                                    metric ehrflow_redactor_consumer{stat="inFlightBytes"|"peakInFlightBytes"}
-  REDACTOR_MAX_OUTPUT_BYTES        largest output record (default 1 MiB - 16 KiB, under the broker's
-                                   default message.max.bytes); a larger clean record is quarantined
-                                   (too_large)
+  REDACTOR_MAX_OUTPUT_BYTES        ceiling on an output record; each output topic's max.message.bytes
+                                   less 16 KiB is read from the broker (1 MiB - 16 KiB if it cannot
+                                   be); a larger clean record is quarantined (too_large). Default: no
+                                   ceiling
   REDACTOR_WORKERS                 worker threads for de-identification (default 0 = main thread);
                                    outputs and commits stay in input order per partition, a failed
                                    worker fails the chunk (WORKER_FAILED, retried) and commits nothing

@@ -306,7 +306,10 @@ export async function startValidator(options: BuildOptions): Promise<RunningVali
     transactionalId: replicaTransactionalId(config),
     maxBatch: config.VALIDATOR_MAX_BATCH,
     maxInFlightBytes: config.VALIDATOR_MAX_INFLIGHT_BYTES,
-    maxOutputBytes: config.VALIDATOR_MAX_OUTPUT_BYTES,
+    ...(config.VALIDATOR_MAX_OUTPUT_BYTES === undefined
+      ? {}
+      : { maxOutputBytes: config.VALIDATOR_MAX_OUTPUT_BYTES }),
+    maxOutputBytesSetting: 'VALIDATOR_MAX_OUTPUT_BYTES',
     logger: options.logger,
   });
   parts.monitor.start();

@@ -12,8 +12,9 @@ Configuration comes from the environment only:
   VALIDATOR_GROUP_ID, VALIDATOR_TRANSACTIONAL_ID, VALIDATOR_MAX_BATCH (500 records per chunk)
   VALIDATOR_MAX_INFLIGHT_BYTES  input bytes in flight: fetch size and chunk cut (default 4 MiB);
                                 metric ehrflow_validator_consumer{stat="inFlightBytes"|"peakInFlightBytes"}
-  VALIDATOR_MAX_OUTPUT_BYTES    largest output record (default 1 MiB - 16 KiB, under the broker's default
-                                message.max.bytes); a larger valid record is quarantined (too_large)
+  VALIDATOR_MAX_OUTPUT_BYTES    ceiling on an output record; each output topic's max.message.bytes less
+                                16 KiB is read from the broker (1 MiB - 16 KiB if it cannot be); a
+                                larger valid record is quarantined (too_large). Default: no ceiling
   VALIDATOR_WORKERS             worker threads for FHIR envelopes (default 0 = main thread); outputs
                                 and commits stay in input order per partition, a failed worker fails
                                 the chunk (WORKER_FAILED, retried) and commits nothing
