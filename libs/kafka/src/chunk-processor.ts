@@ -126,7 +126,7 @@ export async function encodeOutputs(
     outputs.map(async (output, index): Promise<{ topic: string; message: Message }> => {
       try {
         const message = toKafkaMessage(output, await encodeValue(codec, output.topic, output.value, index));
-        const maxOutputBytes = await limitOf(output.topic);
+        const maxOutputBytes = limits.get(output.topic) ?? (await limitOf(output.topic));
         const bytes = messageBytes(message);
         if (bytes > maxOutputBytes) {
           throw new PipelineError(
