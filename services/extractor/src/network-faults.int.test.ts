@@ -11,7 +11,7 @@ import {
   type NetLink,
   type NetnsGateway,
 } from '@ehrflow/netfault';
-import { waitFor, waitForValue } from '@ehrflow/testing';
+import { waitForValue } from '@ehrflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Extractor } from './app.ts';
 import type { JobView } from './job-view.ts';
@@ -182,17 +182,18 @@ describe('extractor backfill through a faulty EHR link (TCP fault proxy)', () =>
     try {
       const { view } = await backfillUnder('resets', viaPort(proxy.port), async () => {
         // At least 6 s of resets, and until one happened: on a loaded machine the downloads may
-        // start late in a fixed window and meet none.
-        const resets = proxy.apply(
-          { kind: 'reset', probability: 0.5, afterBytes: 2_000, afterBytesJitter: 60_000 },
-          90_000,
-        );
+        // start late in a fixed window and meet none. Applied in 2 s rounds: each round draws
+        // anew for the connections open then (a pooled keep-alive connection that drew "no
+        // reset" once would otherwise carry the rest of the export untouched, and a job whose
+        // few connections all drew so would never meet a reset).
         const since = Date.now();
-        await waitFor(() => proxy.counters().resets > before && Date.now() - since >= 6_000, {
-          timeoutMs: 90_000,
-          what: 'a connection reset by the proxy',
-        });
-        resets.stop();
+        while (!(proxy.counters().resets > before && Date.now() - since >= 6_000)) {
+          if (Date.now() - since > 90_000) throw new Error('no connection reset by the proxy within 90 s');
+          await proxy.apply(
+            { kind: 'reset', probability: 0.5, afterBytes: 2_000, afterBytesJitter: 60_000 },
+            2_000,
+          ).ended;
+        }
       });
       expect(proxy.counters().resets - before).toBeGreaterThan(0);
       expect(view.counts.retries).toBeGreaterThan(0);
