@@ -9,7 +9,9 @@
  * listens). A broker started by an older stack script has no such listener; the title says so.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+// Through the package's re-export, which applies its kafkajs patches (without the request-queue
+// one, an idle connection warns of a negative timeout on Node 24).
+import { Kafka, logLevel, type KafkaConfig } from './client-exports.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaTls, type Env, type KafkaTlsOptions } from '@ehrflow/config';
 import { createTestCa, issueTestCertificate } from '@ehrflow/config/testing';

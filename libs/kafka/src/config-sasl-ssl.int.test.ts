@@ -11,7 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { kafkaTls, type Env, type KafkaTlsOptions } from '@ehrflow/config';
 import { readStackTlsEnv, stackTlsEnvFile } from '@ehrflow/config/testing/stack-tls-env';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+// Through the package's re-export, which applies its kafkajs patches (without the request-queue
+// one, an idle connection warns of a negative timeout on Node 24).
+import { Kafka, logLevel, type KafkaConfig } from './client-exports.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const envFile = stackTlsEnvFile();
