@@ -55,6 +55,9 @@ describe('record limits', () => {
     expect(recordLimit(undefined, undefined)).toBe(MiB - RECORD_MARGIN_BYTES);
     // A small topic keeps an eighth of its limit as margin, never a negative record limit.
     expect(recordLimit(64 * 1024, undefined)).toBe(56 * 1024);
+    expect(recordLimit(undefined, undefined, 3 * MiB)).toBe(3 * MiB);
+    expect(recordLimit(undefined, 300_000, 3 * MiB)).toBe(300_000);
+    expect(recordLimit(2 * MiB, undefined, 3 * MiB)).toBe(2 * MiB - RECORD_MARGIN_BYTES);
   });
 
   it('keeps a produce call under the smallest record limit of its topics, and under MAX_SEND_BYTES', () => {
@@ -122,5 +125,32 @@ describe('topic limits read from the broker', () => {
     expect(await withCeiling.limitOf('missing')).toBe(300_000);
     const noAdmin = createTopicLimits({ admin: () => Promise.reject(new Error('no broker')) });
     expect(await noAdmin.limitOf('out')).toBe(MiB - RECORD_MARGIN_BYTES);
+  });
+
+  it('takes the fallback for a topic the broker does not describe or cannot be asked about, with a warning, and the topic limit when it can', async () => {
+    const lines: LogLine[] = [];
+    const fallback = 2 * MiB - RECORD_MARGIN_BYTES;
+    const unknown = createTopicLimits({
+      admin: () => Promise.resolve(fakeAdmin({}).admin),
+      fallback,
+      logger: memoryLogger(lines),
+    });
+    expect(await unknown.limitOf('raw')).toBe(fallback);
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.obj)).toEqual([
+      { topic: 'raw', limit: fallback },
+    ]);
+    const failing = createTopicLimits({ admin: () => Promise.reject(new Error('no broker')), fallback });
+    expect(await failing.limitOf('raw')).toBe(fallback);
+    const withCeiling = createTopicLimits({
+      admin: () => Promise.reject(new Error('no broker')),
+      fallback,
+      ceiling: 300_000,
+    });
+    expect(await withCeiling.limitOf('raw')).toBe(300_000);
+    const described = createTopicLimits({
+      admin: () => Promise.resolve(fakeAdmin({ raw: 4 * MiB }).admin),
+      fallback,
+    });
+    expect(await described.limitOf('raw')).toBe(4 * MiB - RECORD_MARGIN_BYTES);
   });
 });

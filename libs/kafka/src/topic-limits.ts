@@ -49,10 +49,14 @@ export async function readTopicLimits(
  * The most bytes one record for a topic may take: the topic's limit less
  * {@link RECORD_MARGIN_BYTES} (an eighth of it for a topic of under 128 KiB), and never more than
  * `ceiling` (an operator's setting) when one is given. Without a known topic limit: `ceiling`,
- * else the broker default's less the margin.
+ * else `fallback`, else the broker default's less the margin.
  */
-export function recordLimit(topicLimit: number | undefined, ceiling: number | undefined): number {
-  if (topicLimit === undefined) return ceiling ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES - RECORD_MARGIN_BYTES;
+export function recordLimit(
+  topicLimit: number | undefined,
+  ceiling: number | undefined,
+  fallback: number = BROKER_DEFAULT_MAX_MESSAGE_BYTES - RECORD_MARGIN_BYTES,
+): number {
+  if (topicLimit === undefined) return ceiling ?? fallback;
   const fromTopic = topicLimit - Math.min(RECORD_MARGIN_BYTES, Math.floor(topicLimit / 8));
   return ceiling === undefined ? fromTopic : Math.min(ceiling, fromTopic);
 }
@@ -86,6 +90,11 @@ export interface TopicLimitsOptions {
   readonly logger?: KafkaLogger;
   /** What the warnings call the ceiling's setting. */
   readonly ceilingName?: string;
+  /**
+   * The record limit of a topic whose own cannot be read and without a ceiling (default: the
+   * broker default's less the margin); e.g. what a deployment's topic is documented to take.
+   */
+  readonly fallback?: number;
   readonly now?: () => number;
 }
 
@@ -96,11 +105,17 @@ export function createTopicLimits(options: TopicLimitsOptions): TopicLimits {
   const pending = new Map<string, Promise<number>>();
   const failedAt = new Map<string, number>();
   const now = options.now ?? Date.now;
+  const unknownLimit = (): number => recordLimit(undefined, options.ceiling, options.fallback);
   const read = async (topic: string): Promise<number> => {
     try {
       const limits = await readTopicLimits(await options.admin(), [topic]);
       const topicLimit = limits.get(topic);
-      const limit = recordLimit(topicLimit, options.ceiling);
+      const limit = recordLimit(topicLimit, options.ceiling, options.fallback);
+      if (topicLimit === undefined)
+        options.logger?.warn(
+          { topic, limit },
+          "the broker did not describe the topic's max.message.bytes; using the configured or default record limit",
+        );
       if (topicLimit !== undefined && options.ceiling !== undefined && options.ceiling > limit)
         options.logger?.warn(
           {
@@ -116,7 +131,7 @@ export function createTopicLimits(options: TopicLimitsOptions): TopicLimits {
       failedAt.delete(topic);
       return limit;
     } catch (err) {
-      const limit = recordLimit(undefined, options.ceiling);
+      const limit = unknownLimit();
       if (!failedAt.has(topic))
         options.logger?.warn(
           { topic, limit, err },
@@ -133,8 +148,7 @@ export function createTopicLimits(options: TopicLimitsOptions): TopicLimits {
       const limit = known.get(topic);
       if (limit !== undefined) return limit;
       const failed = failedAt.get(topic);
-      if (failed !== undefined && now() - failed < RETRY_AFTER_FAILURE_MS)
-        return recordLimit(undefined, options.ceiling);
+      if (failed !== undefined && now() - failed < RETRY_AFTER_FAILURE_MS) return unknownLimit();
       let reading = pending.get(topic);
       if (reading === undefined) {
         reading = read(topic);

@@ -5,8 +5,7 @@ import {
   connectAdmin,
   createKafka,
   createProducer,
-  readTopicLimits,
-  recordLimit,
+  createTopicLimits,
   valueSubject,
   type KafkaClient,
   type RecordProducer,
@@ -201,32 +200,19 @@ async function requireSubjects(registry: SchemaRegistry, topics: readonly string
  */
 async function rawRecordLimit(kafka: KafkaClient, env: ExtractorEnv, logger: Logger): Promise<number> {
   const topic = env.EXTRACTOR_RAW_TOPIC;
-  const ceiling = env.EXTRACTOR_MAX_RESOURCE_BYTES;
-  let topicLimit: number | undefined;
+  let admin: Awaited<ReturnType<typeof connectAdmin>> | undefined;
+  const limits = createTopicLimits({
+    admin: async () => (admin = await connectAdmin(kafka)),
+    ...(env.EXTRACTOR_MAX_RESOURCE_BYTES !== undefined ? { ceiling: env.EXTRACTOR_MAX_RESOURCE_BYTES } : {}),
+    ceilingName: 'EXTRACTOR_MAX_RESOURCE_BYTES',
+    fallback: DEFAULT_MAX_RESOURCE_BYTES,
+    logger,
+  });
   try {
-    const admin = await connectAdmin(kafka);
-    try {
-      topicLimit = (await readTopicLimits(admin, [topic])).get(topic);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  } catch (err) {
-    logger.warn({ err, topic }, "could not read the raw topic's max.message.bytes");
-  }
-  if (topicLimit === undefined) {
-    const limit = ceiling ?? DEFAULT_MAX_RESOURCE_BYTES;
-    logger.warn(
-      { topic, maxResourceBytes: limit },
-      'raw topic limit unknown; using the configured or default resource limit',
-    );
+    const limit = await limits.limitOf(topic);
+    logger.info({ topic, maxResourceBytes: limit }, 'resource size limit');
     return limit;
+  } finally {
+    await admin?.disconnect().catch(() => undefined);
   }
-  const limit = recordLimit(topicLimit, ceiling);
-  if (ceiling !== undefined && ceiling > limit)
-    logger.warn(
-      { topic, maxMessageBytes: topicLimit, ceiling, setting: 'EXTRACTOR_MAX_RESOURCE_BYTES', limit },
-      'EXTRACTOR_MAX_RESOURCE_BYTES is above what the raw topic takes; the topic limit less 16 KiB applies',
-    );
-  logger.info({ topic, maxMessageBytes: topicLimit, maxResourceBytes: limit }, 'resource size limit');
-  return limit;
 }
