@@ -12,6 +12,7 @@ import { createCodec, createRegistry } from '@ehrflow/contracts';
 import { connectAdmin, createKafka } from '@ehrflow/kafka';
 import { createLogger } from '@ehrflow/logging';
 import { measureBrokerLimit, type BrokerLimitResult } from './broker-limit.ts';
+import { formatGc } from './cpu.ts';
 import { measureEndToEnd, type EndToEndResult } from './end-to-end.ts';
 import { formatMachineCpu } from './machine-cpu.ts';
 import { formatMllp, measureMllp, type MllpBenchResult } from './mllp.ts';
@@ -384,6 +385,8 @@ export function renderTable(report: BenchReport): string {
     );
   }
   const e2e = report.endToEnd;
+  const gcLine = e2e === null ? undefined : formatGc(e2e.stages);
+  if (gcLine !== undefined) lines.push(gcLine);
   if (e2e !== null) {
     lines.push(
       `end-to-end: ${e2e.resources} resources in ${(e2e.durationMs / 1000).toFixed(1)} s; latency extraction -> row at full speed ` +

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePerfSummary } from './broker-limit.ts';
-import { cpuBetween, sampleOfMetrics, totalCpu } from './cpu.ts';
+import { cpuBetween, formatGc, sampleOfMetrics, totalCpu } from './cpu.ts';
 import { percentile } from './end-to-end.ts';
 import { rate } from './pass-through.ts';
 import { formatMicros, formatTable, sumMetric } from '@ehrflow/pipeline-tools';
@@ -74,6 +74,47 @@ describe('cpu per record', () => {
       records: 307,
     });
     expect(sampleOfMetrics('', 'ehrflow_validator_records_total', sumMetric)).toBeUndefined();
+  });
+
+  it('reads garbage collection from the GC histogram: pauses of every kind, scavenges by count', () => {
+    const text = [
+      'ehrflow_process_cpu_seconds_total{service="redactor"} 20',
+      'ehrflow_redactor_records_total{outcome="clean",resource_type="Patient",service="redactor"} 4000',
+      'ehrflow_nodejs_gc_duration_seconds_bucket{le="0.001",kind="minor",service="redactor"} 10',
+      'ehrflow_nodejs_gc_duration_seconds_sum{kind="minor",service="redactor"} 1.25',
+      'ehrflow_nodejs_gc_duration_seconds_count{kind="minor",service="redactor"} 120',
+      'ehrflow_nodejs_gc_duration_seconds_sum{kind="major",service="redactor"} 0.5',
+      'ehrflow_nodejs_gc_duration_seconds_count{kind="major",service="redactor"} 6',
+      'ehrflow_nodejs_gc_duration_seconds_sum{kind="incremental",service="redactor"} 0.25',
+      'ehrflow_nodejs_gc_duration_seconds_count{kind="incremental",service="redactor"} 9',
+    ].join('\n');
+    const after = sampleOfMetrics(text, 'ehrflow_redactor_records_total', sumMetric);
+    expect(after).toEqual({ cpuSeconds: 20, records: 4000, gc: { seconds: 2, minor: 120 } });
+    const before = { cpuSeconds: 10, records: 2000, gc: { seconds: 1, minor: 70 } };
+    expect(after === undefined ? undefined : cpuBetween(before, after)).toEqual({
+      cpuSeconds: 10,
+      records: 2000,
+      microsPerRecord: 5000,
+      gc: { seconds: 1, microsPerRecord: 500, scavengesPer1000Records: 25 },
+    });
+    // A sample without GC figures (the pass-through's stages) gives none.
+    expect(
+      cpuBetween({ cpuSeconds: 1, records: 0 }, after ?? { cpuSeconds: 0, records: 0 })?.gc,
+    ).toBeUndefined();
+  });
+
+  it('prints the stages with GC figures in one line, and nothing when none has them', () => {
+    const gc = { seconds: 1, microsPerRecord: 12.5, scavengesPer1000Records: 3.5 };
+    const line = formatGc([
+      {
+        stage: 'validator (valid produced)',
+        cpu: { cpuSeconds: 9, records: 80_000, microsPerRecord: 112.5, gc },
+      },
+      { stage: 'loader (rows committed)', cpu: undefined },
+    ]);
+    expect(line).toContain('validator 12.5 µs (3.50)');
+    expect(line).not.toContain('loader');
+    expect(formatGc([{ stage: 'loader (rows committed)', cpu: undefined }])).toBeUndefined();
   });
 
   it('totals the stages per record through the pipeline', () => {
