@@ -5,7 +5,7 @@ import { isProducerStateLost, toKafkaError } from './kafka-errors.ts';
 import type { KafkaLogger } from './logger.ts';
 import { keyPartitioner } from './partitioner.ts';
 import { toKafkaMessage, type OutgoingMessage } from './records.ts';
-import { splitMessages } from './send-limit.ts';
+import { MAX_SEND_BYTES, splitMessages } from './send-limit.ts';
 
 /**
  * The one way this package makes a kafkajs producer: idempotent (so kafkajs' own retries never
@@ -48,6 +48,12 @@ export interface ProducerOptions {
   /** When set, every `send` is its own Kafka transaction (all of it visible, or none). */
   readonly transactionalId?: string;
   readonly logger?: KafkaLogger;
+  /**
+   * Bytes of records one produce call carries at most (default {@link MAX_SEND_BYTES}); a `send`
+   * above it goes out in several calls, in order. For topics that take less than 1 MiB:
+   * `sendLimit` of their record limits (topic-limits.ts).
+   */
+  readonly maxSendBytes?: number;
 }
 
 /** A producer of codec-encoded records. */
@@ -67,6 +73,7 @@ export interface RecordProducer {
 /** Creates an idempotent (optionally transactional) producer of codec-encoded records. */
 export function createProducer(options: ProducerOptions): RecordProducer {
   const { kafka, codec, transactionalId } = options;
+  const maxSendBytes = options.maxSendBytes ?? MAX_SEND_BYTES;
   const logger = (options.logger ?? kafka.logger).child({ component: 'producer' });
   let producer = newKafkaJsProducer(kafka, transactionalId);
   // Set when a transaction could be neither committed nor aborted, or when the broker lost this
@@ -98,7 +105,8 @@ export function createProducer(options: ProducerOptions): RecordProducer {
       if (!transactionalId) {
         try {
           if (broken) await renew();
-          for (const run of splitMessages(encoded)) await producer.send({ topic, messages: run, acks: -1 });
+          for (const run of splitMessages(encoded, maxSendBytes))
+            await producer.send({ topic, messages: run, acks: -1 });
         } catch (err) {
           if (isProducerStateLost(err)) {
             broken = true;
@@ -115,7 +123,8 @@ export function createProducer(options: ProducerOptions): RecordProducer {
       try {
         if (broken) await renew();
         tx = await producer.transaction();
-        for (const run of splitMessages(encoded)) await tx.send({ topic, messages: run, acks: -1 });
+        for (const run of splitMessages(encoded, maxSendBytes))
+          await tx.send({ topic, messages: run, acks: -1 });
         await tx.commit();
       } catch (err) {
         if (tx?.isActive()) {

@@ -6,6 +6,7 @@ import {
   createKafka,
   createProducer,
   createTopicLimits,
+  sendLimit,
   valueSubject,
   type KafkaClient,
   type RecordProducer,
@@ -116,10 +117,17 @@ export async function buildExtractor(
         mode: env.EHRFLOW_MODE,
         ...transport.kafka,
       });
-    const producer: RecordProducer = createProducer({ kafka, codec, logger });
+    const maxResourceBytes = await rawRecordLimit(kafka, env, logger);
+    // Produce calls stay under what the raw topic takes, also when it takes less than 1 MiB: the
+    // broker measures all of a call's records for one partition, as one batch, against it.
+    const producer: RecordProducer = createProducer({
+      kafka,
+      codec,
+      logger,
+      maxSendBytes: sendLimit([maxResourceBytes]),
+    });
     await producer.connect();
     opened.push(() => producer.disconnect());
-    const maxResourceBytes = await rawRecordLimit(kafka, env, logger);
 
     const sources = new Map(
       sourceList.map((config) => [

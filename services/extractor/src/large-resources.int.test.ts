@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimulator } from '@ehrflow/ehr-sim';
+import { ConfigResourceTypes } from '@ehrflow/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobAlert } from './job-alert.ts';
 import { createIntStack, expectedRecords, waitForEnd, type SiteSetup } from './testing/stack.ts';
@@ -148,5 +149,35 @@ describe('large resources', () => {
     } finally {
       await sim.stop();
     }
+  });
+
+  // Last in the file: it lowers the raw topic's limit for good.
+  it('keeps produce calls under a raw topic that takes less than 1 MiB', async () => {
+    // 128 KiB: one export batch of this source (a file of 40 resources, ~6 of them 100 KB) is
+    // ~600 KB; sent as one call, each partition's share of it (~200 KB) is more than the topic
+    // takes, and the broker refuses it on every attempt.
+    const topicLimit = 128 * 1024;
+    const admin = stack.kafka.kafkajs.admin();
+    await admin.connect();
+    try {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: stack.rawTopic,
+            configEntries: [{ name: 'max.message.bytes', value: String(topicLimit) }],
+          },
+        ],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const { final, expected, large, jobId } = await runWith('lr-small-topic', 100_000);
+    expect(large).toBeGreaterThan(3);
+    expect(final).toMatchObject({ state: 'completed', reason: null });
+    expect(final.counts).toMatchObject({ produced: expected.size, errors: 0 });
+    const { raw } = await stack.readBack(jobId, (r) => r.length >= expected.size);
+    expect(new Set(raw.map((r) => r.recordId))).toEqual(expected);
   });
 });
