@@ -36,10 +36,11 @@ export interface CpuFigure {
 }
 
 /**
- * Garbage collection per record between two samples. The pause time is of the main thread
- * (helper threads' work is in the process CPU but not here); the scavenge count follows what the
- * stage allocates per record (a scavenge runs each time the young generation fills), so it moves
- * with the code, hardly with the host's speed.
+ * Garbage collection per record between two samples. The pause time is the main thread's wall
+ * time in collections: on busy cores it includes waiting for the collector's helper threads, so
+ * it is an upper bound on the collector's CPU, not a part of `microsPerRecord`. The scavenge count
+ * follows what the stage allocates per record (a scavenge runs each time the young generation
+ * fills), so it moves with the code, hardly with the host's speed.
  */
 export interface GcFigure {
   readonly seconds: number;
