@@ -55,8 +55,8 @@ export function partialJobAlert(
   retryTypes: readonly string[],
   now: number,
 ): JobAlert {
-  const entries = sum(errorEntries?.byType);
-  const large = sum(tooLarge ?? undefined);
+  const entries = sumByType(errorEntries?.byType);
+  const large = sumByType(tooLarge);
   const causes = [
     ...(entries > 0 ? [`the source reported ${plural(entries, 'error entry', 'error entries')}`] : []),
     ...(large > 0
@@ -80,7 +80,8 @@ export function partialJobAlert(
   };
 }
 
-function sum(counts: Readonly<Record<string, number>> | undefined): number {
+/** The total of per-type counts (0 for none). */
+export function sumByType(counts: Readonly<Record<string, number>> | null | undefined): number {
   return Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
 }
 

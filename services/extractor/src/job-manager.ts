@@ -17,7 +17,7 @@ import {
   type JobProgress,
   type RecordCounts,
 } from './checkpoint.ts';
-import { partialJobAlert, type JobAlertSink } from './job-alert.ts';
+import { partialJobAlert, sumByType, type JobAlertSink } from './job-alert.ts';
 import { createJobEventPublisher, type JobEventSink } from './job-events.ts';
 import { runIncremental } from './incremental.ts';
 import type { JobContext, RecordSink } from './job-context.ts';
@@ -438,7 +438,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
         });
       }
       // Every file read and the counts add up, but the source said it could not export some data.
-      const entries = Object.values(errorEntriesOf(final).byType).reduce((a, b) => a + b, 0);
+      const entries = sumByType(errorEntriesOf(final).byType);
       if (entries > 0) {
         await finish(job, 'partial', 'source_errors', 'EXPORT_ERROR_ENTRY');
         logger.warn(
@@ -449,7 +449,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
       }
       // Or resources the raw topic would refuse were left out: the data exists, the job did not
       // deliver it (a limit raised, retry-failed exports their types again).
-      const tooLarge = Object.values(tooLargeOf(final)).reduce((a, b) => a + b, 0);
+      const tooLarge = sumByType(tooLargeOf(final));
       if (tooLarge > 0) {
         await finish(job, 'partial', 'records_too_large', 'TOO_LARGE');
         logger.warn({ ...log, ...totals, tooLarge }, 'job partial: resources too large for the raw topic');
