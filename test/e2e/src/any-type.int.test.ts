@@ -6,11 +6,9 @@
  * `unknown_resource_type` drift (one event id, counting every Flag) and one alert, the Patients
  * must load, and the job must complete and reconcile (quarantined Flags count, no gap).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { type Admin, createKafka, type KafkaClient } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +27,6 @@ import {
   getJob,
   type JobView,
   loadOrCreateSecrets,
-  pipelineTopics,
   provisionPipeline,
   readTopics,
   reconcileCli,
@@ -44,14 +41,10 @@ import {
   topicEnds,
 } from '@ehrflow/pipeline-tools';
 import { stackEnv, waitFor } from '@ehrflow/testing';
+import { cleanUpRun, ledgerCount, runNames } from './run-fixture.ts';
 
 const PATIENTS = 15;
-const runId = randomUUID().slice(0, 8);
-const prefix = `e2e.any.${runId}.`;
-const topics = pipelineTopics(prefix);
-const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
-const schemas = { extractor: `e2e_any_${runId}_x`, loader: `e2e_any_${runId}_l` };
-const directoryPrefix = `ehrflow:e2e-any-${runId}:directory:`;
+const { runId, prefix, topics, groups, schemas, directoryPrefix } = runNames('any');
 const sourceId = `e2e-any-${runId}-site-a`;
 
 /** `loader reconcile --json` for one job. */
@@ -190,38 +183,22 @@ describe('a source asking for a resource type without a contract', () => {
   }, 300_000);
 
   /** Records of a job the loader committed. */
-  async function ledger(jobId: string): Promise<number> {
-    try {
-      const { rows } = await (pool as pg.Pool).query<{ n: string }>(
-        `select count(*) as n from "${schemas.loader}".loader_ledger where job_id = $1`,
-        [jobId],
-      );
-      return Number(rows[0]?.n ?? 0);
-    } catch {
-      return 0; // the loader has not created its tables yet
-    }
-  }
+  const ledger = (jobId: string): Promise<number> => ledgerCount(pool, schemas.loader, jobId);
 
   afterAll(async () => {
-    await stopPipelineServices(services);
-    await ehr?.stop();
-    await scratch?.cleanUp();
-    await admin?.deleteGroups([groups.validator, groups.redactor, groups.loader]).catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await registry?.close().catch(() => undefined);
-    if (pool !== undefined) {
-      for (const schema of Object.values(schemas))
-        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
-      await pool.end();
-    }
-    const redis = new Redis(env?.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-    const keys = [
-      ...(await redis.keys(`${directoryPrefix}*`)),
-      ...(await redis.keys(`ehrflow:*:${sourceId}*`)),
-    ];
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    await cleanUpRun({
+      services,
+      ehr,
+      scratch,
+      admin,
+      groups,
+      registry,
+      pool,
+      schemas,
+      redis: env?.REDIS_URL,
+      redisKeys: [`${directoryPrefix}*`, `ehrflow:*:${sourceId}*`],
+      workDir,
+    });
   }, 120_000);
 
   it('extracts both types, the uncontracted one included, through a discovered token endpoint', () => {

@@ -8,11 +8,10 @@
  * tombstone exactly the rows the backfill created — no new rows, every other row untouched — and
  * both jobs must reconcile.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { type Admin, createKafka } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +25,6 @@ import {
   getJob,
   type JobView,
   loadOrCreateSecrets,
-  pipelineTopics,
   provisionPipeline,
   reconcileCli,
   type Scratch,
@@ -41,16 +39,12 @@ import {
   topicEnds,
 } from '@ehrflow/pipeline-tools';
 import { stackEnv, waitFor } from '@ehrflow/testing';
+import { cleanUpRun, ledgerCount, runNames } from './run-fixture.ts';
 
 const PATIENTS = 20;
 /** Share of clinical resources the restarted EHR reports deleted. */
 const DELETED_FRACTION = 0.2;
-const runId = randomUUID().slice(0, 8);
-const prefix = `e2e.del.${runId}.`;
-const topics = pipelineTopics(prefix);
-const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
-const schemas = { extractor: `e2e_del_${runId}_x`, loader: `e2e_del_${runId}_l` };
-const directoryPrefix = `ehrflow:e2e-del-${runId}:directory:`;
+const { runId, prefix, topics, groups, schemas, directoryPrefix } = runNames('del');
 const sourceId = `e2e-del-${runId}-site-a`;
 
 /** The record id of a deletion, as `schemas/pipeline/raw-envelope.avsc` defines record ids (version `deleted`). */
@@ -198,17 +192,7 @@ describe('source deletions through the whole pipeline', () => {
   }, 600_000);
 
   /** Records of a job the loader committed. */
-  async function ledger(jobId: string): Promise<number> {
-    try {
-      const { rows } = await (pool as pg.Pool).query<{ n: string }>(
-        `select count(*) as n from "${schemas.loader}".loader_ledger where job_id = $1`,
-        [jobId],
-      );
-      return Number(rows[0]?.n ?? 0);
-    } catch {
-      return 0; // the loader has not created its tables yet
-    }
-  }
+  const ledger = (jobId: string): Promise<number> => ledgerCount(pool, schemas.loader, jobId);
 
   /** Every row of the run's source in the loader's tables. */
   async function tableRows(): Promise<Row[]> {
@@ -246,25 +230,19 @@ describe('source deletions through the whole pipeline', () => {
   }
 
   afterAll(async () => {
-    await stopPipelineServices(services);
-    await ehr?.stop();
-    await scratch?.cleanUp();
-    await admin?.deleteGroups([groups.validator, groups.redactor, groups.loader]).catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await registry?.close().catch(() => undefined);
-    if (pool !== undefined) {
-      for (const schema of Object.values(schemas))
-        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
-      await pool.end();
-    }
-    const redis = new Redis(env?.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-    const keys = [
-      ...(await redis.keys(`${directoryPrefix}*`)),
-      ...(await redis.keys(`ehrflow:*:${sourceId}*`)),
-    ];
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    await cleanUpRun({
+      services,
+      ehr,
+      scratch,
+      admin,
+      groups,
+      registry,
+      pool,
+      schemas,
+      redis: env?.REDIS_URL,
+      redisKeys: [`${directoryPrefix}*`, `ehrflow:*:${sourceId}*`],
+      workDir,
+    });
   }, 120_000);
 
   it('loads the backfill: one live row per resource the EHR served', () => {

@@ -6,13 +6,12 @@
  * from the R4 element model, the clean schema from the contract and the policy, the table from the
  * clean schema.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin } from '@ehrflow/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,28 +26,22 @@ import { encryptPayload, parseKeyring } from '@ehrflow/phi';
 import {
   createScratch,
   loadOrCreateSecrets,
-  pipelineTopics,
   type Scratch,
   type ServiceHandle,
   type ServiceName,
   startPipelineServices,
-  stopPipelineServices,
 } from '@ehrflow/pipeline-tools';
 import { NEW_TYPE, newContractJson } from './new-contract-fixture.ts';
+import { cleanUpRun, runNames } from './run-fixture.ts';
 import { REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 
 const run = promisify(execFile);
 const RECORDS = 6;
-const runId = randomUUID().slice(0, 8);
-const prefix = `e2e.newc.${runId}.`;
-const topics = pipelineTopics(prefix);
+const { runId, topics, groups, schemas, directoryPrefix } = runNames('newc');
 const validTopic = `${topics.validPrefix}${NEW_TYPE}`;
 const cleanTopic = `${topics.cleanPrefix}${NEW_TYPE}`;
 /** The policy's Patient rules need the Patient contract beside the new one. */
 const TYPES = `Patient,${NEW_TYPE}`;
-const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
-const schemas = { extractor: `e2e_newc_${runId}_x`, loader: `e2e_newc_${runId}_l` };
-const directoryPrefix = `ehrflow:e2e-newc-${runId}:directory:`;
 const sourceId = `e2e-newc-${runId}`;
 
 function resource(i: number): Record<string, unknown> {
@@ -210,21 +203,18 @@ describe(`a type added by its contract alone (${NEW_TYPE}) through the real serv
   }, 300_000);
 
   afterAll(async () => {
-    await stopPipelineServices(services);
-    await scratch?.cleanUp();
-    await admin?.deleteGroups([groups.validator, groups.redactor, groups.loader]).catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await registry?.close().catch(() => undefined);
-    if (pool !== undefined) {
-      for (const schema of Object.values(schemas))
-        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
-      await pool.end();
-    }
-    const redis = new Redis(env?.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-    const keys = await redis.keys(`${directoryPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    await cleanUpRun({
+      services,
+      scratch,
+      admin,
+      groups,
+      registry,
+      pool,
+      schemas,
+      redis: env?.REDIS_URL,
+      redisKeys: [`${directoryPrefix}*`],
+      workDir,
+    });
   }, 120_000);
 
   it('lands every record in a table of its own, typed from the contract and de-identified', () => {

@@ -8,8 +8,7 @@
  *
  * `EHRFLOW_REPLICAS_TEST=0` skips it (about 1 minute).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Admin, createKafka } from '@ehrflow/kafka';
@@ -26,7 +25,6 @@ import {
   type JobView,
   loadOrCreateSecrets,
   type PipelineServicesOptions,
-  pipelineTopics,
   provisionPipeline,
   reconcileCli,
   type Scratch,
@@ -41,13 +39,10 @@ import {
   topicEnds,
 } from '@ehrflow/pipeline-tools';
 import { freePort, REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
+import { cleanUpRun, runNames } from './run-fixture.ts';
 
 const PATIENTS = 60;
-const runId = randomUUID().slice(0, 8);
-const prefix = `e2e.rep.${runId}.`;
-const topics = pipelineTopics(prefix);
-const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
-const schemas = { extractor: `e2e_rep_${runId}_x`, loader: `e2e_rep_${runId}_l` };
+const { runId, prefix, topics, groups, schemas, directoryPrefix } = runNames('rep');
 const enabled = process.env.EHRFLOW_REPLICAS_TEST !== '0';
 
 function workersEnv(name: 'VALIDATOR_WORKERS' | 'REDACTOR_WORKERS'): Record<string, string> {
@@ -150,7 +145,7 @@ describe.skipIf(!enabled)('two replicas per consumer stage, with a rebalance mid
         redactor: {
           REDACTOR_DELIVERY: 'transactional',
           ...workersEnv('REDACTOR_WORKERS'),
-          REDACTOR_DIRECTORY_KEY_PREFIX: `ehrflow:e2e-rep-${runId}:directory:`,
+          REDACTOR_DIRECTORY_KEY_PREFIX: directoryPrefix,
         },
       },
     };
@@ -276,17 +271,18 @@ describe.skipIf(!enabled)('two replicas per consumer stage, with a rebalance mid
 
   afterAll(async () => {
     for (const r of replicas) if (r.child.running()) await r.child.stop(10_000);
-    await ehr?.stop();
-    await scratch?.cleanUp();
-    await admin?.deleteGroups(Object.values(groups)).catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await registry?.close().catch(() => undefined);
-    if (pool !== undefined) {
-      for (const schema of Object.values(schemas))
-        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
-      await pool.end();
-    }
-    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    await cleanUpRun({
+      ehr,
+      scratch,
+      admin,
+      groups,
+      registry,
+      pool,
+      schemas,
+      redis: env.REDIS_URL,
+      redisKeys: [`${directoryPrefix}*`, `ehrflow:*:e2e-rep-${runId}-*`],
+      workDir,
+    });
   }, 120_000);
 
   it('ran two validators (then three), two redactors (then one) and two loaders', () => {

@@ -15,9 +15,8 @@
  * `stack up --tls`, removed by `stack down`); skipped with the reason in its title otherwise.
  * Schemas need no registration beforehand: this run registers its own subjects.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -34,7 +33,6 @@ import {
   getJob,
   type JobView,
   loadOrCreateSecrets,
-  pipelineTopics,
   provisionPipeline,
   reconcileCli,
   type Scratch,
@@ -49,6 +47,7 @@ import {
   topicEnds,
 } from '@ehrflow/pipeline-tools';
 import { REPO_ROOT, waitFor } from '@ehrflow/testing';
+import { cleanUpRun, runNames } from './run-fixture.ts';
 
 const stackHome = process.env.EHRFLOW_STACK_HOME ?? join(REPO_ROOT, '.run', 'stack');
 const tlsEnvFile = join(stackHome, 'run', 'tls.env');
@@ -58,12 +57,7 @@ const title = tlsStackUp
   : `the pipeline over TLS — skipped: no TLS stack (${tlsEnvFile} is absent; run deploy/local/stack up --tls)`;
 
 const PATIENTS = 50;
-const runId = randomUUID().slice(0, 8);
-const prefix = `e2e.tls.${runId}.`;
-const topics = pipelineTopics(prefix);
-const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
-const schemas = { extractor: `e2e_tls_${runId}_x`, loader: `e2e_tls_${runId}_l` };
-const directoryPrefix = `ehrflow:e2e-tls-${runId}:directory:`;
+const { runId, prefix, topics, groups, schemas, directoryPrefix } = runNames('tls');
 const TLS_VARIABLES = ['KAFKA_BROKERS', 'KAFKA_SSL_CA', 'KAFKA_SASL_PASSWORD', 'REDIS_URL', 'DATABASE_URL'];
 
 function readEnvFile(file: string): Record<string, string> {
@@ -154,27 +148,21 @@ describe.skipIf(!tlsStackUp)(title, () => {
   }, 420_000);
 
   afterAll(async () => {
-    await stopPipelineServices(services);
-    await ehr?.stop();
-    await scratch?.cleanUp();
-    await admin?.deleteGroups([groups.validator, groups.redactor, groups.loader]).catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await registry?.close().catch(() => undefined);
-    if (pool !== undefined) {
-      for (const schema of Object.values(schemas))
-        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
-      await pool.end();
-    }
-    if (redis !== undefined) {
-      const sourceId = `e2e-tls-${runId}-site-a`;
-      const keys = [
-        ...(await redis.keys(`${directoryPrefix}*`)),
-        ...(await redis.keys(`ehrflow:*:${sourceId}*`)),
-      ];
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
-    }
-    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    const sourceId = `e2e-tls-${runId}-site-a`;
+    await cleanUpRun({
+      services,
+      ehr,
+      scratch,
+      admin,
+      groups,
+      registry,
+      pool,
+      schemas,
+      redis,
+      // Without the TLS client (its set-up stopped before it), Redis is left alone.
+      redisKeys: redis === undefined ? [] : [`${directoryPrefix}*`, `ehrflow:*:${sourceId}*`],
+      workDir,
+    });
   }, 120_000);
 
   /** Starts the services on the TLS env only, runs one backfill and watches the server side. */

@@ -10,8 +10,8 @@
  * in = raw = valid + quarantined = clean = loaded; each faulty file refused whole with its reason,
  * an encrypted copy and a TA1/999; the planted canaries (NM1/N3/REF values) nowhere in clear.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin } from '@ehrflow/kafka';
@@ -34,7 +34,6 @@ import {
   createScratch,
   leakScanPassed,
   loadOrCreateSecrets,
-  pipelineTopics,
   provisionPipeline,
   reconcileCli,
   runLeakScan,
@@ -43,7 +42,6 @@ import {
   type ServiceName,
   startChild,
   startPipelineServices,
-  stopPipelineServices,
 } from '@ehrflow/pipeline-tools';
 import { freePort, REPO_ROOT, stackEnv, waitFor } from '@ehrflow/testing';
 import {
@@ -53,12 +51,9 @@ import {
   type SimFile,
 } from '@ehrflow/x12-sim';
 import { billingProgressKeys } from '@ehrflow/billing-receiver';
+import { cleanUpRun, runNames } from './run-fixture.ts';
 
-const runId = randomUUID().slice(0, 8);
-const prefix = `e2e.x12.${runId}.`;
-const topics = pipelineTopics(prefix);
-const groups = { validator: `${prefix}validator`, redactor: `${prefix}redactor`, loader: `${prefix}loader` };
-const schemas = { extractor: `e2e_x12_${runId}_x`, loader: `e2e_x12_${runId}_l` };
+const { runId, prefix, topics, groups, schemas } = runNames('x12');
 const sourceId = `e2e-x12-${runId}`;
 const BATCH = 10;
 const BIG_SETS = 150;
@@ -178,18 +173,19 @@ describe('X12 billing files through the whole pipeline', () => {
 
   afterAll(async () => {
     await receiver?.stop(10_000);
-    await stopPipelineServices(services);
-    await scratch?.cleanUp();
-    await admin?.deleteGroups([...Object.values(groups), `${prefix}reader`]).catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-    await registry?.close().catch(() => undefined);
-    redis?.disconnect();
-    if (pool !== undefined) {
-      for (const schema of Object.values(schemas))
-        await pool.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
-      await pool.end();
-    }
-    await rm(workDir, { recursive: true, force: true });
+    await cleanUpRun({
+      services,
+      scratch,
+      admin,
+      groups: { ...groups, reader: `${prefix}reader` },
+      registry,
+      pool,
+      schemas,
+      redis,
+      // The receiver's progress keys (acknowledgment counter, checkpoints) of this run's source.
+      redisKeys: [`ehrflow:*${sourceId}*`],
+      workDir,
+    });
   });
 
   it('every transaction set reconciles; faulty files are refused whole with a reason and an acknowledgment; a crash mid-file loads nothing twice', async () => {
