@@ -1,6 +1,7 @@
 // Before kafkajs: these swap functions kafkajs captures when it loads (module-swap.ts).
 import { patchKafkaJsCrc32c } from './crc32c-patch.ts';
 import { patchKafkaJsGrouping } from './grouping-patch.ts';
+import { patchKafkaJsRecordEncoder } from './record-patch.ts';
 import { patchKafkaJsTransactionRetry } from './txn-retry-patch.ts';
 import { Kafka, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge.ts';
@@ -136,6 +137,11 @@ const KAFKAJS_PATCHES: readonly { name: string; apply: () => string; without: st
     without: 'record batches are checksummed in JavaScript',
   },
   { name: 'grouping', apply: patchKafkaJsGrouping, without: 'sends group messages in quadratic time' },
+  {
+    name: 'record encoder',
+    apply: patchKafkaJsRecordEncoder,
+    without: 'each produced record takes several buffers to encode',
+  },
   {
     name: 'transaction retry',
     apply: patchKafkaJsTransactionRetry,

@@ -7,6 +7,7 @@
 // First, before any module that loads kafkajs: they swap functions kafkajs captures when it loads.
 import './crc32c-patch.ts';
 import './grouping-patch.ts';
+import './record-patch.ts';
 import './txn-retry-patch.ts';
 export { consumerLag, connectAdmin, totalLag, type LagAdmin, type PartitionLag } from './admin.ts';
 export {
