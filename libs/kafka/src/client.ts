@@ -1,7 +1,7 @@
 // Before kafkajs: these swap functions kafkajs captures when it loads (module-swap.ts).
 import { patchKafkaJsCrc32c } from './crc32c-patch.ts';
 import { patchKafkaJsGrouping } from './grouping-patch.ts';
-import { patchKafkaJsRecordEncoder } from './record-patch.ts';
+import { patchKafkaJsRecordDecoder, patchKafkaJsRecordEncoder } from './record-patch.ts';
 import { patchKafkaJsTransactionRetry } from './txn-retry-patch.ts';
 import { Kafka, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { kafkaLogCreator, kafkaLogLevel } from './log-bridge.ts';
@@ -141,6 +141,11 @@ const KAFKAJS_PATCHES: readonly { name: string; apply: () => string; without: st
     name: 'record encoder',
     apply: patchKafkaJsRecordEncoder,
     without: 'each produced record takes several buffers to encode',
+  },
+  {
+    name: 'record decoder',
+    apply: patchKafkaJsRecordDecoder,
+    without: 'each fetched record is read through 64-bit Long objects',
   },
   {
     name: 'transaction retry',
