@@ -2,7 +2,12 @@ import avro from 'avsc';
 import type { Type, types } from 'avsc';
 import { PipelineError } from '@ehrflow/errors';
 
-/** A parsed Avro type (avsc). Longs are JS numbers; logical types are read as their underlying type. */
+/**
+ * A parsed Avro type (avsc). Longs are JS numbers; logical types are read as their underlying type.
+ * Decoded records are plain objects of their fields: avsc's record methods (`clone`, `toBuffer`,
+ * …) are left off (`omitRecordMethods`), since they sit on each record's prototype as enumerable
+ * properties and put every `for…in` over a record on V8's slow path.
+ */
 export type AvroType = Type;
 
 /** Plain JSON form of an Avro schema, as found in a `.avsc` file or a registry answer. */
@@ -17,7 +22,9 @@ export type AvroSchemaJson = Readonly<Record<string, unknown>> | string | readon
  */
 export function parseAvro(schema: unknown, label: string): AvroType {
   try {
-    return avro.Type.forSchema(schema as Parameters<typeof avro.Type.forSchema>[0]);
+    return avro.Type.forSchema(schema as Parameters<typeof avro.Type.forSchema>[0], {
+      omitRecordMethods: true,
+    });
   } catch (err) {
     throw new PipelineError('SCHEMA_INVALID', `${label}: invalid Avro schema: ${messageOf(err)}`, {
       context: { schema: label },

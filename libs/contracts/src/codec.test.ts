@@ -96,6 +96,17 @@ describe('createCodec', () => {
     expect({ ...(decoded.value as object), counts: { read: 12 } }).toMatchObject(value);
   });
 
+  it('decodes records whose for…in walk yields their fields only (no inherited record methods)', async () => {
+    const fake = fakeRegistry();
+    fake.add('job-value', V1);
+    const codec = createCodec(fake.registry);
+    const decoded = (await codec.decode(await codec.encode('job-value', value))).value as object;
+    const walked: string[] = [];
+    for (const name in decoded) walked.push(name);
+    expect(walked).toEqual(Object.keys(decoded));
+    expect(walked.sort()).toEqual(Object.keys(value).sort());
+  });
+
   it('frames values of every size exactly like the Avro body after the header, a large one first or last', async () => {
     const fake = fakeRegistry();
     const v1 = fake.add('job-value', V1);
