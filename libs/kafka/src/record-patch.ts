@@ -157,21 +157,26 @@ function writeBytesField(buf: Buffer, at: number, value: unknown, length: number
   return i;
 }
 
-const TARGET = 'src/protocol/recordBatch/record/v0/index.js';
-let kafkaJsOwn: RecordEncoder | undefined;
+const ENCODER_TARGET = 'src/protocol/recordBatch/record/v0/index.js';
+const DECODER_TARGET = 'src/protocol/recordBatch/record/v0/decoder.js';
 
-/** kafkajs' own record encoder, as it was before the swap (for comparisons in tests). */
-export function kafkaJsRecordEncoder(): RecordEncoder {
-  if (kafkaJsOwn === undefined) {
-    const require = createRequire(import.meta.url);
-    kafkaJsOwn = require(`kafkajs/${TARGET}`) as RecordEncoder;
-  }
-  return kafkaJsOwn;
+/** kafkajs' own exports of the swapped modules, taken before the swap (fallbacks; tests compare). */
+const kafkaJsOwn = new Map<string, unknown>();
+
+function kafkaJsOwnOf<T>(target: string): T {
+  if (!kafkaJsOwn.has(target)) kafkaJsOwn.set(target, createRequire(import.meta.url)(`kafkajs/${target}`));
+  return kafkaJsOwn.get(target) as T;
 }
 
-/** Applies the patch once per process; returns what happened (the same answer on every call). */
+/** kafkajs' own record encoder, as it was before the swap. */
+export const kafkaJsRecordEncoder = (): RecordEncoder => kafkaJsOwnOf<RecordEncoder>(ENCODER_TARGET);
+
+/** kafkajs' own record decoder, as it was before the swap. */
+export const kafkaJsRecordDecoder = (): RecordDecoder => kafkaJsOwnOf<RecordDecoder>(DECODER_TARGET);
+
+/** Applies the encoder patch once per process; returns what happened (the same on every call). */
 export const patchKafkaJsRecordEncoder = onceKafkaJsSwap({
-  target: TARGET,
+  target: ENCODER_TARGET,
   capturedBy: 'src/protocol/requests/produce/v3/request.js',
   replacement: () => {
     const require = createRequire(import.meta.url);
@@ -313,18 +318,6 @@ function addHeader(headers: Record<string, Buffer | Buffer[]>, name: string, val
   if (current === undefined) headers[name] = value;
   else if (Array.isArray(current)) current.push(value);
   else headers[name] = [current, value];
-}
-
-const DECODER_TARGET = 'src/protocol/recordBatch/record/v0/decoder.js';
-let kafkaJsOwnDecoder: RecordDecoder | undefined;
-
-/** kafkajs' own record decoder, as it was before the swap (for comparisons in tests). */
-export function kafkaJsRecordDecoder(): RecordDecoder {
-  if (kafkaJsOwnDecoder === undefined) {
-    const require = createRequire(import.meta.url);
-    kafkaJsOwnDecoder = require(`kafkajs/${DECODER_TARGET}`) as RecordDecoder;
-  }
-  return kafkaJsOwnDecoder;
 }
 
 /** Applies the decoder patch once per process; returns what happened (the same on every call). */
