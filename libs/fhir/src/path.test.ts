@@ -87,6 +87,24 @@ describe('FHIRPath subset: evaluation', () => {
   });
 });
 
+describe('FHIRPath subset: results kept across evaluations', () => {
+  it('gives each evaluation its own values, untouched by the ones after it', () => {
+    const many = values('telecom.value');
+    const names = values('name.given');
+    const one = values("name.where(use='official').family");
+    const none = values('name.suffix');
+    // A long collection, then a short one through the same steps: nothing of the first shows.
+    const bigger = { ...patient, name: Array.from({ length: 40 }, (_, i) => ({ family: `F${i}` })) };
+    expect(values('name.family', bigger)).toHaveLength(40);
+    expect(values('name.family')).toEqual(['Oldname', 'Testpatient']);
+    expect(values('name[1].family', bigger)).toEqual(['F1']);
+    expect(many).toEqual(['x@example.org', '555-0100', '555-0101']);
+    expect(names).toEqual(['A', 'Fakename', 'Middle']);
+    expect(one).toEqual(['Testpatient']);
+    expect(none).toEqual([]);
+  });
+});
+
 describe('FHIRPath subset: single-object chains, then arrays and problems deeper down', () => {
   const married = {
     ...patient,
