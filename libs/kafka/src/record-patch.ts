@@ -14,7 +14,7 @@ import { onceKafkaJsSwap } from './module-swap.ts';
  * µs for the same bytes written here: sizes first, one `Buffer.allocUnsafe`, then the fields.
  * Every producing stage (extractor, validator, redactor, receivers) pays it once per record.
  *
- * The bytes are kafkajs' own (a unit test compares them field shape by field shape). Anything
+ * The bytes are kafkajs' own (the unit tests compare them, case by case and over a batch). Anything
  * outside what the pipeline sends — a key, value or header value that is neither a string nor a
  * Buffer, deltas that are not small integers — goes to kafkajs' own encoder, so its behaviour
  * (including its errors) is unchanged there. kafkajs' produce request takes the function when it
