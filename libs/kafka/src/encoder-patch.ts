@@ -4,8 +4,9 @@ import { createRequire } from 'node:module';
  * Two changes to kafkajs 2.2.4's protocol `Encoder`, which builds every request.
  *
  * **Growth with `Buffer.allocUnsafe` instead of `Buffer.alloc`.** Every produce request is built by
- * encoders that start small and double (`ensureAvailable`): one per record (512 bytes, grown to
- * 2 KiB for a 1.5 KB value), one per record batch (grown to ~1 MiB for 500 records) and one per
+ * encoders that start small and double (`ensureAvailable`): one per record in stock kafkajs (512
+ * bytes, grown to 2 KiB for a 1.5 KB value; `record-patch.ts` now writes each record into one
+ * exact-size buffer instead), one per record batch (grown to ~1 MiB for 500 records) and one per
  * request. `Buffer.alloc` zero-fills every new buffer before the old content is copied over it, and
  * sub-pool sizes never come from Node's pre-allocated pool; measured on this repository's records
  * (500 × 1.5 KB per batch), encoding a batch cost ~10 µs CPU per record stock and ~8 µs with this
