@@ -206,6 +206,23 @@ describe('kafkajs record decoder patch', () => {
     }
   });
 
+  it('reads a header named after an Object method as its value, where kafkajs made an array', () => {
+    const bytes = recordBytes({
+      key: 'k',
+      value: 'v',
+      headers: { constructor: 'c', toString: ['t1', 't2'] },
+    });
+    const ours = inKafkaJsDecoder(new Decoder(bytes), context) as { headers: Record<string, unknown> };
+    expect(ours.headers).toEqual({
+      constructor: Buffer.from('c'),
+      toString: [Buffer.from('t1'), Buffer.from('t2')],
+    });
+    expect(Object.keys(ours.headers)).toEqual(['constructor', 'toString']);
+    // kafkajs' own reading, which the patch does not copy here.
+    const theirs = stockDecoder(new Decoder(bytes), context) as { headers: Record<string, unknown> };
+    expect(theirs.headers.constructor).toEqual([Object, Buffer.from('c')]);
+  });
+
   it('falls back on bytes cut short, as kafkajs reads them', () => {
     const bytes = recordBytes({ key: 'key', value: randomBytes(300) });
     for (const cut of [1, 2, 5, 40, bytes.length - 1]) {

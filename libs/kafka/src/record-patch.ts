@@ -217,6 +217,7 @@ const LOG_APPEND_TIME = 1;
  * arithmetic where that is exact (every value below 2^53). Anything else — a varint longer than
  * the fast path reads, a batch offset or timestamp beyond 2^53, bytes past the record's end —
  * goes back to the record's start and through `stock`, so kafkajs' results and errors are kept.
+ * One difference, on purpose: a header named after an `Object` method (see {@link addHeader}).
  */
 export function createRecordDecoder(stock: RecordDecoder): RecordDecoder {
   return function decodeRecord(decoder: DecoderLike, batchContext: BatchContext = {}): object {
@@ -312,9 +313,13 @@ function readBytes(buf: Buffer, end: number, read: ReadState): Buffer | null {
   return bytes;
 }
 
-/** kafkajs' header reduction: a repeated name becomes an array of its values, in order. */
+/**
+ * kafkajs' header reduction: a repeated name becomes an array of its values, in order. Only the
+ * object's own names count as repeated: kafkajs reads `headers[name]` through the prototype, so a
+ * first header named `constructor` or `toString` became an array holding an `Object` method.
+ */
 function addHeader(headers: Record<string, Buffer | Buffer[]>, name: string, value: Buffer): void {
-  const current = headers[name];
+  const current = Object.hasOwn(headers, name) ? headers[name] : undefined;
   if (current === undefined) headers[name] = value;
   else if (Array.isArray(current)) current.push(value);
   else headers[name] = [current, value];
