@@ -87,6 +87,11 @@ export const ERROR_CATALOG = {
     httpStatus: 503,
     doc: 'The Kafka cluster could not be reached.',
   },
+  TOPIC_LIMIT_CHANGED: {
+    errorClass: 'transient',
+    httpStatus: 503,
+    doc: "Kafka refused a stage's produce as too large, and the output topic's max.message.bytes, read again, is lower than the limit the chunk was encoded under (an operator lowered it): the chunk is retried under the new limit, its larger outputs quarantined (reason too_large).",
+  },
   REGISTRY_UNAVAILABLE: {
     errorClass: 'transient',
     httpStatus: 503,

@@ -2,6 +2,7 @@ import { PipelineError, isPipelineError } from '@ehrflow/errors';
 import type { KafkaMessage, Message, TopicMessages, TopicOffsets } from 'kafkajs';
 import { decodeValue, encodeValue, type Codec } from './codec.ts';
 import type { CommitPoint, Delivery } from './delivery.ts';
+import { isTooLargeRefusal } from './kafka-errors.ts';
 import { readHeaders, toKafkaMessage, type InputRecord, type Output } from './records.ts';
 import { messageBytes } from './send-limit.ts';
 import { BROKER_DEFAULT_MAX_MESSAGE_BYTES, RECORD_MARGIN_BYTES, sendLimit } from './topic-limits.ts';
@@ -59,6 +60,12 @@ export interface ChunkDeps {
    * stays under the smallest limit of its topics. Default {@link DEFAULT_MAX_OUTPUT_BYTES}.
    */
   readonly maxOutputBytes?: OutputLimit;
+  /**
+   * Reads a topic's limit from the broker again (undefined: not described), after the broker
+   * refused a produce for its size: a lower limit than the chunk used makes the chunk's failure
+   * `TOPIC_LIMIT_CHANGED` (transient), and its retry takes the new limit.
+   */
+  readonly refreshOutputLimit?: (topic: string) => Promise<number | undefined>;
 }
 
 export interface ChunkIo {
@@ -111,7 +118,13 @@ export async function encodeOutputs(
   outputs: readonly Output[],
   onQuarantine: QuarantineHook | undefined,
   maxOutputBytes: OutputLimit = DEFAULT_MAX_OUTPUT_BYTES,
-): Promise<{ topicMessages: TopicMessages[]; quarantined: number; sendBytes: number }> {
+): Promise<{
+  topicMessages: TopicMessages[];
+  quarantined: number;
+  sendBytes: number;
+  /** The record limit applied to each topic written to. */
+  limits: ReadonlyMap<string, number>;
+}> {
   let quarantined = 0;
   const limits = new Map<string, number>();
   const limitOf = async (topic: string): Promise<number> => {
@@ -156,7 +169,42 @@ export async function encodeOutputs(
     topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     quarantined,
     sendBytes,
+    limits,
   };
+}
+
+/**
+ * After the broker refused a chunk's produce for its size: each topic the chunk wrote to is read
+ * again, and the first whose limit is now below the one the chunk applied gives a transient
+ * `TOPIC_LIMIT_CHANGED` (the retry encodes under the new limit, quarantining what no longer fits).
+ * Undefined when no limit went down: the refusal stays what it was, permanent.
+ */
+async function lowerLimit(
+  refresh: (topic: string) => Promise<number | undefined>,
+  used: ReadonlyMap<string, number>,
+  refusal: unknown,
+  commit: CommitPoint,
+): Promise<PipelineError | undefined> {
+  for (const [topic, applied] of used) {
+    const limit = await refresh(topic);
+    if (limit !== undefined && limit < applied) {
+      return new PipelineError(
+        'TOPIC_LIMIT_CHANGED',
+        `Kafka refused a produce to ${topic} as too large: its record limit is now ${limit} bytes, down from ${applied}; the chunk is retried under it`,
+        {
+          cause: refusal,
+          context: {
+            topic,
+            maxBytes: limit,
+            previousMaxBytes: applied,
+            inputTopic: commit.topic,
+            partition: commit.partition,
+          },
+        },
+      );
+    }
+  }
+  return undefined;
 }
 
 function isContractError(err: unknown): err is PipelineError {
@@ -175,7 +223,7 @@ export async function processChunk(
 ): Promise<ChunkResult> {
   const records = await decodeChunk(deps.codec, commit.topic, commit.partition, messages);
   const outputs = await deps.handler(records);
-  const { topicMessages, quarantined, sendBytes } = await encodeOutputs(
+  const { topicMessages, quarantined, sendBytes, limits } = await encodeOutputs(
     deps.codec,
     outputs,
     deps.onQuarantine,
@@ -189,11 +237,17 @@ export async function processChunk(
     outputs: outputs.length,
   };
   const beforeCommit = deps.beforeCommit;
-  await deps.delivery.deliver(topicMessages, commit, {
-    commitOffsets: io.commitOffsets,
-    maxSendBytes: sendBytes,
-    ...(beforeCommit ? { beforeCommit: async () => beforeCommit(info) } : {}),
-  });
+  try {
+    await deps.delivery.deliver(topicMessages, commit, {
+      commitOffsets: io.commitOffsets,
+      maxSendBytes: sendBytes,
+      ...(beforeCommit ? { beforeCommit: async () => beforeCommit(info) } : {}),
+    });
+  } catch (err) {
+    if (deps.refreshOutputLimit !== undefined && isTooLargeRefusal(err))
+      throw (await lowerLimit(deps.refreshOutputLimit, limits, err, commit)) ?? err;
+    throw err;
+  }
   return {
     records: records.length,
     outputs: outputs.length,

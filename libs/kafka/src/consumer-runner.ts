@@ -110,7 +110,9 @@ export interface ConsumerRunnerOptions extends RunnerBaseOptions {
    * topic-limits.ts) and this caps it; an output above the result goes to `onQuarantine` as
    * `TOO_LARGE` instead of being refused by the broker on every attempt, which would stop the
    * stage on the same input after every restart. When a topic's limit cannot be read: this, else
-   * 1 MiB − 16 KiB (under the broker's default `message.max.bytes`).
+   * 1 MiB − 16 KiB (under the broker's default `message.max.bytes`). A topic whose limit was
+   * lowered while the stage runs is read again when the broker refuses a produce for its size,
+   * and the chunk is retried under the new limit (`TOPIC_LIMIT_CHANGED`).
    */
   readonly maxOutputBytes?: number;
   /** What the logs call `maxOutputBytes`' setting (e.g. `VALIDATOR_MAX_OUTPUT_BYTES`). */
@@ -260,15 +262,23 @@ export function createConsumerRunner(
     const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
     return offset === undefined || offset === '-1' ? null : offset;
   };
-  /** Each output topic's record limit, read from the broker once (topic-limits.ts). */
-  function outputLimits(stage: ConsumerRunnerOptions): (topic: string) => Promise<number> {
+  /**
+   * Each output topic's record limit, read from the broker once and again when it refuses a
+   * produce for its size (topic-limits.ts).
+   */
+  function outputLimits(
+    stage: ConsumerRunnerOptions,
+  ): Pick<ChunkDeps, 'maxOutputBytes' | 'refreshOutputLimit'> {
     const limits = createTopicLimits({
       admin: getAdmin,
       ...(stage.maxOutputBytes === undefined ? {} : { ceiling: stage.maxOutputBytes }),
       ...(stage.maxOutputBytesSetting === undefined ? {} : { ceilingName: stage.maxOutputBytesSetting }),
       logger,
     });
-    return (topic) => limits.limitOf(topic);
+    return {
+      maxOutputBytes: (topic) => limits.limitOf(topic),
+      refreshOutputLimit: (topic) => limits.refresh(topic),
+    };
   }
 
   // A position store makes its own writes durable: no producer, no Kafka commits.
@@ -294,7 +304,7 @@ export function createConsumerRunner(
           delivery,
           ...(stage.onQuarantine ? { onQuarantine: stage.onQuarantine } : {}),
           ...(stage.beforeCommit ? { beforeCommit: stage.beforeCommit } : {}),
-          maxOutputBytes: outputLimits(stage),
+          ...outputLimits(stage),
         };
 
   let state: State = 'idle';

@@ -88,6 +88,18 @@ export function isRebalanceError(err: unknown): boolean {
   return chain(err).some((e) => e.type !== undefined && REBALANCING.has(e.type));
 }
 
+/** Protocol error types of a produce the broker refused for its size. */
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/**
+ * Whether the broker refused a produce for its size (a record, or a partition's batch, above the
+ * topic's `max.message.bytes`), raw from kafkajs or as the `KAFKA_REJECTED` made of it.
+ */
+export function isTooLargeRefusal(err: unknown): boolean {
+  const raw = isPipelineError(err) && err.code === 'KAFKA_REJECTED' ? err.cause : err;
+  return chain(raw).some((e) => e.type !== undefined && TOO_LARGE.has(e.type));
+}
+
 /** Whether the error says the producer's idempotence state is lost: replace the producer, then retry. */
 export function isProducerStateLost(err: unknown): boolean {
   return chain(err).some((e) => e.type !== undefined && PRODUCER_STATE_LOST.has(e.type));

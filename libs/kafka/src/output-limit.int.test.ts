@@ -3,13 +3,15 @@
  * default `message.max.bytes` (1 MiB), as `ehr.valid.*` and `ehr.clean.*` do. Sent as it is, the
  * broker refuses it on every attempt (a stage would stop, and again on the same input after every
  * restart); the runner reads each output topic's limit and quarantines what is above it, and keeps
- * each produce call under it, so a topic that takes less than the default is served too.
+ * each produce call under it, so a topic that takes less than the default is served too. A topic
+ * whose limit an operator lowers while the stage runs is read again at the broker's first refusal.
  */
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopics, uniqueName } from '@ehrflow/testing';
+import { createTopics, uniqueName, waitFor } from '@ehrflow/testing';
 import type { KafkaClient } from './client.ts';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './chunk-processor.ts';
+import { ConfigResourceTypes } from './client-exports.ts';
 import { createProducer } from './producer.ts';
 import { RECORD_MARGIN_BYTES, readTopicLimits } from './topic-limits.ts';
 import { createConsumerRunner, type ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner.ts';
@@ -177,4 +179,105 @@ describe('an output above the output topic limit', () => {
       expect.arrayContaining([...LARGE].map((id) => ({ id, code: 'TOO_LARGE', maxBytes: ceiling }))),
     );
   });
+});
+
+describe('an output topic whose limit is lowered while the stage runs', () => {
+  /** Outputs of 300 KB for every input whose number ends a dozen at 3 or 8, of 1 KB otherwise. */
+  const dozens = (output: string) => (batch: readonly InputRecord[]) =>
+    Promise.resolve(
+      batch.map((r): Output => {
+        const { id, n } = r.value as { id: string; n: number };
+        return {
+          topic: output,
+          key: id,
+          value: { id, pad: 'x'.repeat([3, 8].includes(n % 12) ? 300_000 : 1_000) },
+        };
+      }),
+    );
+
+  it.each(['at-least-once', 'transactional'] as const)(
+    '%s: the broker refuses the next large output, the stage reads the topic again and quarantines it, and goes on',
+    async (delivery) => {
+      const names = await topics(4 * 1024 * 1024);
+      const runner = createConsumerRunner({
+        kafka: client,
+        groupId: uniqueName('kt.olim.group'),
+        topics: [names.input],
+        codec: jsonTestCodec(),
+        delivery,
+        ...(delivery === 'transactional' ? { transactionalId: uniqueName('kt.olim.tx') } : {}),
+        maxBatch: 500,
+        handler: dozens(names.output),
+        retry: { initialMs: 10, maxMs: 50, maxAttempts: 5 },
+        onQuarantine: (out, error) => ({
+          topic: names.quarantine,
+          key: out.key,
+          value: { id: (out.value as { id: string }).id, code: error.code, maxBytes: error.context.maxBytes },
+        }),
+      });
+      const running = runner.run();
+      const stopped = running.then(() => {
+        throw new Error('the runner stopped by itself');
+      });
+      stopped.catch(() => undefined);
+      const committed = (count: number) =>
+        Promise.race([
+          waitFor(() => runner.stats().committed >= count, {
+            timeoutMs: 60_000,
+            intervalMs: 50,
+            what: `commit ${count}`,
+          }),
+          stopped,
+        ]);
+      try {
+        await committed(INPUTS);
+        const lowered = 256 * 1024;
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: names.output,
+              configEntries: [{ name: 'max.message.bytes', value: String(lowered) }],
+            },
+          ],
+        });
+        // Until the broker applies it, a 300 KB record still goes through: wait for its refusal.
+        const probe = createProducer({ kafka: client, codec: jsonTestCodec(), logger: memoryLogger() });
+        await probe.connect();
+        try {
+          await waitFor(
+            () =>
+              probe
+                .send(names.output, [{ key: 'probe', value: { id: 'probe', pad: 'x'.repeat(300_000) } }])
+                .then(
+                  () => false,
+                  (err: unknown) => (err as { code?: string }).code === 'KAFKA_REJECTED',
+                ),
+            { timeoutMs: 30_000, intervalMs: 200, what: 'the lowered limit applied' },
+          );
+        } finally {
+          await probe.disconnect();
+        }
+        await produceNumbered(client, names.input, INPUTS, 2 * INPUTS);
+        await committed(2 * INPUTS);
+      } finally {
+        await runner.stop();
+        await running.catch(() => undefined);
+      }
+      const produced = (await readAll(client, names.output, { readCommitted: true })) as { id: string }[];
+      const refused = (await readAll(client, names.quarantine, { readCommitted: true })) as { id: string }[];
+      const outIds = new Set(produced.map((v) => v.id).filter((id) => id !== 'probe'));
+      // Before: every output fit 4 MiB. After: r15 and r20 (300 KB) are above the new limit.
+      for (let n = 0; n < 2 * INPUTS; n++) {
+        const large = n >= INPUTS && [3, 8].includes(n % 12);
+        expect(outIds.has(`r${n}`)).toBe(!large);
+      }
+      expect(refused).toEqual([
+        { id: 'r15', code: 'TOO_LARGE', maxBytes: 256 * 1024 - RECORD_MARGIN_BYTES },
+        { id: 'r20', code: 'TOO_LARGE', maxBytes: 256 * 1024 - RECORD_MARGIN_BYTES },
+      ]);
+      expect(runner.stats().retries).toBeGreaterThanOrEqual(1);
+    },
+  );
 });

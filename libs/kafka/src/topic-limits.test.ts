@@ -153,4 +153,22 @@ describe('topic limits read from the broker', () => {
     });
     expect(await described.limitOf('raw')).toBe(4 * MiB - RECORD_MARGIN_BYTES);
   });
+
+  it('reads a topic again on refresh and keeps the new limit; keeps the old one when the topic is not described', async () => {
+    const topics: Record<string, number> = { out: 2 * MiB };
+    const { admin, asked } = fakeAdmin(topics);
+    const limits = createTopicLimits({ admin: () => Promise.resolve(admin), ceiling: 4 * MiB });
+    expect(await limits.limitOf('out')).toBe(2 * MiB - RECORD_MARGIN_BYTES);
+    topics.out = 256 * 1024;
+    expect(await limits.limitOf('out')).toBe(2 * MiB - RECORD_MARGIN_BYTES);
+    expect(await limits.refresh('out')).toBe(256 * 1024 - RECORD_MARGIN_BYTES);
+    expect(await limits.limitOf('out')).toBe(256 * 1024 - RECORD_MARGIN_BYTES);
+    expect(asked).toEqual([['out'], ['out']]);
+
+    delete topics.out;
+    expect(await limits.refresh('out')).toBeUndefined();
+    expect(await limits.limitOf('out')).toBe(256 * 1024 - RECORD_MARGIN_BYTES);
+    const failing = createTopicLimits({ admin: () => Promise.reject(new Error('no broker')) });
+    expect(await failing.refresh('out')).toBeUndefined();
+  });
 });

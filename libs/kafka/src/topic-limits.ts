@@ -74,13 +74,19 @@ export function sendLimit(recordLimits: Iterable<number>): number {
 
 /**
  * Record limits of the topics a stage writes to, read from the broker once per topic and kept
- * for the process's life (a changed topic limit is read at the next start). A topic that cannot
- * be described (no `DescribeConfigs` permission, a broker error) gets the fallback of
- * {@link recordLimit} and one warning; its next use tries again after a minute.
+ * until the broker refuses a produce as too large: then `refresh` reads the topic again (a topic
+ * whose `max.message.bytes` an operator lowered). A topic that cannot be described (no
+ * `DescribeConfigs` permission, a broker error) gets the fallback of {@link recordLimit} and one
+ * warning; its next use tries again after a minute.
  */
 export interface TopicLimits {
   /** The record limit of `topic`. */
   limitOf(topic: string): Promise<number>;
+  /**
+   * Reads `topic`'s limit from the broker again, now, and keeps it; returns undefined when the
+   * broker does not describe it (the limit in use stays).
+   */
+  refresh(topic: string): Promise<number | undefined>;
 }
 
 export interface TopicLimitsOptions {
@@ -106,7 +112,9 @@ export function createTopicLimits(options: TopicLimitsOptions): TopicLimits {
   const failedAt = new Map<string, number>();
   const now = options.now ?? Date.now;
   const unknownLimit = (): number => recordLimit(undefined, options.ceiling, options.fallback);
-  const read = async (topic: string): Promise<number> => {
+  const read = async (topic: string): Promise<number> => (await readOnce(topic)).limit;
+  /** One reading; `described` is false when the broker gave no limit or could not be asked. */
+  const readOnce = async (topic: string): Promise<{ limit: number; described: boolean }> => {
     try {
       const limits = await readTopicLimits(await options.admin(), [topic]);
       const topicLimit = limits.get(topic);
@@ -129,7 +137,7 @@ export function createTopicLimits(options: TopicLimitsOptions): TopicLimits {
         );
       known.set(topic, limit);
       failedAt.delete(topic);
-      return limit;
+      return { limit, described: topicLimit !== undefined };
     } catch (err) {
       const limit = unknownLimit();
       if (!failedAt.has(topic))
@@ -138,7 +146,7 @@ export function createTopicLimits(options: TopicLimitsOptions): TopicLimits {
           "could not read the topic's max.message.bytes; using the configured or default record limit",
         );
       failedAt.set(topic, now());
-      return limit;
+      return { limit, described: false };
     } finally {
       pending.delete(topic);
     }
@@ -155,6 +163,14 @@ export function createTopicLimits(options: TopicLimitsOptions): TopicLimits {
         pending.set(topic, reading);
       }
       return reading;
+    },
+    async refresh(topic) {
+      const before = known.get(topic);
+      const { limit, described } = await readOnce(topic);
+      if (described) return limit;
+      // Not described this time: keep what was known rather than the fallback.
+      if (before !== undefined) known.set(topic, before);
+      return undefined;
     },
   };
 }
