@@ -41,6 +41,7 @@ let proxy: FaultProxy;
 let simPort: number;
 let expectedSize = 0;
 const figures: string[] = [];
+const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'partial']);
 
 beforeAll(async () => {
   await stack.setUp();
@@ -100,13 +101,15 @@ interface Outcome {
 }
 
 /**
- * Backfills through `rewrite`; once 15% of the records are produced, `inject` runs and resolves
- * when its fault is over. Then the job must complete and every record be on the raw topic once.
+ * Backfills through `rewrite`; once `faultAt` of the records (default 15%) are produced, `inject`
+ * runs (with the job's id, to read its progress) and resolves when its fault is over. Then the
+ * job must complete and every record be on the raw topic once.
  */
 async function backfillUnder(
   name: string,
   rewrite: (url: string) => string,
-  inject: () => Promise<void>,
+  inject: (progress: () => Promise<JobView | undefined>) => Promise<void>,
+  faultAt = 0.15,
 ): Promise<Outcome> {
   const sourceId = `nf-${name}-${stack.rid}`;
   // Product retry settings (6 retries, backoff up to 30 s): what a deployment runs with.
@@ -123,11 +126,11 @@ async function backfillUnder(
     const started = Date.now();
     const job = await extractor.jobs.start({ source: sourceId, kind: 'backfill' });
     const produced = async (): Promise<number> => (await extractor?.jobs.get(job.id))?.counts.produced ?? 0;
-    await waitForValue(async () => ((await produced()) >= expected.size * 0.15 ? true : undefined), {
-      what: `${name}: 15% of the records before the fault`,
+    await waitForValue(async () => ((await produced()) >= expected.size * faultAt ? true : undefined), {
+      what: `${name}: ${faultAt * 100}% of the records before the fault`,
       timeoutMs: 90_000,
     });
-    await inject();
+    await inject(async () => await extractor?.jobs.get(job.id));
     const faultEnded = Date.now();
     const atEnd = await produced();
     // Polled, not awaited on an event: the job's own counters are what recovery means.
@@ -180,21 +183,29 @@ describe('extractor backfill through a faulty EHR link (TCP fault proxy)', () =>
     const cap = proxy.apply({ kind: 'bandwidth', bytesPerSecond: BASE_BYTES_PER_SECOND }, 300_000);
     const before = proxy.counters().resets;
     try {
-      const { view } = await backfillUnder('resets', viaPort(proxy.port), async () => {
-        // At least 6 s of resets, and until one happened: on a loaded machine the downloads may
-        // start late in a fixed window and meet none. Applied in 2 s rounds: each round draws
-        // anew for the connections open then (a pooled keep-alive connection that drew "no
-        // reset" once would otherwise carry the rest of the export untouched, and a job whose
-        // few connections all drew so would never meet a reset).
-        const since = Date.now();
-        while (!(proxy.counters().resets > before && Date.now() - since >= 6_000)) {
-          if (Date.now() - since > 90_000) throw new Error('no connection reset by the proxy within 90 s');
-          await proxy.apply(
-            { kind: 'reset', probability: 0.5, afterBytes: 2_000, afterBytesJitter: 60_000 },
-            2_000,
-          ).ended;
-        }
-      });
+      const { view } = await backfillUnder(
+        'resets',
+        viaPort(proxy.port),
+        async (progress) => {
+          // From the job's start (its downloads take 10 s or more at the cap), at least 6 s of
+          // resets and until one happened. Applied in 2 s rounds: each round draws anew for the
+          // connections open then (a pooled keep-alive connection that drew "no reset" once would
+          // otherwise carry the rest of the export untouched). A job with nothing left to
+          // download can meet no reset: that is said, not waited out.
+          const since = Date.now();
+          while (!(proxy.counters().resets > before && Date.now() - since >= 6_000)) {
+            const view = await progress();
+            if (proxy.counters().resets === before && view !== undefined && ENDED.has(view.state))
+              throw new Error(`the job ended (${view.state}) before the proxy reset any connection`);
+            if (Date.now() - since > 90_000) throw new Error('no connection reset by the proxy within 90 s');
+            await proxy.apply(
+              { kind: 'reset', probability: 0.5, afterBytes: 2_000, afterBytesJitter: 60_000 },
+              2_000,
+            ).ended;
+          }
+        },
+        0,
+      );
       expect(proxy.counters().resets - before).toBeGreaterThan(0);
       expect(view.counts.retries).toBeGreaterThan(0);
     } finally {
