@@ -1,12 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import {
-  applyServiceHeapFlags,
-  SERVICE_MALLOC_ENV,
-  serviceHeapGrowingPercent,
-  serviceNodeOptions,
-  serviceRuntimeEnv,
-} from './node-options.ts';
+import { applyServiceHeapFlags, serviceHeapGrowingPercent } from './node-options.ts';
 
 describe('applyServiceHeapFlags', () => {
   it('sets the heap growing percent of the extractor and the validator, and of no other service', () => {
@@ -35,19 +29,5 @@ describe('applyServiceHeapFlags', () => {
     expect(run.status).toBe(0);
     expect(run.stdout.trim()).toBe(String(serviceHeapGrowingPercent('validator')));
     expect(run.stderr).not.toMatch(/unrecognized flag/);
-  });
-});
-
-describe('serviceRuntimeEnv', () => {
-  it('sets NODE_COMPILE_CACHE to the directory the launcher gives, unless the environment has one', () => {
-    expect(serviceRuntimeEnv('loader', {}, 'cache-dir').NODE_COMPILE_CACHE).toBe('cache-dir');
-    expect(serviceRuntimeEnv('loader', { NODE_COMPILE_CACHE: 'own' }, 'cache-dir').NODE_COMPILE_CACHE).toBe(
-      'own',
-    );
-    expect(serviceRuntimeEnv('loader', {})).not.toHaveProperty('NODE_COMPILE_CACHE');
-    expect(serviceRuntimeEnv('loader', {}, 'cache-dir')).toMatchObject({
-      NODE_OPTIONS: serviceNodeOptions('loader'),
-      ...SERVICE_MALLOC_ENV,
-    });
   });
 });

@@ -82,32 +82,13 @@ function withServiceNodeOptions(service: string, current: string | undefined): s
 
 /**
  * The runtime variables a process of `service` starts with beside its own configuration:
- * `NODE_OPTIONS` ({@link withServiceNodeOptions}), the malloc settings ({@link SERVICE_MALLOC_ENV})
- * and, when `compileCacheDir` is given, `NODE_COMPILE_CACHE`; a malloc or cache variable already
- * in `current` is kept (an operator's own value wins). Spread it over the process environment a
- * launcher builds.
- *
- * `NODE_COMPILE_CACHE`: the services are TypeScript that Node strips of its types as it loads
- * each module, with a WebAssembly build of a TypeScript parser it loads on the first `.ts` module.
- * With the compile cache warm (Node keeps each module's stripped source and V8 code there, keyed by
- * the module's content, and reads them back at the next start) that parser is never loaded: a
- * service at rest holds ~20-27 MB less (the extractor's modules loaded: 149 → 122 MB RSS, the
- * loader's 133 → 112 MB) and starts with half the CPU (663 → 331 ms). Node writes the cache at
- * exit, each entry through a temporary file renamed into place, so processes may share a
- * directory; a module edited since is compiled again. Entries are kept per user id and V8 flags,
- * so a cache serves the processes of the user and options that wrote it.
- *
- * @see https://nodejs.org/api/module.html#module-compile-cache
+ * `NODE_OPTIONS` ({@link withServiceNodeOptions}) and the malloc settings
+ * ({@link SERVICE_MALLOC_ENV}); a malloc variable already in `current` is kept (an operator's
+ * own value wins). Spread it over the process environment a launcher builds.
  */
-export function serviceRuntimeEnv(
-  service: string,
-  current: NodeJS.ProcessEnv,
-  compileCacheDir?: string,
-): Record<string, string> {
+export function serviceRuntimeEnv(service: string, current: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = { NODE_OPTIONS: withServiceNodeOptions(service, current.NODE_OPTIONS) };
   for (const [name, value] of Object.entries(SERVICE_MALLOC_ENV)) out[name] = current[name] ?? value;
-  const cache = current.NODE_COMPILE_CACHE ?? compileCacheDir;
-  if (cache !== undefined) out.NODE_COMPILE_CACHE = cache;
   return out;
 }
 

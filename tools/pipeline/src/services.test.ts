@@ -1,6 +1,6 @@
 import { SERVICE_MALLOC_ENV, serviceNodeOptions } from '@ehrflow/config/node-options';
 import { describe, expect, it } from 'vitest';
-import { COMPILE_CACHE_DIR, serviceEnv, SERVICE_NAMES, type PipelineServicesOptions } from './services.ts';
+import { serviceEnv, SERVICE_NAMES, type PipelineServicesOptions } from './services.ts';
 import { pipelineTopics } from './topic-names.ts';
 
 function options(
@@ -40,11 +40,5 @@ describe('serviceEnv', () => {
     const own = serviceEnv('validator', 1, options({ MALLOC_ARENA_MAX: '4' }));
     expect(own.MALLOC_ARENA_MAX).toBe('4');
     expect(own.MALLOC_TRIM_THRESHOLD_).toBe(SERVICE_MALLOC_ENV.MALLOC_TRIM_THRESHOLD_);
-  });
-
-  it("starts every service with the checkout's compile cache, unless the caller sets its own", () => {
-    for (const name of SERVICE_NAMES)
-      expect(serviceEnv(name, 1, options({})).NODE_COMPILE_CACHE).toBe(COMPILE_CACHE_DIR);
-    expect(serviceEnv('loader', 1, options({ NODE_COMPILE_CACHE: 'own' })).NODE_COMPILE_CACHE).toBe('own');
   });
 });

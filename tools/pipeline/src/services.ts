@@ -7,22 +7,12 @@ import { startChild, type Child } from './child.ts';
 import type { PipelineTopics } from './topic-names.ts';
 
 /**
- * Node's compile cache of the services started from this checkout (git-ignored): the first start
- * of a module writes it, later starts skip type stripping (see `serviceRuntimeEnv` in
- * libs/config/src/node-options.ts for what that saves).
- */
-export const COMPILE_CACHE_DIR = join(REPO_ROOT, '.run', 'node-compile-cache');
-
-/**
  * `NODE_OPTIONS` and the malloc settings of a `service` process started from this machine: what the
  * image and the manifests use, with the caller's own options after the defaults (so they win) and
- * the caller's own malloc variables kept; and {@link COMPILE_CACHE_DIR} as `NODE_COMPILE_CACHE`
- * unless the caller sets one. For launchers that start a service without {@link serviceEnv} (the
- * receivers through {@link startReceiver}, the benchmarks).
+ * the caller's own malloc variables kept. For launchers that start a service without
+ * {@link serviceEnv} (the receivers through {@link startReceiver}, the benchmarks).
  */
-export function serviceRuntimeEnv(service: string, current: NodeJS.ProcessEnv): Record<string, string> {
-  return runtimeEnv(service, current, COMPILE_CACHE_DIR);
-}
+export const serviceRuntimeEnv = runtimeEnv;
 
 export const SERVICE_NAMES = ['extractor', 'validator', 'redactor', 'loader'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
