@@ -102,7 +102,7 @@ interface Outcome {
 
 /**
  * Backfills through `rewrite`; once `faultAt` of the records (default 15%) are produced, `inject`
- * runs (with the job's id, to read its progress) and resolves when its fault is over. Then the
+ * runs (with a reader of the job's view) and resolves when its fault is over. Then the
  * job must complete and every record be on the raw topic once.
  */
 async function backfillUnder(
@@ -187,7 +187,7 @@ describe('extractor backfill through a faulty EHR link (TCP fault proxy)', () =>
         'resets',
         viaPort(proxy.port),
         async (progress) => {
-          // From the job's start (its downloads take 10 s or more at the cap), at least 6 s of
+          // From the job's start (its downloads take several seconds at the cap), at least 6 s of
           // resets and until one happened. Applied in 2 s rounds: each round draws anew for the
           // connections open then (a pooled keep-alive connection that drew "no reset" once would
           // otherwise carry the rest of the export untouched). A job with nothing left to
