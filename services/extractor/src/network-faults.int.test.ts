@@ -15,7 +15,7 @@ import { waitForValue } from '@ehrflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Extractor } from './app.ts';
 import type { JobView } from './job-view.ts';
-import { createIntStack, expectedRecords, waitForEnd } from './testing/stack.ts';
+import { createIntStack, expectedRecords, hasEnded, waitForEnd } from './testing/stack.ts';
 
 // The EHR link as a VPN behaves, during a backfill at full concurrency (the pool of each job is
 // full when the fault starts): latency with a bandwidth cap, resets mid-download, a link down for
@@ -41,7 +41,6 @@ let proxy: FaultProxy;
 let simPort: number;
 let expectedSize = 0;
 const figures: string[] = [];
-const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'partial']);
 
 beforeAll(async () => {
   await stack.setUp();
@@ -195,7 +194,7 @@ describe('extractor backfill through a faulty EHR link (TCP fault proxy)', () =>
           const since = Date.now();
           while (!(proxy.counters().resets > before && Date.now() - since >= 6_000)) {
             const view = await progress();
-            if (proxy.counters().resets === before && view !== undefined && ENDED.has(view.state))
+            if (proxy.counters().resets === before && view !== undefined && hasEnded(view))
               throw new Error(`the job ended (${view.state}) before the proxy reset any connection`);
             if (Date.now() - since > 90_000) throw new Error('no connection reset by the proxy within 90 s');
             await proxy.apply(

@@ -239,12 +239,17 @@ export function createIntStack(prefix: string): IntStack {
   return stack;
 }
 
+/** A job has ended when it is neither pending nor running (completed, partial, failed, cancelled). */
+export function hasEnded(view: JobView): boolean {
+  return view.state !== 'running' && view.state !== 'pending';
+}
+
 /** The job's view once it left `pending`/`running`, polled within `timeoutMs`. */
 export async function waitForEnd(extractor: Extractor, jobId: string, timeoutMs: number): Promise<JobView> {
   return waitForValue(
     async () => {
       const view = await extractor.jobs.get(jobId);
-      return view !== undefined && view.state !== 'running' && view.state !== 'pending' ? view : undefined;
+      return view !== undefined && hasEnded(view) ? view : undefined;
     },
     { what: `job ${jobId} to end`, timeoutMs: timeoutMs },
   );
